@@ -1,0 +1,213 @@
+# hsmagent - see README.md. GNU make.
+#
+#   make            build the daemon, the connector child and the tools
+#   make test       install missing Debian packages, build, run the suite
+#   make demo       end-to-end demonstration on a fresh SoftHSM token
+#   make asan       the whole suite under AddressSanitizer + UBSan (clang)
+#   make fuzz       a short run of every libFuzzer target (clang)
+#   make bench      benchmarks (ratios measured side by side)
+#   make lint       clang-tidy and cppcheck
+
+PREFIX		?= /usr/local
+EXEC_PREFIX	?= $(PREFIX)
+SBINDIR		?= $(EXEC_PREFIX)/sbin
+BINDIR		?= $(EXEC_PREFIX)/bin
+LIBEXECDIR	?= $(EXEC_PREFIX)/libexec
+SYSCONFDIR	?= $(PREFIX)/etc
+DATAROOTDIR	?= $(PREFIX)/share
+MANDIR		?= $(DATAROOTDIR)/man
+DESTDIR		?=
+
+BUILD		?= build
+CC		?= cc
+PKG_CONFIG	?= pkg-config
+
+# Debian packages the build, the tests and the demo need (make deps).
+DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
+	libssl-dev openssl libp11-dev libengine-pkcs11-openssl libp11-kit-dev \
+	libcurl4-openssl-dev libjansson-dev libseccomp-dev libsqlite3-dev \
+	libcmocka-dev softhsm2 opensc p11-kit gnutls-bin curl python3 \
+	procps iproute2
+
+PARENT_PKGS	:= openssl libp11 p11-kit-1
+CHILD_PKGS	:= openssl libcurl jansson libseccomp
+
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
+	   -Wstrict-prototypes -Wmissing-prototypes -Wvla
+HARDEN	 = -fstack-protector-strong -fPIE -fno-strict-aliasing
+OPT	?= -O2 -D_FORTIFY_SOURCE=2
+BASE_CFLAGS = -std=c17 -g $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
+	   -DLIBEXECDIR='"$(LIBEXECDIR)/hsmagent"' \
+	   -DSYSCONFDIR='"$(SYSCONFDIR)/hsmagent"' \
+	   -Icommon -Iagent -Ihsm -Iconnectors -Ipolicy
+BASE_LDFLAGS = -pie -Wl,-z,relro,-z,now
+
+ifeq ($(SAN),1)
+CC	 = clang
+OPT	 = -O1
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=all
+endif
+
+CFLAGS_P  = $(BASE_CFLAGS) $(SANFLAGS) $(shell $(PKG_CONFIG) --cflags $(PARENT_PKGS))
+CFLAGS_C  = $(BASE_CFLAGS) $(SANFLAGS) $(shell $(PKG_CONFIG) --cflags $(CHILD_PKGS))
+LIBS_P	  = $(shell $(PKG_CONFIG) --libs $(PARENT_PKGS)) -ldl
+LIBS_C	  = $(shell $(PKG_CONFIG) --libs $(CHILD_PKGS))
+LIBS_T	  = $(shell $(PKG_CONFIG) --libs cmocka)
+LDFLAGS_ALL = $(BASE_LDFLAGS) $(SANFLAGS) $(LDFLAGS)
+
+COMMON_SRCS	:= common/log.c common/util.c common/buf.c common/ipc.c \
+		   common/scheme.c
+PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
+		   agent/dispatch.c agent/jobs.c agent/resolve.c agent/notify.c \
+		   hsm/hsm.c hsm/p11uri.c hsm/pin.c policy/sign_policy.c
+CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
+		   connectors/tls_setup.c connectors/probe.c \
+		   connectors/keyproxy.c connectors/sandbox_linux.c
+
+# Parent and child objects are built apart: they link different libraries.
+obj_p = $(patsubst %.c,$(BUILD)/p/%.o,$(1))
+obj_c = $(patsubst %.c,$(BUILD)/c/%.o,$(1))
+
+HSMAGENTD	:= $(BUILD)/hsmagentd
+CONNECTOR	:= $(BUILD)/hsmagent-connector
+PROGRAMS	:= $(HSMAGENTD) $(CONNECTOR)
+
+.PHONY: all clean test test-run demo asan fuzz bench lint deps install \
+	uninstall fixtures
+
+all: $(PROGRAMS)
+
+$(BUILD)/p/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_P) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/c/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_C) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(HSMAGENTD): $(call obj_p,$(PARENT_SRCS) $(COMMON_SRCS))
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P)
+
+$(CONNECTOR): $(call obj_c,$(CHILD_SRCS) $(COMMON_SRCS))
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_C)
+
+# ---- tests ---------------------------------------------------------------
+
+T_COMMON	:= common/log.c common/util.c common/buf.c common/ipc.c \
+		   common/scheme.c
+UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
+		   test_sandbox test_hsm
+UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+ROGUE		:= $(BUILD)/tests/rogue-connector
+FIXTURES	:= $(BUILD)/fixtures
+
+$(BUILD)/tests/test_ipc: $(call obj_c,tests/unit/test_ipc.c $(T_COMMON))
+$(BUILD)/tests/test_sign_policy: $(call obj_p,tests/unit/test_sign_policy.c \
+	policy/sign_policy.c common/scheme.c)
+$(BUILD)/tests/test_p11uri: $(call obj_p,tests/unit/test_p11uri.c \
+	hsm/p11uri.c $(T_COMMON))
+$(BUILD)/tests/test_config: $(call obj_p,tests/unit/test_config.c \
+	agent/config.c hsm/p11uri.c $(T_COMMON))
+$(BUILD)/tests/test_sandbox: $(call obj_c,tests/unit/test_sandbox.c \
+	connectors/sandbox_linux.c $(T_COMMON))
+$(BUILD)/tests/test_hsm: $(call obj_p,tests/unit/test_hsm.c hsm/hsm.c \
+	hsm/p11uri.c hsm/pin.c $(T_COMMON))
+$(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
+
+$(UNIT_BINS) $(ROGUE):
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P) $(LIBS_C) $(LIBS_T) -pthread
+
+# Tests run against a fresh SoftHSM token every time.
+fixtures:
+	bash softhsm-fixtures/make-fixtures.sh $(FIXTURES)
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+
+# test-run: the suite without the package check (used by asan too).
+test-run: all $(UNIT_BINS) $(ROGUE) fixtures
+	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
+		bash tests/run-all.sh
+
+test: deps
+	$(MAKE) test-run
+
+# Sanitizer reports end the test that triggers them; libp11's own leaks
+# are suppressed (tests/lsan.supp says which and why).
+asan:
+	$(MAKE) deps
+	ASAN_OPTIONS=fast_unwind_on_malloc=0:detect_leaks=1 \
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(MAKE) BUILD=build-asan SAN=1 test-run
+
+# ---- fuzzing ---------------------------------------------------------------
+
+FUZZ_SECONDS	?= 30
+FUZZ_TARGETS	:= fuzz_ipc fuzz_config fuzz_p11uri
+FUZZ_FLAGS	:= -std=c17 -g -O1 -D_GNU_SOURCE \
+		   -fsanitize=fuzzer,address,undefined -Icommon -Iagent -Ihsm
+build-fuzz/fuzz_ipc: fuzz/fuzz_ipc.c $(T_COMMON)
+build-fuzz/fuzz_config: fuzz/fuzz_config.c agent/config.c hsm/p11uri.c \
+	$(T_COMMON)
+build-fuzz/fuzz_p11uri: fuzz/fuzz_p11uri.c hsm/p11uri.c $(T_COMMON)
+build-fuzz/%:
+	@mkdir -p build-fuzz
+	clang $(FUZZ_FLAGS) -o $@ $^
+
+fuzz: deps $(addprefix build-fuzz/,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+		c=$${t#fuzz_}; rm -rf build-fuzz/corpus-$$c; \
+		mkdir -p build-fuzz/corpus-$$c; \
+		cp fuzz/corpus/$$c/* build-fuzz/corpus-$$c/ 2>/dev/null; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+		build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 build-fuzz/corpus-$$c \
+			2>build-fuzz/$$t.log || { tail -40 build-fuzz/$$t.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units|cov:' build-fuzz/$$t.log | tail -2; \
+	done
+
+# ---- demo, bench, lint, install --------------------------------------------
+
+demo: deps
+	$(MAKE) all
+	BUILD=$(abspath $(BUILD)) bash tests/demo.sh
+
+bench: deps
+	$(MAKE) all
+	BUILD=$(abspath $(BUILD)) bash bench/run.sh
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--std=c11 -D_GNU_SOURCE -Icommon -Iagent -Ihsm -Iconnectors \
+		-Ipolicy --suppress=missingIncludeSystem \
+		common agent hsm connectors policy
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR)/hsmagent \
+		$(DESTDIR)$(SYSCONFDIR)/hsmagent
+	install -m 0755 $(HSMAGENTD) $(DESTDIR)$(SBINDIR)/hsmagentd
+	install -m 0755 $(CONNECTOR) \
+		$(DESTDIR)$(LIBEXECDIR)/hsmagent/hsmagent-connector
+	install -m 0644 hsmagentd.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/hsmagent/hsmagentd.conf.example
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/hsmagentd \
+		$(DESTDIR)$(LIBEXECDIR)/hsmagent/hsmagent-connector \
+		$(DESTDIR)$(SYSCONFDIR)/hsmagent/hsmagentd.conf.example
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/hsmagent $(DESTDIR)$(SYSCONFDIR)/hsmagent
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+clean:
+	rm -rf build build-asan build-fuzz

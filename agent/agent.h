@@ -1,0 +1,115 @@
+/*
+ * agent.h - state of hsmagentd, the parent ("keyholder").
+ *
+ * The parent holds the PKCS#11 session and never parses network data.
+ * It supervises one connector child (exec'd, sandboxed), gives it jobs,
+ * and answers its signature requests under the signing policy.
+ */
+#ifndef HSMAGENT_AGENT_H
+#define HSMAGENT_AGENT_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "hsm.h"
+#include "ipc.h"
+#include "sign_policy.h"
+
+#define AGENT_MAX_JOBS		64
+#define JOB_GRACE_MS		10000	/* past the child's own timeout */
+#define RESTART_MIN_MS		250
+#define RESTART_MAX_MS		30000
+#define CHILD_STABLE_MS		60000	/* resets the backoff */
+#define CHILD_READY_MS		15000	/* spawn to READY */
+
+struct agent;
+struct job;
+
+typedef void (*job_done_fn)(struct agent *, struct job *,
+    const struct ipc_job_result *, const char *error);
+
+enum job_state {
+	JOB_FREE = 0,
+	JOB_QUEUED,		/* waits for a ready child */
+	JOB_SENT,		/* in flight: signatures may be granted */
+};
+
+struct job {
+	enum job_state	 state;
+	uint32_t	 id;
+	int64_t		 deadline_ms;
+	char		 url[IPC_MAX_URL + 1];
+	job_done_fn	 done;
+};
+
+struct child_proc {
+	pid_t		 pid;		/* 0: none */
+	int		 fd;		/* -1: none */
+	int		 ready;
+	int64_t		 started_ms;
+	int64_t		 restart_at_ms;	/* 0: no restart pending */
+	unsigned	 backoff;	/* consecutive short lives */
+	uint8_t		 selftest;	/* SELFTEST_* in progress, or 0 */
+	int		 selftest_ok;	/* last self-test saw SIGSYS */
+	uint64_t	 restarts;
+	uint64_t	 sigsys_kills;
+	uint64_t	 violations;
+};
+
+struct agent {
+	struct config		*cfg;
+	struct hsm		*hsm;
+	struct sign_policy	 sp;
+	struct child_proc	 child;
+	struct job		 jobs[AGENT_MAX_JOBS];
+	uint32_t		 next_job;
+	uint8_t			*rx;		/* IPC_MAX_DGRAM + 1 */
+	int			 debug;
+	int			 sigfd;
+	/* Public material for the child, read once at startup. */
+	char			*trust_pem;
+	size_t			 trust_len;
+	char			*chain_pem;
+	size_t			 chain_len;
+	uid_t			 child_uid;
+	gid_t			 child_gid;
+	int			 key_type;	/* IPC_KEY_* */
+	/* Probe target, split from the URL. */
+	char			 probe_host[IPC_MAX_HOST + 1];
+	uint16_t		 probe_port;
+	int			 probe_host_is_ip;
+};
+
+/* jobs.c */
+struct job	*job_new(struct agent *, const char *url, job_done_fn);
+struct job	*job_find(struct agent *, uint32_t id);
+void		 job_release(struct job *);
+void		 jobs_send_queued(struct agent *);
+/* Fails every job in flight (child died) with error. */
+void		 jobs_fail_sent(struct agent *, const char *error);
+int64_t		 jobs_next_deadline(const struct agent *);
+int		 jobs_active(const struct agent *);
+
+/* supervisor.c */
+int	child_spawn(struct agent *);
+void	child_kill(struct agent *, const char *why);
+void	child_reap(struct agent *);
+void	child_tick(struct agent *, int64_t now_ms);
+int	child_send(struct agent *, uint16_t type, uint32_t id,
+	    const struct wbuf *);
+
+/* dispatch.c */
+void	child_readable(struct agent *);
+
+/* resolve.c */
+int	url_split_https(const char *url, char *host, size_t hostlen,
+	    uint16_t *port, int *is_ip);
+int	resolve_send(struct agent *);
+
+/* notify.c */
+void	notify_ready(void);
+
+#endif

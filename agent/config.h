@@ -1,0 +1,70 @@
+/*
+ * config.h - hsmagentd.conf: one file, INI-like, parsed strictly.
+ *
+ *   # comment
+ *   key = value            (global section)
+ *   [hsm]                  (section)
+ *   key = value
+ *
+ * Unknown sections and keys, duplicate keys, bad values and missing
+ * required keys are errors reported as "FILE:LINE: message". The format
+ * is documented in README.md ("Configuration").
+ */
+#ifndef HSMAGENT_CONFIG_H
+#define HSMAGENT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scheme.h"
+
+#define CONFIG_MAX_FILE		(256 * 1024)	/* bytes */
+#define CONFIG_MAX_LINE		4096		/* bytes, newline excluded */
+#define CONFIG_MAX_URL		2048
+
+struct config {
+	/* global */
+	char		*path;			/* the file parsed */
+	char		*log_level;		/* error|warning|info|debug */
+	char		*connector_path;	/* connector child executable */
+	char		*child_user;		/* uid the child drops to if root */
+	char		*chroot_dir;		/* empty dir the child chroots to */
+
+	/* [hsm] */
+	char		*hsm_module;		/* PKCS#11 module path (absolute) */
+	char		*hsm_key_uri;		/* RFC 7512 pkcs11: URI */
+	char		*hsm_pin_file;		/* NULL: $CREDENTIALS_DIRECTORY/hsm-pin */
+	char		*hsm_certificate;	/* PEM: leaf first, then chain */
+	int		 hsm_insecure_allow_extractable;	/* default 0 */
+
+	/* [signing] */
+	uint32_t	 sign_schemes;		/* SCHEME_BIT mask; default all */
+	uint32_t	 sign_rate;		/* per second, 1..100000; default 20 */
+	uint32_t	 sign_burst;		/* 1..100000; default 50 */
+	uint32_t	 sign_timeout_ms;	/* child wait for a reply; default 5000 */
+
+	/* [tls] */
+	char		*tls_ca_file;		/* PEM trust anchors for CA servers */
+	uint32_t	 tls_timeout_s;		/* per request; 1..600, default 30 */
+
+	/* [probe] (optional section) */
+	char		*probe_url;		/* https:// URL; NULL if none */
+	uint32_t	 probe_interval_s;	/* 0 = only on demand; max 86400 */
+};
+
+/*
+ * Parses the file at path into *cfg (zeroed first, defaults applied).
+ * On error returns -1 and writes "FILE:LINE: message" (or "FILE: message")
+ * to err. *cfg is then released already.
+ */
+int	config_load(const char *path, struct config *cfg, char *err,
+	    size_t errlen);
+
+/* Same on a memory buffer; name is used in messages. Used by the fuzzer. */
+int	config_parse(const char *buf, size_t len, const char *name,
+	    struct config *cfg, char *err, size_t errlen);
+
+void	config_free(struct config *cfg);
+
+
+#endif

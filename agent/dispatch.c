@@ -1,0 +1,160 @@
+/*
+ * dispatch.c - the parent's handling of messages from the child.
+ *
+ * One switch whose default kills the child: the child is untrusted from
+ * its first network byte, so a message it should not send, a malformed
+ * one, or one out of turn is treated as a takeover (OpenBSD's
+ * proc_dispatch, OpenSSH's "unpermitted request").
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "util.h"
+
+static void
+violation(struct agent *a, const char *what)
+{
+	a->child.violations++;
+	child_kill(a, what);
+}
+
+static void
+on_ready(struct agent *a, const struct ipc_msg *msg)
+{
+	struct ipc_ready r;
+
+	if (a->child.ready || ipc_dec_ready(msg, &r) == -1) {
+		violation(a, "unexpected or malformed READY");
+		return;
+	}
+	a->child.ready = 1;
+	log_info("supervisor: connector child %ld sandboxed: %s",
+	    (long)a->child.pid, r.sandbox);
+	jobs_send_queued(a);
+}
+
+static void
+reply_sign(struct agent *a, uint32_t req, uint8_t status, const uint8_t *sig,
+    size_t siglen)
+{
+	struct ipc_sign_reply	 r = { status, sig, siglen };
+	struct wbuf		 b;
+
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_sign_reply(&b, &r);
+	child_send(a, IPC_SIGN_REPLY, req, &b);
+	wbuf_free(&b);
+}
+
+/* The parent half of keyproxy_sign(): mm_answer_sign in OpenSSH terms. */
+static void
+on_sign_request(struct agent *a, const struct ipc_msg *msg)
+{
+	struct ipc_sign_request	 rq;
+	struct job		*j;
+	enum sign_verdict	 v;
+	uint8_t			 sig[HSM_MAX_SIG];
+	size_t			 siglen = 0;
+	char			 err[256];
+
+	if (!a->child.ready || ipc_dec_sign_request(msg, &rq) == -1) {
+		violation(a, "malformed or premature sign-request");
+		return;
+	}
+	j = job_find(a, rq.job_id);
+	v = sign_policy_check(&a->sp, rq.scheme, rq.dlen,
+	    j != NULL && j->state == JOB_SENT, monotime_ms());
+	if (v != SIGN_GRANT) {
+		log_warn("sign: %s: job %u scheme %u digest %zu bytes",
+		    sign_verdict_name(v), rq.job_id, (unsigned)rq.scheme,
+		    rq.dlen);
+		reply_sign(a, msg->id, SIGN_REFUSED, NULL, 0);
+		return;
+	}
+	if (hsm_sign(a->hsm, rq.scheme, rq.digest, rq.dlen, sig, &siglen,
+	    err, sizeof(err)) == -1) {
+		a->sp.failed++;
+		log_error("sign: job %u: HSM: %s", rq.job_id, err);
+		reply_sign(a, msg->id, SIGN_FAILED, NULL, 0);
+		return;
+	}
+	log_debug("sign: granted: job %u %s", rq.job_id,
+	    sign_scheme_name(rq.scheme));
+	reply_sign(a, msg->id, SIGN_OK, sig, siglen);
+	explicit_bzero(sig, sizeof(sig));
+}
+
+static void
+on_job_result(struct agent *a, const struct ipc_msg *msg)
+{
+	struct ipc_job_result	 r;
+	struct job		*j = job_find(a, msg->id);
+
+	if (j == NULL || j->state != JOB_SENT ||
+	    ipc_dec_job_result(msg, &r) == -1) {
+		violation(a, "result for no job in flight, or malformed");
+		return;
+	}
+	j->done(a, j, &r, NULL);
+	job_release(j);
+}
+
+static void
+on_log(struct agent *a, const struct ipc_msg *msg)
+{
+	struct ipc_log l;
+
+	if (ipc_dec_log(msg, &l) == -1) {
+		violation(a, "malformed log message");
+		return;
+	}
+	log_msg((enum log_level)l.level, "child[%ld]: %s", (long)a->child.pid,
+	    l.text);
+}
+
+/* Drains every datagram the child has queued. */
+void
+child_readable(struct agent *a)
+{
+	struct ipc_msg	msg;
+	int		r;
+
+	while (a->child.fd != -1) {
+		r = ipc_recv(a->child.fd, a->rx, IPC_MAX_DGRAM + 1, &msg);
+		if (r == 0) {
+			/* Hang-up: the child is gone; SIGCHLD tells why. */
+			close(a->child.fd);
+			a->child.fd = -1;
+			a->child.ready = 0;
+			return;
+		}
+		if (r == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			violation(a, errno == EMSGSIZE ? "oversized datagram" :
+			    "malformed datagram header");
+			return;
+		}
+		switch (msg.type) {
+		case IPC_READY:
+			on_ready(a, &msg);
+			break;
+		case IPC_SIGN_REQUEST:
+			on_sign_request(a, &msg);
+			break;
+		case IPC_JOB_RESULT:
+			on_job_result(a, &msg);
+			break;
+		case IPC_LOG:
+			on_log(a, &msg);
+			break;
+		default:
+			violation(a, "unknown message type");
+			return;
+		}
+	}
+}

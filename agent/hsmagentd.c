@@ -1,0 +1,533 @@
+/*
+ * hsmagentd.c - the parent: startup order, event loop, probe command.
+ *
+ * Startup (DESIGN.md "Startup order"): config; public material (trust
+ * store, certificate chain), child identity, CA names; then the child is
+ * started BEFORE any PKCS#11 call; only then the HSM login; then READY.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "agent.h"
+#include "log.h"
+#include "util.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR	"/usr/local/etc/hsmagent"
+#endif
+#define HSMAGENT_VERSION	"0.1.0"
+#define SELFTEST_WAIT_MS	5000
+
+enum step_kind { STEP_PROBE, STEP_SELFTEST };
+
+struct step {
+	enum step_kind	 kind;
+	uint8_t		 what;		/* SELFTEST_* */
+};
+
+/* The -P command: a sequence of probe and self-test steps. */
+static struct {
+	struct step	 steps[64];
+	size_t		 nsteps, cur;
+	int		 running;
+	int64_t		 deadline;
+	int		 failures;
+	unsigned	 probes_ok;
+} run;
+
+static volatile int	 quit;
+static int64_t		 next_probe_ms;
+
+static __attribute__((noreturn)) void
+usage(void)
+{
+	fprintf(stderr, "usage: hsmagentd [-dtV] [-c config]\n"
+	    "       hsmagentd -P [-dS] [-c config] [-n count]\n");
+	exit(2);
+}
+
+/* Non-dumpable (no ptrace by our uid, no core), private files only. */
+static void
+harden_process(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("prctl(PR_SET_DUMPABLE)");
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		fatal("setrlimit(RLIMIT_CORE)");
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int
+leaf_key_type(const char *pem, size_t len, int *type)
+{
+	BIO		*bio = BIO_new_mem_buf(pem, (int)len);
+	X509		*x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	EVP_PKEY	*pk = x ? X509_get0_pubkey(x) : NULL;
+	int		 r = -1;
+
+	if (pk != NULL && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC) {
+		*type = IPC_KEY_EC;
+		r = 0;
+	} else if (pk != NULL && EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA) {
+		*type = IPC_KEY_RSA;
+		r = 0;
+	}
+	X509_free(x);
+	BIO_free(bio);
+	ERR_clear_error();
+	return r;
+}
+
+/* Everything public the child needs, checked before anything starts. */
+static int
+load_public(struct agent *a, char *err, size_t errlen)
+{
+	struct config *cfg = a->cfg;
+
+	if (access(cfg->connector_path, X_OK) == -1) {
+		snprintf(err, errlen, "connector_path %s: %s",
+		    cfg->connector_path, strerror(errno));
+		return -1;
+	}
+	if (access(cfg->hsm_module, R_OK) == -1) {
+		snprintf(err, errlen, "[hsm] module %s: %s", cfg->hsm_module,
+		    strerror(errno));
+		return -1;
+	}
+	if (read_file_capped(cfg->tls_ca_file, IPC_MAX_BLOB, &a->trust_pem,
+	    &a->trust_len) == -1 || a->trust_len == 0) {
+		snprintf(err, errlen, "[tls] ca_file %s: %s", cfg->tls_ca_file,
+		    a->trust_pem ? "empty" : strerror(errno));
+		return -1;
+	}
+	if (read_file_capped(cfg->hsm_certificate, IPC_MAX_BLOB, &a->chain_pem,
+	    &a->chain_len) == -1 ||
+	    leaf_key_type(a->chain_pem, a->chain_len, &a->key_type) == -1) {
+		snprintf(err, errlen, "[hsm] certificate %s: %s",
+		    cfg->hsm_certificate, a->chain_pem ? "no EC or RSA "
+		    "certificate in it" : strerror(errno));
+		return -1;
+	}
+	if (cfg->probe_url != NULL && url_split_https(cfg->probe_url,
+	    a->probe_host, sizeof(a->probe_host), &a->probe_port,
+	    &a->probe_host_is_ip) == -1) {
+		snprintf(err, errlen, "[probe] url: cannot split %s",
+		    cfg->probe_url);
+		return -1;
+	}
+	return 0;
+}
+
+/* Who the child becomes: a dedicated user when we run as root. */
+static int
+child_identity(struct agent *a, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+	struct stat	 st;
+
+	if (geteuid() != 0) {
+		a->child_uid = geteuid();
+		a->child_gid = getegid();
+		return 0;
+	}
+	if ((pw = getpwnam(a->cfg->child_user)) == NULL) {
+		snprintf(err, errlen, "child_user '%s' does not exist; create "
+		    "it (useradd --system --no-create-home --shell "
+		    "/usr/sbin/nologin %s) or name another", a->cfg->child_user,
+		    a->cfg->child_user);
+		return -1;
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		snprintf(err, errlen, "child_user '%s' is root", a->cfg->child_user);
+		return -1;
+	}
+	a->child_uid = pw->pw_uid;
+	a->child_gid = pw->pw_gid;
+	/* The child receives the path in a fixed field: never cut it short. */
+	if (strlen(a->cfg->chroot_dir) > IPC_MAX_PATH) {
+		snprintf(err, errlen, "chroot_dir is longer than %d bytes",
+		    IPC_MAX_PATH);
+		return -1;
+	}
+	if (stat(a->cfg->chroot_dir, &st) == -1 && errno == ENOENT &&
+	    mkdir(a->cfg->chroot_dir, 0755) == -1) {
+		snprintf(err, errlen, "chroot_dir %s: %s", a->cfg->chroot_dir,
+		    strerror(errno));
+		return -1;
+	}
+	/* mkdir honours our umask 077; the dir only needs to be searchable. */
+	if (stat(a->cfg->chroot_dir, &st) == 0 && st.st_uid == 0 &&
+	    (st.st_mode & 0777) == 0700)
+		chmod(a->cfg->chroot_dir, 0755);
+	return 0;
+}
+
+static int
+setup_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		fatal("sigprocmask");
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* Network data reaches the terminal printable, or as '.'. */
+static void
+print_body(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int ch = p[i];
+
+		putchar((ch >= 0x20 && ch <= 0x7e) || ch == '\n' || ch == '\t' ?
+		    ch : '.');
+	}
+	if (n > 0 && p[n - 1] != '\n')
+		putchar('\n');
+}
+
+static void
+probe_cmd_done(struct agent *a, struct job *j, const struct ipc_job_result *r,
+    const char *error)
+{
+	(void)a;
+	if (r == NULL || r->status != JOB_OK) {
+		printf("probe %u: %s: FAILED: %s\n", j->id, j->url,
+		    r ? r->error : error);
+		run.failures++;
+	} else {
+		printf("probe %u: %s: HTTP %u, %s, %zu bytes%s\n", j->id,
+		    j->url, r->http_status, r->tls_version, r->body_len,
+		    r->truncated ? " (truncated)" : "");
+		print_body(r->body, r->body_len);
+		run.probes_ok++;
+	}
+	fflush(stdout);
+	run.running = 0;
+	run.cur++;
+}
+
+static void
+probe_daemon_done(struct agent *a, struct job *j,
+    const struct ipc_job_result *r, const char *error)
+{
+	(void)a;
+	if (r == NULL || r->status != JOB_OK)
+		log_warn("probe: %s: failed: %s", j->url, r ? r->error : error);
+	else
+		log_info("probe: %s: HTTP %u over %s, %zu bytes", j->url,
+		    r->http_status, r->tls_version, r->body_len);
+}
+
+static void
+start_probe(struct agent *a, job_done_fn done)
+{
+	if (job_new(a, a->cfg->probe_url, done) == NULL)
+		log_warn("probe: too many jobs in flight");
+}
+
+/* Advances the -P sequence; returns 1 when it is over. */
+static int
+run_steps(struct agent *a, int64_t now)
+{
+	struct step *s;
+
+	if (run.cur >= run.nsteps)
+		return 1;
+	s = &run.steps[run.cur];
+	if (s->kind == STEP_PROBE) {
+		if (!run.running) {
+			run.running = 1;
+			start_probe(a, probe_cmd_done);
+		}
+		return 0;
+	}
+	if (!run.running) {
+		struct ipc_selftest	 st = { s->what };
+		struct wbuf		 b;
+
+		if (!a->child.ready)
+			return 0;
+		wbuf_init(&b, IPC_MAX_PAYLOAD);
+		ipc_enc_selftest(&b, &st);
+		a->child.selftest = s->what;
+		a->child.selftest_ok = 0;
+		printf("sandbox self-test: asking child %ld to call %s\n",
+		    (long)a->child.pid, s->what == SELFTEST_OPENAT ? "openat" :
+		    "execve");
+		child_send(a, IPC_SELFTEST, 0, &b);
+		wbuf_free(&b);
+		run.running = 1;
+		run.deadline = now + SELFTEST_WAIT_MS;
+		return 0;
+	}
+	if (a->child.pid == 0 || now > run.deadline) {
+		const char *name = s->what == SELFTEST_OPENAT ? "openat" : "execve";
+
+		if (a->child.pid != 0)
+			child_kill(a, "self-test: child survived");
+		if (a->child.pid == 0 && a->child.selftest_ok)
+			printf("sandbox self-test: %s: child killed by SIGSYS: "
+			    "ok\n", name);
+		else {
+			printf("sandbox self-test: %s: child was NOT killed by "
+			    "SIGSYS: FAILED\n", name);
+			run.failures++;
+		}
+		fflush(stdout);
+		a->child.selftest = 0;
+		run.running = 0;
+		run.cur++;
+	}
+	return 0;
+}
+
+static void
+handle_signals(struct agent *a)
+{
+	struct signalfd_siginfo si;
+
+	while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			child_reap(a);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			quit = 1;
+			break;
+		case SIGUSR1:
+			if (a->cfg->probe_url != NULL)
+				start_probe(a, probe_daemon_done);
+			break;
+		case SIGHUP:
+			log_info("hsmagentd: SIGHUP: reload is not supported "
+			    "yet; restart to apply changes");
+			break;
+		}
+	}
+}
+
+static int
+poll_timeout(const struct agent *a, int64_t now)
+{
+	int64_t next = now + 1000, t;
+
+	if (a->child.pid == 0 && a->child.restart_at_ms != 0 &&
+	    a->child.restart_at_ms < next)
+		next = a->child.restart_at_ms;
+	if ((t = jobs_next_deadline(a)) != 0 && t < next)
+		next = t;
+	if (next_probe_ms != 0 && next_probe_ms < next)
+		next = next_probe_ms;
+	return next <= now ? 0 : (int)(next - now);
+}
+
+static void
+event_loop(struct agent *a, int command)
+{
+	while (!quit) {
+		struct pollfd	 pfd[2];
+		int64_t		 now = monotime_ms();
+		nfds_t		 n = 1;
+
+		if (command && run_steps(a, now))
+			return;
+		pfd[0] = (struct pollfd){ a->sigfd, POLLIN, 0 };
+		if (a->child.fd != -1)
+			pfd[n++] = (struct pollfd){ a->child.fd, POLLIN, 0 };
+		if (poll(pfd, n, poll_timeout(a, now)) == -1 && errno != EINTR)
+			fatal("poll");
+		if (pfd[0].revents & POLLIN)
+			handle_signals(a);
+		if (n > 1 && pfd[1].revents != 0)
+			child_readable(a);
+		now = monotime_ms();
+		child_tick(a, now);
+		if (!command && next_probe_ms != 0 && now >= next_probe_ms) {
+			start_probe(a, probe_daemon_done);
+			next_probe_ms = now + (int64_t)a->cfg->probe_interval_s * 1000;
+		}
+	}
+}
+
+static void
+shutdown_child(struct agent *a)
+{
+	int64_t deadline = monotime_ms() + 2000;
+
+	if (a->child.fd != -1) {
+		close(a->child.fd);	/* EOF: the child exits by itself */
+		a->child.fd = -1;
+	}
+	while (a->child.pid > 0 && monotime_ms() < deadline) {
+		if (waitpid(a->child.pid, NULL, WNOHANG) == a->child.pid) {
+			a->child.pid = 0;
+			return;
+		}
+		usleep(10000);
+	}
+	if (a->child.pid > 0) {
+		kill(a->child.pid, SIGKILL);
+		waitpid(a->child.pid, NULL, 0);
+		a->child.pid = 0;
+	}
+}
+
+static void
+report_counters(const struct agent *a)
+{
+	const struct sign_policy *p = &a->sp;
+
+	log_info("hsmagentd: signatures granted %llu, refused %llu "
+	    "(scheme %llu, digest-length %llu, no-job %llu, rate %llu), "
+	    "hsm-failed %llu; child restarts %llu, sandbox kills %llu, "
+	    "protocol violations %llu",
+	    (unsigned long long)p->count[SIGN_GRANT],
+	    (unsigned long long)sign_policy_refused(p),
+	    (unsigned long long)p->count[SIGN_DENY_SCHEME],
+	    (unsigned long long)p->count[SIGN_DENY_LENGTH],
+	    (unsigned long long)p->count[SIGN_DENY_NO_JOB],
+	    (unsigned long long)p->count[SIGN_DENY_RATE],
+	    (unsigned long long)p->failed,
+	    (unsigned long long)a->child.restarts,
+	    (unsigned long long)a->child.sigsys_kills,
+	    (unsigned long long)a->child.violations);
+}
+
+static void
+plan_steps(unsigned count, int selftest)
+{
+	for (unsigned i = 0; i < count && run.nsteps < 32; i++)
+		run.steps[run.nsteps++] = (struct step){ STEP_PROBE, 0 };
+	if (!selftest)
+		return;
+	run.steps[run.nsteps++] = (struct step){ STEP_SELFTEST, SELFTEST_OPENAT };
+	run.steps[run.nsteps++] = (struct step){ STEP_PROBE, 0 };
+	run.steps[run.nsteps++] = (struct step){ STEP_SELFTEST, SELFTEST_EXECVE };
+	run.steps[run.nsteps++] = (struct step){ STEP_PROBE, 0 };
+}
+
+int
+main(int argc, char *argv[])
+{
+	/* Static: they live until exit, also on the fatal() paths. */
+	static struct agent	 a;
+	static struct config	 cfg;
+	struct hsm_params	 hp;
+	const char		*conffile = SYSCONFDIR "/hsmagentd.conf";
+	char			 err[1024];
+	int			 ch, test_only = 0, command = 0, selftest = 0;
+	unsigned		 count = 1;
+	enum log_level		 lvl;
+
+	log_init("hsmagentd", LOG_LVL_INFO);
+	while ((ch = getopt(argc, argv, "c:dn:PStV")) != -1) {
+		switch (ch) {
+		case 'c': conffile = optarg; break;
+		case 'd': a.debug = 1; break;
+		case 'n':
+			count = (unsigned)strtoul(optarg, NULL, 10);
+			if (count < 1 || count > 32)
+				usage();
+			break;
+		case 'P': command = 1; break;
+		case 'S': selftest = 1; break;
+		case 't': test_only = 1; break;
+		case 'V': printf("hsmagentd %s\n", HSMAGENT_VERSION); return 0;
+		default: usage();
+		}
+	}
+	if (optind != argc || (selftest && !command))
+		usage();
+	if (config_load(conffile, &cfg, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	a.cfg = &cfg;
+	if (log_level_from_name(cfg.log_level, &lvl) == 0)
+		log_set_level(a.debug ? LOG_LVL_DEBUG : lvl);
+	if (load_public(&a, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (test_only) {
+		printf("%s: configuration OK\n", conffile);
+		freezero(a.trust_pem, a.trust_len);
+		freezero(a.chain_pem, a.chain_len);
+		config_free(&cfg);
+		return 0;
+	}
+	if (command && cfg.probe_url == NULL)
+		fatalx("%s: -P needs a [probe] section with a url", conffile);
+	harden_process();
+	if (child_identity(&a, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if ((a.sigfd = setup_signals()) == -1)
+		fatal("signalfd");
+	a.rx = xmalloc(IPC_MAX_DGRAM + 1);
+	a.child.fd = -1;
+
+	/* The child first: no PKCS#11 state exists yet to leak into it. */
+	if (child_spawn(&a) == -1)
+		fatalx("cannot start the connector child");
+
+	memset(&hp, 0, sizeof(hp));
+	hp.module = cfg.hsm_module;
+	hp.key_uri = cfg.hsm_key_uri;
+	hp.pin_file = cfg.hsm_pin_file;
+	hp.cert_file = cfg.hsm_certificate;
+	hp.allow_extractable = cfg.hsm_insecure_allow_extractable;
+	if ((a.hsm = hsm_open(&hp, err, sizeof(err))) == NULL) {
+		shutdown_child(&a);
+		fatalx("hsm: %s", err);
+	}
+	sign_policy_init(&a.sp, cfg.sign_schemes, hsm_key_type(a.hsm) ==
+	    HSM_KEY_EC, cfg.sign_rate, cfg.sign_burst, monotime_ms());
+	log_info("hsmagentd %s ready: key %s (%s-%d)", HSMAGENT_VERSION,
+	    hsm_key_label(a.hsm), hsm_key_type(a.hsm) == HSM_KEY_EC ? "EC" :
+	    "RSA", hsm_key_bits(a.hsm));
+	notify_ready();
+
+	if (command)
+		plan_steps(count, selftest);
+	else if (cfg.probe_url != NULL && cfg.probe_interval_s > 0)
+		next_probe_ms = monotime_ms();
+	event_loop(&a, command);
+
+	shutdown_child(&a);
+	report_counters(&a);
+	hsm_close(a.hsm);
+	freezero(a.trust_pem, a.trust_len);
+	freezero(a.chain_pem, a.chain_len);
+	free(a.rx);
+	config_free(&cfg);
+	if (command) {
+		printf("%u probes succeeded, %d steps failed\n", run.probes_ok,
+		    run.failures);
+		return run.failures == 0 ? 0 : 1;
+	}
+	return 0;
+}

@@ -1,0 +1,275 @@
+/*
+ * supervisor.c - starting, feeding, watching and restarting the
+ * connector child.
+ *
+ * The child is fork+exec'd: a fresh address space holds nothing of the
+ * parent's (no PIN cached by libp11, no SoftHSM state), even when it is
+ * restarted long after the login. Its contract: fd 3 is the IPC socket,
+ * fds 0 and 1 are /dev/null, fd 2 is the parent's stderr only in debug
+ * mode (so a hijacked child cannot forge lines in the agent's log), the
+ * environment is empty but for sanitizer settings, no signal is blocked.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "util.h"
+
+static const char *const passed_env[] = {
+	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", NULL
+};
+
+static __attribute__((noreturn)) void
+exec_child(struct agent *a, int ipc)
+{
+	char		*argv[] = { "hsmagent-connector", NULL };
+	char		*envp[4];
+	size_t		 ne = 0;
+	sigset_t	 none;
+	int		 null;
+
+	for (size_t i = 0; passed_env[i] != NULL; i++) {
+		char *v = getenv(passed_env[i]), buf[512];
+
+		if (v != NULL && (size_t)snprintf(buf, sizeof(buf), "%s=%s",
+		    passed_env[i], v) < sizeof(buf))
+			envp[ne++] = strdup(buf);
+	}
+	envp[ne] = NULL;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if ((null = open("/dev/null", O_RDWR)) == -1 ||
+	    dup2(null, STDIN_FILENO) == -1 || dup2(null, STDOUT_FILENO) == -1 ||
+	    (!a->debug && dup2(null, STDERR_FILENO) == -1) ||
+	    dup2(ipc, 3) == -1)
+		_exit(127);
+	close_range(4, ~0U, 0);
+	execve(a->cfg->connector_path, argv, envp);
+	log_error("supervisor: cannot exec %s: %s", a->cfg->connector_path,
+	    strerror(errno));
+	_exit(127);
+}
+
+static int
+send_blob(struct agent *a, uint8_t kind, const char *data, size_t len)
+{
+	for (size_t off = 0; off < len; off += IPC_BLOB_CHUNK) {
+		struct ipc_cfg_blob	 m;
+		struct wbuf		 b;
+		int			 r;
+
+		m.kind = kind;
+		m.total = (uint32_t)len;
+		m.offset = (uint32_t)off;
+		m.data = (const uint8_t *)data + off;
+		m.len = len - off < IPC_BLOB_CHUNK ? len - off : IPC_BLOB_CHUNK;
+		wbuf_init(&b, IPC_MAX_PAYLOAD);
+		ipc_enc_cfg_blob(&b, &m);
+		r = child_send(a, IPC_CFG_BLOB, 0, &b);
+		wbuf_free(&b);
+		if (r == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+send_config(struct agent *a)
+{
+	struct ipc_cfg_done	 d;
+	struct wbuf		 b;
+	int			 r;
+
+	if (send_blob(a, BLOB_TRUST_PEM, a->trust_pem, a->trust_len) == -1 ||
+	    send_blob(a, BLOB_CHAIN_PEM, a->chain_pem, a->chain_len) == -1 ||
+	    resolve_send(a) == -1)
+		return -1;
+	memset(&d, 0, sizeof(d));
+	d.uid = a->child_uid;
+	d.gid = a->child_gid;
+	snprintf(d.chroot_dir, sizeof(d.chroot_dir), "%s", a->cfg->chroot_dir);
+	d.tls_timeout_s = a->cfg->tls_timeout_s;
+	d.sign_timeout_ms = a->cfg->sign_timeout_ms;
+	d.key_type = (uint8_t)a->key_type;
+	if (a->probe_port != 0)
+		d.ports[d.nports++] = a->probe_port;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_cfg_done(&b, &d);
+	r = child_send(a, IPC_CFG_DONE, 0, &b);
+	wbuf_free(&b);
+	return r;
+}
+
+int
+child_spawn(struct agent *a)
+{
+	struct child_proc	*c = &a->child;
+	int			 sv[2], sz = IPC_SOCKBUF;
+	pid_t			 pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_error("supervisor: socketpair: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
+	if ((pid = fork()) == -1) {
+		log_error("supervisor: fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0)
+		exec_child(a, sv[1]);
+	close(sv[1]);
+	c->pid = pid;
+	c->fd = sv[0];
+	c->ready = 0;
+	c->started_ms = monotime_ms();
+	c->restart_at_ms = 0;
+	log_info("supervisor: connector child started (pid %ld)", (long)pid);
+	if (send_config(a) == -1)
+		return -1;
+	/* Blocking sends for the config above; the loop is non-blocking. */
+	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) == -1) {
+		child_kill(a, "cannot set the IPC socket non-blocking");
+		return -1;
+	}
+	return 0;
+}
+
+int
+child_send(struct agent *a, uint16_t type, uint32_t id, const struct wbuf *b)
+{
+	if (a->child.fd == -1)
+		return -1;
+	if (ipc_send(a->child.fd, type, id, b) == -1) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "cannot send %s: %s",
+		    ipc_type_name(type), strerror(errno));
+		child_kill(a, why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Kill first, ask later: the child is untrusted, so any doubt about it
+ * ends it. Reaping and the restart happen in child_reap().
+ */
+void
+child_kill(struct agent *a, const char *why)
+{
+	struct child_proc *c = &a->child;
+
+	if (c->pid > 0) {
+		log_warn("supervisor: killing connector child %ld: %s",
+		    (long)c->pid, why);
+		kill(c->pid, SIGKILL);
+	}
+	if (c->fd != -1) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	c->ready = 0;
+	jobs_fail_sent(a, "connector child stopped");
+}
+
+static void
+describe_death(struct agent *a, int status, char *buf, size_t len)
+{
+	struct child_proc *c = &a->child;
+
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
+		c->sigsys_kills++;
+		snprintf(buf, len, "killed by SIGSYS: the sandbox stopped a "
+		    "forbidden system call");
+	} else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "ended (status 0x%x)", status);
+}
+
+/* On SIGCHLD: collect the child, say why it ended, plan a restart. */
+void
+child_reap(struct agent *a)
+{
+	struct child_proc	*c = &a->child;
+	int			 status;
+	pid_t			 pid;
+	char			 why[160];
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != c->pid)
+			continue;
+		describe_death(a, status, why, sizeof(why));
+		if (c->selftest) {
+			c->selftest_ok = WIFSIGNALED(status) &&
+			    WTERMSIG(status) == SIGSYS;
+			log_info("sandbox self-test: child %ld %s: %s", (long)pid,
+			    why, c->selftest_ok ? "as required" : "NOT as required");
+		} else
+			log_warn("supervisor: connector child %ld %s",
+			    (long)pid, why);
+		c->pid = 0;
+		if (c->fd != -1) {
+			close(c->fd);
+			c->fd = -1;
+		}
+		c->ready = 0;
+		jobs_fail_sent(a, "connector child died");
+		if (monotime_ms() - c->started_ms >= CHILD_STABLE_MS)
+			c->backoff = 0;
+		{
+			int64_t delay = RESTART_MIN_MS;
+
+			for (unsigned i = 0; i < c->backoff && delay < RESTART_MAX_MS; i++)
+				delay *= 2;
+			if (delay > RESTART_MAX_MS)
+				delay = RESTART_MAX_MS;
+			c->backoff++;
+			c->restart_at_ms = monotime_ms() + delay;
+			log_info("supervisor: restarting the connector child in "
+			    "%lld ms", (long long)delay);
+		}
+	}
+}
+
+/* Timers: restarts, READY deadline, job deadlines (hung child). */
+void
+child_tick(struct agent *a, int64_t now)
+{
+	struct child_proc *c = &a->child;
+
+	if (c->pid == 0 && c->restart_at_ms != 0 && now >= c->restart_at_ms) {
+		c->restarts++;
+		if (child_spawn(a) == -1 && c->pid == 0)
+			c->restart_at_ms = now + RESTART_MAX_MS;
+	}
+	if (c->pid > 0 && !c->ready && c->fd != -1 &&
+	    now - c->started_ms > CHILD_READY_MS)
+		child_kill(a, "no READY in time");
+	for (size_t i = 0; i < AGENT_MAX_JOBS; i++) {
+		struct job *j = &a->jobs[i];
+
+		if (j->state == JOB_SENT && now > j->deadline_ms) {
+			child_kill(a, "a job passed its deadline: child hung");
+			break;
+		}
+	}
+}

@@ -1,0 +1,409 @@
+/*
+ * ipc.c - framing, encoders and strict decoders; see ipc.h.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "ipc.h"
+#include "log.h"
+
+int
+ipc_send(int fd, uint16_t type, uint32_t id, const struct wbuf *payload)
+{
+	uint8_t	 dgram[IPC_MAX_DGRAM];
+	size_t	 plen = payload != NULL ? payload->len : 0;
+	ssize_t	 n;
+
+	if ((payload != NULL && payload->failed) || plen > IPC_MAX_PAYLOAD) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	dgram[0] = (uint8_t)(type >> 8);
+	dgram[1] = (uint8_t)type;
+	dgram[2] = dgram[3] = 0;
+	dgram[4] = (uint8_t)(id >> 24);
+	dgram[5] = (uint8_t)(id >> 16);
+	dgram[6] = (uint8_t)(id >> 8);
+	dgram[7] = (uint8_t)id;
+	dgram[8] = (uint8_t)(plen >> 24);
+	dgram[9] = (uint8_t)(plen >> 16);
+	dgram[10] = (uint8_t)(plen >> 8);
+	dgram[11] = (uint8_t)plen;
+	if (plen > 0)
+		memcpy(dgram + IPC_HDR_LEN, payload->data, plen);
+	do {
+		n = send(fd, dgram, IPC_HDR_LEN + plen, MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	explicit_bzero(dgram + IPC_HDR_LEN, plen);
+	if (n == -1)
+		return -1;
+	if ((size_t)n != IPC_HDR_LEN + plen) {
+		errno = EPROTO;	/* cannot happen on SOCK_SEQPACKET */
+		return -1;
+	}
+	return 0;
+}
+
+int
+ipc_parse(const uint8_t *d, size_t n, struct ipc_msg *msg)
+{
+	uint32_t plen;
+
+	if (n < IPC_HDR_LEN || n > IPC_MAX_DGRAM)
+		return -1;
+	if (d[2] != 0 || d[3] != 0)
+		return -1;
+	plen = ((uint32_t)d[8] << 24) | ((uint32_t)d[9] << 16) |
+	    ((uint32_t)d[10] << 8) | d[11];
+	if (plen != n - IPC_HDR_LEN)
+		return -1;
+	msg->type = (uint16_t)((d[0] << 8) | d[1]);
+	msg->id = ((uint32_t)d[4] << 24) | ((uint32_t)d[5] << 16) |
+	    ((uint32_t)d[6] << 8) | d[7];
+	msg->payload = d + IPC_HDR_LEN;
+	msg->len = plen;
+	return 0;
+}
+
+int
+ipc_recv(int fd, uint8_t *buf, size_t buflen, struct ipc_msg *msg)
+{
+	ssize_t n;
+
+	if (buflen < IPC_MAX_DGRAM + 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* MSG_TRUNC makes an oversized datagram report its real size. */
+	n = recv(fd, buf, IPC_MAX_DGRAM + 1, MSG_TRUNC | MSG_DONTWAIT);
+	if (n == -1)
+		return -1;
+	if (n == 0)
+		return 0;
+	if ((size_t)n > IPC_MAX_DGRAM) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (ipc_parse(buf, (size_t)n, msg) == -1) {
+		errno = EPROTO;
+		return -1;
+	}
+	return 1;
+}
+
+const char *
+ipc_type_name(uint16_t type)
+{
+	switch (type) {
+	case IPC_CFG_BLOB:	return "cfg-blob";
+	case IPC_CFG_RESOLVE:	return "cfg-resolve";
+	case IPC_CFG_DONE:	return "cfg-done";
+	case IPC_JOB_PROBE:	return "job-probe";
+	case IPC_SIGN_REPLY:	return "sign-reply";
+	case IPC_SELFTEST:	return "selftest";
+	case IPC_READY:		return "ready";
+	case IPC_SIGN_REQUEST:	return "sign-request";
+	case IPC_JOB_RESULT:	return "job-result";
+	case IPC_LOG:		return "log";
+	default:		return "unknown";
+	}
+}
+
+/* Host names that are safe inside "host:port:addr" (CURLOPT_RESOLVE). */
+static int
+valid_hostname(const char *h)
+{
+	if (*h == '\0' || *h == '.' || *h == '-')
+		return 0;
+	for (; *h != '\0'; h++) {
+		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+		    (*h >= '0' && *h <= '9') || *h == '.' || *h == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+valid_address(const char *a)
+{
+	unsigned char tmp[16];
+
+	return inet_pton(AF_INET, a, tmp) == 1 ||
+	    inet_pton(AF_INET6, a, tmp) == 1;
+}
+
+static int
+begin(const struct ipc_msg *msg, uint16_t type, struct rbuf *r)
+{
+	if (msg->type != type)
+		return -1;
+	rbuf_init(r, msg->payload, msg->len);
+	return 0;
+}
+
+int
+ipc_enc_cfg_blob(struct wbuf *b, const struct ipc_cfg_blob *m)
+{
+	wbuf_put_u8(b, m->kind);
+	wbuf_put_u32(b, m->total);
+	wbuf_put_u32(b, m->offset);
+	return wbuf_put_bytes(b, m->data, m->len);
+}
+
+int
+ipc_dec_cfg_blob(const struct ipc_msg *msg, struct ipc_cfg_blob *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_CFG_BLOB, &r) == -1 ||
+	    rbuf_get_u8(&r, &m->kind) == -1 ||
+	    rbuf_get_u32(&r, &m->total) == -1 ||
+	    rbuf_get_u32(&r, &m->offset) == -1 ||
+	    rbuf_get_bytes(&r, &m->data, &m->len, IPC_BLOB_CHUNK) == -1 ||
+	    rbuf_end(&r) == -1)
+		return -1;
+	if (m->kind == 0 || m->kind >= BLOB_KIND_MAX ||
+	    m->total == 0 || m->total > IPC_MAX_BLOB ||
+	    m->offset > m->total || m->len > m->total - m->offset)
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_cfg_resolve(struct wbuf *b, const struct ipc_cfg_resolve *m)
+{
+	wbuf_put_cstr(b, m->host);
+	wbuf_put_u16(b, m->port);
+	return wbuf_put_cstr(b, m->addr);
+}
+
+int
+ipc_dec_cfg_resolve(const struct ipc_msg *msg, struct ipc_cfg_resolve *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_CFG_RESOLVE, &r) == -1 ||
+	    rbuf_get_cstr(&r, m->host, sizeof(m->host), IPC_MAX_HOST) == -1 ||
+	    rbuf_get_u16(&r, &m->port) == -1 ||
+	    rbuf_get_cstr(&r, m->addr, sizeof(m->addr), IPC_MAX_ADDR) == -1 ||
+	    rbuf_end(&r) == -1)
+		return -1;
+	if (!valid_hostname(m->host) || m->port == 0 ||
+	    !valid_address(m->addr))
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_cfg_done(struct wbuf *b, const struct ipc_cfg_done *m)
+{
+	wbuf_put_u32(b, m->uid);
+	wbuf_put_u32(b, m->gid);
+	wbuf_put_cstr(b, m->chroot_dir);
+	wbuf_put_u32(b, m->tls_timeout_s);
+	wbuf_put_u32(b, m->sign_timeout_ms);
+	wbuf_put_u8(b, m->key_type);
+	wbuf_put_u16(b, m->nports);
+	for (size_t i = 0; i < m->nports && i < IPC_MAX_PORTS; i++)
+		wbuf_put_u16(b, m->ports[i]);
+	return b->failed ? -1 : 0;
+}
+
+int
+ipc_dec_cfg_done(const struct ipc_msg *msg, struct ipc_cfg_done *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_CFG_DONE, &r) == -1 ||
+	    rbuf_get_u32(&r, &m->uid) == -1 ||
+	    rbuf_get_u32(&r, &m->gid) == -1 ||
+	    rbuf_get_cstr(&r, m->chroot_dir, sizeof(m->chroot_dir),
+	    IPC_MAX_PATH) == -1 ||
+	    rbuf_get_u32(&r, &m->tls_timeout_s) == -1 ||
+	    rbuf_get_u32(&r, &m->sign_timeout_ms) == -1 ||
+	    rbuf_get_u8(&r, &m->key_type) == -1 ||
+	    rbuf_get_u16(&r, &m->nports) == -1)
+		return -1;
+	if (m->nports > IPC_MAX_PORTS)
+		return -1;
+	for (size_t i = 0; i < m->nports; i++) {
+		if (rbuf_get_u16(&r, &m->ports[i]) == -1 || m->ports[i] == 0)
+			return -1;
+	}
+	if (rbuf_end(&r) == -1)
+		return -1;
+	if (m->chroot_dir[0] != '/' || m->tls_timeout_s < 1 ||
+	    m->tls_timeout_s > 600 || m->sign_timeout_ms < 100 ||
+	    m->sign_timeout_ms > 60000 ||
+	    (m->key_type != IPC_KEY_EC && m->key_type != IPC_KEY_RSA))
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_job_probe(struct wbuf *b, const struct ipc_job_probe *m)
+{
+	return wbuf_put_cstr(b, m->url);
+}
+
+int
+ipc_dec_job_probe(const struct ipc_msg *msg, struct ipc_job_probe *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_JOB_PROBE, &r) == -1 ||
+	    rbuf_get_cstr(&r, m->url, sizeof(m->url), IPC_MAX_URL) == -1 ||
+	    rbuf_end(&r) == -1)
+		return -1;
+	if (strncmp(m->url, "https://", 8) != 0 || m->url[8] == '\0')
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_sign_reply(struct wbuf *b, const struct ipc_sign_reply *m)
+{
+	wbuf_put_u8(b, m->status);
+	return wbuf_put_bytes(b, m->sig, m->siglen);
+}
+
+int
+ipc_dec_sign_reply(const struct ipc_msg *msg, struct ipc_sign_reply *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_SIGN_REPLY, &r) == -1 ||
+	    rbuf_get_u8(&r, &m->status) == -1 ||
+	    rbuf_get_bytes(&r, &m->sig, &m->siglen, IPC_MAX_SIG) == -1 ||
+	    rbuf_end(&r) == -1)
+		return -1;
+	/* A signature comes with SIGN_OK and only then. */
+	if (m->status > SIGN_FAILED || (m->status == SIGN_OK) != (m->siglen > 0))
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_selftest(struct wbuf *b, const struct ipc_selftest *m)
+{
+	return wbuf_put_u8(b, m->what);
+}
+
+int
+ipc_dec_selftest(const struct ipc_msg *msg, struct ipc_selftest *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_SELFTEST, &r) == -1 ||
+	    rbuf_get_u8(&r, &m->what) == -1 || rbuf_end(&r) == -1)
+		return -1;
+	if (m->what != SELFTEST_OPENAT && m->what != SELFTEST_EXECVE)
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_ready(struct wbuf *b, const struct ipc_ready *m)
+{
+	wbuf_put_u8(b, m->landlock_abi);
+	return wbuf_put_cstr(b, m->sandbox);
+}
+
+int
+ipc_dec_ready(const struct ipc_msg *msg, struct ipc_ready *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_READY, &r) == -1 ||
+	    rbuf_get_u8(&r, &m->landlock_abi) == -1 ||
+	    rbuf_get_cstr(&r, m->sandbox, sizeof(m->sandbox),
+	    IPC_MAX_STR) == -1 ||
+	    rbuf_end(&r) == -1)
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_sign_request(struct wbuf *b, const struct ipc_sign_request *m)
+{
+	wbuf_put_u32(b, m->job_id);
+	wbuf_put_u8(b, m->scheme);
+	return wbuf_put_bytes(b, m->digest, m->dlen);
+}
+
+int
+ipc_dec_sign_request(const struct ipc_msg *msg, struct ipc_sign_request *m)
+{
+	struct rbuf r;
+
+	/*
+	 * Scheme and digest length are checked by the signing policy, not
+	 * here, so that a well-formed but refused request is counted
+	 * rather than treated as a framing violation.
+	 */
+	if (begin(msg, IPC_SIGN_REQUEST, &r) == -1 ||
+	    rbuf_get_u32(&r, &m->job_id) == -1 ||
+	    rbuf_get_u8(&r, &m->scheme) == -1 ||
+	    rbuf_get_bytes(&r, &m->digest, &m->dlen, IPC_MAX_DIGEST) == -1 ||
+	    rbuf_end(&r) == -1)
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_job_result(struct wbuf *b, const struct ipc_job_result *m)
+{
+	wbuf_put_u8(b, m->status);
+	wbuf_put_u8(b, m->truncated);
+	wbuf_put_u32(b, m->http_status);
+	wbuf_put_u32(b, m->curl_code);
+	wbuf_put_cstr(b, m->tls_version);
+	wbuf_put_cstr(b, m->error);
+	return wbuf_put_bytes(b, m->body, m->body_len);
+}
+
+int
+ipc_dec_job_result(const struct ipc_msg *msg, struct ipc_job_result *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_JOB_RESULT, &r) == -1 ||
+	    rbuf_get_u8(&r, &m->status) == -1 ||
+	    rbuf_get_u8(&r, &m->truncated) == -1 ||
+	    rbuf_get_u32(&r, &m->http_status) == -1 ||
+	    rbuf_get_u32(&r, &m->curl_code) == -1 ||
+	    rbuf_get_cstr(&r, m->tls_version, sizeof(m->tls_version),
+	    sizeof(m->tls_version) - 1) == -1 ||
+	    rbuf_get_cstr(&r, m->error, sizeof(m->error), IPC_MAX_STR) == -1 ||
+	    rbuf_get_bytes(&r, &m->body, &m->body_len, IPC_MAX_BODY) == -1 ||
+	    rbuf_end(&r) == -1)
+		return -1;
+	if (m->status > JOB_FAILED || m->truncated > 1 || m->http_status > 999)
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_log(struct wbuf *b, const struct ipc_log *m)
+{
+	wbuf_put_u8(b, m->level);
+	return wbuf_put_cstr(b, m->text);
+}
+
+int
+ipc_dec_log(const struct ipc_msg *msg, struct ipc_log *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_LOG, &r) == -1 ||
+	    rbuf_get_u8(&r, &m->level) == -1 ||
+	    rbuf_get_cstr(&r, m->text, sizeof(m->text), IPC_MAX_STR) == -1 ||
+	    rbuf_end(&r) == -1)
+		return -1;
+	if (m->level > LOG_LVL_DEBUG)
+		return -1;
+	return 0;
+}

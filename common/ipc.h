@@ -1,0 +1,199 @@
+/*
+ * ipc.h - messages between hsmagentd (parent) and its connector child.
+ *
+ * Transport: socketpair(AF_UNIX, SOCK_SEQPACKET); one message per
+ * datagram, so framing is the kernel's and a short read cannot happen.
+ * Datagram = 12-byte header (u16 type, u16 zero, u32 id, u32 payload
+ * length, big-endian) + payload. The payload length must equal what was
+ * received; each payload is decoded field by field and must be consumed
+ * exactly. Anything else is a protocol violation: the parent kills the
+ * child, the child exits.
+ *
+ * Types below 100 travel parent -> child, 100 and up child -> parent.
+ * "id" is the job id for jobs and results, the request id for signatures.
+ */
+#ifndef HSMAGENT_IPC_H
+#define HSMAGENT_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define IPC_HDR_LEN		12
+#define IPC_MAX_PAYLOAD		(64 * 1024)
+#define IPC_MAX_DGRAM		(IPC_HDR_LEN + IPC_MAX_PAYLOAD)
+#define IPC_SOCKBUF		(512 * 1024)	/* SO_SNDBUF/SO_RCVBUF */
+
+#define IPC_MAX_DIGEST		64		/* SHA-512 */
+#define IPC_MAX_SIG		1024		/* RSA-8192 */
+#define IPC_MAX_STR		1024
+#define IPC_MAX_HOST		255
+#define IPC_MAX_ADDR		45		/* INET6_ADDRSTRLEN - 1 */
+#define IPC_MAX_PATH		1024
+#define IPC_MAX_URL		2048
+#define IPC_MAX_BODY		(32 * 1024)
+#define IPC_BLOB_CHUNK		(60 * 1024)
+#define IPC_MAX_BLOB		(1024 * 1024)	/* trust store, chain */
+#define IPC_MAX_PORTS		16
+#define IPC_MAX_RESOLVE		16
+
+enum ipc_type {
+	/* parent -> child: configuration */
+	IPC_CFG_BLOB = 1,
+	IPC_CFG_RESOLVE = 2,
+	IPC_CFG_DONE = 3,
+	/* parent -> child: work */
+	IPC_JOB_PROBE = 10,
+	IPC_SIGN_REPLY = 20,
+	IPC_SELFTEST = 30,
+
+	/* child -> parent */
+	IPC_READY = 100,
+	IPC_SIGN_REQUEST = 101,
+	IPC_JOB_RESULT = 102,
+	IPC_LOG = 103,
+};
+
+enum ipc_blob_kind {
+	BLOB_TRUST_PEM = 1,	/* CA certificates the child trusts */
+	BLOB_CHAIN_PEM = 2,	/* client certificate, then intermediates */
+	BLOB_KIND_MAX
+};
+
+enum ipc_key_type {
+	IPC_KEY_EC = 1,
+	IPC_KEY_RSA = 2,
+};
+
+enum ipc_sign_status {
+	SIGN_OK = 0,
+	SIGN_REFUSED = 1,	/* policy said no; counted */
+	SIGN_FAILED = 2,	/* the HSM failed */
+};
+
+enum ipc_selftest_what {
+	SELFTEST_OPENAT = 1,
+	SELFTEST_EXECVE = 2,
+};
+
+enum ipc_job_status {
+	JOB_OK = 0,
+	JOB_FAILED = 1,
+};
+
+struct ipc_msg {
+	uint16_t	 type;
+	uint32_t	 id;
+	const uint8_t	*payload;
+	size_t		 len;
+};
+
+struct ipc_cfg_blob {
+	uint8_t		 kind;
+	uint32_t	 total;
+	uint32_t	 offset;
+	const uint8_t	*data;
+	size_t		 len;
+};
+
+struct ipc_cfg_resolve {
+	char		 host[IPC_MAX_HOST + 1];
+	uint16_t	 port;
+	char		 addr[IPC_MAX_ADDR + 1];
+};
+
+struct ipc_cfg_done {
+	uint32_t	 uid;
+	uint32_t	 gid;
+	char		 chroot_dir[IPC_MAX_PATH + 1];
+	uint32_t	 tls_timeout_s;
+	uint32_t	 sign_timeout_ms;
+	uint8_t		 key_type;
+	uint16_t	 nports;
+	uint16_t	 ports[IPC_MAX_PORTS];
+};
+
+struct ipc_job_probe {
+	char		 url[IPC_MAX_URL + 1];
+};
+
+struct ipc_sign_reply {
+	uint8_t		 status;
+	const uint8_t	*sig;
+	size_t		 siglen;
+};
+
+struct ipc_selftest {
+	uint8_t		 what;
+};
+
+struct ipc_ready {
+	uint8_t		 landlock_abi;
+	char		 sandbox[IPC_MAX_STR + 1];
+};
+
+struct ipc_sign_request {
+	uint32_t	 job_id;
+	uint8_t		 scheme;
+	const uint8_t	*digest;
+	size_t		 dlen;
+};
+
+struct ipc_job_result {
+	uint8_t		 status;
+	uint8_t		 truncated;
+	uint32_t	 http_status;
+	uint32_t	 curl_code;
+	char		 tls_version[32];
+	char		 error[IPC_MAX_STR + 1];
+	const uint8_t	*body;
+	size_t		 body_len;
+};
+
+struct ipc_log {
+	uint8_t		 level;
+	char		 text[IPC_MAX_STR + 1];
+};
+
+/* Transport. ipc_send returns 0 or -1 (errno). */
+int	ipc_send(int fd, uint16_t type, uint32_t id, const struct wbuf *);
+/*
+ * Receives one datagram into buf (IPC_MAX_DGRAM + 1 bytes) and checks
+ * its header. Returns 1 with *msg filled, 0 on EOF, -1 with errno set:
+ * EAGAIN/EINTR (try again), EMSGSIZE or EPROTO (peer violation), other.
+ */
+int	ipc_recv(int fd, uint8_t *buf, size_t buflen, struct ipc_msg *);
+/* Header check on a datagram already in memory (used by ipc_recv). */
+int	ipc_parse(const uint8_t *dgram, size_t n, struct ipc_msg *);
+/* Type name for logs; "unknown" for anything else. */
+const char	*ipc_type_name(uint16_t type);
+
+/* Payload encoders: append to an initialised wbuf (max IPC_MAX_PAYLOAD). */
+int	ipc_enc_cfg_blob(struct wbuf *, const struct ipc_cfg_blob *);
+int	ipc_enc_cfg_resolve(struct wbuf *, const struct ipc_cfg_resolve *);
+int	ipc_enc_cfg_done(struct wbuf *, const struct ipc_cfg_done *);
+int	ipc_enc_job_probe(struct wbuf *, const struct ipc_job_probe *);
+int	ipc_enc_sign_reply(struct wbuf *, const struct ipc_sign_reply *);
+int	ipc_enc_selftest(struct wbuf *, const struct ipc_selftest *);
+int	ipc_enc_ready(struct wbuf *, const struct ipc_ready *);
+int	ipc_enc_sign_request(struct wbuf *, const struct ipc_sign_request *);
+int	ipc_enc_job_result(struct wbuf *, const struct ipc_job_result *);
+int	ipc_enc_log(struct wbuf *, const struct ipc_log *);
+
+/*
+ * Payload decoders: strict, exact, return 0 or -1. Pointers in the
+ * result point into msg->payload. The type must match the decoder.
+ */
+int	ipc_dec_cfg_blob(const struct ipc_msg *, struct ipc_cfg_blob *);
+int	ipc_dec_cfg_resolve(const struct ipc_msg *, struct ipc_cfg_resolve *);
+int	ipc_dec_cfg_done(const struct ipc_msg *, struct ipc_cfg_done *);
+int	ipc_dec_job_probe(const struct ipc_msg *, struct ipc_job_probe *);
+int	ipc_dec_sign_reply(const struct ipc_msg *, struct ipc_sign_reply *);
+int	ipc_dec_selftest(const struct ipc_msg *, struct ipc_selftest *);
+int	ipc_dec_ready(const struct ipc_msg *, struct ipc_ready *);
+int	ipc_dec_sign_request(const struct ipc_msg *, struct ipc_sign_request *);
+int	ipc_dec_job_result(const struct ipc_msg *, struct ipc_job_result *);
+int	ipc_dec_log(const struct ipc_msg *, struct ipc_log *);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * log.h - logging shared by every hsmagent program.
+ *
+ * Lines go to stderr (journald picks them up) as
+ *   "<prog>[<pid>]: <level>: <message>"
+ * Messages never carry secrets; callers pass only public facts.
+ * fatal()/fatalx() log and exit(1): "cannot continue" in OpenBSD's sense.
+ */
+#ifndef HSMAGENT_LOG_H
+#define HSMAGENT_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LVL_ERROR = 0,
+	LOG_LVL_WARN,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG,
+};
+
+void	log_init(const char *prog, enum log_level level);
+/*
+ * Routes messages (without prefix) to fn instead of stderr: the
+ * connector child sends its log lines to the parent over IPC.
+ */
+typedef void (*log_sink_fn)(enum log_level, const char *msg);
+void	log_set_sink(log_sink_fn fn);
+/* How fatal() ends the process: exit by default, _exit in the child. */
+void	log_set_exit(void (*fn)(int));
+void	log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Parses "error", "warning", "info", "debug"; returns -1 if unknown. */
+int	log_level_from_name(const char *name, enum log_level *out);
+
+void	log_msg(enum log_level, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	log_vmsg(enum log_level, const char *fmt, va_list)
+	    __attribute__((format(printf, 2, 0)));
+
+#define log_error(...)	log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+#define log_warn(...)	log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+
+/* fatal() appends strerror(errno); fatalx() does not. Both end with 1. */
+void	fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * util.h - small helpers shared by both processes.
+ */
+#ifndef HSMAGENT_UTIL_H
+#define HSMAGENT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Reads a whole regular file of at most max bytes into a fresh buffer
+ * with a NUL appended (not counted in *lenp). Fails (-1, errno set, with
+ * EFBIG for an oversized file) rather than truncating. The buffer comes
+ * from malloc; callers holding secrets release it with freezero().
+ */
+int	read_file_capped(const char *path, size_t max, char **bufp,
+	    size_t *lenp);
+
+/* Wipes then frees; NULL is fine. */
+void	freezero(void *p, size_t len);
+
+/* Overflow-checked allocation that aborts the process on failure. */
+void	*xmalloc(size_t n);
+void	*xcalloc(size_t n, size_t size);
+char	*xstrdup(const char *s);
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+int64_t	monotime_ms(void);
+
+#endif

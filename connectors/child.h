@@ -1,0 +1,75 @@
+/*
+ * child.h - state of the connector child (hsmagent-connector).
+ *
+ * The child is exec'd by the parent with the IPC socket on fd 3. It
+ * receives its whole configuration over IPC, preloads everything that
+ * would otherwise be loaded lazily, enters the sandbox, and then runs
+ * jobs with libcurl. It never sees the PIN, the key or the state.
+ */
+#ifndef HSMAGENT_CHILD_H
+#define HSMAGENT_CHILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+#include <openssl/x509.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "scheme.h"
+
+#define CHILD_IPC_FD		3
+#define CHILD_MAX_DEFERRED	32
+#define CHILD_MAX_JOBS		64
+
+struct deferred {
+	uint8_t		*dgram;
+	size_t		 len;
+};
+
+struct child {
+	int			 fd;
+	uint8_t			*rx;		/* IPC_MAX_DGRAM + 1 */
+	uint32_t		 next_req;
+	struct ipc_cfg_done	 cfg;
+	/* Messages that arrived while a signature was awaited. */
+	struct deferred		 deferred[CHILD_MAX_DEFERRED];
+	size_t			 ndeferred;
+	/* TLS material, public only. */
+	X509_STORE		*store;
+	X509			*leaf;
+	STACK_OF(X509)		*chain;		/* intermediates */
+	struct curl_slist	*resolve;	/* "host:port:addr,addr" */
+	CURLM			*multi;
+	size_t			 njobs;
+};
+
+/* child_ipc.c */
+void	child_send(struct child *, uint16_t type, uint32_t id,
+	    const struct wbuf *);
+void	child_log_sink(enum log_level, const char *);
+/* From now on log_*() lines travel to the parent. */
+void	child_log_attach(struct child *);
+int	child_sign(void *arg, uint32_t job_id, enum sign_scheme,
+	    const uint8_t *dgst, size_t dlen, uint8_t *sig, size_t *siglen,
+	    size_t cap);
+/* Blocking receive of one datagram with a deadline (ms); 1, 0 timeout. */
+int	child_recv_wait(struct child *, struct ipc_msg *, int timeout_ms);
+/* Copy of a work message for later (during a signature wait). */
+void	child_defer(struct child *, const struct ipc_msg *);
+__attribute__((noreturn)) void child_violation(const char *what);
+
+/* tls_setup.c */
+int	tls_load_trust(struct child *, const uint8_t *pem, size_t len);
+int	tls_load_chain(struct child *, const uint8_t *pem, size_t len);
+int	tls_add_resolve(struct child *, const struct ipc_cfg_resolve *);
+void	tls_warm_up(void);
+/* CURLOPT_SSL_CTX_FUNCTION: installs trust, chain and the proxy key. */
+CURLcode tls_ctx_callback(CURL *, void *sslctx, void *job);
+
+/* probe.c */
+int	probe_start(struct child *, uint32_t job_id, const char *url);
+void	probe_done(struct child *, CURL *easy, CURLcode result);
+
+#endif

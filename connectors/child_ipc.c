@@ -1,0 +1,170 @@
+/*
+ * child_ipc.c - the child's side of the IPC channel: sending, the
+ * signature round trip (keyproxy_sign_fn), log forwarding.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "log.h"
+#include "util.h"
+
+static struct child *log_child;
+
+__attribute__((noreturn)) void
+child_violation(const char *what)
+{
+	/* The parent broke the protocol or vanished: nothing safe is left. */
+	log_error("ipc: %s; exiting", what);
+	_exit(2);
+}
+
+void
+child_send(struct child *c, uint16_t type, uint32_t id, const struct wbuf *b)
+{
+	if (ipc_send(c->fd, type, id, b) == -1) {
+		if (errno == EPIPE || errno == ECONNRESET)
+			_exit(0);		/* parent gone */
+		log_set_sink(NULL);
+		child_violation("cannot send to the parent");
+	}
+}
+
+/* Printable ASCII only: the parent prints these lines into its log. */
+void
+child_log_sink(enum log_level level, const char *text)
+{
+	struct ipc_log	 m;
+	struct wbuf	 b;
+	size_t		 i;
+
+	if (log_child == NULL)
+		return;
+	m.level = (uint8_t)level;
+	for (i = 0; text[i] != '\0' && i < IPC_MAX_STR; i++)
+		m.text[i] = text[i] >= 0x20 && text[i] <= 0x7e ? text[i] : '?';
+	m.text[i] = '\0';
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_log(&b, &m);
+	if (ipc_send(log_child->fd, IPC_LOG, 0, &b) == -1 &&
+	    (errno == EPIPE || errno == ECONNRESET))
+		_exit(0);
+	wbuf_free(&b);
+}
+
+void
+child_log_attach(struct child *c)
+{
+	log_child = c;
+	log_set_sink(child_log_sink);
+}
+
+int
+child_recv_wait(struct child *c, struct ipc_msg *msg, int timeout_ms)
+{
+	int64_t deadline = monotime_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd	 pfd = { c->fd, POLLIN, 0 };
+		int64_t		 left = deadline - monotime_ms();
+		int		 r;
+
+		if (left < 0)
+			return 0;
+		if ((r = poll(&pfd, 1, (int)left)) == -1) {
+			if (errno == EINTR)
+				continue;
+			child_violation("poll failed");
+		}
+		if (r == 0)
+			return 0;
+		r = ipc_recv(c->fd, c->rx, IPC_MAX_DGRAM + 1, msg);
+		if (r == 1)
+			return 1;
+		if (r == 0)
+			_exit(0);		/* parent closed: quietly end */
+		if (errno == EAGAIN || errno == EINTR)
+			continue;
+		child_violation("malformed datagram from the parent");
+	}
+}
+
+void
+child_defer(struct child *c, const struct ipc_msg *msg)
+{
+	struct deferred *d;
+	size_t len = IPC_HDR_LEN + msg->len;
+
+	if (c->ndeferred == CHILD_MAX_DEFERRED)
+		child_violation("too many messages during a signature wait");
+	d = &c->deferred[c->ndeferred++];
+	d->dgram = xmalloc(len);
+	memcpy(d->dgram, msg->payload - IPC_HDR_LEN, len);
+	d->len = len;
+}
+
+/*
+ * keyproxy_sign_fn: runs inside libssl's handshake, so it must answer
+ * synchronously. A reply that arrives after its request timed out has
+ * an older id and is skipped (relayd's cookie rule); work messages that
+ * arrive meanwhile are kept for the main loop.
+ */
+int
+child_sign(void *arg, uint32_t job_id, enum sign_scheme scheme,
+    const uint8_t *dgst, size_t dlen, uint8_t *sig, size_t *siglen,
+    size_t cap)
+{
+	struct child		*c = arg;
+	struct ipc_sign_request	 rq = { job_id, (uint8_t)scheme, dgst, dlen };
+	struct ipc_sign_reply	 rp;
+	struct ipc_msg		 msg;
+	struct wbuf		 b;
+	uint32_t		 req = ++c->next_req;
+	int64_t			 deadline;
+
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_sign_request(&b, &rq);
+	child_send(c, IPC_SIGN_REQUEST, req, &b);
+	wbuf_free(&b);
+	deadline = monotime_ms() + c->cfg.sign_timeout_ms;
+	for (;;) {
+		int64_t left = deadline - monotime_ms();
+
+		if (left <= 0 || child_recv_wait(c, &msg, (int)left) == 0) {
+			log_warn("keyproxy: job %u: no signature from the "
+			    "parent within %u ms", job_id,
+			    c->cfg.sign_timeout_ms);
+			return -1;
+		}
+		switch (msg.type) {
+		case IPC_SIGN_REPLY:
+			if (msg.id < req)
+				continue;	/* late answer to a timed-out request */
+			if (msg.id != req || ipc_dec_sign_reply(&msg, &rp) == -1)
+				child_violation("bad sign-reply");
+			if (rp.status != SIGN_OK) {
+				log_warn("keyproxy: job %u: parent %s the "
+				    "signature", job_id, rp.status ==
+				    SIGN_REFUSED ? "refused" : "failed");
+				return -1;
+			}
+			if (rp.siglen > cap)
+				child_violation("signature larger than the key");
+			memcpy(sig, rp.sig, rp.siglen);
+			*siglen = rp.siglen;
+			return 0;
+		case IPC_JOB_PROBE:
+		case IPC_SELFTEST:
+			child_defer(c, &msg);
+			continue;
+		default:
+			child_violation("unexpected message during a signature "
+			    "wait");
+		}
+	}
+}

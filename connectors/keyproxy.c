@@ -1,0 +1,286 @@
+/*
+ * keyproxy.c - the proxy private key of the connector child.
+ *
+ * THIS IS THE ONLY FILE THAT USES OPENSSL'S DEPRECATED KEY-METHOD API
+ * (RSA_METHOD, EC_KEY_METHOD, EVP_PKEY_METHOD, RSA/EC_KEY ex_data).
+ * Why: OpenSSL 3.0 offers two ways to make libssl sign with a key it
+ * does not hold, a provider or the legacy methods. Debian 12 has no
+ * PKCS#11 or remote-signing provider, and a provider of our own is about
+ * a thousand lines of KEYMGMT + SIGNATURE code (notes/feasibility.md
+ * section 8). The legacy methods still work in 3.0: a key whose RSA or
+ * EC_KEY carries a non-default method is "foreign", and EVP_PKEY_CTX
+ * then uses the legacy EVP_PKEY_METHOD, whose sign() we replace. That
+ * sign() receives the digest together with its parameters (hash, RSA
+ * padding, PSS salt length), so only (scheme, digest) leaves the child.
+ * The long-term path is an OpenSSL 3 provider; OpenSSL 4 removes these
+ * calls. OPENSSL_SUPPRESS_DEPRECATED is set in this file alone.
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include <string.h>
+
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "keyproxy.h"
+#include "log.h"
+
+typedef int (*pmeth_sign_fn)(EVP_PKEY_CTX *, unsigned char *, size_t *,
+    const unsigned char *, size_t);
+typedef int (*pmeth_sign_init_fn)(EVP_PKEY_CTX *);
+
+static keyproxy_sign_fn	 proxy_fn;
+static void		*proxy_arg;
+static int		 rsa_idx = -1, ec_idx = -1;
+static RSA_METHOD	*rsa_meth;
+static EC_KEY_METHOD	*ec_meth;
+static pmeth_sign_fn	 rsa_orig_sign, ec_orig_sign;
+
+/* ex_data holds (job_id << 1) | 1, so "ours" is simply non-NULL. */
+static void *
+tag_job(uint32_t job_id)
+{
+	return (void *)(((uintptr_t)job_id << 1) | 1);
+}
+
+static int
+proxy_job(EVP_PKEY *pkey, uint32_t *job_id)
+{
+	void *tag = NULL;
+
+	if (pkey == NULL)
+		return 0;
+	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA) {
+		const RSA *rsa = EVP_PKEY_get0_RSA(pkey);
+
+		if (rsa != NULL && RSA_get_method(rsa) == rsa_meth)
+			tag = RSA_get_ex_data(rsa, rsa_idx);
+	} else if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC) {
+		const EC_KEY *ec = EVP_PKEY_get0_EC_KEY(pkey);
+
+		if (ec != NULL && EC_KEY_get_method(ec) == ec_meth)
+			tag = EC_KEY_get_ex_data(ec, ec_idx);
+	}
+	if (tag == NULL)
+		return 0;
+	*job_id = (uint32_t)((uintptr_t)tag >> 1);
+	return 1;
+}
+
+static enum sign_scheme
+scheme_for(enum scheme_family fam, int md_nid)
+{
+	static const struct {
+		enum scheme_family	fam;
+		int			nid;
+		enum sign_scheme	scheme;
+	} map[] = {
+		{ SCHEME_FAMILY_ECDSA, NID_sha256, SCHEME_ECDSA_SHA256 },
+		{ SCHEME_FAMILY_ECDSA, NID_sha384, SCHEME_ECDSA_SHA384 },
+		{ SCHEME_FAMILY_ECDSA, NID_sha512, SCHEME_ECDSA_SHA512 },
+		{ SCHEME_FAMILY_RSA_PKCS1, NID_sha256, SCHEME_RSA_PKCS1_SHA256 },
+		{ SCHEME_FAMILY_RSA_PKCS1, NID_sha384, SCHEME_RSA_PKCS1_SHA384 },
+		{ SCHEME_FAMILY_RSA_PKCS1, NID_sha512, SCHEME_RSA_PKCS1_SHA512 },
+		{ SCHEME_FAMILY_RSA_PSS, NID_sha256, SCHEME_RSA_PSS_SHA256 },
+		{ SCHEME_FAMILY_RSA_PSS, NID_sha384, SCHEME_RSA_PSS_SHA384 },
+		{ SCHEME_FAMILY_RSA_PSS, NID_sha512, SCHEME_RSA_PSS_SHA512 },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (map[i].fam == fam && map[i].nid == md_nid)
+			return map[i].scheme;
+	}
+	return 0;
+}
+
+/* Works out the scheme from the context's parameters; 0 if unsupported. */
+static enum sign_scheme
+ctx_scheme(EVP_PKEY_CTX *ctx, int is_rsa)
+{
+	const EVP_MD	*md = NULL, *mgf1 = NULL;
+	int		 pad = 0, saltlen = 0;
+
+	if (EVP_PKEY_CTX_get_signature_md(ctx, &md) <= 0 || md == NULL)
+		return 0;
+	if (!is_rsa)
+		return scheme_for(SCHEME_FAMILY_ECDSA, EVP_MD_get_type(md));
+	if (EVP_PKEY_CTX_get_rsa_padding(ctx, &pad) <= 0)
+		return 0;
+	if (pad == RSA_PKCS1_PADDING)
+		return scheme_for(SCHEME_FAMILY_RSA_PKCS1, EVP_MD_get_type(md));
+	if (pad != RSA_PKCS1_PSS_PADDING)
+		return 0;
+	/* TLS uses salt = hash length and MGF1 with the same hash. */
+	if (EVP_PKEY_CTX_get_rsa_pss_saltlen(ctx, &saltlen) <= 0 ||
+	    (saltlen != RSA_PSS_SALTLEN_DIGEST && saltlen != EVP_MD_get_size(md)))
+		return 0;
+	if (EVP_PKEY_CTX_get_rsa_mgf1_md(ctx, &mgf1) > 0 && mgf1 != NULL &&
+	    EVP_MD_get_type(mgf1) != EVP_MD_get_type(md))
+		return 0;
+	return scheme_for(SCHEME_FAMILY_RSA_PSS, EVP_MD_get_type(md));
+}
+
+static int
+proxy_sign(EVP_PKEY_CTX *ctx, unsigned char *sig, size_t *siglen,
+    const unsigned char *tbs, size_t tbslen, int is_rsa)
+{
+	EVP_PKEY		*pkey = EVP_PKEY_CTX_get0_pkey(ctx);
+	uint32_t		 job_id;
+	enum sign_scheme	 scheme;
+	size_t			 max = (size_t)EVP_PKEY_get_size(pkey);
+
+	if (!proxy_job(pkey, &job_id)) {
+		pmeth_sign_fn orig = is_rsa ? rsa_orig_sign : ec_orig_sign;
+
+		return orig != NULL ? orig(ctx, sig, siglen, tbs, tbslen) : 0;
+	}
+	if (sig == NULL) {		/* size query */
+		*siglen = max;
+		return 1;
+	}
+	if ((scheme = ctx_scheme(ctx, is_rsa)) == 0 ||
+	    tbslen != sign_scheme_digest_len(scheme)) {
+		log_warn("keyproxy: job %u: unsupported signature parameters "
+		    "(digest %zu bytes)", job_id, tbslen);
+		return 0;
+	}
+	if (*siglen < max)
+		return 0;
+	if (proxy_fn(proxy_arg, job_id, scheme, tbs, tbslen, sig, siglen,
+	    *siglen) == -1)
+		return 0;
+	return 1;
+}
+
+static int
+proxy_rsa_sign(EVP_PKEY_CTX *ctx, unsigned char *sig, size_t *siglen,
+    const unsigned char *tbs, size_t tbslen)
+{
+	return proxy_sign(ctx, sig, siglen, tbs, tbslen, 1);
+}
+
+static int
+proxy_ec_sign(EVP_PKEY_CTX *ctx, unsigned char *sig, size_t *siglen,
+    const unsigned char *tbs, size_t tbslen)
+{
+	return proxy_sign(ctx, sig, siglen, tbs, tbslen, 0);
+}
+
+/*
+ * Private operations below the EVP layer must never run on a proxy key:
+ * there is no private key here, and no raw-RSA path to the parent.
+ */
+static int
+refuse_rsa_priv(int flen, const unsigned char *from, unsigned char *to,
+    RSA *rsa, int padding)
+{
+	(void)flen; (void)from; (void)to; (void)rsa; (void)padding;
+	log_warn("keyproxy: raw RSA private operation refused");
+	return -1;
+}
+
+static int
+refuse_ec_sign(int type, const unsigned char *dgst, int dlen,
+    unsigned char *sig, unsigned int *siglen, const BIGNUM *kinv,
+    const BIGNUM *r, EC_KEY *eckey)
+{
+	(void)type; (void)dgst; (void)dlen; (void)sig; (void)siglen;
+	(void)kinv; (void)r; (void)eckey;
+	log_warn("keyproxy: direct ECDSA on the proxy key refused");
+	return 0;
+}
+
+static ECDSA_SIG *
+refuse_ec_sign_sig(const unsigned char *dgst, int dlen, const BIGNUM *kinv,
+    const BIGNUM *r, EC_KEY *eckey)
+{
+	(void)dgst; (void)dlen; (void)kinv; (void)r; (void)eckey;
+	return NULL;
+}
+
+static int
+hook_pmeth(int id, pmeth_sign_fn mine, pmeth_sign_fn *orig)
+{
+	const EVP_PKEY_METHOD	*std = EVP_PKEY_meth_find(id);
+	EVP_PKEY_METHOD		*m;
+	pmeth_sign_init_fn	 init = NULL;
+
+	if (std == NULL || (m = EVP_PKEY_meth_new(id, 0)) == NULL)
+		return -1;
+	EVP_PKEY_meth_copy(m, std);
+	EVP_PKEY_meth_get_sign(std, &init, orig);
+	EVP_PKEY_meth_set_sign(m, init, mine);
+	if (EVP_PKEY_meth_add0(m) != 1) {
+		EVP_PKEY_meth_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+int
+keyproxy_init(keyproxy_sign_fn fn, void *arg)
+{
+	int (*ec_setup)(EC_KEY *, BN_CTX *, BIGNUM **, BIGNUM **) = NULL;
+
+	proxy_fn = fn;
+	proxy_arg = arg;
+	if ((rsa_idx = RSA_get_ex_new_index(0, NULL, NULL, NULL, NULL)) < 0 ||
+	    (ec_idx = EC_KEY_get_ex_new_index(0, NULL, NULL, NULL, NULL)) < 0)
+		return -1;
+	if ((rsa_meth = RSA_meth_dup(RSA_PKCS1_OpenSSL())) == NULL ||
+	    RSA_meth_set1_name(rsa_meth, "hsmagent-proxy") != 1 ||
+	    RSA_meth_set_priv_enc(rsa_meth, refuse_rsa_priv) != 1 ||
+	    RSA_meth_set_priv_dec(rsa_meth, refuse_rsa_priv) != 1 ||
+	    RSA_meth_set_flags(rsa_meth, RSA_meth_get_flags(rsa_meth) |
+	    RSA_METHOD_FLAG_NO_CHECK) != 1)
+		return -1;
+	if ((ec_meth = EC_KEY_METHOD_new(EC_KEY_OpenSSL())) == NULL)
+		return -1;
+	EC_KEY_METHOD_get_sign(EC_KEY_OpenSSL(), NULL, &ec_setup, NULL);
+	EC_KEY_METHOD_set_sign(ec_meth, refuse_ec_sign, ec_setup,
+	    refuse_ec_sign_sig);
+	if (hook_pmeth(EVP_PKEY_RSA, proxy_rsa_sign, &rsa_orig_sign) == -1 ||
+	    hook_pmeth(EVP_PKEY_EC, proxy_ec_sign, &ec_orig_sign) == -1)
+		return -1;
+	return 0;
+}
+
+EVP_PKEY *
+keyproxy_new(X509 *leaf, uint32_t job_id)
+{
+	EVP_PKEY	*pub = X509_get0_pubkey(leaf), *pk = NULL;
+	RSA		*rsa = NULL;
+	EC_KEY		*ec = NULL;
+
+	if (pub == NULL || (pk = EVP_PKEY_new()) == NULL)
+		goto fail;
+	switch (EVP_PKEY_get_base_id(pub)) {
+	case EVP_PKEY_RSA:
+		/* A legacy copy we own: libssl must see our method on it. */
+		if ((rsa = RSAPublicKey_dup(EVP_PKEY_get0_RSA(pub))) == NULL ||
+		    RSA_set_method(rsa, rsa_meth) != 1 ||
+		    RSA_set_ex_data(rsa, rsa_idx, tag_job(job_id)) != 1 ||
+		    EVP_PKEY_assign_RSA(pk, rsa) != 1)
+			goto fail;
+		return pk;
+	case EVP_PKEY_EC:
+		if ((ec = EC_KEY_dup(EVP_PKEY_get0_EC_KEY(pub))) == NULL ||
+		    EC_KEY_set_method(ec, ec_meth) != 1 ||
+		    EC_KEY_set_ex_data(ec, ec_idx, tag_job(job_id)) != 1 ||
+		    EVP_PKEY_assign_EC_KEY(pk, ec) != 1)
+			goto fail;
+		return pk;
+	default:
+		log_warn("keyproxy: client certificate key is neither RSA "
+		    "nor EC");
+	}
+ fail:
+	RSA_free(rsa);
+	EC_KEY_free(ec);
+	EVP_PKEY_free(pk);
+	ERR_clear_error();
+	return NULL;
+}

@@ -1,0 +1,144 @@
+/*
+ * probe.c - the probe job: GET a URL over mTLS with the proxy key, and
+ * report status, TLS version and (capped) body to the parent. It proves
+ * the whole path (child -> parent -> HSM) and checks a CA endpoint.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "child.h"
+#include "keyproxy.h"
+#include "log.h"
+#include "probe_job.h"
+#include "util.h"
+
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct probe_job	*j = arg;
+	size_t			 n = size * nmemb, keep;
+
+	if (n > PROBE_MAX_READ - j->read_total)
+		return 0;		/* abandons the transfer: too large */
+	j->read_total += n;
+	keep = IPC_MAX_BODY - j->body_len;
+	if (n < keep)
+		keep = n;
+	else
+		j->truncated = 1;
+	memcpy(j->body + j->body_len, data, keep);
+	j->body_len += keep;
+	return n;
+}
+
+static void
+job_free(struct probe_job *j)
+{
+	if (j->easy != NULL)
+		curl_easy_cleanup(j->easy);
+	EVP_PKEY_free(j->key);
+	free(j->body);
+	free(j);
+}
+
+static void
+send_result(struct child *c, struct probe_job *j, uint8_t status,
+    long http, CURLcode cc, const char *error)
+{
+	struct ipc_job_result	 r;
+	struct wbuf		 b;
+	size_t			 i;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	r.truncated = (uint8_t)j->truncated;
+	r.http_status = http >= 0 && http <= 999 ? (uint32_t)http : 0;
+	r.curl_code = (uint32_t)cc;
+	snprintf(r.tls_version, sizeof(r.tls_version), "%s", j->tls_version);
+	for (i = 0; error[i] != '\0' && i < IPC_MAX_STR; i++)
+		r.error[i] = error[i] >= 0x20 && error[i] <= 0x7e ?
+		    error[i] : '?';
+	r.error[i] = '\0';
+	r.body = j->body;
+	r.body_len = j->body_len;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_job_result(&b, &r);
+	child_send(c, IPC_JOB_RESULT, j->id, &b);
+	wbuf_free(&b);
+}
+
+#define SETOPT(h, o, v) do {						\
+	if (curl_easy_setopt((h), (o), (v)) != CURLE_OK)		\
+		goto fail;						\
+} while (0)
+
+int
+probe_start(struct child *c, uint32_t job_id, const char *url)
+{
+	struct probe_job *j = xcalloc(1, sizeof(*j));
+
+	j->id = job_id;
+	j->child = c;
+	j->body = xmalloc(IPC_MAX_BODY);
+	if (c->njobs >= CHILD_MAX_JOBS) {
+		send_result(c, j, JOB_FAILED, 0, CURLE_OK, "child busy");
+		job_free(j);
+		return -1;
+	}
+	if ((j->key = keyproxy_new(c->leaf, job_id)) == NULL ||
+	    (j->easy = curl_easy_init()) == NULL)
+		goto fail;
+	SETOPT(j->easy, CURLOPT_URL, url);
+	SETOPT(j->easy, CURLOPT_PROTOCOLS_STR, "https");
+	SETOPT(j->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(j->easy, CURLOPT_NOSIGNAL, 1L);
+	/* Ignore *_proxy variables: the child's egress is configured, not inherited. */
+	SETOPT(j->easy, CURLOPT_PROXY, "");
+	SETOPT(j->easy, CURLOPT_RESOLVE, c->resolve);
+	SETOPT(j->easy, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SETOPT(j->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(j->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	SETOPT(j->easy, CURLOPT_CAINFO, NULL);
+	SETOPT(j->easy, CURLOPT_CAPATH, NULL);
+	SETOPT(j->easy, CURLOPT_SSL_CTX_FUNCTION, tls_ctx_callback);
+	SETOPT(j->easy, CURLOPT_SSL_CTX_DATA, j);
+	/* A probe proves the full handshake, so no reuse and no resumption. */
+	SETOPT(j->easy, CURLOPT_FORBID_REUSE, 1L);
+	SETOPT(j->easy, CURLOPT_FRESH_CONNECT, 1L);
+	SETOPT(j->easy, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	SETOPT(j->easy, CURLOPT_TIMEOUT, (long)c->cfg.tls_timeout_s);
+	SETOPT(j->easy, CURLOPT_CONNECTTIMEOUT, (long)c->cfg.tls_timeout_s);
+	SETOPT(j->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	SETOPT(j->easy, CURLOPT_WRITEDATA, j);
+	SETOPT(j->easy, CURLOPT_ERRORBUFFER, j->errbuf);
+	SETOPT(j->easy, CURLOPT_PRIVATE, j);
+	SETOPT(j->easy, CURLOPT_USERAGENT, "hsmagent-probe");
+	if (curl_multi_add_handle(c->multi, j->easy) != CURLM_OK)
+		goto fail;
+	c->njobs++;
+	return 0;
+ fail:
+	send_result(c, j, JOB_FAILED, 0, CURLE_FAILED_INIT,
+	    "cannot set up the transfer");
+	job_free(j);
+	return -1;
+}
+
+void
+probe_done(struct child *c, CURL *easy, CURLcode cc)
+{
+	struct probe_job	*j = NULL;
+	long			 http = 0;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&j);
+	curl_multi_remove_handle(c->multi, easy);
+	c->njobs--;
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http);
+	if (cc == CURLE_OK)
+		send_result(c, j, JOB_OK, http, cc, "");
+	else
+		send_result(c, j, JOB_FAILED, http, cc, j->errbuf[0] ?
+		    j->errbuf : curl_easy_strerror(cc));
+	job_free(j);
+}

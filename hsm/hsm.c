@@ -1,0 +1,578 @@
+/*
+ * hsm.c - token, login and key selection through libp11; signing with
+ * explicit PKCS#11 mechanisms. See hsm.h for the contract.
+ *
+ * Why two layers: libp11 0.4.12 (Debian 12) finds tokens and keys and
+ * logs in well, but it has no call that signs with CKM_RSA_PKCS_PSS (its
+ * EVP_PKEY pads PSS itself and sends CKM_RSA_X_509, raw RSA, to the
+ * token) and none that reads CKA_SENSITIVE / CKA_EXTRACTABLE. So after
+ * libp11 has loaded the module and logged in, we take the module's own
+ * CK_FUNCTION_LIST (the same, already initialised, instance: dlopen with
+ * RTLD_NOLOAD) and call C_GetAttributeValue, C_SignInit and C_Sign on a
+ * session of our own. Login state is per application in PKCS#11, so
+ * that session is logged in too.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libp11.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <p11-kit/pkcs11.h>
+
+#include "hsm.h"
+#include "log.h"
+#include "p11uri.h"
+#include "pin.h"
+#include "util.h"
+
+#define CERT_FILE_MAX	(1024 * 1024)
+
+struct hsm {
+	PKCS11_CTX		*ctx;
+	PKCS11_SLOT		*slots;
+	unsigned int		 nslots;
+	PKCS11_SLOT		*slot;
+	PKCS11_KEY		*key;
+	void			*dl;
+	CK_FUNCTION_LIST_PTR	 fl;
+	CK_SESSION_HANDLE	 sess;
+	int			 have_sess;
+	CK_OBJECT_HANDLE	 obj;
+	enum hsm_key_type	 type;
+	int			 bits;
+	size_t			 ec_half;	/* bytes of r (and of s) */
+	char			 label[300];
+};
+
+/* DER DigestInfo prefixes, RFC 8017 section 9.2 note 1. */
+static const uint8_t di_sha256[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09,
+	0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+	0x04, 0x20 };
+static const uint8_t di_sha384[] = { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09,
+	0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00,
+	0x04, 0x30 };
+static const uint8_t di_sha512[] = { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09,
+	0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00,
+	0x04, 0x40 };
+
+static const char *
+ckr_name(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_OK:				return "CKR_OK";
+	case CKR_PIN_INCORRECT:			return "CKR_PIN_INCORRECT";
+	case CKR_PIN_LOCKED:			return "CKR_PIN_LOCKED";
+	case CKR_PIN_LEN_RANGE:			return "CKR_PIN_LEN_RANGE";
+	case CKR_DEVICE_ERROR:			return "CKR_DEVICE_ERROR";
+	case CKR_DEVICE_REMOVED:		return "CKR_DEVICE_REMOVED";
+	case CKR_TOKEN_NOT_PRESENT:		return "CKR_TOKEN_NOT_PRESENT";
+	case CKR_SESSION_HANDLE_INVALID:	return "CKR_SESSION_HANDLE_INVALID";
+	case CKR_SESSION_CLOSED:		return "CKR_SESSION_CLOSED";
+	case CKR_USER_NOT_LOGGED_IN:		return "CKR_USER_NOT_LOGGED_IN";
+	case CKR_MECHANISM_INVALID:		return "CKR_MECHANISM_INVALID";
+	case CKR_MECHANISM_PARAM_INVALID:	return "CKR_MECHANISM_PARAM_INVALID";
+	case CKR_KEY_FUNCTION_NOT_PERMITTED:	return "CKR_KEY_FUNCTION_NOT_PERMITTED";
+	case CKR_DATA_LEN_RANGE:		return "CKR_DATA_LEN_RANGE";
+	case CKR_GENERAL_ERROR:			return "CKR_GENERAL_ERROR";
+	case CKR_FUNCTION_FAILED:		return "CKR_FUNCTION_FAILED";
+	default:				return "CKR_other";
+	}
+}
+
+/* Drains OpenSSL's error queue into one short string. */
+static const char *
+ossl_errstr(char *buf, size_t len)
+{
+	unsigned long e, last = 0;
+
+	while ((e = ERR_get_error()) != 0)
+		last = e;
+	if (last == 0)
+		snprintf(buf, len, "no further detail");
+	else
+		ERR_error_string_n(last, buf, len);
+	return buf;
+}
+
+static int
+token_matches(const PKCS11_TOKEN *t, const struct p11uri *u)
+{
+	if (t == NULL || !t->initialized)
+		return 0;
+	if (u->token && (t->label == NULL || strcmp(u->token, t->label) != 0))
+		return 0;
+	if (u->serial && (t->serialnr == NULL ||
+	    strcmp(u->serial, t->serialnr) != 0))
+		return 0;
+	if (u->manufacturer && (t->manufacturer == NULL ||
+	    strcmp(u->manufacturer, t->manufacturer) != 0))
+		return 0;
+	if (u->model && (t->model == NULL || strcmp(u->model, t->model) != 0))
+		return 0;
+	return 1;
+}
+
+static int
+select_token(struct hsm *h, const struct p11uri *u, char *err, size_t errlen)
+{
+	unsigned int matches = 0;
+
+	if (PKCS11_enumerate_slots(h->ctx, &h->slots, &h->nslots) != 0) {
+		char e[256];
+
+		snprintf(err, errlen, "cannot list PKCS#11 slots: %s",
+		    ossl_errstr(e, sizeof(e)));
+		return -1;
+	}
+	for (unsigned int i = 0; i < h->nslots; i++) {
+		if (token_matches(h->slots[i].token, u)) {
+			h->slot = &h->slots[i];
+			matches++;
+		}
+	}
+	if (matches == 0) {
+		snprintf(err, errlen, "no token matches the key URI (token=%s "
+		    "serial=%s); check the label and that the token is present",
+		    u->token ? u->token : "*", u->serial ? u->serial : "*");
+		return -1;
+	}
+	if (matches > 1) {
+		snprintf(err, errlen, "%u tokens match the key URI; add "
+		    "'serial=' to choose one", matches);
+		return -1;
+	}
+	return 0;
+}
+
+/* Exactly one C_Login; the PIN is wiped whatever happens. */
+static int
+login_once(struct hsm *h, const char *pin_file, char *err, size_t errlen)
+{
+	PKCS11_TOKEN	*t = h->slot->token;
+	char		*pin = NULL, e[256];
+	size_t		 pincap = 0;
+	int		 rc;
+
+	if (t->userPinLocked) {
+		snprintf(err, errlen, "token '%s': user PIN is locked; unlock "
+		    "it with the SO PIN first", t->label);
+		return -1;
+	}
+	if (t->userPinFinalTry) {
+		snprintf(err, errlen, "token '%s' reports one PIN attempt left; "
+		    "refusing to risk locking it: log in once by hand with the "
+		    "right PIN to reset the counter", t->label);
+		return -1;
+	}
+	if (pin_read(pin_file, &pin, &pincap, err, errlen) == -1)
+		return -1;
+	rc = PKCS11_login(h->slot, 0, pin);
+	freezero(pin, pincap);
+	if (rc != 0) {
+		snprintf(err, errlen, "login to token '%s' failed (%s); one "
+		    "attempt was made and none will be retried: check the PIN "
+		    "file", t->label, ossl_errstr(e, sizeof(e)));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+select_key(struct hsm *h, const struct p11uri *u, char *err, size_t errlen)
+{
+	PKCS11_KEY	*keys;
+	unsigned int	 nkeys, matches = 0;
+
+	if (PKCS11_enumerate_keys(h->slot->token, &keys, &nkeys) != 0) {
+		char e[256];
+
+		snprintf(err, errlen, "cannot list keys: %s",
+		    ossl_errstr(e, sizeof(e)));
+		return -1;
+	}
+	for (unsigned int i = 0; i < nkeys; i++) {
+		PKCS11_KEY *k = &keys[i];
+
+		if (!k->isPrivate)
+			continue;
+		if (u->object && (k->label == NULL ||
+		    strcmp(k->label, u->object) != 0))
+			continue;
+		if (u->id_len && (k->id_len != u->id_len ||
+		    memcmp(k->id, u->id, u->id_len) != 0))
+			continue;
+		h->key = k;
+		matches++;
+	}
+	if (matches != 1) {
+		snprintf(err, errlen, "%s private key matches the URI "
+		    "(object=%s) on token '%s'", matches ? "more than one" :
+		    "no", u->object ? u->object : "*", h->slot->token->label);
+		return -1;
+	}
+	snprintf(h->label, sizeof(h->label), "token=%s;object=%s",
+	    h->slot->token->label, h->key->label ? h->key->label : "");
+	return 0;
+}
+
+/* The module's function list and a session of our own; see top comment. */
+static int
+open_raw(struct hsm *h, const char *module, char *err, size_t errlen)
+{
+	CK_C_GetFunctionList	 getfl;
+	CK_RV			 rv;
+	CK_OBJECT_CLASS		 cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE		 tmpl[3];
+	CK_ULONG		 n = 0, found = 0;
+	CK_OBJECT_HANDLE	 objs[2];
+
+	if ((h->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD)) ==
+	    NULL || (getfl = (CK_C_GetFunctionList)dlsym(h->dl,
+	    "C_GetFunctionList")) == NULL || getfl(&h->fl) != CKR_OK) {
+		snprintf(err, errlen, "cannot reach C_GetFunctionList of %s",
+		    module);
+		return -1;
+	}
+	rv = h->fl->C_OpenSession(PKCS11_get_slotid_from_slot(h->slot),
+	    CKF_SERIAL_SESSION, NULL, NULL, &h->sess);
+	if (rv != CKR_OK) {
+		snprintf(err, errlen, "C_OpenSession: %s (0x%lx)", ckr_name(rv),
+		    (unsigned long)rv);
+		return -1;
+	}
+	h->have_sess = 1;
+	tmpl[n++] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
+	tmpl[n++] = (CK_ATTRIBUTE){ CKA_ID, h->key->id, h->key->id_len };
+	if (h->key->label)
+		tmpl[n++] = (CK_ATTRIBUTE){ CKA_LABEL, h->key->label,
+		    strlen(h->key->label) };
+	if ((rv = h->fl->C_FindObjectsInit(h->sess, tmpl, n)) != CKR_OK ||
+	    (rv = h->fl->C_FindObjects(h->sess, objs, 2, &found)) != CKR_OK) {
+		snprintf(err, errlen, "C_FindObjects: %s", ckr_name(rv));
+		return -1;
+	}
+	h->fl->C_FindObjectsFinal(h->sess);
+	if (found != 1) {
+		snprintf(err, errlen, "key '%s': %lu objects share its id and "
+		    "label; refusing to guess", h->label, (unsigned long)found);
+		return -1;
+	}
+	h->obj = objs[0];
+	return 0;
+}
+
+/* Refuse keys that could leave the token, or that cannot sign. */
+static int
+check_attributes(struct hsm *h, int allow_extractable, char *err,
+    size_t errlen)
+{
+	CK_KEY_TYPE	 kt = 0;
+	CK_BBOOL	 sensitive = CK_FALSE, extractable = CK_TRUE;
+	CK_BBOOL	 sign = CK_FALSE, always_auth = CK_FALSE;
+	CK_ATTRIBUTE	 a[] = {
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_SENSITIVE, &sensitive, sizeof(sensitive) },
+		{ CKA_EXTRACTABLE, &extractable, sizeof(extractable) },
+		{ CKA_SIGN, &sign, sizeof(sign) },
+	};
+	CK_ATTRIBUTE	 aa = { CKA_ALWAYS_AUTHENTICATE, &always_auth,
+		sizeof(always_auth) };
+	CK_RV		 rv;
+
+	rv = h->fl->C_GetAttributeValue(h->sess, h->obj, a, 4);
+	if (rv != CKR_OK) {
+		snprintf(err, errlen, "key '%s': cannot read its attributes "
+		    "(%s)", h->label, ckr_name(rv));
+		return -1;
+	}
+	/* Optional attribute: absent means false. */
+	if (h->fl->C_GetAttributeValue(h->sess, h->obj, &aa, 1) != CKR_OK)
+		always_auth = CK_FALSE;
+	if (kt == CKK_EC)
+		h->type = HSM_KEY_EC;
+	else if (kt == CKK_RSA)
+		h->type = HSM_KEY_RSA;
+	else {
+		snprintf(err, errlen, "key '%s': type 0x%lx is neither EC nor "
+		    "RSA", h->label, (unsigned long)kt);
+		return -1;
+	}
+	if (!sign) {
+		snprintf(err, errlen, "key '%s' may not sign (CKA_SIGN false)",
+		    h->label);
+		return -1;
+	}
+	if (always_auth) {
+		snprintf(err, errlen, "key '%s' wants the PIN for every "
+		    "signature (CKA_ALWAYS_AUTHENTICATE); the agent does not "
+		    "keep the PIN", h->label);
+		return -1;
+	}
+	if (extractable || !sensitive) {
+		if (!allow_extractable) {
+			snprintf(err, errlen, "key '%s' is %s: the agent uses "
+			    "only keys that cannot leave the HSM", h->label,
+			    extractable ? "extractable (CKA_EXTRACTABLE true)" :
+			    "not sensitive (CKA_SENSITIVE false)");
+			return -1;
+		}
+		log_warn("hsm: INSECURE: key '%s' is %s and is used only "
+		    "because insecure_allow_extractable_key = yes; never run "
+		    "like this outside tests", h->label,
+		    extractable ? "extractable" : "not sensitive");
+	}
+	return 0;
+}
+
+static X509 *
+read_leaf_cert(const char *path, char *err, size_t errlen)
+{
+	char	*pem = NULL, e[256];
+	size_t	 len;
+	BIO	*bio = NULL;
+	X509	*x = NULL;
+
+	if (read_file_capped(path, CERT_FILE_MAX, &pem, &len) == -1) {
+		snprintf(err, errlen, "certificate %s: %m", path);
+		return NULL;
+	}
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL ||
+	    (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
+		snprintf(err, errlen, "certificate %s: no PEM certificate "
+		    "(%s)", path, ossl_errstr(e, sizeof(e)));
+	BIO_free(bio);
+	free(pem);
+	return x;
+}
+
+/* The certificate must carry the HSM key's public key. */
+static int
+check_certificate(struct hsm *h, const char *path, char *err, size_t errlen)
+{
+	X509		*x = NULL;
+	EVP_PKEY	*certkey, *tokkey = NULL;
+	int		 r = -1;
+
+	if ((x = read_leaf_cert(path, err, errlen)) == NULL)
+		return -1;
+	certkey = X509_get0_pubkey(x);
+	if ((tokkey = PKCS11_get_public_key(h->key)) == NULL) {
+		snprintf(err, errlen, "key '%s': no public key on the token "
+		    "to compare with the certificate", h->label);
+		goto out;
+	}
+	if (certkey == NULL || EVP_PKEY_eq(certkey, tokkey) != 1) {
+		snprintf(err, errlen, "certificate %s does not match key '%s': "
+		    "its public key is not the HSM key's", path, h->label);
+		goto out;
+	}
+	h->bits = EVP_PKEY_get_bits(certkey);
+	if ((h->type == HSM_KEY_EC) != (EVP_PKEY_get_base_id(certkey) ==
+	    EVP_PKEY_EC)) {
+		snprintf(err, errlen, "certificate %s: key type differs from "
+		    "the token's", path);
+		goto out;
+	}
+	h->ec_half = (size_t)(h->bits + 7) / 8;
+	r = 0;
+ out:
+	EVP_PKEY_free(tokkey);
+	X509_free(x);
+	return r;
+}
+
+struct hsm *
+hsm_open(const struct hsm_params *p, char *err, size_t errlen)
+{
+	struct hsm	*h = xcalloc(1, sizeof(*h));
+	struct p11uri	 u;
+	char		 e[256];
+
+	if (p11uri_parse(p->key_uri, &u, err, errlen) == -1) {
+		free(h);
+		return NULL;
+	}
+	if (access(p->module, R_OK) == -1) {
+		snprintf(err, errlen, "PKCS#11 module %s: %m", p->module);
+		goto fail;
+	}
+	if ((h->ctx = PKCS11_CTX_new()) == NULL ||
+	    PKCS11_CTX_load(h->ctx, p->module) != 0) {
+		snprintf(err, errlen, "cannot load PKCS#11 module %s: %s",
+		    p->module, ossl_errstr(e, sizeof(e)));
+		if (h->ctx != NULL) {
+			PKCS11_CTX_free(h->ctx);
+			h->ctx = NULL;
+		}
+		goto fail;
+	}
+	if (select_token(h, &u, err, errlen) == -1 ||
+	    login_once(h, p->pin_file, err, errlen) == -1 ||
+	    select_key(h, &u, err, errlen) == -1 ||
+	    open_raw(h, p->module, err, errlen) == -1 ||
+	    check_attributes(h, p->allow_extractable, err, errlen) == -1 ||
+	    check_certificate(h, p->cert_file, err, errlen) == -1)
+		goto fail;
+	p11uri_free(&u);
+	return h;
+ fail:
+	p11uri_free(&u);
+	hsm_close(h);
+	return NULL;
+}
+
+void
+hsm_close(struct hsm *h)
+{
+	if (h == NULL)
+		return;
+	if (h->have_sess)
+		h->fl->C_CloseSession(h->sess);
+	if (h->dl != NULL)
+		dlclose(h->dl);
+	if (h->slots != NULL)
+		PKCS11_release_all_slots(h->ctx, h->slots, h->nslots);
+	if (h->ctx != NULL) {
+		PKCS11_CTX_unload(h->ctx);
+		PKCS11_CTX_free(h->ctx);
+	}
+	freezero(h, sizeof(*h));
+}
+
+enum hsm_key_type
+hsm_key_type(const struct hsm *h)
+{
+	return h->type;
+}
+
+int
+hsm_key_bits(const struct hsm *h)
+{
+	return h->bits;
+}
+
+const char *
+hsm_key_label(const struct hsm *h)
+{
+	return h->label;
+}
+
+/* PKCS#11 returns ECDSA as r||s; TLS wants a DER ECDSA-Sig-Value. */
+static int
+ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen, uint8_t *out,
+    size_t *outlen)
+{
+	ECDSA_SIG	*s = NULL;
+	BIGNUM		*r = NULL, *ss = NULL;
+	unsigned char	*p = out;
+	int		 n, ret = -1;
+
+	if (rawlen == 0 || rawlen % 2 != 0 || rawlen > 2 * 66)
+		return -1;
+	if ((s = ECDSA_SIG_new()) == NULL ||
+	    (r = BN_bin2bn(raw, (int)rawlen / 2, NULL)) == NULL ||
+	    (ss = BN_bin2bn(raw + rawlen / 2, (int)rawlen / 2, NULL)) == NULL ||
+	    ECDSA_SIG_set0(s, r, ss) != 1)
+		goto out;
+	r = ss = NULL;
+	if ((n = i2d_ECDSA_SIG(s, NULL)) <= 0 || (size_t)n > HSM_MAX_SIG ||
+	    i2d_ECDSA_SIG(s, &p) != n)
+		goto out;
+	*outlen = (size_t)n;
+	ret = 0;
+ out:
+	BN_free(r);
+	BN_free(ss);
+	ECDSA_SIG_free(s);
+	return ret;
+}
+
+int
+hsm_sign(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
+    size_t dlen, uint8_t *sig, size_t *siglen, char *err, size_t errlen)
+{
+	CK_RSA_PKCS_PSS_PARAMS	 pss;
+	CK_MECHANISM		 mech = { 0, NULL, 0 };
+	uint8_t			 in[19 + 64], raw[HSM_MAX_SIG];
+	size_t			 inlen = 0;
+	CK_ULONG		 rawlen = sizeof(raw);
+	const uint8_t		*prefix = NULL;
+	CK_RV			 rv;
+	enum scheme_family	 fam = sign_scheme_family(scheme);
+
+	if (dlen != sign_scheme_digest_len(scheme) || dlen > 64) {
+		snprintf(err, errlen, "digest length %zu does not fit scheme",
+		    dlen);
+		return -1;
+	}
+	if ((fam == SCHEME_FAMILY_ECDSA) != (h->type == HSM_KEY_EC)) {
+		snprintf(err, errlen, "scheme %s does not fit the key",
+		    sign_scheme_name(scheme));
+		return -1;
+	}
+	switch (fam) {
+	case SCHEME_FAMILY_ECDSA:
+		mech.mechanism = CKM_ECDSA;
+		memcpy(in, dgst, dlen);
+		inlen = dlen;
+		break;
+	case SCHEME_FAMILY_RSA_PKCS1:
+		mech.mechanism = CKM_RSA_PKCS;
+		prefix = dlen == 32 ? di_sha256 : dlen == 48 ? di_sha384 :
+		    di_sha512;
+		memcpy(in, prefix, sizeof(di_sha256));
+		memcpy(in + sizeof(di_sha256), dgst, dlen);
+		inlen = sizeof(di_sha256) + dlen;
+		break;
+	case SCHEME_FAMILY_RSA_PSS:
+		/* Salt length = hash length, as TLS 1.3 requires (RFC 8446 4.2.3). */
+		pss.hashAlg = dlen == 32 ? CKM_SHA256 : dlen == 48 ?
+		    CKM_SHA384 : CKM_SHA512;
+		pss.mgf = dlen == 32 ? CKG_MGF1_SHA256 : dlen == 48 ?
+		    CKG_MGF1_SHA384 : CKG_MGF1_SHA512;
+		pss.sLen = dlen;
+		mech.mechanism = CKM_RSA_PKCS_PSS;
+		mech.pParameter = &pss;
+		mech.ulParameterLen = sizeof(pss);
+		memcpy(in, dgst, dlen);
+		inlen = dlen;
+		break;
+	default:
+		snprintf(err, errlen, "unknown scheme %u", (unsigned)scheme);
+		return -1;
+	}
+	if ((rv = h->fl->C_SignInit(h->sess, &mech, h->obj)) != CKR_OK ||
+	    (rv = h->fl->C_Sign(h->sess, in, inlen, raw, &rawlen)) != CKR_OK) {
+		snprintf(err, errlen, "C_Sign(%s): %s (0x%lx)",
+		    sign_scheme_name(scheme), ckr_name(rv), (unsigned long)rv);
+		explicit_bzero(in, sizeof(in));
+		return -1;
+	}
+	explicit_bzero(in, sizeof(in));
+	if (fam == SCHEME_FAMILY_ECDSA) {
+		if (rawlen != 2 * h->ec_half ||
+		    ecdsa_raw_to_der(raw, rawlen, sig, siglen) == -1) {
+			snprintf(err, errlen, "token returned a malformed "
+			    "ECDSA signature (%lu bytes)", (unsigned long)rawlen);
+			return -1;
+		}
+		return 0;
+	}
+	if (rawlen != (CK_ULONG)(h->bits + 7) / 8 || rawlen > HSM_MAX_SIG) {
+		snprintf(err, errlen, "token returned %lu bytes for a %d-bit "
+		    "RSA key", (unsigned long)rawlen, h->bits);
+		return -1;
+	}
+	memcpy(sig, raw, rawlen);
+	*siglen = rawlen;
+	return 0;
+}

@@ -1,0 +1,56 @@
+/*
+ * hsm.h - the parent's only door to the private key.
+ *
+ * hsm_open() runs once, in the parent, after the connector child has
+ * been started: it loads the PKCS#11 module through libp11, selects the
+ * token and key by RFC 7512 URI, logs in exactly once (a wrong PIN is
+ * fatal: no retry that could lock a real token), wipes the PIN, refuses
+ * keys that are extractable or not sensitive, and checks that the client
+ * certificate carries this key's public key.
+ *
+ * hsm_sign() signs a digest under one signature scheme with an explicit
+ * mechanism: CKM_ECDSA (r||s converted to DER), CKM_RSA_PKCS_PSS, or
+ * CKM_RSA_PKCS over a DigestInfo. Raw RSA (CKM_RSA_X_509) is never used.
+ */
+#ifndef HSMAGENT_HSM_H
+#define HSMAGENT_HSM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define HSM_MAX_SIG	1024
+
+struct hsm;
+
+struct hsm_params {
+	const char	*module;	/* PKCS#11 module path */
+	const char	*key_uri;	/* pkcs11: URI of the private key */
+	const char	*pin_file;	/* NULL: systemd credential */
+	const char	*cert_file;	/* PEM, leaf first */
+	int		 allow_extractable;	/* tests only; logged loudly */
+};
+
+enum hsm_key_type {
+	HSM_KEY_EC = 1,
+	HSM_KEY_RSA = 2,
+};
+
+struct hsm	*hsm_open(const struct hsm_params *, char *err, size_t errlen);
+void		 hsm_close(struct hsm *);
+
+enum hsm_key_type hsm_key_type(const struct hsm *);
+int		 hsm_key_bits(const struct hsm *);
+/* "pkcs11:token=...;object=..." label for logs, no secrets. */
+const char	*hsm_key_label(const struct hsm *);
+
+/*
+ * Signs dlen bytes of digest; dlen must equal the scheme's hash size.
+ * sig has room for HSM_MAX_SIG bytes. Returns 0 or -1 with err set.
+ */
+int	hsm_sign(struct hsm *, enum sign_scheme, const uint8_t *dgst,
+	    size_t dlen, uint8_t *sig, size_t *siglen, char *err,
+	    size_t errlen);
+
+#endif

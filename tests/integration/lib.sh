@@ -1,0 +1,112 @@
+# lib.sh - shared by the integration tests; sourced, never run.
+#
+# Each test runs in its own temp dir ($T). Every process a test starts
+# is recorded and stopped by the EXIT trap, pass or fail. Services bind
+# to 127.0.0.1 on free ports only.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+FX=${HSMAGENT_FIXTURES:?run through 'make test' (HSMAGENT_FIXTURES unset)}
+# shellcheck source=/dev/null
+. "$FX/env.sh"
+export SOFTHSM2_CONF
+
+HSMAGENTD=$BUILD/hsmagentd
+CONNECTOR=$BUILD/hsmagent-connector
+T=$(mktemp -d /tmp/hsmagent-test.XXXXXX)
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+note() {
+	echo "  $*"
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT: until something accepts on 127.0.0.1:PORT (5 s at most).
+wait_port() {
+	local i
+	for i in $(seq 1 100); do
+		if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2).close()" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "nothing listens on port $1"
+}
+
+# start_sserver PORT LOG [openssl s_server options...]: a TLS server that
+# demands a client certificate from the test CA and answers with -www.
+start_sserver() {
+	local port=$1 log=$2
+	shift 2
+	openssl s_server -accept "127.0.0.1:$port" -cert "$SERVER_CRT" \
+		-key "$SERVER_KEY" -CAfile "$CA_CRT" -Verify 1 \
+		-verify_return_error -www "$@" >"$log" 2>&1 &
+	PIDS+=($!)
+	wait_port "$port"
+}
+
+# write_config FILE KEY_URI CERT PORT [extra lines for the global part]
+write_config() {
+	local file=$1 uri=$2 cert=$3 port=$4
+	shift 4
+	{
+		echo "log_level = info"
+		echo "connector_path = ${CONNECTOR_OVERRIDE:-$CONNECTOR}"
+		echo "child_user = nobody"
+		echo "chroot_dir = $T/empty"
+		for l in "$@"; do echo "$l"; done
+		echo "[hsm]"
+		echo "module = $HSM_MODULE"
+		echo "key_uri = $uri"
+		echo "pin_file = ${PIN_OVERRIDE:-$PIN_FILE}"
+		echo "certificate = $cert"
+		[ -n "${ALLOW_EXTRACTABLE:-}" ] && echo "insecure_allow_extractable_key = yes"
+		echo "[signing]"
+		echo "rate = 1000"
+		echo "burst = 1000"
+		echo "[tls]"
+		echo "ca_file = $CA_CRT"
+		echo "timeout = 10"
+		echo "[probe]"
+		echo "url = https://localhost:$port/"
+	} >"$file"
+}
+
+# expect_in FILE PATTERN WHAT: grep -E or fail with the file shown.
+expect_in() {
+	if ! grep -Eq -- "$2" "$1"; then
+		echo "---- $1 ----" >&2
+		tail -n 40 "$1" >&2
+		fail "$3: no match for /$2/"
+	fi
+}
+
+expect_not_in() {
+	if grep -Eq -- "$2" "$1"; then
+		echo "---- $1 ----" >&2
+		grep -E -- "$2" "$1" | head -5 >&2
+		fail "$3: unexpected match for /$2/"
+	fi
+}

@@ -1,0 +1,24 @@
+# test_config_check.sh - hsmagentd -t: 0 for a good file, 1 with
+# "FILE:LINE: message" for a bad one; -t loads no key and starts nothing.
+. "$(dirname "$0")/lib.sh"
+
+write_config "$T/good.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" 8443
+"$HSMAGENTD" -t -c "$T/good.conf" >"$T/out" 2>&1 || { cat "$T/out" >&2; fail "good config rejected"; }
+expect_in "$T/out" 'configuration OK' "good config"
+
+check_bad() {
+	local name=$1 edit=$2 pattern=$3 rc=0
+	cp "$T/good.conf" "$T/bad.conf"
+	eval "$edit"
+	"$HSMAGENTD" -t -c "$T/bad.conf" >"$T/out" 2>&1 || rc=$?
+	[ "$rc" -eq 1 ] || fail "$name: exit $rc, expected 1"
+	expect_in "$T/out" "$pattern" "$name"
+	note "$name: $(sed 's/.*error: //' "$T/out" | head -n1)"
+}
+check_bad "unknown key" "sed -i '2a colour = blue' \"\$T/bad.conf\"" "bad.conf:3: .*colour"
+check_bad "bad boolean" "sed -i 's|^\\[tls\\]|insecure_allow_extractable_key = maybe\\n[tls]|' \"\$T/bad.conf\"" "bad.conf:[0-9]+: "
+check_bad "bad number" "sed -i 's|^timeout = 10|timeout = 9999|' \"\$T/bad.conf\"" "bad.conf:[0-9]+: .*timeout"
+check_bad "PIN in URI" "sed -i 's|^key_uri = .*|key_uri = pkcs11:token=x;object=y;pin-value=1234|' \"\$T/bad.conf\"" "bad.conf:[0-9]+: .*pin"
+check_bad "http probe" "sed -i 's|^url = https|url = http|' \"\$T/bad.conf\"" "bad.conf:[0-9]+: .*https"
+check_bad "missing file" "rm -f \"\$T/bad.conf\"" "bad.conf"
+check_bad "missing ca_file" "sed -i 's|^ca_file = .*|ca_file = /nonexistent/ca.pem|' \"\$T/bad.conf\"" "ca_file /nonexistent/ca.pem"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# run-integration.sh - runs every tests/integration/test_*.sh (or those
+# named) and ends with the line CI reads: "N passed, N failed".
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+pass=0
+failed=0
+names=()
+if [ $# -gt 0 ]; then
+	tests=("$@")
+else
+	tests=("$here"/integration/test_*.sh)
+fi
+for t in "${tests[@]}"; do
+	name=$(basename "$t" .sh)
+	start=$(date +%s%N)
+	if out=$(timeout 300 bash "$t" 2>&1); then
+		pass=$((pass + 1))
+		ms=$((($(date +%s%N) - start) / 1000000))
+		printf 'ok    %-32s %6d ms\n' "$name" "$ms"
+		[ -n "${VERBOSE:-}" ] && printf '%s\n' "$out"
+	else
+		failed=$((failed + 1))
+		names+=("$name")
+		printf 'FAIL  %s\n' "$name"
+		printf '%s\n' "$out" | sed 's/^/      /'
+	fi
+done
+[ ${#names[@]} -gt 0 ] && echo "failed: ${names[*]}"
+echo "integration: $pass passed, $failed failed"
+[ "$failed" -eq 0 ]

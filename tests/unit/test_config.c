@@ -1,0 +1,583 @@
+/*
+ * test_config.c - hsmagentd.conf: the example parses, defaults hold,
+ * and every kind of mistake is refused with the right line number and a
+ * message naming the key and what was expected.
+ */
+#include <sys/stat.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "scheme.h"
+
+/* hsmagentd.conf.example, verbatim: the file users start from. */
+static const char example[] =
+	"# hsmagentd.conf - example. Format and every key: README.md, "
+	"\"Configuration\".\n"
+	"# Check a file with: hsmagentd -t -c FILE\n"
+	"\n"
+	"log_level = info\n"
+	"# The child executable and who it becomes when the agent runs as "
+	"root.\n"
+	"connector_path = /usr/local/libexec/hsmagent/hsmagent-connector\n"
+	"child_user = hsmagent\n"
+	"chroot_dir = /var/empty/hsmagent\n"
+	"\n"
+	"[hsm]\n"
+	"module = /usr/lib/softhsm/libsofthsm2.so\n"
+	"# Select the token by label or serial, never by slot number.\n"
+	"key_uri = pkcs11:token=gateway;object=gw-ec;type=private\n"
+	"# A file only root can read; under systemd leave this out and use\n"
+	"# LoadCredential=hsm-pin:/etc/hsmagent/pin instead.\n"
+	"pin_file = /etc/hsmagent/pin\n"
+	"certificate = /etc/hsmagent/client.pem\n"
+	"\n"
+	"[signing]\n"
+	"schemes = ecdsa_sha256, ecdsa_sha384, rsa_pss_sha256, rsa_pss_sha384\n"
+	"rate = 20\n"
+	"burst = 50\n"
+	"\n"
+	"[tls]\n"
+	"ca_file = /etc/hsmagent/gateway-ca.pem\n"
+	"timeout = 30\n"
+	"\n"
+	"[probe]\n"
+	"url = https://gateway.example.com/cagw/v1/certificate-authorities\n"
+	"interval = 3600\n";
+
+/* The required keys only: six lines, so an appended line is line 7. */
+#define MINIMAL \
+	"[hsm]\n" \
+	"module = /m.so\n" \
+	"key_uri = pkcs11:token=t;object=k\n" \
+	"certificate = /c.pem\n" \
+	"[tls]\n" \
+	"ca_file = /ca.pem\n"
+
+static int
+parse(const char *text, struct config *cfg, char *err, size_t errlen)
+{
+	return config_parse(text, strlen(text), "t", cfg, err, errlen);
+}
+
+static void
+expect_ok(const char *text, struct config *cfg)
+{
+	char err[1024] = "";
+
+	if (parse(text, cfg, err, sizeof(err)) != 0)
+		fail_msg("refused: %s\n--- input ---\n%s", err, text);
+}
+
+/* Also checks that a refused parse leaves nothing allocated behind. */
+static void
+expect_error_len(const char *buf, size_t len, const char *needle)
+{
+	struct config	cfg;
+	char		err[1024] = "";
+
+	memset(&cfg, 0xa5, sizeof(cfg));
+	if (config_parse(buf, len, "t", &cfg, err, sizeof(err)) != -1)
+		fail_msg("accepted, wanted '%s'\n--- input ---\n%.*s", needle,
+		    (int)len, buf);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error '%s' lacks '%s'", err, needle);
+	assert_null(cfg.log_level);
+	assert_null(cfg.hsm_module);
+	assert_int_equal(cfg.sign_rate, 0);
+}
+
+static void
+expect_error(const char *text, const char *needle)
+{
+	expect_error_len(text, strlen(text), needle);
+}
+
+static void
+test_example(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	expect_ok(example, &cfg);
+	assert_null(cfg.path);
+	assert_string_equal(cfg.log_level, "info");
+	assert_string_equal(cfg.connector_path,
+	    "/usr/local/libexec/hsmagent/hsmagent-connector");
+	assert_string_equal(cfg.child_user, "hsmagent");
+	assert_string_equal(cfg.chroot_dir, "/var/empty/hsmagent");
+	assert_string_equal(cfg.hsm_module, "/usr/lib/softhsm/libsofthsm2.so");
+	assert_string_equal(cfg.hsm_key_uri,
+	    "pkcs11:token=gateway;object=gw-ec;type=private");
+	assert_string_equal(cfg.hsm_pin_file, "/etc/hsmagent/pin");
+	assert_string_equal(cfg.hsm_certificate, "/etc/hsmagent/client.pem");
+	assert_int_equal(cfg.hsm_insecure_allow_extractable, 0);
+	assert_int_equal(cfg.sign_schemes, SCHEME_BIT(SCHEME_ECDSA_SHA256) |
+	    SCHEME_BIT(SCHEME_ECDSA_SHA384) | SCHEME_BIT(SCHEME_RSA_PSS_SHA256) |
+	    SCHEME_BIT(SCHEME_RSA_PSS_SHA384));
+	assert_int_equal(cfg.sign_rate, 20);
+	assert_int_equal(cfg.sign_burst, 50);
+	assert_int_equal(cfg.sign_timeout_ms, 5000);
+	assert_string_equal(cfg.tls_ca_file, "/etc/hsmagent/gateway-ca.pem");
+	assert_int_equal(cfg.tls_timeout_s, 30);
+	assert_string_equal(cfg.probe_url,
+	    "https://gateway.example.com/cagw/v1/certificate-authorities");
+	assert_int_equal(cfg.probe_interval_s, 3600);
+	config_free(&cfg);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	expect_ok(MINIMAL, &cfg);
+	assert_string_equal(cfg.log_level, "info");
+	assert_non_null(strstr(cfg.connector_path, "/hsmagent-connector"));
+	assert_true(cfg.connector_path[0] == '/');
+	assert_string_equal(cfg.child_user, "hsmagent");
+	assert_string_equal(cfg.chroot_dir, "/var/empty/hsmagent");
+	assert_string_equal(cfg.hsm_module, "/m.so");
+	assert_string_equal(cfg.hsm_key_uri, "pkcs11:token=t;object=k");
+	assert_null(cfg.hsm_pin_file);
+	assert_string_equal(cfg.hsm_certificate, "/c.pem");
+	assert_int_equal(cfg.hsm_insecure_allow_extractable, 0);
+	assert_int_equal(cfg.sign_schemes, SCHEME_ALL_MASK);
+	assert_int_equal(cfg.sign_rate, 20);
+	assert_int_equal(cfg.sign_burst, 50);
+	assert_int_equal(cfg.sign_timeout_ms, 5000);
+	assert_string_equal(cfg.tls_ca_file, "/ca.pem");
+	assert_int_equal(cfg.tls_timeout_s, 30);
+	assert_null(cfg.probe_url);
+	assert_int_equal(cfg.probe_interval_s, 0);
+	config_free(&cfg);
+}
+
+/* Every key set away from its default; blanks and tabs around '='. */
+static void
+test_all_keys(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	expect_ok(
+	    "  # indented comment\n"
+	    "log_level=debug\n"
+	    "\tconnector_path\t=\t/opt/hc/connector  \n"
+	    "child_user = _hsm-agent9\n"
+	    "chroot_dir = /var/empty/x..y/\n"
+	    "  [hsm]  \n"
+	    "module = /m.so\n"
+	    "key_uri = pkcs11:serial=abc;id=%01\n"
+	    "pin_file = /run/pin#1\n"
+	    "certificate = /c.pem\n"
+	    "insecure_allow_extractable_key = yes\n"
+	    "[signing]\n"
+	    "schemes = rsa_pkcs1_sha512 ,\tecdsa_sha512\n"
+	    "rate = 100000\n"
+	    "burst = 1\n"
+	    "reply_timeout_ms = 100\n"
+	    "[tls]\n"
+	    "ca_file = /ca.pem\n"
+	    "timeout = 600\n"
+	    "[probe]\n"
+	    "url = https://[2001:db8::1]:8443/p?a=b@c\n"
+	    "interval = 86400", &cfg);
+	assert_string_equal(cfg.log_level, "debug");
+	assert_string_equal(cfg.connector_path, "/opt/hc/connector");
+	assert_string_equal(cfg.child_user, "_hsm-agent9");
+	assert_string_equal(cfg.chroot_dir, "/var/empty/x..y/");
+	assert_string_equal(cfg.hsm_key_uri, "pkcs11:serial=abc;id=%01");
+	/* '#' inside a value is part of it, never a comment. */
+	assert_string_equal(cfg.hsm_pin_file, "/run/pin#1");
+	assert_int_equal(cfg.hsm_insecure_allow_extractable, 1);
+	assert_int_equal(cfg.sign_schemes, SCHEME_BIT(SCHEME_RSA_PKCS1_SHA512) |
+	    SCHEME_BIT(SCHEME_ECDSA_SHA512));
+	assert_int_equal(cfg.sign_rate, 100000);
+	assert_int_equal(cfg.sign_burst, 1);
+	assert_int_equal(cfg.sign_timeout_ms, 100);
+	assert_int_equal(cfg.tls_timeout_s, 600);
+	assert_string_equal(cfg.probe_url, "https://[2001:db8::1]:8443/p?a=b@c");
+	assert_int_equal(cfg.probe_interval_s, 86400);
+	config_free(&cfg);
+}
+
+static void
+test_structure_errors(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "colour = red\n",
+	    "t:7: unknown key \"colour\" in [tls]");
+	expect_error("log_levl = info\n" MINIMAL,
+	    "t:1: unknown key \"log_levl\" in the global section");
+	/* A key is known only in its own section. */
+	expect_error(MINIMAL "rate = 5\n", "t:7: unknown key \"rate\" in [tls]");
+	expect_error(MINIMAL "\n[sign]\n", "t:8: unknown section [sign]");
+	expect_error(MINIMAL "[HSM]\n", "t:7: unknown section [HSM]");
+	expect_error(MINIMAL "ca_file = /other.pem\n",
+	    "t:7: [tls] ca_file: repeated key (first set on line 6)");
+	expect_error(MINIMAL "[hsm]\n",
+	    "t:7: section [hsm] repeated (first on line 1)");
+	expect_error(MINIMAL "[probe] # c\n", "t:7: expected \"[section]\"");
+	expect_error(MINIMAL "[probe\n", "t:7: expected \"[section]\"");
+	expect_error(MINIMAL "timeout 30\n", "t:7: expected \"key = value\"");
+	expect_error(MINIMAL "Timeout = 30\n", "t:7: bad key name \"Timeout\"");
+	expect_error(MINIMAL "time-out = 30\n", "t:7: bad key name");
+	expect_error(MINIMAL " = 30\n", "t:7: bad key name \"\"");
+}
+
+static void
+test_number_errors(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "[signing]\nrate = 0\n", "t:8: [signing] rate: "
+	    "expected a number from 1 to 100000, got \"0\"");
+	expect_error(MINIMAL "[signing]\nrate = 100001\n",
+	    "t:8: [signing] rate: expected a number from 1 to 100000");
+	expect_error(MINIMAL "[signing]\nrate = 99999999999999999999\n",
+	    "t:8: [signing] rate: expected a number from 1 to 100000, "
+	    "got \"99999999999999999999\"");
+	/* 2^64 + 20 would wrap to 20 in a 64-bit accumulator. */
+	expect_error(MINIMAL "[signing]\nrate = 18446744073709551636\n",
+	    "t:8: [signing] rate:");
+	/* 2^32 + 5 would wrap to 5 in a 32-bit accumulator. */
+	expect_error(MINIMAL "[signing]\nrate = 4294967301\n",
+	    "t:8: [signing] rate:");
+	expect_error(MINIMAL "[signing]\nrate = +5\n", "t:8: [signing] rate:");
+	expect_error(MINIMAL "[signing]\nrate = -5\n", "t:8: [signing] rate:");
+	expect_error(MINIMAL "[signing]\nrate = 0x10\n", "t:8: [signing] rate:");
+	expect_error(MINIMAL "[signing]\nrate = 1 0\n", "t:8: [signing] rate:");
+	expect_error(MINIMAL "[signing]\nrate =\n",
+	    "t:8: [signing] rate: expected a number from 1 to 100000, got \"\"");
+	expect_error(MINIMAL "[signing]\nburst = 0\n",
+	    "t:8: [signing] burst: expected a number from 1 to 100000");
+	expect_error(MINIMAL "[signing]\nreply_timeout_ms = 99\n",
+	    "t:8: [signing] reply_timeout_ms: expected a number from 100 to "
+	    "60000");
+	expect_error(MINIMAL "[signing]\nreply_timeout_ms = 60001\n",
+	    "t:8: [signing] reply_timeout_ms:");
+	expect_error(MINIMAL "timeout = 0\n",
+	    "t:7: [tls] timeout: expected a number from 1 to 600");
+	expect_error(MINIMAL "timeout = 601\n", "t:7: [tls] timeout:");
+	expect_error(MINIMAL "[probe]\nurl = https://h/\ninterval = 86401\n",
+	    "t:9: [probe] interval: expected a number from 0 to 86400");
+}
+
+static void
+test_value_errors(void **state)
+{
+	(void)state;
+	expect_error("[hsm]\ninsecure_allow_extractable_key = true\n" MINIMAL,
+	    "t:2: [hsm] insecure_allow_extractable_key: expected yes or no, "
+	    "got \"true\"");
+	expect_error("[hsm]\ninsecure_allow_extractable_key = Yes\n",
+	    "t:2: [hsm] insecure_allow_extractable_key:");
+	expect_error("log_level = verbose\n" MINIMAL, "t:1: log_level: expected "
+	    "error, warning, info or debug, got \"verbose\"");
+	expect_error("child_user = root\n" MINIMAL,
+	    "t:1: child_user: must not be \"root\"");
+	expect_error("child_user = Admin\n" MINIMAL,
+	    "t:1: child_user: expected a user name");
+	expect_error("child_user = 9lives\n" MINIMAL, "t:1: child_user:");
+	expect_error("child_user =\n" MINIMAL, "t:1: child_user:");
+	expect_error("child_user = abcdefghijklmnopqrstuvwxyzabcdefg\n" MINIMAL,
+	    "t:1: child_user:");
+}
+
+static void
+test_path_errors(void **state)
+{
+	(void)state;
+	expect_error("[hsm]\nmodule = lib/m.so\n",
+	    "t:2: [hsm] module: expected an absolute path, got \"lib/m.so\"");
+	expect_error("[hsm]\nmodule =\n", "t:2: [hsm] module: expected an "
+	    "absolute path");
+	expect_error("chroot_dir = /var/empty/../tmp\n" MINIMAL,
+	    "t:1: chroot_dir: expected a path without a \"..\" component");
+	expect_error("chroot_dir = /var/..\n", "t:1: chroot_dir:");
+	expect_error("connector_path = /..\n", "t:1: connector_path:");
+	expect_error("[hsm]\npin_file = ./pin\n", "t:2: [hsm] pin_file:");
+	expect_error("[hsm]\ncertificate = ~/c.pem\n",
+	    "t:2: [hsm] certificate:");
+	expect_error("[tls]\nca_file = ca.pem\n", "t:2: [tls] ca_file: expected "
+	    "an absolute path");
+}
+
+static void
+test_byte_errors(void **state)
+{
+	static const char nul[] = "log_level = info\n\n[h\0sm]\n";
+	char		*big;
+	size_t		 i;
+	struct config	 cfg;
+	char		 err[256];
+
+	(void)state;
+	expect_error("log_level = info\r\n", "t:1: CR");
+	expect_error(MINIMAL "\n\ttimeout = 3\r\n", "t:8: CR");
+	expect_error_len(nul, sizeof(nul) - 1, "t:3: NUL byte");
+	expect_error(MINIMAL "# bell \a\n", "t:7: control character 0x07");
+	expect_error(MINIMAL "timeout = 3\x1b[0m\n",
+	    "t:7: control character 0x1b");
+	expect_error(MINIMAL "# \x7f\n", "t:7: control character 0x7f");
+
+	/* A line of exactly CONFIG_MAX_LINE bytes is fine, one more is not. */
+	big = malloc(CONFIG_MAX_FILE + 2);
+	assert_non_null(big);
+	strcpy(big, MINIMAL);
+	i = strlen(big);
+	big[i] = '#';
+	memset(big + i + 1, 'x', CONFIG_MAX_LINE - 1);
+	big[i + CONFIG_MAX_LINE] = '\n';
+	assert_int_equal(config_parse(big, i + CONFIG_MAX_LINE + 1, "t", &cfg,
+	    err, sizeof(err)), 0);
+	config_free(&cfg);
+	big[i + CONFIG_MAX_LINE] = 'x';
+	big[i + CONFIG_MAX_LINE + 1] = '\n';
+	expect_error_len(big, i + CONFIG_MAX_LINE + 2,
+	    "t:7: line longer than 4096 bytes");
+
+	/* A file of exactly CONFIG_MAX_FILE bytes is fine, one more is not. */
+	memset(big + i, '#', CONFIG_MAX_FILE + 1 - i);
+	for (size_t j = i + 99; j < CONFIG_MAX_FILE + 1; j += 100)
+		big[j] = '\n';
+	big[CONFIG_MAX_FILE - 1] = '\n';
+	assert_int_equal(config_parse(big, CONFIG_MAX_FILE, "t", &cfg, err,
+	    sizeof(err)), 0);
+	config_free(&cfg);
+	expect_error_len(big, CONFIG_MAX_FILE + 1, "t: larger than 256 KiB");
+	free(big);
+}
+
+/* len is authoritative: what lies past it is never read. */
+static void
+test_length_bound(void **state)
+{
+	static const char text[] = MINIMAL "timeout = 7\x01\0 garbage";
+	struct config	cfg;
+	char		err[256];
+
+	(void)state;
+	assert_int_equal(config_parse(text, strlen(MINIMAL "timeout = 7"),
+	    "t", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.tls_timeout_s, 7);
+	config_free(&cfg);
+	expect_error_len(text, sizeof(text) - 1, "t:7: control character 0x01");
+	/* Cut inside a line: the unfinished line is what is parsed. */
+	expect_error_len(MINIMAL "timeout = 700\n",
+	    strlen(MINIMAL "timeout = 7") - 2, "t:7: [tls] timeout:");
+}
+
+static void
+test_required(void **state)
+{
+	(void)state;
+	expect_error("", "t: [hsm] module is required");
+	expect_error("[hsm]\nkey_uri = pkcs11:token=t;object=k\n"
+	    "certificate = /c\n[tls]\nca_file = /ca\n",
+	    "t: [hsm] module is required");
+	expect_error("[hsm]\nmodule = /m\ncertificate = /c\n[tls]\n"
+	    "ca_file = /ca\n", "t: [hsm] key_uri is required");
+	expect_error("[hsm]\nmodule = /m\nkey_uri = pkcs11:token=t;object=k\n"
+	    "[tls]\nca_file = /ca\n", "t: [hsm] certificate is required");
+	expect_error("[hsm]\nmodule = /m\nkey_uri = pkcs11:token=t;object=k\n"
+	    "certificate = /c\n", "t: [tls] ca_file is required");
+	expect_error(MINIMAL "[probe]\ninterval = 5\n",
+	    "t: [probe] url is required");
+}
+
+static void
+test_scheme_errors(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "[signing]\nschemes = ecdsa_sha256, ed25519\n",
+	    "t:8: [signing] schemes: unknown scheme \"ed25519\"");
+	expect_error(MINIMAL "[signing]\nschemes = ECDSA_SHA256\n",
+	    "t:8: [signing] schemes: unknown scheme \"ECDSA_SHA256\"");
+	expect_error(MINIMAL "[signing]\nschemes = ecdsa_sha256,rsa_pss_sha256, "
+	    "ecdsa_sha256\n",
+	    "t:8: [signing] schemes: scheme \"ecdsa_sha256\" listed twice");
+	expect_error(MINIMAL "[signing]\nschemes = ecdsa_sha256,,rsa_pss_sha256\n",
+	    "t:8: [signing] schemes: empty item");
+	expect_error(MINIMAL "[signing]\nschemes = ecdsa_sha256,\n",
+	    "t:8: [signing] schemes: empty item");
+	expect_error(MINIMAL "[signing]\nschemes = , ecdsa_sha256\n",
+	    "t:8: [signing] schemes: empty item");
+	expect_error(MINIMAL "[signing]\nschemes =\n",
+	    "t:8: [signing] schemes: expected a comma-separated list");
+	expect_error(MINIMAL "[signing]\nschemes = ecdsa_sha256 rsa_pss_sha256\n",
+	    "t:8: [signing] schemes: unknown scheme");
+}
+
+static void
+test_key_uri_errors(void **state)
+{
+	(void)state;
+	expect_error("[hsm]\nmodule = /m\nkey_uri = "
+	    "pkcs11:token=t;object=k;pin-value=1234\n",
+	    "t:3: [hsm] key_uri: pkcs11 URI: 'pin-value' not accepted");
+	expect_error("[hsm]\nkey_uri = pkcs11:token=t;object=k?pin-source=/p\n",
+	    "t:2: [hsm] key_uri: pkcs11 URI: 'pin-source' not accepted");
+	expect_error("[hsm]\nkey_uri = pkcs11:token=t;object=k;slot-id=0\n",
+	    "t:2: [hsm] key_uri: pkcs11 URI: 'slot-id' not accepted");
+	expect_error("[hsm]\nkey_uri = pkcs11:token=t;object=k?module-path=/x\n",
+	    "t:2: [hsm] key_uri: pkcs11 URI: 'module-path' not accepted");
+	expect_error("[hsm]\nkey_uri = token=t;object=k\n",
+	    "t:2: [hsm] key_uri: expected an RFC 7512 \"pkcs11:\" URI");
+	expect_error("[hsm]\nkey_uri = pkcs11:object=k\n",
+	    "t:2: [hsm] key_uri: pkcs11 URI: name the token");
+}
+
+static void
+test_url(void **state)
+{
+	static const char *const good[] = {
+		"https://h",
+		"https://h/",
+		"https://ca.example.com:1/x",
+		"https://10.0.0.1:65535/a/b?c=d",
+		"https://[::1]",
+		"https://[::1]:443/p",
+		"https://h/p@q",
+	};
+	char		text[512];
+	struct config	cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), MINIMAL "[probe]\nurl = %s\n",
+		    good[i]);
+		expect_ok(text, &cfg);
+		assert_string_equal(cfg.probe_url, good[i]);
+		config_free(&cfg);
+	}
+	expect_error(MINIMAL "[probe]\nurl = http://h/\n",
+	    "t:8: [probe] url: expected an https:// URL, got \"http://h/\"");
+	expect_error(MINIMAL "[probe]\nurl = HTTPS://h/\n", "t:8: [probe] url: "
+	    "expected an https:// URL");
+	expect_error(MINIMAL "[probe]\nurl = https://user:pw@h/\n",
+	    "t:8: [probe] url: URL may not contain user information");
+	expect_error(MINIMAL "[probe]\nurl = https://h@evil/\n",
+	    "t:8: [probe] url: URL may not contain user information");
+	expect_error(MINIMAL "[probe]\nurl = https://h:0/\n",
+	    "t:8: [probe] url: expected a port from 1 to 65535");
+	expect_error(MINIMAL "[probe]\nurl = https://h:65536/\n",
+	    "t:8: [probe] url: expected a port from 1 to 65535");
+	expect_error(MINIMAL "[probe]\nurl = https://h:0000443/\n",
+	    "t:8: [probe] url: expected a port");
+	/* At most five digits: 2^64 + 1 would wrap to port 1. */
+	expect_error(MINIMAL "[probe]\nurl = https://h:18446744073709551617/\n",
+	    "t:8: [probe] url: expected a port");
+	expect_error(MINIMAL "[probe]\nurl = https://h:000443/\n",
+	    "t:8: [probe] url: expected a port");
+	expect_error(MINIMAL "[probe]\nurl = https://h:/\n",
+	    "t:8: [probe] url: expected a port");
+	expect_error(MINIMAL "[probe]\nurl = https://h:+443/\n",
+	    "t:8: [probe] url: expected a port");
+	expect_error(MINIMAL "[probe]\nurl = https://h/p#frag\n",
+	    "t:8: [probe] url: URL may not contain a fragment");
+	expect_error(MINIMAL "[probe]\nurl = https://h/a b\n",
+	    "t:8: [probe] url: URL may not contain blanks");
+	expect_error(MINIMAL "[probe]\nurl = https:///p\n",
+	    "t:8: [probe] url: expected a host");
+	expect_error(MINIMAL "[probe]\nurl = https://h_x/\n",
+	    "t:8: [probe] url: bad character '_' in the host");
+	expect_error(MINIMAL "[probe]\nurl = https://[::1/\n",
+	    "t:8: [probe] url: expected an IPv6 literal");
+	expect_error(MINIMAL "[probe]\nurl = https://[zz]/\n",
+	    "t:8: [probe] url: bad IPv6 literal");
+	expect_error(MINIMAL "[probe]\nurl = https://h?q\n",
+	    "t:8: [probe] url: expected \"/\" before the query");
+	expect_error(MINIMAL "[probe]\nurl = https://h/\xc3\xa9\n",
+	    "t:8: [probe] url: URL may contain printable ASCII only");
+}
+
+static void
+test_load(void **state)
+{
+	char		 path[] = "/tmp/test_config.XXXXXX", err[1024];
+	struct config	 cfg;
+	FILE		*f;
+	int		 fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	assert_non_null(f = fdopen(fd, "w"));
+	assert_int_equal(fputs(example, f) >= 0, 1);
+	assert_int_equal(fflush(f), 0);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.path, path);
+	assert_string_equal(cfg.hsm_module, "/usr/lib/softhsm/libsofthsm2.so");
+	assert_int_equal(cfg.probe_interval_s, 3600);
+	config_free(&cfg);
+
+	/* The file name leads every message. */
+	assert_int_equal(fputs("[bogus]\n", f) >= 0, 1);
+	assert_int_equal(fflush(f), 0);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, ":31: unknown section [bogus]"));
+	assert_null(cfg.path);
+
+	assert_int_equal(ftruncate(fd, CONFIG_MAX_FILE + 1), 0);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ": larger than 256 KiB"));
+	fclose(f);
+	unlink(path);
+
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "No such file"));
+	assert_int_equal(config_load("/", &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/: not a regular file"));
+}
+
+static void
+test_free_twice(void **state)
+{
+	struct config	cfg;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	config_free(&cfg);
+	expect_ok(example, &cfg);
+	config_free(&cfg);
+	assert_null(cfg.log_level);
+	assert_null(cfg.probe_url);
+	config_free(&cfg);
+	assert_null(cfg.hsm_module);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_all_keys),
+		cmocka_unit_test(test_structure_errors),
+		cmocka_unit_test(test_number_errors),
+		cmocka_unit_test(test_value_errors),
+		cmocka_unit_test(test_path_errors),
+		cmocka_unit_test(test_byte_errors),
+		cmocka_unit_test(test_length_bound),
+		cmocka_unit_test(test_required),
+		cmocka_unit_test(test_scheme_errors),
+		cmocka_unit_test(test_key_uri_errors),
+		cmocka_unit_test(test_url),
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_free_twice),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

@@ -1,0 +1,361 @@
+/*
+ * test_ipc.c - framing and strict decoding of parent <-> child messages:
+ * round trips, truncation, oversize, unknown type, wrong reply, bad
+ * field values, trailing bytes, and the transport over a real
+ * SOCK_SEQPACKET socketpair.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "ipc.h"
+#include "scheme.h"
+
+/* Builds a datagram (header + payload) the way ipc_send would. */
+static size_t
+frame(uint8_t *out, uint16_t type, uint32_t id, const struct wbuf *b)
+{
+	size_t plen = b ? b->len : 0;
+
+	out[0] = (uint8_t)(type >> 8);
+	out[1] = (uint8_t)type;
+	out[2] = out[3] = 0;
+	out[4] = (uint8_t)(id >> 24);
+	out[5] = (uint8_t)(id >> 16);
+	out[6] = (uint8_t)(id >> 8);
+	out[7] = (uint8_t)id;
+	out[8] = (uint8_t)(plen >> 24);
+	out[9] = (uint8_t)(plen >> 16);
+	out[10] = (uint8_t)(plen >> 8);
+	out[11] = (uint8_t)plen;
+	if (plen)
+		memcpy(out + IPC_HDR_LEN, b->data, plen);
+	return IPC_HDR_LEN + plen;
+}
+
+static void
+test_sign_request_roundtrip(void **state)
+{
+	uint8_t			 dg[256], dig[32];
+	struct wbuf		 b;
+	struct ipc_msg		 m;
+	struct ipc_sign_request	 in = { 7, SCHEME_ECDSA_SHA256, dig, 32 }, out;
+	size_t			 n;
+
+	(void)state;
+	memset(dig, 0xab, sizeof(dig));
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	assert_int_equal(ipc_enc_sign_request(&b, &in), 0);
+	n = frame(dg, IPC_SIGN_REQUEST, 42, &b);
+	assert_int_equal(ipc_parse(dg, n, &m), 0);
+	assert_int_equal(m.type, IPC_SIGN_REQUEST);
+	assert_int_equal(m.id, 42);
+	assert_int_equal(ipc_dec_sign_request(&m, &out), 0);
+	assert_int_equal(out.job_id, 7);
+	assert_int_equal(out.scheme, SCHEME_ECDSA_SHA256);
+	assert_int_equal(out.dlen, 32);
+	assert_memory_equal(out.digest, dig, 32);
+
+	/* Every truncation of the payload is rejected by the decoder. */
+	for (size_t cut = 0; cut < b.len; cut++) {
+		m.len = cut;
+		assert_int_equal(ipc_dec_sign_request(&m, &out), -1);
+	}
+	/* ... and by the header check, since the length field disagrees. */
+	for (size_t cut = 0; cut < n; cut++)
+		assert_int_equal(ipc_parse(dg, cut, &m), -1);
+	wbuf_free(&b);
+}
+
+static void
+test_trailing_bytes_rejected(void **state)
+{
+	uint8_t			 dg[256], dig[32] = { 0 };
+	struct wbuf		 b;
+	struct ipc_msg		 m;
+	struct ipc_sign_request	 in = { 1, 1, dig, 32 }, out;
+	size_t			 n;
+
+	(void)state;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_sign_request(&b, &in);
+	wbuf_put_u8(&b, 0);		/* one byte too many */
+	n = frame(dg, IPC_SIGN_REQUEST, 1, &b);
+	assert_int_equal(ipc_parse(dg, n, &m), 0);
+	assert_int_equal(ipc_dec_sign_request(&m, &out), -1);
+	wbuf_free(&b);
+}
+
+static void
+test_oversized_digest_rejected(void **state)
+{
+	uint8_t			 dg[512], dig[IPC_MAX_DIGEST + 1] = { 0 };
+	struct wbuf		 b;
+	struct ipc_msg		 m;
+	struct ipc_sign_request	 in = { 1, 1, dig, sizeof(dig) }, out;
+
+	(void)state;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_sign_request(&b, &in);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_SIGN_REQUEST, 1, &b), &m), 0);
+	assert_int_equal(ipc_dec_sign_request(&m, &out), -1);
+	wbuf_free(&b);
+}
+
+static void
+test_header_checks(void **state)
+{
+	uint8_t		dg[IPC_HDR_LEN + 4] = { 0 };
+	struct ipc_msg	m;
+
+	(void)state;
+	assert_int_equal(ipc_parse(dg, IPC_HDR_LEN, &m), 0);
+	dg[2] = 1;			/* reserved bits must be zero */
+	assert_int_equal(ipc_parse(dg, IPC_HDR_LEN, &m), -1);
+	dg[2] = 0;
+	dg[11] = 4;			/* claims 4 payload bytes, has 0 */
+	assert_int_equal(ipc_parse(dg, IPC_HDR_LEN, &m), -1);
+	assert_int_equal(ipc_parse(dg, IPC_HDR_LEN + 4, &m), 0);
+	assert_int_equal(ipc_parse(dg, IPC_HDR_LEN - 1, &m), -1);
+}
+
+static void
+test_wrong_type_for_decoder(void **state)
+{
+	uint8_t			 dg[256], sig[64] = { 1 };
+	struct wbuf		 b;
+	struct ipc_msg		 m;
+	struct ipc_sign_reply	 in = { SIGN_OK, sig, 64 }, out;
+	struct ipc_job_result	 jr;
+
+	(void)state;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_sign_reply(&b, &in);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_LOG, 3, &b), &m), 0);
+	/* A reply must decode only as what it claims to be. */
+	assert_int_equal(ipc_dec_sign_reply(&m, &out), -1);
+	m.type = IPC_SIGN_REPLY;
+	assert_int_equal(ipc_dec_sign_reply(&m, &out), 0);
+	assert_int_equal(ipc_dec_job_result(&m, &jr), -1);
+	assert_string_equal(ipc_type_name(999), "unknown");
+	wbuf_free(&b);
+}
+
+static void
+test_sign_reply_consistency(void **state)
+{
+	uint8_t			 dg[256], sig[8] = { 1 };
+	struct wbuf		 b;
+	struct ipc_msg		 m;
+	struct ipc_sign_reply	 bad1 = { SIGN_OK, sig, 0 };
+	struct ipc_sign_reply	 bad2 = { SIGN_REFUSED, sig, 8 };
+	struct ipc_sign_reply	 bad3 = { 9, NULL, 0 };
+	struct ipc_sign_reply	 out;
+	const struct ipc_sign_reply *bad[] = { &bad1, &bad2, &bad3 };
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		wbuf_init(&b, IPC_MAX_PAYLOAD);
+		ipc_enc_sign_reply(&b, bad[i]);
+		assert_int_equal(ipc_parse(dg, frame(dg, IPC_SIGN_REPLY, 1, &b),
+		    &m), 0);
+		assert_int_equal(ipc_dec_sign_reply(&m, &out), -1);
+		wbuf_free(&b);
+	}
+}
+
+static void
+test_cfg_checks(void **state)
+{
+	uint8_t			 dg[4096];
+	struct wbuf		 b;
+	struct ipc_msg		 m;
+	struct ipc_cfg_resolve	 r, ro;
+	struct ipc_cfg_blob	 bl = { BLOB_TRUST_PEM, 10, 8, (const uint8_t *)"abcd", 4 },
+				 blo;
+	struct ipc_cfg_done	 d, dout;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	strcpy(r.host, "ca.example.com");
+	r.port = 443;
+	strcpy(r.addr, "192.0.2.1");
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_cfg_resolve(&b, &r);
+	ipc_parse(dg, frame(dg, IPC_CFG_RESOLVE, 0, &b), &m);
+	assert_int_equal(ipc_dec_cfg_resolve(&m, &ro), 0);
+	assert_string_equal(ro.addr, "192.0.2.1");
+	wbuf_free(&b);
+	/* A colon in the host would smuggle a field into "host:port:addr". */
+	strcpy(r.host, "evil:1:10.0.0.1");
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_cfg_resolve(&b, &r);
+	ipc_parse(dg, frame(dg, IPC_CFG_RESOLVE, 0, &b), &m);
+	assert_int_equal(ipc_dec_cfg_resolve(&m, &ro), -1);
+	wbuf_free(&b);
+	strcpy(r.host, "ok.example");
+	strcpy(r.addr, "not-an-ip");
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_cfg_resolve(&b, &r);
+	ipc_parse(dg, frame(dg, IPC_CFG_RESOLVE, 0, &b), &m);
+	assert_int_equal(ipc_dec_cfg_resolve(&m, &ro), -1);
+	wbuf_free(&b);
+
+	/* Blob chunk past the announced total. */
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_cfg_blob(&b, &bl);
+	ipc_parse(dg, frame(dg, IPC_CFG_BLOB, 0, &b), &m);
+	assert_int_equal(ipc_dec_cfg_blob(&m, &blo), -1);
+	wbuf_free(&b);
+
+	memset(&d, 0, sizeof(d));
+	d.uid = 65534;
+	d.gid = 65534;
+	strcpy(d.chroot_dir, "/var/empty");
+	d.tls_timeout_s = 30;
+	d.sign_timeout_ms = 5000;
+	d.key_type = IPC_KEY_EC;
+	d.nports = 2;
+	d.ports[0] = 443;
+	d.ports[1] = 8443;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_cfg_done(&b, &d);
+	ipc_parse(dg, frame(dg, IPC_CFG_DONE, 0, &b), &m);
+	assert_int_equal(ipc_dec_cfg_done(&m, &dout), 0);
+	assert_int_equal(dout.ports[1], 8443);
+	wbuf_free(&b);
+	d.tls_timeout_s = 0;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_cfg_done(&b, &d);
+	ipc_parse(dg, frame(dg, IPC_CFG_DONE, 0, &b), &m);
+	assert_int_equal(ipc_dec_cfg_done(&m, &dout), -1);
+	wbuf_free(&b);
+}
+
+static void
+test_strings_must_be_printable(void **state)
+{
+	uint8_t		dg[256];
+	struct wbuf	b;
+	struct ipc_msg	m;
+	struct ipc_log	out;
+
+	(void)state;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	wbuf_put_u8(&b, 2);
+	wbuf_put_bytes(&b, "line\nforged: error", 18);
+	ipc_parse(dg, frame(dg, IPC_LOG, 0, &b), &m);
+	assert_int_equal(ipc_dec_log(&m, &out), -1);
+	wbuf_free(&b);
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	wbuf_put_u8(&b, 9);		/* level out of range */
+	wbuf_put_bytes(&b, "x", 1);
+	ipc_parse(dg, frame(dg, IPC_LOG, 0, &b), &m);
+	assert_int_equal(ipc_dec_log(&m, &out), -1);
+	wbuf_free(&b);
+}
+
+static void
+test_transport_socketpair(void **state)
+{
+	int		 sv[2];
+	uint8_t		*rx = malloc(IPC_MAX_DGRAM + 1), *big;
+	struct wbuf	 b;
+	struct ipc_msg	 m;
+
+	(void)state;
+	assert_non_null(rx);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	int sz = IPC_SOCKBUF;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	wbuf_put_u8(&b, 1);
+	wbuf_put_cstr(&b, "hello");
+	assert_int_equal(ipc_send(sv[0], IPC_LOG, 5, &b), 0);
+	assert_int_equal(ipc_recv(sv[1], rx, IPC_MAX_DGRAM + 1, &m), 1);
+	assert_int_equal(m.type, IPC_LOG);
+	assert_int_equal(m.id, 5);
+	wbuf_free(&b);
+
+	/* A writer cap stops an oversized payload before it is sent. */
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	big = calloc(1, IPC_MAX_DGRAM + 1);	/* also the raw datagram below */
+	assert_int_equal(wbuf_put(&b, big, IPC_MAX_PAYLOAD + 1), -1);
+	assert_int_equal(ipc_send(sv[0], IPC_LOG, 0, &b), -1);
+	wbuf_free(&b);
+
+	/* A raw oversized datagram is detected by the receiver. */
+	assert_true(send(sv[0], big, IPC_MAX_DGRAM + 1, 0) > 0);
+	assert_int_equal(ipc_recv(sv[1], rx, IPC_MAX_DGRAM + 1, &m), -1);
+	assert_int_equal(errno, EMSGSIZE);
+
+	/* Garbage shorter than a header. */
+	assert_int_equal(send(sv[0], "abc", 3, 0), 3);
+	assert_int_equal(ipc_recv(sv[1], rx, IPC_MAX_DGRAM + 1, &m), -1);
+	assert_int_equal(errno, EPROTO);
+
+	/* Nothing queued: EAGAIN, not a violation. */
+	assert_int_equal(ipc_recv(sv[1], rx, IPC_MAX_DGRAM + 1, &m), -1);
+	assert_int_equal(errno, EAGAIN);
+
+	close(sv[0]);
+	assert_int_equal(ipc_recv(sv[1], rx, IPC_MAX_DGRAM + 1, &m), 0);
+	close(sv[1]);
+	free(big);
+	free(rx);
+}
+
+static void
+test_buf_bounds(void **state)
+{
+	struct wbuf	 b;
+	struct rbuf	 r;
+	uint8_t		 d[4] = { 0, 0, 0, 9 };
+	const uint8_t	*p;
+	size_t		 n;
+	char		 s[4];
+
+	(void)state;
+	wbuf_init(&b, 3);
+	assert_int_equal(wbuf_put_u16(&b, 1), 0);
+	assert_int_equal(wbuf_put_u16(&b, 1), -1);
+	assert_true(b.failed);
+	assert_int_equal(wbuf_put_u8(&b, 1), -1);	/* sticky */
+	wbuf_free(&b);
+	rbuf_init(&r, d, sizeof(d));
+	/* Length 9 with no bytes behind it. */
+	assert_int_equal(rbuf_get_bytes(&r, &p, &n, 100), -1);
+	assert_int_equal(r.off, 0);
+	/* Destination too small for the max is a caller error. */
+	assert_int_equal(rbuf_get_cstr(&r, s, sizeof(s), 4), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sign_request_roundtrip),
+		cmocka_unit_test(test_trailing_bytes_rejected),
+		cmocka_unit_test(test_oversized_digest_rejected),
+		cmocka_unit_test(test_header_checks),
+		cmocka_unit_test(test_wrong_type_for_decoder),
+		cmocka_unit_test(test_sign_reply_consistency),
+		cmocka_unit_test(test_cfg_checks),
+		cmocka_unit_test(test_strings_must_be_printable),
+		cmocka_unit_test(test_transport_socketpair),
+		cmocka_unit_test(test_buf_bounds),
+	};
+
+	return cmocka_run_group_tests_name("ipc", tests, NULL, NULL);
+}
