@@ -82,9 +82,10 @@ check_chroot_dir(const char *dir, char *err, size_t errlen)
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-			closedir(d);
+			/* de lives in d: use it before closedir(). */
 			snprintf(err, errlen, "chroot_dir %s is not empty "
 			    "(found \"%.64s\")", dir, de->d_name);
+			closedir(d);
 			return -1;
 		}
 	}

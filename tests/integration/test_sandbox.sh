@@ -40,6 +40,10 @@ expect_in "$T/daemon.err" 'probe: https://localhost:[0-9]+/: HTTP 200 over TLSv1
 python3 "$ROOT/tests/integration/memscan.py" "$child" "$PIN_FILE" >"$T/scan" ||
 	{ cat "$T/scan" >&2; fail "PIN found in the child's memory"; }
 expect_in "$T/scan" '^scanned [0-9]+ mappings, [0-9]+ bytes: no match$' "memory scan"
+# Only a sanitizer build may have mappings too large to read (its shadow).
+if ! nm "$CONNECTOR" 2>/dev/null | grep ' __asan_init$' >/dev/null; then
+	expect_in "$T/scan" '^skipped 0 mappings' "whole memory scanned"
+fi
 # A scanner that cannot fail proves nothing: run it on a process that
 # certainly holds the PIN and require a match.
 python3 -c "import sys,time; p=open(sys.argv[1]).read(); print('ready', flush=True); time.sleep(30)" "$PIN_FILE" >"$T/holder.out" &
