@@ -17,7 +17,10 @@ ROUNDS=3
 D=$(mktemp -d /tmp/hsmagent-bench.XXXXXX)
 SERVER=
 cleanup() {
-	[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+	if [ -n "$SERVER" ]; then
+		kill "$SERVER" 2>/dev/null || true
+		wait "$SERVER" 2>/dev/null || true
+	fi
 	rm -rf "$D"
 }
 trap cleanup EXIT
@@ -55,7 +58,7 @@ agent_run() {	# key: prints requests per second
 	t0=$(now)
 	"$BUILD/hsmagentd" -P -n "$N" -c "$D/$1.conf" >/dev/null 2>&1
 	t1=$(now)
-	python3 -c "print($N * 1e9 / ($t1 - $t0))"
+	python3 -c "print(round($N * 1e9 / ($t1 - $t0), 1))"
 }
 
 curl_run() {	# key
@@ -68,7 +71,7 @@ curl_run() {	# key
 			"https://localhost:$port/"
 	done
 	t1=$(now)
-	python3 -c "print($N * 1e9 / ($t1 - $t0))"
+	python3 -c "print(round($N * 1e9 / ($t1 - $t0), 1))"
 }
 
 median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }

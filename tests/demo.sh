@@ -11,7 +11,10 @@ BUILD=${BUILD:-$ROOT/build}
 D=$(mktemp -d /tmp/hsmagent-demo.XXXXXX)
 SERVER=
 cleanup() {
-	[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+	if [ -n "$SERVER" ]; then
+		kill "$SERVER" 2>/dev/null || true
+		wait "$SERVER" 2>/dev/null || true
+	fi
 	rm -rf "$D"
 }
 trap cleanup EXIT
@@ -24,7 +27,10 @@ set -a
 # shellcheck source=/dev/null
 . "$D/fx/env.sh"
 set +a
-pkcs11-tool --module "$HSM_MODULE" --token-label "$TOKEN_LABEL" --list-objects --type privkey 2>/dev/null | sed 's/^/   /' | head -n 12
+# The PIN goes to p11tool through its environment, never argv.
+GNUTLS_PIN=$(cat "$PIN_FILE") p11tool --provider "$HSM_MODULE" --login \
+	--list-all-privkeys "pkcs11:token=$TOKEN_LABEL" 2>/dev/null |
+	grep -E 'Type:|Label:|Flags:' | sed 's/^[[:space:]]*/   /'
 
 step "2. A local TLS server on 127.0.0.1 that requires a client certificate"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
