@@ -36,20 +36,7 @@ openssl s_server -accept "127.0.0.1:$port" -cert "$SERVER_CRT" -key "$SERVER_KEY
 SERVER=$!
 sleep 0.5
 
-# The engine reads its PIN from a config file scoped to the curl calls.
-cat >"$D/engine.cnf" <<CNF
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-pkcs11 = pkcs11_section
-[pkcs11_section]
-engine_id = pkcs11
-MODULE_PATH = $HSM_MODULE
-PIN = $(cat "$PIN_FILE")
-init = 0
-CNF
-chmod 600 "$D/engine.cnf"
+# The engine reads its PIN from the fixtures' engine.cnf, scoped to curl.
 
 now() { date +%s%N; }
 
@@ -66,7 +53,7 @@ curl_run() {	# key
 	case $1 in ec) uri=$EC_KEY_URI cert=$CLIENT_EC_CRT ;; rsa) uri=$RSA_KEY_URI cert=$CLIENT_RSA_CRT ;; esac
 	t0=$(now)
 	for i in $(seq 1 "$N"); do
-		OPENSSL_CONF=$D/engine.cnf curl -s -o /dev/null --fail --cacert "$CA_CRT" \
+		OPENSSL_CONF=$ENGINE_CONF curl -s -o /dev/null --fail --cacert "$CA_CRT" \
 			--engine pkcs11 --key-type ENG --key "$uri" --cert "$cert" \
 			"https://localhost:$port/"
 	done

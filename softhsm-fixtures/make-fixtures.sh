@@ -16,6 +16,9 @@
 #                              inside the HSM (proof of possession)
 #   client-mismatch.crt        a client certificate for a file key (not on
 #                              the token): the cert/key mismatch test
+#   engine.cnf                 OpenSSL config for the pkcs11 engine pinned to
+#                              the module, with the PIN (0600): set it as
+#                              OPENSSL_CONF for single commands only
 #   env.sh                     variables the tests source (see below)
 #
 # Re-runnable: DIR is emptied first. Exits non-zero on any failure, after
@@ -146,7 +149,7 @@ hsm_client_cert() {	# hsm_client_cert NAME KEY_URI
 hsm_client_cert ec "$EC_KEY_URI"
 hsm_client_cert rsa "$RSA_KEY_URI"
 hsm_client_cert extractable "$EXTRACTABLE_KEY_URI"
-rm -f engine.cnf
+chmod 0600 engine.cnf	# kept for bench/ (curl --engine pkcs11)
 
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 	-keyout client-mismatch.key -out client-mismatch.csr \
@@ -195,5 +198,6 @@ CLIENT_EXTRACTABLE_CRT=$DIR/client-extractable.crt
 CLIENT_MISMATCH_CRT=$DIR/client-mismatch.crt
 PIN_FILE=$DIR/pin
 WRONG_PIN_FILE=$DIR/wrong-pin
+ENGINE_CONF=$DIR/engine.cnf
 EOF
 echo "make-fixtures: token \"$LABEL\" with gw-ec, gw-rsa, gw-extractable in $DIR"
