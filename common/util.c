@@ -116,3 +116,15 @@ monotime_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+void
+copy_printable(char *dst, size_t dstlen, const char *src)
+{
+	size_t i;
+
+	if (dstlen == 0)
+		return;
+	for (i = 0; i < dstlen - 1 && src[i] != '\0'; i++)
+		dst[i] = src[i] >= 0x20 && src[i] <= 0x7e ? src[i] : '?';
+	dst[i] = '\0';
+}

@@ -24,6 +24,13 @@ void	*xmalloc(size_t n);
 void	*xcalloc(size_t n, size_t size);
 char	*xstrdup(const char *s);
 
+/*
+ * Copies at most dstlen - 1 bytes of src, NUL-terminated, with every
+ * byte outside printable ASCII replaced by '?': text bound for a log
+ * line or a message the other process will print.
+ */
+void	copy_printable(char *dst, size_t dstlen, const char *src);
+
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t	monotime_ms(void);
 

@@ -41,14 +41,11 @@ child_log_sink(enum log_level level, const char *text)
 {
 	struct ipc_log	 m;
 	struct wbuf	 b;
-	size_t		 i;
 
 	if (log_child == NULL)
 		return;
 	m.level = (uint8_t)level;
-	for (i = 0; text[i] != '\0' && i < IPC_MAX_STR; i++)
-		m.text[i] = text[i] >= 0x20 && text[i] <= 0x7e ? text[i] : '?';
-	m.text[i] = '\0';
+	copy_printable(m.text, sizeof(m.text), text);
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
 	ipc_enc_log(&b, &m);
 	if (ipc_send(log_child->fd, IPC_LOG, 0, &b) == -1 &&

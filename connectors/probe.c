@@ -48,7 +48,6 @@ send_result(struct child *c, struct probe_job *j, uint8_t status,
 {
 	struct ipc_job_result	 r;
 	struct wbuf		 b;
-	size_t			 i;
 
 	memset(&r, 0, sizeof(r));
 	r.status = status;
@@ -56,10 +55,7 @@ send_result(struct child *c, struct probe_job *j, uint8_t status,
 	r.http_status = http >= 0 && http <= 999 ? (uint32_t)http : 0;
 	r.curl_code = (uint32_t)cc;
 	snprintf(r.tls_version, sizeof(r.tls_version), "%s", j->tls_version);
-	for (i = 0; error[i] != '\0' && i < IPC_MAX_STR; i++)
-		r.error[i] = error[i] >= 0x20 && error[i] <= 0x7e ?
-		    error[i] : '?';
-	r.error[i] = '\0';
+	copy_printable(r.error, sizeof(r.error), error);
 	r.body = j->body;
 	r.body_len = j->body_len;
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
