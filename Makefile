@@ -15,6 +15,7 @@ BINDIR		?= $(EXEC_PREFIX)/bin
 LIBEXECDIR	?= $(EXEC_PREFIX)/libexec
 SYSCONFDIR	?= $(PREFIX)/etc
 DATAROOTDIR	?= $(PREFIX)/share
+RUNSTATEDIR	?= /run
 MANDIR		?= $(DATAROOTDIR)/man
 DESTDIR		?=
 
@@ -29,7 +30,8 @@ DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
 	libcmocka-dev softhsm2 opensc p11-kit gnutls-bin curl python3 \
 	procps iproute2
 
-PARENT_PKGS	:= openssl libp11 p11-kit-1
+PARENT_PKGS	:= openssl libp11 p11-kit-1 jansson sqlite3
+CLIENT_PKGS	:= openssl jansson
 CHILD_PKGS	:= openssl libcurl jansson libseccomp
 
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
@@ -39,6 +41,7 @@ OPT	?= -O2 -D_FORTIFY_SOURCE=2
 BASE_CFLAGS = -std=c17 -g $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
 	   -DLIBEXECDIR='"$(LIBEXECDIR)/hsmagent"' \
 	   -DSYSCONFDIR='"$(SYSCONFDIR)/hsmagent"' \
+	   -DHSMAGENT_SOCKET='"$(RUNSTATEDIR)/hsmagent/hsmagent.sock"' \
 	   -Icommon -Iagent -Ihsm -Iconnectors -Ipolicy
 BASE_LDFLAGS = -pie -Wl,-z,relro,-z,now
 
@@ -53,14 +56,23 @@ CFLAGS_P  = $(BASE_CFLAGS) $(SANFLAGS) $(shell $(PKG_CONFIG) --cflags $(PARENT_P
 CFLAGS_C  = $(BASE_CFLAGS) $(SANFLAGS) $(shell $(PKG_CONFIG) --cflags $(CHILD_PKGS))
 LIBS_P	  = $(shell $(PKG_CONFIG) --libs $(PARENT_PKGS)) -ldl
 LIBS_C	  = $(shell $(PKG_CONFIG) --libs $(CHILD_PKGS))
+CFLAGS_U  = $(BASE_CFLAGS) $(SANFLAGS) $(shell $(PKG_CONFIG) --cflags $(CLIENT_PKGS))
+LIBS_U	  = $(shell $(PKG_CONFIG) --libs $(CLIENT_PKGS))
 LIBS_T	  = $(shell $(PKG_CONFIG) --libs cmocka)
 LDFLAGS_ALL = $(BASE_LDFLAGS) $(SANFLAGS) $(LDFLAGS)
 
+POLICY_SRCS	:= policy/policy_parse.c policy/policy_eval.c policy/san.c \
+		   policy/csr.c
 COMMON_SRCS	:= common/log.c common/util.c common/buf.c common/ipc.c \
 		   common/scheme.c
 PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/dispatch.c agent/jobs.c agent/resolve.c agent/notify.c \
-		   hsm/hsm.c hsm/p11uri.c hsm/pin.c policy/sign_policy.c
+		   hsm/hsm.c hsm/p11uri.c hsm/pin.c policy/sign_policy.c \
+		   agent/api_server.c agent/api_request.c agent/api_ops.c \
+		   agent/order_flow.c agent/agent_audit.c agent/local_api.c \
+		   agent/metrics.c agent/audit.c agent/orders.c \
+		   $(POLICY_SRCS)
+CLIENT_SRCS	:= client/hsmagent.c agent/audit.c common/util.c common/log.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/tls_setup.c connectors/probe.c \
 		   connectors/keyproxy.c connectors/sandbox_linux.c
@@ -68,10 +80,12 @@ CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 # Parent and child objects are built apart: they link different libraries.
 obj_p = $(patsubst %.c,$(BUILD)/p/%.o,$(1))
 obj_c = $(patsubst %.c,$(BUILD)/c/%.o,$(1))
+obj_u = $(patsubst %.c,$(BUILD)/u/%.o,$(1))
 
 HSMAGENTD	:= $(BUILD)/hsmagentd
 CONNECTOR	:= $(BUILD)/hsmagent-connector
-PROGRAMS	:= $(HSMAGENTD) $(CONNECTOR)
+CLIENT		:= $(BUILD)/hsmagent
+PROGRAMS	:= $(HSMAGENTD) $(CONNECTOR) $(CLIENT)
 
 .PHONY: all clean test test-run demo asan fuzz bench lint deps install \
 	uninstall fixtures
@@ -86,18 +100,26 @@ $(BUILD)/c/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_C) $(CFLAGS) -MMD -MP -c $< -o $@
 
+$(BUILD)/u/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_U) $(CFLAGS) -MMD -MP -c $< -o $@
+
 $(HSMAGENTD): $(call obj_p,$(PARENT_SRCS) $(COMMON_SRCS))
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P)
 
 $(CONNECTOR): $(call obj_c,$(CHILD_SRCS) $(COMMON_SRCS))
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_C)
 
+$(CLIENT): $(call obj_u,$(CLIENT_SRCS))
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_U)
+
 # ---- tests ---------------------------------------------------------------
 
 T_COMMON	:= common/log.c common/util.c common/buf.c common/ipc.c \
 		   common/scheme.c
 UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
-		   test_sandbox test_hsm
+		   test_sandbox test_hsm test_audit test_orders test_policy \
+		   test_csr test_api_request
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 FIXTURES	:= $(BUILD)/fixtures
@@ -113,6 +135,16 @@ $(BUILD)/tests/test_sandbox: $(call obj_c,tests/unit/test_sandbox.c \
 	connectors/sandbox_linux.c $(T_COMMON))
 $(BUILD)/tests/test_hsm: $(call obj_p,tests/unit/test_hsm.c hsm/hsm.c \
 	hsm/p11uri.c hsm/pin.c $(T_COMMON))
+$(BUILD)/tests/test_audit: $(call obj_p,tests/unit/test_audit.c \
+	agent/audit.c common/util.c common/log.c)
+$(BUILD)/tests/test_orders: $(call obj_p,tests/unit/test_orders.c \
+	agent/orders.c common/util.c common/log.c)
+$(BUILD)/tests/test_policy: $(call obj_p,tests/unit/test_policy.c \
+	$(POLICY_SRCS) common/util.c common/log.c)
+$(BUILD)/tests/test_csr: $(call obj_p,tests/unit/test_csr.c \
+	$(POLICY_SRCS) common/util.c common/log.c)
+$(BUILD)/tests/test_api_request: $(call obj_p,tests/unit/test_api_request.c \
+	agent/api_request.c policy/san.c common/util.c common/log.c)
 $(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
 
 $(UNIT_BINS) $(ROGUE):
@@ -153,16 +185,26 @@ asan:
 # ---- fuzzing ---------------------------------------------------------------
 
 FUZZ_SECONDS	?= 30
-FUZZ_TARGETS	:= fuzz_ipc fuzz_config fuzz_p11uri
+FUZZ_TARGETS	:= fuzz_ipc fuzz_config fuzz_p11uri fuzz_api_request \
+		   fuzz_policy fuzz_csr fuzz_audit_verify
 FUZZ_FLAGS	:= -std=c17 -g -O1 -D_GNU_SOURCE \
-		   -fsanitize=fuzzer,address,undefined -Icommon -Iagent -Ihsm
+		   -fsanitize=fuzzer,address,undefined -Icommon -Iagent -Ihsm \
+		   -Ipolicy $(shell $(PKG_CONFIG) --cflags openssl jansson)
+FUZZ_LIBS	:= $(shell $(PKG_CONFIG) --libs openssl jansson)
 build-fuzz/fuzz_ipc: fuzz/fuzz_ipc.c $(T_COMMON)
 build-fuzz/fuzz_config: fuzz/fuzz_config.c agent/config.c hsm/p11uri.c \
 	$(T_COMMON)
 build-fuzz/fuzz_p11uri: fuzz/fuzz_p11uri.c hsm/p11uri.c $(T_COMMON)
+build-fuzz/fuzz_api_request: fuzz/fuzz_api_request.c agent/api_request.c \
+	policy/san.c common/util.c common/log.c
+build-fuzz/fuzz_policy: fuzz/fuzz_policy.c $(POLICY_SRCS) common/util.c \
+	common/log.c
+build-fuzz/fuzz_csr: fuzz/fuzz_csr.c $(POLICY_SRCS) common/util.c common/log.c
+build-fuzz/fuzz_audit_verify: fuzz/fuzz_audit_verify.c agent/audit.c \
+	common/util.c common/log.c
 build-fuzz/%:
 	@mkdir -p build-fuzz
-	clang $(FUZZ_FLAGS) -o $@ $^
+	clang $(FUZZ_FLAGS) -o $@ $^ $(FUZZ_LIBS)
 
 fuzz: deps $(addprefix build-fuzz/,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
@@ -195,14 +237,16 @@ lint:
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR)/hsmagent \
 		$(DESTDIR)$(SYSCONFDIR)/hsmagent
+	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(HSMAGENTD) $(DESTDIR)$(SBINDIR)/hsmagentd
+	install -m 0755 $(CLIENT) $(DESTDIR)$(BINDIR)/hsmagent
 	install -m 0755 $(CONNECTOR) \
 		$(DESTDIR)$(LIBEXECDIR)/hsmagent/hsmagent-connector
 	install -m 0644 hsmagentd.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/hsmagent/hsmagentd.conf.example
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/hsmagentd \
+	rm -f $(DESTDIR)$(SBINDIR)/hsmagentd $(DESTDIR)$(BINDIR)/hsmagent \
 		$(DESTDIR)$(LIBEXECDIR)/hsmagent/hsmagent-connector \
 		$(DESTDIR)$(SYSCONFDIR)/hsmagent/hsmagentd.conf.example
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/hsmagent $(DESTDIR)$(SYSCONFDIR)/hsmagent

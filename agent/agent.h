@@ -12,11 +12,20 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "api_server.h"
 #include "config.h"
 #include "hsm.h"
 #include "ipc.h"
 #include "sign_policy.h"
+
+#define HSMAGENT_VERSION	"0.1.0"
+
+struct audit;
+struct order;
+struct orders;
+struct policy;
 
 #define AGENT_MAX_JOBS		64
 #define JOB_GRACE_MS		10000	/* past the child's own timeout */
@@ -77,6 +86,13 @@ struct agent {
 	uid_t			 child_uid;
 	gid_t			 child_gid;
 	int			 key_type;	/* IPC_KEY_* */
+	/* Local API, policy, orders, audit (NULL/closed without [api]). */
+	struct api_server	 api;
+	struct policy		*policy;
+	struct orders		*orders;
+	struct audit		*audit;
+	uint64_t		 api_requests[OP_VERSION + 1];
+	int64_t			 started_ms;
 	/* Probe target, split from the URL. */
 	char			 probe_host[IPC_MAX_HOST + 1];
 	uint16_t		 probe_port;
@@ -108,6 +124,31 @@ void	child_readable(struct agent *);
 int	url_split_https(const char *url, char *host, size_t hostlen,
 	    uint16_t *port, int *is_ip);
 int	resolve_send(struct agent *);
+
+/* order_flow.c: an order's way from "received" to a final state */
+int	order_is_final(const char *state);
+void	order_submit(struct agent *, const char *id);
+void	order_revoke(struct agent *, struct api_conn *, const struct order *,
+	    int reason);
+
+/* api_ops.c (besides the hooks in api_server.h) */
+void	api_ops_answer_order(struct agent *, struct api_conn *, const char *id,
+	    int wait);
+void	api_ops_order_changed(struct agent *, const char *id);
+
+/* agent_audit.c: records with the agent as actor; consumes details */
+int	agent_audit(struct agent *, const char *event, const char *target,
+	    const char *outcome, json_t *details);
+void	file_sha256_hex(const char *path, char out[65]);
+
+/* local_api.c */
+int	local_api_open(struct agent *, int check_only, char *err,
+	    size_t errlen);
+void	local_api_reload_policy(struct agent *);
+void	local_api_close(struct agent *, const char *why);
+
+/* metrics.c */
+void	metrics_write(const struct agent *, FILE *);
 
 /* notify.c */
 void	notify_ready(void);

@@ -36,6 +36,8 @@ enum section {
 	SEC_SIGNING,
 	SEC_TLS,
 	SEC_PROBE,
+	SEC_API,
+	SEC_STATE,
 	SEC_COUNT
 };
 
@@ -45,6 +47,8 @@ static const char *const section_names[SEC_COUNT] = {
 	[SEC_SIGNING] = "signing",
 	[SEC_TLS] = "tls",
 	[SEC_PROBE] = "probe",
+	[SEC_API] = "api",
+	[SEC_STATE] = "state",
 };
 
 enum value_type {
@@ -56,6 +60,8 @@ enum value_type {
 	V_SCHEMES,
 	V_KEYURI,
 	V_URL,
+	V_MODE,
+	V_GROUP,
 };
 
 enum required {
@@ -103,6 +109,17 @@ static const struct key keys[] = {
 	{ SEC_PROBE, "url", V_URL, F(probe_url), 0, 0, REQ_IN_SECTION },
 	{ SEC_PROBE, "interval", V_NUMBER, F(probe_interval_s), 0, 86400,
 	    REQ_NO },
+
+	{ SEC_API, "socket", V_PATH, F(api_socket), 0, 0, REQ_IN_SECTION },
+	{ SEC_API, "mode", V_MODE, F(api_mode), 0, 0, REQ_NO },
+	{ SEC_API, "group", V_GROUP, F(api_group), 0, 0, REQ_NO },
+	{ SEC_API, "max_connections", V_NUMBER, F(api_max_conns), 1, 1024,
+	    REQ_NO },
+	{ SEC_API, "idle_timeout", V_NUMBER, F(api_idle_s), 1, 3600, REQ_NO },
+	{ SEC_API, "policy", V_PATH, F(api_policy), 0, 0, REQ_IN_SECTION },
+
+	{ SEC_STATE, "dir", V_PATH, F(state_dir), 0, 0, REQ_IN_SECTION },
+	{ SEC_STATE, "audit_log", V_PATH, F(audit_log), 0, 0, REQ_NO },
 };
 
 #undef F
@@ -272,9 +289,10 @@ check_log_level(struct parser *p, const struct key *k, const char *v)
 	    shown(v, q, sizeof(q)));
 }
 
-/* The portable user name set (as useradd accepts by default). */
+/* The portable user/group name set (as useradd accepts by default). */
 static int
-check_user(struct parser *p, const struct key *k, const char *v)
+check_name(struct parser *p, const struct key *k, const char *v,
+    const char *what)
 {
 	char	q[SHOWN_MAX + 8];
 	size_t	n = strlen(v);
@@ -288,15 +306,23 @@ check_user(struct parser *p, const struct key *k, const char *v)
 		    (v[i] >= '0' && v[i] <= '9') || v[i] == '_' || v[i] == '-'))
 			goto bad;
 	}
+	return 0;
+ bad:
+	return kfail(p, k, "expected a %s name of 1 to %d characters "
+	    "[a-z_][a-z0-9_-]*, got %s", what, CONFIG_MAX_USER,
+	    shown(v, q, sizeof(q)));
+}
+
+static int
+check_user(struct parser *p, const struct key *k, const char *v)
+{
+	if (check_name(p, k, v, "user") == -1)
+		return -1;
 	/* The whole point of the child user is not to be root. */
 	if (strcmp(v, "root") == 0)
 		return kfail(p, k, "must not be \"root\": the child drops "
 		    "privileges to this user");
 	return 0;
- bad:
-	return kfail(p, k, "expected a user name of 1 to %d characters "
-	    "[a-z_][a-z0-9_-]*, got %s", CONFIG_MAX_USER,
-	    shown(v, q, sizeof(q)));
 }
 
 static int
@@ -503,6 +529,33 @@ check_url(struct parser *p, const struct key *k, const char *v)
 	return check_authority(p, k, a, alen);
 }
 
+/*
+ * A socket mode in octal, "0660" style: owner must keep read and write,
+ * nobody gets execute (meaningless on a socket), others at most rw.
+ */
+static int
+parse_mode(struct parser *p, const struct key *k, const char *v,
+    uint32_t *out)
+{
+	char		q[SHOWN_MAX + 8];
+	uint32_t	m = 0;
+
+	if (strlen(v) != 4 || v[0] != '0')
+		goto bad;
+	for (int i = 1; i < 4; i++) {
+		if (v[i] < '0' || v[i] > '7')
+			goto bad;
+		m = m * 8 + (uint32_t)(v[i] - '0');
+	}
+	if ((m & 0600) != 0600 || (m & 0111) != 0)
+		goto bad;
+	*out = m;
+	return 0;
+ bad:
+	return kfail(p, k, "expected an octal mode like 0660 (owner rw, no "
+	    "execute bits), got %s", shown(v, q, sizeof(q)));
+}
+
 /* Checks v for key k and stores it in the configuration. */
 static int
 set_value(struct parser *p, const struct key *k, char *v)
@@ -521,6 +574,11 @@ set_value(struct parser *p, const struct key *k, char *v)
 	case V_USER:
 		r = check_user(p, k, v);
 		break;
+	case V_GROUP:
+		r = check_name(p, k, v, "group");
+		break;
+	case V_MODE:
+		return parse_mode(p, k, v, (uint32_t *)(void *)base);
 	case V_KEYURI:
 		r = check_key_uri(p, k, v);
 		break;
@@ -567,7 +625,7 @@ parse_section(struct parser *p, char *s)
 		return 0;
 	}
 	return fail(p, "unknown section [%.*s]; expected [hsm], [signing], "
-	    "[tls] or [probe]", SHOWN_MAX, s);
+	    "[tls], [probe], [api] or [state]", SHOWN_MAX, s);
 }
 
 static int
@@ -650,6 +708,9 @@ set_defaults(struct config *cfg)
 	cfg->tls_timeout_s = 30;
 	cfg->probe_url = NULL;
 	cfg->probe_interval_s = 0;
+	cfg->api_mode = 0660;
+	cfg->api_max_conns = 64;
+	cfg->api_idle_s = 30;
 }
 
 static int
@@ -670,6 +731,9 @@ check_required(struct parser *p)
 			return fail(p, "%s is required when [%s] is present",
 			    label, section_names[k->section]);
 	}
+	/* Orders and the audit log have to live somewhere. */
+	if (p->section_line[SEC_API] != 0 && p->section_line[SEC_STATE] == 0)
+		return fail(p, "[api] needs a [state] section with dir");
 	return 0;
 }
 
@@ -760,5 +824,10 @@ config_free(struct config *cfg)
 	free(cfg->hsm_certificate);
 	free(cfg->tls_ca_file);
 	free(cfg->probe_url);
+	free(cfg->api_socket);
+	free(cfg->api_group);
+	free(cfg->api_policy);
+	free(cfg->state_dir);
+	free(cfg->audit_log);
 	memset(cfg, 0, sizeof(*cfg));
 }

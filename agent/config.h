@@ -47,6 +47,18 @@ struct config {
 	char		*tls_ca_file;		/* PEM trust anchors for CA servers */
 	uint32_t	 tls_timeout_s;		/* per request; 1..600, default 30 */
 
+	/* [api] (optional section): the local socket */
+	char		*api_socket;		/* path of the Unix socket */
+	uint32_t	 api_mode;		/* default 0660 */
+	char		*api_group;		/* NULL: the agent's own group */
+	uint32_t	 api_max_conns;		/* 1..1024, default 64 */
+	uint32_t	 api_idle_s;		/* 1..3600, default 30 */
+	char		*api_policy;		/* the policy file (policy/POLICY.md) */
+
+	/* [state] (required with [api]) */
+	char		*state_dir;		/* orders.db lives here */
+	char		*audit_log;		/* default STATE_DIR/audit.log */
+
 	/* [probe] (optional section) */
 	char		*probe_url;		/* https:// URL; NULL if none */
 	uint32_t	 probe_interval_s;	/* 0 = only on demand; max 86400 */

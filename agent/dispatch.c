@@ -72,6 +72,10 @@ on_sign_request(struct agent *a, const struct ipc_msg *msg)
 		log_warn("sign: %s: job %u scheme %u digest %zu bytes",
 		    sign_verdict_name(v), rq.job_id, (unsigned)rq.scheme,
 		    rq.dlen);
+		agent_audit(a, "sign.refused", NULL, sign_verdict_name(v),
+		    json_pack("{s:I,s:i,s:I}", "job", (json_int_t)rq.job_id,
+		    "scheme", (int)rq.scheme, "digest_len",
+		    (json_int_t)rq.dlen));
 		reply_sign(a, msg->id, SIGN_REFUSED, NULL, 0);
 		return;
 	}
@@ -84,6 +88,9 @@ on_sign_request(struct agent *a, const struct ipc_msg *msg)
 	}
 	log_debug("sign: granted: job %u %s", rq.job_id,
 	    sign_scheme_name(rq.scheme));
+	agent_audit(a, "sign.granted", NULL, "ok", json_pack("{s:I,s:s}",
+	    "job", (json_int_t)rq.job_id, "scheme",
+	    sign_scheme_name(rq.scheme)));
 	reply_sign(a, msg->id, SIGN_OK, sig, siglen);
 	explicit_bzero(sig, sizeof(sig));
 }

@@ -32,7 +32,6 @@
 #ifndef SYSCONFDIR
 #define SYSCONFDIR	"/usr/local/etc/hsmagent"
 #endif
-#define HSMAGENT_VERSION	"0.1.0"
 #define SELFTEST_WAIT_MS	5000
 
 enum step_kind { STEP_PROBE, STEP_SELFTEST };
@@ -327,8 +326,8 @@ handle_signals(struct agent *a)
 				start_probe(a, probe_daemon_done);
 			break;
 		case SIGHUP:
-			log_info("hsmagentd: SIGHUP: reload is not supported "
-			    "yet; restart to apply changes");
+			/* The policy only; other settings need a restart. */
+			local_api_reload_policy(a);
 			break;
 		}
 	}
@@ -352,29 +351,41 @@ poll_timeout(const struct agent *a, int64_t now)
 static void
 event_loop(struct agent *a, int command)
 {
+	size_t		 room = 2 + 1 + a->api.max;
+	struct pollfd	*pfd = xcalloc(room, sizeof(*pfd));
+
 	while (!quit) {
-		struct pollfd	 pfd[2];
-		int64_t		 now = monotime_ms();
-		nfds_t		 n = 1;
+		int64_t		 now = monotime_ms(), t;
+		size_t		 n = 1, napi;
+		int		 timeout, child_at = -1;
 
 		if (command && run_steps(a, now))
-			return;
+			break;
 		pfd[0] = (struct pollfd){ a->sigfd, POLLIN, 0 };
-		if (a->child.fd != -1)
+		if (a->child.fd != -1) {
+			child_at = (int)n;
 			pfd[n++] = (struct pollfd){ a->child.fd, POLLIN, 0 };
-		if (poll(pfd, n, poll_timeout(a, now)) == -1 && errno != EINTR)
+		}
+		napi = api_pollfds(&a->api, pfd + n, room - n);
+		timeout = poll_timeout(a, now);
+		if ((t = api_tick(&a->api, now)) != 0 && t - now < timeout)
+			timeout = t <= now ? 0 : (int)(t - now);
+		if (poll(pfd, n + napi, timeout) == -1 && errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents & POLLIN)
 			handle_signals(a);
-		if (n > 1 && pfd[1].revents != 0)
+		if (child_at != -1 && pfd[child_at].revents != 0)
 			child_readable(a);
 		now = monotime_ms();
+		if (napi > 0)
+			api_handle(a, &a->api, pfd + n, napi, now);
 		child_tick(a, now);
 		if (!command && next_probe_ms != 0 && now >= next_probe_ms) {
 			start_probe(a, probe_daemon_done);
 			next_probe_ms = now + (int64_t)a->cfg->probe_interval_s * 1000;
 		}
 	}
+	free(pfd);
 }
 
 static void
@@ -471,9 +482,12 @@ main(int argc, char *argv[])
 	a.cfg = &cfg;
 	if (log_level_from_name(cfg.log_level, &lvl) == 0)
 		log_set_level(a.debug ? LOG_LVL_DEBUG : lvl);
-	if (load_public(&a, err, sizeof(err)) == -1)
+	if (load_public(&a, err, sizeof(err)) == -1 ||
+	    local_api_open(&a, test_only, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	a.started_ms = monotime_ms();
 	if (test_only) {
+		local_api_close(&a, "check only");
 		printf("%s: configuration OK\n", conffile);
 		freezero(a.trust_pem, a.trust_len);
 		freezero(a.chain_pem, a.chain_len);
@@ -501,9 +515,18 @@ main(int argc, char *argv[])
 	hp.cert_file = cfg.hsm_certificate;
 	hp.allow_extractable = cfg.hsm_insecure_allow_extractable;
 	if ((a.hsm = hsm_open(&hp, err, sizeof(err))) == NULL) {
+		agent_audit(&a, "hsm.login", cfg.hsm_key_uri, "failed",
+		    json_pack("{s:s}", "error", err));
 		shutdown_child(&a);
+		local_api_close(&a, "HSM error");
 		fatalx("hsm: %s", err);
 	}
+	/* hsm_open() logged in once and checked the key's attributes. */
+	agent_audit(&a, "hsm.login", cfg.hsm_key_uri, "ok", NULL);
+	agent_audit(&a, "hsm.key_check", hsm_key_label(a.hsm), "ok",
+	    json_pack("{s:s,s:i,s:b}", "type", hsm_key_type(a.hsm) ==
+	    HSM_KEY_EC ? "EC" : "RSA", "bits", hsm_key_bits(a.hsm),
+	    "insecure_allow_extractable", cfg.hsm_insecure_allow_extractable));
 	sign_policy_init(&a.sp, cfg.sign_schemes, hsm_key_type(a.hsm) ==
 	    HSM_KEY_EC, cfg.sign_rate, cfg.sign_burst, monotime_ms());
 	log_info("hsmagentd %s ready: key %s (%s-%d)", HSMAGENT_VERSION,
@@ -519,6 +542,12 @@ main(int argc, char *argv[])
 
 	shutdown_child(&a);
 	report_counters(&a);
+	agent_audit(&a, "sign.summary", NULL, "ok", json_pack(
+	    "{s:I,s:I,s:I,s:I}", "granted", (json_int_t)a.sp.count[SIGN_GRANT],
+	    "refused", (json_int_t)sign_policy_refused(&a.sp), "child_restarts",
+	    (json_int_t)a.child.restarts, "sandbox_kills",
+	    (json_int_t)a.child.sigsys_kills));
+	local_api_close(&a, quit ? "signal" : "done");
 	hsm_close(a.hsm);
 	freezero(a.trust_pem, a.trust_len);
 	freezero(a.chain_pem, a.chain_len);

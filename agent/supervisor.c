@@ -139,6 +139,8 @@ child_spawn(struct agent *a)
 	c->started_ms = monotime_ms();
 	c->restart_at_ms = 0;
 	log_info("supervisor: connector child started (pid %ld)", (long)pid);
+	agent_audit(a, "child.start", NULL, "ok", json_pack("{s:I}", "pid",
+	    (json_int_t)pid));
 	if (send_config(a) == -1)
 		return -1;
 	/* Blocking sends for the config above; the loop is non-blocking. */
@@ -177,6 +179,9 @@ child_kill(struct agent *a, const char *why)
 	if (c->pid > 0) {
 		log_warn("supervisor: killing connector child %ld: %s",
 		    (long)c->pid, why);
+		agent_audit(a, "child.kill", NULL, "violation",
+		    json_pack("{s:I,s:s}", "pid", (json_int_t)c->pid,
+		    "reason", why));
 		kill(c->pid, SIGKILL);
 	}
 	if (c->fd != -1) {
@@ -226,6 +231,10 @@ child_reap(struct agent *a)
 		} else
 			log_warn("supervisor: connector child %ld %s",
 			    (long)pid, why);
+		agent_audit(a, WIFSIGNALED(status) && WTERMSIG(status) ==
+		    SIGSYS ? "sandbox.violation" : "child.exit", NULL,
+		    c->selftest ? "selftest" : "failed", json_pack("{s:I,s:s}",
+		    "pid", (json_int_t)pid, "cause", why));
 		c->pid = 0;
 		if (c->fd != -1) {
 			close(c->fd);
@@ -246,6 +255,8 @@ child_reap(struct agent *a)
 			c->restart_at_ms = monotime_ms() + delay;
 			log_info("supervisor: restarting the connector child in "
 			    "%lld ms", (long long)delay);
+			agent_audit(a, "child.restart", NULL, "scheduled",
+			    json_pack("{s:I}", "delay_ms", (json_int_t)delay));
 		}
 	}
 }

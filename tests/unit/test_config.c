@@ -558,6 +558,48 @@ test_free_twice(void **state)
 	assert_null(cfg.hsm_module);
 }
 
+static void
+test_api_sections(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	expect_ok(MINIMAL "[api]\nsocket = /run/h.sock\npolicy = /p.conf\n"
+	    "[state]\ndir = /var/lib/h\n", &cfg);
+	assert_string_equal(cfg.api_socket, "/run/h.sock");
+	assert_int_equal(cfg.api_mode, 0660);
+	assert_int_equal(cfg.api_max_conns, 64);
+	assert_int_equal(cfg.api_idle_s, 30);
+	assert_null(cfg.api_group);
+	assert_null(cfg.audit_log);
+	assert_string_equal(cfg.state_dir, "/var/lib/h");
+	config_free(&cfg);
+	expect_ok(MINIMAL "[api]\nsocket = /s\npolicy = /p\nmode = 0600\n"
+	    "group = hsmagent\nmax_connections = 8\nidle_timeout = 5\n"
+	    "[state]\ndir = /d\naudit_log = /l/audit.log\n", &cfg);
+	assert_int_equal(cfg.api_mode, 0600);
+	assert_string_equal(cfg.api_group, "hsmagent");
+	assert_int_equal(cfg.api_max_conns, 8);
+	assert_string_equal(cfg.audit_log, "/l/audit.log");
+	config_free(&cfg);
+	expect_error(MINIMAL "[api]\nsocket = /s\npolicy = /p\n",
+	    "[api] needs a [state] section");
+	expect_error(MINIMAL "[api]\npolicy = /p\n[state]\ndir = /d\n",
+	    "[api] socket is required");
+	expect_error(MINIMAL "[api]\nsocket = /s\npolicy = /p\nmode = 0777\n"
+	    "[state]\ndir = /d\n", "t:10: [api] mode: expected an octal");
+	expect_error(MINIMAL "[api]\nsocket = /s\npolicy = /p\nmode = 660\n"
+	    "[state]\ndir = /d\n", "t:10: [api] mode");
+	expect_error(MINIMAL "[api]\nsocket = /s\npolicy = /p\nmode = 0460\n"
+	    "[state]\ndir = /d\n", "t:10: [api] mode");
+	expect_error(MINIMAL "[api]\nsocket = /s\npolicy = /p\ngroup = Wheel\n"
+	    "[state]\ndir = /d\n", "t:10: [api] group: expected a group name");
+	expect_error(MINIMAL "[api]\nsocket = /s\npolicy = /p\n"
+	    "max_connections = 0\n[state]\ndir = /d\n",
+	    "t:10: [api] max_connections");
+	expect_error(MINIMAL "[state]\ndir = relative\n", "t:8: [state] dir");
+}
+
 int
 main(void)
 {
@@ -577,6 +619,7 @@ main(void)
 		cmocka_unit_test(test_url),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_free_twice),
+		cmocka_unit_test(test_api_sections),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -1,0 +1,517 @@
+/*
+ * api_ops.c - what each local API operation does.
+ *
+ * Order of every state change: decide, write the audit record, then
+ * act. If the audit record cannot be written the operation is refused
+ * (fail closed): nothing happens that the log does not show.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "agent.h"
+#include "api_server.h"
+#include "audit.h"
+#include "csr.h"
+#include "log.h"
+#include "orders.h"
+#include "policy.h"
+#include "util.h"
+
+static void
+actor_of(const struct api_conn *c, struct audit_actor *ac)
+{
+	ac->uid = (long)c->uid;
+	ac->gid = (long)c->gid;
+	ac->pid = (long)c->pid;
+	ac->user = c->user;
+}
+
+static void
+caller_of(const struct api_conn *c, struct caller *k)
+{
+	k->uid = c->uid;
+	k->gid = c->gid;
+	k->pid = c->pid;
+	k->user = c->user;
+	k->groups = c->groups;
+	k->ngroups = c->ngroups;
+}
+
+/* 0, or -1 after replying "internal" (the record could not be kept). */
+static int
+audit_conn(struct agent *a, struct api_conn *c, const char *event,
+    const char *target, const char *outcome, json_t *details)
+{
+	struct audit_actor	ac;
+	int			r;
+
+	actor_of(c, &ac);
+	r = audit_append(a->audit, event, &ac, target, outcome, details);
+	json_decref(details);
+	if (r == -1) {
+		log_error("audit: cannot write %s for uid %ld: refusing the "
+		    "operation", event, (long)c->uid);
+		api_reply_error(c, "internal", "the audit log cannot be "
+		    "written; operation refused");
+	}
+	return r;
+}
+
+void
+api_ops_refused(struct agent *a, const struct api_conn *who, const char *why)
+{
+	struct audit_actor ac;
+
+	actor_of(who, &ac);
+	if (audit_append(a->audit, "api.connection_refused", &ac, NULL,
+	    "refused", json_pack("{s:s}", "reason", why)) == -1)
+		log_error("audit: cannot record a refused connection");
+}
+
+void
+api_ops_bad_request(struct agent *a, const struct api_conn *c,
+    const char *why)
+{
+	struct audit_actor	ac;
+	json_t			*d = json_pack("{s:s}", "reason", why);
+
+	actor_of(c, &ac);
+	if (audit_append(a->audit, "api.bad_request", &ac, NULL, "refused",
+	    d) == -1)
+		log_error("audit: cannot record a bad request");
+	json_decref(d);
+}
+
+void
+api_ops_conn_closed(struct agent *a, struct api_conn *c)
+{
+	(void)a;
+	c->waiting[0] = '\0';
+}
+
+/* ---- orders as JSON ------------------------------------------------------ */
+
+static json_t *
+order_json(const struct order *o, int with_pem)
+{
+	json_t		*j, *sans;
+	json_error_t	 e;
+
+	sans = json_loads(o->sans_json ? o->sans_json : "[]", 0, &e);
+	j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:s,s:o*,s:I}",
+	    "id", o->id, "state", o->state, "created", (json_int_t)o->created,
+	    "updated", (json_int_t)o->updated, "uid", (json_int_t)o->uid,
+	    "user", o->user ? o->user : "", "connector", o->connector,
+	    "profile", o->profile, "sans", sans,
+	    "validity_days", (json_int_t)o->validity_days);
+	if (j == NULL)
+		return json_pack("{s:s,s:s}", "id", o->id, "state", o->state);
+	if (o->rule != NULL)
+		json_object_set_new(j, "rule", json_string(o->rule));
+	if (o->serial != NULL)
+		json_object_set_new(j, "serial", json_string(o->serial));
+	if (o->last_error != NULL)
+		json_object_set_new(j, "last_error", json_string(o->last_error));
+	if (o->revoke_reason != NULL)
+		json_object_set_new(j, "revoke_reason",
+		    json_string(o->revoke_reason));
+	if (with_pem && o->cert_pem != NULL) {
+		json_object_set_new(j, "certificate", json_string(o->cert_pem));
+		json_object_set_new(j, "chain", json_string(o->chain_pem ?
+		    o->chain_pem : ""));
+	}
+	return j;
+}
+
+static void
+reply_order(struct api_conn *c, const struct order *o, int with_pem)
+{
+	api_reply(c, json_pack("{s:b,s:o}", "ok", 1, "order",
+	    order_json(o, with_pem)));
+}
+
+/* Callers see their own orders; admins (policy [admins]) see all. */
+static int
+may_see(struct agent *a, const struct api_conn *c, const struct order *o)
+{
+	struct caller k;
+
+	caller_of(c, &k);
+	return o->uid == (uint32_t)c->uid || policy_is_admin(a->policy, &k);
+}
+
+/* ---- enroll ---------------------------------------------------------------- */
+
+static json_t *
+sans_to_json(const struct san *s, size_t n)
+{
+	static const char *const prefix[] = { "", "dns:", "ip:", "email:" };
+	json_t *arr = json_array();
+	char	buf[300];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "%s%s", prefix[s[i].type], s[i].value);
+		json_array_append_new(arr, json_string(buf));
+	}
+	return arr;
+}
+
+static void
+op_enroll(struct agent *a, struct api_conn *c, struct api_request *r)
+{
+	struct csr_info		*csr = xcalloc(1, sizeof(*csr));
+	struct enroll_request	 er;
+	struct decision		 d;
+	struct caller		 k;
+	struct order		 o;
+	json_t			*sans;
+	char			 err[512], *sans_s;
+
+	if (csr_parse(r->csr, strlen(r->csr), csr, err, sizeof(err)) == -1) {
+		if (audit_conn(a, c, "order.request", NULL, "refused",
+		    json_pack("{s:s,s:s,s:s}", "connector", r->connector,
+		    "profile", r->profile, "reason", err)) == 0)
+			api_reply_error(c, "bad_request", "CSR: %s", err);
+		free(csr);
+		return;
+	}
+	memset(&er, 0, sizeof(er));
+	er.connector = r->connector;
+	er.profile = r->profile;
+	er.sans = r->sans;
+	er.nsans = r->nsans;
+	er.validity_days = r->validity_days;
+	er.csr = csr;
+	caller_of(c, &k);
+	if (policy_decide(a->policy, &k, &er, (int64_t)time(NULL), &d) == -1)
+		d.allowed = 0;
+	/* The SANs the order is for: the request's, else the CSR's. */
+	sans = r->nsans > 0 ? sans_to_json(r->sans, r->nsans) :
+	    sans_to_json(csr->sans, csr->nsans);
+	if (!d.allowed) {
+		if (audit_conn(a, c, "policy.decision", NULL, "denied",
+		    json_pack("{s:s,s:s,s:s,s:s,s:O}", "connector",
+		    r->connector, "profile", r->profile, "rule", d.rule,
+		    "reason", d.reason, "sans", sans)) == 0)
+			api_reply_error(c, d.code ? d.code : "policy_denied",
+			    "%s", d.reason);
+		json_decref(sans);
+		free(csr);
+		return;
+	}
+	memset(&o, 0, sizeof(o));
+	o.uid = (uint32_t)c->uid;
+	o.gid = (uint32_t)c->gid;
+	o.pid = (int32_t)c->pid;
+	o.user = c->user;
+	o.connector = r->connector;
+	o.profile = r->profile;
+	o.rule = d.rule;
+	o.csr_pem = r->csr;
+	sans_s = json_dumps(sans, JSON_COMPACT);
+	o.sans_json = sans_s;
+	o.validity_days = d.validity_days;
+	snprintf(o.state, sizeof(o.state), "%s", d.needs_approval ?
+	    "awaiting_approval" : "received");
+	free(csr);
+	if (orders_create(a->orders, &o, err, sizeof(err)) == -1) {
+		log_error("orders: %s", err);
+		api_reply_error(c, "internal", "cannot store the order");
+		free(sans_s);
+		json_decref(sans);
+		return;
+	}
+	free(sans_s);
+	if (audit_conn(a, c, "policy.decision", o.id, "allowed",
+	    json_pack("{s:s,s:s,s:s,s:b,s:i,s:O}", "connector", r->connector,
+	    "profile", r->profile, "rule", d.rule, "approval",
+	    d.needs_approval, "validity_days", (int)d.validity_days, "sans",
+	    sans)) == -1) {
+		orders_set_failed(a->orders, o.id, "failed",
+		    "audit log unavailable");
+		json_decref(sans);
+		return;
+	}
+	json_decref(sans);
+	if (!d.needs_approval)
+		order_submit(a, o.id);
+	api_ops_answer_order(a, c, o.id, r->wait);
+}
+
+/*
+ * Replies with the order now; with wait, only once it is final (the
+ * connection is kept and told about state changes meanwhile).
+ */
+void
+api_ops_answer_order(struct agent *a, struct api_conn *c, const char *id,
+    int wait)
+{
+	struct order o;
+
+	if (orders_get(a->orders, id, &o) != 1) {
+		api_reply_error(c, "internal", "order %s vanished", id);
+		return;
+	}
+	if (wait && !order_is_final(o.state)) {
+		snprintf(c->waiting, sizeof(c->waiting), "%s", id);
+		api_reply(c, json_pack("{s:b,s:b,s:o}", "ok", 1, "progress", 1,
+		    "order", order_json(&o, 0)));
+	} else
+		reply_order(c, &o, 1);
+	order_free(&o);
+}
+
+/* Tell every client waiting on this order what became of it. */
+void
+api_ops_order_changed(struct agent *a, const char *id)
+{
+	struct order o;
+
+	if (orders_get(a->orders, id, &o) != 1)
+		return;
+	for (size_t i = 0; i < a->api.max; i++) {
+		struct api_conn *c = &a->api.conns[i];
+
+		if (c->fd == -1 || strcmp(c->waiting, id) != 0)
+			continue;
+		if (order_is_final(o.state)) {
+			c->waiting[0] = '\0';
+			reply_order(c, &o, 1);
+		} else
+			api_reply(c, json_pack("{s:b,s:b,s:o}", "ok", 1,
+			    "progress", 1, "order", order_json(&o, 0)));
+	}
+	order_free(&o);
+}
+
+/* ---- the other operations --------------------------------------------- */
+
+static int
+load_visible(struct agent *a, struct api_conn *c, const char *id,
+    struct order *o)
+{
+	int r = orders_get(a->orders, id, o);
+
+	if (r == 1 && may_see(a, c, o))
+		return 0;
+	if (r == 1)
+		order_free(o);
+	/* The same answer for "absent" and "not yours": no probing. */
+	api_reply_error(c, "not_found", "no order %s", id);
+	return -1;
+}
+
+static void
+op_status(struct agent *a, struct api_conn *c, struct api_request *r)
+{
+	struct order o;
+
+	if (load_visible(a, c, r->order, &o) == -1)
+		return;
+	reply_order(c, &o, 1);
+	order_free(&o);
+}
+
+static int
+list_cb(const struct order *o, void *arg)
+{
+	json_array_append_new(arg, order_json(o, 0));
+	return 0;
+}
+
+static void
+op_list(struct agent *a, struct api_conn *c, struct api_request *r)
+{
+	struct caller	 k;
+	json_t		*arr = json_array();
+	int64_t		 filter = (int64_t)c->uid;
+
+	caller_of(c, &k);
+	if (r->all) {
+		if (!policy_is_admin(a->policy, &k)) {
+			json_decref(arr);
+			if (audit_conn(a, c, "order.list", NULL, "denied",
+			    json_pack("{s:b}", "all", 1)) == 0)
+				api_reply_error(c, "policy_denied", "only "
+				    "admins may list every order");
+			return;
+		}
+		filter = -1;
+	}
+	if (orders_list(a->orders, filter, 1000, list_cb, arr) == -1) {
+		json_decref(arr);
+		api_reply_error(c, "internal", "cannot read orders");
+		return;
+	}
+	api_reply(c, json_pack("{s:b,s:o}", "ok", 1, "orders", arr));
+}
+
+/*
+ * Approvers see the orders they may approve; anyone else gets the same
+ * not_found as for an order that does not exist.
+ */
+static int
+load_visible_for_approval(struct agent *a, struct api_conn *c,
+    const char *id, struct order *o)
+{
+	struct caller	k;
+	char		reason[256];
+	int		r = orders_get(a->orders, id, o);
+
+	caller_of(c, &k);
+	if (r == 1 && (may_see(a, c, o) || policy_may_approve(a->policy,
+	    o->rule, &k, (uid_t)o->uid, reason, sizeof(reason))))
+		return 0;
+	if (r == 1)
+		order_free(o);
+	api_reply_error(c, "not_found", "no order %s", id);
+	return -1;
+}
+
+static void
+op_decide(struct agent *a, struct api_conn *c, struct api_request *r,
+    int approve)
+{
+	struct order	o;
+	struct caller	k;
+	char		reason[256], err[256];
+
+	if (load_visible_for_approval(a, c, r->order, &o) == -1)
+		return;
+	caller_of(c, &k);
+	if (strcmp(o.state, "awaiting_approval") != 0) {
+		api_reply_error(c, "conflict", "order %s is %s, not awaiting "
+		    "approval", o.id, o.state);
+		order_free(&o);
+		return;
+	}
+	if (!policy_may_approve(a->policy, o.rule, &k, (uid_t)o.uid, reason,
+	    sizeof(reason))) {
+		if (audit_conn(a, c, approve ? "order.approve" : "order.reject",
+		    o.id, "denied", json_pack("{s:s}", "reason", reason)) == 0)
+			api_reply_error(c, "policy_denied", "%s", reason);
+		order_free(&o);
+		return;
+	}
+	if (audit_conn(a, c, approve ? "order.approve" : "order.reject", o.id,
+	    "ok", json_pack("{s:s,s:I}", "comment", r->comment,
+	    "requester_uid", (json_int_t)o.uid)) == -1) {
+		order_free(&o);
+		return;
+	}
+	orders_set_approver(a->orders, o.id, (uint32_t)c->uid);
+	if (approve) {
+		if (orders_set_state(a->orders, o.id, "awaiting_approval",
+		    "received", err, sizeof(err)) == 1)
+			order_submit(a, o.id);
+	} else
+		orders_set_failed(a->orders, o.id, "rejected", r->comment[0] ?
+		    r->comment : "rejected by the approver");
+	api_ops_order_changed(a, o.id);
+	api_ops_answer_order(a, c, o.id, 0);
+	order_free(&o);
+}
+
+static void
+op_revoke(struct agent *a, struct api_conn *c, struct api_request *r)
+{
+	struct order	o;
+	int		found;
+
+	if (r->order[0] != '\0')
+		found = orders_get(a->orders, r->order, &o);
+	else
+		found = orders_find_by_serial(a->orders, r->serial, &o);
+	if (found != 1 || !may_see(a, c, &o)) {
+		if (found == 1)
+			order_free(&o);
+		api_reply_error(c, "not_found", "no such order or serial");
+		return;
+	}
+	if (strcmp(o.state, "issued") != 0) {
+		api_reply_error(c, "conflict", "order %s is %s; only issued "
+		    "certificates can be revoked", o.id, o.state);
+		order_free(&o);
+		return;
+	}
+	if (audit_conn(a, c, "order.revoke", o.id, "requested",
+	    json_pack("{s:s,s:s,s:s}", "serial", o.serial ? o.serial : "",
+	    "reason", api_reason_name(r->reason), "comment", r->comment)) == 0)
+		order_revoke(a, c, &o, r->reason);
+	order_free(&o);
+}
+
+static void
+op_health(struct agent *a, struct api_conn *c)
+{
+	uint64_t	n[6] = { 0 };
+	static const char *const st[6] = { "awaiting_approval", "submitting",
+	    "pending", "issued", "rejected", "failed" };
+	json_t		*counts = json_object();
+
+	for (size_t i = 0; i < 6; i++) {
+		orders_count_by_state(a->orders, st[i], &n[i]);
+		json_object_set_new(counts, st[i], json_integer((json_int_t)n[i]));
+	}
+	api_reply(c, json_pack("{s:b,s:s,s:s,s:b,s:I,s:o}", "ok", 1,
+	    "status", a->child.ready ? "ok" : "degraded", "version",
+	    HSMAGENT_VERSION, "connector_child_ready", a->child.ready,
+	    "uptime_s", (json_int_t)((monotime_ms() - a->started_ms) / 1000),
+	    "order_counts", counts));
+}
+
+static void
+op_metrics(struct agent *a, struct api_conn *c)
+{
+	char	*text = NULL;
+	size_t	 len = 0;
+	FILE	*f = open_memstream(&text, &len);
+
+	if (f == NULL) {
+		api_reply_error(c, "internal", "out of memory");
+		return;
+	}
+	metrics_write(a, f);
+	fclose(f);
+	api_reply(c, json_pack("{s:b,s:s%}", "ok", 1, "text", text, len));
+	free(text);
+}
+
+void
+api_ops_handle(struct agent *a, struct api_conn *c, struct api_request *r)
+{
+	a->api_requests[r->op]++;
+	switch (r->op) {
+	case OP_ENROLL:
+		op_enroll(a, c, r);
+		break;
+	case OP_STATUS:
+		op_status(a, c, r);
+		break;
+	case OP_LIST:
+		op_list(a, c, r);
+		break;
+	case OP_REVOKE:
+		op_revoke(a, c, r);
+		break;
+	case OP_APPROVE:
+	case OP_REJECT:
+		op_decide(a, c, r, r->op == OP_APPROVE);
+		break;
+	case OP_HEALTH:
+		op_health(a, c);
+		break;
+	case OP_METRICS:
+		op_metrics(a, c);
+		break;
+	case OP_VERSION:
+		api_reply(c, json_pack("{s:b,s:s}", "ok", 1, "version",
+		    HSMAGENT_VERSION));
+		break;
+	}
+}

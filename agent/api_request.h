@@ -1,0 +1,68 @@
+/*
+ * api_request.h - one request line of the local API, parsed strictly.
+ *
+ * The wire format (README.md, "Local API"): one JSON object per line,
+ * "op" names the operation, every other member belongs to that
+ * operation; an unknown member, a wrong type or a value out of range is
+ * a bad_request. The caller is never named in the request: the kernel
+ * says who it is (SO_PEERCRED).
+ */
+#ifndef HSMAGENT_API_REQUEST_H
+#define HSMAGENT_API_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "san.h"
+
+#define API_MAX_LINE		(64 * 1024)	/* bytes, newline excluded */
+#define API_MAX_NAME		64		/* connector, profile */
+#define API_MAX_CSR		(48 * 1024)
+#define API_ORDER_ID_LEN	16
+#define API_MAX_SERIAL		64		/* hex digits */
+#define API_MAX_COMMENT		256
+
+enum api_op {
+	OP_ENROLL = 1,
+	OP_STATUS,
+	OP_LIST,
+	OP_REVOKE,
+	OP_APPROVE,
+	OP_REJECT,
+	OP_HEALTH,
+	OP_METRICS,
+	OP_VERSION,
+};
+
+struct api_request {
+	enum api_op	 op;
+	/* enroll */
+	char		 connector[API_MAX_NAME + 1];
+	char		 profile[API_MAX_NAME + 1];
+	char		*csr;			/* PEM, NUL-terminated; owned */
+	struct san	*sans;			/* owned; NULL if not given */
+	size_t		 nsans;
+	uint32_t	 validity_days;		/* 0: the rule's maximum */
+	int		 wait;
+	/* status, revoke, approve, reject */
+	char		 order[API_ORDER_ID_LEN + 1];
+	/* revoke */
+	char		 serial[API_MAX_SERIAL + 1];
+	int		 reason;		/* RFC 5280 CRLReason code */
+	/* list */
+	int		 all;
+	/* reject, revoke */
+	char		 comment[API_MAX_COMMENT + 1];
+};
+
+/* 0, or -1 with a message for a bad_request reply. */
+int	api_request_parse(const char *line, size_t len, struct api_request *,
+	    char *err, size_t errlen);
+void	api_request_free(struct api_request *);
+
+const char *api_op_name(enum api_op);
+/* RFC 5280 reason names ("keyCompromise", ...): code or -1. */
+int	api_reason_from_name(const char *);
+const char *api_reason_name(int);
+
+#endif

@@ -1,0 +1,492 @@
+/*
+ * api_server.c - the local API socket of the parent.
+ *
+ * All sockets are non-blocking and served from the agent's one poll()
+ * loop. Limits, so that no client can starve another or the agent:
+ *   - a request line of at most API_MAX_LINE bytes (longer: an error
+ *     reply, then the connection is closed);
+ *   - at most API_MAX_OUT bytes of replies queued for a client that
+ *     does not read (more: the connection is closed);
+ *   - idle connections (no byte either way, no enroll waiting) are
+ *     closed after idle_timeout;
+ *   - one uid may hold at most a quarter of the slots; past that, or
+ *     when every slot is taken, the connection idle the longest (of that
+ *     uid, or of all) is closed to make room; a client that waits on an
+ *     order is never evicted.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "api_server.h"
+#include "log.h"
+#include "util.h"
+
+static int
+fail(char *err, size_t errlen, const char *what, const char *path)
+{
+	snprintf(err, errlen, "[api] socket %s: %s: %s", path, what,
+	    strerror(errno));
+	return -1;
+}
+
+/* A stale socket from an earlier run may go; anything else stays. */
+static int
+remove_stale(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : fail(err, errlen, "lstat", path);
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "[api] socket %s exists and is not a "
+		    "socket; refusing to replace it", path);
+		return -1;
+	}
+	if (unlink(path) == -1)
+		return fail(err, errlen, "unlink", path);
+	return 0;
+}
+
+int
+api_listen(struct api_server *s, const char *path, uint32_t mode,
+    const char *group, size_t max_conns, uint32_t idle_s, char *err,
+    size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct group		*gr = NULL;
+	mode_t			 old;
+	int			 r;
+
+	memset(s, 0, sizeof(*s));
+	s->lfd = -1;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "[api] socket path longer than %zu bytes",
+		    sizeof(sun.sun_path) - 1);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (group != NULL && (gr = getgrnam(group)) == NULL) {
+		snprintf(err, errlen, "[api] group %s does not exist", group);
+		return -1;
+	}
+	if (remove_stale(path, err, errlen) == -1)
+		return -1;
+	if ((s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		return fail(err, errlen, "socket", path);
+	/* Never reachable with a wider mode, not even for a moment. */
+	old = umask(0177);
+	r = bind(s->lfd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r == -1 || chmod(path, (mode_t)mode) == -1 ||
+	    (gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) == -1) ||
+	    listen(s->lfd, 128) == -1) {
+		fail(err, errlen, "bind/chmod/chown/listen", path);
+		close(s->lfd);
+		s->lfd = -1;
+		return -1;
+	}
+	s->path = xstrdup(path);
+	s->max = max_conns;
+	s->per_uid = max_conns / 4 > 0 ? max_conns / 4 : 1;
+	s->idle_ms = (int64_t)idle_s * 1000;
+	s->conns = xcalloc(max_conns, sizeof(*s->conns));
+	for (size_t i = 0; i < max_conns; i++)
+		s->conns[i].fd = -1;
+	return 0;
+}
+
+static void
+conn_close(struct agent *a, struct api_conn *c)
+{
+	if (c->fd == -1)
+		return;
+	if (a != NULL)
+		api_ops_conn_closed(a, c);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+void
+api_close_all(struct api_server *s)
+{
+	if (s->conns != NULL)
+		for (size_t i = 0; i < s->max; i++)
+			conn_close(NULL, &s->conns[i]);
+	free(s->conns);
+	s->conns = NULL;
+	if (s->lfd != -1) {
+		close(s->lfd);
+		unlink(s->path);
+	}
+	s->lfd = -1;
+	free(s->path);
+	s->path = NULL;
+}
+
+size_t
+api_open_connections(const struct api_server *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->max; i++)
+		n += s->conns[i].fd != -1;
+	return n;
+}
+
+/* Fills in who is on the other end, as the kernel saw it at connect. */
+static int
+identify(struct api_conn *c)
+{
+	struct ucred	 uc;
+	socklen_t	 len = sizeof(uc);
+	struct passwd	 pw, *pwp = NULL;
+	char		 buf[4096];
+	int		 ng = API_MAX_GROUPS;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1 ||
+	    len != sizeof(uc))
+		return -1;
+	c->uid = uc.uid;
+	c->gid = uc.gid;
+	c->pid = uc.pid;
+	c->groups[0] = uc.gid;
+	c->ngroups = 1;
+	if (getpwuid_r(uc.uid, &pw, buf, sizeof(buf), &pwp) == 0 &&
+	    pwp != NULL) {
+		snprintf(c->user, sizeof(c->user), "%s", pw.pw_name);
+		/* Membership as the group database says, primary included. */
+		if (getgrouplist(pw.pw_name, uc.gid, c->groups, &ng) != -1)
+			c->ngroups = (size_t)ng;
+	}
+	return 0;
+}
+
+static struct api_conn *
+free_slot(struct api_server *s)
+{
+	for (size_t i = 0; i < s->max; i++)
+		if (s->conns[i].fd == -1)
+			return &s->conns[i];
+	return NULL;
+}
+
+static size_t
+count_uid(const struct api_server *s, uid_t uid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->max; i++)
+		n += s->conns[i].fd != -1 && s->conns[i].uid == uid;
+	return n;
+}
+
+/*
+ * The connection idle the longest that is not waiting on an order:
+ * among one uid's (uid_only) or among all.
+ */
+static struct api_conn *
+evictable(struct api_server *s, int uid_only, uid_t uid)
+{
+	struct api_conn *best = NULL;
+
+	for (size_t i = 0; i < s->max; i++) {
+		struct api_conn *c = &s->conns[i];
+
+		if (c->fd == -1 || c->waiting[0] != '\0' ||
+		    (uid_only && c->uid != uid))
+			continue;
+		if (best == NULL || c->last_ms < best->last_ms)
+			best = c;
+	}
+	return best;
+}
+
+static void
+refuse(struct agent *a, struct api_server *s, int fd, const struct api_conn *who,
+    const char *why)
+{
+	static const char line[] = "{\"ok\":false,\"error\":{\"code\":"
+	    "\"busy\",\"message\":\"too many connections\"}}\n";
+
+	/* Best effort: the socket is fresh, the line fits its buffer. */
+	if (write(fd, line, sizeof(line) - 1) < 0)
+		(void)0;
+	close(fd);
+	s->refused++;
+	api_ops_refused(a, who, why);
+}
+
+static void
+accept_one(struct agent *a, struct api_server *s, int64_t now)
+{
+	struct api_conn	 tmp, *c = NULL, *victim;
+	int		 fd;
+
+	if ((fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) == -1) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("api: accept: %s", strerror(errno));
+		return;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.fd = fd;
+	if (identify(&tmp) == -1) {
+		log_warn("api: SO_PEERCRED: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	/*
+	 * Full (for this uid, or at all): the longest-idle connection makes
+	 * room, so a client that hoards idle connections churns its own and
+	 * one that connects, asks and reads is always served.
+	 */
+	victim = NULL;
+	if (count_uid(s, tmp.uid) >= s->per_uid &&
+	    (victim = evictable(s, 1, tmp.uid)) == NULL) {
+		refuse(a, s, fd, &tmp, "per-uid connection limit");
+		return;
+	}
+	if (victim == NULL && (c = free_slot(s)) == NULL &&
+	    (victim = evictable(s, 0, 0)) == NULL) {
+		refuse(a, s, fd, &tmp, "connection limit");
+		return;
+	}
+	if (victim != NULL) {
+		s->evicted++;
+		log_debug("api: connection %llu (uid %ld) closed to make room",
+		    (unsigned long long)victim->serial, (long)victim->uid);
+		conn_close(a, victim);
+		c = victim;
+	}
+	*c = tmp;
+	c->serial = ++s->next_serial;
+	c->in = xmalloc(API_MAX_LINE + 1);
+	c->last_ms = now;
+	s->accepted++;
+	log_debug("api: connection %llu from uid %ld pid %ld",
+	    (unsigned long long)c->serial, (long)c->uid, (long)c->pid);
+}
+
+static void
+queue(struct api_conn *c, const char *data, size_t len)
+{
+	if (c->closing > 1)
+		return;
+	if (c->outlen + len > API_MAX_OUT) {
+		/* It does not read its replies: stop talking to it. */
+		c->closing = 2;
+		return;
+	}
+	if (c->outlen + len > c->outcap) {
+		size_t cap = c->outcap ? c->outcap : 4096;
+
+		while (cap < c->outlen + len)
+			cap *= 2;
+		c->out = realloc(c->out, cap);
+		if (c->out == NULL)
+			fatal("realloc");
+		c->outcap = cap;
+	}
+	memcpy(c->out + c->outlen, data, len);
+	c->outlen += len;
+}
+
+void
+api_reply(struct api_conn *c, json_t *reply)
+{
+	char *s = json_dumps(reply, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	json_decref(reply);
+	if (s == NULL) {
+		c->closing = 2;
+		return;
+	}
+	queue(c, s, strlen(s));
+	queue(c, "\n", 1);
+	free(s);
+}
+
+void
+api_reply_error(struct api_conn *c, const char *code, const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	api_reply(c, json_pack("{s:b,s:{s:s,s:s}}", "ok", 0, "error",
+	    "code", code, "message", msg));
+}
+
+static void
+handle_line(struct agent *a, struct api_server *s, struct api_conn *c,
+    const char *line, size_t len)
+{
+	struct api_request	req;
+	char			err[512];
+
+	if (api_request_parse(line, len, &req, err, sizeof(err)) == -1) {
+		s->bad_requests++;
+		api_ops_bad_request(a, c, err);
+		api_reply_error(c, "bad_request", "%s", err);
+		return;
+	}
+	api_ops_handle(a, c, &req);
+	api_request_free(&req);
+}
+
+static void
+read_conn(struct agent *a, struct api_server *s, struct api_conn *c,
+    int64_t now)
+{
+	ssize_t	n;
+	char	*nl;
+
+	n = read(c->fd, c->in + c->inlen, API_MAX_LINE + 1 - c->inlen);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		conn_close(a, c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->last_ms = now;
+	c->inlen += (size_t)n;
+	while (c->closing == 0 &&
+	    (nl = memchr(c->in, '\n', c->inlen)) != NULL) {
+		size_t len = (size_t)(nl - c->in);
+
+		handle_line(a, s, c, c->in, len);
+		memmove(c->in, nl + 1, c->inlen - len - 1);
+		c->inlen -= len + 1;
+	}
+	if (c->inlen > API_MAX_LINE) {
+		s->bad_requests++;
+		api_ops_bad_request(a, c, "request line too long");
+		api_reply_error(c, "bad_request", "request line longer than "
+		    "%d bytes; closing the connection", API_MAX_LINE);
+		c->closing = 1;
+		c->inlen = 0;
+	}
+}
+
+static void
+write_conn(struct agent *a, struct api_conn *c, int64_t now)
+{
+	ssize_t n;
+
+	if (c->outlen == 0)
+		return;
+	n = write(c->fd, c->out, c->outlen);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			conn_close(a, c);
+		return;
+	}
+	memmove(c->out, c->out + n, c->outlen - (size_t)n);
+	c->outlen -= (size_t)n;
+	c->last_ms = now;
+}
+
+size_t
+api_pollfds(struct api_server *s, struct pollfd *pfd, size_t room)
+{
+	size_t n = 0;
+
+	if (s->lfd == -1 || room == 0)
+		return 0;
+	pfd[n++] = (struct pollfd){ s->lfd, POLLIN, 0 };
+	for (size_t i = 0; i < s->max && n < room; i++) {
+		struct api_conn *c = &s->conns[i];
+		short ev = 0;
+
+		if (c->fd == -1)
+			continue;
+		if (c->closing == 0)
+			ev |= POLLIN;
+		if (c->outlen > 0)
+			ev |= POLLOUT;
+		pfd[n++] = (struct pollfd){ c->fd, ev, 0 };
+	}
+	return n;
+}
+
+static struct api_conn *
+by_fd(struct api_server *s, int fd)
+{
+	for (size_t i = 0; i < s->max; i++)
+		if (s->conns[i].fd == fd)
+			return &s->conns[i];
+	return NULL;
+}
+
+void
+api_handle(struct agent *a, struct api_server *s, const struct pollfd *pfd,
+    size_t n, int64_t now)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct api_conn *c = by_fd(s, pfd[i].fd);
+
+		if (c == NULL || pfd[i].revents == 0)
+			continue;
+		if (pfd[i].revents & POLLIN)
+			read_conn(a, s, c, now);
+		if (c->fd != -1 && (pfd[i].revents & POLLOUT))
+			write_conn(a, c, now);
+		if (c->fd != -1 && (pfd[i].revents & (POLLERR | POLLNVAL)))
+			conn_close(a, c);
+		if (c->fd != -1 && (pfd[i].revents & POLLHUP) &&
+		    !(pfd[i].revents & POLLIN))
+			conn_close(a, c);
+		if (c->fd != -1 && ((c->closing == 1 && c->outlen == 0) ||
+		    c->closing > 1))
+			conn_close(a, c);
+	}
+	/* New connections last: their slots are then known to be free. */
+	if (n > 0 && (pfd[0].revents & POLLIN))
+		for (int k = 0; k < 16; k++)
+			accept_one(a, s, now);
+}
+
+int64_t
+api_tick(struct api_server *s, int64_t now)
+{
+	int64_t next = 0;
+
+	for (size_t i = 0; s->conns != NULL && i < s->max; i++) {
+		struct api_conn *c = &s->conns[i];
+		int64_t due;
+
+		if (c->fd == -1 || c->waiting[0] != '\0')
+			continue;
+		due = c->last_ms + s->idle_ms;
+		if (now >= due) {
+			s->timed_out++;
+			log_debug("api: connection %llu idle, closed",
+			    (unsigned long long)c->serial);
+			conn_close(NULL, c);
+			continue;
+		}
+		if (next == 0 || due < next)
+			next = due;
+	}
+	return next;
+}

@@ -1,0 +1,520 @@
+/*
+ * audit.c - the hash-chained audit log: append with fsync, verify.
+ *
+ * The chain makes an edit, a deletion or a reordering of any record
+ * visible to audit_verify_*(): each record's hash covers its content
+ * and the previous record's hash, and sequence numbers have no gaps.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "audit.h"
+#include "util.h"
+
+#define HASH_HEX	64
+#define DUMP_FLAGS	(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
+
+struct audit {
+	int		 fd;
+	int		 broken;	/* a write failed: refuse from now on */
+	uint64_t	 seq;		/* of the last record */
+	char		 prev[HASH_HEX + 1];
+};
+
+static const char zero_hash[HASH_HEX + 1] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+static int
+sha256_hex(const char *s, size_t len, char out[HASH_HEX + 1])
+{
+	unsigned char	md[32];
+	unsigned int	mdlen = 0;
+
+	if (EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != sizeof(md))
+		return -1;
+	for (size_t i = 0; i < sizeof(md); i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/* The hash of a record: its canonical form without the "hash" member. */
+static int
+record_hash(json_t *rec, char out[HASH_HEX + 1])
+{
+	json_t	*copy = json_copy(rec);
+	char	*s;
+	int	 r;
+
+	if (copy == NULL)
+		return -1;
+	json_object_del(copy, "hash");
+	s = json_dumps(copy, DUMP_FLAGS);
+	json_decref(copy);
+	if (s == NULL)
+		return -1;
+	r = sha256_hex(s, strlen(s), out);
+	free(s);
+	return r;
+}
+
+static int
+valid_event(const char *e)
+{
+	size_t n = strlen(e);
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (; *e != '\0'; e++)
+		if (!((*e >= 'a' && *e <= 'z') || *e == '_' || *e == '.'))
+			return 0;
+	return 1;
+}
+
+static int
+is_hex64(const char *s)
+{
+	if (s == NULL || strlen(s) != HASH_HEX)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* ---- verification ------------------------------------------------------ */
+
+struct verifier {
+	uint64_t	line;
+	uint64_t	seq;
+	char		prev[HASH_HEX + 1];
+};
+
+static int
+check_actor(json_t *a)
+{
+	if (json_is_null(a))
+		return 0;
+	if (!json_is_object(a) || json_object_size(a) != 4 ||
+	    !json_is_integer(json_object_get(a, "uid")) ||
+	    !json_is_integer(json_object_get(a, "gid")) ||
+	    !json_is_integer(json_object_get(a, "pid")) ||
+	    !json_is_string(json_object_get(a, "user")))
+		return -1;
+	return 0;
+}
+
+/* Shape: exactly the nine members, each of its type. */
+static const char *
+check_shape(json_t *r)
+{
+	json_t *t;
+
+	if (!json_is_object(r))
+		return "not a JSON object";
+	if (json_object_size(r) != 9)
+		return "wrong number of members";
+	if (!json_is_integer(json_object_get(r, "seq")))
+		return "missing or mistyped member seq";
+	if (!json_is_string(json_object_get(r, "time")))
+		return "missing or mistyped member time";
+	if (!json_is_string(json_object_get(r, "event")) ||
+	    !valid_event(json_string_value(json_object_get(r, "event"))))
+		return "missing or mistyped member event";
+	if (json_object_get(r, "actor") == NULL ||
+	    check_actor(json_object_get(r, "actor")) == -1)
+		return "missing or mistyped member actor";
+	t = json_object_get(r, "target");
+	if (t == NULL || !(json_is_null(t) || json_is_string(t)))
+		return "missing or mistyped member target";
+	if (!json_is_string(json_object_get(r, "outcome")))
+		return "missing or mistyped member outcome";
+	if (!json_is_object(json_object_get(r, "details")))
+		return "missing or mistyped member details";
+	if (!is_hex64(json_string_value(json_object_get(r, "prev"))))
+		return "missing or mistyped member prev";
+	if (!is_hex64(json_string_value(json_object_get(r, "hash"))))
+		return "missing or mistyped member hash";
+	return NULL;
+}
+
+/* One line (without its newline): 0 fine, 1 bad with msg. */
+static int
+verify_line(struct verifier *v, const char *line, size_t len, char *msg,
+    size_t msglen)
+{
+	json_error_t	 e;
+	json_t		*r;
+	const char	*why;
+	char		 h[HASH_HEX + 1];
+	json_int_t	 seq;
+
+	v->line++;
+	if (len > AUDIT_MAX_LINE) {
+		snprintf(msg, msglen, "line %llu: longer than 64 KiB",
+		    (unsigned long long)v->line);
+		return 1;
+	}
+	if ((r = json_loadb(line, len, JSON_REJECT_DUPLICATES, &e)) == NULL) {
+		snprintf(msg, msglen, "line %llu: not valid JSON (%s)",
+		    (unsigned long long)v->line, e.text);
+		return 1;
+	}
+	if ((why = check_shape(r)) != NULL) {
+		snprintf(msg, msglen, "line %llu: %s",
+		    (unsigned long long)v->line, why);
+		goto bad;
+	}
+	seq = json_integer_value(json_object_get(r, "seq"));
+	if (seq < 0 || (uint64_t)seq != v->seq + 1) {
+		snprintf(msg, msglen, "line %llu: seq %lld, expected %llu "
+		    "(record deleted or reordered)",
+		    (unsigned long long)v->line, (long long)seq,
+		    (unsigned long long)v->seq + 1);
+		goto bad;
+	}
+	if (record_hash(r, h) == -1 ||
+	    strcmp(h, json_string_value(json_object_get(r, "hash"))) != 0) {
+		snprintf(msg, msglen, "line %llu (seq %lld): hash mismatch "
+		    "(record edited)", (unsigned long long)v->line,
+		    (long long)seq);
+		goto bad;
+	}
+	if (strcmp(v->prev, json_string_value(json_object_get(r, "prev"))) !=
+	    0) {
+		snprintf(msg, msglen, "line %llu (seq %lld): prev does not "
+		    "match the hash of the record before it",
+		    (unsigned long long)v->line, (long long)seq);
+		goto bad;
+	}
+	v->seq = (uint64_t)seq;
+	memcpy(v->prev, h, sizeof(v->prev));
+	json_decref(r);
+	return 0;
+ bad:
+	json_decref(r);
+	return 1;
+}
+
+int
+audit_verify_buf(const char *buf, size_t len, uint64_t *nrecords,
+    uint64_t *bad_line, char *msg, size_t msglen)
+{
+	struct verifier	v;
+	size_t		off = 0;
+
+	memset(&v, 0, sizeof(v));
+	memcpy(v.prev, zero_hash, sizeof(v.prev));
+	*nrecords = 0;
+	*bad_line = 0;
+	while (off < len) {
+		const char *nl = memchr(buf + off, '\n', len - off);
+
+		if (nl == NULL) {
+			*bad_line = v.line + 1;
+			snprintf(msg, msglen, "line %llu: no newline at the end "
+			    "(truncated record)", (unsigned long long)*bad_line);
+			return 1;
+		}
+		if (verify_line(&v, buf + off, (size_t)(nl - buf - off), msg,
+		    msglen) != 0) {
+			*bad_line = v.line;
+			return 1;
+		}
+		off = (size_t)(nl - buf) + 1;
+	}
+	*nrecords = v.seq;
+	snprintf(msg, msglen, "intact, %llu records",
+	    (unsigned long long)v.seq);
+	return 0;
+}
+
+int
+audit_verify_file(const char *path, uint64_t *nrecords, uint64_t *bad_line,
+    char *msg, size_t msglen)
+{
+	struct verifier	 v;
+	FILE		*f;
+	char		*line = NULL;
+	size_t		 cap = 0;
+	ssize_t		 n;
+	int		 r = 0;
+
+	*nrecords = 0;
+	*bad_line = 0;
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(msg, msglen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	memset(&v, 0, sizeof(v));
+	memcpy(v.prev, zero_hash, sizeof(v.prev));
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n') {
+			*bad_line = v.line + 1;
+			snprintf(msg, msglen, "line %llu: no newline at the end "
+			    "(truncated record)", (unsigned long long)*bad_line);
+			r = 1;
+			break;
+		}
+		if (verify_line(&v, line, (size_t)n - 1, msg, msglen) != 0) {
+			*bad_line = v.line;
+			r = 1;
+			break;
+		}
+	}
+	if (r == 0 && ferror(f)) {
+		snprintf(msg, msglen, "%s: read error", path);
+		r = -1;
+	}
+	free(line);
+	fclose(f);
+	if (r == 0) {
+		*nrecords = v.seq;
+		snprintf(msg, msglen, "intact, %llu records",
+		    (unsigned long long)v.seq);
+	}
+	return r;
+}
+
+/* ---- appending --------------------------------------------------------- */
+
+/* The last line of the file, read backwards in at most 64 KiB. */
+static char *
+read_last_line(int fd, off_t size, size_t *lenp)
+{
+	size_t	 want = size > AUDIT_MAX_LINE + 1 ? AUDIT_MAX_LINE + 1 :
+	    (size_t)size;
+	char	*buf = xmalloc(want + 1);
+	ssize_t	 n;
+	size_t	 end, start;
+
+	n = pread(fd, buf, want, size - (off_t)want);
+	if (n != (ssize_t)want || buf[want - 1] != '\n') {
+		free(buf);
+		return NULL;
+	}
+	end = want - 1;
+	start = end;
+	while (start > 0 && buf[start - 1] != '\n')
+		start--;
+	if (start == 0 && (off_t)want < size) {
+		free(buf);		/* longer than the cap */
+		return NULL;
+	}
+	memmove(buf, buf + start, end - start);
+	buf[end - start] = '\0';
+	*lenp = end - start;
+	return buf;
+}
+
+static int
+resume_chain(struct audit *a, char *err, size_t errlen)
+{
+	struct stat	 st;
+	struct verifier	 v;
+	json_t		*r;
+	json_error_t	 e;
+	char		*line, msg[256];
+	size_t		 len;
+
+	if (fstat(a->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		return -1;
+	}
+	if (st.st_size == 0)
+		return 0;
+	if ((line = read_last_line(a->fd, st.st_size, &len)) == NULL) {
+		snprintf(err, errlen, "the last record is truncated or too "
+		    "long; run \"hsmagent audit verify\" and repair the log");
+		return -1;
+	}
+	/* Check the last record on its own: shape and hash. */
+	memset(&v, 0, sizeof(v));
+	if ((r = json_loadb(line, len, 0, &e)) == NULL ||
+	    check_shape(r) != NULL) {
+		json_decref(r);
+		free(line);
+		snprintf(err, errlen, "the last record is damaged; run "
+		    "\"hsmagent audit verify\"");
+		return -1;
+	}
+	v.seq = (uint64_t)json_integer_value(json_object_get(r, "seq")) - 1;
+	snprintf(v.prev, sizeof(v.prev), "%s",
+	    json_string_value(json_object_get(r, "prev")));
+	json_decref(r);
+	if (verify_line(&v, line, len, msg, sizeof(msg)) != 0) {
+		free(line);
+		snprintf(err, errlen, "the last record does not verify "
+		    "(%.160s)", msg);
+		return -1;
+	}
+	free(line);
+	a->seq = v.seq;
+	memcpy(a->prev, v.prev, sizeof(a->prev));
+	return 0;
+}
+
+struct audit *
+audit_open(const char *path, char *err, size_t errlen)
+{
+	struct audit	*a = xcalloc(1, sizeof(*a));
+	char		 e[256];
+
+	memcpy(a->prev, zero_hash, sizeof(a->prev));
+	a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (a->fd == -1) {
+		snprintf(err, errlen, "audit log %s: %s", path, strerror(errno));
+		free(a);
+		return NULL;
+	}
+	if (flock(a->fd, LOCK_EX | LOCK_NB) == -1) {
+		snprintf(err, errlen, "audit log %s: %s", path, errno ==
+		    EWOULDBLOCK ? "in use by another process" :
+		    strerror(errno));
+		goto fail;
+	}
+	if (resume_chain(a, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "audit log %s: %s", path, e);
+		goto fail;
+	}
+	return a;
+ fail:
+	close(a->fd);
+	free(a);
+	return NULL;
+}
+
+static void
+utc_now(char *buf, size_t len)
+{
+	struct timespec	ts;
+	struct tm	tm;
+	char		day[24];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%.19s.%03dZ", day, (int)(ts.tv_nsec / 1000000));
+}
+
+static json_t *
+build_record(struct audit *a, const char *event,
+    const struct audit_actor *actor, const char *target,
+    const char *outcome, json_t *details)
+{
+	json_t	*act = json_null(), *det;
+	char	 when[32];
+
+	utc_now(when, sizeof(when));
+	if (actor != NULL)
+		act = json_pack("{s:I,s:I,s:I,s:s}", "uid",
+		    (json_int_t)actor->uid, "gid", (json_int_t)actor->gid,
+		    "pid", (json_int_t)actor->pid, "user",
+		    actor->user ? actor->user : "");
+	det = details != NULL ? json_incref(details) : json_object();
+	/* "o" steals act and det; "s?" writes null for a NULL target. */
+	return json_pack("{s:I,s:s,s:s,s:o,s:s?,s:s,s:o,s:s}",
+	    "seq", (json_int_t)(a->seq + 1), "time", when, "event", event,
+	    "actor", act, "target", target, "outcome", outcome,
+	    "details", det, "prev", a->prev);
+}
+
+static int
+write_all(int fd, const char *s, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, s, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		s += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+audit_append(struct audit *a, const char *event,
+    const struct audit_actor *actor, const char *target, const char *outcome,
+    json_t *details)
+{
+	json_t	*rec;
+	char	 h[HASH_HEX + 1], *line;
+	off_t	 before;
+	int	 r = -1;
+
+	if (a == NULL || a->broken || !valid_event(event) || outcome == NULL ||
+	    (details != NULL && !json_is_object(details)))
+		return -1;
+	if ((rec = build_record(a, event, actor, target, outcome,
+	    details)) == NULL)
+		return -1;
+	if (record_hash(rec, h) == -1 ||
+	    json_object_set_new(rec, "hash", json_string(h)) == -1 ||
+	    (line = json_dumps(rec, DUMP_FLAGS)) == NULL) {
+		json_decref(rec);
+		return -1;
+	}
+	json_decref(rec);
+	if (strlen(line) > AUDIT_MAX_LINE) {
+		/* Nothing written: the chain is intact, only this is refused. */
+		free(line);
+		return -1;
+	}
+	if ((before = lseek(a->fd, 0, SEEK_END)) != -1) {
+		size_t len = strlen(line);
+
+		line[len] = '\n';	/* json_dumps left room for the NUL */
+		if (write_all(a->fd, line, len + 1) == 0 && fsync(a->fd) == 0)
+			r = 0;
+	}
+	free(line);
+	if (r == -1) {
+		/*
+		 * A partial line would break the chain for every reader:
+		 * cut it off if we can, and stop appending either way.
+		 */
+		if (before != -1 && ftruncate(a->fd, before) == 0)
+			(void)fsync(a->fd);
+		a->broken = 1;
+		return -1;
+	}
+	a->seq++;
+	memcpy(a->prev, h, sizeof(a->prev));
+	return 0;
+}
+
+uint64_t
+audit_last_seq(const struct audit *a)
+{
+	return a->seq;
+}
+
+void
+audit_close(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	close(a->fd);
+	free(a);
+}
+
+void
+audit_test_set_fd(struct audit *a, int fd)
+{
+	close(a->fd);
+	a->fd = fd;
+}

@@ -1,0 +1,79 @@
+/*
+ * audit.h - the tamper-evident audit log.
+ *
+ * JSON Lines, append-only. Each record is one object with exactly:
+ *   seq      1, 2, 3, ... without gaps
+ *   time     UTC, "YYYY-MM-DDTHH:MM:SS.mmmZ"
+ *   event    [a-z_.]{1,64}, e.g. "policy.decision"
+ *   actor    {"uid","gid","pid","user"} of a local client, or null for
+ *            the agent itself
+ *   target   string or null (an order id, a key URI, ...)
+ *   outcome  string ("ok", "denied", "failed", ...)
+ *   details  object
+ *   prev     hex SHA-256 of the previous record (64 zeros for seq 1)
+ *   hash     hex SHA-256 of this record without "hash"
+ * "Without hash" means the record serialised as jansson does with
+ * JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII; the line on disk is
+ * the whole record in the same form. An auditor can recompute it:
+ *
+ *   import hashlib, json, re
+ *   prev = "0" * 64
+ *   for n, line in enumerate(open("audit.log"), 1):
+ *       r = json.loads(line); h = r.pop("hash")
+ *       c = json.dumps(r, sort_keys=True, separators=(",", ":"))
+ *       c = re.sub(r"\\u([0-9a-f]{4})",      # jansson writes \u00E9
+ *                  lambda m: "\\u" + m[1].upper(), c)
+ *       assert r["seq"] == n and r["prev"] == prev, n
+ *       assert hashlib.sha256(c.encode()).hexdigest() == h, n
+ *       prev = h
+ *
+ * Each record is fsync'ed before audit_append() returns. A record that
+ * cannot be written makes the caller refuse what it was about to do.
+ */
+#ifndef HSMAGENT_AUDIT_H
+#define HSMAGENT_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define AUDIT_MAX_LINE	(64 * 1024)
+
+struct audit_actor {
+	long		 uid, gid, pid;
+	const char	*user;		/* NULL: "" */
+};
+
+struct audit;
+
+/*
+ * Opens (creating, 0600) for appending, continuing the chain from the
+ * last record, which must be intact: a damaged log is not extended.
+ * Holds an exclusive lock so that two agents cannot interleave.
+ */
+struct audit	*audit_open(const char *path, char *err, size_t errlen);
+/*
+ * Appends one record and syncs it. details may be NULL; it is not
+ * consumed. 0, or -1 if the record is not safely on disk: then this
+ * handle refuses every later record too (the chain's state is unknown).
+ */
+int		 audit_append(struct audit *, const char *event,
+		    const struct audit_actor *actor, const char *target,
+		    const char *outcome, json_t *details);
+uint64_t	 audit_last_seq(const struct audit *);
+void		 audit_close(struct audit *);
+
+/*
+ * Checks a whole log. 0: intact (*nrecords set). 1: the first bad record
+ * is named in msg ("line N ...") and *bad_line. -1: unreadable (msg).
+ */
+int	audit_verify_file(const char *path, uint64_t *nrecords,
+	    uint64_t *bad_line, char *msg, size_t msglen);
+int	audit_verify_buf(const char *buf, size_t len, uint64_t *nrecords,
+	    uint64_t *bad_line, char *msg, size_t msglen);
+
+/* Tests only: point the handle at another fd (e.g. /dev/full). */
+void	audit_test_set_fd(struct audit *, int fd);
+
+#endif

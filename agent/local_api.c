@@ -1,0 +1,130 @@
+/*
+ * local_api.c - bringing up and down what serves local clients: the
+ * policy, the state directory (orders.db), the audit log and the socket,
+ * in the order DESIGN.md gives (all before the child and the HSM).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "audit.h"
+#include "log.h"
+#include "orders.h"
+#include "policy.h"
+#include "util.h"
+
+/* The state directory holds orders and keys to nothing: owner only. */
+static int
+open_state_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "[state] dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 0077) != 0) {
+		snprintf(err, errlen, "[state] dir %s must be a directory owned "
+		    "by the agent's user with mode 0700", dir);
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+audit_path(const struct config *cfg)
+{
+	char *p;
+
+	if (cfg->audit_log != NULL)
+		return xstrdup(cfg->audit_log);
+	if (asprintf(&p, "%s/audit.log", cfg->state_dir) == -1)
+		fatal("asprintf");
+	return p;
+}
+
+int
+local_api_open(struct agent *a, int check_only, char *err, size_t errlen)
+{
+	const struct config	*cfg = a->cfg;
+	char			*path, cfg_hash[65], pol_hash[65];
+
+	a->api.lfd = -1;
+	if (cfg->api_socket == NULL)
+		return 0;
+	if ((a->policy = policy_load(cfg->api_policy, err, errlen)) == NULL)
+		return -1;
+	if (check_only)
+		return 0;
+	if (open_state_dir(cfg->state_dir, err, errlen) == -1 ||
+	    (a->orders = orders_open(cfg->state_dir, err, errlen)) == NULL)
+		return -1;
+	path = audit_path(cfg);
+	a->audit = audit_open(path, err, errlen);
+	free(path);
+	if (a->audit == NULL)
+		return -1;
+	file_sha256_hex(cfg->path, cfg_hash);
+	file_sha256_hex(cfg->api_policy, pol_hash);
+	if (agent_audit(a, "agent.start", NULL, "ok", json_pack(
+	    "{s:s,s:s,s:s,s:s,s:s}", "version", HSMAGENT_VERSION, "config",
+	    cfg->path ? cfg->path : "", "config_sha256", cfg_hash, "policy",
+	    cfg->api_policy, "policy_sha256", pol_hash)) == -1) {
+		snprintf(err, errlen, "cannot write the audit log");
+		return -1;
+	}
+	return api_listen(&a->api, cfg->api_socket, cfg->api_mode,
+	    cfg->api_group, cfg->api_max_conns, cfg->api_idle_s, err, errlen);
+}
+
+/* SIGHUP: a new policy replaces the old only if it loads whole. */
+void
+local_api_reload_policy(struct agent *a)
+{
+	struct policy	*np;
+	char		 err[512], hash[65];
+
+	if (a->cfg->api_policy == NULL) {
+		log_info("hsmagentd: SIGHUP: no policy to reload");
+		return;
+	}
+	file_sha256_hex(a->cfg->api_policy, hash);
+	if ((np = policy_load(a->cfg->api_policy, err, sizeof(err))) == NULL) {
+		log_error("policy reload failed, keeping the old policy: %s",
+		    err);
+		agent_audit(a, "policy.reload", NULL, "failed",
+		    json_pack("{s:s,s:s}", "error", err, "policy_sha256", hash));
+		return;
+	}
+	if (agent_audit(a, "policy.reload", NULL, "ok",
+	    json_pack("{s:s}", "policy_sha256", hash)) == -1) {
+		policy_free(np);
+		return;
+	}
+	policy_free(a->policy);
+	a->policy = np;
+	log_info("policy reloaded from %s", a->cfg->api_policy);
+}
+
+void
+local_api_close(struct agent *a, const char *why)
+{
+	if (a->audit != NULL)
+		agent_audit(a, "agent.stop", NULL, "ok", json_pack("{s:s}",
+		    "reason", why));
+	api_close_all(&a->api);
+	if (a->orders != NULL)
+		orders_close(a->orders);
+	if (a->audit != NULL)
+		audit_close(a->audit);
+	policy_free(a->policy);
+	a->orders = NULL;
+	a->audit = NULL;
+	a->policy = NULL;
+}

@@ -1,0 +1,506 @@
+/*
+ * orders.c - the orders table in SQLite.
+ *
+ * WAL with synchronous=FULL: a change is on disk when its statement
+ * returns, so "submitting" is durable before the CA is called. Every
+ * statement is prepared with bound parameters; no SQL is built from
+ * strings.
+ */
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "orders.h"
+#include "util.h"
+
+struct orders {
+	sqlite3	*db;
+};
+
+static const char schema[] =
+    "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+    "INSERT INTO schema_version VALUES (1);"
+    "CREATE TABLE orders ("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " uid INTEGER NOT NULL, gid INTEGER NOT NULL, pid INTEGER NOT NULL,"
+    " user TEXT NOT NULL, connector TEXT NOT NULL, profile TEXT NOT NULL,"
+    " rule TEXT, csr_pem TEXT NOT NULL, sans_json TEXT NOT NULL,"
+    " validity_days INTEGER NOT NULL, state TEXT NOT NULL,"
+    " approver_uid INTEGER, ca_handle TEXT,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_poll INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+    " cert_pem TEXT, chain_pem TEXT, serial TEXT, revoke_reason TEXT);"
+    "CREATE INDEX orders_state ON orders (state);"
+    "CREATE INDEX orders_uid ON orders (uid, created);"
+    "CREATE INDEX orders_serial ON orders (serial);";
+
+#define COLUMNS	"id, created, updated, uid, gid, pid, user, connector, " \
+	"profile, rule, csr_pem, sans_json, validity_days, state, " \
+	"approver_uid, ca_handle, attempts, next_poll, last_error, cert_pem, " \
+	"chain_pem, serial, revoke_reason"
+
+/* Allowed transitions; anything else is a bug in the caller. */
+static const struct {
+	const char *from, *to;
+} transitions[] = {
+	{ "received", "awaiting_approval" },
+	{ "awaiting_approval", "received" },
+	{ "received", "submitting" },
+	{ "submitting", "pending" },
+	{ "submitting", "issued" },
+	{ "pending", "issued" },
+	{ "issued", "revoked" },
+	{ "received", "rejected" }, { "awaiting_approval", "rejected" },
+	{ "submitting", "rejected" }, { "pending", "rejected" },
+	{ "received", "failed" }, { "awaiting_approval", "failed" },
+	{ "submitting", "failed" }, { "pending", "failed" },
+};
+
+static int
+allowed(const char *from, const char *to)
+{
+	for (size_t i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
+		if (strcmp(transitions[i].from, from) == 0 &&
+		    strcmp(transitions[i].to, to) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+exec(struct orders *o, const char *sql)
+{
+	return sqlite3_exec(o->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* The schema: created on an empty file, checked otherwise. */
+static int
+check_schema(struct orders *o, char *err, size_t errlen)
+{
+	sqlite3_stmt	*st;
+	int		 n = 0, version = -1, rc;
+
+	if (sqlite3_prepare_v2(o->db, "SELECT count(*) FROM sqlite_master",
+	    -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "not an SQLite database (%s)",
+		    sqlite3_errmsg(o->db));
+		return -1;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (n == 0) {
+		if (exec(o, "BEGIN") == -1 || exec(o, schema) == -1 ||
+		    exec(o, "COMMIT") == -1) {
+			snprintf(err, errlen, "cannot create the schema: %s",
+			    sqlite3_errmsg(o->db));
+			return -1;
+		}
+		return 0;
+	}
+	rc = sqlite3_prepare_v2(o->db, "SELECT version FROM schema_version",
+	    -1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version == ORDERS_SCHEMA_VERSION)
+		return 0;
+	if (version > ORDERS_SCHEMA_VERSION)
+		snprintf(err, errlen, "schema version %d was created by a newer "
+		    "hsmagent (this one knows %d)", version,
+		    ORDERS_SCHEMA_VERSION);
+	else
+		snprintf(err, errlen, "not an hsmagent orders database (no "
+		    "schema version)");
+	return -1;
+}
+
+struct orders *
+orders_open(const char *dir, char *err, size_t errlen)
+{
+	struct orders	*o = xcalloc(1, sizeof(*o));
+	char		 path[4200], e[256];
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s/orders.db", dir);
+	/* Created 0600 by us, whatever the umask; never through a link. */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(o);
+		return NULL;
+	}
+	close(fd);
+	if (sqlite3_open_v2(path, &o->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, o->db ?
+		    sqlite3_errmsg(o->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(o->db, 5000);
+	if (exec(o, "PRAGMA journal_mode=WAL") == -1 ||
+	    exec(o, "PRAGMA synchronous=FULL") == -1 ||
+	    exec(o, "PRAGMA foreign_keys=ON") == -1) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(o->db));
+		goto fail;
+	}
+	if (check_schema(o, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, e);
+		goto fail;
+	}
+	return o;
+ fail:
+	sqlite3_close(o->db);
+	free(o);
+	return NULL;
+}
+
+void
+orders_close(struct orders *o)
+{
+	if (o == NULL)
+		return;
+	sqlite3_close(o->db);
+	free(o);
+}
+
+void
+order_free(struct order *o)
+{
+	free(o->user);
+	free(o->connector);
+	free(o->profile);
+	free(o->rule);
+	free(o->csr_pem);
+	free(o->sans_json);
+	free(o->ca_handle);
+	free(o->last_error);
+	free(o->cert_pem);
+	free(o->chain_pem);
+	free(o->serial);
+	free(o->revoke_reason);
+	memset(o, 0, sizeof(*o));
+}
+
+static char *
+col_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s == NULL ? NULL : xstrdup((const char *)s);
+}
+
+static void
+row_to_order(sqlite3_stmt *st, struct order *o)
+{
+	const unsigned char *s;
+
+	memset(o, 0, sizeof(*o));
+	s = sqlite3_column_text(st, 0);
+	snprintf(o->id, sizeof(o->id), "%s", s ? (const char *)s : "");
+	o->created = sqlite3_column_int64(st, 1);
+	o->updated = sqlite3_column_int64(st, 2);
+	o->uid = (uint32_t)sqlite3_column_int64(st, 3);
+	o->gid = (uint32_t)sqlite3_column_int64(st, 4);
+	o->pid = (int32_t)sqlite3_column_int64(st, 5);
+	o->user = col_str(st, 6);
+	o->connector = col_str(st, 7);
+	o->profile = col_str(st, 8);
+	o->rule = col_str(st, 9);
+	o->csr_pem = col_str(st, 10);
+	o->sans_json = col_str(st, 11);
+	o->validity_days = (uint32_t)sqlite3_column_int64(st, 12);
+	s = sqlite3_column_text(st, 13);
+	snprintf(o->state, sizeof(o->state), "%s", s ? (const char *)s : "");
+	o->has_approver = sqlite3_column_type(st, 14) != SQLITE_NULL;
+	o->approver_uid = (uint32_t)sqlite3_column_int64(st, 14);
+	o->ca_handle = col_str(st, 15);
+	o->attempts = (uint32_t)sqlite3_column_int64(st, 16);
+	o->next_poll = sqlite3_column_int64(st, 17);
+	o->last_error = col_str(st, 18);
+	o->cert_pem = col_str(st, 19);
+	o->chain_pem = col_str(st, 20);
+	o->serial = col_str(st, 21);
+	o->revoke_reason = col_str(st, 22);
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+static int
+new_id(char out[ORDER_ID_LEN + 1])
+{
+	unsigned char r[ORDER_ID_LEN / 2];
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -1;
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+	return 0;
+}
+
+int
+orders_create(struct orders *o, struct order *ord, char *err, size_t errlen)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (ord->state[0] == '\0')
+		snprintf(ord->state, sizeof(ord->state), "received");
+	if (strcmp(ord->state, "received") != 0 &&
+	    strcmp(ord->state, "awaiting_approval") != 0) {
+		snprintf(err, errlen, "a new order starts as received or "
+		    "awaiting_approval, not %s", ord->state);
+		return -1;
+	}
+	if (new_id(ord->id) == -1) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -1;
+	}
+	ord->created = ord->updated = (int64_t)time(NULL);
+	if (sqlite3_prepare_v2(o->db, "INSERT INTO orders (id, created, "
+	    "updated, uid, gid, pid, user, connector, profile, rule, csr_pem, "
+	    "sans_json, validity_days, state) VALUES (?1, ?2, ?2, ?3, ?4, ?5, "
+	    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", -1, &st, NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_text(st, 1, ord->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, ord->created);
+	sqlite3_bind_int64(st, 3, ord->uid);
+	sqlite3_bind_int64(st, 4, ord->gid);
+	sqlite3_bind_int64(st, 5, ord->pid);
+	bind_text(st, 6, ord->user ? ord->user : "");
+	bind_text(st, 7, ord->connector);
+	bind_text(st, 8, ord->profile);
+	bind_text(st, 9, ord->rule);
+	bind_text(st, 10, ord->csr_pem);
+	bind_text(st, 11, ord->sans_json ? ord->sans_json : "[]");
+	sqlite3_bind_int64(st, 12, ord->validity_days);
+	bind_text(st, 13, ord->state);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+ dberr:
+	snprintf(err, errlen, "cannot store the order: %s",
+	    sqlite3_errmsg(o->db));
+	return -1;
+}
+
+static int
+get_one(struct orders *o, const char *sql, const char *key,
+    struct order *out)
+{
+	sqlite3_stmt	*st;
+	int		 rc, r = -1;
+
+	if (sqlite3_prepare_v2(o->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_to_order(st, out);
+		r = 1;
+	} else if (rc == SQLITE_DONE)
+		r = 0;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+orders_get(struct orders *o, const char *id, struct order *out)
+{
+	return get_one(o, "SELECT " COLUMNS " FROM orders WHERE id = ?1", id,
+	    out);
+}
+
+int
+orders_find_by_serial(struct orders *o, const char *serial,
+    struct order *out)
+{
+	return get_one(o, "SELECT " COLUMNS " FROM orders WHERE serial = ?1 "
+	    "ORDER BY created DESC LIMIT 1", serial, out);
+}
+
+/* Runs an UPDATE on one order; returns the number of rows changed. */
+static int
+update(struct orders *o, const char *sql, const char *id, const char *a1,
+    const char *a2, const char *a3, int64_t n)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(o->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+	bind_text(st, 3, a1);
+	bind_text(st, 4, a2);
+	bind_text(st, 5, a3);
+	sqlite3_bind_int64(st, 6, n);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? sqlite3_changes(o->db) : -1;
+}
+
+int
+orders_set_state(struct orders *o, const char *id, const char *from,
+    const char *to, char *err, size_t errlen)
+{
+	int n;
+
+	if (!allowed(from, to)) {
+		snprintf(err, errlen, "order %s: %s -> %s is not a transition",
+		    id, from, to);
+		return -1;
+	}
+	n = update(o, "UPDATE orders SET state = ?4, updated = ?2 WHERE "
+	    "id = ?1 AND state = ?3", id, from, to, NULL, 0);
+	if (n == -1)
+		snprintf(err, errlen, "order %s: %s", id, sqlite3_errmsg(o->db));
+	return n < 0 ? -1 : n > 0;
+}
+
+int
+orders_set_approver(struct orders *o, const char *id, uint32_t uid)
+{
+	return update(o, "UPDATE orders SET approver_uid = ?6, updated = ?2 "
+	    "WHERE id = ?1", id, NULL, NULL, NULL, uid) == 1 ? 0 : -1;
+}
+
+int
+orders_set_ca_handle(struct orders *o, const char *id, const char *handle)
+{
+	return update(o, "UPDATE orders SET ca_handle = ?3, updated = ?2 "
+	    "WHERE id = ?1", id, handle, NULL, NULL, 0) == 1 ? 0 : -1;
+}
+
+int
+orders_record_attempt(struct orders *o, const char *id, int64_t next_poll,
+    const char *last_error)
+{
+	return update(o, "UPDATE orders SET attempts = attempts + 1, "
+	    "next_poll = ?6, last_error = ?3, updated = ?2 WHERE id = ?1", id,
+	    last_error, NULL, NULL, next_poll) == 1 ? 0 : -1;
+}
+
+int
+orders_set_issued(struct orders *o, const char *id, const char *cert,
+    const char *chain, const char *serial)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(o->db, "UPDATE orders SET state = 'issued', "
+	    "cert_pem = ?3, chain_pem = ?4, serial = ?5, updated = ?2, "
+	    "next_poll = 0 WHERE id = ?1 AND state IN ('submitting', "
+	    "'pending')", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+	bind_text(st, 3, cert);
+	bind_text(st, 4, chain);
+	bind_text(st, 5, serial);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE && sqlite3_changes(o->db) == 1 ? 0 : -1;
+}
+
+int
+orders_set_failed(struct orders *o, const char *id, const char *to,
+    const char *last_error)
+{
+	if (strcmp(to, "failed") != 0 && strcmp(to, "rejected") != 0)
+		return -1;
+	return update(o, "UPDATE orders SET state = ?4, last_error = ?3, "
+	    "next_poll = 0, updated = ?2 WHERE id = ?1 AND state IN "
+	    "('received', 'awaiting_approval', 'submitting', 'pending')", id,
+	    last_error, to, NULL, 0) == 1 ? 0 : -1;
+}
+
+int
+orders_set_revoked(struct orders *o, const char *id, const char *reason)
+{
+	return update(o, "UPDATE orders SET state = 'revoked', "
+	    "revoke_reason = ?3, updated = ?2 WHERE id = ?1 AND state = "
+	    "'issued'", id, reason, NULL, NULL, 0) == 1 ? 0 : -1;
+}
+
+static int
+iterate(sqlite3_stmt *st, int (*cb)(const struct order *, void *), void *arg)
+{
+	struct order	o;
+	int		rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row_to_order(st, &o);
+		rc = cb(&o, arg);
+		order_free(&o);
+		if (rc != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == 0 ? 0 : -1;
+}
+
+int
+orders_list(struct orders *o, int64_t uid_filter, size_t limit,
+    int (*cb)(const struct order *, void *), void *arg)
+{
+	sqlite3_stmt *st;
+
+	if (limit > 1000)
+		limit = 1000;
+	if (sqlite3_prepare_v2(o->db, "SELECT " COLUMNS " FROM orders WHERE "
+	    "?1 < 0 OR uid = ?1 ORDER BY created DESC, rowid DESC LIMIT ?2",
+	    -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, uid_filter);
+	sqlite3_bind_int64(st, 2, (int64_t)limit);
+	return iterate(st, cb, arg);
+}
+
+int
+orders_list_resumable(struct orders *o,
+    int (*cb)(const struct order *, void *), void *arg)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(o->db, "SELECT " COLUMNS " FROM orders WHERE "
+	    "state IN ('submitting', 'pending') ORDER BY created, rowid", -1,
+	    &st, NULL) != SQLITE_OK)
+		return -1;
+	return iterate(st, cb, arg);
+}
+
+int
+orders_count_by_state(struct orders *o, const char *state, uint64_t *n)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(o->db, "SELECT count(*) FROM orders WHERE "
+	    "state = ?1", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}

@@ -1,0 +1,85 @@
+/*
+ * orders.h - certificate orders in SQLite (STATE_DIR/orders.db).
+ *
+ * States: received -> awaiting_approval -> received (approved)
+ *         received -> submitting -> pending -> issued -> revoked
+ *         any live state -> rejected | failed
+ * "submitting" is committed before the CA is called: after a crash, an
+ * order in that state may or may not have reached the CA, and the agent
+ * asks the CA (by the order id, sent as the client reference) before it
+ * submits again. orders_list_resumable() returns those and "pending".
+ */
+#ifndef HSMAGENT_ORDERS_H
+#define HSMAGENT_ORDERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ORDER_ID_LEN		16	/* hex of 8 random bytes */
+#define ORDERS_SCHEMA_VERSION	1
+
+struct order {
+	char		 id[ORDER_ID_LEN + 1];
+	int64_t		 created, updated;	/* unix seconds */
+	uint32_t	 uid, gid;
+	int32_t		 pid;
+	char		*user;
+	char		*connector, *profile, *rule;
+	char		*csr_pem;
+	char		*sans_json;		/* ["dns:...", ...] */
+	uint32_t	 validity_days;
+	char		 state[24];
+	uint32_t	 approver_uid;
+	int		 has_approver;
+	char		*ca_handle;
+	uint32_t	 attempts;
+	int64_t		 next_poll;
+	char		*last_error;
+	char		*cert_pem, *chain_pem, *serial;
+	char		*revoke_reason;
+};
+
+struct orders;
+
+struct orders	*orders_open(const char *state_dir, char *err, size_t errlen);
+void		 orders_close(struct orders *);
+
+/*
+ * Stores a new order: fills id, created, updated; state "received"
+ * unless the caller set "awaiting_approval".
+ */
+int	orders_create(struct orders *, struct order *, char *err,
+	    size_t errlen);
+/* 1 found, 0 not found, -1 error. */
+int	orders_get(struct orders *, const char *id, struct order *);
+/*
+ * Compare-and-set: 1 done, 0 the order was not in from (nothing
+ * changed), -1 error or a transition the state machine does not allow.
+ */
+int	orders_set_state(struct orders *, const char *id, const char *from,
+	    const char *to, char *err, size_t errlen);
+int	orders_set_approver(struct orders *, const char *id, uint32_t uid);
+int	orders_set_ca_handle(struct orders *, const char *id,
+	    const char *handle);
+int	orders_record_attempt(struct orders *, const char *id,
+	    int64_t next_poll, const char *last_error);
+int	orders_set_issued(struct orders *, const char *id, const char *cert,
+	    const char *chain, const char *serial);
+int	orders_set_failed(struct orders *, const char *id, const char *to,
+	    const char *last_error);
+int	orders_set_revoked(struct orders *, const char *id,
+	    const char *reason);
+int	orders_find_by_serial(struct orders *, const char *serial,
+	    struct order *);
+/* Newest first; uid_filter -1 for all; at most limit (<= 1000). */
+int	orders_list(struct orders *, int64_t uid_filter, size_t limit,
+	    int (*cb)(const struct order *, void *), void *arg);
+/* "submitting" and "pending", oldest first. */
+int	orders_list_resumable(struct orders *,
+	    int (*cb)(const struct order *, void *), void *arg);
+int	orders_count_by_state(struct orders *, const char *state,
+	    uint64_t *n);
+/* Frees the strings of o, not o. */
+void	order_free(struct order *);
+
+#endif

@@ -1,0 +1,466 @@
+/*
+ * hsmagent.c - the command-line client of hsmagentd's local API.
+ *
+ * One subcommand per operation. It sends one JSON line, reads reply
+ * lines, prints them readably (or as they came with --json) and exits
+ * with a code a script can branch on (see usage() and README.md):
+ *   0 done / issued        10 pending (approval or CA)
+ *   11 denied by policy    12 rejected (approver or CA)
+ *   13 retry later         1 other error   2 usage   3 no agent
+ * "hsmagent audit verify FILE" checks an audit log offline.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "audit.h"
+#include "util.h"
+
+#ifndef HSMAGENT_SOCKET
+#define HSMAGENT_SOCKET	"/run/hsmagent/hsmagent.sock"
+#endif
+
+#define MAX_REPLY	(8 * 1024 * 1024)
+#define MAX_CSR_FILE	(48 * 1024)
+
+enum {
+	EX_DONE = 0, EX_ERROR = 1, EX_USAGE = 2, EX_NOAGENT = 3,
+	EX_PENDING = 10, EX_DENIED = 11, EX_REJECTED = 12, EX_RETRY = 13,
+};
+
+static const char	*socket_path = HSMAGENT_SOCKET;
+static int		 json_out;
+
+static __attribute__((noreturn)) void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: hsmagent [--socket PATH] [--json] COMMAND [ARGS]\n"
+	    "  enroll --connector NAME --profile NAME --csr FILE [--san TYPE:VALUE]...\n"
+	    "         [--validity DAYS] [--wait] [--out CERT] [--chain-out CHAIN]\n"
+	    "  status ORDER [--out CERT] [--chain-out CHAIN]\n"
+	    "  list [--all]\n"
+	    "  revoke (--order ORDER | --serial HEX) [--reason NAME] [--comment TEXT]\n"
+	    "  approve ORDER\n"
+	    "  reject ORDER [--comment TEXT]\n"
+	    "  health | metrics | version\n"
+	    "  audit verify FILE\n"
+	    "exit: 0 done/issued, 10 pending, 11 denied by policy, 12 rejected,\n"
+	    "      13 retry later, 1 error, 2 usage, 3 agent not reachable\n");
+	exit(EX_USAGE);
+}
+
+static int
+connect_agent(void)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(socket_path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "hsmagent: socket path too long\n");
+		exit(EX_USAGE);
+	}
+	memcpy(sun.sun_path, socket_path, strlen(socket_path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "hsmagent: cannot reach the agent at %s: %s\n",
+		    socket_path, strerror(errno));
+		exit(EX_NOAGENT);
+	}
+	return fd;
+}
+
+static void
+send_request(int fd, json_t *req)
+{
+	char	*s = json_dumps(req, JSON_COMPACT | JSON_ENSURE_ASCII);
+	size_t	 len, off = 0;
+
+	json_decref(req);
+	if (s == NULL) {
+		fprintf(stderr, "hsmagent: cannot encode the request\n");
+		exit(EX_ERROR);
+	}
+	/* json_dumps' buffer holds len + 1 bytes: the NUL becomes '\n'. */
+	len = strlen(s);
+	s[len++] = '\n';
+	while (off < len) {
+		ssize_t n = write(fd, s + off, len - off);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "hsmagent: write: %s\n", strerror(errno));
+			exit(EX_NOAGENT);
+		}
+		off += (size_t)n;
+	}
+	free(s);
+}
+
+/* One reply line, parsed; NULL at EOF. */
+static json_t *
+read_reply(FILE *f)
+{
+	static char	*line;
+	static size_t	 cap;
+	ssize_t		 n;
+	json_error_t	 e;
+	json_t		*j;
+
+	if ((n = getline(&line, &cap, f)) <= 0)
+		return NULL;
+	if ((size_t)n > MAX_REPLY) {
+		fprintf(stderr, "hsmagent: reply too large\n");
+		exit(EX_ERROR);
+	}
+	if (json_out)
+		fputs(line, stdout);
+	if ((j = json_loadb(line, (size_t)n, 0, &e)) == NULL ||
+	    !json_is_object(j)) {
+		fprintf(stderr, "hsmagent: malformed reply: %s\n", e.text);
+		exit(EX_ERROR);
+	}
+	return j;
+}
+
+static int
+error_exit(json_t *reply)
+{
+	json_t		*e = json_object_get(reply, "error");
+	const char	*code = json_string_value(json_object_get(e, "code"));
+	const char	*msg = json_string_value(json_object_get(e, "message"));
+
+	if (code == NULL)
+		code = "internal";
+	if (!json_out)
+		fprintf(stderr, "hsmagent: %s: %s\n", code, msg ? msg : "");
+	if (strcmp(code, "policy_denied") == 0)
+		return EX_DENIED;
+	if (strcmp(code, "ca_rejected") == 0 || strcmp(code, "rejected") == 0)
+		return EX_REJECTED;
+	if (strcmp(code, "ca_unavailable") == 0 || strcmp(code, "busy") == 0 ||
+	    strcmp(code, "unavailable") == 0)
+		return EX_RETRY;
+	return EX_ERROR;
+}
+
+static const char *
+str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "-";
+}
+
+static void
+print_order(json_t *o)
+{
+	printf("order %s: %s  %s/%s  uid %lld", str(o, "id"), str(o, "state"),
+	    str(o, "connector"), str(o, "profile"),
+	    (long long)json_integer_value(json_object_get(o, "uid")));
+	if (json_object_get(o, "serial") != NULL)
+		printf("  serial %s", str(o, "serial"));
+	if (json_object_get(o, "last_error") != NULL)
+		printf("  (%s)", str(o, "last_error"));
+	printf("\n");
+}
+
+static int
+write_pem(const char *path, const char *pem)
+{
+	FILE *f;
+
+	if (path == NULL || pem == NULL)
+		return 0;
+	if ((f = fopen(path, "w")) == NULL || fputs(pem, f) == EOF ||
+	    fclose(f) == EOF) {
+		fprintf(stderr, "hsmagent: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Exit code for an order in a final or waiting state. */
+static int
+order_exit(json_t *o, const char *out, const char *chain_out)
+{
+	const char *st = str(o, "state");
+
+	if (strcmp(st, "issued") == 0) {
+		if (write_pem(out, json_string_value(json_object_get(o,
+		    "certificate"))) == -1 || write_pem(chain_out,
+		    json_string_value(json_object_get(o, "chain"))) == -1)
+			return EX_ERROR;
+		return EX_DONE;
+	}
+	if (strcmp(st, "rejected") == 0)
+		return EX_REJECTED;
+	if (strcmp(st, "failed") == 0)
+		return EX_ERROR;
+	if (strcmp(st, "revoked") == 0)
+		return EX_DONE;
+	return EX_PENDING;
+}
+
+/*
+ * Sends req and handles the replies: progress lines (enroll --wait)
+ * go to stderr, the last line decides the exit code.
+ */
+static int
+transact(json_t *req, const char *out, const char *chain_out)
+{
+	int	 fd = connect_agent();
+	FILE	*f;
+	json_t	*r, *o;
+	int	 rc = EX_DONE;
+
+	send_request(fd, req);
+	if ((f = fdopen(fd, "r")) == NULL)
+		exit(EX_ERROR);
+	while ((r = read_reply(f)) != NULL) {
+		if (json_is_true(json_object_get(r, "progress"))) {
+			o = json_object_get(r, "order");
+			fprintf(stderr, "hsmagent: order %s: %s\n", str(o, "id"),
+			    str(o, "state"));
+			json_decref(r);
+			continue;
+		}
+		if (!json_is_true(json_object_get(r, "ok"))) {
+			rc = error_exit(r);
+		} else if ((o = json_object_get(r, "order")) != NULL) {
+			if (!json_out)
+				print_order(o);
+			rc = order_exit(o, out, chain_out);
+		} else if (!json_out) {
+			json_t *v;
+
+			if ((v = json_object_get(r, "orders")) != NULL) {
+				size_t i;
+				json_t *e;
+
+				json_array_foreach(v, i, e)
+					print_order(e);
+			} else if ((v = json_object_get(r, "text")) != NULL)
+				fputs(json_string_value(v), stdout);
+			else {
+				char *s = json_dumps(r, JSON_INDENT(2) |
+				    JSON_SORT_KEYS);
+
+				if (s != NULL)
+					puts(s);
+				free(s);
+			}
+		}
+		json_decref(r);
+		fclose(f);
+		return rc;
+	}
+	fprintf(stderr, "hsmagent: the agent closed the connection\n");
+	fclose(f);
+	return EX_RETRY;
+}
+
+static char *
+read_csr(const char *path)
+{
+	char	*buf;
+	size_t	 len;
+
+	if (read_file_capped(path, MAX_CSR_FILE, &buf, &len) == -1) {
+		fprintf(stderr, "hsmagent: %s: %s\n", path, errno == EFBIG ?
+		    "larger than 48 KiB" : strerror(errno));
+		exit(EX_USAGE);
+	}
+	return buf;
+}
+
+static int
+cmd_enroll(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "connector", required_argument, NULL, 'c' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "csr", required_argument, NULL, 'r' },
+		{ "san", required_argument, NULL, 's' },
+		{ "validity", required_argument, NULL, 'v' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "chain-out", required_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char	*connector = NULL, *profile = NULL, *csr = NULL;
+	const char	*out = NULL, *chain_out = NULL;
+	json_t		*req, *sans = json_array();
+	long		 validity = 0;
+	int		 ch, wait = 0;
+	char		*pem, *end;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c': connector = optarg; break;
+		case 'p': profile = optarg; break;
+		case 'r': csr = optarg; break;
+		case 's': json_array_append_new(sans, json_string(optarg)); break;
+		case 'v':
+			validity = strtol(optarg, &end, 10);
+			if (*end != '\0' || validity < 1 || validity > 825)
+				usage();
+			break;
+		case 'w': wait = 1; break;
+		case 'o': out = optarg; break;
+		case 'C': chain_out = optarg; break;
+		default: usage();
+		}
+	}
+	if (optind != argc || connector == NULL || profile == NULL ||
+	    csr == NULL)
+		usage();
+	pem = read_csr(csr);
+	req = json_pack("{s:s,s:s,s:s,s:s,s:b}", "op", "enroll", "connector",
+	    connector, "profile", profile, "csr", pem, "wait", wait);
+	free(pem);
+	if (json_array_size(sans) > 0)
+		json_object_set(req, "sans", sans);
+	json_decref(sans);
+	if (validity > 0)
+		json_object_set_new(req, "validity_days", json_integer(validity));
+	return transact(req, out, chain_out);
+}
+
+static int
+cmd_order_op(const char *op, int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "chain-out", required_argument, NULL, 'C' },
+		{ "comment", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char	*out = NULL, *chain_out = NULL, *comment = NULL;
+	json_t		*req;
+	int		 ch;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'o': out = optarg; break;
+		case 'C': chain_out = optarg; break;
+		case 'm': comment = optarg; break;
+		default: usage();
+		}
+	}
+	if (optind + 1 != argc)
+		usage();
+	if (strcmp(op, "reject") != 0 && comment != NULL)
+		usage();
+	req = json_pack("{s:s,s:s}", "op", op, "order", argv[optind]);
+	if (comment != NULL)
+		json_object_set_new(req, "comment", json_string(comment));
+	return transact(req, out, chain_out);
+}
+
+static int
+cmd_revoke(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "order", required_argument, NULL, 'o' },
+		{ "serial", required_argument, NULL, 's' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "comment", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	json_t	*req = json_pack("{s:s}", "op", "revoke");
+	int	 ch;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'o': json_object_set_new(req, "order", json_string(optarg)); break;
+		case 's': json_object_set_new(req, "serial", json_string(optarg)); break;
+		case 'r': json_object_set_new(req, "reason", json_string(optarg)); break;
+		case 'm': json_object_set_new(req, "comment", json_string(optarg)); break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	return transact(req, NULL, NULL);
+}
+
+static int
+cmd_audit(int argc, char *argv[])
+{
+	uint64_t	n = 0, bad = 0;
+	char		msg[512];
+	int		r;
+
+	if (argc != 3 || strcmp(argv[1], "verify") != 0)
+		usage();
+	r = audit_verify_file(argv[2], &n, &bad, msg, sizeof(msg));
+	if (r == 0) {
+		printf("%s: intact, %llu records\n", argv[2],
+		    (unsigned long long)n);
+		return EX_DONE;
+	}
+	fprintf(stderr, "%s: %s\n", argv[2], msg);
+	return EX_ERROR;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "socket", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char	*cmd;
+	int		 ch;
+
+	/* Global options end at the subcommand ("+": no permuting). */
+	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'S': socket_path = optarg; break;
+		case 'j': json_out = 1; break;
+		default: usage();
+		}
+	}
+	if (optind >= argc)
+		usage();
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	optind = 1;
+	if (strcmp(cmd, "enroll") == 0)
+		return cmd_enroll(argc, argv);
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "approve") == 0 ||
+	    strcmp(cmd, "reject") == 0)
+		return cmd_order_op(cmd, argc, argv);
+	if (strcmp(cmd, "revoke") == 0)
+		return cmd_revoke(argc, argv);
+	if (strcmp(cmd, "list") == 0) {
+		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--all") != 0))
+			usage();
+		return transact(json_pack("{s:s,s:b}", "op", "list", "all",
+		    argc == 2), NULL, NULL);
+	}
+	if (strcmp(cmd, "health") == 0 || strcmp(cmd, "metrics") == 0 ||
+	    strcmp(cmd, "version") == 0) {
+		if (argc != 1)
+			usage();
+		return transact(json_pack("{s:s}", "op", cmd), NULL, NULL);
+	}
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(argc, argv);
+	usage();
+}

@@ -1,0 +1,157 @@
+/*
+ * test_api_request.c - the local API request parser: what each
+ * operation accepts, and the malformed, oversized and hostile lines it
+ * must refuse with a reason.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api_request.h"
+
+static void
+ok(const char *line, struct api_request *r)
+{
+	char err[512] = "";
+
+	if (api_request_parse(line, strlen(line), r, err, sizeof(err)) != 0)
+		fail_msg("refused %s: %s", line, err);
+}
+
+static void
+bad(const char *line, size_t len, const char *needle)
+{
+	struct api_request	r;
+	char			err[512] = "";
+
+	if (api_request_parse(line, len, &r, err, sizeof(err)) == 0)
+		fail_msg("accepted %.120s", line);
+	if (strstr(err, needle) == NULL)
+		fail_msg("message for %.80s is \"%s\", lacks \"%s\"", line, err,
+		    needle);
+}
+
+#define BAD(line, needle)	bad(line, strlen(line), needle)
+
+static void
+test_accepts(void **state)
+{
+	struct api_request r;
+
+	(void)state;
+	ok("{\"op\":\"enroll\",\"connector\":\"entrust\",\"profile\":"
+	    "\"server-tls\",\"csr\":\"PEM\",\"sans\":[\"dns:A.example.com\","
+	    "\"ip:10.0.0.1\"],\"validity_days\":90,\"wait\":true}", &r);
+	assert_int_equal(r.op, OP_ENROLL);
+	assert_string_equal(r.connector, "entrust");
+	assert_string_equal(r.profile, "server-tls");
+	assert_string_equal(r.csr, "PEM");
+	assert_int_equal(r.nsans, 2);
+	assert_int_equal(r.sans[0].type, SAN_DNS);
+	assert_string_equal(r.sans[0].value, "a.example.com");
+	assert_int_equal(r.sans[1].type, SAN_IP);
+	assert_int_equal(r.validity_days, 90);
+	assert_int_equal(r.wait, 1);
+	api_request_free(&r);
+
+	ok("{\"op\":\"revoke\",\"serial\":\"0a1b\",\"reason\":"
+	    "\"keyCompromise\"}", &r);
+	assert_int_equal(r.op, OP_REVOKE);
+	assert_string_equal(r.serial, "0a1b");
+	assert_int_equal(r.reason, 1);
+	api_request_free(&r);
+
+	ok("{\"op\":\"list\",\"all\":true}", &r);
+	assert_int_equal(r.all, 1);
+	ok("{\"op\":\"approve\",\"order\":\"0123456789abcdef\"}", &r);
+	assert_string_equal(r.order, "0123456789abcdef");
+	ok("{\"op\":\"health\"}", &r);
+	assert_int_equal(r.op, OP_HEALTH);
+}
+
+static void
+test_refuses_structure(void **state)
+{
+	static char big[API_MAX_LINE + 2];
+	char deep[4096];
+	size_t i;
+
+	(void)state;
+	BAD("", "not a JSON object");
+	BAD("[1,2]", "JSON object");
+	BAD("{\"op\":\"health\"} x", "not a JSON object");
+	BAD("{\"op\":5}", "\"op\"");
+	BAD("{}", "\"op\"");
+	BAD("{\"op\":\"shutdown\"}", "unknown op");
+	BAD("{\"op\":\"health\",\"uid\":0}", "unknown member \"uid\"");
+	BAD("{\"op\":\"health\",\"op\":\"version\"}", "not a JSON object");
+	/* Invalid UTF-8 inside a string. */
+	BAD("{\"op\":\"he\xc3\x28lth\"}", "not a JSON object");
+	/* Deep nesting never reaches the operation. */
+	i = 0;
+	i += (size_t)snprintf(deep, sizeof(deep), "{\"op\":\"health\",\"x\":");
+	while (i < 3000)
+		deep[i++] = '[';
+	deep[i] = '\0';
+	bad(deep, strlen(deep), "not a JSON object");
+	/* Over the line cap: refused before parsing. */
+	memset(big, ' ', sizeof(big));
+	bad(big, sizeof(big), "longer than");
+}
+
+static void
+test_refuses_values(void **state)
+{
+	(void)state;
+	BAD("{\"op\":\"enroll\",\"profile\":\"p\",\"csr\":\"x\"}",
+	    "\"connector\" is required");
+	BAD("{\"op\":\"enroll\",\"connector\":\"Entrust\",\"profile\":\"p\","
+	    "\"csr\":\"x\"}", "[a-z0-9_-]");
+	BAD("{\"op\":\"enroll\",\"connector\":\"e\",\"profile\":\"p\"}",
+	    "\"csr\"");
+	BAD("{\"op\":\"enroll\",\"connector\":\"e\",\"profile\":\"p\","
+	    "\"csr\":\"x\",\"sans\":[]}", "\"sans\" must be");
+	BAD("{\"op\":\"enroll\",\"connector\":\"e\",\"profile\":\"p\","
+	    "\"csr\":\"x\",\"sans\":[\"host.example.com\"]}", "\"sans\"[0]");
+	BAD("{\"op\":\"enroll\",\"connector\":\"e\",\"profile\":\"p\","
+	    "\"csr\":\"x\",\"sans\":[\"dns:a.example.com.\"]}", "\"sans\"[0]");
+	BAD("{\"op\":\"enroll\",\"connector\":\"e\",\"profile\":\"p\","
+	    "\"csr\":\"x\",\"validity_days\":0}", "validity_days");
+	BAD("{\"op\":\"enroll\",\"connector\":\"e\",\"profile\":\"p\","
+	    "\"csr\":\"x\",\"validity_days\":1.5}", "validity_days");
+	BAD("{\"op\":\"enroll\",\"connector\":\"e\",\"profile\":\"p\","
+	    "\"csr\":\"x\",\"wait\":1}", "\"wait\"");
+	BAD("{\"op\":\"status\",\"order\":\"0123\"}", "16 lowercase hex");
+	BAD("{\"op\":\"status\",\"order\":\"0123456789ABCDEF\"}",
+	    "16 lowercase hex");
+	BAD("{\"op\":\"status\"}", "\"order\" is required");
+	BAD("{\"op\":\"revoke\"}", "exactly one");
+	BAD("{\"op\":\"revoke\",\"order\":\"0123456789abcdef\",\"serial\":"
+	    "\"01\"}", "exactly one");
+	BAD("{\"op\":\"revoke\",\"serial\":\"0x01\"}", "lowercase hex");
+	BAD("{\"op\":\"revoke\",\"serial\":\"01\",\"reason\":\"cACompromise\"}",
+	    "\"reason\"");
+	/* jansson refuses an escaped NUL before we look at the member. */
+	BAD("{\"op\":\"reject\",\"order\":\"0123456789abcdef\",\"comment\":"
+	    "\"a\\u0000b\"}", "not a JSON object");
+	BAD("{\"op\":\"reject\",\"order\":\"0123456789abcdef\",\"comment\":"
+	    "\"tab\\there\"}", "printable");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_accepts),
+		cmocka_unit_test(test_refuses_structure),
+		cmocka_unit_test(test_refuses_values),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,347 @@
+/*
+ * test_audit.c - the audit log: a chain that verifies, and every edit,
+ * deletion, reordering or truncation of any one record named by line.
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+
+#include "audit.h"
+
+#define NREC	6
+
+static char	dir[64], path[96];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/hsmagent-audit.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+static void
+write_log(void)
+{
+	struct audit_actor	 who = { 1000, 1000, 4242, "alice" };
+	struct audit		*a;
+	char			 err[256];
+
+	unlink(path);
+	assert_non_null(a = audit_open(path, err, sizeof(err)));
+	for (int i = 0; i < NREC; i++) {
+		json_t *d = json_pack("{s:i,s:s}", "n", i, "note", "caf\xc3\xa9");
+
+		assert_int_equal(audit_append(a, i % 2 ? "order.request" :
+		    "agent.start", i % 2 ? &who : NULL, i % 3 ? "0123abcd" : NULL,
+		    "ok", d), 0);
+		json_decref(d);
+	}
+	assert_int_equal(audit_last_seq(a), NREC);
+	audit_close(a);
+}
+
+/* The log's lines, each with its newline. */
+static size_t
+read_lines(char lines[][4096])
+{
+	FILE	*f = fopen(path, "r");
+	size_t	 n = 0;
+
+	assert_non_null(f);
+	while (n < NREC + 2 && fgets(lines[n], 4096, f) != NULL)
+		n++;
+	fclose(f);
+	return n;
+}
+
+static void
+write_lines(char lines[][4096], const int *order, size_t n)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	for (size_t i = 0; i < n; i++)
+		fputs(lines[order[i]], f);
+	fclose(f);
+}
+
+static void
+expect_bad(uint64_t line, const char *needle)
+{
+	uint64_t	n, bad;
+	char		msg[512], want[32];
+
+	assert_int_equal(audit_verify_file(path, &n, &bad, msg, sizeof(msg)), 1);
+	if (bad != line)
+		fail_msg("bad line %llu, expected %llu (%s)",
+		    (unsigned long long)bad, (unsigned long long)line, msg);
+	snprintf(want, sizeof(want), "line %llu", (unsigned long long)line);
+	assert_non_null(strstr(msg, want));
+	if (needle != NULL && strstr(msg, needle) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", msg, needle);
+}
+
+static void
+test_intact(void **state)
+{
+	uint64_t	 n, bad;
+	char		 msg[256], lines[NREC + 2][4096];
+
+	(void)state;
+	write_log();
+	assert_int_equal(audit_verify_file(path, &n, &bad, msg, sizeof(msg)), 0);
+	assert_int_equal(n, NREC);
+	assert_int_equal(read_lines(lines), NREC);
+	assert_non_null(strstr(lines[0], "\"seq\":1,"));
+	assert_non_null(strstr(lines[0], "\"actor\":null"));
+	assert_non_null(strstr(lines[1], "\"user\":\"alice\""));
+	assert_non_null(strstr(lines[1], "caf\\u00E9"));
+}
+
+static void
+test_edit_each(void **state)
+{
+	char	lines[NREC + 2][4096];
+	int	order[NREC];
+
+	(void)state;
+	for (int i = 0; i < NREC; i++)
+		order[i] = i;
+	for (int i = 0; i < NREC; i++) {
+		char *p;
+
+		write_log();
+		read_lines(lines);
+		assert_non_null(p = strstr(lines[i], "\"outcome\":\"ok\""));
+		p[11] = 'O';		/* "ok" -> "Ok" */
+		write_lines(lines, order, NREC);
+		expect_bad((uint64_t)i + 1, "hash mismatch");
+	}
+}
+
+static void
+test_delete_each(void **state)
+{
+	char	lines[NREC + 2][4096];
+	int	order[NREC];
+
+	(void)state;
+	for (int i = 0; i < NREC; i++) {
+		size_t k = 0;
+
+		write_log();
+		read_lines(lines);
+		for (int j = 0; j < NREC; j++)
+			if (j != i)
+				order[k++] = j;
+		write_lines(lines, order, k);
+		if (i == NREC - 1) {
+			/* Dropping the last record leaves a valid shorter
+			 * chain: only an outside anchor (the count, the last
+			 * hash) shows it. The agent logs agent.stop last. */
+			uint64_t n, bad;
+			char msg[256];
+
+			assert_int_equal(audit_verify_file(path, &n, &bad, msg,
+			    sizeof(msg)), 0);
+			assert_int_equal(n, NREC - 1);
+			continue;
+		}
+		/* The record now on line i+1 has the wrong seq. */
+		expect_bad((uint64_t)i + 1, "deleted or reordered");
+	}
+}
+
+static void
+test_swap_each(void **state)
+{
+	char	lines[NREC + 2][4096];
+	int	order[NREC];
+
+	(void)state;
+	for (int i = 0; i + 1 < NREC; i++) {
+		write_log();
+		read_lines(lines);
+		for (int j = 0; j < NREC; j++)
+			order[j] = j;
+		order[i] = i + 1;
+		order[i + 1] = i;
+		write_lines(lines, order, NREC);
+		expect_bad((uint64_t)i + 1, "deleted or reordered");
+	}
+}
+
+static void
+test_truncated_and_forged(void **state)
+{
+	char		 lines[NREC + 2][4096], err[256];
+	int		 order[NREC];
+	FILE		*f;
+
+	(void)state;
+	for (int j = 0; j < NREC; j++)
+		order[j] = j;
+	/* Last line cut in the middle. */
+	write_log();
+	read_lines(lines);
+	lines[NREC - 1][strlen(lines[NREC - 1]) / 2] = '\0';
+	write_lines(lines, order, NREC);
+	expect_bad(NREC, "truncated");
+	/* The agent refuses to extend a damaged log. */
+	assert_null(audit_open(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "truncated"));
+
+	/* A record whose own hash is right but whose prev is not. */
+	write_log();
+	read_lines(lines);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	{
+		json_t	*r = json_loads(lines[NREC - 1], 0, NULL);
+		char	*s;
+
+		json_object_set_new(r, "seq", json_integer(NREC + 1));
+		json_object_set_new(r, "prev", json_string(
+		    "1111111111111111111111111111111111111111111111111111111111111111"));
+		json_object_del(r, "hash");
+		/* Recompute a valid hash for the forged content. */
+		s = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS |
+		    JSON_ENSURE_ASCII);
+		{
+			unsigned char md[32];
+			unsigned int mdlen;
+			char hex[65];
+
+			EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL);
+			for (int k = 0; k < 32; k++)
+				snprintf(hex + 2 * k, 3, "%02x", md[k]);
+			json_object_set_new(r, "hash", json_string(hex));
+		}
+		free(s);
+		s = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS |
+		    JSON_ENSURE_ASCII);
+		fprintf(f, "%s\n", s);
+		free(s);
+		json_decref(r);
+	}
+	fclose(f);
+	expect_bad(NREC + 1, "prev does not match");
+
+	/* Extra member, wrong type. */
+	write_log();
+	read_lines(lines);
+	{
+		char *p = strstr(lines[2], "\"seq\":3");
+
+		assert_non_null(p);
+		memcpy(p, "\"seq\":\"", 7);	/* breaks the JSON or type */
+	}
+	write_lines(lines, order, NREC);
+	expect_bad(3, NULL);
+}
+
+static void
+test_reopen_continues(void **state)
+{
+	struct audit	*a;
+	char		 err[256], msg[256];
+	uint64_t	 n, bad;
+
+	(void)state;
+	write_log();
+	assert_non_null(a = audit_open(path, err, sizeof(err)));
+	assert_int_equal(audit_last_seq(a), NREC);
+	/* A second agent on the same log is refused. */
+	{
+		struct audit *b = audit_open(path, err, sizeof(err));
+
+		assert_null(b);
+		assert_non_null(strstr(err, "in use"));
+	}
+	assert_int_equal(audit_append(a, "agent.stop", NULL, NULL, "ok", NULL),
+	    0);
+	assert_int_equal(audit_append(a, "Bad-Event", NULL, NULL, "ok", NULL),
+	    -1);
+	audit_close(a);
+	assert_int_equal(audit_verify_file(path, &n, &bad, msg, sizeof(msg)), 0);
+	assert_int_equal(n, NREC + 1);
+}
+
+static void
+test_write_failure_is_sticky(void **state)
+{
+	struct audit	*a;
+	char		 err[256];
+	int		 full;
+
+	(void)state;
+	write_log();
+	assert_non_null(a = audit_open(path, err, sizeof(err)));
+	if ((full = open("/dev/full", O_WRONLY)) == -1)
+		skip();
+	audit_test_set_fd(a, full);
+	assert_int_equal(audit_append(a, "order.request", NULL, NULL, "ok",
+	    NULL), -1);
+	/* The handle stays refused: the caller must not go on. */
+	assert_int_equal(audit_append(a, "order.request", NULL, NULL, "ok",
+	    NULL), -1);
+	audit_close(a);
+}
+
+static void
+test_verify_buf(void **state)
+{
+	uint64_t	n, bad;
+	char		msg[256];
+
+	(void)state;
+	assert_int_equal(audit_verify_buf("", 0, &n, &bad, msg, sizeof(msg)), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(audit_verify_buf("{}\n", 3, &n, &bad, msg,
+	    sizeof(msg)), 1);
+	assert_int_equal(bad, 1);
+	assert_int_equal(audit_verify_buf("x", 1, &n, &bad, msg, sizeof(msg)),
+	    1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_intact),
+		cmocka_unit_test(test_edit_each),
+		cmocka_unit_test(test_delete_each),
+		cmocka_unit_test(test_swap_each),
+		cmocka_unit_test(test_truncated_and_forged),
+		cmocka_unit_test(test_reopen_continues),
+		cmocka_unit_test(test_write_failure_is_sticky),
+		cmocka_unit_test(test_verify_buf),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,291 @@
+/*
+ * test_orders.c - the orders store: round trips, the state machine,
+ * compare-and-set, durability across a killed process, the schema
+ * version check.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "orders.h"
+
+static char	dir[64];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/hsmagent-orders.XXXXXX");
+	return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct orders *
+open_db(void)
+{
+	struct orders	*o;
+	char		 err[256];
+
+	if ((o = orders_open(dir, err, sizeof(err))) == NULL)
+		fail_msg("orders_open: %s", err);
+	return o;
+}
+
+static void
+new_order(struct orders *o, struct order *ord, uint32_t uid,
+    const char *state)
+{
+	char err[256];
+
+	memset(ord, 0, sizeof(*ord));
+	ord->uid = uid;
+	ord->gid = uid;
+	ord->pid = 42;
+	ord->user = "alice";
+	ord->connector = "entrust";
+	ord->profile = "server";
+	ord->rule = "web";
+	ord->csr_pem = "PEM";
+	ord->sans_json = "[\"dns:a.example.com\"]";
+	ord->validity_days = 90;
+	if (state != NULL)
+		snprintf(ord->state, sizeof(ord->state), "%s", state);
+	if (orders_create(o, ord, err, sizeof(err)) != 0)
+		fail_msg("orders_create: %s", err);
+}
+
+static void
+test_round_trip(void **state)
+{
+	struct orders	*o = open_db();
+	struct order	 a, b, c;
+	struct stat	 st;
+	char		 path[128];
+
+	(void)state;
+	new_order(o, &a, 1000, NULL);
+	assert_int_equal(strlen(a.id), ORDER_ID_LEN);
+	assert_int_equal(strspn(a.id, "0123456789abcdef"), ORDER_ID_LEN);
+	new_order(o, &c, 1000, NULL);
+	assert_string_not_equal(a.id, c.id);
+	assert_int_equal(orders_get(o, a.id, &b), 1);
+	assert_string_equal(b.state, "received");
+	assert_int_equal(b.uid, 1000);
+	assert_int_equal(b.pid, 42);
+	assert_string_equal(b.user, "alice");
+	assert_string_equal(b.connector, "entrust");
+	assert_string_equal(b.rule, "web");
+	assert_string_equal(b.csr_pem, "PEM");
+	assert_string_equal(b.sans_json, "[\"dns:a.example.com\"]");
+	assert_int_equal(b.validity_days, 90);
+	assert_null(b.ca_handle);
+	assert_int_equal(b.has_approver, 0);
+	order_free(&b);
+	assert_int_equal(orders_get(o, "0000000000000000", &b), 0);
+	snprintf(path, sizeof(path), "%s/orders.db", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	orders_close(o);
+}
+
+static void
+test_state_machine(void **state)
+{
+	struct orders	*o = open_db();
+	struct order	 a, b;
+	char		 err[256];
+
+	(void)state;
+	new_order(o, &a, 1, "awaiting_approval");
+	/* Not allowed: skipping approval, or going backwards. */
+	assert_int_equal(orders_set_state(o, a.id, "awaiting_approval",
+	    "submitting", err, sizeof(err)), -1);
+	assert_int_equal(orders_set_state(o, a.id, "awaiting_approval",
+	    "issued", err, sizeof(err)), -1);
+	/* Compare-and-set: a stale from-state changes nothing. */
+	assert_int_equal(orders_set_state(o, a.id, "received", "submitting",
+	    err, sizeof(err)), 0);
+	assert_int_equal(orders_set_approver(o, a.id, 2000), 0);
+	assert_int_equal(orders_set_state(o, a.id, "awaiting_approval",
+	    "received", err, sizeof(err)), 1);
+	assert_int_equal(orders_set_state(o, a.id, "received", "submitting",
+	    err, sizeof(err)), 1);
+	assert_int_equal(orders_set_ca_handle(o, a.id, "ca-77"), 0);
+	assert_int_equal(orders_set_state(o, a.id, "submitting", "pending",
+	    err, sizeof(err)), 1);
+	assert_int_equal(orders_record_attempt(o, a.id, 12345, "HTTP 503"), 0);
+	assert_int_equal(orders_set_issued(o, a.id, "CERT", "CHAIN", "0a1b"), 0);
+	/* Issued twice: refused. */
+	assert_int_equal(orders_set_issued(o, a.id, "X", "Y", "ff"), -1);
+	assert_int_equal(orders_set_failed(o, a.id, "failed", "late"), -1);
+	assert_int_equal(orders_get(o, a.id, &b), 1);
+	assert_string_equal(b.state, "issued");
+	assert_int_equal(b.has_approver, 1);
+	assert_int_equal(b.approver_uid, 2000);
+	assert_string_equal(b.ca_handle, "ca-77");
+	assert_int_equal(b.attempts, 1);
+	assert_string_equal(b.cert_pem, "CERT");
+	assert_string_equal(b.serial, "0a1b");
+	order_free(&b);
+	assert_int_equal(orders_find_by_serial(o, "0a1b", &b), 1);
+	assert_string_equal(b.id, a.id);
+	order_free(&b);
+	assert_int_equal(orders_set_revoked(o, a.id, "keyCompromise"), 0);
+	assert_int_equal(orders_set_revoked(o, a.id, "keyCompromise"), -1);
+	/* A new order cannot start anywhere but the beginning. */
+	memset(&b, 0, sizeof(b));
+	snprintf(b.state, sizeof(b.state), "issued");
+	b.connector = b.profile = b.csr_pem = "x";
+	assert_int_equal(orders_create(o, &b, err, sizeof(err)), -1);
+	orders_close(o);
+}
+
+static int
+count_cb(const struct order *ord, void *arg)
+{
+	(void)ord;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_lists(void **state)
+{
+	struct orders	*o = open_db();
+	struct order	 a;
+	uint64_t	 n = 0;
+	int		 mine = 0, all = 0, limited = 0;
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		new_order(o, &a, i % 2 ? 7 : 8, NULL);
+	assert_int_equal(orders_list(o, 7, 1000, count_cb, &mine), 0);
+	assert_int_equal(mine, 2);
+	assert_int_equal(orders_list(o, -1, 1000, count_cb, &all), 0);
+	assert_true(all >= 5);
+	assert_int_equal(orders_list(o, -1, 3, count_cb, &limited), 0);
+	assert_int_equal(limited, 3);
+	assert_int_equal(orders_count_by_state(o, "received", &n), 0);
+	assert_true(n >= 5);
+	orders_close(o);
+}
+
+/*
+ * A process moves an order to "submitting" and is killed without
+ * closing anything: the order is there afterwards, resumable.
+ */
+static int
+find_cb(const struct order *ord, void *arg)
+{
+	if (strcmp(ord->id, arg) == 0)
+		((char *)arg)[0] = '!';
+	return 0;
+}
+
+static void
+test_survives_kill(void **state)
+{
+	int		 fds[2], status;
+	char		 id[ORDER_ID_LEN + 1] = "";
+	pid_t		 pid;
+	struct orders	*o;
+	struct order	 b;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		struct orders	*c = open_db();
+		struct order	 a;
+		char		 err[256];
+
+		new_order(c, &a, 5, NULL);
+		if (orders_set_state(c, a.id, "received", "submitting", err,
+		    sizeof(err)) != 1)
+			_exit(2);
+		if (write(fds[1], a.id, ORDER_ID_LEN) != ORDER_ID_LEN)
+			_exit(3);
+		raise(SIGKILL);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], id, ORDER_ID_LEN), ORDER_ID_LEN);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	o = open_db();
+	assert_int_equal(orders_get(o, id, &b), 1);
+	assert_string_equal(b.state, "submitting");
+	order_free(&b);
+	assert_int_equal(orders_list_resumable(o, find_cb, id), 0);
+	assert_int_equal(id[0], '!');
+	orders_close(o);
+}
+
+static void
+test_schema_checks(void **state)
+{
+	char		 path[128], err[256], sub[96];
+	sqlite3		*db;
+	FILE		*f;
+
+	(void)state;
+	/* A newer schema is refused. */
+	orders_close(open_db());
+	snprintf(path, sizeof(path), "%s/orders.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET "
+	    "version = 2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_null(orders_open(dir, err, sizeof(err)));
+	assert_non_null(strstr(err, "newer hsmagent"));
+	/* Not a database at all. */
+	snprintf(sub, sizeof(sub), "%s/junk", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(path, sizeof(path), "%s/orders.db", sub);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("this is not sqlite, just text that is long enough......\n", f);
+	fclose(f);
+	assert_null(orders_open(sub, err, sizeof(err)));
+	/* A database of someone else's. */
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (x)", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_null(orders_open(sub, err, sizeof(err)));
+	assert_non_null(strstr(err, "not an hsmagent orders database"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_state_machine),
+		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_survives_kill),
+		cmocka_unit_test(test_schema_checks),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
