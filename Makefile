@@ -75,7 +75,8 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 CLIENT_SRCS	:= client/hsmagent.c agent/audit.c common/util.c common/log.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/tls_setup.c connectors/probe.c \
-		   connectors/keyproxy.c connectors/sandbox_linux.c
+		   connectors/keyproxy.c connectors/sandbox_linux.c \
+		   connectors/ca_job.c connectors/registry.c
 
 # Parent and child objects are built apart: they link different libraries.
 obj_p = $(patsubst %.c,$(BUILD)/p/%.o,$(1))
@@ -122,6 +123,7 @@ UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_csr test_api_request
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
+TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
 FIXTURES	:= $(BUILD)/fixtures
 
 $(BUILD)/tests/test_ipc: $(call obj_c,tests/unit/test_ipc.c $(T_COMMON))
@@ -146,6 +148,11 @@ $(BUILD)/tests/test_csr: $(call obj_p,tests/unit/test_csr.c \
 $(BUILD)/tests/test_api_request: $(call obj_p,tests/unit/test_api_request.c \
 	agent/api_request.c policy/san.c common/util.c common/log.c)
 $(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
+# The child with the test CA connector instead of the product registry.
+$(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
+	tests/testca_connector.c tests/connector_registry_test.c $(COMMON_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_C)
 
 $(UNIT_BINS) $(ROGUE):
 	@mkdir -p $(dir $@)
@@ -166,7 +173,7 @@ deps:
 	else echo "deps: all Debian packages present"; fi
 
 # test-run: the suite without the package check (used by asan too).
-test-run: all $(UNIT_BINS) $(ROGUE) fixtures
+test-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) fixtures
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 		bash tests/run-all.sh
 

@@ -39,6 +39,9 @@ struct job;
 
 typedef void (*job_done_fn)(struct agent *, struct job *,
     const struct ipc_job_result *, const char *error);
+/* A CA job's end: r, or NULL with error (child died, deadline). */
+typedef void (*ca_done_fn)(struct agent *, struct job *,
+    const struct ipc_ca_result *r, const char *error);
 
 enum job_state {
 	JOB_FREE = 0,
@@ -50,8 +53,12 @@ struct job {
 	enum job_state	 state;
 	uint32_t	 id;
 	int64_t		 deadline_ms;
-	char		 url[IPC_MAX_URL + 1];
-	job_done_fn	 done;
+	uint16_t	 type;		/* IPC_JOB_PROBE or IPC_JOB_CA */
+	struct wbuf	 payload;	/* encoded once, sent when the child is ready */
+	job_done_fn	 done;		/* IPC_JOB_PROBE */
+	ca_done_fn	 ca_done;	/* IPC_JOB_CA */
+	char		 order[IPC_ORDER_REF_LEN + 1];
+	uint8_t		 ca_action;
 };
 
 struct child_proc {
@@ -66,6 +73,13 @@ struct child_proc {
 	uint64_t	 restarts;
 	uint64_t	 sigsys_kills;
 	uint64_t	 violations;
+};
+
+/* A connector's host and port, split from its URL at startup. */
+struct ca_target {
+	char		 host[IPC_MAX_HOST + 1];
+	uint16_t	 port;
+	int		 is_ip;
 };
 
 struct agent {
@@ -93,6 +107,8 @@ struct agent {
 	struct audit		*audit;
 	uint64_t		 api_requests[OP_VERSION + 1];
 	int64_t			 started_ms;
+	struct ca_target	 ca_targets[CONFIG_MAX_CONNECTORS];
+	int64_t			 next_orders_tick_ms;
 	/* Probe target, split from the URL. */
 	char			 probe_host[IPC_MAX_HOST + 1];
 	uint16_t		 probe_port;
@@ -100,7 +116,11 @@ struct agent {
 };
 
 /* jobs.c */
-struct job	*job_new(struct agent *, const char *url, job_done_fn);
+struct job	*job_new_probe(struct agent *, const char *url, job_done_fn);
+/* Takes the encoded payload (an ipc_job_ca). */
+struct job	*job_new_ca(struct agent *, struct wbuf *, ca_done_fn,
+		    const char *order, uint8_t action);
+struct job	*job_for_order(struct agent *, const char *order);
 struct job	*job_find(struct agent *, uint32_t id);
 void		 job_release(struct job *);
 void		 jobs_send_queued(struct agent *);
@@ -130,6 +150,8 @@ int	order_is_final(const char *state);
 void	order_submit(struct agent *, const char *id);
 void	order_revoke(struct agent *, struct api_conn *, const struct order *,
 	    int reason);
+/* Polls and resumes orders whose time has come (after a restart, too). */
+void	orders_tick(struct agent *, int64_t now_ms);
 
 /* api_ops.c (besides the hooks in api_server.h) */
 void	api_ops_answer_order(struct agent *, struct api_conn *, const char *id,

@@ -38,6 +38,7 @@ enum section {
 	SEC_PROBE,
 	SEC_API,
 	SEC_STATE,
+	SEC_CONNECTOR,		/* [connector NAME], repeatable */
 	SEC_COUNT
 };
 
@@ -49,6 +50,7 @@ static const char *const section_names[SEC_COUNT] = {
 	[SEC_PROBE] = "probe",
 	[SEC_API] = "api",
 	[SEC_STATE] = "state",
+	[SEC_CONNECTOR] = "connector",
 };
 
 enum value_type {
@@ -62,6 +64,7 @@ enum value_type {
 	V_URL,
 	V_MODE,
 	V_GROUP,
+	V_NAME,
 };
 
 enum required {
@@ -81,6 +84,7 @@ struct key {
 };
 
 #define F(field)	offsetof(struct config, field)
+#define C(field)	offsetof(struct connector_cfg, field)
 
 static const struct key keys[] = {
 	{ SEC_GLOBAL, "log_level", V_LOGLEVEL, F(log_level), 0, 0, REQ_NO },
@@ -120,9 +124,16 @@ static const struct key keys[] = {
 
 	{ SEC_STATE, "dir", V_PATH, F(state_dir), 0, 0, REQ_IN_SECTION },
 	{ SEC_STATE, "audit_log", V_PATH, F(audit_log), 0, 0, REQ_NO },
+
+	/* Offsets into struct connector_cfg, not struct config. */
+	{ SEC_CONNECTOR, "type", V_NAME, C(type), 0, 0, REQ_IN_SECTION },
+	{ SEC_CONNECTOR, "url", V_URL, C(url), 0, 0, REQ_IN_SECTION },
+	{ SEC_CONNECTOR, "deadline", V_NUMBER, C(deadline_s), 10, 86400,
+	    REQ_NO },
 };
 
 #undef F
+#undef C
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -560,7 +571,9 @@ parse_mode(struct parser *p, const struct key *k, const char *v,
 static int
 set_value(struct parser *p, const struct key *k, char *v)
 {
-	char		*base = (char *)p->cfg + k->off;
+	char		*base = (k->section == SEC_CONNECTOR ?
+			    (char *)&p->cfg->connectors[p->cfg->nconnectors - 1] :
+			    (char *)p->cfg) + k->off;
 	char		**sp = (char **)(void *)base;
 	int		 r = -1;
 
@@ -576,6 +589,9 @@ set_value(struct parser *p, const struct key *k, char *v)
 		break;
 	case V_GROUP:
 		r = check_name(p, k, v, "group");
+		break;
+	case V_NAME:
+		r = check_name(p, k, v, "connector type");
 		break;
 	case V_MODE:
 		return parse_mode(p, k, v, (uint32_t *)(void *)base);
@@ -600,6 +616,50 @@ set_value(struct parser *p, const struct key *k, char *v)
 	return 0;
 }
 
+/* ---- [connector NAME] ------------------------------------------------- */
+
+static int
+start_connector(struct parser *p, const char *name)
+{
+	struct connector_cfg	*c;
+	char			 q[SHOWN_MAX + 8];
+	size_t			 n = strlen(name);
+
+	if (n == 0 || n > 64 || strspn(name,
+	    "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+		return fail(p, "connector name %s: expected 1 to 64 of "
+		    "[a-z0-9_-]", shown(name, q, sizeof(q)));
+	for (size_t i = 0; i < p->cfg->nconnectors; i++)
+		if (strcmp(p->cfg->connectors[i].name, name) == 0)
+			return fail(p, "[connector %s] repeated", name);
+	if (p->cfg->nconnectors >= CONFIG_MAX_CONNECTORS)
+		return fail(p, "more than %d connectors", CONFIG_MAX_CONNECTORS);
+	c = &p->cfg->connectors[p->cfg->nconnectors++];
+	c->name = xstrdup(name);
+	c->deadline_s = 600;
+	p->section = SEC_CONNECTOR;
+	p->section_line[SEC_CONNECTOR] = p->lineno;
+	/* Keys may be set once per connector, not once per file. */
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].section == SEC_CONNECTOR)
+			p->key_line[i] = 0;
+	return 0;
+}
+
+/* The connector section that ends here must have its required keys. */
+static int
+finish_connector(struct parser *p)
+{
+	const struct connector_cfg *c;
+
+	if (p->section != SEC_CONNECTOR)
+		return 0;
+	c = &p->cfg->connectors[p->cfg->nconnectors - 1];
+	if (c->type == NULL || c->url == NULL)
+		return fail(p, "[connector %s] needs type and url", c->name);
+	return 0;
+}
+
 /* ---- lines ------------------------------------------------------------- */
 
 static int
@@ -613,7 +673,13 @@ parse_section(struct parser *p, char *s)
 		    "got %s", shown(s, q, sizeof(q)));
 	s[n - 1] = '\0';
 	s++;
+	if (finish_connector(p) == -1)
+		return -1;
+	if (strncmp(s, "connector ", 10) == 0)
+		return start_connector(p, trim(s + 10));
 	for (int i = SEC_GLOBAL + 1; i < SEC_COUNT; i++) {
+		if (i == SEC_CONNECTOR)
+			continue;
 		if (strcmp(s, section_names[i]) != 0)
 			continue;
 		if (p->section_line[i] != 0)
@@ -625,7 +691,7 @@ parse_section(struct parser *p, char *s)
 		return 0;
 	}
 	return fail(p, "unknown section [%.*s]; expected [hsm], [signing], "
-	    "[tls], [probe], [api] or [state]", SHOWN_MAX, s);
+	    "[tls], [probe], [api], [state] or [connector NAME]", SHOWN_MAX, s);
 }
 
 static int
@@ -722,7 +788,8 @@ check_required(struct parser *p)
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct key *k = &keys[i];
 
-		if (p->key_line[i] != 0 || k->required == REQ_NO)
+		if (p->key_line[i] != 0 || k->required == REQ_NO ||
+		    k->section == SEC_CONNECTOR)
 			continue;
 		key_label(k, label, sizeof(label));
 		if (k->required == REQ_ALWAYS)
@@ -777,7 +844,7 @@ config_parse(const char *buf, size_t len, const char *name,
 			goto bad;
 		off += n + (nl != NULL);
 	}
-	if (check_required(&p) == -1)
+	if (finish_connector(&p) == -1 || check_required(&p) == -1)
 		goto bad;
 	return 0;
  bad:
@@ -829,5 +896,10 @@ config_free(struct config *cfg)
 	free(cfg->api_policy);
 	free(cfg->state_dir);
 	free(cfg->audit_log);
+	for (size_t i = 0; i < cfg->nconnectors; i++) {
+		free(cfg->connectors[i].name);
+		free(cfg->connectors[i].type);
+		free(cfg->connectors[i].url);
+	}
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -22,6 +22,16 @@
 #define CONFIG_MAX_LINE		4096		/* bytes, newline excluded */
 #define CONFIG_MAX_URL		2048
 
+#define CONFIG_MAX_CONNECTORS	8
+
+/* [connector NAME]: one CA endpoint the child may talk to. */
+struct connector_cfg {
+	char		*name;			/* [a-z0-9_-]{1,64} */
+	char		*type;			/* a connector type of this build */
+	char		*url;			/* https base URL of the CA API */
+	uint32_t	 deadline_s;		/* give up on an order; default 600 */
+};
+
 struct config {
 	/* global */
 	char		*path;			/* the file parsed */
@@ -58,6 +68,10 @@ struct config {
 	/* [state] (required with [api]) */
 	char		*state_dir;		/* orders.db lives here */
 	char		*audit_log;		/* default STATE_DIR/audit.log */
+
+	/* [connector NAME] sections */
+	struct connector_cfg connectors[CONFIG_MAX_CONNECTORS];
+	size_t		 nconnectors;
 
 	/* [probe] (optional section) */
 	char		*probe_url;		/* https:// URL; NULL if none */

@@ -95,13 +95,30 @@ on_sign_request(struct agent *a, const struct ipc_msg *msg)
 	explicit_bzero(sig, sizeof(sig));
 }
 
+/* A CA job's result: only for a CA job in flight, strictly decoded. */
+static void
+on_ca_result(struct agent *a, const struct ipc_msg *msg)
+{
+	struct ipc_ca_result	 r;
+	struct job		*j = job_find(a, msg->id);
+
+	if (j == NULL || j->state != JOB_SENT || j->type != IPC_JOB_CA ||
+	    ipc_dec_ca_result(msg, &r) == -1 ||
+	    (j->ca_action == CA_ENROLL && r.outcome == CA_NOT_FOUND)) {
+		violation(a, "CA result for no CA job in flight, or malformed");
+		return;
+	}
+	j->ca_done(a, j, &r, NULL);
+	job_release(j);
+}
+
 static void
 on_job_result(struct agent *a, const struct ipc_msg *msg)
 {
 	struct ipc_job_result	 r;
 	struct job		*j = job_find(a, msg->id);
 
-	if (j == NULL || j->state != JOB_SENT ||
+	if (j == NULL || j->state != JOB_SENT || j->type != IPC_JOB_PROBE ||
 	    ipc_dec_job_result(msg, &r) == -1) {
 		violation(a, "result for no job in flight, or malformed");
 		return;
@@ -155,6 +172,9 @@ child_readable(struct agent *a)
 			break;
 		case IPC_JOB_RESULT:
 			on_job_result(a, &msg);
+			break;
+		case IPC_CA_RESULT:
+			on_ca_result(a, &msg);
 			break;
 		case IPC_LOG:
 			on_log(a, &msg);

@@ -127,6 +127,17 @@ load_public(struct agent *a, char *err, size_t errlen)
 		    "certificate in it" : strerror(errno));
 		return -1;
 	}
+	for (size_t i = 0; i < cfg->nconnectors; i++) {
+		struct ca_target *t = &a->ca_targets[i];
+
+		if (url_split_https(cfg->connectors[i].url, t->host,
+		    sizeof(t->host), &t->port, &t->is_ip) == -1) {
+			snprintf(err, errlen, "[connector %s] url: cannot use "
+			    "%s", cfg->connectors[i].name,
+			    cfg->connectors[i].url);
+			return -1;
+		}
+	}
 	if (cfg->probe_url != NULL && url_split_https(cfg->probe_url,
 	    a->probe_host, sizeof(a->probe_host), &a->probe_port,
 	    &a->probe_host_is_ip) == -1) {
@@ -215,14 +226,13 @@ static void
 probe_cmd_done(struct agent *a, struct job *j, const struct ipc_job_result *r,
     const char *error)
 {
-	(void)a;
 	if (r == NULL || r->status != JOB_OK) {
-		printf("probe %u: %s: FAILED: %s\n", j->id, j->url,
+		printf("probe %u: %s: FAILED: %s\n", j->id, a->cfg->probe_url,
 		    r ? r->error : error);
 		run.failures++;
 	} else {
 		printf("probe %u: %s: HTTP %u, %s, %zu bytes%s\n", j->id,
-		    j->url, r->http_status, r->tls_version, r->body_len,
+		    a->cfg->probe_url, r->http_status, r->tls_version, r->body_len,
 		    r->truncated ? " (truncated)" : "");
 		print_body(r->body, r->body_len);
 		run.probes_ok++;
@@ -236,18 +246,20 @@ static void
 probe_daemon_done(struct agent *a, struct job *j,
     const struct ipc_job_result *r, const char *error)
 {
-	(void)a;
+	(void)j;
 	if (r == NULL || r->status != JOB_OK)
-		log_warn("probe: %s: failed: %s", j->url, r ? r->error : error);
+		log_warn("probe: %s: failed: %s", a->cfg->probe_url,
+		    r ? r->error : error);
 	else
-		log_info("probe: %s: HTTP %u over %s, %zu bytes", j->url,
-		    r->http_status, r->tls_version, r->body_len);
+		log_info("probe: %s: HTTP %u over %s, %zu bytes",
+		    a->cfg->probe_url, r->http_status, r->tls_version,
+		    r->body_len);
 }
 
 static void
 start_probe(struct agent *a, job_done_fn done)
 {
-	if (job_new(a, a->cfg->probe_url, done) == NULL)
+	if (job_new_probe(a, a->cfg->probe_url, done) == NULL)
 		log_warn("probe: too many jobs in flight");
 }
 
@@ -380,6 +392,8 @@ event_loop(struct agent *a, int command)
 		if (napi > 0)
 			api_handle(a, &a->api, pfd + n, napi, now);
 		child_tick(a, now);
+		if (a->orders != NULL)
+			orders_tick(a, now);
 		if (!command && next_probe_ms != 0 && now >= next_probe_ms) {
 			start_probe(a, probe_daemon_done);
 			next_probe_ms = now + (int64_t)a->cfg->probe_interval_s * 1000;

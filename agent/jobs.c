@@ -10,8 +10,8 @@
 #include "log.h"
 #include "util.h"
 
-struct job *
-job_new(struct agent *a, const char *url, job_done_fn done)
+static struct job *
+job_alloc(struct agent *a, uint16_t type)
 {
 	for (size_t i = 0; i < AGENT_MAX_JOBS; i++) {
 		struct job *j = &a->jobs[i];
@@ -24,10 +24,56 @@ job_new(struct agent *a, const char *url, job_done_fn done)
 			++a->next_job;
 		j->id = a->next_job;
 		j->state = JOB_QUEUED;
-		j->done = done;
-		snprintf(j->url, sizeof(j->url), "%s", url);
-		jobs_send_queued(a);
+		j->type = type;
 		return j;
+	}
+	return NULL;
+}
+
+struct job *
+job_new_probe(struct agent *a, const char *url, job_done_fn done)
+{
+	struct job		*j = job_alloc(a, IPC_JOB_PROBE);
+	struct ipc_job_probe	 p;
+
+	if (j == NULL)
+		return NULL;
+	j->done = done;
+	snprintf(p.url, sizeof(p.url), "%s", url);
+	wbuf_init(&j->payload, IPC_MAX_PAYLOAD);
+	ipc_enc_job_probe(&j->payload, &p);
+	jobs_send_queued(a);
+	return j;
+}
+
+struct job *
+job_new_ca(struct agent *a, struct wbuf *payload, ca_done_fn done,
+    const char *order, uint8_t action)
+{
+	struct job *j = job_alloc(a, IPC_JOB_CA);
+
+	if (j == NULL) {
+		wbuf_free(payload);
+		return NULL;
+	}
+	j->ca_done = done;
+	j->payload = *payload;
+	memset(payload, 0, sizeof(*payload));
+	snprintf(j->order, sizeof(j->order), "%s", order);
+	j->ca_action = action;
+	jobs_send_queued(a);
+	return j;
+}
+
+struct job *
+job_for_order(struct agent *a, const char *order)
+{
+	for (size_t i = 0; i < AGENT_MAX_JOBS; i++) {
+		struct job *j = &a->jobs[i];
+
+		if (j->state != JOB_FREE && j->type == IPC_JOB_CA &&
+		    strcmp(j->order, order) == 0)
+			return j;
 	}
 	return NULL;
 }
@@ -45,6 +91,7 @@ job_find(struct agent *a, uint32_t id)
 void
 job_release(struct job *j)
 {
+	wbuf_free(&j->payload);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -54,21 +101,15 @@ jobs_send_queued(struct agent *a)
 	if (!a->child.ready || a->child.selftest)
 		return;
 	for (size_t i = 0; i < AGENT_MAX_JOBS; i++) {
-		struct job		*j = &a->jobs[i];
-		struct ipc_job_probe	 p;
-		struct wbuf		 b;
+		struct job *j = &a->jobs[i];
 
 		if (j->state != JOB_QUEUED)
 			continue;
-		snprintf(p.url, sizeof(p.url), "%s", j->url);
-		wbuf_init(&b, IPC_MAX_PAYLOAD);
-		ipc_enc_job_probe(&b, &p);
-		if (child_send(a, IPC_JOB_PROBE, j->id, &b) == 0) {
+		if (child_send(a, j->type, j->id, &j->payload) == 0) {
 			j->state = JOB_SENT;
 			j->deadline_ms = monotime_ms() +
 			    (int64_t)a->cfg->tls_timeout_s * 1000 + JOB_GRACE_MS;
 		}
-		wbuf_free(&b);
 		if (!a->child.ready)
 			return;		/* the send failed and killed it */
 	}
@@ -82,7 +123,10 @@ jobs_fail_sent(struct agent *a, const char *error)
 
 		if (j->state != JOB_SENT)
 			continue;
-		j->done(a, j, NULL, error);
+		if (j->type == IPC_JOB_CA)
+			j->ca_done(a, j, NULL, error);
+		else
+			j->done(a, j, NULL, error);
 		job_release(j);
 	}
 }

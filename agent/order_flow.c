@@ -1,15 +1,20 @@
 /*
  * order_flow.c - an order's way from "received" to a final state.
  *
- * The intent to submit is committed ("submitting") before any CA call,
- * and recorded in the audit log, so that after a crash the agent knows
- * which orders may have reached the CA and asks before submitting again.
- *
- * CA connectors (Entrust, Sectigo) run in the sandboxed child and arrive
- * with their own issues; a connector name the configuration does not
- * define fails the order with that reason, audited, rather than waiting.
+ * The intent to submit is committed ("submitting", and an audit record)
+ * before the child is asked to call the CA. The order id travels to the
+ * CA as the client reference, so after a crash at any point the agent
+ * first asks the CA what it knows of that reference (a lookup) and
+ * submits again only if the CA never saw it: no order is lost, none is
+ * enrolled twice. Pending orders are polled: 5 s, 15 s, 45 s, 2 min,
+ * then every 5 min, each +-20 %, or when the CA's Retry-After says, up
+ * to the connector's deadline.
  */
+#include <sys/random.h>
+
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -18,11 +23,84 @@
 #include "log.h"
 #include "orders.h"
 
+#define TICK_MS		1000
+
 int
 order_is_final(const char *state)
 {
 	return strcmp(state, "issued") == 0 || strcmp(state, "rejected") == 0 ||
 	    strcmp(state, "failed") == 0 || strcmp(state, "revoked") == 0;
+}
+
+static const struct connector_cfg *
+connector_of(struct agent *a, const char *name)
+{
+	for (size_t i = 0; i < a->cfg->nconnectors; i++)
+		if (strcmp(a->cfg->connectors[i].name, name) == 0)
+			return &a->cfg->connectors[i];
+	return NULL;
+}
+
+/* Seconds until the next poll after `attempts` tries, with jitter. */
+static int64_t
+backoff_s(uint32_t attempts, uint32_t retry_after)
+{
+	static const int64_t steps[] = { 5, 15, 45, 120, 300 };
+	int64_t		base;
+	uint16_t	r = 0;
+
+	if (retry_after > 0)
+		return retry_after > 3600 ? 3600 : retry_after;
+	base = steps[attempts < 5 ? attempts : 4];
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = 32768;
+	/* +-20 %: base * (0.8 .. 1.2) */
+	return base * 8 / 10 + base * 4 * (int64_t)r / (10 * 65535);
+}
+
+static void
+finish(struct agent *a, const char *id, const char *to, const char *why)
+{
+	orders_set_failed(a->orders, id, to, why);
+	agent_audit(a, "ca.result", id, to, json_pack("{s:s}", "error", why));
+	log_warn("order %s: %s: %s", id, to, why);
+	api_ops_order_changed(a, id);
+}
+
+static void	on_ca_done(struct agent *, struct job *,
+		    const struct ipc_ca_result *, const char *);
+
+/* Hands one CA job for the order to the child. */
+static int
+ca_send(struct agent *a, const struct order *o, uint8_t action)
+{
+	struct ipc_job_ca	 j;
+	struct wbuf		 b;
+
+	memset(&j, 0, sizeof(j));
+	j.action = action;
+	snprintf(j.connector, sizeof(j.connector), "%s", o->connector);
+	snprintf(j.ref, sizeof(j.ref), "%s", o->id);
+	snprintf(j.profile, sizeof(j.profile), "%s", o->profile);
+	j.validity_days = o->validity_days;
+	j.csr = (const uint8_t *)o->csr_pem;
+	/* Lookups too: the child checks an issued certificate against it. */
+	j.csr_len = strlen(o->csr_pem);
+	j.sans_json = (const uint8_t *)(o->sans_json ? o->sans_json : "[]");
+	j.sans_len = strlen((const char *)j.sans_json);
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	if (ipc_enc_job_ca(&b, &j) == -1) {
+		wbuf_free(&b);
+		return -1;
+	}
+	if (job_new_ca(a, &b, on_ca_done, o->id, action) == NULL) {
+		log_warn("order %s: too many jobs in flight; retrying later",
+		    o->id);
+		orders_record_attempt(a->orders, o->id, (int64_t)time(NULL) +
+		    backoff_s(0, 0), "agent busy");
+		return 0;
+	}
+	return 0;
 }
 
 void
@@ -33,25 +111,151 @@ order_submit(struct agent *a, const char *id)
 
 	if (orders_get(a->orders, id, &o) != 1)
 		return;
+	if (connector_of(a, o.connector) == NULL) {
+		snprintf(why, sizeof(why), "no CA connector \"%s\" is "
+		    "configured", o.connector);
+		order_free(&o);
+		finish(a, id, "failed", why);
+		return;
+	}
+	/* Intent first: the audit record and the state, then the call. */
 	if (agent_audit(a, "order.submit", id, "intent",
 	    json_pack("{s:s,s:s}", "connector", o.connector, "profile",
 	    o.profile)) == -1 ||
 	    orders_set_state(a->orders, id, "received", "submitting", err,
 	    sizeof(err)) != 1) {
-		orders_set_failed(a->orders, id, "failed",
-		    "cannot record the submission");
 		order_free(&o);
-		api_ops_order_changed(a, id);
+		finish(a, id, "failed", "cannot record the submission");
 		return;
 	}
-	snprintf(why, sizeof(why), "no CA connector \"%s\" is configured",
-	    o.connector);
-	orders_set_failed(a->orders, id, "failed", why);
-	agent_audit(a, "ca.result", id, "failed",
-	    json_pack("{s:s,s:s}", "connector", o.connector, "error", why));
-	log_warn("order %s: %s", id, why);
-	order_free(&o);
 	api_ops_order_changed(a, id);
+	if (ca_send(a, &o, CA_ENROLL) == -1)
+		finish(a, id, "failed", "cannot encode the request");
+	order_free(&o);
+}
+
+static void
+handle_result(struct agent *a, const struct order *o, uint8_t action,
+    const struct ipc_ca_result *r)
+{
+	char	err[256], cert[IPC_MAX_CERT + 1], chain[IPC_MAX_CHAIN + 1];
+	int64_t	now = (int64_t)time(NULL);
+
+	switch (r->outcome) {
+	case CA_ISSUED:
+		memcpy(cert, r->cert, r->cert_len);
+		cert[r->cert_len] = '\0';
+		memcpy(chain, r->chain, r->chain_len);
+		chain[r->chain_len] = '\0';
+		if (r->handle[0] != '\0')
+			orders_set_ca_handle(a->orders, o->id, r->handle);
+		if (orders_set_issued(a->orders, o->id, cert, chain,
+		    r->serial) == -1) {
+			log_error("order %s: cannot store the certificate", o->id);
+			return;
+		}
+		agent_audit(a, "ca.result", o->id, "issued", json_pack(
+		    "{s:s,s:s,s:s}", "serial", r->serial, "handle", r->handle,
+		    "connector", o->connector));
+		log_info("order %s: issued, serial %s", o->id, r->serial);
+		api_ops_order_changed(a, o->id);
+		return;
+	case CA_PENDING:
+		orders_set_ca_handle(a->orders, o->id, r->handle);
+		if (strcmp(o->state, "submitting") == 0) {
+			orders_set_state(a->orders, o->id, "submitting",
+			    "pending", err, sizeof(err));
+			agent_audit(a, "ca.result", o->id, "pending",
+			    json_pack("{s:s}", "handle", r->handle));
+			api_ops_order_changed(a, o->id);
+		}
+		orders_record_attempt(a->orders, o->id, now +
+		    backoff_s(o->attempts, r->retry_after_s), NULL);
+		return;
+	case CA_REJECTED:
+		finish(a, o->id, "rejected", r->message[0] ? r->message :
+		    "rejected by the CA");
+		return;
+	case CA_NOT_FOUND:
+		if (strcmp(o->state, "submitting") == 0 && action == CA_LOOKUP) {
+			/* The CA never saw it: now it is safe to submit. */
+			agent_audit(a, "order.submit", o->id, "resubmit",
+			    json_pack("{s:s}", "reason", "the CA has no order "
+			    "with this reference"));
+			ca_send(a, o, CA_ENROLL);
+			return;
+		}
+		finish(a, o->id, "failed", "the CA no longer knows the order");
+		return;
+	default:	/* CA_RETRY */
+		agent_audit(a, "ca.result", o->id, "retry", json_pack("{s:s}",
+		    "error", r->message));
+		orders_record_attempt(a->orders, o->id, now +
+		    backoff_s(o->attempts, r->retry_after_s), r->message);
+		return;
+	}
+}
+
+static void
+on_ca_done(struct agent *a, struct job *j, const struct ipc_ca_result *r,
+    const char *error)
+{
+	struct ipc_ca_result	retry;
+	struct order		o;
+
+	if (orders_get(a->orders, j->order, &o) != 1)
+		return;
+	if (order_is_final(o.state)) {
+		order_free(&o);
+		return;
+	}
+	if (r == NULL) {
+		/* The child died or hung: we do not know; ask again later. */
+		memset(&retry, 0, sizeof(retry));
+		retry.outcome = CA_RETRY;
+		snprintf(retry.message, sizeof(retry.message), "%s", error);
+		r = &retry;
+	}
+	handle_result(a, &o, j->ca_action, r);
+	order_free(&o);
+}
+
+/* Orders due a poll, or left unfinished by an earlier run. */
+static int
+due_cb(const struct order *o, void *arg)
+{
+	struct agent			*a = arg;
+	const struct connector_cfg	*cc = connector_of(a, o->connector);
+	int64_t				 now = (int64_t)time(NULL);
+
+	if (job_for_order(a, o->id) != NULL || o->next_poll > now)
+		return 0;
+	if (strcmp(o->state, "received") == 0) {
+		order_submit(a, o->id);
+		return 0;
+	}
+	if (cc == NULL) {
+		finish(a, o->id, "failed", "its connector is no longer "
+		    "configured");
+		return 0;
+	}
+	if (now - o->created > (int64_t)cc->deadline_s) {
+		finish(a, o->id, "failed", "no answer from the CA before the "
+		    "connector's deadline");
+		return 0;
+	}
+	/* Submitting: we may or may not have reached the CA. Ask. */
+	ca_send(a, o, CA_LOOKUP);
+	return 0;
+}
+
+void
+orders_tick(struct agent *a, int64_t now_ms)
+{
+	if (now_ms < a->next_orders_tick_ms || !a->child.ready)
+		return;
+	a->next_orders_tick_ms = now_ms + TICK_MS;
+	orders_list_resumable(a->orders, due_cb, a);
 }
 
 void
@@ -59,9 +263,9 @@ order_revoke(struct agent *a, struct api_conn *c, const struct order *o,
     int reason)
 {
 	(void)reason;
-	agent_audit(a, "ca.revoke", o->id, "failed",
-	    json_pack("{s:s,s:s}", "connector", o->connector, "error",
-	    "no CA connector configured"));
-	api_reply_error(c, "ca_unavailable", "no CA connector \"%s\" is "
-	    "configured to revoke order %s", o->connector, o->id);
+	agent_audit(a, "ca.revoke", o->id, "failed", json_pack("{s:s,s:s}",
+	    "connector", o->connector, "error", "revocation is not supported "
+	    "by this connector yet"));
+	api_reply_error(c, "ca_unavailable", "revocation through connector "
+	    "\"%s\" is not available in this build", o->connector);
 }

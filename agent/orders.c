@@ -481,7 +481,8 @@ orders_list_resumable(struct orders *o,
 	sqlite3_stmt *st;
 
 	if (sqlite3_prepare_v2(o->db, "SELECT " COLUMNS " FROM orders WHERE "
-	    "state IN ('submitting', 'pending') ORDER BY created, rowid", -1,
+	    "state IN ('received', 'submitting', 'pending') ORDER BY created, "
+	    "rowid", -1,
 	    &st, NULL) != SQLITE_OK)
 		return -1;
 	return iterate(st, cb, arg);

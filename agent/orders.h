@@ -7,7 +7,8 @@
  * "submitting" is committed before the CA is called: after a crash, an
  * order in that state may or may not have reached the CA, and the agent
  * asks the CA (by the order id, sent as the client reference) before it
- * submits again. orders_list_resumable() returns those and "pending".
+ * submits again. orders_list_resumable() returns those, "pending" ones
+ * and "received" ones a crash left before their submission.
  */
 #ifndef HSMAGENT_ORDERS_H
 #define HSMAGENT_ORDERS_H
@@ -74,7 +75,7 @@ int	orders_find_by_serial(struct orders *, const char *serial,
 /* Newest first; uid_filter -1 for all; at most limit (<= 1000). */
 int	orders_list(struct orders *, int64_t uid_filter, size_t limit,
 	    int (*cb)(const struct order *, void *), void *arg);
-/* "submitting" and "pending", oldest first. */
+/* "received" (not yet submitted), "submitting" and "pending", oldest first. */
 int	orders_list_resumable(struct orders *,
 	    int (*cb)(const struct order *, void *), void *arg);
 int	orders_count_by_state(struct orders *, const char *state,

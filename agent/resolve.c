@@ -62,20 +62,19 @@ url_split_https(const char *url, char *host, size_t hostlen, uint16_t *port,
 	return 0;
 }
 
-int
-resolve_send(struct agent *a)
+/* Sends the addresses of host to the child for CURLOPT_RESOLVE. */
+static int
+resolve_host(struct agent *a, const char *host, uint16_t port)
 {
 	struct addrinfo	 hints, *res = NULL, *ai;
 	int		 rc, n = 0;
 
-	if (a->probe_host[0] == '\0' || a->probe_host_is_ip)
-		return 0;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(a->probe_host, NULL, &hints, &res)) != 0) {
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
 		/* The child starts anyway; its jobs fail with "cannot resolve". */
-		log_warn("resolve: %s: %s", a->probe_host, gai_strerror(rc));
+		log_warn("resolve: %s: %s", host, gai_strerror(rc));
 		return 0;
 	}
 	for (ai = res; ai != NULL && n < IPC_MAX_RESOLVE; ai = ai->ai_next) {
@@ -91,8 +90,8 @@ resolve_send(struct agent *a)
 		else
 			continue;
 		memset(&r, 0, sizeof(r));
-		snprintf(r.host, sizeof(r.host), "%s", a->probe_host);
-		r.port = a->probe_port;
+		snprintf(r.host, sizeof(r.host), "%s", host);
+		r.port = port;
 		if (inet_ntop(ai->ai_family, addr, r.addr, sizeof(r.addr)) == NULL)
 			continue;
 		wbuf_init(&b, IPC_MAX_PAYLOAD);
@@ -106,6 +105,26 @@ resolve_send(struct agent *a)
 		n++;
 	}
 	freeaddrinfo(res);
-	log_debug("resolve: %s: %d addresses for the child", a->probe_host, n);
+	log_debug("resolve: %s: %d addresses for the child", host, n);
+	return 0;
+}
+
+/*
+ * Names are resolved here, before each child starts, because the child
+ * can read neither /etc/hosts nor resolv.conf: the probe host and every
+ * connector's host.
+ */
+int
+resolve_send(struct agent *a)
+{
+	if (a->probe_host[0] != '\0' && !a->probe_host_is_ip &&
+	    resolve_host(a, a->probe_host, a->probe_port) == -1)
+		return -1;
+	for (size_t i = 0; i < a->cfg->nconnectors; i++) {
+		const struct ca_target *t = &a->ca_targets[i];
+
+		if (!t->is_ip && resolve_host(a, t->host, t->port) == -1)
+			return -1;
+	}
 	return 0;
 }

@@ -93,6 +93,21 @@ send_config(struct agent *a)
 	    send_blob(a, BLOB_CHAIN_PEM, a->chain_pem, a->chain_len) == -1 ||
 	    resolve_send(a) == -1)
 		return -1;
+	for (size_t i = 0; i < a->cfg->nconnectors; i++) {
+		const struct connector_cfg	*cc = &a->cfg->connectors[i];
+		struct ipc_cfg_connector	 m;
+
+		memset(&m, 0, sizeof(m));
+		snprintf(m.name, sizeof(m.name), "%s", cc->name);
+		snprintf(m.type, sizeof(m.type), "%s", cc->type);
+		snprintf(m.url, sizeof(m.url), "%s", cc->url);
+		wbuf_init(&b, IPC_MAX_PAYLOAD);
+		ipc_enc_cfg_connector(&b, &m);
+		r = child_send(a, IPC_CFG_CONNECTOR, 0, &b);
+		wbuf_free(&b);
+		if (r == -1)
+			return -1;
+	}
 	memset(&d, 0, sizeof(d));
 	d.uid = a->child_uid;
 	d.gid = a->child_gid;
@@ -100,8 +115,18 @@ send_config(struct agent *a)
 	d.tls_timeout_s = a->cfg->tls_timeout_s;
 	d.sign_timeout_ms = a->cfg->sign_timeout_ms;
 	d.key_type = (uint8_t)a->key_type;
+	/* Landlock (ABI >= 4) lets the child connect to these ports only. */
 	if (a->probe_port != 0)
 		d.ports[d.nports++] = a->probe_port;
+	for (size_t i = 0; i < a->cfg->nconnectors; i++) {
+		uint16_t port = a->ca_targets[i].port;
+		size_t k;
+
+		for (k = 0; k < d.nports && d.ports[k] != port; k++)
+			;
+		if (k == d.nports && d.nports < IPC_MAX_PORTS)
+			d.ports[d.nports++] = port;
+	}
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
 	ipc_enc_cfg_done(&b, &d);
 	r = child_send(a, IPC_CFG_DONE, 0, &b);

@@ -108,6 +108,9 @@ ipc_type_name(uint16_t type)
 	case IPC_SIGN_REQUEST:	return "sign-request";
 	case IPC_JOB_RESULT:	return "job-result";
 	case IPC_LOG:		return "log";
+	case IPC_CFG_CONNECTOR:	return "cfg-connector";
+	case IPC_JOB_CA:	return "job-ca";
+	case IPC_CA_RESULT:	return "ca-result";
 	default:		return "unknown";
 	}
 }
@@ -404,6 +407,150 @@ ipc_dec_log(const struct ipc_msg *msg, struct ipc_log *m)
 	    rbuf_end(&r) == -1)
 		return -1;
 	if (m->level > LOG_LVL_DEBUG)
+		return -1;
+	return 0;
+}
+
+/* ---- CA work ------------------------------------------------------------- */
+
+static int
+is_name(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    *s == '-' || *s == '_'))
+			return 0;
+	return 1;
+}
+
+static int
+is_hex(const char *s, size_t exact)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || (exact != 0 && n != exact))
+		return 0;
+	return strspn(s, "0123456789abcdef") == n;
+}
+
+/* PEM text: printable ASCII and newlines only. */
+static int
+is_pem_text(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((p[i] < 0x20 || p[i] > 0x7e) && p[i] != '\n')
+			return 0;
+	return 1;
+}
+
+int
+ipc_enc_cfg_connector(struct wbuf *b, const struct ipc_cfg_connector *m)
+{
+	wbuf_put_cstr(b, m->name);
+	wbuf_put_cstr(b, m->type);
+	return wbuf_put_cstr(b, m->url);
+}
+
+int
+ipc_dec_cfg_connector(const struct ipc_msg *msg, struct ipc_cfg_connector *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_CFG_CONNECTOR, &r) == -1 ||
+	    rbuf_get_cstr(&r, m->name, sizeof(m->name), IPC_MAX_NAME) == -1 ||
+	    rbuf_get_cstr(&r, m->type, sizeof(m->type), IPC_MAX_NAME) == -1 ||
+	    rbuf_get_cstr(&r, m->url, sizeof(m->url), IPC_MAX_URL) == -1 ||
+	    rbuf_end(&r) == -1)
+		return -1;
+	if (!is_name(m->name) || !is_name(m->type) ||
+	    strncmp(m->url, "https://", 8) != 0)
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_job_ca(struct wbuf *b, const struct ipc_job_ca *m)
+{
+	wbuf_put_u8(b, m->action);
+	wbuf_put_cstr(b, m->connector);
+	wbuf_put_cstr(b, m->ref);
+	wbuf_put_cstr(b, m->profile);
+	wbuf_put_u32(b, m->validity_days);
+	wbuf_put_bytes(b, m->csr, m->csr_len);
+	return wbuf_put_bytes(b, m->sans_json, m->sans_len);
+}
+
+int
+ipc_dec_job_ca(const struct ipc_msg *msg, struct ipc_job_ca *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_JOB_CA, &r) == -1 ||
+	    rbuf_get_u8(&r, &m->action) == -1 ||
+	    rbuf_get_cstr(&r, m->connector, sizeof(m->connector),
+	    IPC_MAX_NAME) == -1 ||
+	    rbuf_get_cstr(&r, m->ref, sizeof(m->ref), IPC_ORDER_REF_LEN) == -1 ||
+	    rbuf_get_cstr(&r, m->profile, sizeof(m->profile),
+	    IPC_MAX_NAME) == -1 ||
+	    rbuf_get_u32(&r, &m->validity_days) == -1 ||
+	    rbuf_get_bytes(&r, &m->csr, &m->csr_len, IPC_MAX_CSR) == -1 ||
+	    rbuf_get_bytes(&r, &m->sans_json, &m->sans_len,
+	    IPC_MAX_SANS_JSON) == -1 ||
+	    rbuf_end(&r) == -1)
+		return -1;
+	if ((m->action != CA_ENROLL && m->action != CA_LOOKUP) ||
+	    !is_name(m->connector) || !is_hex(m->ref, IPC_ORDER_REF_LEN) ||
+	    !is_name(m->profile) || m->validity_days > 825 ||
+	    (m->action == CA_ENROLL && (m->csr_len == 0 ||
+	    !is_pem_text(m->csr, m->csr_len))))
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_ca_result(struct wbuf *b, const struct ipc_ca_result *m)
+{
+	wbuf_put_u8(b, m->outcome);
+	wbuf_put_u32(b, m->retry_after_s);
+	wbuf_put_cstr(b, m->handle);
+	wbuf_put_cstr(b, m->serial);
+	wbuf_put_cstr(b, m->message);
+	wbuf_put_bytes(b, m->cert, m->cert_len);
+	return wbuf_put_bytes(b, m->chain, m->chain_len);
+}
+
+int
+ipc_dec_ca_result(const struct ipc_msg *msg, struct ipc_ca_result *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_CA_RESULT, &r) == -1 ||
+	    rbuf_get_u8(&r, &m->outcome) == -1 ||
+	    rbuf_get_u32(&r, &m->retry_after_s) == -1 ||
+	    rbuf_get_cstr(&r, m->handle, sizeof(m->handle),
+	    IPC_MAX_HANDLE) == -1 ||
+	    rbuf_get_cstr(&r, m->serial, sizeof(m->serial),
+	    IPC_MAX_SERIAL) == -1 ||
+	    rbuf_get_cstr(&r, m->message, sizeof(m->message), IPC_MAX_STR) == -1 ||
+	    rbuf_get_bytes(&r, &m->cert, &m->cert_len, IPC_MAX_CERT) == -1 ||
+	    rbuf_get_bytes(&r, &m->chain, &m->chain_len, IPC_MAX_CHAIN) == -1 ||
+	    rbuf_end(&r) == -1)
+		return -1;
+	if (m->outcome < CA_ISSUED || m->outcome > CA_NOT_FOUND ||
+	    m->retry_after_s > 86400 ||
+	    !is_pem_text(m->cert, m->cert_len) ||
+	    !is_pem_text(m->chain, m->chain_len))
+		return -1;
+	if (m->outcome == CA_ISSUED) {
+		if (m->cert_len == 0 || !is_hex(m->serial, 0) ||
+		    m->serial[0] == '0')
+			return -1;
+	} else if (m->cert_len != 0 || m->chain_len != 0 ||
+	    m->serial[0] != '\0')
+		return -1;
+	if (m->outcome == CA_PENDING && m->handle[0] == '\0')
 		return -1;
 	return 0;
 }

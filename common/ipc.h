@@ -37,14 +37,25 @@
 #define IPC_MAX_BLOB		(1024 * 1024)	/* trust store, chain */
 #define IPC_MAX_PORTS		16
 #define IPC_MAX_RESOLVE		16
+#define IPC_MAX_CONNECTORS	8
+#define IPC_MAX_NAME		64		/* connector name, type */
+#define IPC_ORDER_REF_LEN	16		/* order id, hex */
+#define IPC_MAX_HANDLE		128		/* the CA's order id */
+#define IPC_MAX_SERIAL		64		/* hex digits */
+#define IPC_MAX_CSR		(48 * 1024)
+#define IPC_MAX_SANS_JSON	(8 * 1024)
+#define IPC_MAX_CERT		(16 * 1024)
+#define IPC_MAX_CHAIN		(40 * 1024)
 
 enum ipc_type {
 	/* parent -> child: configuration */
 	IPC_CFG_BLOB = 1,
 	IPC_CFG_RESOLVE = 2,
 	IPC_CFG_DONE = 3,
+	IPC_CFG_CONNECTOR = 4,
 	/* parent -> child: work */
 	IPC_JOB_PROBE = 10,
+	IPC_JOB_CA = 11,
 	IPC_SIGN_REPLY = 20,
 	IPC_SELFTEST = 30,
 
@@ -53,6 +64,20 @@ enum ipc_type {
 	IPC_SIGN_REQUEST = 101,
 	IPC_JOB_RESULT = 102,
 	IPC_LOG = 103,
+	IPC_CA_RESULT = 104,
+};
+
+enum ipc_ca_action {
+	CA_ENROLL = 1,		/* submit the CSR under the order's reference */
+	CA_LOOKUP = 2,		/* what does the CA know of this reference? */
+};
+
+enum ipc_ca_outcome {
+	CA_ISSUED = 1,		/* cert (and chain) attached */
+	CA_PENDING = 2,		/* accepted; ask again later (handle set) */
+	CA_REJECTED = 3,	/* final: the CA said no (message says why) */
+	CA_RETRY = 4,		/* transient: network, 5xx, 429 */
+	CA_NOT_FOUND = 5,	/* lookup: the CA never saw this reference */
 };
 
 enum ipc_blob_kind {
@@ -112,6 +137,36 @@ struct ipc_cfg_done {
 	uint8_t		 key_type;
 	uint16_t	 nports;
 	uint16_t	 ports[IPC_MAX_PORTS];
+};
+
+struct ipc_cfg_connector {
+	char		 name[IPC_MAX_NAME + 1];
+	char		 type[IPC_MAX_NAME + 1];
+	char		 url[IPC_MAX_URL + 1];
+};
+
+struct ipc_job_ca {
+	uint8_t		 action;
+	char		 connector[IPC_MAX_NAME + 1];
+	char		 ref[IPC_ORDER_REF_LEN + 1];
+	char		 profile[IPC_MAX_NAME + 1];
+	uint32_t	 validity_days;
+	const uint8_t	*csr;			/* PEM, not NUL-terminated */
+	size_t		 csr_len;
+	const uint8_t	*sans_json;
+	size_t		 sans_len;
+};
+
+struct ipc_ca_result {
+	uint8_t		 outcome;
+	uint32_t	 retry_after_s;		/* CA_RETRY / CA_PENDING hint */
+	char		 handle[IPC_MAX_HANDLE + 1];
+	char		 serial[IPC_MAX_SERIAL + 1];
+	char		 message[IPC_MAX_STR + 1];
+	const uint8_t	*cert;
+	size_t		 cert_len;
+	const uint8_t	*chain;
+	size_t		 chain_len;
 };
 
 struct ipc_job_probe {
@@ -180,6 +235,9 @@ int	ipc_enc_ready(struct wbuf *, const struct ipc_ready *);
 int	ipc_enc_sign_request(struct wbuf *, const struct ipc_sign_request *);
 int	ipc_enc_job_result(struct wbuf *, const struct ipc_job_result *);
 int	ipc_enc_log(struct wbuf *, const struct ipc_log *);
+int	ipc_enc_cfg_connector(struct wbuf *, const struct ipc_cfg_connector *);
+int	ipc_enc_job_ca(struct wbuf *, const struct ipc_job_ca *);
+int	ipc_enc_ca_result(struct wbuf *, const struct ipc_ca_result *);
 
 /*
  * Payload decoders: strict, exact, return 0 or -1. Pointers in the
@@ -195,5 +253,14 @@ int	ipc_dec_ready(const struct ipc_msg *, struct ipc_ready *);
 int	ipc_dec_sign_request(const struct ipc_msg *, struct ipc_sign_request *);
 int	ipc_dec_job_result(const struct ipc_msg *, struct ipc_job_result *);
 int	ipc_dec_log(const struct ipc_msg *, struct ipc_log *);
+int	ipc_dec_cfg_connector(const struct ipc_msg *,
+	    struct ipc_cfg_connector *);
+int	ipc_dec_job_ca(const struct ipc_msg *, struct ipc_job_ca *);
+/*
+ * Strict on what the parent stores: outcome known, serial lowercase hex,
+ * cert and chain PEM text (printable ASCII and newlines) that issued
+ * results must carry and other outcomes must not.
+ */
+int	ipc_dec_ca_result(const struct ipc_msg *, struct ipc_ca_result *);
 
 #endif

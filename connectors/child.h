@@ -43,6 +43,9 @@ struct child {
 	struct curl_slist	*resolve;	/* "host:port:addr,addr" */
 	CURLM			*multi;
 	size_t			 njobs;
+	/* CA connectors as configured (ca_job.c). */
+	struct ipc_cfg_connector conns[IPC_MAX_CONNECTORS];
+	size_t			 nconns;
 };
 
 /* child_ipc.c */

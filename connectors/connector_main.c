@@ -17,9 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/ssl.h>
 
 #include "child.h"
+#include "connector.h"
 #include "keyproxy.h"
 #include "log.h"
 #include "sandbox.h"
@@ -70,6 +72,7 @@ receive_config(struct child *c)
 	struct ipc_msg		 msg;
 	struct ipc_cfg_blob	 cb;
 	struct ipc_cfg_resolve	 cr;
+	struct ipc_cfg_connector cc;
 	size_t			 nresolve = 0;
 
 	memset(blobs, 0, sizeof(blobs));
@@ -84,6 +87,11 @@ receive_config(struct child *c)
 			if (ipc_dec_cfg_resolve(&msg, &cr) == -1 ||
 			    ++nresolve > IPC_MAX_RESOLVE || tls_add_resolve(c, &cr) == -1)
 				child_violation("bad cfg-resolve");
+		} else if (msg.type == IPC_CFG_CONNECTOR) {
+			if (ipc_dec_cfg_connector(&msg, &cc) == -1)
+				child_violation("bad cfg-connector");
+			if (ca_configure(c, &cc) == -1)
+				_exit(1);
 		} else if (msg.type == IPC_CFG_DONE) {
 			if (ipc_dec_cfg_done(&msg, &c->cfg) == -1)
 				child_violation("bad cfg-done");
@@ -130,6 +138,7 @@ static void
 dispatch(struct child *c, const struct ipc_msg *msg)
 {
 	struct ipc_job_probe	jp;
+	struct ipc_job_ca	jc;
 	struct ipc_selftest	st;
 
 	switch (msg->type) {
@@ -137,6 +146,11 @@ dispatch(struct child *c, const struct ipc_msg *msg)
 		if (ipc_dec_job_probe(msg, &jp) == -1)
 			child_violation("bad job-probe");
 		probe_start(c, msg->id, jp.url);
+		break;
+	case IPC_JOB_CA:
+		if (ipc_dec_job_ca(msg, &jc) == -1)
+			child_violation("bad job-ca");
+		ca_start(c, msg->id, &jc);
 		break;
 	case IPC_SELFTEST:
 		if (ipc_dec_selftest(msg, &st) == -1)
@@ -199,7 +213,15 @@ main_loop(struct child *c)
 			drain_ipc(c);
 		curl_multi_perform(c->multi, &running);
 		while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
-			if (m->msg == CURLMSG_DONE)
+			struct probe_job *j = NULL;
+
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+			    (char **)&j);
+			if (j != NULL && j->kind == XFER_CA)
+				ca_done(c, (struct ca_xfer *)j, m->data.result);
+			else
 				probe_done(c, m->easy_handle, m->data.result);
 		}
 	}
@@ -251,6 +273,8 @@ main(int argc, char *argv[])
 
 	/* Lazy loaders first: tz data, OpenSSL tables, curl, the RNG. */
 	tzset();
+	/* jansson seeds its hash tables from /dev/urandom on first use. */
+	json_object_seed(0);
 	if (OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1 ||
 	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    keyproxy_init(child_sign, &c) == -1)

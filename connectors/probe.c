@@ -22,7 +22,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	if (n > PROBE_MAX_READ - j->read_total)
 		return 0;		/* abandons the transfer: too large */
 	j->read_total += n;
-	keep = IPC_MAX_BODY - j->body_len;
+	keep = j->body_cap - j->body_len;
 	if (n < keep)
 		keep = n;
 	else
@@ -70,21 +70,11 @@ send_result(struct child *c, struct probe_job *j, uint8_t status,
 } while (0)
 
 int
-probe_start(struct child *c, uint32_t job_id, const char *url)
+transfer_setup(struct child *c, struct probe_job *j, const char *url)
 {
-	struct probe_job *j = xcalloc(1, sizeof(*j));
-
-	j->id = job_id;
-	j->child = c;
-	j->body = xmalloc(IPC_MAX_BODY);
-	if (c->njobs >= CHILD_MAX_JOBS) {
-		send_result(c, j, JOB_FAILED, 0, CURLE_OK, "child busy");
-		job_free(j);
-		return -1;
-	}
-	if ((j->key = keyproxy_new(c->leaf, job_id)) == NULL ||
+	if ((j->key = keyproxy_new(c->leaf, j->id)) == NULL ||
 	    (j->easy = curl_easy_init()) == NULL)
-		goto fail;
+		return -1;
 	SETOPT(j->easy, CURLOPT_URL, url);
 	SETOPT(j->easy, CURLOPT_PROTOCOLS_STR, "https");
 	SETOPT(j->easy, CURLOPT_FOLLOWLOCATION, 0L);
@@ -99,7 +89,7 @@ probe_start(struct child *c, uint32_t job_id, const char *url)
 	SETOPT(j->easy, CURLOPT_CAPATH, NULL);
 	SETOPT(j->easy, CURLOPT_SSL_CTX_FUNCTION, tls_ctx_callback);
 	SETOPT(j->easy, CURLOPT_SSL_CTX_DATA, j);
-	/* A probe proves the full handshake, so no reuse and no resumption. */
+	/* Every request proves the full handshake: no reuse, no resumption. */
 	SETOPT(j->easy, CURLOPT_FORBID_REUSE, 1L);
 	SETOPT(j->easy, CURLOPT_FRESH_CONNECT, 1L);
 	SETOPT(j->easy, CURLOPT_SSL_SESSIONID_CACHE, 0L);
@@ -109,8 +99,30 @@ probe_start(struct child *c, uint32_t job_id, const char *url)
 	SETOPT(j->easy, CURLOPT_WRITEDATA, j);
 	SETOPT(j->easy, CURLOPT_ERRORBUFFER, j->errbuf);
 	SETOPT(j->easy, CURLOPT_PRIVATE, j);
-	SETOPT(j->easy, CURLOPT_USERAGENT, "hsmagent-probe");
-	if (curl_multi_add_handle(c->multi, j->easy) != CURLM_OK)
+	return 0;
+ fail:
+	return -1;
+}
+
+int
+probe_start(struct child *c, uint32_t job_id, const char *url)
+{
+	struct probe_job *j = xcalloc(1, sizeof(*j));
+
+	j->kind = XFER_PROBE;
+	j->id = job_id;
+	j->child = c;
+	j->body_cap = IPC_MAX_BODY;
+	j->body = xmalloc(j->body_cap);
+	if (c->njobs >= CHILD_MAX_JOBS) {
+		send_result(c, j, JOB_FAILED, 0, CURLE_OK, "child busy");
+		job_free(j);
+		return -1;
+	}
+	if (transfer_setup(c, j, url) == -1 ||
+	    curl_easy_setopt(j->easy, CURLOPT_USERAGENT, "hsmagent-probe") !=
+	    CURLE_OK ||
+	    curl_multi_add_handle(c->multi, j->easy) != CURLM_OK)
 		goto fail;
 	c->njobs++;
 	return 0;

@@ -18,17 +18,35 @@
 
 struct child;
 
+enum transfer_kind {
+	XFER_PROBE = 0,
+	XFER_CA,		/* a connectors/ca_job.c transfer */
+};
+
+/*
+ * One transfer. A CA job embeds this as its first member, so the TLS
+ * callback and the multi loop can treat both alike.
+ */
 struct probe_job {
+	enum transfer_kind kind;
 	uint32_t	 id;
 	struct child	*child;
 	CURL		*easy;
 	EVP_PKEY	*key;		/* proxy key tagged with id */
-	uint8_t		*body;		/* IPC_MAX_BODY */
+	uint8_t		*body;		/* body_cap bytes */
 	size_t		 body_len;
+	size_t		 body_cap;
 	size_t		 read_total;
 	int		 truncated;
 	char		 tls_version[32];
 	char		 errbuf[CURL_ERROR_SIZE];
 };
+
+/*
+ * Sets the options every transfer shares (https only, TLS >= 1.2, our
+ * trust store and proxy key, pinned addresses, no proxy from the
+ * environment, timeouts, capped body) on j->easy for url. 0 or -1.
+ */
+int	transfer_setup(struct child *, struct probe_job *, const char *url);
 
 #endif

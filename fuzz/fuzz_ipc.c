@@ -28,6 +28,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct ipc_sign_request	sreq;
 		struct ipc_job_result	jr;
 		struct ipc_log		log;
+		struct ipc_cfg_connector conn;
+		struct ipc_job_ca	jca;
+		struct ipc_ca_result	car;
 	} u;
 
 	/* An exact-size copy lets ASan see any read past the datagram. */
@@ -45,6 +48,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m.type = IPC_SIGN_REQUEST; (void)ipc_dec_sign_request(&m, &u.sreq);
 		m.type = IPC_JOB_RESULT; (void)ipc_dec_job_result(&m, &u.jr);
 		m.type = IPC_LOG;	 (void)ipc_dec_log(&m, &u.log);
+		m.type = IPC_CFG_CONNECTOR; (void)ipc_dec_cfg_connector(&m, &u.conn);
+		m.type = IPC_JOB_CA;	 (void)ipc_dec_job_ca(&m, &u.jca);
+		m.type = IPC_CA_RESULT;	 (void)ipc_dec_ca_result(&m, &u.car);
 	}
 	free(copy);
 	return 0;

@@ -600,6 +600,42 @@ test_api_sections(void **state)
 	expect_error(MINIMAL "[state]\ndir = relative\n", "t:8: [state] dir");
 }
 
+static void
+test_connectors(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	expect_ok(MINIMAL "[connector entrust]\ntype = entrust\n"
+	    "url = https://gw.example.com:8443/cagw\n"
+	    "[connector lab]\ntype = testca\nurl = https://127.0.0.1/\n"
+	    "deadline = 30\n", &cfg);
+	assert_int_equal(cfg.nconnectors, 2);
+	assert_string_equal(cfg.connectors[0].name, "entrust");
+	assert_string_equal(cfg.connectors[0].url,
+	    "https://gw.example.com:8443/cagw");
+	assert_int_equal(cfg.connectors[0].deadline_s, 600);
+	assert_string_equal(cfg.connectors[1].type, "testca");
+	assert_int_equal(cfg.connectors[1].deadline_s, 30);
+	config_free(&cfg);
+	expect_error(MINIMAL "[connector e]\ntype = x\n[tls]\n",
+	    "t:9: [connector e] needs type and url");
+	expect_error(MINIMAL "[connector e]\nurl = https://a.example\n",
+	    "[connector e] needs type and url");
+	expect_error(MINIMAL "[connector E]\n", "t:7: connector name");
+	expect_error(MINIMAL "[connector e]\ntype = x\nurl = https://a.b\n"
+	    "[connector e]\n", "t:10: [connector e] repeated");
+	expect_error(MINIMAL "[connector e]\ntype = x\ntype = y\n",
+	    "t:9: [connector] type: repeated key");
+	expect_error(MINIMAL "[connector e]\ntype = x\n"
+	    "url = http://a.example/\n", "t:9: [connector] url: expected an "
+	    "https:// URL");
+	expect_error(MINIMAL "[connector e]\ntype = x\nurl = https://a.b\n"
+	    "deadline = 5\n", "t:10: [connector] deadline");
+	expect_error(MINIMAL "[connector e]\ntype = x\nurl = https://a.b\n"
+	    "colour = red\n", "t:10: unknown key");
+}
+
 int
 main(void)
 {
@@ -620,6 +656,7 @@ main(void)
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_free_twice),
 		cmocka_unit_test(test_api_sections),
+		cmocka_unit_test(test_connectors),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

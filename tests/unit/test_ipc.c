@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -341,6 +342,97 @@ test_buf_bounds(void **state)
 	assert_int_equal(rbuf_get_cstr(&r, s, sizeof(s), 4), -1);
 }
 
+/* Encodes r as a CA_RESULT message and decodes it again. */
+static int
+ca_result_roundtrip(const struct ipc_ca_result *r, struct ipc_ca_result *out)
+{
+	static uint8_t	dg[IPC_MAX_DGRAM];
+	struct wbuf	b;
+	struct ipc_msg	m;
+	int		rc;
+
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_ca_result(&b, r);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_CA_RESULT, 9, &b), &m), 0);
+	rc = ipc_dec_ca_result(&m, out);
+	wbuf_free(&b);
+	return rc;
+}
+
+static void
+test_ca_messages(void **state)
+{
+	static const char	 pem[] = "-----BEGIN CERTIFICATE-----\nAAAA\n"
+	    "-----END CERTIFICATE-----\n";
+	static uint8_t		 dg[IPC_MAX_DGRAM];
+	struct ipc_job_ca	 j, jo;
+	struct ipc_ca_result	 r, ro;
+	struct ipc_msg		 m;
+	struct wbuf		 b;
+	size_t			 n;
+
+	(void)state;
+	memset(&j, 0, sizeof(j));
+	j.action = CA_ENROLL;
+	snprintf(j.connector, sizeof(j.connector), "entrust");
+	snprintf(j.ref, sizeof(j.ref), "0123456789abcdef");
+	snprintf(j.profile, sizeof(j.profile), "server");
+	j.validity_days = 90;
+	j.csr = (const uint8_t *)pem;
+	j.csr_len = strlen(pem);
+	j.sans_json = (const uint8_t *)"[\"dns:a.example.com\"]";
+	j.sans_len = strlen((const char *)j.sans_json);
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	assert_int_equal(ipc_enc_job_ca(&b, &j), 0);
+	n = frame(dg, IPC_JOB_CA, 3, &b);
+	assert_int_equal(ipc_parse(dg, n, &m), 0);
+	assert_int_equal(ipc_dec_job_ca(&m, &jo), 0);
+	assert_string_equal(jo.ref, j.ref);
+	assert_int_equal(jo.csr_len, j.csr_len);
+	for (size_t cut = 0; cut < b.len; cut++) {
+		m.len = cut;
+		assert_int_equal(ipc_dec_job_ca(&m, &jo), -1);
+	}
+	wbuf_free(&b);
+	/* A reference that is not 16 hex digits is refused. */
+	snprintf(j.ref, sizeof(j.ref), "0123456789ABCDEF");
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_job_ca(&b, &j);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_JOB_CA, 3, &b), &m), 0);
+	assert_int_equal(ipc_dec_job_ca(&m, &jo), -1);
+	wbuf_free(&b);
+
+	/* Results: what the parent will store is checked here. */
+	memset(&r, 0, sizeof(r));
+	r.outcome = CA_ISSUED;
+	snprintf(r.serial, sizeof(r.serial), "1a2b");
+	r.cert = (const uint8_t *)pem;
+	r.cert_len = strlen(pem);
+	assert_int_equal(ca_result_roundtrip(&r, &ro), 0);
+	assert_string_equal(ro.serial, "1a2b");
+	snprintf(r.serial, sizeof(r.serial), "1A2B");
+	assert_int_equal(ca_result_roundtrip(&r, &ro), -1);
+	snprintf(r.serial, sizeof(r.serial), "01a2");
+	assert_int_equal(ca_result_roundtrip(&r, &ro), -1);
+	snprintf(r.serial, sizeof(r.serial), "1a2b");
+	r.cert = (const uint8_t *)"bin\001ary";
+	r.cert_len = 7;
+	assert_int_equal(ca_result_roundtrip(&r, &ro), -1);
+	r.cert_len = 0;
+	assert_int_equal(ca_result_roundtrip(&r, &ro), -1);	/* no cert */
+	r.outcome = CA_PENDING;
+	r.serial[0] = '\0';
+	assert_int_equal(ca_result_roundtrip(&r, &ro), -1);	/* no handle */
+	snprintf(r.handle, sizeof(r.handle), "ca-77");
+	assert_int_equal(ca_result_roundtrip(&r, &ro), 0);
+	r.cert = (const uint8_t *)pem;
+	r.cert_len = strlen(pem);
+	assert_int_equal(ca_result_roundtrip(&r, &ro), -1);	/* cert, pending */
+	r.cert_len = 0;
+	r.outcome = 9;
+	assert_int_equal(ca_result_roundtrip(&r, &ro), -1);
+}
+
 int
 main(void)
 {
@@ -355,6 +447,7 @@ main(void)
 		cmocka_unit_test(test_strings_must_be_printable),
 		cmocka_unit_test(test_transport_socketpair),
 		cmocka_unit_test(test_buf_bounds),
+		cmocka_unit_test(test_ca_messages),
 	};
 
 	return cmocka_run_group_tests_name("ipc", tests, NULL, NULL);

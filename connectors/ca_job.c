@@ -1,0 +1,233 @@
+/*
+ * ca_job.c - running a CA job in the child: one HTTPS transfer through
+ * the connector type named in the configuration, then the checks every
+ * issued certificate gets before the parent hears of it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "child.h"
+#include "connector.h"
+#include "keyproxy.h"
+#include "log.h"
+#include "util.h"
+
+static const struct connector_type *
+find_type(const char *name)
+{
+	for (size_t i = 0; connector_types[i] != NULL; i++)
+		if (strcmp(connector_types[i]->name, name) == 0)
+			return connector_types[i];
+	return NULL;
+}
+
+/* During configuration: a type this build does not know is fatal. */
+int
+ca_configure(struct child *c, const struct ipc_cfg_connector *conf)
+{
+	if (c->nconns >= IPC_MAX_CONNECTORS)
+		return -1;
+	if (find_type(conf->type) == NULL) {
+		log_error("connector %s: type \"%s\" is not in this build",
+		    conf->name, conf->type);
+		return -1;
+	}
+	c->conns[c->nconns++] = *conf;
+	return 0;
+}
+
+static void
+xfer_free(struct ca_xfer *x)
+{
+	if (x->t.easy != NULL)
+		curl_easy_cleanup(x->t.easy);
+	curl_slist_free_all(x->headers);
+	EVP_PKEY_free(x->t.key);
+	free(x->t.body);
+	free(x->csr);
+	free(x->sans_json);
+	free(x->post);
+	free(x->cert);
+	free(x->chain);
+	free(x);
+}
+
+static void
+send_ca_result(struct child *c, uint32_t id, struct ipc_ca_result *r)
+{
+	struct wbuf b;
+
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	if (ipc_enc_ca_result(&b, r) == -1) {
+		/* Too large for one message: say so instead. */
+		struct ipc_ca_result small;
+
+		memset(&small, 0, sizeof(small));
+		small.outcome = CA_REJECTED;
+		snprintf(small.message, sizeof(small.message), "the CA's "
+		    "certificate and chain are too large to deliver");
+		wbuf_reset(&b);
+		ipc_enc_ca_result(&b, &small);
+	}
+	child_send(c, IPC_CA_RESULT, id, &b);
+	wbuf_free(&b);
+}
+
+static void
+fail_job(struct child *c, uint32_t id, uint8_t outcome, const char *msg)
+{
+	struct ipc_ca_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.outcome = outcome;
+	copy_printable(r.message, sizeof(r.message), msg);
+	send_ca_result(c, id, &r);
+}
+
+void
+ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
+{
+	const struct ipc_cfg_connector	*conf = NULL;
+	struct ca_xfer			*x;
+
+	for (size_t i = 0; i < c->nconns; i++)
+		if (strcmp(c->conns[i].name, job->connector) == 0)
+			conf = &c->conns[i];
+	if (conf == NULL) {
+		fail_job(c, job_id, CA_REJECTED, "no such connector");
+		return;
+	}
+	if (c->njobs >= CHILD_MAX_JOBS) {
+		fail_job(c, job_id, CA_RETRY, "connector child busy");
+		return;
+	}
+	x = xcalloc(1, sizeof(*x));
+	x->t.kind = XFER_CA;
+	x->t.id = job_id;
+	x->t.child = c;
+	x->t.body_cap = CA_MAX_RESPONSE;
+	x->t.body = xmalloc(x->t.body_cap + 1);
+	x->action = job->action;
+	memcpy(x->ref, job->ref, sizeof(x->ref));
+	memcpy(x->profile, job->profile, sizeof(x->profile));
+	x->validity_days = job->validity_days;
+	x->csr = xcalloc(1, job->csr_len + 1);
+	memcpy(x->csr, job->csr, job->csr_len);
+	x->sans_json = xcalloc(1, job->sans_len + 1);
+	memcpy(x->sans_json, job->sans_json, job->sans_len);
+	x->conf = conf;
+	x->type = find_type(conf->type);
+	x->retry_after = -1;
+	if (transfer_setup(c, &x->t, conf->url) == -1 ||
+	    curl_easy_setopt(x->t.easy, CURLOPT_USERAGENT, "hsmagent") !=
+	    CURLE_OK || x->type->prepare(x) == -1 ||
+	    curl_multi_add_handle(c->multi, x->t.easy) != CURLM_OK) {
+		fail_job(c, job_id, CA_RETRY, "cannot set up the request");
+		xfer_free(x);
+		return;
+	}
+	c->njobs++;
+}
+
+/* The certificate must carry the CSR's key; its serial is read from it. */
+static int
+check_issued(struct ca_xfer *x, struct ipc_ca_result *r)
+{
+	BIO		*bc = NULL, *br = NULL;
+	X509		*cert = NULL;
+	X509_REQ	*req = NULL;
+	BIGNUM		*bn = NULL;
+	char		*hex = NULL;
+	int		 ok = -1;
+
+	if (x->cert == NULL ||
+	    (bc = BIO_new_mem_buf(x->cert, -1)) == NULL ||
+	    (cert = PEM_read_bio_X509(bc, NULL, NULL, NULL)) == NULL) {
+		snprintf(r->message, sizeof(r->message), "the CA's certificate "
+		    "does not parse");
+		goto out;
+	}
+	if ((br = BIO_new_mem_buf(x->csr, -1)) == NULL ||
+	    (req = PEM_read_bio_X509_REQ(br, NULL, NULL, NULL)) == NULL ||
+	    EVP_PKEY_eq(X509_get0_pubkey(cert), X509_REQ_get0_pubkey(req)) !=
+	    1) {
+		snprintf(r->message, sizeof(r->message), "the CA returned a "
+		    "certificate for another key");
+		goto out;
+	}
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL)) ==
+	    NULL || BN_is_negative(bn) || BN_is_zero(bn) ||
+	    (hex = BN_bn2hex(bn)) == NULL || strlen(hex) > IPC_MAX_SERIAL) {
+		snprintf(r->message, sizeof(r->message), "bad serial number");
+		goto out;
+	}
+	for (char *p = hex; *p != '\0'; p++)
+		*p = (*p >= 'A' && *p <= 'F') ? (char)(*p - 'A' + 'a') : *p;
+	snprintf(r->serial, sizeof(r->serial), "%s", hex[0] == '0' &&
+	    hex[1] != '\0' ? hex + 1 : hex);
+	ok = 0;
+ out:
+	OPENSSL_free(hex);
+	BN_free(bn);
+	X509_REQ_free(req);
+	X509_free(cert);
+	BIO_free(br);
+	BIO_free(bc);
+	ERR_clear_error();
+	return ok;
+}
+
+void
+ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
+{
+	struct ipc_ca_result	 r;
+	long			 http = 0;
+	curl_off_t		 ra = -1;
+
+	curl_multi_remove_handle(c->multi, x->t.easy);
+	c->njobs--;
+	memset(&r, 0, sizeof(r));
+	if (cc != CURLE_OK) {
+		r.outcome = CA_RETRY;
+		copy_printable(r.message, sizeof(r.message), x->t.errbuf[0] ?
+		    x->t.errbuf : curl_easy_strerror(cc));
+		send_ca_result(c, x->t.id, &r);
+		xfer_free(x);
+		return;
+	}
+	curl_easy_getinfo(x->t.easy, CURLINFO_RESPONSE_CODE, &http);
+	if (curl_easy_getinfo(x->t.easy, CURLINFO_RETRY_AFTER, &ra) ==
+	    CURLE_OK && ra >= 0)
+		x->retry_after = ra > 86400 ? 86400 : (long)ra;
+	x->t.body[x->t.body_len] = '\0';
+	if (x->t.truncated) {
+		r.outcome = CA_RETRY;
+		snprintf(r.message, sizeof(r.message), "the CA's response is "
+		    "larger than %d KiB", CA_MAX_RESPONSE / 1024);
+		send_ca_result(c, x->t.id, &r);
+		xfer_free(x);
+		return;
+	}
+	x->type->parse(x, http, &r);
+	if (r.outcome == CA_ISSUED && check_issued(x, &r) == -1) {
+		r.outcome = CA_REJECTED;
+		r.serial[0] = '\0';
+	}
+	if (r.outcome == CA_ISSUED) {
+		r.cert = (const uint8_t *)x->cert;
+		r.cert_len = strlen(x->cert);
+		r.chain = (const uint8_t *)(x->chain ? x->chain : "");
+		r.chain_len = x->chain ? strlen(x->chain) : 0;
+	}
+	if ((r.outcome == CA_RETRY || r.outcome == CA_PENDING) &&
+	    x->retry_after >= 0 && r.retry_after_s == 0)
+		r.retry_after_s = (uint32_t)x->retry_after;
+	send_ca_result(c, x->t.id, &r);
+	xfer_free(x);
+}

@@ -1,0 +1,62 @@
+/*
+ * connector.h - CA connectors inside the sandboxed child.
+ *
+ * A connector type turns one CA job (enroll or look up an order by the
+ * agent's reference) into an HTTPS request, and the CA's response into
+ * an outcome. ca_job.c does the rest the same way for every CA: the
+ * transfer (mTLS with the proxy key), size caps, and the checks on an
+ * issued certificate (its key is the CSR's; the serial is read from it).
+ *
+ * The product's types are listed in connectors/registry.c; a test build
+ * links tests/ connectors instead (the product ships no fake CA).
+ */
+#ifndef HSMAGENT_CONNECTOR_H
+#define HSMAGENT_CONNECTOR_H
+
+#include <curl/curl.h>
+
+#include "ipc.h"
+#include "probe_job.h"
+
+#define CA_MAX_RESPONSE		(256 * 1024)	/* bytes read from a CA */
+
+struct ca_xfer;
+
+struct connector_type {
+	const char	*name;
+	/* Request: URL, method, headers, body on x->t.easy. 0 or -1. */
+	int		(*prepare)(struct ca_xfer *);
+	/*
+	 * Response: fills r (outcome, handle, message, retry_after_s) and,
+	 * for CA_ISSUED, x->cert and x->chain (malloc'd PEM text).
+	 */
+	void		(*parse)(struct ca_xfer *, long http,
+			    struct ipc_ca_result *r);
+};
+
+struct ca_xfer {
+	struct probe_job		 t;	/* first: see probe_job.h */
+	uint8_t				 action;
+	char				 ref[IPC_ORDER_REF_LEN + 1];
+	char				 profile[IPC_MAX_NAME + 1];
+	uint32_t			 validity_days;
+	char				*csr;		/* PEM, NUL-terminated */
+	char				*sans_json;	/* JSON array text */
+	const struct ipc_cfg_connector	*conf;
+	const struct connector_type	*type;
+	struct curl_slist		*headers;
+	char				*post;		/* request body */
+	long				 retry_after;	/* seconds, or -1 */
+	char				*cert, *chain;	/* from parse() */
+};
+
+/* registry.c (or a test registry): NULL-terminated. */
+extern const struct connector_type *const connector_types[];
+
+/* ca_job.c */
+struct child;
+int	ca_configure(struct child *, const struct ipc_cfg_connector *);
+void	ca_start(struct child *, uint32_t job_id, const struct ipc_job_ca *);
+void	ca_done(struct child *, struct ca_xfer *, CURLcode);
+
+#endif

@@ -1,0 +1,15 @@
+/*
+ * connector_registry_test.c - the connector registry of the test child
+ * (build/tests/hsmagent-connector-test): the product's list plus the
+ * test CA connector. The product links connectors/registry.c instead.
+ */
+#include <stddef.h>
+
+#include "connector.h"
+
+extern const struct connector_type testca_connector;
+
+const struct connector_type *const connector_types[] = {
+	&testca_connector,
+	NULL,
+};
