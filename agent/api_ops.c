@@ -172,6 +172,14 @@ op_enroll(struct agent *a, struct api_conn *c, struct api_request *r)
 	json_t			*sans;
 	char			 err[512], *sans_s;
 
+	/* Every request is on record before anything is decided. */
+	if (audit_conn(a, c, "order.request", NULL, "received",
+	    json_pack("{s:s,s:s,s:i,s:b,s:i}", "connector", r->connector,
+	    "profile", r->profile, "sans", (int)r->nsans, "wait", r->wait,
+	    "validity_days", (int)r->validity_days)) == -1) {
+		free(csr);
+		return;
+	}
 	if (csr_parse(r->csr, strlen(r->csr), csr, err, sizeof(err)) == -1) {
 		if (audit_conn(a, c, "order.request", NULL, "refused",
 		    json_pack("{s:s,s:s,s:s}", "connector", r->connector,

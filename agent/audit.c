@@ -24,8 +24,17 @@
 #define HASH_HEX	64
 #define DUMP_FLAGS	(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
 
+/*
+ * FILE.head holds the seq and hash of the last record, rewritten in
+ * place after each append. The chain alone cannot show that records
+ * were cut from the end of the log; the head file can (unless it is
+ * rewritten too, which is why the log should also leave the host).
+ */
+#define HEAD_LEN	(20 + 1 + HASH_HEX + 1)
+
 struct audit {
 	int		 fd;
+	int		 hfd;		/* FILE.head */
 	int		 broken;	/* a write failed: refuse from now on */
 	uint64_t	 seq;		/* of the last record */
 	char		 prev[HASH_HEX + 1];
@@ -90,6 +99,51 @@ is_hex64(const char *s)
 		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
 			return 0;
 	return 1;
+}
+
+/* ---- the head file ------------------------------------------------------ */
+
+/* 1 and the values if the head file holds a record, 0 if empty, -1 bad. */
+static int
+head_read(int fd, uint64_t *seq, char hash[HASH_HEX + 1])
+{
+	char			 buf[HEAD_LEN + 1];
+	ssize_t			 n = pread(fd, buf, HEAD_LEN, 0);
+	unsigned long long	 s;
+
+	if (n == 0)
+		return 0;
+	if (n != HEAD_LEN || buf[20] != ' ' || buf[HEAD_LEN - 1] != '\n')
+		return -1;
+	buf[HEAD_LEN - 1] = '\0';
+	buf[20] = '\0';
+	if (strspn(buf, "0123456789") != 20 || !is_hex64(buf + 21))
+		return -1;
+	s = strtoull(buf, NULL, 10);
+	*seq = (uint64_t)s;
+	memcpy(hash, buf + 21, HASH_HEX + 1);
+	return 1;
+}
+
+static int
+head_write(int fd, uint64_t seq, const char *hash)
+{
+	char buf[HEAD_LEN + 1];
+
+	snprintf(buf, sizeof(buf), "%020llu %s\n", (unsigned long long)seq,
+	    hash);
+	if (pwrite(fd, buf, HEAD_LEN, 0) != HEAD_LEN || fdatasync(fd) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+open_head(const char *path, int flags)
+{
+	char hp[4200];
+
+	snprintf(hp, sizeof(hp), "%s.head", path);
+	return open(hp, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
 }
 
 /* ---- verification ------------------------------------------------------ */
@@ -239,6 +293,45 @@ audit_verify_buf(const char *buf, size_t len, uint64_t *nrecords,
 	return 0;
 }
 
+/*
+ * The head file, if there is one, must not be ahead of the log: that
+ * would mean records were removed from the end. (Behind by one is the
+ * window between the log's fsync and the head's.)
+ */
+static int
+verify_head(const char *path, const struct verifier *v, uint64_t *bad_line,
+    char *msg, size_t msglen)
+{
+	uint64_t	seq;
+	char		hash[HASH_HEX + 1];
+	int		fd = open_head(path, O_RDONLY), r;
+
+	if (fd == -1)
+		return 0;
+	r = head_read(fd, &seq, hash);
+	close(fd);
+	if (r == -1) {
+		snprintf(msg, msglen, "%s.head is damaged", path);
+		return 1;
+	}
+	if (r == 1 && seq > v->seq) {
+		*bad_line = v->line + 1;
+		snprintf(msg, msglen, "line %llu: missing: the log ends at seq "
+		    "%llu but %s.head records seq %llu (records removed from "
+		    "the end)", (unsigned long long)*bad_line,
+		    (unsigned long long)v->seq, path, (unsigned long long)seq);
+		return 1;
+	}
+	if (r == 1 && seq == v->seq && strcmp(hash, v->prev) != 0) {
+		*bad_line = v->line;
+		snprintf(msg, msglen, "line %llu: the last record's hash is "
+		    "not the one %s.head records", (unsigned long long)v->line,
+		    path);
+		return 1;
+	}
+	return 0;
+}
+
 int
 audit_verify_file(const char *path, uint64_t *nrecords, uint64_t *bad_line,
     char *msg, size_t msglen)
@@ -278,6 +371,8 @@ audit_verify_file(const char *path, uint64_t *nrecords, uint64_t *bad_line,
 	}
 	free(line);
 	fclose(f);
+	if (r == 0)
+		r = verify_head(path, &v, bad_line, msg, msglen);
 	if (r == 0) {
 		*nrecords = v.seq;
 		snprintf(msg, msglen, "intact, %llu records",
@@ -364,6 +459,30 @@ resume_chain(struct audit *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* A log shorter than its head file lost records: do not extend it. */
+static int
+check_head(struct audit *a, char *err, size_t errlen)
+{
+	uint64_t	seq;
+	char		hash[HASH_HEX + 1];
+	int		r = head_read(a->hfd, &seq, hash);
+
+	if (r == -1) {
+		snprintf(err, errlen, "the head file is damaged");
+		return -1;
+	}
+	if (r == 1 && (seq > a->seq || (seq == a->seq &&
+	    strcmp(hash, a->prev) != 0))) {
+		snprintf(err, errlen, "the log ends at seq %llu but its head "
+		    "file records seq %llu: records were removed",
+		    (unsigned long long)a->seq, (unsigned long long)seq);
+		return -1;
+	}
+	if (a->seq > 0 && (r == 0 || seq < a->seq))
+		return head_write(a->hfd, a->seq, a->prev);
+	return 0;
+}
+
 struct audit *
 audit_open(const char *path, char *err, size_t errlen)
 {
@@ -386,6 +505,16 @@ audit_open(const char *path, char *err, size_t errlen)
 	}
 	if (resume_chain(a, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "audit log %s: %s", path, e);
+		goto fail;
+	}
+	if ((a->hfd = open_head(path, O_RDWR | O_CREAT)) == -1) {
+		snprintf(err, errlen, "audit log %s.head: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (check_head(a, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "audit log %s: %s", path, e);
+		close(a->hfd);
 		goto fail;
 	}
 	return a;
@@ -494,6 +623,10 @@ audit_append(struct audit *a, const char *event,
 	}
 	a->seq++;
 	memcpy(a->prev, h, sizeof(a->prev));
+	if (head_write(a->hfd, a->seq, a->prev) == -1) {
+		a->broken = 1;
+		return -1;
+	}
 	return 0;
 }
 
@@ -509,6 +642,7 @@ audit_close(struct audit *a)
 	if (a == NULL)
 		return;
 	close(a->fd);
+	close(a->hfd);
 	free(a);
 }
 

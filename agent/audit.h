@@ -29,6 +29,11 @@
  *
  * Each record is fsync'ed before audit_append() returns. A record that
  * cannot be written makes the caller refuse what it was about to do.
+ *
+ * FILE.head ("SEQ HASH", rewritten after each record) records where the
+ * log ends: the chain cannot show records cut from the end, the head
+ * can. audit_open() refuses a log shorter than its head; verification
+ * names the first missing line.
  */
 #ifndef HSMAGENT_AUDIT_H
 #define HSMAGENT_AUDIT_H
