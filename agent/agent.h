@@ -59,6 +59,7 @@ struct job {
 	ca_done_fn	 ca_done;	/* IPC_JOB_CA */
 	char		 order[IPC_ORDER_REF_LEN + 1];
 	uint8_t		 ca_action;
+	uint8_t		 reason;	/* CA_REVOKE: RFC 5280 code */
 };
 
 struct child_proc {
@@ -157,6 +158,9 @@ void	orders_tick(struct agent *, int64_t now_ms);
 void	api_ops_answer_order(struct agent *, struct api_conn *, const char *id,
 	    int wait);
 void	api_ops_order_changed(struct agent *, const char *id);
+/* Ends the waits on an order with an error reply (e.g. revoke failed). */
+void	api_ops_order_error(struct agent *, const char *id, const char *code,
+	    const char *msg);
 
 /* agent_audit.c: records with the agent as actor; consumes details */
 int	agent_audit(struct agent *, const char *event, const char *target,

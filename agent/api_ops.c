@@ -297,6 +297,20 @@ api_ops_order_changed(struct agent *a, const char *id)
 	order_free(&o);
 }
 
+void
+api_ops_order_error(struct agent *a, const char *id, const char *code,
+    const char *msg)
+{
+	for (size_t i = 0; i < a->api.max; i++) {
+		struct api_conn *c = &a->api.conns[i];
+
+		if (c->fd == -1 || strcmp(c->waiting, id) != 0)
+			continue;
+		c->waiting[0] = '\0';
+		api_reply_error(c, code, "%s", msg);
+	}
+}
+
 /* ---- the other operations --------------------------------------------- */
 
 static int

@@ -22,6 +22,7 @@
 #include "audit.h"
 #include "log.h"
 #include "orders.h"
+#include "api_request.h"
 
 #define TICK_MS		1000
 
@@ -258,14 +259,78 @@ orders_tick(struct agent *a, int64_t now_ms)
 	orders_list_resumable(a->orders, due_cb, a);
 }
 
+static void
+on_revoke_done(struct agent *a, struct job *j, const struct ipc_ca_result *r,
+    const char *error)
+{
+	const char	*why = r == NULL ? error : r->message[0] ? r->message :
+			    "the CA refused";
+	char		 msg[IPC_MAX_STR + 64];
+
+	if (r != NULL && r->outcome == CA_REVOKED) {
+		if (orders_set_revoked(a->orders, j->order,
+		    api_reason_name(j->reason)) == -1)
+			log_error("order %s: cannot record the revocation",
+			    j->order);
+		agent_audit(a, "ca.revoke", j->order, "ok", json_pack("{s:s}",
+		    "reason", api_reason_name(j->reason)));
+		log_info("order %s: revoked (%s)", j->order,
+		    api_reason_name(j->reason));
+		api_ops_order_changed(a, j->order);
+		return;
+	}
+	agent_audit(a, "ca.revoke", j->order, "failed", json_pack("{s:s}",
+	    "error", why));
+	snprintf(msg, sizeof(msg), "revocation failed: %s", why);
+	api_ops_order_error(a, j->order, r != NULL && r->outcome ==
+	    CA_REJECTED ? "ca_rejected" : "ca_unavailable", msg);
+}
+
+/*
+ * Revocation is asked of the CA once; the caller waits for the answer
+ * and retries on failure (the order stays "issued" until the CA agrees).
+ */
 void
 order_revoke(struct agent *a, struct api_conn *c, const struct order *o,
     int reason)
 {
-	(void)reason;
-	agent_audit(a, "ca.revoke", o->id, "failed", json_pack("{s:s,s:s}",
-	    "connector", o->connector, "error", "revocation is not supported "
-	    "by this connector yet"));
-	api_reply_error(c, "ca_unavailable", "revocation through connector "
-	    "\"%s\" is not available in this build", o->connector);
+	struct ipc_job_ca	 jc;
+	struct wbuf		 b;
+	struct job		*j;
+
+	if (connector_of(a, o->connector) == NULL) {
+		agent_audit(a, "ca.revoke", o->id, "failed", json_pack(
+		    "{s:s}", "error", "connector not configured"));
+		api_reply_error(c, "ca_unavailable", "no CA connector \"%s\" "
+		    "is configured", o->connector);
+		return;
+	}
+	if (job_for_order(a, o->id) != NULL) {
+		api_reply_error(c, "conflict", "order %s has a CA request in "
+		    "flight; try again", o->id);
+		return;
+	}
+	memset(&jc, 0, sizeof(jc));
+	jc.action = CA_REVOKE;
+	snprintf(jc.connector, sizeof(jc.connector), "%s", o->connector);
+	snprintf(jc.ref, sizeof(jc.ref), "%s", o->id);
+	snprintf(jc.profile, sizeof(jc.profile), "%s", o->profile);
+	snprintf(jc.handle, sizeof(jc.handle), "%s", o->ca_handle ?
+	    o->ca_handle : "");
+	snprintf(jc.serial, sizeof(jc.serial), "%s", o->serial ? o->serial :
+	    "");
+	jc.reason = (uint8_t)reason;
+	jc.csr = (const uint8_t *)"";
+	jc.sans_json = (const uint8_t *)"[]";
+	jc.sans_len = 2;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	if (ipc_enc_job_ca(&b, &jc) == -1 ||
+	    (j = job_new_ca(a, &b, on_revoke_done, o->id, CA_REVOKE)) == NULL) {
+		wbuf_free(&b);
+		api_reply_error(c, "busy", "too many CA requests in flight");
+		return;
+	}
+	j->reason = (uint8_t)reason;
+	/* The answer comes when the CA has spoken. */
+	snprintf(c->waiting, sizeof(c->waiting), "%s", o->id);
 }

@@ -479,7 +479,10 @@ ipc_enc_job_ca(struct wbuf *b, const struct ipc_job_ca *m)
 	wbuf_put_cstr(b, m->profile);
 	wbuf_put_u32(b, m->validity_days);
 	wbuf_put_bytes(b, m->csr, m->csr_len);
-	return wbuf_put_bytes(b, m->sans_json, m->sans_len);
+	wbuf_put_bytes(b, m->sans_json, m->sans_len);
+	wbuf_put_cstr(b, m->handle);
+	wbuf_put_cstr(b, m->serial);
+	return wbuf_put_u8(b, m->reason);
 }
 
 int
@@ -498,9 +501,17 @@ ipc_dec_job_ca(const struct ipc_msg *msg, struct ipc_job_ca *m)
 	    rbuf_get_bytes(&r, &m->csr, &m->csr_len, IPC_MAX_CSR) == -1 ||
 	    rbuf_get_bytes(&r, &m->sans_json, &m->sans_len,
 	    IPC_MAX_SANS_JSON) == -1 ||
+	    rbuf_get_cstr(&r, m->handle, sizeof(m->handle),
+	    IPC_MAX_HANDLE) == -1 ||
+	    rbuf_get_cstr(&r, m->serial, sizeof(m->serial),
+	    IPC_MAX_SERIAL) == -1 ||
+	    rbuf_get_u8(&r, &m->reason) == -1 ||
 	    rbuf_end(&r) == -1)
 		return -1;
-	if ((m->action != CA_ENROLL && m->action != CA_LOOKUP) ||
+	if (m->action == CA_REVOKE && (!is_hex(m->serial, 0) ||
+	    m->reason > 10 || m->reason == 7))
+		return -1;
+	if ((m->action < CA_ENROLL || m->action > CA_REVOKE) ||
 	    !is_name(m->connector) || !is_hex(m->ref, IPC_ORDER_REF_LEN) ||
 	    !is_name(m->profile) || m->validity_days > 825 ||
 	    (m->action == CA_ENROLL && (m->csr_len == 0 ||
@@ -538,7 +549,7 @@ ipc_dec_ca_result(const struct ipc_msg *msg, struct ipc_ca_result *m)
 	    rbuf_get_bytes(&r, &m->chain, &m->chain_len, IPC_MAX_CHAIN) == -1 ||
 	    rbuf_end(&r) == -1)
 		return -1;
-	if (m->outcome < CA_ISSUED || m->outcome > CA_NOT_FOUND ||
+	if (m->outcome < CA_ISSUED || m->outcome > CA_REVOKED ||
 	    m->retry_after_s > 86400 ||
 	    !is_pem_text(m->cert, m->cert_len) ||
 	    !is_pem_text(m->chain, m->chain_len))

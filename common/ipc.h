@@ -70,6 +70,7 @@ enum ipc_type {
 enum ipc_ca_action {
 	CA_ENROLL = 1,		/* submit the CSR under the order's reference */
 	CA_LOOKUP = 2,		/* what does the CA know of this reference? */
+	CA_REVOKE = 3,		/* revoke the order's certificate */
 };
 
 enum ipc_ca_outcome {
@@ -78,6 +79,7 @@ enum ipc_ca_outcome {
 	CA_REJECTED = 3,	/* final: the CA said no (message says why) */
 	CA_RETRY = 4,		/* transient: network, 5xx, 429 */
 	CA_NOT_FOUND = 5,	/* lookup: the CA never saw this reference */
+	CA_REVOKED = 6,		/* revoke: done */
 };
 
 enum ipc_blob_kind {
@@ -155,6 +157,10 @@ struct ipc_job_ca {
 	size_t		 csr_len;
 	const uint8_t	*sans_json;
 	size_t		 sans_len;
+	/* CA_REVOKE */
+	char		 handle[IPC_MAX_HANDLE + 1];
+	char		 serial[IPC_MAX_SERIAL + 1];
+	uint8_t		 reason;		/* RFC 5280 CRLReason */
 };
 
 struct ipc_ca_result {

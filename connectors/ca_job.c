@@ -117,6 +117,9 @@ ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 	memcpy(x->ref, job->ref, sizeof(x->ref));
 	memcpy(x->profile, job->profile, sizeof(x->profile));
 	x->validity_days = job->validity_days;
+	memcpy(x->serial, job->serial, sizeof(x->serial));
+	memcpy(x->handle, job->handle, sizeof(x->handle));
+	x->reason = job->reason;
 	x->csr = xcalloc(1, job->csr_len + 1);
 	memcpy(x->csr, job->csr, job->csr_len);
 	x->sans_json = xcalloc(1, job->sans_len + 1);

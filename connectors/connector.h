@@ -40,6 +40,9 @@ struct ca_xfer {
 	char				 ref[IPC_ORDER_REF_LEN + 1];
 	char				 profile[IPC_MAX_NAME + 1];
 	uint32_t			 validity_days;
+	char				 serial[IPC_MAX_SERIAL + 1];	/* revoke */
+	char				 handle[IPC_MAX_HANDLE + 1];
+	uint8_t				 reason;
 	char				*csr;		/* PEM, NUL-terminated */
 	char				*sans_json;	/* JSON array text */
 	const struct ipc_cfg_connector	*conf;

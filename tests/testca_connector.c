@@ -7,6 +7,7 @@
  *
  *   enroll:  POST URL/orders {"ref","profile","csr","sans","validity_days"}
  *   lookup:  GET  URL/orders?ref=REF
+ *   revoke:  POST URL/orders/revoke {"ref","serial","reason"} -> 200
  *   answer:  {"id","status":"issued"|"pending","certificate","chain"}
  *            4xx {"error": "..."} is final; 5xx and 429 are retried.
  */
@@ -27,6 +28,13 @@ testca_prepare(struct ca_xfer *x)
 	size_t	n = strlen(x->conf->url);
 	const char *slash = n > 0 && x->conf->url[n - 1] == '/' ? "" : "/";
 
+	if (x->action == CA_REVOKE) {
+		snprintf(url, sizeof(url), "%s%sorders/revoke", x->conf->url,
+		    slash);
+		body = json_pack("{s:s,s:s,s:i}", "ref", x->ref, "serial",
+		    x->serial, "reason", (int)x->reason);
+		goto post;
+	}
 	if (x->action == CA_LOOKUP) {
 		snprintf(url, sizeof(url), "%s%sorders?ref=%s", x->conf->url,
 		    slash, x->ref);
@@ -39,6 +47,7 @@ testca_prepare(struct ca_xfer *x)
 	body = json_pack("{s:s,s:s,s:s,s:o,s:i}", "ref", x->ref, "profile",
 	    x->profile, "csr", x->csr, "sans", sans, "validity_days",
 	    (int)x->validity_days);
+ post:
 	x->post = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	x->headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -58,6 +67,10 @@ testca_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 			    0, NULL);
 	const char	*st, *s;
 
+	if (x->action == CA_REVOKE && http == 200) {
+		r->outcome = CA_REVOKED;
+		goto out;
+	}
 	if (http == 404 && x->action == CA_LOOKUP) {
 		r->outcome = CA_NOT_FOUND;
 		goto out;

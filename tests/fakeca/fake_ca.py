@@ -4,6 +4,7 @@ tests/testca_connector.c over HTTPS that demands a client certificate.
 
   POST /orders        {"ref","profile","csr","sans","validity_days"}
   GET  /orders?ref=R  the order made under that reference, or 404
+  POST /orders/revoke {"ref","serial","reason"}: 200, or 404 if unknown
 
 Answers {"id","status":"issued","certificate","chain"} or
 {"id","status":"pending"} with Retry-After. Like a real CA it does not
@@ -31,12 +32,14 @@ MAX_BODY = 256 * 1024
 lock = threading.Lock()
 orders = {}          # ref -> order dict
 posts = {}           # ref -> number of POSTs seen
+revoked = {}         # ref -> reason code
 args = None
 
 
 def save_stats():
     with open(args.stats + ".tmp", "w") as f:
-        json.dump({"posts": posts, "orders": {r: o["status"] for r, o in orders.items()},
+        json.dump({"posts": posts, "revoked": revoked,
+                   "orders": {r: o["status"] for r, o in orders.items()},
                    "client_cns": sorted(client_cns)}, f)
     os.replace(args.stats + ".tmp", args.stats)
 
@@ -101,14 +104,17 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         if not self.client_ok():
             return
-        if self.path != "/orders":
+        if self.path not in ("/orders", "/orders/revoke"):
             return self.reply(404, {"error": "no such endpoint"})
         n = int(self.headers.get("Content-Length", "0"))
         if n <= 0 or n > MAX_BODY:
             return self.reply(400, {"error": "bad length"})
         try:
             req = json.loads(self.rfile.read(n))
-            ref, csr = req["ref"], req["csr"]
+            ref = req["ref"]
+            if self.path == "/orders/revoke":
+                return self.revoke(ref, req["serial"], int(req["reason"]))
+            csr = req["csr"]
         except (ValueError, KeyError):
             return self.reply(400, {"error": "malformed request"})
         with lock:
@@ -127,6 +133,21 @@ class Handler(BaseHTTPRequestHandler):
             if order["status"] == "pending":
                 return self.reply(201, view(order), retry_after=1)
             return self.reply(201, view(order))
+
+    def revoke(self, ref, serial, reason):
+        with lock:
+            order = orders.get(ref)
+            if order is None or order["status"] != "issued":
+                return self.reply(404, {"error": "no issued certificate for this reference"})
+            want = subprocess.run(["openssl", "x509", "-noout", "-serial"],
+                                  input=order["certificate"], capture_output=True,
+                                  text=True).stdout.strip().split("=")[-1].lower().lstrip("0")
+            if want != serial:
+                return self.reply(400, {"error": "serial %s is not this order's" % serial})
+            revoked[ref] = reason
+            order["status"] = "revoked"
+            save_stats()
+        return self.reply(200, {"status": "revoked"})
 
     def do_GET(self):
         if not self.client_ok():

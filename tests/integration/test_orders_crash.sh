@@ -145,9 +145,23 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["cl
 	fail "the CA saw another client certificate than the HSM key's"
 note "enroll --wait: progress shown, certificate for the CSR's key, mTLS with the HSM key"
 
+# 4. Revocation by serial, with an RFC 5280 reason, through the CA.
+serial=$(openssl x509 -in "$T/three.crt" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')
+cli revoke --serial "$serial" --reason keyCompromise >"$T/revoke.out" 2>&1 ||
+	{ cat "$T/revoke.out" >&2; fail "revoke by serial"; }
+expect_in "$T/revoke.out" 'revoked' "revoke reply"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if list(d["revoked"].values())==[1] else 1)' "$T/ca.json" ||
+	fail "the CA did not record a keyCompromise revocation"
+set +e
+cli revoke --serial "$serial" 2>"$T/revoke2.err"; rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "revoking twice: exit $rc"
+expect_in "$T/revoke2.err" 'conflict' "second revocation refused"
+note "revoked by serial with reason keyCompromise; the CA recorded it; twice is a conflict"
+
 kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
 "$CLI" audit verify "$T/state/audit.log" >/dev/null || fail "audit log does not verify after two crashes"
-for ev in order.submit ca.result sign.granted; do
+for ev in order.submit ca.result ca.revoke order.revoke sign.granted; do
 	grep -q "\"event\":\"$ev\"" "$T/state/audit.log" || fail "no $ev record"
 done
 note "audit log intact across two SIGKILLs"
