@@ -313,17 +313,26 @@ api_ops_order_error(struct agent *a, const char *id, const char *code,
 
 /* ---- the other operations --------------------------------------------- */
 
+/*
+ * Loads an order the caller may see: their own, any for admins, and with
+ * for_approval the ones they may approve. Anything else gets the same
+ * not_found as an order that does not exist: no probing for ids.
+ */
 static int
 load_visible(struct agent *a, struct api_conn *c, const char *id,
-    struct order *o)
+    struct order *o, int for_approval)
 {
-	int r = orders_get(a->orders, id, o);
+	struct caller	k;
+	char		reason[256];
+	int		r = orders_get(a->orders, id, o);
 
-	if (r == 1 && may_see(a, c, o))
+	caller_of(c, &k);
+	if (r == 1 && (may_see(a, c, o) || (for_approval &&
+	    policy_may_approve(a->policy, o->rule, &k, (uid_t)o->uid, reason,
+	    sizeof(reason)))))
 		return 0;
 	if (r == 1)
 		order_free(o);
-	/* The same answer for "absent" and "not yours": no probing. */
 	api_reply_error(c, "not_found", "no order %s", id);
 	return -1;
 }
@@ -333,7 +342,7 @@ op_status(struct agent *a, struct api_conn *c, struct api_request *r)
 {
 	struct order o;
 
-	if (load_visible(a, c, r->order, &o) == -1)
+	if (load_visible(a, c, r->order, &o, 0) == -1)
 		return;
 	reply_order(c, &o, 1);
 	order_free(&o);
@@ -373,27 +382,6 @@ op_list(struct agent *a, struct api_conn *c, struct api_request *r)
 	api_reply(c, json_pack("{s:b,s:o}", "ok", 1, "orders", arr));
 }
 
-/*
- * Approvers see the orders they may approve; anyone else gets the same
- * not_found as for an order that does not exist.
- */
-static int
-load_visible_for_approval(struct agent *a, struct api_conn *c,
-    const char *id, struct order *o)
-{
-	struct caller	k;
-	char		reason[256];
-	int		r = orders_get(a->orders, id, o);
-
-	caller_of(c, &k);
-	if (r == 1 && (may_see(a, c, o) || policy_may_approve(a->policy,
-	    o->rule, &k, (uid_t)o->uid, reason, sizeof(reason))))
-		return 0;
-	if (r == 1)
-		order_free(o);
-	api_reply_error(c, "not_found", "no order %s", id);
-	return -1;
-}
 
 static void
 op_decide(struct agent *a, struct api_conn *c, struct api_request *r,
@@ -403,7 +391,7 @@ op_decide(struct agent *a, struct api_conn *c, struct api_request *r,
 	struct caller	k;
 	char		reason[256], err[256];
 
-	if (load_visible_for_approval(a, c, r->order, &o) == -1)
+	if (load_visible(a, c, r->order, &o, 1) == -1)
 		return;
 	caller_of(c, &k);
 	if (strcmp(o.state, "awaiting_approval") != 0) {

@@ -133,16 +133,6 @@ get_str(json_t *obj, const char *key, char *dst, size_t max, int required,
 }
 
 static int
-is_name(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		    *s == '-' || *s == '_'))
-			return 0;
-	return 1;
-}
-
-static int
 is_lower_hex(const char *s)
 {
 	for (; *s != '\0'; s++)
@@ -156,7 +146,7 @@ get_name(json_t *obj, const char *key, char *dst, char *err, size_t errlen)
 {
 	if (get_str(obj, key, dst, API_MAX_NAME, 1, err, errlen) == -1)
 		return -1;
-	if (!is_name(dst)) {
+	if (!name_ok(dst, API_MAX_NAME)) {
 		snprintf(err, errlen, "\"%s\" must be [a-z0-9_-]", key);
 		return -1;
 	}

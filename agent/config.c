@@ -623,10 +623,8 @@ start_connector(struct parser *p, const char *name)
 {
 	struct connector_cfg	*c;
 	char			 q[SHOWN_MAX + 8];
-	size_t			 n = strlen(name);
 
-	if (n == 0 || n > 64 || strspn(name,
-	    "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+	if (!name_ok(name, 64))
 		return fail(p, "connector name %s: expected 1 to 64 of "
 		    "[a-z0-9_-]", shown(name, q, sizeof(q)));
 	for (size_t i = 0; i < p->cfg->nconnectors; i++)

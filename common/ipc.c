@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ipc.h"
+#include "util.h"
 #include "log.h"
 
 int
@@ -414,18 +415,6 @@ ipc_dec_log(const struct ipc_msg *msg, struct ipc_log *m)
 /* ---- CA work ------------------------------------------------------------- */
 
 static int
-is_name(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		    *s == '-' || *s == '_'))
-			return 0;
-	return 1;
-}
-
-static int
 is_hex(const char *s, size_t exact)
 {
 	size_t n = strlen(s);
@@ -464,7 +453,7 @@ ipc_dec_cfg_connector(const struct ipc_msg *msg, struct ipc_cfg_connector *m)
 	    rbuf_get_cstr(&r, m->url, sizeof(m->url), IPC_MAX_URL) == -1 ||
 	    rbuf_end(&r) == -1)
 		return -1;
-	if (!is_name(m->name) || !is_name(m->type) ||
+	if (!name_ok(m->name, IPC_MAX_NAME) || !name_ok(m->type, IPC_MAX_NAME) ||
 	    strncmp(m->url, "https://", 8) != 0)
 		return -1;
 	return 0;
@@ -512,8 +501,8 @@ ipc_dec_job_ca(const struct ipc_msg *msg, struct ipc_job_ca *m)
 	    m->reason > 10 || m->reason == 7))
 		return -1;
 	if ((m->action < CA_ENROLL || m->action > CA_REVOKE) ||
-	    !is_name(m->connector) || !is_hex(m->ref, IPC_ORDER_REF_LEN) ||
-	    !is_name(m->profile) || m->validity_days > 825 ||
+	    !name_ok(m->connector, IPC_MAX_NAME) || !is_hex(m->ref, IPC_ORDER_REF_LEN) ||
+	    !name_ok(m->profile, IPC_MAX_NAME) || m->validity_days > 825 ||
 	    (m->action == CA_ENROLL && (m->csr_len == 0 ||
 	    !is_pem_text(m->csr, m->csr_len))))
 		return -1;

@@ -128,3 +128,13 @@ copy_printable(char *dst, size_t dstlen, const char *src)
 		dst[i] = src[i] >= 0x20 && src[i] <= 0x7e ? src[i] : '?';
 	dst[i] = '\0';
 }
+
+int
+name_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}

@@ -31,6 +31,12 @@ char	*xstrdup(const char *s);
  */
 void	copy_printable(char *dst, size_t dstlen, const char *src);
 
+/*
+ * A name as configs, policies and messages use them: 1 to max of
+ * [a-z0-9_-]. Connector, profile, rule and type names.
+ */
+int	name_ok(const char *s, size_t max);
+
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t	monotime_ms(void);
 

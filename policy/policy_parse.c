@@ -65,20 +65,6 @@ trim(char *s)
 	return s;
 }
 
-static int
-is_name(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		    *s == '_' || *s == '-'))
-			return 0;
-	return 1;
-}
-
 /* Splits "a, b,c" in place; each item trimmed and non-empty. */
 static int
 split(struct pparser *p, const char *key, char *v, char **items, size_t *n)
@@ -191,7 +177,7 @@ parse_names(struct pparser *p, const char *key, char *v, struct plist *l)
 	if (split(p, key, v, items, &n) == -1)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_name(items[i], POLICY_MAX_NAME))
+		if (!name_ok(items[i], POLICY_MAX_NAME))
 			return pfail(p, "%s: \"%.64s\" must be [a-z0-9_-]", key,
 			    items[i]);
 		l->item[l->n++] = xstrdup(items[i]);
@@ -424,7 +410,7 @@ parse_section(struct pparser *p, char *s)
 		return pfail(p, "unknown section [%.64s]; expected [admins] or "
 		    "[rule NAME]", s);
 	name = s + 5;
-	if (!is_name(name, POLICY_MAX_NAME))
+	if (!name_ok(name, POLICY_MAX_NAME))
 		return pfail(p, "rule name \"%.64s\" must be 1 to %d of "
 		    "[a-z0-9_-]", name, POLICY_MAX_NAME);
 	for (size_t i = 0; i < p->pol->nrules; i++)
