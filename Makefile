@@ -71,12 +71,14 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/api_server.c agent/api_request.c agent/api_ops.c \
 		   agent/order_flow.c agent/agent_audit.c agent/local_api.c \
 		   agent/metrics.c agent/audit.c agent/orders.c \
+		   agent/poll_schedule.c \
 		   $(POLICY_SRCS)
 CLIENT_SRCS	:= client/hsmagent.c agent/audit.c common/util.c common/log.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/tls_setup.c connectors/probe.c \
 		   connectors/keyproxy.c connectors/sandbox_linux.c \
-		   connectors/ca_job.c connectors/registry.c
+		   connectors/ca_job.c connectors/registry.c \
+		   connectors/entrust.c connectors/entrust_msg.c
 
 # Parent and child objects are built apart: they link different libraries.
 obj_p = $(patsubst %.c,$(BUILD)/p/%.o,$(1))
@@ -120,7 +122,7 @@ T_COMMON	:= common/log.c common/util.c common/buf.c common/ipc.c \
 		   common/scheme.c
 UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_sandbox test_hsm test_audit test_orders test_policy \
-		   test_csr test_api_request
+		   test_csr test_api_request test_entrust_msg test_poll_schedule
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
@@ -147,6 +149,10 @@ $(BUILD)/tests/test_csr: $(call obj_p,tests/unit/test_csr.c \
 	$(POLICY_SRCS) common/util.c common/log.c)
 $(BUILD)/tests/test_api_request: $(call obj_p,tests/unit/test_api_request.c \
 	agent/api_request.c policy/san.c common/util.c common/log.c)
+$(BUILD)/tests/test_poll_schedule: $(call obj_p,tests/unit/test_poll_schedule.c \
+	agent/poll_schedule.c)
+$(BUILD)/tests/test_entrust_msg: $(call obj_c,tests/unit/test_entrust_msg.c \
+	connectors/entrust_msg.c $(T_COMMON))
 $(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
 # The child with the test CA connector instead of the product registry.
 $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
@@ -193,10 +199,11 @@ asan:
 
 FUZZ_SECONDS	?= 30
 FUZZ_TARGETS	:= fuzz_ipc fuzz_config fuzz_p11uri fuzz_api_request \
-		   fuzz_policy fuzz_csr fuzz_audit_verify
+		   fuzz_policy fuzz_csr fuzz_audit_verify fuzz_cagw
 FUZZ_FLAGS	:= -std=c17 -g -O1 -D_GNU_SOURCE \
 		   -fsanitize=fuzzer,address,undefined -Icommon -Iagent -Ihsm \
-		   -Ipolicy $(shell $(PKG_CONFIG) --cflags openssl jansson)
+		   -Ipolicy -Iconnectors \
+		   $(shell $(PKG_CONFIG) --cflags openssl jansson)
 FUZZ_LIBS	:= $(shell $(PKG_CONFIG) --libs openssl jansson)
 build-fuzz/fuzz_ipc: fuzz/fuzz_ipc.c $(T_COMMON)
 build-fuzz/fuzz_config: fuzz/fuzz_config.c agent/config.c hsm/p11uri.c \
@@ -207,6 +214,7 @@ build-fuzz/fuzz_api_request: fuzz/fuzz_api_request.c agent/api_request.c \
 build-fuzz/fuzz_policy: fuzz/fuzz_policy.c $(POLICY_SRCS) common/util.c \
 	common/log.c
 build-fuzz/fuzz_csr: fuzz/fuzz_csr.c $(POLICY_SRCS) common/util.c common/log.c
+build-fuzz/fuzz_cagw: fuzz/fuzz_cagw.c connectors/entrust_msg.c $(T_COMMON)
 build-fuzz/fuzz_audit_verify: fuzz/fuzz_audit_verify.c agent/audit.c \
 	common/util.c common/log.c
 build-fuzz/%:

@@ -129,6 +129,7 @@ void		 jobs_send_queued(struct agent *);
 void		 jobs_fail_sent(struct agent *, const char *error);
 int64_t		 jobs_next_deadline(const struct agent *);
 int		 jobs_active(const struct agent *);
+int		 jobs_room(const struct agent *);
 
 /* supervisor.c */
 int	child_spawn(struct agent *);

@@ -65,6 +65,7 @@ enum value_type {
 	V_MODE,
 	V_GROUP,
 	V_NAME,
+	V_CAID,
 };
 
 enum required {
@@ -130,6 +131,10 @@ static const struct key keys[] = {
 	{ SEC_CONNECTOR, "url", V_URL, C(url), 0, 0, REQ_IN_SECTION },
 	{ SEC_CONNECTOR, "deadline", V_NUMBER, C(deadline_s), 10, 86400,
 	    REQ_NO },
+	{ SEC_CONNECTOR, "poll_max_wait_seconds", V_NUMBER, C(deadline_s), 10,
+	    86400, REQ_NO },
+	{ SEC_CONNECTOR, "ca_id", V_CAID, C(ca_id), 0, 0, REQ_NO },
+	{ SEC_CONNECTOR, "profile_id", V_CAID, C(profile_id), 0, 0, REQ_NO },
 };
 
 #undef F
@@ -540,6 +545,20 @@ check_url(struct parser *p, const struct key *k, const char *v)
 	return check_authority(p, k, a, alen);
 }
 
+/* A CA's id for its own API: letters, digits and ._~- (Entrust: "p~ca"). */
+static int
+check_ca_id(struct parser *p, const struct key *k, const char *v)
+{
+	char	q[SHOWN_MAX + 8];
+	size_t	n = strlen(v);
+
+	if (n == 0 || n > 128 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~-") != n)
+		return kfail(p, k, "expected 1 to 128 of [A-Za-z0-9._~-], got "
+		    "%s", shown(v, q, sizeof(q)));
+	return 0;
+}
+
 /*
  * A socket mode in octal, "0660" style: owner must keep read and write,
  * nobody gets execute (meaningless on a socket), others at most rw.
@@ -592,6 +611,9 @@ set_value(struct parser *p, const struct key *k, char *v)
 		break;
 	case V_NAME:
 		r = check_name(p, k, v, "connector type");
+		break;
+	case V_CAID:
+		r = check_ca_id(p, k, v);
 		break;
 	case V_MODE:
 		return parse_mode(p, k, v, (uint32_t *)(void *)base);
@@ -898,6 +920,8 @@ config_free(struct config *cfg)
 		free(cfg->connectors[i].name);
 		free(cfg->connectors[i].type);
 		free(cfg->connectors[i].url);
+		free(cfg->connectors[i].ca_id);
+		free(cfg->connectors[i].profile_id);
 	}
 	memset(cfg, 0, sizeof(*cfg));
 }

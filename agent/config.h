@@ -30,6 +30,8 @@ struct connector_cfg {
 	char		*type;			/* a connector type of this build */
 	char		*url;			/* https base URL of the CA API */
 	uint32_t	 deadline_s;		/* give up on an order; default 600 */
+	char		*ca_id;			/* Entrust: the CA's id */
+	char		*profile_id;		/* Entrust: fixed profile, or NULL */
 };
 
 struct config {

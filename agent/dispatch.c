@@ -105,6 +105,8 @@ on_ca_result(struct agent *a, const struct ipc_msg *msg)
 	if (j == NULL || j->state != JOB_SENT || j->type != IPC_JOB_CA ||
 	    ipc_dec_ca_result(msg, &r) == -1 ||
 	    (j->ca_action == CA_ENROLL && r.outcome == CA_NOT_FOUND) ||
+	    (j->ca_action == CA_REVOKE && r.outcome == CA_UNKNOWN) ||
+	    (j->ca_action != CA_ENROLL && r.outcome == CA_NOT_TAKEN) ||
 	    ((j->ca_action == CA_REVOKE) != (r.outcome == CA_REVOKED) &&
 	    r.outcome != CA_REJECTED && r.outcome != CA_RETRY)) {
 		violation(a, "CA result for no CA job in flight, or malformed");

@@ -154,3 +154,9 @@ jobs_active(const struct agent *a)
 		n += a->jobs[i].state != JOB_FREE;
 	return n;
 }
+
+int
+jobs_room(const struct agent *a)
+{
+	return AGENT_MAX_JOBS - jobs_active(a);
+}

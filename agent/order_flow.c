@@ -22,6 +22,7 @@
 #include "audit.h"
 #include "log.h"
 #include "orders.h"
+#include "poll_schedule.h"
 #include "api_request.h"
 
 #define TICK_MS		1000
@@ -42,21 +43,15 @@ connector_of(struct agent *a, const char *name)
 	return NULL;
 }
 
-/* Seconds until the next poll after `attempts` tries, with jitter. */
+/* Seconds until the next poll, with jitter from the kernel's RNG. */
 static int64_t
 backoff_s(uint32_t attempts, uint32_t retry_after)
 {
-	static const int64_t steps[] = { 5, 15, 45, 120, 300 };
-	int64_t		base;
-	uint16_t	r = 0;
+	uint16_t r = 32768;
 
-	if (retry_after > 0)
-		return retry_after > 3600 ? 3600 : retry_after;
-	base = steps[attempts < 5 ? attempts : 4];
 	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
 		r = 32768;
-	/* +-20 %: base * (0.8 .. 1.2) */
-	return base * 8 / 10 + base * 4 * (int64_t)r / (10 * 65535);
+	return poll_delay_s(attempts, retry_after, r);
 }
 
 static void
@@ -89,18 +84,16 @@ ca_send(struct agent *a, const struct order *o, uint8_t action)
 	j.csr_len = strlen(o->csr_pem);
 	j.sans_json = (const uint8_t *)(o->sans_json ? o->sans_json : "[]");
 	j.sans_len = strlen((const char *)j.sans_json);
+	snprintf(j.handle, sizeof(j.handle), "%s", o->ca_handle ?
+	    o->ca_handle : "");
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
 	if (ipc_enc_job_ca(&b, &j) == -1) {
 		wbuf_free(&b);
 		return -1;
 	}
-	if (job_new_ca(a, &b, on_ca_done, o->id, action) == NULL) {
-		log_warn("order %s: too many jobs in flight; retrying later",
-		    o->id);
-		orders_record_attempt(a->orders, o->id, (int64_t)time(NULL) +
-		    backoff_s(0, 0), "agent busy");
-		return 0;
-	}
+	/* Callers check jobs_room() first; a full table waits a tick. */
+	if (job_new_ca(a, &b, on_ca_done, o->id, action) == NULL)
+		log_debug("order %s: job table full; next tick", o->id);
 	return 0;
 }
 
@@ -110,7 +103,8 @@ order_submit(struct agent *a, const char *id)
 	struct order	o;
 	char		err[256], why[256];
 
-	if (orders_get(a->orders, id, &o) != 1)
+	/* No room for the job: stay "received"; orders_tick() comes back. */
+	if (jobs_room(a) == 0 || orders_get(a->orders, id, &o) != 1)
 		return;
 	if (connector_of(a, o.connector) == NULL) {
 		snprintf(why, sizeof(why), "no CA connector \"%s\" is "
@@ -177,6 +171,29 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		finish(a, o->id, "rejected", r->message[0] ? r->message :
 		    "rejected by the CA");
 		return;
+	case CA_NOT_TAKEN:
+		/* A definite "not now": submitting again later is safe. */
+		agent_audit(a, "ca.result", o->id, "not_taken", json_pack(
+		    "{s:s}", "error", r->message));
+		if (strcmp(o->state, "submitting") == 0 &&
+		    orders_set_state(a->orders, o->id, "submitting", "received",
+		    err, sizeof(err)) == 1)
+			api_ops_order_changed(a, o->id);
+		orders_record_attempt(a->orders, o->id, now +
+		    backoff_s(o->attempts, r->retry_after_s), r->message);
+		return;
+	case CA_UNKNOWN: {
+		char why[IPC_MAX_STR + 256];
+
+		/* Not silent, and never a second enrollment. */
+		snprintf(why, sizeof(why), "the outcome of the submission is "
+		    "unknown (%s) and this CA cannot be asked by reference: "
+		    "check at the CA before enrolling again", action ==
+		    CA_ENROLL && r->message[0] ? r->message : o->last_error ?
+		    o->last_error : "the agent stopped while submitting");
+		finish(a, o->id, "failed", why);
+		return;
+	}
 	case CA_NOT_FOUND:
 		if (strcmp(o->state, "submitting") == 0 && action == CA_LOOKUP) {
 			/* The CA never saw it: now it is safe to submit. */
@@ -229,6 +246,8 @@ due_cb(const struct order *o, void *arg)
 	const struct connector_cfg	*cc = connector_of(a, o->connector);
 	int64_t				 now = (int64_t)time(NULL);
 
+	if (jobs_room(a) == 0)
+		return 1;		/* the rest waits for the next tick */
 	if (job_for_order(a, o->id) != NULL || o->next_poll > now)
 		return 0;
 	if (strcmp(o->state, "received") == 0) {
@@ -240,7 +259,7 @@ due_cb(const struct order *o, void *arg)
 		    "configured");
 		return 0;
 	}
-	if (now - o->created > (int64_t)cc->deadline_s) {
+	if (poll_deadline_passed(o->created, now, cc->deadline_s)) {
 		finish(a, o->id, "failed", "no answer from the CA before the "
 		    "connector's deadline");
 		return 0;

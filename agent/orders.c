@@ -57,6 +57,7 @@ static const struct {
 	{ "awaiting_approval", "received" },
 	{ "received", "submitting" },
 	{ "submitting", "pending" },
+	{ "submitting", "received" },	/* the CA did not take it (429, 503) */
 	{ "submitting", "issued" },
 	{ "pending", "issued" },
 	{ "issued", "revoked" },

@@ -101,6 +101,10 @@ send_config(struct agent *a)
 		snprintf(m.name, sizeof(m.name), "%s", cc->name);
 		snprintf(m.type, sizeof(m.type), "%s", cc->type);
 		snprintf(m.url, sizeof(m.url), "%s", cc->url);
+		snprintf(m.ca_id, sizeof(m.ca_id), "%s", cc->ca_id ? cc->ca_id :
+		    "");
+		snprintf(m.profile_id, sizeof(m.profile_id), "%s",
+		    cc->profile_id ? cc->profile_id : "");
 		wbuf_init(&b, IPC_MAX_PAYLOAD);
 		ipc_enc_cfg_connector(&b, &m);
 		r = child_send(a, IPC_CFG_CONNECTOR, 0, &b);

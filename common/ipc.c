@@ -439,7 +439,9 @@ ipc_enc_cfg_connector(struct wbuf *b, const struct ipc_cfg_connector *m)
 {
 	wbuf_put_cstr(b, m->name);
 	wbuf_put_cstr(b, m->type);
-	return wbuf_put_cstr(b, m->url);
+	wbuf_put_cstr(b, m->url);
+	wbuf_put_cstr(b, m->ca_id);
+	return wbuf_put_cstr(b, m->profile_id);
 }
 
 int
@@ -451,6 +453,9 @@ ipc_dec_cfg_connector(const struct ipc_msg *msg, struct ipc_cfg_connector *m)
 	    rbuf_get_cstr(&r, m->name, sizeof(m->name), IPC_MAX_NAME) == -1 ||
 	    rbuf_get_cstr(&r, m->type, sizeof(m->type), IPC_MAX_NAME) == -1 ||
 	    rbuf_get_cstr(&r, m->url, sizeof(m->url), IPC_MAX_URL) == -1 ||
+	    rbuf_get_cstr(&r, m->ca_id, sizeof(m->ca_id), IPC_MAX_HANDLE) == -1 ||
+	    rbuf_get_cstr(&r, m->profile_id, sizeof(m->profile_id),
+	    IPC_MAX_HANDLE) == -1 ||
 	    rbuf_end(&r) == -1)
 		return -1;
 	if (!name_ok(m->name, IPC_MAX_NAME) || !name_ok(m->type, IPC_MAX_NAME) ||
@@ -538,7 +543,7 @@ ipc_dec_ca_result(const struct ipc_msg *msg, struct ipc_ca_result *m)
 	    rbuf_get_bytes(&r, &m->chain, &m->chain_len, IPC_MAX_CHAIN) == -1 ||
 	    rbuf_end(&r) == -1)
 		return -1;
-	if (m->outcome < CA_ISSUED || m->outcome > CA_REVOKED ||
+	if (m->outcome < CA_ISSUED || m->outcome > CA_NOT_TAKEN ||
 	    m->retry_after_s > 86400 ||
 	    !is_pem_text(m->cert, m->cert_len) ||
 	    !is_pem_text(m->chain, m->chain_len))

@@ -80,6 +80,8 @@ enum ipc_ca_outcome {
 	CA_RETRY = 4,		/* transient: network, 5xx, 429 */
 	CA_NOT_FOUND = 5,	/* lookup: the CA never saw this reference */
 	CA_REVOKED = 6,		/* revoke: done */
+	CA_UNKNOWN = 7,		/* lookup impossible: the CA has no client reference */
+	CA_NOT_TAKEN = 8,	/* enroll: refused for now (429, 503): resubmit later */
 };
 
 enum ipc_blob_kind {
@@ -145,6 +147,8 @@ struct ipc_cfg_connector {
 	char		 name[IPC_MAX_NAME + 1];
 	char		 type[IPC_MAX_NAME + 1];
 	char		 url[IPC_MAX_URL + 1];
+	char		 ca_id[IPC_MAX_HANDLE + 1];	/* Entrust: caId; may be "" */
+	char		 profile_id[IPC_MAX_HANDLE + 1];	/* "" = the order's */
 };
 
 struct ipc_job_ca {

@@ -107,6 +107,12 @@ ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 		fail_job(c, job_id, CA_RETRY, "connector child busy");
 		return;
 	}
+	if (job->action == CA_LOOKUP && job->handle[0] == '\0' &&
+	    find_type(conf->type)->lookup_needs_handle) {
+		fail_job(c, job_id, CA_UNKNOWN, "this CA cannot be asked by "
+		    "reference");
+		return;
+	}
 	x = xcalloc(1, sizeof(*x));
 	x->t.kind = XFER_CA;
 	x->t.id = job_id;
@@ -186,6 +192,22 @@ check_issued(struct ca_xfer *x, struct ipc_ca_result *r)
 	return ok;
 }
 
+/*
+ * A transfer that failed: did the CA get the request? Not if we never
+ * connected (safe to submit again). Otherwise nobody knows; a CA that
+ * can be asked by reference is asked later, one that cannot is reported
+ * at once as unknown rather than retried into a second enrollment.
+ */
+static uint8_t
+uncertain(const struct ca_xfer *x, CURLcode cc)
+{
+	if (x->action != CA_ENROLL)
+		return CA_RETRY;
+	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
+		return CA_NOT_TAKEN;
+	return x->type->lookup_needs_handle ? CA_UNKNOWN : CA_RETRY;
+}
+
 void
 ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 {
@@ -197,7 +219,7 @@ ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 	c->njobs--;
 	memset(&r, 0, sizeof(r));
 	if (cc != CURLE_OK) {
-		r.outcome = CA_RETRY;
+		r.outcome = uncertain(x, cc);
 		copy_printable(r.message, sizeof(r.message), x->t.errbuf[0] ?
 		    x->t.errbuf : curl_easy_strerror(cc));
 		send_ca_result(c, x->t.id, &r);
@@ -210,7 +232,7 @@ ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 		x->retry_after = ra > 86400 ? 86400 : (long)ra;
 	x->t.body[x->t.body_len] = '\0';
 	if (x->t.truncated) {
-		r.outcome = CA_RETRY;
+		r.outcome = uncertain(x, CURLE_WRITE_ERROR);
 		snprintf(r.message, sizeof(r.message), "the CA's response is "
 		    "larger than %d KiB", CA_MAX_RESPONSE / 1024);
 		send_ca_result(c, x->t.id, &r);
@@ -218,6 +240,8 @@ ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 		return;
 	}
 	x->type->parse(x, http, &r);
+	if (r.outcome == CA_RETRY && http >= 200 && http < 300)
+		r.outcome = uncertain(x, CURLE_OK);
 	if (r.outcome == CA_ISSUED && check_issued(x, &r) == -1) {
 		r.outcome = CA_REJECTED;
 		r.serial[0] = '\0';
@@ -228,8 +252,9 @@ ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 		r.chain = (const uint8_t *)(x->chain ? x->chain : "");
 		r.chain_len = x->chain ? strlen(x->chain) : 0;
 	}
-	if ((r.outcome == CA_RETRY || r.outcome == CA_PENDING) &&
-	    x->retry_after >= 0 && r.retry_after_s == 0)
+	if ((r.outcome == CA_RETRY || r.outcome == CA_PENDING ||
+	    r.outcome == CA_NOT_TAKEN) && x->retry_after >= 0 &&
+	    r.retry_after_s == 0)
 		r.retry_after_s = (uint32_t)x->retry_after;
 	send_ca_result(c, x->t.id, &r);
 	xfer_free(x);

@@ -20,7 +20,8 @@
 #include "scheme.h"
 
 #define CHILD_IPC_FD		3
-#define CHILD_MAX_DEFERRED	32
+#define CHILD_MAX_JOBS_IN	64	/* = AGENT_MAX_JOBS: the parent sends no more */
+#define CHILD_MAX_DEFERRED	(2 * CHILD_MAX_JOBS_IN)	/* jobs + selftests, with room */
 #define CHILD_MAX_JOBS		64
 
 struct deferred {

@@ -156,6 +156,7 @@ child_sign(void *arg, uint32_t job_id, enum sign_scheme scheme,
 			*siglen = rp.siglen;
 			return 0;
 		case IPC_JOB_PROBE:
+		case IPC_JOB_CA:
 		case IPC_SELFTEST:
 			child_defer(c, &msg);
 			continue;

@@ -24,6 +24,8 @@ struct ca_xfer;
 
 struct connector_type {
 	const char	*name;
+	/* Lookups need the CA's handle (no search by client reference). */
+	int		 lookup_needs_handle;
 	/* Request: URL, method, headers, body on x->t.easy. 0 or -1. */
 	int		(*prepare)(struct ca_xfer *);
 	/*

@@ -7,9 +7,11 @@
 
 #include "connector.h"
 
+extern const struct connector_type entrust_connector;
 extern const struct connector_type testca_connector;
 
 const struct connector_type *const connector_types[] = {
+	&entrust_connector,
 	&testca_connector,
 	NULL,
 };

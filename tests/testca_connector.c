@@ -76,7 +76,8 @@ testca_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 		goto out;
 	}
 	if (http == 429 || http >= 500) {
-		r->outcome = CA_RETRY;
+		r->outcome = x->action == CA_ENROLL && (http == 429 ||
+		    http == 503) ? CA_NOT_TAKEN : CA_RETRY;
 		snprintf(r->message, sizeof(r->message), "HTTP %ld", http);
 		goto out;
 	}
@@ -109,5 +110,5 @@ testca_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 }
 
 const struct connector_type testca_connector = {
-	"testca", testca_prepare, testca_parse,
+	"testca", 0, testca_prepare, testca_parse,
 };

@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""fake_cagw.py - a fake Entrust CA Gateway (CAGW API v1) for tests.
+
+Serves /cagw/v1/certificate-authorities/... over HTTPS, demands a client
+certificate from the test CA, and records which client certificate each
+request used (--stats). The enrollment's profileId picks the behaviour:
+
+  issue        200, issued at once (chain included)
+  pending-N    201 pending; issued on the N-th poll of GET .../enrollments/{id}
+               (pending answers carry Retry-After: 1 to keep tests short)
+  reject       400 ErrorResponse (cagw-4001 "Profile does not allow ...")
+  denied       201 pending, then the poll answers status REJECTED
+  ratelimit    429 with Retry-After: 1 on the first POST, then issue
+  flaky-N      503 on the first N POSTs, then issue
+  malformed    200 with a body that is not JSON (then issue when polled: no)
+  huge         200 with a 10 MiB body
+  slow         answers after --slow-seconds (longer than the agent's timeout)
+
+An unknown caId answers 404 with cagw-4018. Revocation:
+POST .../certificates/{serial}/actions, RevokeAction; repeating it is
+COMPLETED again when succeedIfAlreadyInRequestedState is true, else 400.
+Standard library only; issuance shells out to `openssl x509 -req`.
+"""
+import argparse
+import base64
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MAX_BODY = 256 * 1024
+PREFIX = "/cagw/v1/certificate-authorities/"
+
+lock = threading.Lock()
+state = {"posts": 0, "enrollments": {}, "by_profile": {}, "requests": [],
+         "revocations": {}, "client_cns": []}
+args = None
+counters = {}
+
+
+def save():
+    with open(args.stats + ".tmp", "w") as f:
+        json.dump(state, f)
+    os.replace(args.stats + ".tmp", args.stats)
+
+
+def issue(e):
+    with tempfile.TemporaryDirectory() as d:
+        csr = os.path.join(d, "r.der")
+        crt = os.path.join(d, "c.der")
+        with open(csr, "wb") as f:
+            f.write(base64.b64decode(e["csr"]))
+        subprocess.run(["openssl", "x509", "-req", "-inform", "DER", "-in", csr,
+                        "-CA", args.ca_cert, "-CAkey", args.ca_key, "-CAcreateserial",
+                        "-CAserial", args.stats + ".srl", "-days", "30",
+                        "-outform", "DER", "-out", crt], check=True, capture_output=True)
+        e["body"] = base64.b64encode(open(crt, "rb").read()).decode()
+    pem = open(args.ca_cert).read()
+    der = base64.b64encode(ssl.PEM_cert_to_DER_cert(pem)).decode()
+    e["chain"] = [{"certificateData": der}]
+    e["status"] = "ISSUED"
+    out = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-serial"],
+                         input=base64.b64decode(e["body"]), capture_output=True)
+    e["serialNumber"] = out.stdout.decode().strip().split("=")[-1].lower()
+
+
+def view(e):
+    v = {"id": e["id"], "status": e["status"]}
+    if e["status"] == "ISSUED":
+        v.update(body=e["body"], chain=e["chain"], serialNumber=e["serialNumber"])
+    return {"type": "EnrollmentResponse", "enrollment": v}
+
+
+def error(code, msg):
+    return {"type": "ErrorResponse", "error": {"code": code, "message": msg}}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *a):
+        sys.stderr.write("fake_cagw: " + fmt % a + "\n")
+
+    def send(self, code, obj=None, raw=None, headers=()):
+        body = raw if raw is not None else json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def record(self):
+        cn = ""
+        for rdn in self.connection.getpeercert().get("subject", ()):
+            for k, v in rdn:
+                if k == "commonName":
+                    cn = v
+        with lock:
+            state["requests"].append({"method": self.command, "path": self.path,
+                                      "client": cn})
+            if cn not in state["client_cns"]:
+                state["client_cns"].append(cn)
+            save()
+
+    def route(self):
+        if not self.path.startswith(PREFIX):
+            return None, None
+        rest = self.path[len(PREFIX):].split("?")[0].split("/")
+        ca = rest[0]
+        if ca != args.ca_id:
+            self.send(404, error("cagw-4018", "CA with specified name not found"))
+            return None, None
+        return ca, rest[1:]
+
+    def do_GET(self):
+        self.record()
+        ca, rest = self.route()
+        if ca is None:
+            return
+        if rest == []:
+            return self.send(200, {"type": "CAResponse", "ca": {"id": ca, "name": "fake"}})
+        if rest == ["profiles"]:
+            return self.send(200, {"type": "ProfilesResponse", "profiles": [
+                {"id": p} for p in ("issue", "pending-2", "reject", "denied",
+                                    "ratelimit", "flaky-2", "malformed", "huge", "slow")]})
+        if len(rest) == 2 and rest[0] == "enrollments":
+            with lock:
+                e = state["enrollments"].get(rest[1])
+                if e is None:
+                    return self.send(404, error("cagw-4040", "no such enrollment"))
+                e["polls"] += 1
+                if e["status"] == "PENDING" and e["profile"] == "denied":
+                    e["status"] = "REJECTED"
+                elif e["status"] == "PENDING" and e["polls"] >= e["issue_after"]:
+                    issue(e)
+                save()
+                if e["status"] == "PENDING":
+                    return self.send(200, view(e), headers=[("Retry-After", "1")])
+                return self.send(200, view(e))
+        return self.send(404, error("cagw-4004", "not found"))
+
+    def do_POST(self):
+        self.record()
+        ca, rest = self.route()
+        if ca is None:
+            return
+        n = int(self.headers.get("Content-Length", "0"))
+        if n <= 0 or n > MAX_BODY:
+            return self.send(400, error("cagw-4000", "bad length"))
+        try:
+            req = json.loads(self.rfile.read(n))
+        except ValueError:
+            return self.send(400, error("cagw-4000", "malformed JSON"))
+        if rest == ["enrollments"]:
+            return self.enroll(req)
+        if len(rest) == 3 and rest[0] == "certificates" and rest[2] == "actions":
+            return self.action(rest[1].lower().lstrip("0"), req)
+        return self.send(404, error("cagw-4004", "not found"))
+
+    def enroll(self, req):
+        prof = req.get("profileId", "")
+        if req.get("requiredFormat", {}).get("format") != "X509" or "csr" not in req:
+            return self.send(400, error("cagw-4000", "requiredFormat X509 and csr needed"))
+        with lock:
+            counters[prof] = counters.get(prof, 0) + 1
+            seen = counters[prof]
+            state["by_profile"][prof] = seen
+        m = re.fullmatch(r"flaky-(\d+)", prof)
+        if prof == "ratelimit" and seen == 1:
+            return self.send(429, error("cagw-4290", "slow down"), headers=[("Retry-After", "1")])
+        if m and seen <= int(m.group(1)):
+            return self.send(503, error("cagw-5030", "unavailable"),
+                             headers=[("Retry-After", "1")])
+        if prof == "reject":
+            return self.send(400, error("cagw-4001", "Profile does not allow this request"))
+        if prof == "malformed":
+            return self.send(200, raw=b"<html>not json")
+        if prof == "huge":
+            return self.send(200, raw=b"{\"pad\":\"" + b"A" * (10 << 20) + b"\"}")
+        if prof == "slow":
+            time.sleep(args.slow_seconds)
+        with lock:
+            state["posts"] += 1
+            eid = "enr-%d" % state["posts"]
+            m = re.fullmatch(r"pending-(\d+)", prof)
+            e = {"id": eid, "profile": prof, "csr": req["csr"], "status": "PENDING",
+                 "polls": 0, "issue_after": int(m.group(1)) if m else 0,
+                 "sans": req.get("subjectAltNames", [])}
+            state["enrollments"][eid] = e
+            if not m and prof != "denied":
+                issue(e)
+            save()
+            if e["status"] == "ISSUED":
+                return self.send(200, view(e))
+            return self.send(201, view(e), headers=[("Retry-After", "1")])
+
+    def action(self, serial, req):
+        act = req.get("action", {})
+        if act.get("type") != "RevokeAction" or "reason" not in act:
+            return self.send(400, error("cagw-4000", "RevokeAction with a reason needed"))
+        with lock:
+            known = any(e.get("serialNumber", "").lstrip("0") == serial
+                        for e in state["enrollments"].values())
+            if not known:
+                return self.send(404, error("cagw-4041", "no such certificate"))
+            if serial in state["revocations"] and not act.get("succeedIfAlreadyInRequestedState"):
+                return self.send(400, error("cagw-4009", "already revoked"))
+            rec = state["revocations"].setdefault(serial, [])
+            rec.append(act["reason"])
+            save()
+        return self.send(200, {"type": "ActionResponse", "action": {
+            "type": "RevokeAction", "status": "COMPLETED", "reason": act["reason"]}})
+
+
+def main():
+    global args
+    p = argparse.ArgumentParser()
+    for o in ("cert", "key", "client-ca", "ca-cert", "ca-key", "stats", "ca-id"):
+        p.add_argument("--" + o, required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--slow-seconds", type=float, default=5)
+    args = p.parse_args()
+    save()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(args.cert, args.key)
+    ctx.load_verify_locations(args.client_ca)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.daemon_threads = True
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+# test_entrust.sh - the Entrust CA Gateway connector end to end:
+# hsmagent enroll -> parent -> sandboxed child (HSM-held mTLS key) ->
+# tests/fakeca/fake_cagw.py, in every mode the fake has, as the caller
+# sees it (exit code, message, certificate); revocation; 100 orders
+# pending at once, all polled by one child.
+. "$(dirname "$0")/lib.sh"
+
+CLI=$BUILD/hsmagent
+SOCK=$T/agent.sock
+port=$(free_port)
+python3 "$ROOT/tests/fakeca/fake_cagw.py" --port "$port" --cert "$SERVER_CRT" \
+	--key "$SERVER_KEY" --client-ca "$CA_CRT" --ca-cert "$CA_CRT" \
+	--ca-key "$FX/ca.key" --stats "$T/gw.json" --ca-id 'ca~1' \
+	--slow-seconds 6 2>"$T/gw.err" &
+PIDS+=($!)
+wait_port "$port"
+
+cat >"$T/policy.conf" <<EOF
+[rule e]
+callers = user:root
+connectors = entrust, badca
+profiles = issue, pending-2, reject, denied, ratelimit, flaky-2, malformed, huge, slow
+san_dns = *.e.example.com
+max_validity_days = 30
+key_types = ec:p256
+EOF
+write_config "$T/a.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
+sed -i 's/^timeout = 10$/timeout = 4/' "$T/a.conf"
+cat >>"$T/a.conf" <<EOF
+[api]
+socket = $SOCK
+policy = $T/policy.conf
+max_connections = 256
+[state]
+dir = $T/state
+[connector entrust]
+type = entrust
+url = https://localhost:$port/cagw
+ca_id = ca~1
+poll_max_wait_seconds = 120
+[connector badca]
+type = entrust
+url = https://localhost:$port/cagw
+ca_id = no-such-ca
+EOF
+"$HSMAGENTD" -c "$T/a.conf" 2>"$T/agent.err" &
+agent=$!
+PIDS+=("$agent")
+for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+[ -S "$SOCK" ] || { cat "$T/agent.err" >&2; fail "agent did not start"; }
+
+csr() {	# NAME
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/$1.key" -out "$T/$1.csr" -subj "/CN=$1.e.example.com" \
+		-addext "subjectAltName=DNS:$1.e.example.com" 2>/dev/null
+}
+
+# enroll_wait NAME PROFILE [CONNECTOR]: sets rc, writes $T/NAME.{out,err,crt}
+enroll_wait() {
+	csr "$1"
+	set +e
+	timeout 60 "$CLI" --socket "$SOCK" enroll --connector "${3:-entrust}" \
+		--profile "$2" --csr "$T/$1.csr" --wait --out "$T/$1.crt" \
+		>"$T/$1.out" 2>"$T/$1.err"
+	rc=$?
+	set -e
+}
+
+same_key() {	# NAME: the issued certificate carries the CSR's key
+	[ "$(openssl x509 -in "$T/$1.crt" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)" = \
+	  "$(openssl pkey -in "$T/$1.key" -pubout -outform DER | sha256sum)" ]
+}
+
+gw() {	# python expression on the fake's stats as d
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$T/gw.json"
+}
+
+enroll_wait one issue
+[ "$rc" -eq 0 ] || { cat "$T/one.err" >&2; fail "issue: exit $rc"; }
+same_key one || fail "issue: certificate not for the CSR's key"
+openssl verify -CAfile "$CA_CRT" "$T/one.crt" >/dev/null || fail "issue: does not verify"
+note "issue: 200, certificate for the CSR's key (at ${SECONDS} s)"
+
+enroll_wait two pending-2
+[ "$rc" -eq 0 ] || { cat "$T/two.err" >&2; fail "pending-2: exit $rc"; }
+expect_in "$T/two.err" 'order [0-9a-f]{16}: pending' "pending progress"
+same_key two || fail "pending-2: wrong key"
+note "pending-2: 201, polled at GET .../enrollments/{id}, issued (at ${SECONDS} s)"
+
+enroll_wait three reject
+[ "$rc" -eq 12 ] || fail "reject: exit $rc, expected 12"
+"$CLI" --socket "$SOCK" list >"$T/list.out"
+expect_in "$T/list.out" 'rejected .*cagw-4001: Profile does not allow' "gateway code reaches the caller"
+note "reject: exit 12, cagw-4001 and its message reach the caller (at ${SECONDS} s)"
+
+enroll_wait four denied
+[ "$rc" -eq 12 ] || fail "denied: exit $rc, expected 12"
+note "denied at the gateway after pending: exit 12 (at ${SECONDS} s)"
+
+enroll_wait five ratelimit
+[ "$rc" -eq 0 ] || { cat "$T/five.err" >&2; fail "ratelimit: exit $rc"; }
+[ "$(gw 'd["by_profile"]["ratelimit"]')" -eq 2 ] || fail "ratelimit: not resubmitted exactly once"
+note "429 with Retry-After: submitted again after it, issued (at ${SECONDS} s)"
+
+enroll_wait six flaky-2
+[ "$rc" -eq 0 ] || { cat "$T/six.err" >&2; fail "flaky-2: exit $rc"; }
+[ "$(gw 'd["by_profile"]["flaky-2"]')" -eq 3 ] || fail "flaky-2: expected 3 submissions"
+note "two 503s, then issued (at ${SECONDS} s)"
+
+for m in malformed huge slow; do
+	enroll_wait "$m" "$m"
+	[ "$rc" -eq 1 ] || { cat "$T/$m.err" >&2; fail "$m: exit $rc, expected 1 (failed)"; }
+	cat "$T/$m.out" >>"$T/$m.err"
+	expect_in "$T/$m.err" 'unknown .*check at the CA' "$m: the caller is told the outcome is unknown"
+done
+kill -0 "$agent" || fail "agent died on a hostile gateway answer"
+note "malformed JSON, 10 MiB body, timeout: failed with 'check at the CA', agent fine (at ${SECONDS} s)"
+
+enroll_wait seven issue badca
+[ "$rc" -eq 12 ] || fail "unknown CA id: exit $rc, expected 12"
+"$CLI" --socket "$SOCK" list >"$T/list2.out"
+expect_in "$T/list2.out" 'cagw-4018: CA with specified name not found' "unknown CA id"
+note "unknown caId: 404 cagw-4018 reaches the caller (at ${SECONDS} s)"
+
+serial=$(openssl x509 -in "$T/one.crt" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')
+"$CLI" --socket "$SOCK" revoke --serial "$serial" --reason superseded >"$T/rv.out" 2>&1 ||
+	{ cat "$T/rv.out" >&2; fail "revoke"; }
+[ "$(gw "d['revocations'].get('$serial')")" = "['superseded']" ] || fail "the gateway did not record the revocation"
+note "revoke: POST .../certificates/{serial}/actions RevokeAction superseded (at ${SECONDS} s)"
+
+# 100 orders pending at once, one child polls them all.
+ids=()
+for i in $(seq 1 100); do
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout /dev/null -out "$T/m$i.csr" -subj "/CN=m$i.e.example.com" \
+		-addext "subjectAltName=DNS:m$i.e.example.com" 2>/dev/null
+	out=$("$CLI" --socket "$SOCK" --json enroll --connector entrust \
+		--profile pending-2 --csr "$T/m$i.csr" || true)
+	ids+=("$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["order"]["id"])' "$out")")
+done
+done_all=0
+for _ in $(seq 1 120); do
+	n=$("$CLI" --socket "$SOCK" list | grep -c ': issued ' || true)
+	if [ "$n" -ge 103 ]; then done_all=1; break; fi
+	sleep 0.5
+done
+[ "$done_all" -eq 1 ] || fail "100 pending orders: only $n issued"
+children=$(pgrep -P "$agent" | wc -l)
+[ "$children" -eq 1 ] || fail "expected one connector child, saw $children"
+note "100 orders pending at once: all issued, one child (at ${SECONDS} s)"
+
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["client_cns"]==["hsmagent-client-ec"] else 1)' "$T/gw.json" ||
+	fail "a request used another client certificate: $(gw 'd["client_cns"]')"
+note "every gateway request used the HSM-held client certificate (at ${SECONDS} s)"
