@@ -201,9 +201,14 @@ check_issued(struct ca_xfer *x, struct ipc_ca_result *r)
 static uint8_t
 uncertain(const struct ca_xfer *x, CURLcode cc)
 {
+	long sent = 0;
+
 	if (x->action != CA_ENROLL)
 		return CA_RETRY;
-	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
+	/* No request bytes went out (refused, or timed out connecting). */
+	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+	    (curl_easy_getinfo(x->t.easy, CURLINFO_REQUEST_SIZE, &sent) ==
+	    CURLE_OK && sent == 0))
 		return CA_NOT_TAKEN;
 	return x->type->lookup_needs_handle ? CA_UNKNOWN : CA_RETRY;
 }

@@ -234,6 +234,8 @@ def main():
     ctx.load_cert_chain(args.cert, args.key)
     ctx.load_verify_locations(args.client_ca)
     ctx.verify_mode = ssl.CERT_REQUIRED
+    # Many clients at once (100 orders): a deeper accept queue than 5.
+    ThreadingHTTPServer.request_queue_size = 128
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True

@@ -11,7 +11,7 @@ port=$(free_port)
 python3 "$ROOT/tests/fakeca/fake_cagw.py" --port "$port" --cert "$SERVER_CRT" \
 	--key "$SERVER_KEY" --client-ca "$CA_CRT" --ca-cert "$CA_CRT" \
 	--ca-key "$FX/ca.key" --stats "$T/gw.json" --ca-id 'ca~1' \
-	--slow-seconds 6 2>"$T/gw.err" &
+	--slow-seconds 10 2>"$T/gw.err" &
 PIDS+=($!)
 wait_port "$port"
 
@@ -25,7 +25,7 @@ max_validity_days = 30
 key_types = ec:p256
 EOF
 write_config "$T/a.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
-sed -i 's/^timeout = 10$/timeout = 4/' "$T/a.conf"
+sed -i 's/^timeout = 10$/timeout = 8/' "$T/a.conf"
 cat >>"$T/a.conf" <<EOF
 [api]
 socket = $SOCK
