@@ -10,11 +10,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 D=$(mktemp -d /tmp/hsmagent-demo.XXXXXX)
 SERVER=
+GATEWAY=
+AGENT=
 cleanup() {
-	if [ -n "$SERVER" ]; then
-		kill "$SERVER" 2>/dev/null || true
-		wait "$SERVER" 2>/dev/null || true
-	fi
+	for p in $AGENT $GATEWAY $SERVER; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	rm -rf "$D"
 }
 trap cleanup EXIT
@@ -71,5 +73,61 @@ done
 
 step "4. The sandbox at work: forbidden calls kill the child, a new one serves"
 "$BUILD/hsmagentd" -P -S -c "$D/ec.conf" 2>"$D/agent.log" | grep -E 'self-test|succeeded' | sed 's/^/   /'
+step "5. A (local, fake) Entrust CA Gateway that demands the HSM-held client certificate"
+gwport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 "$ROOT/tests/fakeca/fake_cagw.py" --port "$gwport" --cert "$SERVER_CRT" \
+	--key "$SERVER_KEY" --client-ca "$CA_CRT" --ca-cert "$CA_CRT" \
+	--ca-key "$HSMAGENT_FIXTURES/ca.key" --stats "$D/gw.json" --ca-id demo-ca 2>"$D/gw.log" &
+GATEWAY=$!
+for _ in $(seq 1 100); do
+	python3 -c "import socket; socket.create_connection(('127.0.0.1',$gwport),0.2).close()" 2>/dev/null && break
+	sleep 0.05
+done
+echo "   https://localhost:$gwport/cagw/v1/certificate-authorities/demo-ca/..."
+cat >"$D/policy.conf" <<POL
+[rule demo]
+callers = user:root
+connectors = entrust
+profiles = issue, pending-2
+san_dns = *.demo.example.com
+max_validity_days = 30
+key_types = ec:p256, rsa:2048
+POL
+cat "$D/ec.conf" - >"$D/agent.conf" <<CONF
+[api]
+socket = $D/agent.sock
+policy = $D/policy.conf
+[state]
+dir = $D/state
+[connector entrust]
+type = entrust
+url = https://localhost:$gwport/cagw
+ca_id = demo-ca
+CONF
+"$BUILD/hsmagentd" -c "$D/agent.conf" 2>"$D/agent.log" &
+AGENT=$!
+for _ in $(seq 1 100); do [ -S "$D/agent.sock" ] && break; sleep 0.05; done
+
+step "6. hsmagent enroll: policy, the sandboxed child, the gateway, a certificate"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/web.key" \
+	-out "$D/web.csr" -subj /CN=web.demo.example.com \
+	-addext subjectAltName=DNS:web.demo.example.com 2>/dev/null
+for prof in issue pending-2; do
+	echo "   \$ hsmagent enroll --connector entrust --profile $prof --csr web.csr --wait --out web.crt"
+	"$BUILD/hsmagent" --socket "$D/agent.sock" enroll --connector entrust \
+		--profile "$prof" --csr "$D/web.csr" --wait --out "$D/web.crt" 2>&1 | sed 's/^/   /'
+done
+openssl x509 -in "$D/web.crt" -noout -subject -issuer -serial | sed 's/^/   /'
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("   the gateway saw client certificate(s):", ", ".join(d["client_cns"]))' "$D/gw.json"
+set +e
+"$BUILD/hsmagent" --socket "$D/agent.sock" enroll --connector entrust --profile issue \
+	--csr "$D/web.csr" --validity 365 2>&1 | sed 's/^/   policy: /'
+set -e
+kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
+AGENT=
+
+step "7. The audit log, hash-chained"
+tail -n 3 "$D/state/audit.log" | cut -c1-150 | sed 's/^/   /'
+"$BUILD/hsmagent" audit verify "$D/state/audit.log" | sed 's/^/   /'
 echo
 echo "demo: done; the private keys never left the token"
