@@ -344,6 +344,16 @@ op_status(struct agent *a, struct api_conn *c, struct api_request *r)
 
 	if (load_visible(a, c, r->order, &o, 0) == -1)
 		return;
+	/* An order whose polling stopped at the deadline is resumed. */
+	if (o.next_poll < 0 && orders_resume_polling(a->orders, o.id) == 0) {
+		audit_conn(a, c, "order.poll_resumed", o.id, "ok", NULL);
+		order_free(&o);
+		if (orders_get(a->orders, r->order, &o) != 1) {
+			api_reply_error(c, "internal", "order %s vanished",
+			    r->order);
+			return;
+		}
+	}
 	reply_order(c, &o, 1);
 	order_free(&o);
 }

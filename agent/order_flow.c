@@ -248,20 +248,28 @@ due_cb(const struct order *o, void *arg)
 
 	if (jobs_room(a) == 0)
 		return 1;		/* the rest waits for the next tick */
-	if (job_for_order(a, o->id) != NULL || o->next_poll > now)
+	if (job_for_order(a, o->id) != NULL || o->next_poll > now ||
+	    o->next_poll < 0)
 		return 0;
-	if (strcmp(o->state, "received") == 0) {
-		order_submit(a, o->id);
-		return 0;
-	}
 	if (cc == NULL) {
 		finish(a, o->id, "failed", "its connector is no longer "
 		    "configured");
 		return 0;
 	}
-	if (poll_deadline_passed(o->created, now, cc->deadline_s)) {
-		finish(a, o->id, "failed", "no answer from the CA before the "
-		    "connector's deadline");
+	if (strcmp(o->state, "received") == 0) {
+		order_submit(a, o->id);
+		return 0;
+	}
+	if (strcmp(o->state, "received") != 0 &&
+	    poll_deadline_passed(o->poll_since, now, cc->deadline_s)) {
+		/* Not lost: it stays, and "hsmagent status" resumes it. */
+		orders_stop_polling(a->orders, o->id, "polling stopped at the "
+		    "connector's deadline; hsmagent status ORDER resumes it");
+		agent_audit(a, "order.poll_stopped", o->id, o->state,
+		    json_pack("{s:i}", "deadline_s", (int)cc->deadline_s));
+		log_warn("order %s: %s at the CA past the deadline; polling "
+		    "stopped", o->id, o->state);
+		api_ops_order_changed(a, o->id);
 		return 0;
 	}
 	/* Submitting: we may or may not have reached the CA. Ask. */

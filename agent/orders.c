@@ -39,7 +39,8 @@ static const char schema[] =
     " approver_uid INTEGER, ca_handle TEXT,"
     " attempts INTEGER NOT NULL DEFAULT 0,"
     " next_poll INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
-    " cert_pem TEXT, chain_pem TEXT, serial TEXT, revoke_reason TEXT);"
+    " cert_pem TEXT, chain_pem TEXT, serial TEXT, revoke_reason TEXT,"
+    " poll_since INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX orders_state ON orders (state);"
     "CREATE INDEX orders_uid ON orders (uid, created);"
     "CREATE INDEX orders_serial ON orders (serial);";
@@ -47,7 +48,7 @@ static const char schema[] =
 #define COLUMNS	"id, created, updated, uid, gid, pid, user, connector, " \
 	"profile, rule, csr_pem, sans_json, validity_days, state, " \
 	"approver_uid, ca_handle, attempts, next_poll, last_error, cert_pem, " \
-	"chain_pem, serial, revoke_reason"
+	"chain_pem, serial, revoke_reason, poll_since"
 
 /* Allowed transitions; anything else is a bug in the caller. */
 static const struct {
@@ -232,6 +233,7 @@ row_to_order(sqlite3_stmt *st, struct order *o)
 	o->chain_pem = col_str(st, 20);
 	o->serial = col_str(st, 21);
 	o->revoke_reason = col_str(st, 22);
+	o->poll_since = sqlite3_column_int64(st, 23);
 }
 
 static void
@@ -276,8 +278,9 @@ orders_create(struct orders *o, struct order *ord, char *err, size_t errlen)
 	ord->created = ord->updated = (int64_t)time(NULL);
 	if (sqlite3_prepare_v2(o->db, "INSERT INTO orders (id, created, "
 	    "updated, uid, gid, pid, user, connector, profile, rule, csr_pem, "
-	    "sans_json, validity_days, state) VALUES (?1, ?2, ?2, ?3, ?4, ?5, "
-	    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", -1, &st, NULL) != SQLITE_OK)
+	    "sans_json, validity_days, state, poll_since) VALUES (?1, ?2, ?2, "
+	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?2)", -1, &st,
+	    NULL) != SQLITE_OK)
 		goto dberr;
 	sqlite3_bind_text(st, 1, ord->id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, ord->created);
@@ -505,4 +508,21 @@ orders_count_by_state(struct orders *o, const char *state, uint64_t *n)
 		*n = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+orders_stop_polling(struct orders *o, const char *id, const char *why)
+{
+	return update(o, "UPDATE orders SET next_poll = -1, last_error = ?3, "
+	    "updated = ?2 WHERE id = ?1 AND state IN ('submitting', "
+	    "'pending')", id, why, NULL, NULL, 0) == 1 ? 0 : -1;
+}
+
+int
+orders_resume_polling(struct orders *o, const char *id)
+{
+	return update(o, "UPDATE orders SET next_poll = 0, poll_since = ?2, "
+	    "last_error = NULL, updated = ?2 WHERE id = ?1 AND next_poll < 0 "
+	    "AND state IN ('submitting', 'pending')", id, NULL, NULL, NULL,
+	    0) == 1 ? 0 : -1;
 }

@@ -38,6 +38,7 @@ struct order {
 	char		*last_error;
 	char		*cert_pem, *chain_pem, *serial;
 	char		*revoke_reason;
+	int64_t		 poll_since;		/* the deadline counts from here */
 };
 
 struct orders;
@@ -70,6 +71,13 @@ int	orders_set_failed(struct orders *, const char *id, const char *to,
 	    const char *last_error);
 int	orders_set_revoked(struct orders *, const char *id,
 	    const char *reason);
+/*
+ * At a connector's deadline polling stops (next_poll -1, why in
+ * last_error) but the order stays where it is; resuming starts a new
+ * deadline window from now.
+ */
+int	orders_stop_polling(struct orders *, const char *id, const char *why);
+int	orders_resume_polling(struct orders *, const char *id);
 int	orders_find_by_serial(struct orders *, const char *serial,
 	    struct order *);
 /* Newest first; uid_filter -1 for all; at most limit (<= 1000). */

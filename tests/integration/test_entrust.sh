@@ -18,8 +18,8 @@ wait_port "$port"
 cat >"$T/policy.conf" <<EOF
 [rule e]
 callers = user:root
-connectors = entrust, badca
-profiles = issue, pending-2, reject, denied, ratelimit, flaky-2, malformed, huge, slow
+connectors = entrust, badca, shortwait
+profiles = issue, pending-2, reject, denied, ratelimit, flaky-2, malformed, huge, slow, pending-1000
 san_dns = *.e.example.com
 max_validity_days = 30
 key_types = ec:p256
@@ -42,6 +42,11 @@ poll_max_wait_seconds = 120
 type = entrust
 url = https://localhost:$port/cagw
 ca_id = no-such-ca
+[connector shortwait]
+type = entrust
+url = https://localhost:$port/cagw
+ca_id = ca~1
+poll_max_wait_seconds = 10
 EOF
 "$HSMAGENTD" -c "$T/a.conf" 2>"$T/agent.err" &
 agent=$!
@@ -127,6 +132,36 @@ serial=$(openssl x509 -in "$T/one.crt" -noout -serial | cut -d= -f2 | tr 'A-F' '
 	{ cat "$T/rv.out" >&2; fail "revoke"; }
 [ "$(gw "d['revocations'].get('$serial')")" = "['superseded']" ] || fail "the gateway did not record the revocation"
 note "revoke: POST .../certificates/{serial}/actions RevokeAction superseded (at ${SECONDS} s)"
+
+# The deadline: polling stops, the order stays pending; status resumes it.
+csr late
+out=$("$CLI" --socket "$SOCK" --json enroll --connector shortwait \
+	--profile pending-1000 --csr "$T/late.csr" || true)
+late=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["order"]["id"])' "$out")
+stopped=0
+for _ in $(seq 1 60); do
+	if "$CLI" --socket "$SOCK" list | grep "$late: pending .*polling stopped at the connector's deadline" >/dev/null; then
+		stopped=1; break
+	fi
+	sleep 0.5
+done
+[ "$stopped" -eq 1 ] || fail "order $late: polling did not stop at the deadline"
+grep '"event":"order.poll_stopped"' "$T/state/audit.log" >/dev/null || fail "poll stop not audited"
+polls=$(gw "sum(e['polls'] for e in d['enrollments'].values() if e['profile']=='pending-1000')")
+sleep 2
+[ "$(gw "sum(e['polls'] for e in d['enrollments'].values() if e['profile']=='pending-1000')")" -eq "$polls" ] ||
+	fail "order $late is still polled after its deadline"
+set +e
+"$CLI" --socket "$SOCK" status "$late" >"$T/late.out" 2>&1; rc=$?
+set -e
+[ "$rc" -eq 10 ] || fail "status of a stopped order: exit $rc, expected 10 (pending)"
+for _ in $(seq 1 30); do
+	[ "$(gw "sum(e['polls'] for e in d['enrollments'].values() if e['profile']=='pending-1000')")" -gt "$polls" ] && break
+	sleep 0.2
+done
+[ "$(gw "sum(e['polls'] for e in d['enrollments'].values() if e['profile']=='pending-1000')")" -gt "$polls" ] ||
+	fail "status did not resume polling"
+note "deadline: polling stopped, order still pending; status resumed it"
 
 # 100 orders pending at once, one child polls them all.
 ids=()
