@@ -60,6 +60,7 @@ struct job {
 	char		 order[IPC_ORDER_REF_LEN + 1];
 	uint8_t		 ca_action;
 	uint8_t		 reason;	/* CA_REVOKE: RFC 5280 code */
+	int		 target;	/* CA_VALIDATE: index of the connector */
 };
 
 struct child_proc {
@@ -81,6 +82,8 @@ struct ca_target {
 	char		 host[IPC_MAX_HOST + 1];
 	uint16_t	 port;
 	int		 is_ip;
+	int		 checked;	/* 0 not yet, 1 fine, -1 failed */
+	char		 status[IPC_MAX_STR + 1];
 };
 
 struct agent {
@@ -110,6 +113,7 @@ struct agent {
 	int64_t			 started_ms;
 	struct ca_target	 ca_targets[CONFIG_MAX_CONNECTORS];
 	int64_t			 next_orders_tick_ms;
+	int			 connectors_validated;	/* asked once */
 	/* Probe target, split from the URL. */
 	char			 probe_host[IPC_MAX_HOST + 1];
 	uint16_t		 probe_port;
@@ -154,6 +158,8 @@ void	order_revoke(struct agent *, struct api_conn *, const struct order *,
 	    int reason);
 /* Polls and resumes orders whose time has come (after a restart, too). */
 void	orders_tick(struct agent *, int64_t now_ms);
+/* Once, when the first child is ready: is each CA there as configured? */
+void	connectors_validate(struct agent *);
 
 /* api_ops.c (besides the hooks in api_server.h) */
 void	api_ops_answer_order(struct agent *, struct api_conn *, const char *id,

@@ -472,17 +472,26 @@ op_health(struct agent *a, struct api_conn *c)
 	uint64_t	n[6] = { 0 };
 	static const char *const st[6] = { "awaiting_approval", "submitting",
 	    "pending", "issued", "rejected", "failed" };
-	json_t		*counts = json_object();
+	json_t		*counts = json_object(), *conns = json_object();
+	int		 degraded = !a->child.ready;
 
+	for (size_t i = 0; i < a->cfg->nconnectors; i++) {
+		const struct ca_target *t = &a->ca_targets[i];
+
+		json_object_set_new(conns, a->cfg->connectors[i].name,
+		    json_string(t->checked == 0 ? "not checked yet" :
+		    t->status));
+		degraded |= t->checked < 0;
+	}
 	for (size_t i = 0; i < 6; i++) {
 		orders_count_by_state(a->orders, st[i], &n[i]);
 		json_object_set_new(counts, st[i], json_integer((json_int_t)n[i]));
 	}
-	api_reply(c, json_pack("{s:b,s:s,s:s,s:b,s:I,s:o}", "ok", 1,
-	    "status", a->child.ready ? "ok" : "degraded", "version",
+	api_reply(c, json_pack("{s:b,s:s,s:s,s:b,s:I,s:o,s:o}", "ok", 1,
+	    "status", degraded ? "degraded" : "ok", "version",
 	    HSMAGENT_VERSION, "connector_child_ready", a->child.ready,
 	    "uptime_s", (json_int_t)((monotime_ms() - a->started_ms) / 1000),
-	    "order_counts", counts));
+	    "order_counts", counts, "connectors", conns));
 }
 
 static void

@@ -35,6 +35,7 @@ on_ready(struct agent *a, const struct ipc_msg *msg)
 	log_info("supervisor: connector child %ld sandboxed: %s",
 	    (long)a->child.pid, r.sandbox);
 	jobs_send_queued(a);
+	connectors_validate(a);
 }
 
 static void
@@ -107,6 +108,8 @@ on_ca_result(struct agent *a, const struct ipc_msg *msg)
 	    (j->ca_action == CA_ENROLL && r.outcome == CA_NOT_FOUND) ||
 	    (j->ca_action == CA_REVOKE && r.outcome == CA_UNKNOWN) ||
 	    (j->ca_action != CA_ENROLL && r.outcome == CA_NOT_TAKEN) ||
+	    ((j->ca_action == CA_VALIDATE) != (r.outcome == CA_VALID) &&
+	    r.outcome != CA_REJECTED && r.outcome != CA_RETRY) ||
 	    ((j->ca_action == CA_REVOKE) != (r.outcome == CA_REVOKED) &&
 	    r.outcome != CA_REJECTED && r.outcome != CA_RETRY)) {
 		violation(a, "CA result for no CA job in flight, or malformed");

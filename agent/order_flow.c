@@ -361,3 +361,61 @@ order_revoke(struct agent *a, struct api_conn *c, const struct order *o,
 	/* The answer comes when the CA has spoken. */
 	snprintf(c->waiting, sizeof(c->waiting), "%s", o->id);
 }
+
+/* ---- connector validation at start ------------------------------------- */
+
+static void
+on_validate_done(struct agent *a, struct job *j, const struct ipc_ca_result *r,
+    const char *error)
+{
+	size_t i = (size_t)j->target;
+
+	if (i >= a->cfg->nconnectors)
+		return;
+	if (r != NULL && r->outcome == CA_VALID) {
+		a->ca_targets[i].checked = 1;
+		snprintf(a->ca_targets[i].status, sizeof(a->ca_targets[i].status),
+		    "ok");
+	} else {
+		a->ca_targets[i].checked = -1;
+		snprintf(a->ca_targets[i].status, sizeof(a->ca_targets[i].status),
+		    "%s", r != NULL ? r->message : error);
+		log_error("connector %s: %s", a->cfg->connectors[i].name,
+		    a->ca_targets[i].status);
+	}
+	agent_audit(a, "connector.validate", a->cfg->connectors[i].name,
+	    a->ca_targets[i].checked == 1 ? "ok" : "failed",
+	    json_pack("{s:s}", "status", a->ca_targets[i].status));
+}
+
+void
+connectors_validate(struct agent *a)
+{
+	if (a->connectors_validated)
+		return;
+	a->connectors_validated = 1;
+	for (size_t i = 0; i < a->cfg->nconnectors; i++) {
+		struct ipc_job_ca	 jc;
+		struct wbuf		 b;
+		struct job		*j;
+
+		memset(&jc, 0, sizeof(jc));
+		jc.action = CA_VALIDATE;
+		snprintf(jc.connector, sizeof(jc.connector), "%s",
+		    a->cfg->connectors[i].name);
+		/* Not an order: a fixed reference the decoder accepts. */
+		snprintf(jc.ref, sizeof(jc.ref), "0000000000000000");
+		snprintf(jc.profile, sizeof(jc.profile), "validate");
+		jc.csr = (const uint8_t *)"";
+		jc.sans_json = (const uint8_t *)"[]";
+		jc.sans_len = 2;
+		wbuf_init(&b, IPC_MAX_PAYLOAD);
+		if (ipc_enc_job_ca(&b, &jc) == -1 ||
+		    (j = job_new_ca(a, &b, on_validate_done, jc.ref,
+		    CA_VALIDATE)) == NULL) {
+			wbuf_free(&b);
+			continue;
+		}
+		j->target = (int)i;
+	}
+}

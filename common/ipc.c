@@ -505,7 +505,7 @@ ipc_dec_job_ca(const struct ipc_msg *msg, struct ipc_job_ca *m)
 	if (m->action == CA_REVOKE && (!is_hex(m->serial, 0) ||
 	    m->reason > 10 || m->reason == 7))
 		return -1;
-	if ((m->action < CA_ENROLL || m->action > CA_REVOKE) ||
+	if ((m->action < CA_ENROLL || m->action > CA_VALIDATE) ||
 	    !name_ok(m->connector, IPC_MAX_NAME) || !is_hex(m->ref, IPC_ORDER_REF_LEN) ||
 	    !name_ok(m->profile, IPC_MAX_NAME) || m->validity_days > 825 ||
 	    (m->action == CA_ENROLL && (m->csr_len == 0 ||
@@ -543,7 +543,7 @@ ipc_dec_ca_result(const struct ipc_msg *msg, struct ipc_ca_result *m)
 	    rbuf_get_bytes(&r, &m->chain, &m->chain_len, IPC_MAX_CHAIN) == -1 ||
 	    rbuf_end(&r) == -1)
 		return -1;
-	if (m->outcome < CA_ISSUED || m->outcome > CA_NOT_TAKEN ||
+	if (m->outcome < CA_ISSUED || m->outcome > CA_VALID ||
 	    m->retry_after_s > 86400 ||
 	    !is_pem_text(m->cert, m->cert_len) ||
 	    !is_pem_text(m->chain, m->chain_len))

@@ -71,6 +71,7 @@ enum ipc_ca_action {
 	CA_ENROLL = 1,		/* submit the CSR under the order's reference */
 	CA_LOOKUP = 2,		/* what does the CA know of this reference? */
 	CA_REVOKE = 3,		/* revoke the order's certificate */
+	CA_VALIDATE = 4,	/* at start: is the CA (and profile) there? */
 };
 
 enum ipc_ca_outcome {
@@ -82,6 +83,7 @@ enum ipc_ca_outcome {
 	CA_REVOKED = 6,		/* revoke: done */
 	CA_UNKNOWN = 7,		/* lookup impossible: the CA has no client reference */
 	CA_NOT_TAKEN = 8,	/* enroll: refused for now (429, 503): resubmit later */
+	CA_VALID = 9,		/* validate: the CA answered as configured */
 };
 
 enum ipc_blob_kind {

@@ -107,6 +107,10 @@ ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 		fail_job(c, job_id, CA_RETRY, "connector child busy");
 		return;
 	}
+	if (job->action == CA_VALIDATE && !find_type(conf->type)->can_validate) {
+		fail_job(c, job_id, CA_VALID, "");
+		return;
+	}
 	if (job->action == CA_LOOKUP && job->handle[0] == '\0' &&
 	    find_type(conf->type)->lookup_needs_handle) {
 		fail_job(c, job_id, CA_UNKNOWN, "this CA cannot be asked by "

@@ -26,6 +26,8 @@ struct connector_type {
 	const char	*name;
 	/* Lookups need the CA's handle (no search by client reference). */
 	int		 lookup_needs_handle;
+	/* prepare() and parse() handle CA_VALIDATE (else it is skipped). */
+	int		 can_validate;
 	/* Request: URL, method, headers, body on x->t.easy. 0 or -1. */
 	int		(*prepare)(struct ca_xfer *);
 	/*

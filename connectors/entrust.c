@@ -65,6 +65,11 @@ entrust_prepare(struct ca_xfer *x)
 		curl_free(esc_id);
 		break;
 	}
+	case CA_VALIDATE:
+		/* 404 cagw-4018 for a wrong CA id; the list for profile_id. */
+		snprintf(url, sizeof(url), "%s/v1/certificate-authorities/%s/"
+		    "profiles", x->conf->url, esc_ca);
+		break;
 	case CA_REVOKE:
 		x->post = cagw_revoke_body(x->reason, "revoked by hsmagent");
 		snprintf(url, sizeof(url), "%s/v1/certificate-authorities/%s/"
@@ -73,8 +78,10 @@ entrust_prepare(struct ca_xfer *x)
 	default:
 		goto out;
 	}
-	if ((x->action != CA_LOOKUP && x->post == NULL) ||
-	    set_json_headers(x, x->post != NULL) == -1 ||
+	if (x->action != CA_LOOKUP && x->action != CA_VALIDATE &&
+	    x->post == NULL)
+		goto out;
+	if (set_json_headers(x, x->post != NULL) == -1 ||
 	    curl_easy_setopt(x->t.easy, CURLOPT_URL, url) != CURLE_OK ||
 	    (x->post != NULL && curl_easy_setopt(x->t.easy,
 	    CURLOPT_POSTFIELDS, x->post) != CURLE_OK))
@@ -92,6 +99,14 @@ entrust_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 
 	cagw_parse(x->action, http, (const char *)x->t.body, x->t.body_len,
 	    &a);
+	if (x->action == CA_VALIDATE && a.outcome == CA_VALID &&
+	    x->conf->profile_id[0] != '\0' &&
+	    !cagw_has_profile((const char *)x->t.body, x->t.body_len,
+	    x->conf->profile_id)) {
+		a.outcome = CA_REJECTED;
+		snprintf(a.message, sizeof(a.message), "the CA offers no "
+		    "profile \"%.64s\"", x->conf->profile_id);
+	}
 	r->outcome = a.outcome;
 	snprintf(r->handle, sizeof(r->handle), "%s", a.handle);
 	snprintf(r->message, sizeof(r->message), "%s", a.message);
@@ -100,5 +115,5 @@ entrust_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 }
 
 const struct connector_type entrust_connector = {
-	"entrust", 1, entrust_prepare, entrust_parse,
+	"entrust", 1, 1, entrust_prepare, entrust_parse,
 };

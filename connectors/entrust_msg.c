@@ -320,8 +320,28 @@ cagw_parse(uint8_t action, long http, const char *body, size_t len,
 	}
 	if (action == CA_REVOKE)
 		parse_action(j, a);
+	else if (action == CA_VALIDATE)
+		a->outcome = json_is_array(json_object_get(j, "profiles")) ?
+		    CA_VALID : CA_REJECTED;
 	else
 		parse_enrollment(j, http, a);
  out:
 	json_decref(j);
+}
+
+int
+cagw_has_profile(const char *body, size_t len, const char *id)
+{
+	json_t	*j = json_loadb(body, len, 0, NULL), *p;
+	size_t	 i;
+	int	 found = 0;
+
+	json_array_foreach(json_object_get(j, "profiles"), i, p) {
+		const char *pid = json_string_value(json_object_get(p, "id"));
+
+		if (pid != NULL && strcmp(pid, id) == 0)
+			found = 1;
+	}
+	json_decref(j);
+	return found;
 }

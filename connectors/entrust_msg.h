@@ -34,6 +34,9 @@ const char *cagw_reason_name(int code);
 void	cagw_parse(uint8_t action, long http, const char *body, size_t len,
 	    struct cagw_answer *);
 
+/* Does a ProfilesResponse list a profile with this id? */
+int	cagw_has_profile(const char *body, size_t len, const char *id);
+
 /* PEM ("CERTIFICATE") from base64 DER text; NULL if not clean base64. */
 char	*pem_from_b64(const char *b64);
 /* The base64 inside one PEM block as a single line; NULL if malformed. */

@@ -42,6 +42,11 @@ poll_max_wait_seconds = 120
 type = entrust
 url = https://localhost:$port/cagw
 ca_id = no-such-ca
+[connector badprofile]
+type = entrust
+url = https://localhost:$port/cagw
+ca_id = ca~1
+profile_id = no-such-profile
 [connector shortwait]
 type = entrust
 url = https://localhost:$port/cagw
@@ -53,6 +58,27 @@ agent=$!
 PIDS+=("$agent")
 for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
 [ -S "$SOCK" ] || { cat "$T/agent.err" >&2; fail "agent did not start"; }
+
+# Validation at start: a wrong CA id or profile is a clear error and a
+# degraded health, not a crash.
+for _ in $(seq 1 50); do
+	"$CLI" --socket "$SOCK" --json health >"$T/health.json" 2>/dev/null || true
+	grep -q 'not checked yet' "$T/health.json" || break
+	sleep 0.1
+done
+python3 - "$T/health.json" <<'PY' || { cat "$T/health.json" >&2; fail "health after validation"; }
+import json, sys
+h = json.load(open(sys.argv[1]))
+c = h["connectors"]
+assert h["status"] == "degraded", h
+assert c["entrust"] == "ok" and c["shortwait"] == "ok", c
+assert "cagw-4018" in c["badca"], c
+assert "no profile \"no-such-profile\"" in c["badprofile"], c
+PY
+grep '"event":"connector.validate"' "$T/state/audit.log" | grep '"outcome":"failed"' >/dev/null ||
+	fail "failed validation not audited"
+kill -0 "$agent" || fail "agent died on a wrong CA id"
+note "validation at start: wrong caId (cagw-4018) and profile reported, health degraded"
 
 csr() {	# NAME
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \

@@ -137,6 +137,14 @@ static const struct row rows[] = {
 	    "\"REJECTED\"}}", CA_REJECTED, "", "REJECTED" },
 	{ "revoke lowercase status", CA_REVOKE, 200, "{\"action\":{\"status\":"
 	    "\"completed\"}}", CA_REJECTED, "", NULL },
+	{ "validate: profiles listed", CA_VALIDATE, 200, "{\"type\":"
+	    "\"ProfilesResponse\",\"profiles\":[{\"id\":\"p1\"}]}", CA_VALID, "",
+	    NULL },
+	{ "validate: unknown CA", CA_VALIDATE, 404, "{\"type\":\"ErrorResponse\","
+	    "\"error\":{\"code\":\"cagw-4018\",\"message\":\"CA with specified "
+	    "name not found\"}}", CA_REJECTED, "", "cagw-4018" },
+	{ "validate: no profile list", CA_VALIDATE, 200, "{}", CA_REJECTED, "",
+	    NULL },
 };
 
 static void
@@ -185,6 +193,18 @@ test_issued_chain(void **state)
 	free(a.chain);
 }
 
+static void
+test_has_profile(void **state)
+{
+	const char body[] = "{\"profiles\":[{\"id\":\"a\"},{\"id\":\"b\"},"
+	    "{\"name\":\"c\"}]}";
+
+	(void)state;
+	assert_int_equal(cagw_has_profile(body, strlen(body), "b"), 1);
+	assert_int_equal(cagw_has_profile(body, strlen(body), "c"), 0);
+	assert_int_equal(cagw_has_profile("[", 1, "a"), 0);
+}
+
 int
 main(void)
 {
@@ -193,6 +213,7 @@ main(void)
 		cmocka_unit_test(test_revoke_body),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_issued_chain),
+		cmocka_unit_test(test_has_profile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

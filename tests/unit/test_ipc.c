@@ -429,7 +429,7 @@ test_ca_messages(void **state)
 	r.cert_len = strlen(pem);
 	assert_int_equal(ca_result_roundtrip(&r, &ro), -1);	/* cert, pending */
 	r.cert_len = 0;
-	r.outcome = 9;
+	r.outcome = 42;
 	assert_int_equal(ca_result_roundtrip(&r, &ro), -1);
 }
 
