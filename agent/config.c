@@ -66,6 +66,7 @@ enum value_type {
 	V_GROUP,
 	V_NAME,
 	V_CAID,
+	V_PIN,
 };
 
 enum required {
@@ -135,6 +136,7 @@ static const struct key keys[] = {
 	    86400, REQ_NO },
 	{ SEC_CONNECTOR, "ca_id", V_CAID, C(ca_id), 0, 0, REQ_NO },
 	{ SEC_CONNECTOR, "profile_id", V_CAID, C(profile_id), 0, 0, REQ_NO },
+	{ SEC_CONNECTOR, "spki_pin", V_PIN, C(spki_pin), 0, 0, REQ_NO },
 };
 
 #undef F
@@ -560,6 +562,40 @@ check_ca_id(struct parser *p, const struct key *k, const char *v)
 }
 
 /*
+ * The CA server's public key pin, as curl takes it: one or more
+ * "sha256//" + base64 of the SHA-256 of the SubjectPublicKeyInfo,
+ * separated by ";" (several allow a key change at the CA).
+ */
+static int
+check_spki_pin(struct parser *p, const struct key *k, const char *v)
+{
+	char		q[SHOWN_MAX + 8];
+	const char	*s = v;
+
+	if (strlen(v) > 1000)
+		goto bad;
+	for (;;) {
+		size_t n;
+
+		if (strncmp(s, "sha256//", 8) != 0)
+			goto bad;
+		s += 8;
+		n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789+/=");
+		if (n != 44)		/* 32 bytes in base64 */
+			goto bad;
+		s += n;
+		if (*s == '\0')
+			return 0;
+		if (*s++ != ';')
+			goto bad;
+	}
+ bad:
+	return kfail(p, k, "expected sha256//BASE64 (44 characters), several "
+	    "separated by ';', got %s", shown(v, q, sizeof(q)));
+}
+
+/*
  * A socket mode in octal, "0660" style: owner must keep read and write,
  * nobody gets execute (meaningless on a socket), others at most rw.
  */
@@ -614,6 +650,9 @@ set_value(struct parser *p, const struct key *k, char *v)
 		break;
 	case V_CAID:
 		r = check_ca_id(p, k, v);
+		break;
+	case V_PIN:
+		r = check_spki_pin(p, k, v);
 		break;
 	case V_MODE:
 		return parse_mode(p, k, v, (uint32_t *)(void *)base);
@@ -922,6 +961,7 @@ config_free(struct config *cfg)
 		free(cfg->connectors[i].url);
 		free(cfg->connectors[i].ca_id);
 		free(cfg->connectors[i].profile_id);
+		free(cfg->connectors[i].spki_pin);
 	}
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -32,6 +32,7 @@ struct connector_cfg {
 	uint32_t	 deadline_s;		/* give up on an order; default 600 */
 	char		*ca_id;			/* Entrust: the CA's id */
 	char		*profile_id;		/* Entrust: fixed profile, or NULL */
+	char		*spki_pin;		/* "sha256//B64[;sha256//B64]" or NULL */
 };
 
 struct config {

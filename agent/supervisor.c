@@ -105,6 +105,8 @@ send_config(struct agent *a)
 		    "");
 		snprintf(m.profile_id, sizeof(m.profile_id), "%s",
 		    cc->profile_id ? cc->profile_id : "");
+		snprintf(m.spki_pin, sizeof(m.spki_pin), "%s", cc->spki_pin ?
+		    cc->spki_pin : "");
 		wbuf_init(&b, IPC_MAX_PAYLOAD);
 		ipc_enc_cfg_connector(&b, &m);
 		r = child_send(a, IPC_CFG_CONNECTOR, 0, &b);

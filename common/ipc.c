@@ -441,7 +441,8 @@ ipc_enc_cfg_connector(struct wbuf *b, const struct ipc_cfg_connector *m)
 	wbuf_put_cstr(b, m->type);
 	wbuf_put_cstr(b, m->url);
 	wbuf_put_cstr(b, m->ca_id);
-	return wbuf_put_cstr(b, m->profile_id);
+	wbuf_put_cstr(b, m->profile_id);
+	return wbuf_put_cstr(b, m->spki_pin);
 }
 
 int
@@ -456,6 +457,8 @@ ipc_dec_cfg_connector(const struct ipc_msg *msg, struct ipc_cfg_connector *m)
 	    rbuf_get_cstr(&r, m->ca_id, sizeof(m->ca_id), IPC_MAX_HANDLE) == -1 ||
 	    rbuf_get_cstr(&r, m->profile_id, sizeof(m->profile_id),
 	    IPC_MAX_HANDLE) == -1 ||
+	    rbuf_get_cstr(&r, m->spki_pin, sizeof(m->spki_pin),
+	    IPC_MAX_STR) == -1 ||
 	    rbuf_end(&r) == -1)
 		return -1;
 	if (!name_ok(m->name, IPC_MAX_NAME) || !name_ok(m->type, IPC_MAX_NAME) ||

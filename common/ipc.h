@@ -151,6 +151,7 @@ struct ipc_cfg_connector {
 	char		 url[IPC_MAX_URL + 1];
 	char		 ca_id[IPC_MAX_HANDLE + 1];	/* Entrust: caId; may be "" */
 	char		 profile_id[IPC_MAX_HANDLE + 1];	/* "" = the order's */
+	char		 spki_pin[IPC_MAX_STR + 1];	/* "sha256//B64;..." or "" */
 };
 
 struct ipc_job_ca {

@@ -139,7 +139,11 @@ ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 	x->retry_after = -1;
 	if (transfer_setup(c, &x->t, conf->url) == -1 ||
 	    curl_easy_setopt(x->t.easy, CURLOPT_USERAGENT, "hsmagent") !=
-	    CURLE_OK || x->type->prepare(x) == -1 ||
+	    CURLE_OK ||
+	    /* On top of the trust store: the CA's own key, if pinned. */
+	    (conf->spki_pin[0] != '\0' && curl_easy_setopt(x->t.easy,
+	    CURLOPT_PINNEDPUBLICKEY, conf->spki_pin) != CURLE_OK) ||
+	    x->type->prepare(x) == -1 ||
 	    curl_multi_add_handle(c->multi, x->t.easy) != CURLM_OK) {
 		fail_job(c, job_id, CA_RETRY, "cannot set up the request");
 		xfer_free(x);

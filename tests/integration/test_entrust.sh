@@ -24,6 +24,8 @@ san_dns = *.e.example.com
 max_validity_days = 30
 key_types = ec:p256
 EOF
+pin_of() { openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER |
+	openssl dgst -sha256 -binary | base64; }
 write_config "$T/a.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
 sed -i 's/^timeout = 10$/timeout = 8/' "$T/a.conf"
 cat >>"$T/a.conf" <<EOF
@@ -47,6 +49,16 @@ type = entrust
 url = https://localhost:$port/cagw
 ca_id = ca~1
 profile_id = no-such-profile
+[connector pinned]
+type = entrust
+url = https://localhost:$port/cagw
+ca_id = ca~1
+spki_pin = sha256//$(pin_of "$CA_CRT");sha256//$(pin_of "$SERVER_CRT")
+[connector wrongpin]
+type = entrust
+url = https://localhost:$port/cagw
+ca_id = ca~1
+spki_pin = sha256//$(pin_of "$CA_CRT")
 [connector shortwait]
 type = entrust
 url = https://localhost:$port/cagw
@@ -74,11 +86,13 @@ assert h["status"] == "degraded", h
 assert c["entrust"] == "ok" and c["shortwait"] == "ok", c
 assert "cagw-4018" in c["badca"], c
 assert "no profile \"no-such-profile\"" in c["badprofile"], c
+assert c["pinned"] == "ok", c
+assert "pinned public key" in c["wrongpin"], c
 PY
 grep '"event":"connector.validate"' "$T/state/audit.log" | grep '"outcome":"failed"' >/dev/null ||
 	fail "failed validation not audited"
 kill -0 "$agent" || fail "agent died on a wrong CA id"
-note "validation at start: wrong caId (cagw-4018) and profile reported, health degraded"
+note "validation at start: wrong caId (cagw-4018), profile and SPKI pin reported, health degraded"
 
 csr() {	# NAME
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \

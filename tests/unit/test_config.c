@@ -634,6 +634,20 @@ test_connectors(void **state)
 	    "deadline = 5\n", "t:10: [connector] deadline");
 	expect_error(MINIMAL "[connector e]\ntype = x\nurl = https://a.b\n"
 	    "colour = red\n", "t:10: unknown key");
+	expect_ok(MINIMAL "[connector e]\ntype = entrust\nurl = https://a.b\n"
+	    "ca_id = part~ca.1\nspki_pin = sha256//"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;sha256//"
+	    "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=\n", &cfg);
+	assert_string_equal(cfg.connectors[0].ca_id, "part~ca.1");
+	assert_non_null(strstr(cfg.connectors[0].spki_pin, ";sha256//BBBB"));
+	config_free(&cfg);
+	expect_error(MINIMAL "[connector e]\ntype = x\nurl = https://a.b\n"
+	    "spki_pin = sha1//AAAA\n", "t:10: [connector] spki_pin: expected "
+	    "sha256//BASE64");
+	expect_error(MINIMAL "[connector e]\ntype = x\nurl = https://a.b\n"
+	    "spki_pin = sha256//AAAA\n", "t:10: [connector] spki_pin");
+	expect_error(MINIMAL "[connector e]\ntype = x\nurl = https://a.b\n"
+	    "ca_id = a/b\n", "t:10: [connector] ca_id");
 }
 
 int
