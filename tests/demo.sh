@@ -22,6 +22,15 @@ cleanup() {
 trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+	for _ in $(seq 1 100); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2).close()" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "demo: nothing listens on port $1" >&2
+	return 1
+}
 
 step "1. A SoftHSM token with an EC P-256 and an RSA-2048 key made inside it"
 bash "$ROOT/softhsm-fixtures/make-fixtures.sh" "$D/fx"
@@ -35,14 +44,11 @@ GNUTLS_PIN=$(cat "$PIN_FILE") p11tool --provider "$HSM_MODULE" --login \
 	grep -E 'Type:|Label:|Flags:' | sed 's/^[[:space:]]*/   /'
 
 step "2. A local TLS server on 127.0.0.1 that requires a client certificate"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 openssl s_server -accept "127.0.0.1:$port" -cert "$SERVER_CRT" -key "$SERVER_KEY" \
 	-CAfile "$CA_CRT" -Verify 1 -verify_return_error -www -quiet >"$D/server.log" 2>&1 &
 SERVER=$!
-for _ in $(seq 1 100); do
-	python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),0.2).close()" 2>/dev/null && break
-	sleep 0.05
-done
+wait_port "$port"
 echo "   openssl s_server -Verify 1 on https://localhost:$port/"
 
 for key in ec rsa; do
@@ -74,15 +80,12 @@ done
 step "4. The sandbox at work: forbidden calls kill the child, a new one serves"
 "$BUILD/hsmagentd" -P -S -c "$D/ec.conf" 2>"$D/agent.log" | grep -E 'self-test|succeeded' | sed 's/^/   /'
 step "5. A (local, fake) Entrust CA Gateway that demands the HSM-held client certificate"
-gwport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+gwport=$(free_port)
 python3 "$ROOT/tests/fakeca/fake_cagw.py" --port "$gwport" --cert "$SERVER_CRT" \
 	--key "$SERVER_KEY" --client-ca "$CA_CRT" --ca-cert "$CA_CRT" \
 	--ca-key "$HSMAGENT_FIXTURES/ca.key" --stats "$D/gw.json" --ca-id demo-ca 2>"$D/gw.log" &
 GATEWAY=$!
-for _ in $(seq 1 100); do
-	python3 -c "import socket; socket.create_connection(('127.0.0.1',$gwport),0.2).close()" 2>/dev/null && break
-	sleep 0.05
-done
+wait_port "$gwport"
 echo "   https://localhost:$gwport/cagw/v1/certificate-authorities/demo-ca/..."
 cat >"$D/policy.conf" <<POL
 [rule demo]

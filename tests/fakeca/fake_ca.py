@@ -18,14 +18,15 @@ Standard library only; issuance shells out to `openssl x509 -req`.
 import argparse
 import json
 import os
-import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+import mtls_server
 
 MAX_BODY = 256 * 1024
 
@@ -184,18 +185,8 @@ def main():
     p.add_argument("--pending-seconds", type=float, default=0)
     args = p.parse_args()
     save_stats()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(args.cert, args.key)
-    ctx.load_verify_locations(args.client_ca)
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    # Many clients at once (100 orders): a deeper accept queue than 5.
-    ThreadingHTTPServer.request_queue_size = 128
-    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    srv.daemon_threads = True
     print("ready", flush=True)
-    srv.serve_forever()
+    mtls_server.serve(Handler, args.port, args.cert, args.key, args.client_ca)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,9 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+import mtls_server
 
 MAX_BODY = 256 * 1024
 PREFIX = "/cagw/v1/certificate-authorities/"
@@ -229,17 +231,7 @@ def main():
     p.add_argument("--slow-seconds", type=float, default=5)
     args = p.parse_args()
     save()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(args.cert, args.key)
-    ctx.load_verify_locations(args.client_ca)
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    # Many clients at once (100 orders): a deeper accept queue than 5.
-    ThreadingHTTPServer.request_queue_size = 128
-    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    srv.daemon_threads = True
-    srv.serve_forever()
+    mtls_server.serve(Handler, args.port, args.cert, args.key, args.client_ca)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,18 @@
+"""mtls_server.py - the HTTPS server both fake CAs run: TLS 1.2 or later,
+a client certificate from the given CA required, a thread per request."""
+import ssl
+from http.server import ThreadingHTTPServer
+
+
+def serve(handler, port, cert, key, client_ca):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    ctx.load_verify_locations(client_ca)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    # Many clients at once (100 orders): a deeper accept queue than 5.
+    ThreadingHTTPServer.request_queue_size = 128
+    srv = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.daemon_threads = True
+    srv.serve_forever()
