@@ -71,7 +71,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/api_server.c agent/api_request.c agent/api_ops.c \
 		   agent/order_flow.c agent/agent_audit.c agent/local_api.c \
 		   agent/metrics.c agent/audit.c agent/orders.c \
-		   agent/poll_schedule.c \
+		   agent/poll_schedule.c agent/cred_watch.c \
 		   $(POLICY_SRCS)
 CLIENT_SRCS	:= client/hsmagent.c agent/audit.c common/util.c common/log.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \

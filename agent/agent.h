@@ -8,6 +8,7 @@
 #ifndef HSMAGENT_AGENT_H
 #define HSMAGENT_AGENT_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <stddef.h>
@@ -114,6 +115,11 @@ struct agent {
 	struct ca_target	 ca_targets[CONFIG_MAX_CONNECTORS];
 	int64_t			 next_orders_tick_ms;
 	int			 connectors_validated;	/* asked once */
+	/* The client certificate file as last loaded (cred_watch.c). */
+	struct stat		 cert_st;
+	char			 cred_error[IPC_MAX_STR + 1];	/* "" if fine */
+	int			 child_refresh;	/* restart the child when idle */
+	int64_t			 next_cred_check_ms;
 	/* Probe target, split from the URL. */
 	char			 probe_host[IPC_MAX_HOST + 1];
 	uint16_t		 probe_port;
@@ -179,6 +185,12 @@ int	local_api_open(struct agent *, int check_only, char *err,
 	    size_t errlen);
 void	local_api_reload_policy(struct agent *);
 void	local_api_close(struct agent *, const char *why);
+
+/* cred_watch.c: client-certificate rotation without a restart */
+void	cred_watch_init(struct agent *);
+void	cred_watch_tick(struct agent *, int64_t now_ms);
+/* hsmagentd.c */
+int	leaf_key_type(const char *pem, size_t len, int *type);
 
 /* metrics.c */
 void	metrics_write(const struct agent *, FILE *);

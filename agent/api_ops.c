@@ -473,7 +473,7 @@ op_health(struct agent *a, struct api_conn *c)
 	static const char *const st[6] = { "awaiting_approval", "submitting",
 	    "pending", "issued", "rejected", "failed" };
 	json_t		*counts = json_object(), *conns = json_object();
-	int		 degraded = !a->child.ready;
+	int		 degraded = !a->child.ready || a->cred_error[0] != '\0';
 
 	for (size_t i = 0; i < a->cfg->nconnectors; i++) {
 		const struct ca_target *t = &a->ca_targets[i];
@@ -487,11 +487,12 @@ op_health(struct agent *a, struct api_conn *c)
 		orders_count_by_state(a->orders, st[i], &n[i]);
 		json_object_set_new(counts, st[i], json_integer((json_int_t)n[i]));
 	}
-	api_reply(c, json_pack("{s:b,s:s,s:s,s:b,s:I,s:o,s:o}", "ok", 1,
+	api_reply(c, json_pack("{s:b,s:s,s:s,s:b,s:I,s:o,s:o,s:s}", "ok", 1,
 	    "status", degraded ? "degraded" : "ok", "version",
 	    HSMAGENT_VERSION, "connector_child_ready", a->child.ready,
 	    "uptime_s", (json_int_t)((monotime_ms() - a->started_ms) / 1000),
-	    "order_counts", counts, "connectors", conns));
+	    "order_counts", counts, "connectors", conns, "client_certificate",
+	    a->cred_error[0] ? a->cred_error : "ok"));
 }
 
 static void

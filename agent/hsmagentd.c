@@ -76,7 +76,7 @@ harden_process(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static int
+int
 leaf_key_type(const char *pem, size_t len, int *type)
 {
 	BIO		*bio = BIO_new_mem_buf(pem, (int)len);
@@ -392,6 +392,7 @@ event_loop(struct agent *a, int command)
 		if (napi > 0)
 			api_handle(a, &a->api, pfd + n, napi, now);
 		child_tick(a, now);
+		cred_watch_tick(a, now);
 		if (a->orders != NULL)
 			orders_tick(a, now);
 		if (!command && next_probe_ms != 0 && now >= next_probe_ms) {
@@ -535,6 +536,7 @@ main(int argc, char *argv[])
 		local_api_close(&a, "HSM error");
 		fatalx("hsm: %s", err);
 	}
+	cred_watch_init(&a);
 	/* hsm_open() logged in once and checked the key's attributes. */
 	agent_audit(&a, "hsm.login", cfg.hsm_key_uri, "ok", NULL);
 	agent_audit(&a, "hsm.key_check", hsm_key_label(a.hsm), "ok",

@@ -103,8 +103,12 @@ order_submit(struct agent *a, const char *id)
 	struct order	o;
 	char		err[256], why[256];
 
-	/* No room for the job: stay "received"; orders_tick() comes back. */
-	if (jobs_room(a) == 0 || orders_get(a->orders, id, &o) != 1)
+	/*
+	 * No room for the job, or no usable client certificate: stay
+	 * "received"; orders_tick() comes back.
+	 */
+	if (jobs_room(a) == 0 || a->cred_error[0] != '\0' ||
+	    orders_get(a->orders, id, &o) != 1)
 		return;
 	if (connector_of(a, o.connector) == NULL) {
 		snprintf(why, sizeof(why), "no CA connector \"%s\" is "
@@ -246,7 +250,7 @@ due_cb(const struct order *o, void *arg)
 	const struct connector_cfg	*cc = connector_of(a, o->connector);
 	int64_t				 now = (int64_t)time(NULL);
 
-	if (jobs_room(a) == 0)
+	if (jobs_room(a) == 0 || a->cred_error[0] != '\0')
 		return 1;		/* the rest waits for the next tick */
 	if (job_for_order(a, o->id) != NULL || o->next_poll > now ||
 	    o->next_poll < 0)

@@ -225,31 +225,16 @@ select_key(struct hsm *h, const struct p11uri *u, char *err, size_t errlen)
 }
 
 /* The module's function list and a session of our own; see top comment. */
+/* The object handle of h->key for the raw C_Sign path. */
 static int
-open_raw(struct hsm *h, const char *module, char *err, size_t errlen)
+find_obj(struct hsm *h, char *err, size_t errlen)
 {
-	CK_C_GetFunctionList	 getfl;
 	CK_RV			 rv;
 	CK_OBJECT_CLASS		 cls = CKO_PRIVATE_KEY;
 	CK_ATTRIBUTE		 tmpl[3];
 	CK_ULONG		 n = 0, found = 0;
 	CK_OBJECT_HANDLE	 objs[2];
 
-	if ((h->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD)) ==
-	    NULL || (getfl = (CK_C_GetFunctionList)dlsym(h->dl,
-	    "C_GetFunctionList")) == NULL || getfl(&h->fl) != CKR_OK) {
-		snprintf(err, errlen, "cannot reach C_GetFunctionList of %s",
-		    module);
-		return -1;
-	}
-	rv = h->fl->C_OpenSession(PKCS11_get_slotid_from_slot(h->slot),
-	    CKF_SERIAL_SESSION, NULL, NULL, &h->sess);
-	if (rv != CKR_OK) {
-		snprintf(err, errlen, "C_OpenSession: %s (0x%lx)", ckr_name(rv),
-		    (unsigned long)rv);
-		return -1;
-	}
-	h->have_sess = 1;
 	tmpl[n++] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
 	tmpl[n++] = (CK_ATTRIBUTE){ CKA_ID, h->key->id, h->key->id_len };
 	if (h->key->label)
@@ -268,6 +253,30 @@ open_raw(struct hsm *h, const char *module, char *err, size_t errlen)
 	}
 	h->obj = objs[0];
 	return 0;
+}
+
+static int
+open_raw(struct hsm *h, const char *module, char *err, size_t errlen)
+{
+	CK_C_GetFunctionList	 getfl;
+	CK_RV			 rv;
+
+	if ((h->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD)) ==
+	    NULL || (getfl = (CK_C_GetFunctionList)dlsym(h->dl,
+	    "C_GetFunctionList")) == NULL || getfl(&h->fl) != CKR_OK) {
+		snprintf(err, errlen, "cannot reach C_GetFunctionList of %s",
+		    module);
+		return -1;
+	}
+	rv = h->fl->C_OpenSession(PKCS11_get_slotid_from_slot(h->slot),
+	    CKF_SERIAL_SESSION, NULL, NULL, &h->sess);
+	if (rv != CKR_OK) {
+		snprintf(err, errlen, "C_OpenSession: %s (0x%lx)", ckr_name(rv),
+		    (unsigned long)rv);
+		return -1;
+	}
+	h->have_sess = 1;
+	return find_obj(h, err, errlen);
 }
 
 /* Refuse keys that could leave the token, or that cannot sign. */
@@ -574,5 +583,63 @@ hsm_sign(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
 	}
 	memcpy(sig, raw, rawlen);
 	*siglen = rawlen;
+	return 0;
+}
+
+/*
+ * Client-certificate rotation: the new certificate may be for the same
+ * key or for another key on the same token, found by its public key.
+ * Everything is checked as at start; on any failure nothing changes.
+ */
+int
+hsm_use_cert(struct hsm *h, const char *cert_file, int allow_extractable,
+    int *switched, char *err, size_t errlen)
+{
+	struct hsm	 saved = *h;
+	X509		*x;
+	EVP_PKEY	*pub, *tok;
+	PKCS11_KEY	*keys, *match = NULL;
+	unsigned int	 nkeys, nmatch = 0;
+
+	*switched = 0;
+	if ((x = read_leaf_cert(cert_file, err, errlen)) == NULL)
+		return -1;
+	pub = X509_get0_pubkey(x);
+	if (pub == NULL || PKCS11_enumerate_keys(h->slot->token, &keys,
+	    &nkeys) != 0) {
+		snprintf(err, errlen, "cannot list the token's keys");
+		X509_free(x);
+		return -1;
+	}
+	for (unsigned int i = 0; i < nkeys; i++) {
+		if (!keys[i].isPrivate ||
+		    (tok = PKCS11_get_public_key(&keys[i])) == NULL)
+			continue;
+		if (EVP_PKEY_eq(pub, tok) == 1) {
+			match = &keys[i];
+			nmatch++;
+		}
+		EVP_PKEY_free(tok);
+	}
+	X509_free(x);
+	if (nmatch != 1) {
+		snprintf(err, errlen, "certificate %s: %s key on the token "
+		    "carries its public key", cert_file, nmatch ? "more than one" :
+		    "no");
+		return -1;
+	}
+	if (match != h->key) {
+		h->key = match;
+		snprintf(h->label, sizeof(h->label), "token=%s;object=%s",
+		    h->slot->token->label, match->label ? match->label : "");
+		*switched = 1;
+	}
+	if (find_obj(h, err, errlen) == -1 ||
+	    check_attributes(h, allow_extractable, err, errlen) == -1 ||
+	    check_certificate(h, cert_file, err, errlen) == -1) {
+		*h = saved;
+		*switched = 0;
+		return -1;
+	}
 	return 0;
 }

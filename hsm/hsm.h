@@ -46,6 +46,14 @@ int		 hsm_key_bits(const struct hsm *);
 const char	*hsm_key_label(const struct hsm *);
 
 /*
+ * Takes a new client certificate (rotation): for the current key, or
+ * for another key on the token with the certificate's public key (then
+ * *switched is 1). Checked as at start; on failure nothing changes.
+ */
+int	hsm_use_cert(struct hsm *, const char *cert_file,
+	    int allow_extractable, int *switched, char *err, size_t errlen);
+
+/*
  * Signs dlen bytes of digest; dlen must equal the scheme's hash size.
  * sig has room for HSM_MAX_SIG bytes. Returns 0 or -1 with err set.
  */

@@ -101,13 +101,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def record(self):
         cn = ""
-        for rdn in self.connection.getpeercert().get("subject", ()):
+        peer = self.connection.getpeercert()
+        for rdn in peer.get("subject", ()):
             for k, v in rdn:
                 if k == "commonName":
                     cn = v
         with lock:
             state["requests"].append({"method": self.command, "path": self.path,
-                                      "client": cn})
+                                      "client": cn,
+                                      "client_serial": peer.get("serialNumber", "").lower()})
             if cn not in state["client_cns"]:
                 state["client_cns"].append(cn)
             save()

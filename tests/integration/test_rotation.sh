@@ -1,0 +1,138 @@
+# test_rotation.sh - the client certificate is replaced while the agent
+# runs: once with a new certificate for the same HSM key, once with a
+# certificate for the second HSM key. The next enrollment presents the
+# new certificate (the fake gateway records it), with no restart. A
+# broken file stops CA requests (never stale service) until it is fixed.
+. "$(dirname "$0")/lib.sh"
+
+CLI=$BUILD/hsmagent
+SOCK=$T/agent.sock
+port=$(free_port)
+python3 "$ROOT/tests/fakeca/fake_cagw.py" --port "$port" --cert "$SERVER_CRT" \
+	--key "$SERVER_KEY" --client-ca "$CA_CRT" --ca-cert "$CA_CRT" \
+	--ca-key "$FX/ca.key" --stats "$T/gw.json" --ca-id ca1 2>"$T/gw.err" &
+PIDS+=($!)
+wait_port "$port"
+
+cp "$CLIENT_EC_CRT" "$T/client.pem"
+cat >"$T/policy.conf" <<EOF2
+[rule r]
+callers = user:root
+connectors = entrust
+profiles = issue
+san_dns = *.r.example.com
+max_validity_days = 30
+key_types = ec:p256
+EOF2
+write_config "$T/a.conf" "$EC_KEY_URI" "$T/client.pem" "$port"
+cat >>"$T/a.conf" <<EOF2
+[api]
+socket = $SOCK
+policy = $T/policy.conf
+[state]
+dir = $T/state
+[connector entrust]
+type = entrust
+url = https://localhost:$port/cagw
+ca_id = ca1
+EOF2
+"$HSMAGENTD" -c "$T/a.conf" 2>"$T/agent.err" &
+agent=$!
+PIDS+=("$agent")
+for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+[ -S "$SOCK" ] || { cat "$T/agent.err" >&2; fail "agent did not start"; }
+
+last_client() {	# the serial and CN of the client certificate of the last POST
+	python3 -c 'import json,sys; r=[x for x in json.load(open(sys.argv[1]))["requests"] if x["method"]=="POST"][-1]; print(r["client_serial"], r["client"])' "$T/gw.json"
+}
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
+enroll() {	# NAME: exit code in rc
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout /dev/null -out "$T/$1.csr" -subj "/CN=$1.r.example.com" \
+		-addext "subjectAltName=DNS:$1.r.example.com" 2>/dev/null
+	set +e
+	timeout 30 "$CLI" --socket "$SOCK" enroll --connector entrust --profile issue \
+		--csr "$T/$1.csr" --wait >"$T/$1.out" 2>&1
+	rc=$?
+	set -e
+}
+rotations() { grep -c '"event":"cert.rotation","hash":"[0-9a-f]*","outcome":"ok"' "$T/state/audit.log" || true; }
+wait_rotation() {	# N: until N successful rotations are audited, and the child is back
+	for _ in $(seq 1 100); do
+		[ "$(rotations)" -ge "$1" ] && break
+		sleep 0.1
+	done
+	[ "$(rotations)" -ge "$1" ] || { tail -5 "$T/agent.err" >&2; fail "rotation $1 not seen"; }
+	for _ in $(seq 1 100); do
+		"$CLI" --socket "$SOCK" --json health 2>/dev/null | grep '"connector_child_ready":true' >/dev/null && return 0
+		sleep 0.1
+	done
+	fail "no connector child after rotation $1"
+}
+
+enroll first
+[ "$rc" -eq 0 ] || { cat "$T/first.out" >&2; fail "first enrollment: exit $rc"; }
+[ "$(last_client)" = "$(serial_of "$CLIENT_EC_CRT") hsmagent-client-ec" ] ||
+	fail "first request used $(last_client)"
+
+# 1. A new certificate for the same HSM key.
+openssl x509 -req -in "$FX/client-ec.csr" -CA "$CA_CRT" -CAkey "$FX/ca.key" \
+	-CAcreateserial -CAserial "$T/ca.srl" -days 30 -extfile "$FX/client.ext" \
+	-out "$T/new-ec.pem" 2>/dev/null
+touch -d '+2 seconds' "$T/new-ec.pem"
+mv -f "$T/new-ec.pem" "$T/client.pem"
+wait_rotation 1
+enroll second
+[ "$rc" -eq 0 ] || { cat "$T/second.out" >&2; fail "after rotation 1: exit $rc"; }
+[ "$(last_client)" = "$(serial_of "$T/client.pem") hsmagent-client-ec" ] ||
+	fail "after rotation 1 the request used $(last_client)"
+note "same key, new certificate: next request presents it, no restart"
+
+# 2. A certificate for the second HSM key (RSA).
+cp "$CLIENT_RSA_CRT" "$T/rsa.pem"
+touch -d '+4 seconds' "$T/rsa.pem"
+mv -f "$T/rsa.pem" "$T/client.pem"
+wait_rotation 2
+enroll third
+[ "$rc" -eq 0 ] || { cat "$T/third.out" >&2; fail "after rotation 2: exit $rc"; }
+[ "$(last_client)" = "$(serial_of "$CLIENT_RSA_CRT") hsmagent-client-rsa" ] ||
+	fail "after rotation 2 the request used $(last_client)"
+grep '"key_switched":true' "$T/state/audit.log" >/dev/null || fail "key switch not audited"
+note "certificate for the other HSM key: found by public key, used, audited"
+
+# 3. A broken file: no CA request with the old certificate.
+posts=$(python3 -c 'import json,sys; print(sum(1 for x in json.load(open(sys.argv[1]))["requests"] if x["method"]=="POST"))' "$T/gw.json")
+echo "not a certificate" >"$T/broken.pem"
+touch -d '+6 seconds' "$T/broken.pem"
+mv -f "$T/broken.pem" "$T/client.pem"
+for _ in $(seq 1 50); do
+	"$CLI" --socket "$SOCK" --json health >"$T/h.json" 2>/dev/null || true
+	grep '"status":"degraded"' "$T/h.json" >/dev/null && break
+	sleep 0.1
+done
+expect_in "$T/h.json" '"client_certificate":"no EC or RSA certificate' "health names the problem"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+	-out "$T/fourth.csr" -subj /CN=fourth.r.example.com \
+	-addext subjectAltName=DNS:fourth.r.example.com 2>/dev/null
+set +e
+"$CLI" --socket "$SOCK" enroll --connector entrust --profile issue --csr "$T/fourth.csr" >"$T/fourth.out" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 10 ] || fail "enroll with a broken certificate file: exit $rc, expected 10 (waits)"
+sleep 2
+[ "$(python3 -c 'import json,sys; print(sum(1 for x in json.load(open(sys.argv[1]))["requests"] if x["method"]=="POST"))' "$T/gw.json")" -eq "$posts" ] ||
+	fail "a CA request went out with a broken certificate file"
+cp "$CLIENT_EC_CRT" "$T/ok.pem"
+touch -d '+8 seconds' "$T/ok.pem"
+mv -f "$T/ok.pem" "$T/client.pem"
+order=$(sed -n 's/^order \([0-9a-f]*\):.*/\1/p' "$T/fourth.out" | head -1)
+for _ in $(seq 1 100); do
+	"$CLI" --socket "$SOCK" status "$order" >"$T/st.out" 2>&1 || true
+	grep ': issued ' "$T/st.out" >/dev/null && break
+	sleep 0.2
+done
+expect_in "$T/st.out" ': issued ' "order waits for a good certificate, then completes"
+grep '"event":"cert.rotation","hash":"[0-9a-f]*","outcome":"failed"' "$T/state/audit.log" >/dev/null ||
+	fail "failed rotation not audited"
+note "broken certificate: health degraded, no CA request, order completes once fixed"
+kill -0 "$agent" || fail "agent died"
