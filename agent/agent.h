@@ -84,6 +84,10 @@ struct ca_target {
 	uint16_t	 port;
 	int		 is_ip;
 	int		 checked;	/* 0 not yet, 1 fine, -1 failed */
+	/* Its HTTP proxy (CONNECT), if configured. */
+	char		 proxy_host[IPC_MAX_HOST + 1];
+	uint16_t	 proxy_port;
+	int		 proxy_is_ip;
 	char		 status[IPC_MAX_STR + 1];
 };
 
@@ -155,6 +159,8 @@ void	child_readable(struct agent *);
 /* resolve.c */
 int	url_split_https(const char *url, char *host, size_t hostlen,
 	    uint16_t *port, int *is_ip);
+int	url_split(const char *url, const char *scheme, uint16_t dport,
+	    char *host, size_t hostlen, uint16_t *port, int *is_ip);
 int	resolve_send(struct agent *);
 
 /* order_flow.c: an order's way from "received" to a final state */

@@ -67,6 +67,7 @@ enum value_type {
 	V_NAME,
 	V_CAID,
 	V_PIN,
+	V_PROXY,
 };
 
 enum required {
@@ -137,6 +138,7 @@ static const struct key keys[] = {
 	{ SEC_CONNECTOR, "ca_id", V_CAID, C(ca_id), 0, 0, REQ_NO },
 	{ SEC_CONNECTOR, "profile_id", V_CAID, C(profile_id), 0, 0, REQ_NO },
 	{ SEC_CONNECTOR, "spki_pin", V_PIN, C(spki_pin), 0, 0, REQ_NO },
+	{ SEC_CONNECTOR, "proxy", V_PROXY, C(proxy), 0, 0, REQ_NO },
 };
 
 #undef F
@@ -562,6 +564,28 @@ check_ca_id(struct parser *p, const struct key *k, const char *v)
 }
 
 /*
+ * An HTTP proxy the child tunnels through with CONNECT (TLS stays end
+ * to end with the CA): http://host[:port], nothing more.
+ */
+static int
+check_proxy(struct parser *p, const struct key *k, const char *v)
+{
+	char		 q[SHOWN_MAX + 8];
+	const char	*a = v + 7;
+	size_t		 alen;
+
+	if (strncmp(v, "http://", 7) != 0 || strlen(v) > CONFIG_MAX_URL)
+		return kfail(p, k, "expected http://host[:port], got %s",
+		    shown(v, q, sizeof(q)));
+	alen = strcspn(a, "/");
+	if (a[alen] != '\0' && strcmp(a + alen, "/") != 0)
+		return kfail(p, k, "a proxy URL has no path");
+	if (memchr(a, '@', alen) != NULL)
+		return kfail(p, k, "no user information in the proxy URL");
+	return check_authority(p, k, a, alen);
+}
+
+/*
  * The CA server's public key pin, as curl takes it: one or more
  * "sha256//" + base64 of the SHA-256 of the SubjectPublicKeyInfo,
  * separated by ";" (several allow a key change at the CA).
@@ -653,6 +677,9 @@ set_value(struct parser *p, const struct key *k, char *v)
 		break;
 	case V_PIN:
 		r = check_spki_pin(p, k, v);
+		break;
+	case V_PROXY:
+		r = check_proxy(p, k, v);
 		break;
 	case V_MODE:
 		return parse_mode(p, k, v, (uint32_t *)(void *)base);
@@ -962,6 +989,7 @@ config_free(struct config *cfg)
 		free(cfg->connectors[i].ca_id);
 		free(cfg->connectors[i].profile_id);
 		free(cfg->connectors[i].spki_pin);
+		free(cfg->connectors[i].proxy);
 	}
 	memset(cfg, 0, sizeof(*cfg));
 }

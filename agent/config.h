@@ -33,6 +33,7 @@ struct connector_cfg {
 	char		*ca_id;			/* Entrust: the CA's id */
 	char		*profile_id;		/* Entrust: fixed profile, or NULL */
 	char		*spki_pin;		/* "sha256//B64[;sha256//B64]" or NULL */
+	char		*proxy;			/* "http://host:port" (CONNECT) or NULL */
 };
 
 struct config {

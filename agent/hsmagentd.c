@@ -130,6 +130,15 @@ load_public(struct agent *a, char *err, size_t errlen)
 	for (size_t i = 0; i < cfg->nconnectors; i++) {
 		struct ca_target *t = &a->ca_targets[i];
 
+		if (cfg->connectors[i].proxy != NULL &&
+		    url_split(cfg->connectors[i].proxy, "http://", 8080,
+		    t->proxy_host, sizeof(t->proxy_host), &t->proxy_port,
+		    &t->proxy_is_ip) == -1) {
+			snprintf(err, errlen, "[connector %s] proxy: cannot use "
+			    "%s", cfg->connectors[i].name,
+			    cfg->connectors[i].proxy);
+			return -1;
+		}
 		if (url_split_https(cfg->connectors[i].url, t->host,
 		    sizeof(t->host), &t->port, &t->is_ip) == -1) {
 			snprintf(err, errlen, "[connector %s] url: cannot use "

@@ -23,14 +23,22 @@ int
 url_split_https(const char *url, char *host, size_t hostlen, uint16_t *port,
     int *is_ip)
 {
+	return url_split(url, "https://", 443, host, hostlen, port, is_ip);
+}
+
+/* scheme is "https://" or "http://" (a proxy); dport its default port. */
+int
+url_split(const char *url, const char *scheme, uint16_t dport, char *host,
+    size_t hostlen, uint16_t *port, int *is_ip)
+{
 	const char	*h, *end;
 	size_t		 n;
 	unsigned char	 tmp[16];
 
-	if (strncmp(url, "https://", 8) != 0)
+	if (strncmp(url, scheme, strlen(scheme)) != 0)
 		return -1;
-	h = url + 8;
-	*port = 443;
+	h = url + strlen(scheme);
+	*port = dport;
 	if (*h == '[') {		/* IPv6 literal */
 		if ((end = strchr(h, ']')) == NULL)
 			return -1;
@@ -124,6 +132,9 @@ resolve_send(struct agent *a)
 		const struct ca_target *t = &a->ca_targets[i];
 
 		if (!t->is_ip && resolve_host(a, t->host, t->port) == -1)
+			return -1;
+		if (t->proxy_port != 0 && !t->proxy_is_ip &&
+		    resolve_host(a, t->proxy_host, t->proxy_port) == -1)
 			return -1;
 	}
 	return 0;

@@ -107,6 +107,8 @@ send_config(struct agent *a)
 		    cc->profile_id ? cc->profile_id : "");
 		snprintf(m.spki_pin, sizeof(m.spki_pin), "%s", cc->spki_pin ?
 		    cc->spki_pin : "");
+		snprintf(m.proxy, sizeof(m.proxy), "%s", cc->proxy ? cc->proxy :
+		    "");
 		wbuf_init(&b, IPC_MAX_PAYLOAD);
 		ipc_enc_cfg_connector(&b, &m);
 		r = child_send(a, IPC_CFG_CONNECTOR, 0, &b);
@@ -124,13 +126,14 @@ send_config(struct agent *a)
 	/* Landlock (ABI >= 4) lets the child connect to these ports only. */
 	if (a->probe_port != 0)
 		d.ports[d.nports++] = a->probe_port;
-	for (size_t i = 0; i < a->cfg->nconnectors; i++) {
-		uint16_t port = a->ca_targets[i].port;
+	for (size_t i = 0; i < 2 * a->cfg->nconnectors; i++) {
+		const struct ca_target *t = &a->ca_targets[i / 2];
+		uint16_t port = i % 2 ? t->proxy_port : t->port;
 		size_t k;
 
 		for (k = 0; k < d.nports && d.ports[k] != port; k++)
 			;
-		if (k == d.nports && d.nports < IPC_MAX_PORTS)
+		if (port != 0 && k == d.nports && d.nports < IPC_MAX_PORTS)
 			d.ports[d.nports++] = port;
 	}
 	wbuf_init(&b, IPC_MAX_PAYLOAD);

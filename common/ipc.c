@@ -442,7 +442,8 @@ ipc_enc_cfg_connector(struct wbuf *b, const struct ipc_cfg_connector *m)
 	wbuf_put_cstr(b, m->url);
 	wbuf_put_cstr(b, m->ca_id);
 	wbuf_put_cstr(b, m->profile_id);
-	return wbuf_put_cstr(b, m->spki_pin);
+	wbuf_put_cstr(b, m->spki_pin);
+	return wbuf_put_cstr(b, m->proxy);
 }
 
 int
@@ -459,7 +460,10 @@ ipc_dec_cfg_connector(const struct ipc_msg *msg, struct ipc_cfg_connector *m)
 	    IPC_MAX_HANDLE) == -1 ||
 	    rbuf_get_cstr(&r, m->spki_pin, sizeof(m->spki_pin),
 	    IPC_MAX_STR) == -1 ||
+	    rbuf_get_cstr(&r, m->proxy, sizeof(m->proxy), IPC_MAX_URL) == -1 ||
 	    rbuf_end(&r) == -1)
+		return -1;
+	if (m->proxy[0] != '\0' && strncmp(m->proxy, "http://", 7) != 0)
 		return -1;
 	if (!name_ok(m->name, IPC_MAX_NAME) || !name_ok(m->type, IPC_MAX_NAME) ||
 	    strncmp(m->url, "https://", 8) != 0)

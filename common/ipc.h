@@ -152,6 +152,7 @@ struct ipc_cfg_connector {
 	char		 ca_id[IPC_MAX_HANDLE + 1];	/* Entrust: caId; may be "" */
 	char		 profile_id[IPC_MAX_HANDLE + 1];	/* "" = the order's */
 	char		 spki_pin[IPC_MAX_STR + 1];	/* "sha256//B64;..." or "" */
+	char		 proxy[IPC_MAX_URL + 1];	/* "http://host:port" or "" */
 };
 
 struct ipc_job_ca {

@@ -143,6 +143,11 @@ ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 	    /* On top of the trust store: the CA's own key, if pinned. */
 	    (conf->spki_pin[0] != '\0' && curl_easy_setopt(x->t.easy,
 	    CURLOPT_PINNEDPUBLICKEY, conf->spki_pin) != CURLE_OK) ||
+	    /* A tunnel: the proxy sees host and port, not the TLS inside. */
+	    (conf->proxy[0] != '\0' && (curl_easy_setopt(x->t.easy,
+	    CURLOPT_PROXY, conf->proxy) != CURLE_OK ||
+	    curl_easy_setopt(x->t.easy, CURLOPT_HTTPPROXYTUNNEL, 1L) !=
+	    CURLE_OK)) ||
 	    x->type->prepare(x) == -1 ||
 	    curl_multi_add_handle(c->multi, x->t.easy) != CURLM_OK) {
 		fail_job(c, job_id, CA_RETRY, "cannot set up the request");

@@ -3,6 +3,7 @@
 # certificate for the second HSM key. The next enrollment presents the
 # new certificate (the fake gateway records it), with no restart. A
 # broken file stops CA requests (never stale service) until it is fixed.
+# Then the same gateway through an HTTP CONNECT proxy.
 . "$(dirname "$0")/lib.sh"
 
 CLI=$BUILD/hsmagent
@@ -136,3 +137,23 @@ grep '"event":"cert.rotation","hash":"[0-9a-f]*","outcome":"failed"' "$T/state/a
 	fail "failed rotation not audited"
 note "broken certificate: health degraded, no CA request, order completes once fixed"
 kill -0 "$agent" || fail "agent died"
+kill "$agent"; wait "$agent" 2>/dev/null || true
+
+# 4. Through an HTTP CONNECT proxy: TLS stays end to end with the CA.
+pport=$(free_port)
+python3 "$ROOT/tests/fakeca/connect_proxy.py" "$pport" "$T/proxy.log" 2>/dev/null &
+PIDS+=($!)
+wait_port "$pport"
+sed -i "s|^ca_id = ca1$|ca_id = ca1\nproxy = http://localhost:$pport|" "$T/a.conf"
+"$HSMAGENTD" -t -c "$T/a.conf" >/dev/null || fail "config with a proxy rejected"
+"$HSMAGENTD" -c "$T/a.conf" 2>>"$T/agent.err" &
+agent=$!
+PIDS+=("$agent")
+for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+before=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["requests"]))' "$T/gw.json")
+enroll fifth
+[ "$rc" -eq 0 ] || { cat "$T/fifth.out" >&2; fail "through the proxy: exit $rc"; }
+expect_in "$T/proxy.log" "^CONNECT localhost:$port\$" "the child tunnelled through the proxy"
+[ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["requests"]))' "$T/gw.json")" -gt "$before" ] ||
+	fail "the gateway saw nothing through the proxy"
+note "HTTP CONNECT proxy: the request reached the gateway through the tunnel"

@@ -648,6 +648,18 @@ test_connectors(void **state)
 	    "spki_pin = sha256//AAAA\n", "t:10: [connector] spki_pin");
 	expect_error(MINIMAL "[connector e]\ntype = x\nurl = https://a.b\n"
 	    "ca_id = a/b\n", "t:10: [connector] ca_id");
+	expect_ok(MINIMAL "[connector e]\ntype = x\nurl = https://a.b\n"
+	    "proxy = http://proxy.example.com:3128\n", &cfg);
+	assert_string_equal(cfg.connectors[0].proxy,
+	    "http://proxy.example.com:3128");
+	config_free(&cfg);
+	expect_error(MINIMAL "[connector e]\ntype = x\nurl = https://a.b\n"
+	    "proxy = socks5://p:1080\n", "t:10: [connector] proxy: expected "
+	    "http://");
+	expect_error(MINIMAL "[connector e]\ntype = x\nurl = https://a.b\n"
+	    "proxy = http://u:pw@p:3128\n", "no user information");
+	expect_error(MINIMAL "[connector e]\ntype = x\nurl = https://a.b\n"
+	    "proxy = http://p:3128/x\n", "has no path");
 }
 
 int
