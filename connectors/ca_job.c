@@ -140,6 +140,14 @@ ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 	if (transfer_setup(c, &x->t, conf->url) == -1 ||
 	    curl_easy_setopt(x->t.easy, CURLOPT_USERAGENT, "hsmagent") !=
 	    CURLE_OK ||
+	    /*
+	     * Unlike a probe, CA calls reuse the multi handle's open
+	     * connections: fewer handshakes, so fewer HSM signatures. A new
+	     * connection still signs only under this job's id.
+	     */
+	    curl_easy_setopt(x->t.easy, CURLOPT_FORBID_REUSE, 0L) != CURLE_OK ||
+	    curl_easy_setopt(x->t.easy, CURLOPT_FRESH_CONNECT, 0L) !=
+	    CURLE_OK ||
 	    /* On top of the trust store: the CA's own key, if pinned. */
 	    (conf->spki_pin[0] != '\0' && curl_easy_setopt(x->t.easy,
 	    CURLOPT_PINNEDPUBLICKEY, conf->spki_pin) != CURLE_OK) ||

@@ -105,13 +105,16 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         if not self.client_ok():
             return
-        if self.path not in ("/orders", "/orders/revoke"):
-            return self.reply(404, {"error": "no such endpoint"})
+        # The body first: the connection may carry the next request.
         n = int(self.headers.get("Content-Length", "0"))
         if n <= 0 or n > MAX_BODY:
+            self.close_connection = True
             return self.reply(400, {"error": "bad length"})
+        raw = self.rfile.read(n)
+        if self.path not in ("/orders", "/orders/revoke"):
+            return self.reply(404, {"error": "no such endpoint"})
         try:
-            req = json.loads(self.rfile.read(n))
+            req = json.loads(raw)
             ref = req["ref"]
             if self.path == "/orders/revoke":
                 return self.revoke(ref, req["serial"], int(req["reason"]))

@@ -153,14 +153,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.record()
+        # The body first: the connection may carry the next request.
+        n = int(self.headers.get("Content-Length", "0"))
+        if n <= 0 or n > MAX_BODY:
+            self.close_connection = True
+            return self.send(400, error("cagw-4000", "bad length"))
+        raw = self.rfile.read(n)
         ca, rest = self.route()
         if ca is None:
             return
-        n = int(self.headers.get("Content-Length", "0"))
-        if n <= 0 or n > MAX_BODY:
-            return self.send(400, error("cagw-4000", "bad length"))
         try:
-            req = json.loads(self.rfile.read(n))
+            req = json.loads(raw)
         except ValueError:
             return self.send(400, error("cagw-4000", "malformed JSON"))
         if rest == ["enrollments"]:
