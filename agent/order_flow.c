@@ -138,6 +138,7 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
     const struct ipc_ca_result *r)
 {
 	char	err[256], cert[IPC_MAX_CERT + 1], chain[IPC_MAX_CHAIN + 1];
+	json_t	*detail;
 	int64_t	now = (int64_t)time(NULL);
 
 	switch (r->outcome) {
@@ -153,10 +154,16 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 			log_error("order %s: cannot store the certificate", o->id);
 			return;
 		}
-		agent_audit(a, "ca.result", o->id, "issued", json_pack(
-		    "{s:s,s:s,s:s}", "serial", r->serial, "handle", r->handle,
-		    "connector", o->connector));
+		detail = json_pack("{s:s,s:s,s:s}", "serial", r->serial,
+		    "handle", r->handle, "connector", o->connector);
+		if (detail != NULL && r->message[0] != '\0')
+			json_object_set_new(detail, "note",
+			    json_string(r->message));
+		agent_audit(a, "ca.result", o->id, "issued", detail);
 		log_info("order %s: issued, serial %s", o->id, r->serial);
+		/* Issued, with a note: so far only a chain that is missing. */
+		if (r->message[0] != '\0')
+			log_warn("order %s: %s", o->id, r->message);
 		api_ops_order_changed(a, o->id);
 		return;
 	case CA_PENDING:

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "child.h"
 #include "connector.h"
@@ -90,6 +92,38 @@ fail_job(struct child *c, uint32_t id, uint8_t outcome, const char *msg)
 	send_ca_result(c, id, &r);
 }
 
+/* Sets up x->t for the connector's request and hands it to the multi. */
+static int
+xfer_start(struct child *c, struct ca_xfer *x, int (*prepare)(struct ca_xfer *))
+{
+	const struct ipc_cfg_connector *conf = x->conf;
+
+	if (transfer_setup(c, &x->t, conf->url) == -1 ||
+	    curl_easy_setopt(x->t.easy, CURLOPT_USERAGENT, "hsmagent") !=
+	    CURLE_OK ||
+	    /*
+	     * Unlike a probe, CA calls reuse the multi handle's open
+	     * connections: fewer handshakes, so fewer HSM signatures. A new
+	     * connection still signs only under this job's id.
+	     */
+	    curl_easy_setopt(x->t.easy, CURLOPT_FORBID_REUSE, 0L) != CURLE_OK ||
+	    curl_easy_setopt(x->t.easy, CURLOPT_FRESH_CONNECT, 0L) !=
+	    CURLE_OK ||
+	    /* On top of the trust store: the CA's own key, if pinned. */
+	    (conf->spki_pin[0] != '\0' && curl_easy_setopt(x->t.easy,
+	    CURLOPT_PINNEDPUBLICKEY, conf->spki_pin) != CURLE_OK) ||
+	    /* A tunnel: the proxy sees host and port, not the TLS inside. */
+	    (conf->proxy[0] != '\0' && (curl_easy_setopt(x->t.easy,
+	    CURLOPT_PROXY, conf->proxy) != CURLE_OK ||
+	    curl_easy_setopt(x->t.easy, CURLOPT_HTTPPROXYTUNNEL, 1L) !=
+	    CURLE_OK)) ||
+	    prepare(x) == -1 ||
+	    curl_multi_add_handle(c->multi, x->t.easy) != CURLM_OK)
+		return -1;
+	c->njobs++;
+	return 0;
+}
+
 void
 ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 {
@@ -137,32 +171,11 @@ ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 	x->conf = conf;
 	x->type = find_type(conf->type);
 	x->retry_after = -1;
-	if (transfer_setup(c, &x->t, conf->url) == -1 ||
-	    curl_easy_setopt(x->t.easy, CURLOPT_USERAGENT, "hsmagent") !=
-	    CURLE_OK ||
-	    /*
-	     * Unlike a probe, CA calls reuse the multi handle's open
-	     * connections: fewer handshakes, so fewer HSM signatures. A new
-	     * connection still signs only under this job's id.
-	     */
-	    curl_easy_setopt(x->t.easy, CURLOPT_FORBID_REUSE, 0L) != CURLE_OK ||
-	    curl_easy_setopt(x->t.easy, CURLOPT_FRESH_CONNECT, 0L) !=
-	    CURLE_OK ||
-	    /* On top of the trust store: the CA's own key, if pinned. */
-	    (conf->spki_pin[0] != '\0' && curl_easy_setopt(x->t.easy,
-	    CURLOPT_PINNEDPUBLICKEY, conf->spki_pin) != CURLE_OK) ||
-	    /* A tunnel: the proxy sees host and port, not the TLS inside. */
-	    (conf->proxy[0] != '\0' && (curl_easy_setopt(x->t.easy,
-	    CURLOPT_PROXY, conf->proxy) != CURLE_OK ||
-	    curl_easy_setopt(x->t.easy, CURLOPT_HTTPPROXYTUNNEL, 1L) !=
-	    CURLE_OK)) ||
-	    x->type->prepare(x) == -1 ||
-	    curl_multi_add_handle(c->multi, x->t.easy) != CURLM_OK) {
+	if (xfer_start(c, x, x->type->prepare) == -1) {
 		fail_job(c, job_id, CA_RETRY, "cannot set up the request");
 		xfer_free(x);
 		return;
 	}
-	c->njobs++;
 }
 
 /* The certificate must carry the CSR's key; its serial is read from it. */
@@ -234,6 +247,116 @@ uncertain(const struct ca_xfer *x, CURLcode cc)
 	return x->type->lookup_needs_handle ? CA_UNKNOWN : CA_RETRY;
 }
 
+/* Sends an issued result with x->cert and x->chain, and frees x. */
+static void
+deliver_issued(struct child *c, struct ca_xfer *x, struct ipc_ca_result *r)
+{
+	r->cert = (const uint8_t *)x->cert;
+	r->cert_len = strlen(x->cert);
+	r->chain = (const uint8_t *)(x->chain ? x->chain : "");
+	r->chain_len = x->chain ? strlen(x->chain) : 0;
+	send_ca_result(c, x->t.id, r);
+	xfer_free(x);
+}
+
+/* Does the first certificate of chain_pem sign the leaf? */
+static int
+chain_fits(const char *leaf_pem, const char *chain_pem)
+{
+	BIO	*bl = BIO_new_mem_buf(leaf_pem, -1);
+	BIO	*bc = BIO_new_mem_buf(chain_pem, -1);
+	X509	*leaf = NULL, *issuer = NULL;
+	int	 ok = 0;
+
+	if (bl != NULL && bc != NULL &&
+	    (leaf = PEM_read_bio_X509(bl, NULL, NULL, NULL)) != NULL &&
+	    (issuer = PEM_read_bio_X509(bc, NULL, NULL, NULL)) != NULL &&
+	    X509_check_issued(issuer, leaf) == X509_V_OK &&
+	    X509_verify(leaf, X509_get0_pubkey(issuer)) == 1)
+		ok = 1;
+	X509_free(issuer);
+	X509_free(leaf);
+	BIO_free(bc);
+	BIO_free(bl);
+	ERR_clear_error();
+	return ok;
+}
+
+/*
+ * Issued without a chain: take the CA's from the cache, or start the
+ * second stage that reads it (0: started, the result is sent when it
+ * ends). Otherwise the certificate goes out without a chain, and says so.
+ */
+static int
+find_chain(struct child *c, struct ca_xfer *x, struct ipc_ca_result *r)
+{
+	size_t	 k = (size_t)(x->conf - c->conns);
+	int64_t	 now = (int64_t)time(NULL);
+
+	if (x->type->prepare_chain == NULL)
+		return -1;
+	if (c->ca_chain[k] != NULL && now - c->ca_chain_at[k] >= 0 &&
+	    now - c->ca_chain_at[k] < CA_CHAIN_CACHE_S &&
+	    chain_fits(x->cert, c->ca_chain[k])) {
+		free(x->chain);
+		x->chain = xstrdup(c->ca_chain[k]);
+		return -1;
+	}
+	curl_easy_cleanup(x->t.easy);
+	x->t.easy = NULL;
+	EVP_PKEY_free(x->t.key);
+	x->t.key = NULL;
+	curl_slist_free_all(x->headers);
+	x->headers = NULL;
+	free(x->post);
+	x->post = NULL;
+	x->t.body_len = x->t.read_total = 0;
+	x->t.truncated = 0;
+	x->t.errbuf[0] = '\0';
+	x->fetching_chain = 1;
+	x->issued = *r;
+	if (xfer_start(c, x, x->type->prepare_chain) == -1) {
+		snprintf(r->message, sizeof(r->message), "issued; the CA's "
+		    "chain could not be requested");
+		return -1;
+	}
+	return 0;
+}
+
+/* The second stage ended: the certificate goes out with or without it. */
+static void
+chain_done(struct child *c, struct ca_xfer *x, CURLcode cc)
+{
+	struct ipc_ca_result	 r = x->issued;
+	size_t			 k = (size_t)(x->conf - c->conns);
+	long			 http = 0;
+	char			*chain = NULL;
+
+	curl_easy_getinfo(x->t.easy, CURLINFO_RESPONSE_CODE, &http);
+	if (cc == CURLE_OK && http == 200 && !x->t.truncated)
+		chain = x->type->parse_chain((const char *)x->t.body,
+		    x->t.body_len);
+	if (chain != NULL && chain_fits(x->cert, chain)) {
+		free(c->ca_chain[k]);
+		c->ca_chain[k] = xstrdup(chain);
+		c->ca_chain_at[k] = (int64_t)time(NULL);
+		free(x->chain);
+		x->chain = chain;
+	} else {
+		free(chain);
+		if (cc != CURLE_OK)
+			snprintf(r.message, sizeof(r.message), "issued; the "
+			    "CA's chain could not be read: %.200s",
+			    x->t.errbuf[0] ? x->t.errbuf :
+			    curl_easy_strerror(cc));
+		else
+			snprintf(r.message, sizeof(r.message), "issued; the "
+			    "CA's chain could not be read (HTTP %ld, or not "
+			    "the certificate's issuer)", http);
+	}
+	deliver_issued(c, x, &r);
+}
+
 void
 ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 {
@@ -243,6 +366,11 @@ ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 
 	curl_multi_remove_handle(c->multi, x->t.easy);
 	c->njobs--;
+	x->t.body[x->t.body_len] = '\0';
+	if (x->fetching_chain) {
+		chain_done(c, x, cc);
+		return;
+	}
 	memset(&r, 0, sizeof(r));
 	if (cc != CURLE_OK) {
 		r.outcome = uncertain(x, cc);
@@ -256,7 +384,6 @@ ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 	if (curl_easy_getinfo(x->t.easy, CURLINFO_RETRY_AFTER, &ra) ==
 	    CURLE_OK && ra >= 0)
 		x->retry_after = ra > 86400 ? 86400 : (long)ra;
-	x->t.body[x->t.body_len] = '\0';
 	if (x->t.truncated) {
 		r.outcome = uncertain(x, CURLE_WRITE_ERROR);
 		snprintf(r.message, sizeof(r.message), "the CA's response is "
@@ -273,10 +400,11 @@ ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 		r.serial[0] = '\0';
 	}
 	if (r.outcome == CA_ISSUED) {
-		r.cert = (const uint8_t *)x->cert;
-		r.cert_len = strlen(x->cert);
-		r.chain = (const uint8_t *)(x->chain ? x->chain : "");
-		r.chain_len = x->chain ? strlen(x->chain) : 0;
+		if ((x->chain == NULL || x->chain[0] == '\0') &&
+		    find_chain(c, x, &r) == 0)
+			return;
+		deliver_issued(c, x, &r);
+		return;
 	}
 	if ((r.outcome == CA_RETRY || r.outcome == CA_PENDING ||
 	    r.outcome == CA_NOT_TAKEN) && x->retry_after >= 0 &&

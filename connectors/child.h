@@ -47,6 +47,9 @@ struct child {
 	/* CA connectors as configured (ca_job.c). */
 	struct ipc_cfg_connector conns[IPC_MAX_CONNECTORS];
 	size_t			 nconns;
+	/* Per connector: its CA's chain as last fetched (PEM), and when. */
+	char			*ca_chain[IPC_MAX_CONNECTORS];
+	int64_t			 ca_chain_at[IPC_MAX_CONNECTORS];
 };
 
 /* child_ipc.c */

@@ -36,7 +36,17 @@ struct connector_type {
 	 */
 	void		(*parse)(struct ca_xfer *, long http,
 			    struct ipc_ca_result *r);
+	/*
+	 * Optional, for CAs whose issued answer may lack the chain: a GET
+	 * for the CA's own certificate and chain on x->t.easy, and the PEM
+	 * (malloc'd) from its 200 answer, or NULL.
+	 */
+	int		(*prepare_chain)(struct ca_xfer *);
+	char	       *(*parse_chain)(const char *body, size_t len);
 };
+
+/* How long the child keeps a CA chain fetched with prepare_chain. */
+#define CA_CHAIN_CACHE_S	3600
 
 struct ca_xfer {
 	struct probe_job		 t;	/* first: see probe_job.h */
@@ -55,6 +65,9 @@ struct ca_xfer {
 	char				*post;		/* request body */
 	long				 retry_after;	/* seconds, or -1 */
 	char				*cert, *chain;	/* from parse() */
+	/* Second stage: issued without a chain, the CA's is being read. */
+	int				 fetching_chain;
+	struct ipc_ca_result		 issued;	/* sent when it ends */
 };
 
 /* registry.c (or a test registry): NULL-terminated. */

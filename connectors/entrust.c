@@ -9,7 +9,10 @@
  *   revoke  POST /certificates/{serial}/actions {action {type RevokeAction,
  *           reason, comment, succeedIfAlreadyInRequestedState true}}
  * Answers: 200 with enrollment.body (base64 DER) is issued, the chain from
- * enrollment.chain[].certificateData; 201 or no body is pending under
+ * enrollment.chain[].certificateData or, when the gateway leaves it out
+ * (not every CA behind it returns one), from the CA resource:
+ *   chain   GET  ?%24fields=ca.certificate,ca.chain
+ * 201 or no body is pending under
  * enrollment.id; ErrorResponse {error {code, message}} carries the
  * gateway's code to the caller; 429 and 5xx are retried (Retry-After is
  * honoured by the parent's schedule); other 4xx are final. Unknown
@@ -114,6 +117,32 @@ entrust_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 	x->chain = a.chain;
 }
 
+static int
+entrust_prepare_chain(struct ca_xfer *x)
+{
+	char	 url[IPC_MAX_URL + 512];
+	char	*esc_ca = curl_easy_escape(x->t.easy, x->conf->ca_id, 0);
+	int	 r = -1;
+
+	if (esc_ca == NULL)
+		return -1;
+	/* Without $fields the gateway leaves certificate and chain out. */
+	snprintf(url, sizeof(url), "%s/v1/certificate-authorities/%s"
+	    "?%%24fields=ca.certificate,ca.chain", x->conf->url, esc_ca);
+	if (set_json_headers(x, 0) == 0 &&
+	    curl_easy_setopt(x->t.easy, CURLOPT_URL, url) == CURLE_OK &&
+	    curl_easy_setopt(x->t.easy, CURLOPT_HTTPGET, 1L) == CURLE_OK)
+		r = 0;
+	curl_free(esc_ca);
+	return r;
+}
+
 const struct connector_type entrust_connector = {
-	"entrust", 1, 1, entrust_prepare, entrust_parse,
+	.name = "entrust",
+	.lookup_needs_handle = 1,
+	.can_validate = 1,
+	.prepare = entrust_prepare,
+	.parse = entrust_parse,
+	.prepare_chain = entrust_prepare_chain,
+	.parse_chain = cagw_ca_chain,
 };

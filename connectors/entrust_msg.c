@@ -187,31 +187,65 @@ status_is(const char *s, const char *const *list)
 	return 0;
 }
 
-/* The chain: enrollment.chain[].certificateData, as PEM. */
-static char *
-chain_pem(json_t *chain)
+/* Appends one certificateData (base64 DER) as PEM; -1 if it is not one. */
+static int
+append_pem(char **out, size_t *len, const char *b64)
 {
-	size_t	 i, len = 0;
+	char	*pem = b64 != NULL ? pem_from_b64(b64) : NULL;
+	size_t	 n;
+
+	if (pem == NULL)
+		return -1;
+	n = strlen(pem);
+	if ((*out = realloc(*out, *len + n + 1)) == NULL)
+		fatal("realloc");
+	memcpy(*out + *len, pem, n + 1);
+	*len += n;
+	free(pem);
+	return 0;
+}
+
+/*
+ * A chain array ([{certificateData}], at most MAX_CHAIN entries used)
+ * appended to out as PEM, skipping unreadable entries and the one equal
+ * to skip (the CA certificate when it is listed on its own too).
+ */
+static void
+append_chain(char **out, size_t *len, json_t *chain, const char *skip)
+{
+	size_t	 i;
 	json_t	*c;
-	char	*out = xstrdup("");
 
 	if (!json_is_array(chain))
-		return out;
+		return;
 	json_array_foreach(chain, i, c) {
-		const char	*d = json_string_value(json_object_get(c,
-				    "certificateData"));
-		char		*pem;
+		const char *d = json_string_value(json_object_get(c,
+		    "certificateData"));
 
-		if (i >= MAX_CHAIN || d == NULL || (pem = pem_from_b64(d)) ==
-		    NULL)
+		if (i >= MAX_CHAIN)
+			break;
+		if (d != NULL && skip != NULL && strcmp(d, skip) == 0)
 			continue;
-		out = realloc(out, len + strlen(pem) + 1);
-		if (out == NULL)
-			fatal("realloc");
-		memcpy(out + len, pem, strlen(pem) + 1);
-		len += strlen(pem);
-		free(pem);
+		(void)append_pem(out, len, d);
 	}
+}
+
+char *
+cagw_ca_chain(const char *body, size_t len)
+{
+	json_t		*j = json_loadb(body, len, 0, NULL);
+	json_t		*ca = json_object_get(j, "ca");
+	const char	*cert = json_string_value(json_object_get(
+			    json_object_get(ca, "certificate"), "certificateData"));
+	char		*out = xstrdup("");
+	size_t		 n = 0;
+
+	if (append_pem(&out, &n, cert) == -1) {
+		free(out);
+		out = NULL;
+	} else
+		append_chain(&out, &n, json_object_get(ca, "chain"), cert);
+	json_decref(j);
 	return out;
 }
 
@@ -226,6 +260,7 @@ parse_enrollment(json_t *j, long http, struct cagw_answer *a)
 	const char	*id = json_string_value(json_object_get(e, "id"));
 	const char	*st = json_string_value(json_object_get(e, "status"));
 	const char	*body = json_string_value(json_object_get(e, "body"));
+	size_t		 n;
 
 	if (!json_is_object(e)) {
 		a->outcome = CA_RETRY;
@@ -248,7 +283,9 @@ parse_enrollment(json_t *j, long http, struct cagw_answer *a)
 			    "certificate is not base64 DER");
 			return;
 		}
-		a->chain = chain_pem(json_object_get(e, "chain"));
+		a->chain = xstrdup("");
+		n = 0;
+		append_chain(&a->chain, &n, json_object_get(e, "chain"), NULL);
 		a->outcome = CA_ISSUED;
 		return;
 	}

@@ -37,6 +37,13 @@ void	cagw_parse(uint8_t action, long http, const char *body, size_t len,
 /* Does a ProfilesResponse list a profile with this id? */
 int	cagw_has_profile(const char *body, size_t len, const char *id);
 
+/*
+ * The chain from a CAResponse (GET .../{caId}?$fields=ca.certificate,
+ * ca.chain): the CA's certificate, then its chain, as PEM. NULL when the
+ * answer has no readable CA certificate.
+ */
+char	*cagw_ca_chain(const char *body, size_t len);
+
 /* PEM ("CERTIFICATE") from base64 DER text; NULL if not clean base64. */
 char	*pem_from_b64(const char *b64);
 /* The base64 inside one PEM block as a single line; NULL if malformed. */

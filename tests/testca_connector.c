@@ -110,5 +110,7 @@ testca_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 }
 
 const struct connector_type testca_connector = {
-	"testca", 0, 0, testca_prepare, testca_parse,
+	.name = "testca",
+	.prepare = testca_prepare,
+	.parse = testca_parse,
 };

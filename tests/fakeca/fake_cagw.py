@@ -15,8 +15,14 @@ request used (--stats). The enrollment's profileId picks the behaviour:
   malformed    200 with a body that is not JSON (then issue when polled: no)
   huge         200 with a 10 MiB body
   slow         answers after --slow-seconds (longer than the agent's timeout)
+  nochain      200, issued, but without enrollment.chain (as some CAs behind
+               the gateway answer): the chain is at GET .../{caId}
+  nochain-wrongca  the same, and the CA resource then offers a certificate
+               that did not issue it (the server's own)
 
-An unknown caId answers 404 with cagw-4018. Revocation:
+GET .../{caId} answers the CA; with $fields=ca.certificate,ca.chain (as
+%24fields) it carries the issuing certificate, and the fetches are counted
+(ca_fetches). An unknown caId answers 404 with cagw-4018. Revocation:
 POST .../certificates/{serial}/actions, RevokeAction; repeating it is
 COMPLETED again when succeedIfAlreadyInRequestedState is true, else 400.
 Standard library only; issuance shells out to `openssl x509 -req`.
@@ -41,7 +47,7 @@ PREFIX = "/cagw/v1/certificate-authorities/"
 
 lock = threading.Lock()
 state = {"posts": 0, "enrollments": {}, "by_profile": {}, "requests": [],
-         "revocations": {}, "client_cns": []}
+         "revocations": {}, "client_cns": [], "ca_fetches": 0, "last_profile": ""}
 args = None
 counters = {}
 
@@ -72,10 +78,16 @@ def issue(e):
     e["serialNumber"] = out.stdout.decode().strip().split("=")[-1].lower()
 
 
+def der_b64(pem_file):
+    return base64.b64encode(ssl.PEM_cert_to_DER_cert(open(pem_file).read())).decode()
+
+
 def view(e):
     v = {"id": e["id"], "status": e["status"]}
     if e["status"] == "ISSUED":
-        v.update(body=e["body"], chain=e["chain"], serialNumber=e["serialNumber"])
+        v.update(body=e["body"], serialNumber=e["serialNumber"])
+        if not e["profile"].startswith("nochain"):
+            v["chain"] = e["chain"]
     return {"type": "EnrollmentResponse", "enrollment": v}
 
 
@@ -130,11 +142,23 @@ class Handler(BaseHTTPRequestHandler):
         if ca is None:
             return
         if rest == []:
-            return self.send(200, {"type": "CAResponse", "ca": {"id": ca, "name": "fake"}})
+            ca_obj = {"id": ca, "name": "fake"}
+            query = self.path.split("?", 1)[1] if "?" in self.path else ""
+            if query == "%24fields=ca.certificate,ca.chain":
+                with lock:
+                    state["ca_fetches"] += 1
+                    wrong = state["last_profile"] == "nochain-wrongca"
+                    save()
+                cert = der_b64(args.cert if wrong else args.ca_cert)
+                # The CA certificate listed in the chain too: not repeated.
+                ca_obj.update(certificate={"certificateData": cert},
+                              chain=[{"certificateData": cert}])
+            return self.send(200, {"type": "CAResponse", "ca": ca_obj})
         if rest == ["profiles"]:
             return self.send(200, {"type": "ProfilesResponse", "profiles": [
                 {"id": p} for p in ("issue", "pending-2", "reject", "denied",
-                                    "ratelimit", "flaky-2", "malformed", "huge", "slow")]})
+                                    "ratelimit", "flaky-2", "malformed", "huge", "slow",
+                                    "nochain", "nochain-wrongca")]})
         if len(rest) == 2 and rest[0] == "enrollments":
             with lock:
                 e = state["enrollments"].get(rest[1])
@@ -180,6 +204,7 @@ class Handler(BaseHTTPRequestHandler):
             counters[prof] = counters.get(prof, 0) + 1
             seen = counters[prof]
             state["by_profile"][prof] = seen
+            state["last_profile"] = prof
         m = re.fullmatch(r"flaky-(\d+)", prof)
         if prof == "ratelimit" and seen == 1:
             return self.send(429, error("cagw-4290", "slow down"), headers=[("Retry-After", "1")])

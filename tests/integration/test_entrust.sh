@@ -19,7 +19,7 @@ cat >"$T/policy.conf" <<EOF
 [rule e]
 callers = user:root
 connectors = entrust, badca, shortwait
-profiles = issue, pending-2, reject, denied, ratelimit, flaky-2, malformed, huge, slow, pending-1000
+profiles = issue, pending-2, reject, denied, ratelimit, flaky-2, malformed, huge, slow, pending-1000, nochain, nochain-wrongca
 san_dns = *.e.example.com
 max_validity_days = 30
 key_types = ec:p256
@@ -106,6 +106,7 @@ enroll_wait() {
 	set +e
 	timeout 60 "$CLI" --socket "$SOCK" enroll --connector "${3:-entrust}" \
 		--profile "$2" --csr "$T/$1.csr" --wait --out "$T/$1.crt" \
+		--chain-out "$T/$1.chain" \
 		>"$T/$1.out" 2>"$T/$1.err"
 	rc=$?
 	set -e
@@ -125,6 +126,28 @@ enroll_wait one issue
 same_key one || fail "issue: certificate not for the CSR's key"
 openssl verify -CAfile "$CA_CRT" "$T/one.crt" >/dev/null || fail "issue: does not verify"
 note "issue: 200, certificate for the CSR's key (at ${SECONDS} s)"
+
+# No enrollment.chain in the answer: the chain comes from the CA resource,
+# and only when it is the certificate's issuer; the child keeps it an hour.
+enroll_wait wrongca nochain-wrongca
+[ "$rc" -eq 0 ] || { cat "$T/wrongca.err" >&2; fail "nochain-wrongca: exit $rc"; }
+same_key wrongca || fail "nochain-wrongca: wrong key"
+[ ! -s "$T/wrongca.chain" ] || fail "nochain-wrongca: a chain that did not issue the certificate was kept"
+[ "$(gw 'd["ca_fetches"]')" -eq 1 ] || fail "nochain-wrongca: the CA resource was not asked once"
+expect_in "$T/agent.err" "issued; the CA's chain could not be read" "a missing chain is logged"
+grep '"note":"issued; the CA' "$T/state/audit.log" >/dev/null || fail "a missing chain is not audited"
+for n in nochain1 nochain2; do
+	enroll_wait "$n" nochain
+	[ "$rc" -eq 0 ] || { cat "$T/$n.err" >&2; fail "nochain: exit $rc"; }
+	[ "$(openssl x509 -in "$T/$n.chain" -outform DER | sha256sum)" = \
+	  "$(openssl x509 -in "$CA_CRT" -outform DER | sha256sum)" ] ||
+		fail "$n: the chain is not the CA's certificate"
+	[ "$(grep -c 'BEGIN CERTIFICATE' "$T/$n.chain")" -eq 1 ] || fail "$n: the CA certificate is repeated"
+	openssl verify -CAfile "$CA_CRT" -untrusted "$T/$n.chain" "$T/$n.crt" >/dev/null ||
+		fail "$n: does not verify with its chain"
+done
+[ "$(gw 'd["ca_fetches"]')" -eq 2 ] || fail "nochain: expected one more CA fetch, then the cached chain"
+note "no enrollment.chain: chain read from GET .../{caId}?\$fields=..., checked against the certificate, cached (at ${SECONDS} s)"
 
 enroll_wait two pending-2
 [ "$rc" -eq 0 ] || { cat "$T/two.err" >&2; fail "pending-2: exit $rc"; }
@@ -216,7 +239,7 @@ done
 done_all=0
 for _ in $(seq 1 120); do
 	n=$("$CLI" --socket "$SOCK" list | grep -c ': issued ' || true)
-	if [ "$n" -ge 103 ]; then done_all=1; break; fi
+	if [ "$n" -ge 106 ]; then done_all=1; break; fi
 	sleep 0.5
 done
 [ "$done_all" -eq 1 ] || fail "100 pending orders: only $n issued"

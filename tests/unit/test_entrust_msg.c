@@ -193,6 +193,34 @@ test_issued_chain(void **state)
 	free(a.chain);
 }
 
+/* The CA resource: its certificate first, the chain after, no repeats. */
+static void
+test_ca_chain(void **state)
+{
+	const char	 full[] = "{\"type\":\"CAResponse\",\"ca\":{\"id\":"
+	    "\"x\",\"certificate\":{\"certificateData\":\"QUFBQQ==\"},"
+	    "\"chain\":[{\"certificateData\":\"QUFBQQ==\"},{\"certificate"
+	    "Data\":\"QkJCQg==\"},{\"certificateData\":\"not base64!\"}]}}";
+	const char	 bare[] = "{\"ca\":{\"id\":\"x\",\"name\":\"y\"}}";
+	const char	 bad[] = "{\"ca\":{\"certificate\":{\"certificateData\":"
+	    "\"QUF\"}}}";
+	char		*pem, *a;
+
+	(void)state;
+	pem = cagw_ca_chain(full, strlen(full));
+	assert_non_null(pem);
+	a = strstr(pem, "QUFBQQ==");
+	assert_non_null(a);
+	assert_null(strstr(a + 1, "QUFBQQ=="));
+	assert_true(strstr(pem, "QkJCQg==") > a);
+	assert_null(strstr(pem, "not"));
+	free(pem);
+	assert_null(cagw_ca_chain(bare, strlen(bare)));
+	assert_null(cagw_ca_chain(bad, strlen(bad)));
+	assert_null(cagw_ca_chain("{", 1));
+	assert_null(cagw_ca_chain("", 0));
+}
+
 static void
 test_has_profile(void **state)
 {
@@ -214,6 +242,7 @@ main(void)
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_issued_chain),
 		cmocka_unit_test(test_has_profile),
+		cmocka_unit_test(test_ca_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
