@@ -67,7 +67,8 @@ COMMON_SRCS	:= common/log.c common/util.c common/buf.c common/ipc.c \
 		   common/scheme.c
 PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/dispatch.c agent/jobs.c agent/resolve.c agent/notify.c \
-		   hsm/hsm.c hsm/p11uri.c hsm/pin.c policy/sign_policy.c \
+		   hsm/hsm.c hsm/p11uri.c hsm/pin.c common/secret_file.c \
+		   policy/sign_policy.c \
 		   agent/api_server.c agent/api_request.c agent/api_ops.c \
 		   agent/order_flow.c agent/agent_audit.c agent/local_api.c \
 		   agent/metrics.c agent/audit.c agent/orders.c \
@@ -78,7 +79,9 @@ CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/tls_setup.c connectors/probe.c \
 		   connectors/keyproxy.c connectors/sandbox_linux.c \
 		   connectors/ca_job.c connectors/registry.c \
-		   connectors/entrust.c connectors/entrust_msg.c
+		   connectors/entrust.c connectors/entrust_msg.c \
+		   connectors/sectigo.c connectors/sectigo_msg.c \
+		   connectors/wipe_alloc.c
 
 # Parent and child objects are built apart: they link different libraries.
 obj_p = $(patsubst %.c,$(BUILD)/p/%.o,$(1))
@@ -122,7 +125,8 @@ T_COMMON	:= common/log.c common/util.c common/buf.c common/ipc.c \
 		   common/scheme.c
 UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_sandbox test_hsm test_audit test_orders test_policy \
-		   test_csr test_api_request test_entrust_msg test_poll_schedule
+		   test_csr test_api_request test_entrust_msg test_poll_schedule \
+		   test_sectigo_msg
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
@@ -138,7 +142,7 @@ $(BUILD)/tests/test_config: $(call obj_p,tests/unit/test_config.c \
 $(BUILD)/tests/test_sandbox: $(call obj_c,tests/unit/test_sandbox.c \
 	connectors/sandbox_linux.c $(T_COMMON))
 $(BUILD)/tests/test_hsm: $(call obj_p,tests/unit/test_hsm.c hsm/hsm.c \
-	hsm/p11uri.c hsm/pin.c $(T_COMMON))
+	hsm/p11uri.c hsm/pin.c common/secret_file.c $(T_COMMON))
 $(BUILD)/tests/test_audit: $(call obj_p,tests/unit/test_audit.c \
 	agent/audit.c common/util.c common/log.c)
 $(BUILD)/tests/test_orders: $(call obj_p,tests/unit/test_orders.c \
@@ -153,6 +157,8 @@ $(BUILD)/tests/test_poll_schedule: $(call obj_p,tests/unit/test_poll_schedule.c 
 	agent/poll_schedule.c)
 $(BUILD)/tests/test_entrust_msg: $(call obj_c,tests/unit/test_entrust_msg.c \
 	connectors/entrust_msg.c $(T_COMMON))
+$(BUILD)/tests/test_sectigo_msg: $(call obj_c,tests/unit/test_sectigo_msg.c \
+	connectors/sectigo_msg.c $(T_COMMON))
 $(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
 # The child with the test CA connector instead of the product registry.
 $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
@@ -199,7 +205,8 @@ asan:
 
 FUZZ_SECONDS	?= 30
 FUZZ_TARGETS	:= fuzz_ipc fuzz_config fuzz_p11uri fuzz_api_request \
-		   fuzz_policy fuzz_csr fuzz_audit_verify fuzz_cagw
+		   fuzz_policy fuzz_csr fuzz_audit_verify fuzz_cagw \
+		   fuzz_scm
 FUZZ_FLAGS	:= -std=c17 -g -O1 -D_GNU_SOURCE \
 		   -fsanitize=fuzzer,address,undefined -Icommon -Iagent -Ihsm \
 		   -Ipolicy -Iconnectors \
@@ -215,6 +222,7 @@ build-fuzz/fuzz_policy: fuzz/fuzz_policy.c $(POLICY_SRCS) common/util.c \
 	common/log.c
 build-fuzz/fuzz_csr: fuzz/fuzz_csr.c $(POLICY_SRCS) common/util.c common/log.c
 build-fuzz/fuzz_cagw: fuzz/fuzz_cagw.c connectors/entrust_msg.c $(T_COMMON)
+build-fuzz/fuzz_scm: fuzz/fuzz_scm.c connectors/sectigo_msg.c $(T_COMMON)
 build-fuzz/fuzz_audit_verify: fuzz/fuzz_audit_verify.c agent/audit.c \
 	common/util.c common/log.c
 build-fuzz/%:

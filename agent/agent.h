@@ -117,6 +117,9 @@ struct agent {
 	uint64_t		 api_requests[OP_VERSION + 1];
 	int64_t			 started_ms;
 	struct ca_target	 ca_targets[CONFIG_MAX_CONNECTORS];
+	/* auth = password: the password (freezero(p, cap)), else NULL. */
+	char			*conn_password[CONFIG_MAX_CONNECTORS];
+	size_t			 conn_password_cap[CONFIG_MAX_CONNECTORS];
 	int64_t			 next_orders_tick_ms;
 	int			 connectors_validated;	/* asked once */
 	/* The client certificate file as last loaded (cred_watch.c). */

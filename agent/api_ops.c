@@ -115,6 +115,12 @@ order_json(const struct order *o, int with_pem)
 		json_object_set_new(j, "rule", json_string(o->rule));
 	if (o->serial != NULL)
 		json_object_set_new(j, "serial", json_string(o->serial));
+	/* The CA's own ids: what its staff ask for (Sectigo sslId). */
+	if (o->ca_handle != NULL)
+		json_object_set_new(j, "ca_handle", json_string(o->ca_handle));
+	if (o->ca_renew_id != NULL)
+		json_object_set_new(j, "ca_renew_id",
+		    json_string(o->ca_renew_id));
 	if (o->last_error != NULL)
 		json_object_set_new(j, "last_error", json_string(o->last_error));
 	if (o->revoke_reason != NULL)

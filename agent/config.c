@@ -68,6 +68,9 @@ enum value_type {
 	V_CAID,
 	V_PIN,
 	V_PROXY,
+	V_AUTH,
+	V_LOGIN,
+	V_EMAILS,
 };
 
 enum required {
@@ -130,7 +133,7 @@ static const struct key keys[] = {
 
 	/* Offsets into struct connector_cfg, not struct config. */
 	{ SEC_CONNECTOR, "type", V_NAME, C(type), 0, 0, REQ_IN_SECTION },
-	{ SEC_CONNECTOR, "url", V_URL, C(url), 0, 0, REQ_IN_SECTION },
+	{ SEC_CONNECTOR, "url", V_URL, C(url), 0, 0, REQ_NO },
 	{ SEC_CONNECTOR, "deadline", V_NUMBER, C(deadline_s), 10, 86400,
 	    REQ_NO },
 	{ SEC_CONNECTOR, "poll_max_wait_seconds", V_NUMBER, C(deadline_s), 10,
@@ -139,6 +142,17 @@ static const struct key keys[] = {
 	{ SEC_CONNECTOR, "profile_id", V_CAID, C(profile_id), 0, 0, REQ_NO },
 	{ SEC_CONNECTOR, "spki_pin", V_PIN, C(spki_pin), 0, 0, REQ_NO },
 	{ SEC_CONNECTOR, "proxy", V_PROXY, C(proxy), 0, 0, REQ_NO },
+	{ SEC_CONNECTOR, "auth", V_AUTH, C(auth), 0, 0, REQ_NO },
+	{ SEC_CONNECTOR, "customer_uri", V_CAID, C(customer_uri), 0, 0, REQ_NO },
+	{ SEC_CONNECTOR, "login", V_LOGIN, C(login), 0, 0, REQ_NO },
+	{ SEC_CONNECTOR, "password_file", V_PATH, C(password_file), 0, 0,
+	    REQ_NO },
+	{ SEC_CONNECTOR, "external_requester", V_EMAILS,
+	    C(external_requester), 0, 0, REQ_NO },
+	{ SEC_CONNECTOR, "org_id", V_NUMBER, C(org_id), 1, INT32_MAX, REQ_NO },
+	{ SEC_CONNECTOR, "cert_type", V_NUMBER, C(cert_type), 1, INT32_MAX,
+	    REQ_NO },
+	{ SEC_CONNECTOR, "term", V_NUMBER, C(term), 1, 3650, REQ_NO },
 };
 
 #undef F
@@ -563,6 +577,37 @@ check_ca_id(struct parser *p, const struct key *k, const char *v)
 	return 0;
 }
 
+/* How a connector proves who it is besides its TLS client certificate. */
+static int
+check_auth(struct parser *p, const struct key *k, const char *v)
+{
+	char	q[SHOWN_MAX + 8];
+
+	if (strcmp(v, "certificate") == 0 || strcmp(v, "password") == 0)
+		return 0;
+	return kfail(p, k, "expected certificate or password, got %s",
+	    shown(v, q, sizeof(q)));
+}
+
+/*
+ * A value sent as an HTTP header or JSON string: a restricted set, so
+ * that it can neither split a header nor surprise the CA. what names it.
+ */
+static int
+check_charset(struct parser *p, const struct key *k, const char *v,
+    const char *set, size_t max, const char *what)
+{
+	char	q[SHOWN_MAX + 8];
+	size_t	n = strlen(v);
+
+	if (n == 0 || n > max || strspn(v, set) != n)
+		return kfail(p, k, "expected %s (1 to %zu characters), got %s",
+		    what, max, shown(v, q, sizeof(q)));
+	return 0;
+}
+
+#define ALNUM	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
 /*
  * An HTTP proxy the child tunnels through with CONNECT (TLS stays end
  * to end with the CA): http://host[:port], nothing more.
@@ -681,6 +726,17 @@ set_value(struct parser *p, const struct key *k, char *v)
 	case V_PROXY:
 		r = check_proxy(p, k, v);
 		break;
+	case V_AUTH:
+		r = check_auth(p, k, v);
+		break;
+	case V_LOGIN:
+		r = check_charset(p, k, v, ALNUM "._@+-", 128,
+		    "a login of letters, digits and ._@+-");
+		break;
+	case V_EMAILS:
+		r = check_charset(p, k, v, ALNUM "._%+-@,", 512,
+		    "e-mail addresses separated by \",\"");
+		break;
 	case V_MODE:
 		return parse_mode(p, k, v, (uint32_t *)(void *)base);
 	case V_KEYURI:
@@ -723,6 +779,7 @@ start_connector(struct parser *p, const char *name)
 	c = &p->cfg->connectors[p->cfg->nconnectors++];
 	c->name = xstrdup(name);
 	c->deadline_s = 600;
+	c->term = 365;
 	p->section = SEC_CONNECTOR;
 	p->section_line[SEC_CONNECTOR] = p->lineno;
 	/* Keys may be set once per connector, not once per file. */
@@ -732,17 +789,64 @@ start_connector(struct parser *p, const char *name)
 	return 0;
 }
 
+/*
+ * Sectigo SCM: certificate authentication (the HSM-held client
+ * certificate, headers customerUri and login) uses the /private/api
+ * base; password authentication adds a password header and uses /api.
+ * A base that does not match the mode would fail at the CA with an
+ * unhelpful 401, so it is refused here.
+ */
+static int
+finish_sectigo(struct parser *p, struct connector_cfg *c)
+{
+	int		 pw = c->auth != NULL && strcmp(c->auth, "password") == 0;
+	const char	*u;
+
+	if (c->customer_uri == NULL || c->login == NULL || c->org_id == 0)
+		return fail(p, "[connector %s] type sectigo needs customer_uri, "
+		    "login and org_id", c->name);
+	if (pw && c->password_file == NULL)
+		return fail(p, "[connector %s] auth = password needs "
+		    "password_file", c->name);
+	if (!pw && c->password_file != NULL)
+		return fail(p, "[connector %s] password_file is for auth = "
+		    "password; certificate authentication sends no password",
+		    c->name);
+	if (c->url == NULL)
+		c->url = xstrdup(pw ? SECTIGO_URL_PASSWORD : SECTIGO_URL_CERT);
+	u = strstr(c->url + 8, "/private/");
+	if (!pw && u == NULL)
+		return fail(p, "[connector %s] certificate authentication needs "
+		    "the /private/api base (like %s)", c->name,
+		    SECTIGO_URL_CERT);
+	if (pw && u != NULL)
+		return fail(p, "[connector %s] the /private/ base takes "
+		    "certificate authentication; use auth = certificate or "
+		    "the /api base", c->name);
+	return 0;
+}
+
 /* The connector section that ends here must have its required keys. */
 static int
 finish_connector(struct parser *p)
 {
-	const struct connector_cfg *c;
+	struct connector_cfg *c;
 
 	if (p->section != SEC_CONNECTOR)
 		return 0;
 	c = &p->cfg->connectors[p->cfg->nconnectors - 1];
-	if (c->type == NULL || c->url == NULL)
-		return fail(p, "[connector %s] needs type and url", c->name);
+	if (c->type == NULL)
+		return fail(p, "[connector %s] needs a type", c->name);
+	if (strcmp(c->type, "sectigo") == 0)
+		return finish_sectigo(p, c);
+	if (c->url == NULL)
+		return fail(p, "[connector %s] needs a url", c->name);
+	if (strcmp(c->type, "entrust") == 0 && c->ca_id == NULL)
+		return fail(p, "[connector %s] type entrust needs ca_id",
+		    c->name);
+	if (c->auth != NULL && strcmp(c->auth, "certificate") != 0)
+		return fail(p, "[connector %s] type %s authenticates with the "
+		    "client certificate only", c->name, c->type);
 	return 0;
 }
 
@@ -990,6 +1094,11 @@ config_free(struct config *cfg)
 		free(cfg->connectors[i].profile_id);
 		free(cfg->connectors[i].spki_pin);
 		free(cfg->connectors[i].proxy);
+		free(cfg->connectors[i].auth);
+		free(cfg->connectors[i].customer_uri);
+		free(cfg->connectors[i].login);
+		free(cfg->connectors[i].password_file);
+		free(cfg->connectors[i].external_requester);
 	}
 	memset(cfg, 0, sizeof(*cfg));
 }

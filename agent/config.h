@@ -34,7 +34,19 @@ struct connector_cfg {
 	char		*profile_id;		/* Entrust: fixed profile, or NULL */
 	char		*spki_pin;		/* "sha256//B64[;sha256//B64]" or NULL */
 	char		*proxy;			/* "http://host:port" (CONNECT) or NULL */
+	/* Sectigo SCM */
+	char		*auth;			/* "certificate" (default) | "password" */
+	char		*customer_uri;		/* the customerUri header */
+	char		*login;			/* the login header */
+	char		*password_file;		/* auth = password: 0600 file */
+	char		*external_requester;	/* e-mail(s) for externalRequester */
+	uint32_t	 org_id;		/* orgId; 0 = not set */
+	uint32_t	 cert_type;		/* certType; 0 = the order's profile */
+	uint32_t	 term;			/* days; default 365 */
 };
+
+#define SECTIGO_URL_PASSWORD	"https://cert-manager.com/api"
+#define SECTIGO_URL_CERT	"https://cert-manager.com/private/api"
 
 struct config {
 	/* global */

@@ -27,6 +27,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "secret_file.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -155,6 +156,51 @@ load_public(struct agent *a, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Connector passwords (auth = password), read once at start and held
+ * here only: each of that connector's jobs carries it to the child.
+ * They go out as an HTTP header value, so printable ASCII only.
+ */
+static int
+load_secrets(struct agent *a, char *err, size_t errlen)
+{
+	struct config *cfg = a->cfg;
+
+	for (size_t i = 0; i < cfg->nconnectors; i++) {
+		const struct connector_cfg	*cc = &cfg->connectors[i];
+		char				 what[128];
+		const char			*p;
+
+		if (cc->password_file == NULL)
+			continue;
+		snprintf(what, sizeof(what), "[connector %s] password", cc->name);
+		if (secret_file_read(cc->password_file, what, IPC_MAX_SECRET,
+		    &a->conn_password[i], &a->conn_password_cap[i], err,
+		    errlen) == -1)
+			return -1;
+		for (p = a->conn_password[i]; *p != '\0'; p++)
+			if (*p < 0x20 || *p > 0x7e)
+				break;
+		if (*p != '\0' || a->conn_password[i][0] == ' ' ||
+		    p[-1] == ' ') {
+			snprintf(err, errlen, "%s file %s: only printable ASCII, "
+			    "without spaces at either end, can be sent", what,
+			    cc->password_file);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+free_secrets(struct agent *a)
+{
+	for (size_t i = 0; i < CONFIG_MAX_CONNECTORS; i++) {
+		freezero(a->conn_password[i], a->conn_password_cap[i]);
+		a->conn_password[i] = NULL;
+	}
 }
 
 /* Who the child becomes: a dedicated user when we run as root. */
@@ -507,6 +553,7 @@ main(int argc, char *argv[])
 	if (log_level_from_name(cfg.log_level, &lvl) == 0)
 		log_set_level(a.debug ? LOG_LVL_DEBUG : lvl);
 	if (load_public(&a, err, sizeof(err)) == -1 ||
+	    load_secrets(&a, err, sizeof(err)) == -1 ||
 	    local_api_open(&a, test_only, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	a.started_ms = monotime_ms();
@@ -515,6 +562,7 @@ main(int argc, char *argv[])
 		printf("%s: configuration OK\n", conffile);
 		freezero(a.trust_pem, a.trust_len);
 		freezero(a.chain_pem, a.chain_len);
+		free_secrets(&a);
 		config_free(&cfg);
 		return 0;
 	}
@@ -576,6 +624,7 @@ main(int argc, char *argv[])
 	hsm_close(a.hsm);
 	freezero(a.trust_pem, a.trust_len);
 	freezero(a.chain_pem, a.chain_len);
+	free_secrets(&a);
 	free(a.rx);
 	config_free(&cfg);
 	if (command) {

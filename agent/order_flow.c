@@ -67,6 +67,22 @@ static void	on_ca_done(struct agent *, struct job *,
 		    const struct ipc_ca_result *, const char *);
 
 /* Hands one CA job for the order to the child. */
+/*
+ * A password-authenticated connector's password rides with each of its
+ * jobs, and only with those: the child wipes it when the job ends.
+ */
+static void
+attach_secret(const struct agent *a, struct ipc_job_ca *jc)
+{
+	for (size_t i = 0; i < a->cfg->nconnectors; i++) {
+		if (strcmp(a->cfg->connectors[i].name, jc->connector) == 0 &&
+		    a->conn_password[i] != NULL) {
+			jc->secret = (const uint8_t *)a->conn_password[i];
+			jc->secret_len = strlen(a->conn_password[i]);
+		}
+	}
+}
+
 static int
 ca_send(struct agent *a, const struct order *o, uint8_t action)
 {
@@ -86,6 +102,7 @@ ca_send(struct agent *a, const struct order *o, uint8_t action)
 	j.sans_len = strlen((const char *)j.sans_json);
 	snprintf(j.handle, sizeof(j.handle), "%s", o->ca_handle ?
 	    o->ca_handle : "");
+	attach_secret(a, &j);
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
 	if (ipc_enc_job_ca(&b, &j) == -1) {
 		wbuf_free(&b);
@@ -148,7 +165,8 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		memcpy(chain, r->chain, r->chain_len);
 		chain[r->chain_len] = '\0';
 		if (r->handle[0] != '\0')
-			orders_set_ca_handle(a->orders, o->id, r->handle);
+			orders_set_ca_handle(a->orders, o->id, r->handle,
+			    r->renew_id[0] ? r->renew_id : NULL);
 		if (orders_set_issued(a->orders, o->id, cert, chain,
 		    r->serial) == -1) {
 			log_error("order %s: cannot store the certificate", o->id);
@@ -167,7 +185,8 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		api_ops_order_changed(a, o->id);
 		return;
 	case CA_PENDING:
-		orders_set_ca_handle(a->orders, o->id, r->handle);
+		orders_set_ca_handle(a->orders, o->id, r->handle,
+		    r->renew_id[0] ? r->renew_id : NULL);
 		if (strcmp(o->state, "submitting") == 0) {
 			orders_set_state(a->orders, o->id, "submitting",
 			    "pending", err, sizeof(err));
@@ -361,6 +380,7 @@ order_revoke(struct agent *a, struct api_conn *c, const struct order *o,
 	jc.csr = (const uint8_t *)"";
 	jc.sans_json = (const uint8_t *)"[]";
 	jc.sans_len = 2;
+	attach_secret(a, &jc);
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
 	if (ipc_enc_job_ca(&b, &jc) == -1 ||
 	    (j = job_new_ca(a, &b, on_revoke_done, o->id, CA_REVOKE)) == NULL) {
@@ -420,6 +440,7 @@ connectors_validate(struct agent *a)
 		jc.csr = (const uint8_t *)"";
 		jc.sans_json = (const uint8_t *)"[]";
 		jc.sans_len = 2;
+		attach_secret(a, &jc);
 		wbuf_init(&b, IPC_MAX_PAYLOAD);
 		if (ipc_enc_job_ca(&b, &jc) == -1 ||
 		    (j = job_new_ca(a, &b, on_validate_done, jc.ref,

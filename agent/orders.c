@@ -28,7 +28,7 @@ struct orders {
 
 static const char schema[] =
     "CREATE TABLE schema_version (version INTEGER NOT NULL);"
-    "INSERT INTO schema_version VALUES (1);"
+    "INSERT INTO schema_version VALUES (2);"
     "CREATE TABLE orders ("
     " id TEXT PRIMARY KEY NOT NULL,"
     " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
@@ -40,7 +40,7 @@ static const char schema[] =
     " attempts INTEGER NOT NULL DEFAULT 0,"
     " next_poll INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
     " cert_pem TEXT, chain_pem TEXT, serial TEXT, revoke_reason TEXT,"
-    " poll_since INTEGER NOT NULL DEFAULT 0);"
+    " poll_since INTEGER NOT NULL DEFAULT 0, ca_renew_id TEXT);"
     "CREATE INDEX orders_state ON orders (state);"
     "CREATE INDEX orders_uid ON orders (uid, created);"
     "CREATE INDEX orders_serial ON orders (serial);";
@@ -48,7 +48,7 @@ static const char schema[] =
 #define COLUMNS	"id, created, updated, uid, gid, pid, user, connector, " \
 	"profile, rule, csr_pem, sans_json, validity_days, state, " \
 	"approver_uid, ca_handle, attempts, next_poll, last_error, cert_pem, " \
-	"chain_pem, serial, revoke_reason, poll_since"
+	"chain_pem, serial, revoke_reason, poll_since, ca_renew_id"
 
 /* Allowed transitions; anything else is a bug in the caller. */
 static const struct {
@@ -114,6 +114,18 @@ check_schema(struct orders *o, char *err, size_t errlen)
 	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
+	if (version == 1) {
+		/* v2 adds the CA's renewal id (Sectigo renewId). */
+		if (exec(o, "BEGIN") == -1 || exec(o, "ALTER TABLE orders ADD "
+		    "COLUMN ca_renew_id TEXT; UPDATE schema_version SET "
+		    "version = 2;") == -1 || exec(o, "COMMIT") == -1) {
+			snprintf(err, errlen, "cannot upgrade the schema from "
+			    "version 1: %s", sqlite3_errmsg(o->db));
+			(void)exec(o, "ROLLBACK");
+			return -1;
+		}
+		return 0;
+	}
 	if (version == ORDERS_SCHEMA_VERSION)
 		return 0;
 	if (version > ORDERS_SCHEMA_VERSION)
@@ -185,6 +197,7 @@ order_free(struct order *o)
 	free(o->csr_pem);
 	free(o->sans_json);
 	free(o->ca_handle);
+	free(o->ca_renew_id);
 	free(o->last_error);
 	free(o->cert_pem);
 	free(o->chain_pem);
@@ -234,6 +247,7 @@ row_to_order(sqlite3_stmt *st, struct order *o)
 	o->serial = col_str(st, 21);
 	o->revoke_reason = col_str(st, 22);
 	o->poll_since = sqlite3_column_int64(st, 23);
+	o->ca_renew_id = col_str(st, 24);
 }
 
 static void
@@ -387,10 +401,12 @@ orders_set_approver(struct orders *o, const char *id, uint32_t uid)
 }
 
 int
-orders_set_ca_handle(struct orders *o, const char *id, const char *handle)
+orders_set_ca_handle(struct orders *o, const char *id, const char *handle,
+    const char *renew_id)
 {
-	return update(o, "UPDATE orders SET ca_handle = ?3, updated = ?2 "
-	    "WHERE id = ?1", id, handle, NULL, NULL, 0) == 1 ? 0 : -1;
+	return update(o, "UPDATE orders SET ca_handle = ?3, ca_renew_id = "
+	    "coalesce(?4, ca_renew_id), updated = ?2 WHERE id = ?1", id,
+	    handle, renew_id, NULL, 0) == 1 ? 0 : -1;
 }
 
 int

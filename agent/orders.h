@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define ORDER_ID_LEN		16	/* hex of 8 random bytes */
-#define ORDERS_SCHEMA_VERSION	1
+#define ORDERS_SCHEMA_VERSION	2	/* 1 is upgraded in place */
 
 struct order {
 	char		 id[ORDER_ID_LEN + 1];
@@ -32,7 +32,8 @@ struct order {
 	char		 state[24];
 	uint32_t	 approver_uid;
 	int		 has_approver;
-	char		*ca_handle;
+	char		*ca_handle;		/* the CA's order id (sslId) */
+	char		*ca_renew_id;		/* Sectigo renewId, or NULL */
 	uint32_t	 attempts;
 	int64_t		 next_poll;
 	char		*last_error;
@@ -61,8 +62,9 @@ int	orders_get(struct orders *, const char *id, struct order *);
 int	orders_set_state(struct orders *, const char *id, const char *from,
 	    const char *to, char *err, size_t errlen);
 int	orders_set_approver(struct orders *, const char *id, uint32_t uid);
+/* renew_id NULL keeps the one stored. */
 int	orders_set_ca_handle(struct orders *, const char *id,
-	    const char *handle);
+	    const char *handle, const char *renew_id);
 int	orders_record_attempt(struct orders *, const char *id,
 	    int64_t next_poll, const char *last_error);
 int	orders_set_issued(struct orders *, const char *id, const char *cert,

@@ -109,6 +109,18 @@ send_config(struct agent *a)
 		    cc->spki_pin : "");
 		snprintf(m.proxy, sizeof(m.proxy), "%s", cc->proxy ? cc->proxy :
 		    "");
+		snprintf(m.customer_uri, sizeof(m.customer_uri), "%s",
+		    cc->customer_uri ? cc->customer_uri : "");
+		snprintf(m.login, sizeof(m.login), "%s", cc->login ? cc->login :
+		    "");
+		snprintf(m.external_requester, sizeof(m.external_requester),
+		    "%s", cc->external_requester ? cc->external_requester : "");
+		m.org_id = cc->org_id;
+		m.cert_type = cc->cert_type;
+		m.term = cc->term;
+		/* The password itself is not configuration: jobs carry it. */
+		m.auth = cc->password_file != NULL ? IPC_AUTH_PASSWORD :
+		    IPC_AUTH_CERT;
 		wbuf_init(&b, IPC_MAX_PAYLOAD);
 		ipc_enc_cfg_connector(&b, &m);
 		r = child_send(a, IPC_CFG_CONNECTOR, 0, &b);

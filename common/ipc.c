@@ -443,7 +443,14 @@ ipc_enc_cfg_connector(struct wbuf *b, const struct ipc_cfg_connector *m)
 	wbuf_put_cstr(b, m->ca_id);
 	wbuf_put_cstr(b, m->profile_id);
 	wbuf_put_cstr(b, m->spki_pin);
-	return wbuf_put_cstr(b, m->proxy);
+	wbuf_put_cstr(b, m->proxy);
+	wbuf_put_cstr(b, m->customer_uri);
+	wbuf_put_cstr(b, m->login);
+	wbuf_put_cstr(b, m->external_requester);
+	wbuf_put_u32(b, m->org_id);
+	wbuf_put_u32(b, m->cert_type);
+	wbuf_put_u32(b, m->term);
+	return wbuf_put_u8(b, m->auth);
 }
 
 int
@@ -461,9 +468,23 @@ ipc_dec_cfg_connector(const struct ipc_msg *msg, struct ipc_cfg_connector *m)
 	    rbuf_get_cstr(&r, m->spki_pin, sizeof(m->spki_pin),
 	    IPC_MAX_STR) == -1 ||
 	    rbuf_get_cstr(&r, m->proxy, sizeof(m->proxy), IPC_MAX_URL) == -1 ||
+	    rbuf_get_cstr(&r, m->customer_uri, sizeof(m->customer_uri),
+	    IPC_MAX_NAME) == -1 ||
+	    rbuf_get_cstr(&r, m->login, sizeof(m->login), IPC_MAX_HANDLE) == -1 ||
+	    rbuf_get_cstr(&r, m->external_requester,
+	    sizeof(m->external_requester), IPC_MAX_STR) == -1 ||
+	    rbuf_get_u32(&r, &m->org_id) == -1 ||
+	    rbuf_get_u32(&r, &m->cert_type) == -1 ||
+	    rbuf_get_u32(&r, &m->term) == -1 ||
+	    rbuf_get_u8(&r, &m->auth) == -1 ||
 	    rbuf_end(&r) == -1)
 		return -1;
 	if (m->proxy[0] != '\0' && strncmp(m->proxy, "http://", 7) != 0)
+		return -1;
+	/* They become HTTP header values: no separators a header could split on. */
+	if (m->auth > IPC_AUTH_PASSWORD || strpbrk(m->customer_uri, ":;, ") !=
+	    NULL || strpbrk(m->login, ":; ") != NULL || m->term > 3650 ||
+	    m->org_id > INT32_MAX || m->cert_type > INT32_MAX)
 		return -1;
 	if (!name_ok(m->name, IPC_MAX_NAME) || !name_ok(m->type, IPC_MAX_NAME) ||
 	    strncmp(m->url, "https://", 8) != 0)
@@ -483,7 +504,8 @@ ipc_enc_job_ca(struct wbuf *b, const struct ipc_job_ca *m)
 	wbuf_put_bytes(b, m->sans_json, m->sans_len);
 	wbuf_put_cstr(b, m->handle);
 	wbuf_put_cstr(b, m->serial);
-	return wbuf_put_u8(b, m->reason);
+	wbuf_put_u8(b, m->reason);
+	return wbuf_put_bytes(b, m->secret, m->secret_len);
 }
 
 int
@@ -507,7 +529,14 @@ ipc_dec_job_ca(const struct ipc_msg *msg, struct ipc_job_ca *m)
 	    rbuf_get_cstr(&r, m->serial, sizeof(m->serial),
 	    IPC_MAX_SERIAL) == -1 ||
 	    rbuf_get_u8(&r, &m->reason) == -1 ||
-	    rbuf_end(&r) == -1)
+	    rbuf_get_bytes(&r, &m->secret, &m->secret_len, IPC_MAX_SECRET) ==
+	    -1 || rbuf_end(&r) == -1)
+		return -1;
+	/* A header value: printable, no spaces at the ends. */
+	if (!is_pem_text(m->secret, m->secret_len) ||
+	    memchr(m->secret, '\n', m->secret_len) != NULL ||
+	    (m->secret_len > 0 && (m->secret[0] == ' ' ||
+	    m->secret[m->secret_len - 1] == ' ')))
 		return -1;
 	if (m->action == CA_REVOKE && (!is_hex(m->serial, 0) ||
 	    m->reason > 10 || m->reason == 7))
@@ -527,6 +556,7 @@ ipc_enc_ca_result(struct wbuf *b, const struct ipc_ca_result *m)
 	wbuf_put_u8(b, m->outcome);
 	wbuf_put_u32(b, m->retry_after_s);
 	wbuf_put_cstr(b, m->handle);
+	wbuf_put_cstr(b, m->renew_id);
 	wbuf_put_cstr(b, m->serial);
 	wbuf_put_cstr(b, m->message);
 	wbuf_put_bytes(b, m->cert, m->cert_len);
@@ -542,6 +572,8 @@ ipc_dec_ca_result(const struct ipc_msg *msg, struct ipc_ca_result *m)
 	    rbuf_get_u8(&r, &m->outcome) == -1 ||
 	    rbuf_get_u32(&r, &m->retry_after_s) == -1 ||
 	    rbuf_get_cstr(&r, m->handle, sizeof(m->handle),
+	    IPC_MAX_HANDLE) == -1 ||
+	    rbuf_get_cstr(&r, m->renew_id, sizeof(m->renew_id),
 	    IPC_MAX_HANDLE) == -1 ||
 	    rbuf_get_cstr(&r, m->serial, sizeof(m->serial),
 	    IPC_MAX_SERIAL) == -1 ||

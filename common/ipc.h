@@ -153,7 +153,22 @@ struct ipc_cfg_connector {
 	char		 profile_id[IPC_MAX_HANDLE + 1];	/* "" = the order's */
 	char		 spki_pin[IPC_MAX_STR + 1];	/* "sha256//B64;..." or "" */
 	char		 proxy[IPC_MAX_URL + 1];	/* "http://host:port" or "" */
+	/* Sectigo SCM (zero/empty for other types) */
+	char		 customer_uri[IPC_MAX_NAME + 1];
+	char		 login[IPC_MAX_HANDLE + 1];
+	char		 external_requester[IPC_MAX_STR + 1];
+	uint32_t	 org_id;
+	uint32_t	 cert_type;		/* 0 = the order's profile */
+	uint32_t	 term;			/* days, when the order has none */
+	uint8_t		 auth;			/* IPC_AUTH_* */
 };
+
+/* How a connector authenticates besides the TLS client certificate. */
+enum {
+	IPC_AUTH_CERT = 0,		/* the HSM-held client certificate only */
+	IPC_AUTH_PASSWORD = 1,		/* and a password in every job */
+};
+#define IPC_MAX_SECRET		256
 
 struct ipc_job_ca {
 	uint8_t		 action;
@@ -169,12 +184,19 @@ struct ipc_job_ca {
 	char		 handle[IPC_MAX_HANDLE + 1];
 	char		 serial[IPC_MAX_SERIAL + 1];
 	uint8_t		 reason;		/* RFC 5280 CRLReason */
+	/*
+	 * The connector's password (IPC_AUTH_PASSWORD only), sent with
+	 * each job that needs it and wiped by the child when the job ends.
+	 */
+	const uint8_t	*secret;
+	size_t		 secret_len;
 };
 
 struct ipc_ca_result {
 	uint8_t		 outcome;
 	uint32_t	 retry_after_s;		/* CA_RETRY / CA_PENDING hint */
 	char		 handle[IPC_MAX_HANDLE + 1];
+	char		 renew_id[IPC_MAX_HANDLE + 1];	/* Sectigo renewId */
 	char		 serial[IPC_MAX_SERIAL + 1];
 	char		 message[IPC_MAX_STR + 1];
 	const uint8_t	*cert;

@@ -44,12 +44,40 @@ ca_configure(struct child *c, const struct ipc_cfg_connector *conf)
 	return 0;
 }
 
+int
+ca_add_header(struct ca_xfer *x, const char *name, const char *value)
+{
+	char			 line[IPC_MAX_STR + 128];
+	struct curl_slist	*n;
+	int			 len;
+
+	len = snprintf(line, sizeof(line), "%s: %s", name, value);
+	n = len > 0 && (size_t)len < sizeof(line) ?
+	    curl_slist_append(x->headers, line) : NULL;
+	explicit_bzero(line, sizeof(line));
+	if (n == NULL)
+		return -1;
+	x->headers = n;
+	return 0;
+}
+
+/* Header lines may hold the password: wiped, then freed. */
+static void
+headers_free(struct ca_xfer *x)
+{
+	for (struct curl_slist *h = x->headers; h != NULL; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(x->headers);
+	x->headers = NULL;
+}
+
 static void
 xfer_free(struct ca_xfer *x)
 {
 	if (x->t.easy != NULL)
 		curl_easy_cleanup(x->t.easy);
-	curl_slist_free_all(x->headers);
+	headers_free(x);
+	freezero(x->secret, x->secret_len + 1);
 	EVP_PKEY_free(x->t.key);
 	free(x->t.body);
 	free(x->csr);
@@ -171,8 +199,18 @@ ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 	x->conf = conf;
 	x->type = find_type(conf->type);
 	x->retry_after = -1;
+	if (conf->auth == IPC_AUTH_PASSWORD && job->secret_len > 0) {
+		x->secret_len = job->secret_len;
+		x->secret = xmalloc(x->secret_len + 1);
+		memcpy(x->secret, job->secret, x->secret_len);
+		x->secret[x->secret_len] = '\0';
+	}
 	if (xfer_start(c, x, x->type->prepare) == -1) {
-		fail_job(c, job_id, CA_RETRY, "cannot set up the request");
+		if (x->prep_error[0] != '\0')
+			fail_job(c, job_id, CA_REJECTED, x->prep_error);
+		else
+			fail_job(c, job_id, CA_RETRY, "cannot set up the "
+			    "request");
 		xfer_free(x);
 		return;
 	}
@@ -306,8 +344,7 @@ find_chain(struct child *c, struct ca_xfer *x, struct ipc_ca_result *r)
 	x->t.easy = NULL;
 	EVP_PKEY_free(x->t.key);
 	x->t.key = NULL;
-	curl_slist_free_all(x->headers);
-	x->headers = NULL;
+	headers_free(x);
 	free(x->post);
 	x->post = NULL;
 	x->t.body_len = x->t.read_total = 0;

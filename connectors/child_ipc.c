@@ -103,6 +103,8 @@ child_defer(struct child *c, const struct ipc_msg *msg)
 	d->dgram = xmalloc(len);
 	memcpy(d->dgram, msg->payload - IPC_HDR_LEN, len);
 	d->len = len;
+	/* The copy is the only one: the receive buffer may hold a password. */
+	explicit_bzero((uint8_t *)(uintptr_t)(msg->payload - IPC_HDR_LEN), len);
 }
 
 /*

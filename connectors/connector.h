@@ -28,7 +28,11 @@ struct connector_type {
 	int		 lookup_needs_handle;
 	/* prepare() and parse() handle CA_VALIDATE (else it is skipped). */
 	int		 can_validate;
-	/* Request: URL, method, headers, body on x->t.easy. 0 or -1. */
+	/*
+	 * Request: URL, method, headers, body on x->t.easy. 0, or -1 (with
+	 * x->prep_error set when the order itself cannot be expressed: the
+	 * job is then rejected with it, not retried).
+	 */
 	int		(*prepare)(struct ca_xfer *);
 	/*
 	 * Response: fills r (outcome, handle, message, retry_after_s) and,
@@ -65,6 +69,10 @@ struct ca_xfer {
 	char				*post;		/* request body */
 	long				 retry_after;	/* seconds, or -1 */
 	char				*cert, *chain;	/* from parse() */
+	char				 prep_error[256];
+	/* IPC_AUTH_PASSWORD: the password for this job only, wiped at its end. */
+	char				*secret;
+	size_t				 secret_len;
 	/* Second stage: issued without a chain, the CA's is being read. */
 	int				 fetching_chain;
 	struct ipc_ca_result		 issued;	/* sent when it ends */
@@ -75,6 +83,8 @@ extern const struct connector_type *const connector_types[];
 
 /* ca_job.c */
 struct child;
+/* Appends "name: value" to x->headers, leaving no copy behind. 0 or -1. */
+int	ca_add_header(struct ca_xfer *, const char *name, const char *value);
 int	ca_configure(struct child *, const struct ipc_cfg_connector *);
 void	ca_start(struct child *, uint32_t job_id, const struct ipc_job_ca *);
 void	ca_done(struct child *, struct ca_xfer *, CURLcode);

@@ -25,6 +25,7 @@
 #include "keyproxy.h"
 #include "log.h"
 #include "sandbox.h"
+#include "wipe_alloc.h"
 #include "util.h"
 
 #define CONFIG_WAIT_MS	10000
@@ -174,7 +175,8 @@ run_deferred(struct child *c)
 		if (ipc_parse(d.dgram, d.len, &msg) == -1)
 			child_violation("bad deferred datagram");
 		dispatch(c, &msg);
-		free(d.dgram);
+		/* A job may have carried a password. */
+		freezero(d.dgram, d.len);
 	}
 }
 
@@ -194,6 +196,8 @@ drain_ipc(struct child *c)
 			child_violation("malformed datagram from the parent");
 		}
 		dispatch(c, &msg);
+		/* A job may have carried a password: no copy stays in rx. */
+		explicit_bzero(c->rx, (size_t)(msg.payload - c->rx) + msg.len);
 	}
 }
 
@@ -271,12 +275,14 @@ main(int argc, char *argv[])
 	c.rx = xmalloc(IPC_MAX_DGRAM + 1);
 	child_log_attach(&c);
 
+	/* Before OpenSSL or curl allocate anything (wipe_alloc.h says why). */
+	if (wipe_alloc_install() == -1)
+		fatalx("cannot install the wiping allocators");
 	/* Lazy loaders first: tz data, OpenSSL tables, curl, the RNG. */
 	tzset();
 	/* jansson seeds its hash tables from /dev/urandom on first use. */
 	json_object_seed(0);
 	if (OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1 ||
-	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    keyproxy_init(child_sign, &c) == -1)
 		fatalx("cannot initialise OpenSSL or libcurl");
 	tls_warm_up();

@@ -8,10 +8,12 @@
 #include "connector.h"
 
 extern const struct connector_type entrust_connector;
+extern const struct connector_type sectigo_connector;
 extern const struct connector_type testca_connector;
 
 const struct connector_type *const connector_types[] = {
 	&entrust_connector,
+	&sectigo_connector,
 	&testca_connector,
 	NULL,
 };

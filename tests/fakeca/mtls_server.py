@@ -1,15 +1,21 @@
-"""mtls_server.py - the HTTPS server both fake CAs run: TLS 1.2 or later,
-a client certificate from the given CA required, a thread per request."""
+"""mtls_server.py - the HTTPS server the fake CAs run: TLS 1.2 or later,
+a client certificate from the given CA required (or, with
+client_cert="optional", verified when offered), a thread per request."""
 import ssl
 from http.server import ThreadingHTTPServer
 
 
-def serve(handler, port, cert, key, client_ca):
+def serve(handler, port, cert, key, client_ca, client_cert="required"):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(cert, key)
     ctx.load_verify_locations(client_ca)
-    ctx.verify_mode = ssl.CERT_REQUIRED
+    if client_cert == "required":
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    elif client_cert == "optional":
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+    else:
+        raise ValueError("client_cert must be 'required' or 'optional'")
     # Many clients at once (100 orders): a deeper accept queue than 5.
     ThreadingHTTPServer.request_queue_size = 128
     srv = ThreadingHTTPServer(("127.0.0.1", port), handler)

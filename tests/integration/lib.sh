@@ -112,3 +112,24 @@ expect_not_in() {
 		fail "$3: unexpected match for /$2/"
 	fi
 }
+
+# start_agent: hsmagentd -c $T/a.conf (stderr to $T/agent.err), stopped
+# on exit; waits for its socket $SOCK. Sets agent to its pid.
+start_agent() {
+	"$HSMAGENTD" -c "$T/a.conf" 2>"$T/agent.err" &
+	agent=$!
+	PIDS+=("$agent")
+	for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+	[ -S "$SOCK" ] || { cat "$T/agent.err" >&2; fail "agent did not start"; }
+}
+
+# wait_validated: until every connector has been checked at the CA;
+# the health answer is left in $T/health.json.
+wait_validated() {
+	for _ in $(seq 1 50); do
+		"$BUILD/hsmagent" --socket "$SOCK" --json health >"$T/health.json" 2>/dev/null || true
+		grep -q 'not checked yet' "$T/health.json" || return 0
+		sleep 0.1
+	done
+	fail "connectors not validated after 5 s"
+}

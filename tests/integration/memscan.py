@@ -54,7 +54,7 @@ with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem
         if found:
             hits.append(line.strip())
 if hits:
-    print("PIN found in:")
+    print("secret found in:")
     print("\n".join(hits))
     sys.exit(1)
 print(f"scanned {nmaps} mappings, {nbytes} bytes: no match")

@@ -65,19 +65,11 @@ url = https://localhost:$port/cagw
 ca_id = ca~1
 poll_max_wait_seconds = 10
 EOF
-"$HSMAGENTD" -c "$T/a.conf" 2>"$T/agent.err" &
-agent=$!
-PIDS+=("$agent")
-for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
-[ -S "$SOCK" ] || { cat "$T/agent.err" >&2; fail "agent did not start"; }
+start_agent
 
 # Validation at start: a wrong CA id or profile is a clear error and a
 # degraded health, not a crash.
-for _ in $(seq 1 50); do
-	"$CLI" --socket "$SOCK" --json health >"$T/health.json" 2>/dev/null || true
-	grep -q 'not checked yet' "$T/health.json" || break
-	sleep 0.1
-done
+wait_validated
 python3 - "$T/health.json" <<'PY' || { cat "$T/health.json" >&2; fail "health after validation"; }
 import json, sys
 h = json.load(open(sys.argv[1]))

@@ -39,11 +39,7 @@ policy = $T/policy.conf
 dir = $T/state
 EOF
 "$HSMAGENTD" -t -c "$T/a.conf" >/dev/null || fail "config with [api] rejected"
-"$HSMAGENTD" -c "$T/a.conf" 2>"$T/agent.err" &
-PIDS+=($!)
-agent=$!
-for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
-[ -S "$SOCK" ] || { cat "$T/agent.err" >&2; fail "no socket"; }
+start_agent
 cli() { "$CLI" --socket "$SOCK" "$@"; }
 
 cli version | grep '"version"' >/dev/null || fail "version"

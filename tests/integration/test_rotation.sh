@@ -37,11 +37,7 @@ type = entrust
 url = https://localhost:$port/cagw
 ca_id = ca1
 EOF2
-"$HSMAGENTD" -c "$T/a.conf" 2>"$T/agent.err" &
-agent=$!
-PIDS+=("$agent")
-for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
-[ -S "$SOCK" ] || { cat "$T/agent.err" >&2; fail "agent did not start"; }
+start_agent
 
 last_client() {	# the serial and CN of the client certificate of the last POST
 	python3 -c 'import json,sys; r=[x for x in json.load(open(sys.argv[1]))["requests"] if x["method"]=="POST"][-1]; print(r["client_serial"], r["client"])' "$T/gw.json"

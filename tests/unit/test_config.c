@@ -21,13 +21,13 @@
 
 /* hsmagentd.conf.example, verbatim: the file users start from. */
 static const char example[] =
-	"# hsmagentd.conf - example. Format and every key: README.md, "
-	"\"Configuration\".\n"
+	"# hsmagentd.conf - example. Format and every key: README.md, \"Con"
+	"figuration\".\n"
 	"# Check a file with: hsmagentd -t -c FILE\n"
 	"\n"
 	"log_level = info\n"
-	"# The child executable and who it becomes when the agent runs as "
-	"root.\n"
+	"# The child executable and who it becomes when the agent runs as r"
+	"oot.\n"
 	"connector_path = /usr/local/libexec/hsmagent/hsmagent-connector\n"
 	"child_user = hsmagent\n"
 	"chroot_dir = /var/empty/hsmagent\n"
@@ -36,13 +36,15 @@ static const char example[] =
 	"module = /usr/lib/softhsm/libsofthsm2.so\n"
 	"# Select the token by label or serial, never by slot number.\n"
 	"key_uri = pkcs11:token=gateway;object=gw-ec;type=private\n"
-	"# A file only root can read; under systemd leave this out and use\n"
+	"# A file only root can read; under systemd leave this out and use"
+	"\n"
 	"# LoadCredential=hsm-pin:/etc/hsmagent/pin instead.\n"
 	"pin_file = /etc/hsmagent/pin\n"
 	"certificate = /etc/hsmagent/client.pem\n"
 	"\n"
 	"[signing]\n"
-	"schemes = ecdsa_sha256, ecdsa_sha384, rsa_pss_sha256, rsa_pss_sha384\n"
+	"schemes = ecdsa_sha256, ecdsa_sha384, rsa_pss_sha256, rsa_pss_sha3"
+	"84\n"
 	"rate = 20\n"
 	"burst = 50\n"
 	"\n"
@@ -51,8 +53,51 @@ static const char example[] =
 	"timeout = 30\n"
 	"\n"
 	"[probe]\n"
-	"url = https://gateway.example.com/cagw/v1/certificate-authorities\n"
-	"interval = 3600\n";
+	"url = https://gateway.example.com/cagw/v1/certificate-authorities"
+	"\n"
+	"interval = 3600\n"
+	"\n"
+	"# The local API: hsmagent (the client) and other local processes."
+	"\n"
+	"[api]\n"
+	"socket = /run/hsmagent/hsmagent.sock\n"
+	"mode = 0660\n"
+	"group = hsmagent\n"
+	"max_connections = 64\n"
+	"idle_timeout = 30\n"
+	"# Who may ask for what: policy/POLICY.md. Reloaded on SIGHUP.\n"
+	"policy = /etc/hsmagent/policy.conf\n"
+	"\n"
+	"[state]\n"
+	"dir = /var/lib/hsmagent\n"
+	"audit_log = /var/log/hsmagent/audit.log\n"
+	"\n"
+	"# CA connectors. Entrust CA Gateway: the context path in url, the "
+	"CA id.\n"
+	"[connector entrust]\n"
+	"type = entrust\n"
+	"url = https://gateway.example.com/cagw\n"
+	"ca_id = PKIaaS~ca1\n"
+	"# profile_id = cagw.profile.server   (else the order's profile)\n"
+	"poll_max_wait_seconds = 600\n"
+	"# spki_pin = sha256//...             (the gateway's public key)\n"
+	"# proxy = http://proxy.example.com:3128\n"
+	"\n"
+	"# Sectigo Certificate Manager, certificate authentication (recomme"
+	"nded):\n"
+	"# the HSM-held client certificate, the /private/api base, no passw"
+	"ord.\n"
+	"[connector sectigo]\n"
+	"type = sectigo\n"
+	"url = https://cert-manager.com/private/api\n"
+	"customer_uri = ExampleOrg\n"
+	"login = hsmagent-api\n"
+	"org_id = 12345\n"
+	"cert_type = 423\n"
+	"term = 365\n"
+	"# auth = password + password_file = /etc/hsmagent/sectigo.pw (mode"
+	" 0600)\n"
+	"# with url = https://cert-manager.com/api: see SECURITY.md.\n";
 
 /* The required keys only: six lines, so an appended line is line 7. */
 #define MINIMAL \
@@ -132,7 +177,29 @@ test_example(void **state)
 	assert_string_equal(cfg.probe_url,
 	    "https://gateway.example.com/cagw/v1/certificate-authorities");
 	assert_int_equal(cfg.probe_interval_s, 3600);
+	assert_int_equal(cfg.nconnectors, 2);
+	assert_string_equal(cfg.connectors[0].ca_id, "PKIaaS~ca1");
+	assert_string_equal(cfg.connectors[1].type, "sectigo");
+	assert_null(cfg.connectors[1].password_file);
+	assert_int_equal(cfg.connectors[1].cert_type, 423);
 	config_free(&cfg);
+}
+
+/* The copy above is the file: the suite runs from the source tree. */
+static void
+test_example_is_the_file(void **state)
+{
+	static char	 buf[sizeof(example) + 2];
+	FILE		*f = fopen("hsmagentd.conf.example", "r");
+	size_t		 n;
+
+	(void)state;
+	if (f == NULL)
+		fail_msg("hsmagentd.conf.example: run from the source tree");
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	assert_int_equal(n, sizeof(example) - 1);
+	assert_memory_equal(buf, example, n);
 }
 
 static void
@@ -527,7 +594,7 @@ test_load(void **state)
 	assert_int_equal(fflush(f), 0);
 	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, path));
-	assert_non_null(strstr(err, ":31: unknown section [bogus]"));
+	assert_non_null(strstr(err, ":68: unknown section [bogus]"));
 	assert_null(cfg.path);
 
 	assert_int_equal(ftruncate(fd, CONFIG_MAX_FILE + 1), 0);
@@ -600,6 +667,47 @@ test_api_sections(void **state)
 	expect_error(MINIMAL "[state]\ndir = relative\n", "t:8: [state] dir");
 }
 
+/* Sectigo: the auth mode, its base URL and its password file agree. */
+static void
+test_sectigo(void **state)
+{
+	struct config cfg;
+
+#define SCM	MINIMAL "[connector scm]\ntype = sectigo\n" \
+		"customer_uri = InCommon\nlogin = api@example.org\n" \
+		"org_id = 1234\n"
+	(void)state;
+	expect_ok(SCM, &cfg);
+	assert_string_equal(cfg.connectors[0].url,
+	    "https://cert-manager.com/private/api");
+	assert_int_equal(cfg.connectors[0].term, 365);
+	assert_int_equal(cfg.connectors[0].org_id, 1234);
+	config_free(&cfg);
+	expect_ok(SCM "auth = password\npassword_file = /etc/scm.pw\n"
+	    "cert_type = 423\nterm = 730\nexternal_requester = a@b.org,c@d.org\n",
+	    &cfg);
+	assert_string_equal(cfg.connectors[0].url,
+	    "https://cert-manager.com/api");
+	assert_int_equal(cfg.connectors[0].cert_type, 423);
+	assert_int_equal(cfg.connectors[0].term, 730);
+	config_free(&cfg);
+	expect_error(SCM "auth = password\n", "needs password_file");
+	expect_error(SCM "password_file = /etc/scm.pw\n", "certificate "
+	    "authentication sends no password");
+	expect_error(SCM "url = https://scm.example.com/api\n",
+	    "needs the /private/api base");
+	expect_error(SCM "auth = password\npassword_file = /p\n"
+	    "url = https://h.example/private/api\n", "takes certificate "
+	    "authentication");
+	expect_error(SCM "auth = mtls\n", "expected certificate or password");
+	expect_error(MINIMAL "[connector scm]\ntype = sectigo\n"
+	    "login = a: b\n", "[connector] login: expected a login");
+	expect_error(SCM "term = 0\n", "[connector] term");
+	expect_error(MINIMAL "[connector scm]\ntype = sectigo\nlogin = x\n",
+	    "needs customer_uri, login and org_id");
+#undef SCM
+}
+
 static void
 test_connectors(void **state)
 {
@@ -607,7 +715,7 @@ test_connectors(void **state)
 
 	(void)state;
 	expect_ok(MINIMAL "[connector entrust]\ntype = entrust\n"
-	    "url = https://gw.example.com:8443/cagw\n"
+	    "url = https://gw.example.com:8443/cagw\nca_id = ca1\n"
 	    "[connector lab]\ntype = testca\nurl = https://127.0.0.1/\n"
 	    "deadline = 30\n", &cfg);
 	assert_int_equal(cfg.nconnectors, 2);
@@ -619,9 +727,14 @@ test_connectors(void **state)
 	assert_int_equal(cfg.connectors[1].deadline_s, 30);
 	config_free(&cfg);
 	expect_error(MINIMAL "[connector e]\ntype = x\n[tls]\n",
-	    "t:9: [connector e] needs type and url");
+	    "t:9: [connector e] needs a url");
 	expect_error(MINIMAL "[connector e]\nurl = https://a.example\n",
-	    "[connector e] needs type and url");
+	    "[connector e] needs a type");
+	expect_error(MINIMAL "[connector e]\ntype = entrust\n"
+	    "url = https://a.example\n", "type entrust needs ca_id");
+	expect_error(MINIMAL "[connector e]\ntype = entrust\n"
+	    "url = https://a.example\nca_id = c\nauth = password\n",
+	    "authenticates with the client certificate only");
 	expect_error(MINIMAL "[connector E]\n", "t:7: connector name");
 	expect_error(MINIMAL "[connector e]\ntype = x\nurl = https://a.b\n"
 	    "[connector e]\n", "t:10: [connector e] repeated");
@@ -683,6 +796,8 @@ main(void)
 		cmocka_unit_test(test_free_twice),
 		cmocka_unit_test(test_api_sections),
 		cmocka_unit_test(test_connectors),
+		cmocka_unit_test(test_sectigo),
+		cmocka_unit_test(test_example_is_the_file),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -401,6 +401,31 @@ test_ca_messages(void **state)
 	assert_int_equal(ipc_parse(dg, frame(dg, IPC_JOB_CA, 3, &b), &m), 0);
 	assert_int_equal(ipc_dec_job_ca(&m, &jo), -1);
 	wbuf_free(&b);
+	/* A password: one header value, so no line breaks, no end spaces. */
+	snprintf(j.ref, sizeof(j.ref), "0123456789abcdef");
+	j.secret = (const uint8_t *)"s3cret pass";
+	j.secret_len = 11;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_job_ca(&b, &j);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_JOB_CA, 3, &b), &m), 0);
+	assert_int_equal(ipc_dec_job_ca(&m, &jo), 0);
+	assert_int_equal(jo.secret_len, 11);
+	assert_memory_equal(jo.secret, "s3cret pass", 11);
+	wbuf_free(&b);
+	for (int bad = 0; bad < 3; bad++) {
+		static const char *const v[] = { "a\r\nX-Evil: 1", " lead",
+		    "trail " };
+
+		j.secret = (const uint8_t *)v[bad];
+		j.secret_len = strlen(v[bad]);
+		wbuf_init(&b, IPC_MAX_PAYLOAD);
+		ipc_enc_job_ca(&b, &j);
+		assert_int_equal(ipc_parse(dg, frame(dg, IPC_JOB_CA, 3, &b),
+		    &m), 0);
+		assert_int_equal(ipc_dec_job_ca(&m, &jo), -1);
+		wbuf_free(&b);
+	}
+	j.secret_len = 0;
 
 	/* Results: what the parent will store is checked here. */
 	memset(&r, 0, sizeof(r));
@@ -424,7 +449,9 @@ test_ca_messages(void **state)
 	r.serial[0] = '\0';
 	assert_int_equal(ca_result_roundtrip(&r, &ro), -1);	/* no handle */
 	snprintf(r.handle, sizeof(r.handle), "ca-77");
+	snprintf(r.renew_id, sizeof(r.renew_id), "gu03sW6WENt7GTvDTuOP");
 	assert_int_equal(ca_result_roundtrip(&r, &ro), 0);
+	assert_string_equal(ro.renew_id, "gu03sW6WENt7GTvDTuOP");
 	r.cert = (const uint8_t *)pem;
 	r.cert_len = strlen(pem);
 	assert_int_equal(ca_result_roundtrip(&r, &ro), -1);	/* cert, pending */
@@ -433,10 +460,58 @@ test_ca_messages(void **state)
 	assert_int_equal(ca_result_roundtrip(&r, &ro), -1);
 }
 
+/* A connector's settings, Sectigo's included; header-unsafe ones refused. */
+static void
+test_cfg_connector(void **state)
+{
+	static uint8_t			 dg[IPC_MAX_DGRAM];
+	struct ipc_cfg_connector	 c, o;
+	struct ipc_msg			 m;
+	struct wbuf			 b;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.name, sizeof(c.name), "scm");
+	snprintf(c.type, sizeof(c.type), "sectigo");
+	snprintf(c.url, sizeof(c.url), "https://cert-manager.com/private/api");
+	snprintf(c.customer_uri, sizeof(c.customer_uri), "InCommon");
+	snprintf(c.login, sizeof(c.login), "api@example.org");
+	c.org_id = 1234;
+	c.cert_type = 423;
+	c.term = 365;
+	c.auth = IPC_AUTH_PASSWORD;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	assert_int_equal(ipc_enc_cfg_connector(&b, &c), 0);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_CFG_CONNECTOR, 0, &b),
+	    &m), 0);
+	assert_int_equal(ipc_dec_cfg_connector(&m, &o), 0);
+	assert_string_equal(o.login, "api@example.org");
+	assert_int_equal(o.org_id, 1234);
+	assert_int_equal(o.cert_type, 423);
+	assert_int_equal(o.auth, IPC_AUTH_PASSWORD);
+	wbuf_free(&b);
+	snprintf(c.login, sizeof(c.login), "x: y");
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_cfg_connector(&b, &c);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_CFG_CONNECTOR, 0, &b),
+	    &m), 0);
+	assert_int_equal(ipc_dec_cfg_connector(&m, &o), -1);
+	wbuf_free(&b);
+	snprintf(c.login, sizeof(c.login), "api");
+	c.auth = 7;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_cfg_connector(&b, &c);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_CFG_CONNECTOR, 0, &b),
+	    &m), 0);
+	assert_int_equal(ipc_dec_cfg_connector(&m, &o), -1);
+	wbuf_free(&b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cfg_connector),
 		cmocka_unit_test(test_sign_request_roundtrip),
 		cmocka_unit_test(test_trailing_bytes_rejected),
 		cmocka_unit_test(test_oversized_digest_rejected),

@@ -131,7 +131,7 @@ test_state_machine(void **state)
 	    "received", err, sizeof(err)), 1);
 	assert_int_equal(orders_set_state(o, a.id, "received", "submitting",
 	    err, sizeof(err)), 1);
-	assert_int_equal(orders_set_ca_handle(o, a.id, "ca-77"), 0);
+	assert_int_equal(orders_set_ca_handle(o, a.id, "ca-77", "rn-1"), 0);
 	assert_int_equal(orders_set_state(o, a.id, "submitting", "pending",
 	    err, sizeof(err)), 1);
 	assert_int_equal(orders_record_attempt(o, a.id, 12345, "HTTP 503"), 0);
@@ -144,6 +144,7 @@ test_state_machine(void **state)
 	assert_int_equal(b.has_approver, 1);
 	assert_int_equal(b.approver_uid, 2000);
 	assert_string_equal(b.ca_handle, "ca-77");
+	assert_string_equal(b.ca_renew_id, "rn-1");
 	assert_int_equal(b.attempts, 1);
 	assert_string_equal(b.cert_pem, "CERT");
 	assert_string_equal(b.serial, "0a1b");
@@ -248,13 +249,32 @@ test_schema_checks(void **state)
 	sqlite3		*db;
 	FILE		*f;
 
+	struct orders	*o;
+	struct order	 a, b;
+
 	(void)state;
-	/* A newer schema is refused. */
-	orders_close(open_db());
+	/* Version 1 (no ca_renew_id) is upgraded in place, orders kept. */
+	o = open_db();
+	new_order(o, &a, 1000, NULL);
+	orders_close(o);
 	snprintf(path, sizeof(path), "%s/orders.db", dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "ALTER TABLE orders DROP COLUMN "
+	    "ca_renew_id; UPDATE schema_version SET version = 1", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	o = open_db();
+	assert_int_equal(orders_set_ca_handle(o, a.id, "55", "rn"), 0);
+	assert_int_equal(orders_set_ca_handle(o, a.id, "56", NULL), 0);
+	assert_int_equal(orders_get(o, a.id, &b), 1);
+	assert_string_equal(b.ca_handle, "56");
+	assert_string_equal(b.ca_renew_id, "rn");
+	order_free(&b);
+	orders_close(o);
+	/* A newer schema is refused. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET "
-	    "version = 2", NULL, NULL, NULL), SQLITE_OK);
+	    "version = 3", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_null(orders_open(dir, err, sizeof(err)));
 	assert_non_null(strstr(err, "newer hsmagent"));
