@@ -73,8 +73,10 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/order_flow.c agent/agent_audit.c agent/local_api.c \
 		   agent/metrics.c agent/audit.c agent/orders.c \
 		   agent/poll_schedule.c agent/cred_watch.c \
+		   agent/tracked.c agent/tracking.c agent/api_track.c \
 		   $(POLICY_SRCS)
-CLIENT_SRCS	:= client/hsmagent.c agent/audit.c common/util.c common/log.c
+CLIENT_SRCS	:= client/hsmagent.c client/deliver.c agent/audit.c common/util.c \
+		   common/log.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/tls_setup.c connectors/probe.c \
 		   connectors/keyproxy.c connectors/sandbox_linux.c \
@@ -146,7 +148,7 @@ $(BUILD)/tests/test_hsm: $(call obj_p,tests/unit/test_hsm.c hsm/hsm.c \
 $(BUILD)/tests/test_audit: $(call obj_p,tests/unit/test_audit.c \
 	agent/audit.c common/util.c common/log.c)
 $(BUILD)/tests/test_orders: $(call obj_p,tests/unit/test_orders.c \
-	agent/orders.c common/util.c common/log.c)
+	agent/orders.c agent/tracked.c common/util.c common/log.c)
 $(BUILD)/tests/test_policy: $(call obj_p,tests/unit/test_policy.c \
 	$(POLICY_SRCS) common/util.c common/log.c)
 $(BUILD)/tests/test_csr: $(call obj_p,tests/unit/test_csr.c \

@@ -114,7 +114,7 @@ struct agent {
 	struct policy		*policy;
 	struct orders		*orders;
 	struct audit		*audit;
-	uint64_t		 api_requests[OP_VERSION + 1];
+	uint64_t		 api_requests[OP_LAST + 1];
 	int64_t			 started_ms;
 	struct ca_target	 ca_targets[CONFIG_MAX_CONNECTORS];
 	/* auth = password: the password (freezero(p, cap)), else NULL. */
@@ -125,6 +125,8 @@ struct agent {
 	/* The client certificate file as last loaded (cred_watch.c). */
 	struct stat		 cert_st;
 	char			 cred_error[IPC_MAX_STR + 1];	/* "" if fine */
+	int64_t			 cert_not_before;	/* the client cert's */
+	int64_t			 cert_not_after;
 	int			 child_refresh;	/* restart the child when idle */
 	int64_t			 next_cred_check_ms;
 	/* Probe target, split from the URL. */
@@ -183,6 +185,26 @@ void	api_ops_order_changed(struct agent *, const char *id);
 /* Ends the waits on an order with an error reply (e.g. revoke failed). */
 void	api_ops_order_error(struct agent *, const char *id, const char *code,
 	    const char *msg);
+struct api_request;
+int	api_ops_new_order(struct agent *, struct api_conn *,
+	    struct api_request *, char *id /* ORDER_ID_LEN + 1 */);
+int	api_ops_audit(struct agent *, struct api_conn *, const char *event,
+	    const char *target, const char *outcome, json_t *details);
+int	api_ops_may_see(struct agent *, const struct api_conn *,
+	    uint32_t owner_uid);
+
+/* api_track.c: track, untrack, fetch, tracked */
+void	api_track_handle(struct agent *, struct api_conn *,
+	    struct api_request *);
+json_t	*api_track_health(struct agent *, int64_t now, int *degraded);
+
+/* tracking.c: keeping tracked certificates renewed */
+void	tracking_tick(struct agent *);
+int64_t	tracking_renew_at(const struct config *, int64_t not_before,
+	    int64_t not_after);
+/* A PEM certificate's validity in unix seconds. 0 or -1. */
+int	pem_cert_dates(const char *pem, int64_t *not_before,
+	    int64_t *not_after);
 
 /* agent_audit.c: records with the agent as actor; consumes details */
 int	agent_audit(struct agent *, const char *event, const char *target,

@@ -43,8 +43,8 @@ caller_of(const struct api_conn *c, struct caller *k)
 }
 
 /* 0, or -1 after replying "internal" (the record could not be kept). */
-static int
-audit_conn(struct agent *a, struct api_conn *c, const char *event,
+int
+api_ops_audit(struct agent *a, struct api_conn *c, const char *event,
     const char *target, const char *outcome, json_t *details)
 {
 	struct audit_actor	ac;
@@ -142,13 +142,13 @@ reply_order(struct api_conn *c, const struct order *o, int with_pem)
 }
 
 /* Callers see their own orders; admins (policy [admins]) see all. */
-static int
-may_see(struct agent *a, const struct api_conn *c, const struct order *o)
+int
+api_ops_may_see(struct agent *a, const struct api_conn *c, uint32_t owner)
 {
 	struct caller k;
 
 	caller_of(c, &k);
-	return o->uid == (uint32_t)c->uid || policy_is_admin(a->policy, &k);
+	return owner == (uint32_t)c->uid || policy_is_admin(a->policy, &k);
 }
 
 /* ---- enroll ---------------------------------------------------------------- */
@@ -167,8 +167,14 @@ sans_to_json(const struct san *s, size_t n)
 	return arr;
 }
 
-static void
-op_enroll(struct agent *a, struct api_conn *c, struct api_request *r)
+/*
+ * An order from an enroll (or track) request: audited, decided by the
+ * policy, stored and, unless it awaits approval, submitted. 0 with its
+ * id, or -1 after replying why not.
+ */
+int
+api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
+    char *id)
 {
 	struct csr_info		*csr = xcalloc(1, sizeof(*csr));
 	struct enroll_request	 er;
@@ -179,20 +185,20 @@ op_enroll(struct agent *a, struct api_conn *c, struct api_request *r)
 	char			 err[512], *sans_s;
 
 	/* Every request is on record before anything is decided. */
-	if (audit_conn(a, c, "order.request", NULL, "received",
+	if (api_ops_audit(a, c, "order.request", NULL, "received",
 	    json_pack("{s:s,s:s,s:i,s:b,s:i}", "connector", r->connector,
 	    "profile", r->profile, "sans", (int)r->nsans, "wait", r->wait,
 	    "validity_days", (int)r->validity_days)) == -1) {
 		free(csr);
-		return;
+		return -1;
 	}
 	if (csr_parse(r->csr, strlen(r->csr), csr, err, sizeof(err)) == -1) {
-		if (audit_conn(a, c, "order.request", NULL, "refused",
+		if (api_ops_audit(a, c, "order.request", NULL, "refused",
 		    json_pack("{s:s,s:s,s:s}", "connector", r->connector,
 		    "profile", r->profile, "reason", err)) == 0)
 			api_reply_error(c, "bad_request", "CSR: %s", err);
 		free(csr);
-		return;
+		return -1;
 	}
 	memset(&er, 0, sizeof(er));
 	er.connector = r->connector;
@@ -208,7 +214,7 @@ op_enroll(struct agent *a, struct api_conn *c, struct api_request *r)
 	sans = r->nsans > 0 ? sans_to_json(r->sans, r->nsans) :
 	    sans_to_json(csr->sans, csr->nsans);
 	if (!d.allowed) {
-		if (audit_conn(a, c, "policy.decision", NULL, "denied",
+		if (api_ops_audit(a, c, "policy.decision", NULL, "denied",
 		    json_pack("{s:s,s:s,s:s,s:s,s:O}", "connector",
 		    r->connector, "profile", r->profile, "rule", d.rule,
 		    "reason", d.reason, "sans", sans)) == 0)
@@ -216,7 +222,7 @@ op_enroll(struct agent *a, struct api_conn *c, struct api_request *r)
 			    "%s", d.reason);
 		json_decref(sans);
 		free(csr);
-		return;
+		return -1;
 	}
 	memset(&o, 0, sizeof(o));
 	o.uid = (uint32_t)c->uid;
@@ -238,10 +244,10 @@ op_enroll(struct agent *a, struct api_conn *c, struct api_request *r)
 		api_reply_error(c, "internal", "cannot store the order");
 		free(sans_s);
 		json_decref(sans);
-		return;
+		return -1;
 	}
 	free(sans_s);
-	if (audit_conn(a, c, "policy.decision", o.id, "allowed",
+	if (api_ops_audit(a, c, "policy.decision", o.id, "allowed",
 	    json_pack("{s:s,s:s,s:s,s:b,s:i,s:O}", "connector", r->connector,
 	    "profile", r->profile, "rule", d.rule, "approval",
 	    d.needs_approval, "validity_days", (int)d.validity_days, "sans",
@@ -249,12 +255,22 @@ op_enroll(struct agent *a, struct api_conn *c, struct api_request *r)
 		orders_set_failed(a->orders, o.id, "failed",
 		    "audit log unavailable");
 		json_decref(sans);
-		return;
+		return -1;
 	}
 	json_decref(sans);
 	if (!d.needs_approval)
 		order_submit(a, o.id);
-	api_ops_answer_order(a, c, o.id, r->wait);
+	snprintf(id, ORDER_ID_LEN + 1, "%s", o.id);
+	return 0;
+}
+
+static void
+op_enroll(struct agent *a, struct api_conn *c, struct api_request *r)
+{
+	char id[ORDER_ID_LEN + 1];
+
+	if (api_ops_new_order(a, c, r, id) == 0)
+		api_ops_answer_order(a, c, id, r->wait);
 }
 
 /*
@@ -333,7 +349,7 @@ load_visible(struct agent *a, struct api_conn *c, const char *id,
 	int		r = orders_get(a->orders, id, o);
 
 	caller_of(c, &k);
-	if (r == 1 && (may_see(a, c, o) || (for_approval &&
+	if (r == 1 && (api_ops_may_see(a, c, o->uid) || (for_approval &&
 	    policy_may_approve(a->policy, o->rule, &k, (uid_t)o->uid, reason,
 	    sizeof(reason)))))
 		return 0;
@@ -352,7 +368,7 @@ op_status(struct agent *a, struct api_conn *c, struct api_request *r)
 		return;
 	/* An order whose polling stopped at the deadline is resumed. */
 	if (o.next_poll < 0 && orders_resume_polling(a->orders, o.id) == 0) {
-		audit_conn(a, c, "order.poll_resumed", o.id, "ok", NULL);
+		api_ops_audit(a, c, "order.poll_resumed", o.id, "ok", NULL);
 		order_free(&o);
 		if (orders_get(a->orders, r->order, &o) != 1) {
 			api_reply_error(c, "internal", "order %s vanished",
@@ -382,7 +398,7 @@ op_list(struct agent *a, struct api_conn *c, struct api_request *r)
 	if (r->all) {
 		if (!policy_is_admin(a->policy, &k)) {
 			json_decref(arr);
-			if (audit_conn(a, c, "order.list", NULL, "denied",
+			if (api_ops_audit(a, c, "order.list", NULL, "denied",
 			    json_pack("{s:b}", "all", 1)) == 0)
 				api_reply_error(c, "policy_denied", "only "
 				    "admins may list every order");
@@ -418,13 +434,13 @@ op_decide(struct agent *a, struct api_conn *c, struct api_request *r,
 	}
 	if (!policy_may_approve(a->policy, o.rule, &k, (uid_t)o.uid, reason,
 	    sizeof(reason))) {
-		if (audit_conn(a, c, approve ? "order.approve" : "order.reject",
+		if (api_ops_audit(a, c, approve ? "order.approve" : "order.reject",
 		    o.id, "denied", json_pack("{s:s}", "reason", reason)) == 0)
 			api_reply_error(c, "policy_denied", "%s", reason);
 		order_free(&o);
 		return;
 	}
-	if (audit_conn(a, c, approve ? "order.approve" : "order.reject", o.id,
+	if (api_ops_audit(a, c, approve ? "order.approve" : "order.reject", o.id,
 	    "ok", json_pack("{s:s,s:I}", "comment", r->comment,
 	    "requester_uid", (json_int_t)o.uid)) == -1) {
 		order_free(&o);
@@ -453,7 +469,7 @@ op_revoke(struct agent *a, struct api_conn *c, struct api_request *r)
 		found = orders_get(a->orders, r->order, &o);
 	else
 		found = orders_find_by_serial(a->orders, r->serial, &o);
-	if (found != 1 || !may_see(a, c, &o)) {
+	if (found != 1 || !api_ops_may_see(a, c, o.uid)) {
 		if (found == 1)
 			order_free(&o);
 		api_reply_error(c, "not_found", "no such order or serial");
@@ -465,7 +481,7 @@ op_revoke(struct agent *a, struct api_conn *c, struct api_request *r)
 		order_free(&o);
 		return;
 	}
-	if (audit_conn(a, c, "order.revoke", o.id, "requested",
+	if (api_ops_audit(a, c, "order.revoke", o.id, "requested",
 	    json_pack("{s:s,s:s,s:s}", "serial", o.serial ? o.serial : "",
 	    "reason", api_reason_name(r->reason), "comment", r->comment)) == 0)
 		order_revoke(a, c, &o, r->reason);
@@ -479,7 +495,10 @@ op_health(struct agent *a, struct api_conn *c)
 	static const char *const st[6] = { "awaiting_approval", "submitting",
 	    "pending", "issued", "rejected", "failed" };
 	json_t		*counts = json_object(), *conns = json_object();
+	json_t		*tracked;
 	int		 degraded = !a->child.ready || a->cred_error[0] != '\0';
+	int64_t		 now = (int64_t)time(NULL), days_left;
+	char		 cert[IPC_MAX_STR + 64];
 
 	for (size_t i = 0; i < a->cfg->nconnectors; i++) {
 		const struct ca_target *t = &a->ca_targets[i];
@@ -493,12 +512,26 @@ op_health(struct agent *a, struct api_conn *c)
 		orders_count_by_state(a->orders, st[i], &n[i]);
 		json_object_set_new(counts, st[i], json_integer((json_int_t)n[i]));
 	}
-	api_reply(c, json_pack("{s:b,s:s,s:s,s:b,s:I,s:o,s:o,s:s}", "ok", 1,
-	    "status", degraded ? "degraded" : "ok", "version",
+	tracked = api_track_health(a, now, &degraded);
+	/* The gateway credential itself: renew it before it lapses. */
+	days_left = (a->cert_not_after - now) / 86400;
+	if (a->cred_error[0] != '\0')
+		snprintf(cert, sizeof(cert), "%s", a->cred_error);
+	else if (a->cert_not_after <= now)
+		snprintf(cert, sizeof(cert), "expired");
+	else if (days_left < (int64_t)a->cfg->cert_warn_days)
+		snprintf(cert, sizeof(cert), "expires in %lld days (warning "
+		    "from %u)", (long long)days_left, a->cfg->cert_warn_days);
+	else
+		snprintf(cert, sizeof(cert), "ok");
+	degraded |= strcmp(cert, "ok") != 0;
+	api_reply(c, json_pack("{s:b,s:s,s:s,s:b,s:I,s:o,s:o,s:s,s:I,s:o}",
+	    "ok", 1, "status", degraded ? "degraded" : "ok", "version",
 	    HSMAGENT_VERSION, "connector_child_ready", a->child.ready,
 	    "uptime_s", (json_int_t)((monotime_ms() - a->started_ms) / 1000),
 	    "order_counts", counts, "connectors", conns, "client_certificate",
-	    a->cred_error[0] ? a->cred_error : "ok"));
+	    cert, "client_certificate_not_after", (json_int_t)a->cert_not_after,
+	    "tracked", tracked));
 }
 
 static void
@@ -548,6 +581,12 @@ api_ops_handle(struct agent *a, struct api_conn *c, struct api_request *r)
 	case OP_VERSION:
 		api_reply(c, json_pack("{s:b,s:s}", "ok", 1, "version",
 		    HSMAGENT_VERSION));
+		break;
+	case OP_TRACK:
+	case OP_UNTRACK:
+	case OP_FETCH:
+	case OP_TRACKED:
+		api_track_handle(a, c, r);
 		break;
 	}
 }

@@ -36,6 +36,11 @@ static const struct op_spec ops[] = {
 	{ OP_HEALTH, "health", "" },
 	{ OP_METRICS, "metrics", "" },
 	{ OP_VERSION, "version", "" },
+	{ OP_TRACK, "track",
+	    "name order connector profile csr sans validity_days" },
+	{ OP_UNTRACK, "untrack", "name" },
+	{ OP_FETCH, "fetch", "name" },
+	{ OP_TRACKED, "tracked", "all" },
 };
 
 /* RFC 5280 5.3.1 codes a subscriber may give; the CA-only ones are not. */
@@ -165,6 +170,23 @@ get_order(json_t *obj, char *dst, int required, char *err, size_t errlen)
 		return -1;
 	}
 	return r;
+}
+
+/* A tracked certificate's name: also safe as a file name. */
+static int
+get_track_name(json_t *obj, char *dst, char *err, size_t errlen)
+{
+	size_t n;
+
+	if (get_str(obj, "name", dst, API_MAX_TRACK_NAME, 1, err, errlen) == -1)
+		return -1;
+	n = strlen(dst);
+	if (strchr("abcdefghijklmnopqrstuvwxyz0123456789", dst[0]) == NULL ||
+	    strspn(dst, "abcdefghijklmnopqrstuvwxyz0123456789._-") != n) {
+		snprintf(err, errlen, "\"name\" must be [a-z0-9][a-z0-9._-]*");
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -314,6 +336,31 @@ parse_members(json_t *obj, struct api_request *r, char *err, size_t errlen)
 			return -1;
 		}
 		return 0;
+	case OP_TRACK:
+		if (get_track_name(obj, r->name, err, errlen) == -1 ||
+		    (got = get_order(obj, r->order, 0, err, errlen)) == -1)
+			return -1;
+		/* An issued order of the caller's, or what enroll takes. */
+		if (got == 1) {
+			if (json_object_size(obj) != 3) {
+				snprintf(err, errlen, "track takes \"order\" or "
+				    "the members of enroll, not both");
+				return -1;
+			}
+			return 0;
+		}
+		if (get_name(obj, "connector", r->connector, err, errlen) ||
+		    get_name(obj, "profile", r->profile, err, errlen) ||
+		    get_csr(obj, r, err, errlen) ||
+		    get_sans(obj, r, err, errlen) ||
+		    get_validity(obj, r, err, errlen))
+			return -1;
+		return 0;
+	case OP_UNTRACK:
+	case OP_FETCH:
+		return get_track_name(obj, r->name, err, errlen);
+	case OP_TRACKED:
+		return get_bool(obj, "all", &r->all, err, errlen);
 	case OP_HEALTH:
 	case OP_METRICS:
 	case OP_VERSION:
@@ -358,8 +405,8 @@ api_request_parse(const char *line, size_t len, struct api_request *r,
 			spec = &ops[i];
 	if (spec == NULL) {
 		snprintf(err, errlen, "unknown op; expected enroll, status, "
-		    "list, revoke, approve, reject, health, metrics or "
-		    "version");
+		    "list, revoke, approve, reject, track, untrack, fetch, "
+		    "tracked, health, metrics or version");
 		goto bad;
 	}
 	r->op = spec->op;

@@ -32,7 +32,13 @@ enum api_op {
 	OP_HEALTH,
 	OP_METRICS,
 	OP_VERSION,
+	OP_TRACK,
+	OP_UNTRACK,
+	OP_FETCH,
+	OP_TRACKED,
 };
+#define OP_LAST		OP_TRACKED
+#define API_MAX_TRACK_NAME	64
 
 struct api_request {
 	enum api_op	 op;
@@ -53,6 +59,8 @@ struct api_request {
 	int		 all;
 	/* reject, revoke */
 	char		 comment[API_MAX_COMMENT + 1];
+	/* track, untrack, fetch: [a-z0-9][a-z0-9._-]* */
+	char		 name[API_MAX_TRACK_NAME + 1];
 };
 
 /* 0, or -1 with a message for a bad_request reply. */

@@ -38,6 +38,7 @@ enum section {
 	SEC_PROBE,
 	SEC_API,
 	SEC_STATE,
+	SEC_RENEWAL,
 	SEC_CONNECTOR,		/* [connector NAME], repeatable */
 	SEC_COUNT
 };
@@ -50,6 +51,7 @@ static const char *const section_names[SEC_COUNT] = {
 	[SEC_PROBE] = "probe",
 	[SEC_API] = "api",
 	[SEC_STATE] = "state",
+	[SEC_RENEWAL] = "renewal",
 	[SEC_CONNECTOR] = "connector",
 };
 
@@ -130,6 +132,15 @@ static const struct key keys[] = {
 
 	{ SEC_STATE, "dir", V_PATH, F(state_dir), 0, 0, REQ_IN_SECTION },
 	{ SEC_STATE, "audit_log", V_PATH, F(audit_log), 0, 0, REQ_NO },
+
+	{ SEC_RENEWAL, "window_percent", V_NUMBER, F(renew_window_pct), 1, 90,
+	    REQ_NO },
+	{ SEC_RENEWAL, "retry_min_seconds", V_NUMBER, F(renew_retry_min_s), 1,
+	    86400, REQ_NO },
+	{ SEC_RENEWAL, "retry_max_seconds", V_NUMBER, F(renew_retry_max_s), 1,
+	    604800, REQ_NO },
+	{ SEC_RENEWAL, "client_cert_warn_days", V_NUMBER, F(cert_warn_days), 0,
+	    3650, REQ_NO },
 
 	/* Offsets into struct connector_cfg, not struct config. */
 	{ SEC_CONNECTOR, "type", V_NAME, C(type), 0, 0, REQ_IN_SECTION },
@@ -881,7 +892,8 @@ parse_section(struct parser *p, char *s)
 		return 0;
 	}
 	return fail(p, "unknown section [%.*s]; expected [hsm], [signing], "
-	    "[tls], [probe], [api], [state] or [connector NAME]", SHOWN_MAX, s);
+	    "[tls], [probe], [api], [state], [renewal] or [connector NAME]",
+	    SHOWN_MAX, s);
 }
 
 static int
@@ -967,6 +979,10 @@ set_defaults(struct config *cfg)
 	cfg->api_mode = 0660;
 	cfg->api_max_conns = 64;
 	cfg->api_idle_s = 30;
+	cfg->renew_window_pct = 33;
+	cfg->renew_retry_min_s = 60;
+	cfg->renew_retry_max_s = 3600;
+	cfg->cert_warn_days = 30;
 }
 
 static int
@@ -991,6 +1007,10 @@ check_required(struct parser *p)
 	/* Orders and the audit log have to live somewhere. */
 	if (p->section_line[SEC_API] != 0 && p->section_line[SEC_STATE] == 0)
 		return fail(p, "[api] needs a [state] section with dir");
+	if (p->cfg->renew_retry_min_s > p->cfg->renew_retry_max_s)
+		return fail(p, "[renewal] retry_min_seconds (%u) is more than "
+		    "retry_max_seconds (%u)", p->cfg->renew_retry_min_s,
+		    p->cfg->renew_retry_max_s);
 	return 0;
 }
 

@@ -92,6 +92,12 @@ struct config {
 	/* [probe] (optional section) */
 	char		*probe_url;		/* https:// URL; NULL if none */
 	uint32_t	 probe_interval_s;	/* 0 = only on demand; max 86400 */
+
+	/* [renewal] (optional section) */
+	uint32_t	 renew_window_pct;	/* renew with this % of life left */
+	uint32_t	 renew_retry_min_s;	/* first retry after a failure */
+	uint32_t	 renew_retry_max_s;	/* retries back off up to this */
+	uint32_t	 cert_warn_days;	/* client cert: degraded within */
 };
 
 /*

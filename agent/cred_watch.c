@@ -87,6 +87,8 @@ rotate(struct agent *a, const struct stat *st)
 	freezero(a->chain_pem, a->chain_len);
 	a->chain_pem = pem;
 	a->chain_len = len;
+	(void)pem_cert_dates(a->chain_pem, &a->cert_not_before,
+	    &a->cert_not_after);
 	if (type != a->key_type) {
 		/* Another key type: another scheme family; counters stay. */
 		sign_policy_init(&a->sp, a->cfg->sign_schemes, type == IPC_KEY_EC,

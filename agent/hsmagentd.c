@@ -128,6 +128,9 @@ load_public(struct agent *a, char *err, size_t errlen)
 		    "certificate in it" : strerror(errno));
 		return -1;
 	}
+	/* For health: the gateway credential's own expiry. */
+	(void)pem_cert_dates(a->chain_pem, &a->cert_not_before,
+	    &a->cert_not_after);
 	for (size_t i = 0; i < cfg->nconnectors; i++) {
 		struct ca_target *t = &a->ca_targets[i];
 

@@ -6,12 +6,39 @@
 
 #include "agent.h"
 #include "orders.h"
+#include "tracked.h"
 
 static void
 counter(FILE *f, const char *name, const char *help, uint64_t v)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
 	    name, name, (unsigned long long)v);
+}
+
+static void
+gauge_head(FILE *f, const char *name, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+struct tracked_metric {
+	FILE	*f;
+	int	 which;		/* 0 not_after, 1 renew_at, 2 attempts */
+};
+
+static int
+tracked_metrics(const struct tracked *t, void *arg)
+{
+	static const char *const name[] = { "not_after_seconds",
+	    "renew_at_seconds", "failed_attempts" };
+	struct tracked_metric	*m = arg;
+	long long		 v = m->which == 0 ? t->not_after :
+				    m->which == 1 ? t->renew_at : t->attempts;
+
+	/* Names are [a-z0-9._-]: nothing to escape in a label. */
+	fprintf(m->f, "hsmagent_tracked_%s{name=\"%s\"} %lld\n",
+	    name[m->which], t->name, v);
+	return 0;
 }
 
 void
@@ -49,7 +76,7 @@ metrics_write(const struct agent *a, FILE *f)
 	    "malformed requests", a->api.bad_requests);
 	fprintf(f, "# HELP hsmagent_api_requests_total requests by "
 	    "operation\n# TYPE hsmagent_api_requests_total counter\n");
-	for (int op = OP_ENROLL; op <= OP_VERSION; op++)
+	for (int op = OP_ENROLL; op <= OP_LAST; op++)
 		fprintf(f, "hsmagent_api_requests_total{op=\"%s\"} %llu\n",
 		    api_op_name((enum api_op)op),
 		    (unsigned long long)a->api_requests[op]);
@@ -61,5 +88,20 @@ metrics_write(const struct agent *a, FILE *f)
 		orders_count_by_state(a->orders, states[i], &n);
 		fprintf(f, "hsmagent_orders{state=\"%s\"} %llu\n", states[i],
 		    (unsigned long long)n);
+	}
+	gauge_head(f, "hsmagent_client_certificate_not_after_seconds",
+	    "expiry of the gateway client certificate (unix time)");
+	fprintf(f, "hsmagent_client_certificate_not_after_seconds %lld\n",
+	    (long long)a->cert_not_after);
+	for (int w = 0; w < 3; w++) {
+		struct tracked_metric m = { f, w };
+
+		gauge_head(f, w == 0 ? "hsmagent_tracked_not_after_seconds" :
+		    w == 1 ? "hsmagent_tracked_renew_at_seconds" :
+		    "hsmagent_tracked_failed_attempts", w == 0 ? "expiry of each "
+		    "tracked certificate (unix time; 0 not issued)" : w == 1 ?
+		    "when each tracked certificate's renewal window opens" :
+		    "failed renewal attempts since the last issue");
+		tracked_list(a->orders, -1, tracked_metrics, &m);
 	}
 }

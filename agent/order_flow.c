@@ -314,6 +314,7 @@ orders_tick(struct agent *a, int64_t now_ms)
 		return;
 	a->next_orders_tick_ms = now_ms + TICK_MS;
 	orders_list_resumable(a->orders, due_cb, a);
+	tracking_tick(a);
 }
 
 static void

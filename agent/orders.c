@@ -26,6 +26,21 @@ struct orders {
 	sqlite3	*db;
 };
 
+/* Tracked certificates (tracked.c): in the schema and in the v2 upgrade. */
+#define TRACKED_TABLE \
+    "CREATE TABLE tracked (" \
+    " name TEXT PRIMARY KEY NOT NULL," \
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL," \
+    " uid INTEGER NOT NULL, gid INTEGER NOT NULL, user TEXT NOT NULL," \
+    " connector TEXT NOT NULL, profile TEXT NOT NULL, csr_pem TEXT NOT NULL," \
+    " sans_json TEXT NOT NULL, validity_days INTEGER NOT NULL," \
+    " order_id TEXT, issued_order TEXT," \
+    " not_before INTEGER NOT NULL DEFAULT 0," \
+    " not_after INTEGER NOT NULL DEFAULT 0," \
+    " renew_at INTEGER NOT NULL DEFAULT 0," \
+    " next_attempt INTEGER NOT NULL DEFAULT 0," \
+    " attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
+
 static const char schema[] =
     "CREATE TABLE schema_version (version INTEGER NOT NULL);"
     "INSERT INTO schema_version VALUES (2);"
@@ -43,7 +58,14 @@ static const char schema[] =
     " poll_since INTEGER NOT NULL DEFAULT 0, ca_renew_id TEXT);"
     "CREATE INDEX orders_state ON orders (state);"
     "CREATE INDEX orders_uid ON orders (uid, created);"
-    "CREATE INDEX orders_serial ON orders (serial);";
+    "CREATE INDEX orders_serial ON orders (serial);"
+    TRACKED_TABLE;
+
+/* Version 1 to 2: the CA's renewal id, and tracked certificates. */
+static const char upgrade_v2[] =
+    "ALTER TABLE orders ADD COLUMN ca_renew_id TEXT;"
+    TRACKED_TABLE
+    "UPDATE schema_version SET version = 2;";
 
 #define COLUMNS	"id, created, updated, uid, gid, pid, user, connector, " \
 	"profile, rule, csr_pem, sans_json, validity_days, state, " \
@@ -115,10 +137,8 @@ check_schema(struct orders *o, char *err, size_t errlen)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (version == 1) {
-		/* v2 adds the CA's renewal id (Sectigo renewId). */
-		if (exec(o, "BEGIN") == -1 || exec(o, "ALTER TABLE orders ADD "
-		    "COLUMN ca_renew_id TEXT; UPDATE schema_version SET "
-		    "version = 2;") == -1 || exec(o, "COMMIT") == -1) {
+		if (exec(o, "BEGIN") == -1 || exec(o, upgrade_v2) == -1 ||
+		    exec(o, "COMMIT") == -1) {
 			snprintf(err, errlen, "cannot upgrade the schema from "
 			    "version 1: %s", sqlite3_errmsg(o->db));
 			(void)exec(o, "ROLLBACK");
@@ -136,6 +156,12 @@ check_schema(struct orders *o, char *err, size_t errlen)
 		snprintf(err, errlen, "not an hsmagent orders database (no "
 		    "schema version)");
 	return -1;
+}
+
+sqlite3 *
+orders_sqlite(struct orders *o)
+{
+	return o->db;
 }
 
 struct orders *
@@ -206,8 +232,8 @@ order_free(struct order *o)
 	memset(o, 0, sizeof(*o));
 }
 
-static char *
-col_str(sqlite3_stmt *st, int i)
+char *
+db_col_str(sqlite3_stmt *st, int i)
 {
 	const unsigned char *s = sqlite3_column_text(st, i);
 
@@ -227,31 +253,31 @@ row_to_order(sqlite3_stmt *st, struct order *o)
 	o->uid = (uint32_t)sqlite3_column_int64(st, 3);
 	o->gid = (uint32_t)sqlite3_column_int64(st, 4);
 	o->pid = (int32_t)sqlite3_column_int64(st, 5);
-	o->user = col_str(st, 6);
-	o->connector = col_str(st, 7);
-	o->profile = col_str(st, 8);
-	o->rule = col_str(st, 9);
-	o->csr_pem = col_str(st, 10);
-	o->sans_json = col_str(st, 11);
+	o->user = db_col_str(st, 6);
+	o->connector = db_col_str(st, 7);
+	o->profile = db_col_str(st, 8);
+	o->rule = db_col_str(st, 9);
+	o->csr_pem = db_col_str(st, 10);
+	o->sans_json = db_col_str(st, 11);
 	o->validity_days = (uint32_t)sqlite3_column_int64(st, 12);
 	s = sqlite3_column_text(st, 13);
 	snprintf(o->state, sizeof(o->state), "%s", s ? (const char *)s : "");
 	o->has_approver = sqlite3_column_type(st, 14) != SQLITE_NULL;
 	o->approver_uid = (uint32_t)sqlite3_column_int64(st, 14);
-	o->ca_handle = col_str(st, 15);
+	o->ca_handle = db_col_str(st, 15);
 	o->attempts = (uint32_t)sqlite3_column_int64(st, 16);
 	o->next_poll = sqlite3_column_int64(st, 17);
-	o->last_error = col_str(st, 18);
-	o->cert_pem = col_str(st, 19);
-	o->chain_pem = col_str(st, 20);
-	o->serial = col_str(st, 21);
-	o->revoke_reason = col_str(st, 22);
+	o->last_error = db_col_str(st, 18);
+	o->cert_pem = db_col_str(st, 19);
+	o->chain_pem = db_col_str(st, 20);
+	o->serial = db_col_str(st, 21);
+	o->revoke_reason = db_col_str(st, 22);
 	o->poll_since = sqlite3_column_int64(st, 23);
-	o->ca_renew_id = col_str(st, 24);
+	o->ca_renew_id = db_col_str(st, 24);
 }
 
-static void
-bind_text(sqlite3_stmt *st, int i, const char *s)
+void
+db_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s == NULL)
 		sqlite3_bind_null(st, i);
@@ -301,14 +327,14 @@ orders_create(struct orders *o, struct order *ord, char *err, size_t errlen)
 	sqlite3_bind_int64(st, 3, ord->uid);
 	sqlite3_bind_int64(st, 4, ord->gid);
 	sqlite3_bind_int64(st, 5, ord->pid);
-	bind_text(st, 6, ord->user ? ord->user : "");
-	bind_text(st, 7, ord->connector);
-	bind_text(st, 8, ord->profile);
-	bind_text(st, 9, ord->rule);
-	bind_text(st, 10, ord->csr_pem);
-	bind_text(st, 11, ord->sans_json ? ord->sans_json : "[]");
+	db_bind_text(st, 6, ord->user ? ord->user : "");
+	db_bind_text(st, 7, ord->connector);
+	db_bind_text(st, 8, ord->profile);
+	db_bind_text(st, 9, ord->rule);
+	db_bind_text(st, 10, ord->csr_pem);
+	db_bind_text(st, 11, ord->sans_json ? ord->sans_json : "[]");
 	sqlite3_bind_int64(st, 12, ord->validity_days);
-	bind_text(st, 13, ord->state);
+	db_bind_text(st, 13, ord->state);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_DONE)
@@ -366,9 +392,9 @@ update(struct orders *o, const char *sql, const char *id, const char *a1,
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
-	bind_text(st, 3, a1);
-	bind_text(st, 4, a2);
-	bind_text(st, 5, a3);
+	db_bind_text(st, 3, a1);
+	db_bind_text(st, 4, a2);
+	db_bind_text(st, 5, a3);
 	sqlite3_bind_int64(st, 6, n);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
@@ -432,9 +458,9 @@ orders_set_issued(struct orders *o, const char *id, const char *cert,
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
-	bind_text(st, 3, cert);
-	bind_text(st, 4, chain);
-	bind_text(st, 5, serial);
+	db_bind_text(st, 3, cert);
+	db_bind_text(st, 4, chain);
+	db_bind_text(st, 5, serial);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE && sqlite3_changes(o->db) == 1 ? 0 : -1;

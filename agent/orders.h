@@ -46,6 +46,12 @@ struct orders;
 
 struct orders	*orders_open(const char *state_dir, char *err, size_t errlen);
 void		 orders_close(struct orders *);
+/* The database, for the tables beside orders (tracked.c). */
+struct sqlite3	*orders_sqlite(struct orders *);
+struct sqlite3_stmt;
+/* Binds s, or NULL as SQL NULL; a text column as a malloc'd copy or NULL. */
+void		 db_bind_text(struct sqlite3_stmt *, int, const char *);
+char		*db_col_str(struct sqlite3_stmt *, int);
 
 /*
  * Stores a new order: fills id, created, updated; state "received"

@@ -6,7 +6,8 @@
  * with a code a script can branch on (see usage() and README.md):
  *   0 done / issued        10 pending (approval or CA)
  *   11 denied by policy    12 rejected (approver or CA)
- *   13 retry later         1 other error   2 usage   3 no agent
+ *   13 retry later         14 fetch: nothing new
+ *   1 other error          2 usage         3 no agent
  * "hsmagent audit verify FILE" checks an audit log offline.
  */
 #include <sys/socket.h>
@@ -17,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "audit.h"
+#include "deliver.h"
 #include "util.h"
 
 #ifndef HSMAGENT_SOCKET
@@ -34,6 +37,7 @@
 enum {
 	EX_DONE = 0, EX_ERROR = 1, EX_USAGE = 2, EX_NOAGENT = 3,
 	EX_PENDING = 10, EX_DENIED = 11, EX_REJECTED = 12, EX_RETRY = 13,
+	EX_UNCHANGED = 14,
 };
 
 static const char	*socket_path = HSMAGENT_SOCKET;
@@ -51,10 +55,16 @@ usage(void)
 	    "  revoke (--order ORDER | --serial HEX) [--reason NAME] [--comment TEXT]\n"
 	    "  approve ORDER\n"
 	    "  reject ORDER [--comment TEXT]\n"
+	    "  track NAME (--order ORDER | --connector NAME --profile NAME --csr FILE\n"
+	    "         [--san TYPE:VALUE]... [--validity DAYS])\n"
+	    "  untrack NAME\n"
+	    "  fetch NAME --out CERT [--chain-out CHAIN] [--exec CMD]\n"
+	    "  tracked [--all]\n"
 	    "  health | metrics | version\n"
 	    "  audit verify FILE\n"
-	    "exit: 0 done/issued, 10 pending, 11 denied by policy, 12 rejected,\n"
-	    "      13 retry later, 1 error, 2 usage, 3 agent not reachable\n");
+	    "exit: 0 done/issued/written, 10 pending, 11 denied by policy,\n"
+	    "      12 rejected, 13 retry later, 14 fetch: nothing new, 1 error,\n"
+	    "      2 usage, 3 agent not reachable\n");
 	exit(EX_USAGE);
 }
 
@@ -147,6 +157,8 @@ error_exit(json_t *reply)
 		fprintf(stderr, "hsmagent: %s: %s\n", code, msg ? msg : "");
 	if (strcmp(code, "policy_denied") == 0)
 		return EX_DENIED;
+	if (strcmp(code, "not_issued") == 0)
+		return EX_PENDING;
 	if (strcmp(code, "ca_rejected") == 0 || strcmp(code, "rejected") == 0)
 		return EX_REJECTED;
 	if (strcmp(code, "ca_unavailable") == 0 || strcmp(code, "busy") == 0 ||
@@ -176,16 +188,42 @@ print_order(json_t *o)
 	printf("\n");
 }
 
+static void
+print_time(const char *label, json_t *o, const char *key)
+{
+	time_t		t = (time_t)json_integer_value(json_object_get(o, key));
+	struct tm	tm;
+	char		buf[32];
+
+	if (t <= 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return;
+	printf("  %s %s", label, buf);
+}
+
+static void
+print_tracked(json_t *t)
+{
+	printf("%s: %s  %s/%s  uid %lld", str(t, "name"), str(t, "status"),
+	    str(t, "connector"), str(t, "profile"),
+	    (long long)json_integer_value(json_object_get(t, "uid")));
+	print_time("expires", t, "not_after");
+	print_time("renews", t, "renew_at");
+	if (json_object_get(t, "last_error") != NULL)
+		printf("  (%s)", str(t, "last_error"));
+	printf("\n");
+}
+
+/* Certificates go out atomically (deliver.c); -1 after saying why. */
 static int
 write_pem(const char *path, const char *pem)
 {
-	FILE *f;
+	char err[512];
 
 	if (path == NULL || pem == NULL)
 		return 0;
-	if ((f = fopen(path, "w")) == NULL || fputs(pem, f) == EOF ||
-	    fclose(f) == EOF) {
-		fprintf(stderr, "hsmagent: %s: %s\n", path, strerror(errno));
+	if (deliver_file(path, pem, err, sizeof(err)) == -1) {
+		fprintf(stderr, "hsmagent: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -251,7 +289,17 @@ transact(json_t *req, const char *out, const char *chain_out)
 
 				json_array_foreach(v, i, e)
 					print_order(e);
-			} else if ((v = json_object_get(r, "text")) != NULL)
+			} else if ((v = json_object_get(r, "tracked")) != NULL &&
+			    json_is_array(v)) {
+				size_t i;
+				json_t *e;
+
+				json_array_foreach(v, i, e)
+					print_tracked(e);
+			} else if (v != NULL && json_is_string(
+			    json_object_get(v, "name")))
+				print_tracked(v);
+			else if ((v = json_object_get(r, "text")) != NULL)
 				fputs(json_string_value(v), stdout);
 			else {
 				char *s = json_dumps(r, JSON_INDENT(2) |
@@ -396,6 +444,130 @@ cmd_revoke(int argc, char *argv[])
 	return transact(req, NULL, NULL);
 }
 
+/*
+ * fetch: the tracked certificate, written with the caller's rights.
+ * Exit 0 if a file changed (then --exec runs), 14 if both were current.
+ */
+static int
+cmd_fetch(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "chain-out", required_argument, NULL, 'C' },
+		{ "exec", required_argument, NULL, 'x' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char	*out = NULL, *chain_out = NULL, *cmd = NULL;
+	json_t		*r;
+	FILE		*f;
+	int		 ch, fd, w1 = 0, w2 = 0, rc;
+	char		 err[512];
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'o': out = optarg; break;
+		case 'C': chain_out = optarg; break;
+		case 'x': cmd = optarg; break;
+		default: usage();
+		}
+	}
+	if (optind + 1 != argc || out == NULL)
+		usage();
+	fd = connect_agent();
+	send_request(fd, json_pack("{s:s,s:s}", "op", "fetch", "name",
+	    argv[optind]));
+	if ((f = fdopen(fd, "r")) == NULL)
+		exit(EX_ERROR);
+	if ((r = read_reply(f)) == NULL) {
+		fprintf(stderr, "hsmagent: the agent closed the connection\n");
+		fclose(f);
+		return EX_RETRY;
+	}
+	fclose(f);
+	if (!json_is_true(json_object_get(r, "ok"))) {
+		rc = error_exit(r);
+		json_decref(r);
+		return rc;
+	}
+	if ((w1 = deliver_file(out, str(r, "certificate"), err,
+	    sizeof(err))) == -1 || (chain_out != NULL && (w2 =
+	    deliver_file(chain_out, str(r, "chain"), err, sizeof(err))) ==
+	    -1)) {
+		fprintf(stderr, "hsmagent: %s\n", err);
+		json_decref(r);
+		return EX_ERROR;
+	}
+	if (!json_out)
+		printf("%s: serial %s, %s\n", argv[optind], str(r, "serial"),
+		    w1 || w2 ? "written" : "unchanged");
+	json_decref(r);
+	if (!w1 && !w2)
+		return EX_UNCHANGED;
+	if (cmd != NULL && (rc = deliver_exec(cmd)) != 0) {
+		fprintf(stderr, "hsmagent: --exec exited with %d\n", rc);
+		return EX_ERROR;
+	}
+	return EX_DONE;
+}
+
+static int
+cmd_track(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "order", required_argument, NULL, 'O' },
+		{ "connector", required_argument, NULL, 'c' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "csr", required_argument, NULL, 'r' },
+		{ "san", required_argument, NULL, 's' },
+		{ "validity", required_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char	*order = NULL, *connector = NULL, *profile = NULL;
+	const char	*csr = NULL;
+	json_t		*req, *sans = json_array();
+	long		 validity = 0;
+	int		 ch;
+	char		*pem, *end;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'O': order = optarg; break;
+		case 'c': connector = optarg; break;
+		case 'p': profile = optarg; break;
+		case 'r': csr = optarg; break;
+		case 's': json_array_append_new(sans, json_string(optarg)); break;
+		case 'v':
+			validity = strtol(optarg, &end, 10);
+			if (*end != '\0' || validity < 1 || validity > 825)
+				usage();
+			break;
+		default: usage();
+		}
+	}
+	if (optind + 1 != argc || (order != NULL) == (csr != NULL) ||
+	    (order != NULL && (connector || profile ||
+	    json_array_size(sans) || validity)) ||
+	    (order == NULL && (connector == NULL || profile == NULL)))
+		usage();
+	req = json_pack("{s:s,s:s}", "op", "track", "name", argv[optind]);
+	if (order != NULL)
+		json_object_set_new(req, "order", json_string(order));
+	else {
+		pem = read_csr(csr);
+		json_object_set_new(req, "connector", json_string(connector));
+		json_object_set_new(req, "profile", json_string(profile));
+		json_object_set_new(req, "csr", json_string(pem));
+		free(pem);
+		if (json_array_size(sans) > 0)
+			json_object_set(req, "sans", sans);
+		if (validity > 0)
+			json_object_set_new(req, "validity_days",
+			    json_integer(validity));
+	}
+	json_decref(sans);
+	return transact(req, NULL, NULL);
+}
+
 static int
 cmd_audit(int argc, char *argv[])
 {
@@ -440,7 +612,8 @@ main(int argc, char *argv[])
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
-	optind = 1;
+	/* 0, not 1: glibc then starts afresh, permuting "NAME --opt" too. */
+	optind = 0;
 	if (strcmp(cmd, "enroll") == 0)
 		return cmd_enroll(argc, argv);
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "approve") == 0 ||
@@ -462,5 +635,21 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(argc, argv);
+	if (strcmp(cmd, "fetch") == 0)
+		return cmd_fetch(argc, argv);
+	if (strcmp(cmd, "track") == 0)
+		return cmd_track(argc, argv);
+	if (strcmp(cmd, "untrack") == 0) {
+		if (argc != 2)
+			usage();
+		return transact(json_pack("{s:s,s:s}", "op", "untrack", "name",
+		    argv[1]), NULL, NULL);
+	}
+	if (strcmp(cmd, "tracked") == 0) {
+		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--all") != 0))
+			usage();
+		return transact(json_pack("{s:s,s:b}", "op", "tracked", "all",
+		    argc == 2), NULL, NULL);
+	}
 	usage();
 }

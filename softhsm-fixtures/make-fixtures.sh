@@ -105,7 +105,7 @@ EXTRACTABLE_KEY_URI="pkcs11:token=$LABEL;object=gw-extractable;type=private"
 
 # ---- test CA and server certificate -------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout ca.key -out ca.crt -days 30 -subj '/CN=hsmagent test CA' \
+	-keyout ca.key -out ca.crt -days 365 -subj '/CN=hsmagent test CA' \
 	-addext basicConstraints=critical,CA:TRUE \
 	-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null ||
 	die "cannot create the test CA"
@@ -114,7 +114,7 @@ printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n' > cli
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 	-keyout server.key -out server.csr -subj '/CN=localhost' 2>/dev/null
 openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-	-days 30 -out server.crt -extfile server.ext 2>/dev/null ||
+	-days 365 -out server.crt -extfile server.ext 2>/dev/null ||
 	die "cannot sign the server certificate"
 
 # ---- client certificates, CSRs signed inside the HSM ---------------------
@@ -143,7 +143,7 @@ hsm_client_cert() {	# hsm_client_cert NAME KEY_URI
 	openssl req -in "client-$name.csr" -noout -verify >/dev/null 2>&1 ||
 		die "CSR for $name does not verify"
 	openssl x509 -req -in "client-$name.csr" -CA ca.crt -CAkey ca.key \
-		-CAcreateserial -days 30 -out "client-$name.crt" \
+		-CAcreateserial -days 365 -out "client-$name.crt" \
 		-extfile client.ext 2>/dev/null || die "cannot sign client-$name.crt"
 }
 hsm_client_cert ec "$EC_KEY_URI"
@@ -155,7 +155,7 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 	-keyout client-mismatch.key -out client-mismatch.csr \
 	-subj '/CN=hsmagent-client-mismatch' 2>/dev/null
 openssl x509 -req -in client-mismatch.csr -CA ca.crt -CAkey ca.key \
-	-CAcreateserial -days 30 -out client-mismatch.crt -extfile client.ext \
+	-CAcreateserial -days 365 -out client-mismatch.crt -extfile client.ext \
 	2>/dev/null || die "cannot sign client-mismatch.crt"
 
 # ---- self-check ------------------------------------------------------------

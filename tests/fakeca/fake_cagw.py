@@ -15,6 +15,7 @@ request used (--stats). The enrollment's profileId picks the behaviour:
   malformed    200 with a body that is not JSON (then issue when polled: no)
   huge         200 with a 10 MiB body
   slow         answers after --slow-seconds (longer than the agent's timeout)
+  short-N      200, issued at once, valid for N seconds only (renewal tests)
   nochain      200, issued, but without enrollment.chain (as some CAs behind
                the gateway answer): the chain is at GET .../{caId}
   nochain-wrongca  the same, and the CA resource then offers a certificate
@@ -58,17 +59,48 @@ def save():
     os.replace(args.stats + ".tmp", args.stats)
 
 
+def issue_short(d, csr_der, seconds):
+    """`openssl x509 -req` takes whole days only; `openssl ca` takes dates."""
+    csr = os.path.join(d, "r.pem")
+    subprocess.run(["openssl", "req", "-inform", "DER", "-out", csr],
+                   input=csr_der, check=True, capture_output=True)
+    open(os.path.join(d, "index.txt"), "w").close()
+    with open(os.path.join(d, "ca.cnf"), "w") as f:
+        f.write("[ca]\ndefault_ca = d\n[d]\ndatabase = %s/index.txt\n"
+                "new_certs_dir = %s\nserial = %s\ndefault_md = sha256\n"
+                "policy = p\nunique_subject = no\n[p]\ncommonName = supplied\n"
+                % (d, d, args.stats + ".srl"))
+    if not os.path.exists(args.stats + ".srl"):
+        with open(args.stats + ".srl", "w") as f:
+            f.write("1000\n")
+    fmt = "%Y%m%d%H%M%SZ"
+    now = time.time()
+    crt = os.path.join(d, "c.pem")
+    subprocess.run(["openssl", "ca", "-batch", "-config", os.path.join(d, "ca.cnf"),
+                    "-in", csr, "-cert", args.ca_cert, "-keyfile", args.ca_key,
+                    "-startdate", time.strftime(fmt, time.gmtime(now - 1)),
+                    "-enddate", time.strftime(fmt, time.gmtime(now + seconds)),
+                    "-notext", "-out", crt], check=True, capture_output=True)
+    return ssl.PEM_cert_to_DER_cert(open(crt).read())
+
+
 def issue(e):
     with tempfile.TemporaryDirectory() as d:
         csr = os.path.join(d, "r.der")
         crt = os.path.join(d, "c.der")
         with open(csr, "wb") as f:
             f.write(base64.b64decode(e["csr"]))
-        subprocess.run(["openssl", "x509", "-req", "-inform", "DER", "-in", csr,
-                        "-CA", args.ca_cert, "-CAkey", args.ca_key, "-CAcreateserial",
-                        "-CAserial", args.stats + ".srl", "-days", "30",
-                        "-outform", "DER", "-out", crt], check=True, capture_output=True)
-        e["body"] = base64.b64encode(open(crt, "rb").read()).decode()
+        m = re.fullmatch(r"short-(\d+)", e["profile"])
+        if m:
+            der = issue_short(d, base64.b64decode(e["csr"]), int(m.group(1)))
+        else:
+            subprocess.run(["openssl", "x509", "-req", "-inform", "DER", "-in", csr,
+                            "-CA", args.ca_cert, "-CAkey", args.ca_key, "-CAcreateserial",
+                            "-CAserial", args.stats + ".srl", "-days", "30",
+                            "-outform", "DER", "-out", crt], check=True,
+                           capture_output=True)
+            der = open(crt, "rb").read()
+        e["body"] = base64.b64encode(der).decode()
     pem = open(args.ca_cert).read()
     der = base64.b64encode(ssl.PEM_cert_to_DER_cert(pem)).decode()
     e["chain"] = [{"certificateData": der}]

@@ -74,7 +74,7 @@ enroll first
 
 # 1. A new certificate for the same HSM key.
 openssl x509 -req -in "$FX/client-ec.csr" -CA "$CA_CRT" -CAkey "$FX/ca.key" \
-	-CAcreateserial -CAserial "$T/ca.srl" -days 30 -extfile "$FX/client.ext" \
+	-CAcreateserial -CAserial "$T/ca.srl" -days 365 -extfile "$FX/client.ext" \
 	-out "$T/new-ec.pem" 2>/dev/null
 touch -d '+2 seconds' "$T/new-ec.pem"
 mv -f "$T/new-ec.pem" "$T/client.pem"

@@ -73,6 +73,26 @@ test_accepts(void **state)
 	assert_string_equal(r.order, "0123456789abcdef");
 	ok("{\"op\":\"health\"}", &r);
 	assert_int_equal(r.op, OP_HEALTH);
+
+	/* Tracking: a new enrollment, or an order the caller has. */
+	ok("{\"op\":\"track\",\"name\":\"web.example-1\",\"connector\":"
+	    "\"entrust\",\"profile\":\"tls\",\"csr\":\"PEM\",\"validity_days\":"
+	    "30}", &r);
+	assert_int_equal(r.op, OP_TRACK);
+	assert_string_equal(r.name, "web.example-1");
+	assert_int_equal(r.validity_days, 30);
+	api_request_free(&r);
+	ok("{\"op\":\"track\",\"name\":\"web\",\"order\":"
+	    "\"0123456789abcdef\"}", &r);
+	assert_string_equal(r.order, "0123456789abcdef");
+	assert_null(r.csr);
+	ok("{\"op\":\"fetch\",\"name\":\"web\"}", &r);
+	assert_int_equal(r.op, OP_FETCH);
+	ok("{\"op\":\"untrack\",\"name\":\"web\"}", &r);
+	assert_int_equal(r.op, OP_UNTRACK);
+	ok("{\"op\":\"tracked\",\"all\":true}", &r);
+	assert_int_equal(r.op, OP_TRACKED);
+	assert_int_equal(r.all, 1);
 }
 
 static void
@@ -109,6 +129,17 @@ static void
 test_refuses_values(void **state)
 {
 	(void)state;
+	/* A tracked name is a file name too: no paths, no dot first. */
+	BAD("{\"op\":\"fetch\",\"name\":\"../etc\"}", "[a-z0-9][a-z0-9._-]*");
+	BAD("{\"op\":\"fetch\",\"name\":\".hidden\"}", "\"name\" must be");
+	BAD("{\"op\":\"fetch\",\"name\":\"Web\"}", "\"name\" must be");
+	BAD("{\"op\":\"fetch\"}", "\"name\" is required");
+	BAD("{\"op\":\"track\",\"name\":\"w\",\"order\":\"0123456789abcdef\","
+	    "\"profile\":\"p\"}", "not both");
+	BAD("{\"op\":\"track\",\"name\":\"w\",\"profile\":\"p\",\"csr\":"
+	    "\"x\"}", "\"connector\" is required");
+	BAD("{\"op\":\"untrack\",\"name\":\"w\",\"all\":true}",
+	    "unknown member");
 	BAD("{\"op\":\"enroll\",\"profile\":\"p\",\"csr\":\"x\"}",
 	    "\"connector\" is required");
 	BAD("{\"op\":\"enroll\",\"connector\":\"Entrust\",\"profile\":\"p\","

@@ -667,6 +667,29 @@ test_api_sections(void **state)
 	expect_error(MINIMAL "[state]\ndir = relative\n", "t:8: [state] dir");
 }
 
+static void
+test_renewal(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	expect_ok(MINIMAL, &cfg);
+	assert_int_equal(cfg.renew_window_pct, 33);
+	assert_int_equal(cfg.renew_retry_min_s, 60);
+	assert_int_equal(cfg.renew_retry_max_s, 3600);
+	assert_int_equal(cfg.cert_warn_days, 30);
+	config_free(&cfg);
+	expect_ok(MINIMAL "[renewal]\nwindow_percent = 50\nretry_min_seconds = 5\n"
+	    "retry_max_seconds = 50\nclient_cert_warn_days = 0\n", &cfg);
+	assert_int_equal(cfg.renew_window_pct, 50);
+	assert_int_equal(cfg.cert_warn_days, 0);
+	config_free(&cfg);
+	expect_error(MINIMAL "[renewal]\nwindow_percent = 95\n",
+	    "[renewal] window_percent");
+	expect_error(MINIMAL "[renewal]\nretry_min_seconds = 100\n"
+	    "retry_max_seconds = 10\n", "retry_min_seconds (100) is more than");
+}
+
 /* Sectigo: the auth mode, its base URL and its password file agree. */
 static void
 test_sectigo(void **state)
@@ -797,6 +820,7 @@ main(void)
 		cmocka_unit_test(test_api_sections),
 		cmocka_unit_test(test_connectors),
 		cmocka_unit_test(test_sectigo),
+		cmocka_unit_test(test_renewal),
 		cmocka_unit_test(test_example_is_the_file),
 	};
 

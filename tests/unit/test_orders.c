@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "orders.h"
+#include "tracked.h"
 
 static char	dir[64];
 
@@ -260,8 +261,8 @@ test_schema_checks(void **state)
 	snprintf(path, sizeof(path), "%s/orders.db", dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "ALTER TABLE orders DROP COLUMN "
-	    "ca_renew_id; UPDATE schema_version SET version = 1", NULL, NULL,
-	    NULL), SQLITE_OK);
+	    "ca_renew_id; DROP TABLE tracked; UPDATE schema_version SET "
+	    "version = 1", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	o = open_db();
 	assert_int_equal(orders_set_ca_handle(o, a.id, "55", "rn"), 0);
@@ -270,6 +271,9 @@ test_schema_checks(void **state)
 	assert_string_equal(b.ca_handle, "56");
 	assert_string_equal(b.ca_renew_id, "rn");
 	order_free(&b);
+	/* The tracked table came with the upgrade. */
+	assert_int_equal(sqlite3_exec(orders_sqlite(o), "SELECT count(*) FROM "
+	    "tracked", NULL, NULL, NULL), SQLITE_OK);
 	orders_close(o);
 	/* A newer schema is refused. */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -296,6 +300,79 @@ test_schema_checks(void **state)
 	assert_non_null(strstr(err, "not an hsmagent orders database"));
 }
 
+static int
+count_tracked(const struct tracked *t, void *arg)
+{
+	(void)t;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Tracked certificates: unique names, owners, the renewal bookkeeping. */
+static void
+test_tracked(void **state)
+{
+	struct orders	*o;
+	struct tracked	 t, b;
+	char		 err[256], path[160];
+	int		 n = 0;
+
+	(void)state;
+	/* A database of its own: the schema test leaves a "newer" one. */
+	snprintf(path, sizeof(path), "%s/tracked", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	if ((o = orders_open(path, err, sizeof(err))) == NULL)
+		fail_msg("orders_open: %s", err);
+	assert_true(tracked_name_ok("web.example.com"));
+	assert_true(tracked_name_ok("a-1_b"));
+	assert_false(tracked_name_ok(".web"));
+	assert_false(tracked_name_ok("a/b"));
+	assert_false(tracked_name_ok(""));
+	memset(&t, 0, sizeof(t));
+	snprintf(t.name, sizeof(t.name), "web");
+	t.uid = 1000;
+	t.gid = 1000;
+	t.user = "alice";
+	t.connector = "entrust";
+	t.profile = "tls";
+	t.csr_pem = "PEM";
+	t.sans_json = "[\"dns:web.example.com\"]";
+	t.order_id = "0123456789abcdef";
+	assert_int_equal(tracked_create(o, &t, err, sizeof(err)), 0);
+	assert_int_equal(tracked_create(o, &t, err, sizeof(err)), 1);
+	assert_int_equal(tracked_set_issued(o, "web", "0123456789abcdef", 100,
+	    400, 300), 0);
+	assert_int_equal(tracked_set_failed(o, "web", 350, "the CA said no"),
+	    0);
+	assert_int_equal(tracked_get(o, "web", &b), 1);
+	assert_string_equal(b.issued_order, "0123456789abcdef");
+	assert_null(b.order_id);
+	assert_int_equal(b.not_after, 400);
+	assert_int_equal(b.renew_at, 300);
+	assert_int_equal(b.attempts, 1);
+	assert_int_equal(b.next_attempt, 350);
+	assert_string_equal(b.last_error, "the CA said no");
+	tracked_free(&b);
+	/* A new issue clears the failures. */
+	assert_int_equal(tracked_set_order(o, "web", "fedcba9876543210"), 0);
+	assert_int_equal(tracked_set_issued(o, "web", "fedcba9876543210", 300,
+	    600, 500), 0);
+	assert_int_equal(tracked_get(o, "web", &b), 1);
+	assert_int_equal(b.attempts, 0);
+	assert_null(b.last_error);
+	assert_string_equal(b.order_id, "fedcba9876543210");
+	tracked_free(&b);
+	assert_int_equal(tracked_list(o, 1000, count_tracked, &n), 0);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(tracked_list(o, 1001, count_tracked, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(tracked_delete(o, "web"), 0);
+	assert_int_equal(tracked_get(o, "web", &b), 0);
+	assert_int_equal(tracked_delete(o, "web"), -1);
+	orders_close(o);
+}
+
 int
 main(void)
 {
@@ -305,6 +382,7 @@ main(void)
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_survives_kill),
 		cmocka_unit_test(test_schema_checks),
+		cmocka_unit_test(test_tracked),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
