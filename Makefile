@@ -67,13 +67,14 @@ COMMON_SRCS	:= common/log.c common/util.c common/buf.c common/ipc.c \
 		   common/scheme.c
 PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/dispatch.c agent/jobs.c agent/resolve.c agent/notify.c \
-		   hsm/hsm.c hsm/p11uri.c hsm/pin.c common/secret_file.c \
-		   policy/sign_policy.c \
+		   hsm/hsm.c hsm/keygen.c hsm/p11uri.c hsm/pin.c \
+		   common/secret_file.c policy/sign_policy.c \
 		   agent/api_server.c agent/api_request.c agent/api_ops.c \
 		   agent/order_flow.c agent/agent_audit.c agent/local_api.c \
 		   agent/metrics.c agent/audit.c agent/orders.c \
 		   agent/poll_schedule.c agent/cred_watch.c \
 		   agent/tracked.c agent/tracking.c agent/api_track.c \
+		   agent/api_credential.c \
 		   $(POLICY_SRCS)
 CLIENT_SRCS	:= client/hsmagent.c client/deliver.c agent/audit.c common/util.c \
 		   common/log.c
@@ -144,7 +145,7 @@ $(BUILD)/tests/test_config: $(call obj_p,tests/unit/test_config.c \
 $(BUILD)/tests/test_sandbox: $(call obj_c,tests/unit/test_sandbox.c \
 	connectors/sandbox_linux.c $(T_COMMON))
 $(BUILD)/tests/test_hsm: $(call obj_p,tests/unit/test_hsm.c hsm/hsm.c \
-	hsm/p11uri.c hsm/pin.c common/secret_file.c $(T_COMMON))
+	hsm/keygen.c hsm/p11uri.c hsm/pin.c common/secret_file.c $(T_COMMON))
 $(BUILD)/tests/test_audit: $(call obj_p,tests/unit/test_audit.c \
 	agent/audit.c common/util.c common/log.c)
 $(BUILD)/tests/test_orders: $(call obj_p,tests/unit/test_orders.c \

@@ -125,6 +125,8 @@ struct agent {
 	/* The client certificate file as last loaded (cred_watch.c). */
 	struct stat		 cert_st;
 	char			 cred_error[IPC_MAX_STR + 1];	/* "" if fine */
+	/* The key a rotation switched away from: "credential retire" it. */
+	char			 retirable_id[129];
 	int64_t			 cert_not_before;	/* the client cert's */
 	int64_t			 cert_not_after;
 	int			 child_refresh;	/* restart the child when idle */
@@ -192,6 +194,11 @@ int	api_ops_audit(struct agent *, struct api_conn *, const char *event,
 	    const char *target, const char *outcome, json_t *details);
 int	api_ops_may_see(struct agent *, const struct api_conn *,
 	    uint32_t owner_uid);
+int	api_ops_is_admin(struct agent *, const struct api_conn *);
+
+/* api_credential.c: a new gateway key in the HSM; the old one retired */
+void	api_credential_handle(struct agent *, struct api_conn *,
+	    struct api_request *);
 
 /* api_track.c: track, untrack, fetch, tracked */
 void	api_track_handle(struct agent *, struct api_conn *,

@@ -141,14 +141,20 @@ reply_order(struct api_conn *c, const struct order *o, int with_pem)
 	    order_json(o, with_pem)));
 }
 
-/* Callers see their own orders; admins (policy [admins]) see all. */
 int
-api_ops_may_see(struct agent *a, const struct api_conn *c, uint32_t owner)
+api_ops_is_admin(struct agent *a, const struct api_conn *c)
 {
 	struct caller k;
 
 	caller_of(c, &k);
-	return owner == (uint32_t)c->uid || policy_is_admin(a->policy, &k);
+	return policy_is_admin(a->policy, &k);
+}
+
+/* Callers see their own orders; admins (policy [admins]) see all. */
+int
+api_ops_may_see(struct agent *a, const struct api_conn *c, uint32_t owner)
+{
+	return owner == (uint32_t)c->uid || api_ops_is_admin(a, c);
 }
 
 /* ---- enroll ---------------------------------------------------------------- */
@@ -525,13 +531,14 @@ op_health(struct agent *a, struct api_conn *c)
 	else
 		snprintf(cert, sizeof(cert), "ok");
 	degraded |= strcmp(cert, "ok") != 0;
-	api_reply(c, json_pack("{s:b,s:s,s:s,s:b,s:I,s:o,s:o,s:s,s:I,s:o}",
+	api_reply(c, json_pack("{s:b,s:s,s:s,s:b,s:I,s:o,s:o,s:s,s:I,s:o,s:o}",
 	    "ok", 1, "status", degraded ? "degraded" : "ok", "version",
 	    HSMAGENT_VERSION, "connector_child_ready", a->child.ready,
 	    "uptime_s", (json_int_t)((monotime_ms() - a->started_ms) / 1000),
 	    "order_counts", counts, "connectors", conns, "client_certificate",
 	    cert, "client_certificate_not_after", (json_int_t)a->cert_not_after,
-	    "tracked", tracked));
+	    "tracked", tracked, "retirable_key", a->retirable_id[0] ?
+	    json_string(a->retirable_id) : json_null()));
 }
 
 static void
@@ -587,6 +594,10 @@ api_ops_handle(struct agent *a, struct api_conn *c, struct api_request *r)
 	case OP_FETCH:
 	case OP_TRACKED:
 		api_track_handle(a, c, r);
+		break;
+	case OP_CREDENTIAL_NEW:
+	case OP_CREDENTIAL_RETIRE:
+		api_credential_handle(a, c, r);
 		break;
 	}
 }

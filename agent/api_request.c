@@ -41,6 +41,8 @@ static const struct op_spec ops[] = {
 	{ OP_UNTRACK, "untrack", "name" },
 	{ OP_FETCH, "fetch", "name" },
 	{ OP_TRACKED, "tracked", "all" },
+	{ OP_CREDENTIAL_NEW, "credential_new", "key_type bits subject" },
+	{ OP_CREDENTIAL_RETIRE, "credential_retire", "key_id" },
 };
 
 /* RFC 5280 5.3.1 codes a subscriber may give; the CA-only ones are not. */
@@ -293,6 +295,37 @@ get_reason(json_t *obj, struct api_request *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* A new gateway key: EC P-256 (default) or RSA 2048/3072/4096. */
+static int
+get_credential_new(json_t *obj, struct api_request *r, char *err,
+    size_t errlen)
+{
+	json_t	*v = json_object_get(obj, "bits");
+	int	 got;
+
+	if ((got = get_str(obj, "key_type", r->key_type,
+	    sizeof(r->key_type) - 1, 0, err, errlen)) == -1)
+		return -1;
+	if (got == 0)
+		snprintf(r->key_type, sizeof(r->key_type), "ec");
+	if (strcmp(r->key_type, "ec") != 0 && strcmp(r->key_type, "rsa") != 0) {
+		snprintf(err, errlen, "\"key_type\" must be ec or rsa");
+		return -1;
+	}
+	if (v != NULL && (!json_is_integer(v) || strcmp(r->key_type, "rsa") !=
+	    0 || (json_integer_value(v) != 2048 && json_integer_value(v) !=
+	    3072 && json_integer_value(v) != 4096))) {
+		snprintf(err, errlen, "\"bits\" is for rsa: 2048, 3072 or 4096");
+		return -1;
+	}
+	r->bits = v != NULL ? (uint32_t)json_integer_value(v) :
+	    strcmp(r->key_type, "rsa") == 0 ? 3072 : 256;
+	if ((got = get_str(obj, "subject", r->subject, sizeof(r->subject) - 1,
+	    0, err, errlen)) == -1)
+		return -1;
+	return 0;
+}
+
 static int
 parse_members(json_t *obj, struct api_request *r, char *err, size_t errlen)
 {
@@ -361,6 +394,19 @@ parse_members(json_t *obj, struct api_request *r, char *err, size_t errlen)
 		return get_track_name(obj, r->name, err, errlen);
 	case OP_TRACKED:
 		return get_bool(obj, "all", &r->all, err, errlen);
+	case OP_CREDENTIAL_NEW:
+		return get_credential_new(obj, r, err, errlen);
+	case OP_CREDENTIAL_RETIRE:
+		if (get_str(obj, "key_id", r->key_id, sizeof(r->key_id) - 1, 0,
+		    err, errlen) == -1)
+			return -1;
+		if (r->key_id[0] != '\0' && (strlen(r->key_id) % 2 != 0 ||
+		    !is_lower_hex(r->key_id))) {
+			snprintf(err, errlen, "\"key_id\" must be lowercase hex "
+			    "(a CKA_ID)");
+			return -1;
+		}
+		return 0;
 	case OP_HEALTH:
 	case OP_METRICS:
 	case OP_VERSION:
@@ -406,7 +452,8 @@ api_request_parse(const char *line, size_t len, struct api_request *r,
 	if (spec == NULL) {
 		snprintf(err, errlen, "unknown op; expected enroll, status, "
 		    "list, revoke, approve, reject, track, untrack, fetch, "
-		    "tracked, health, metrics or version");
+		    "tracked, credential_new, credential_retire, health, "
+		    "metrics or version");
 		goto bad;
 	}
 	r->op = spec->op;

@@ -36,8 +36,10 @@ enum api_op {
 	OP_UNTRACK,
 	OP_FETCH,
 	OP_TRACKED,
+	OP_CREDENTIAL_NEW,
+	OP_CREDENTIAL_RETIRE,
 };
-#define OP_LAST		OP_TRACKED
+#define OP_LAST		OP_CREDENTIAL_RETIRE
 #define API_MAX_TRACK_NAME	64
 
 struct api_request {
@@ -61,6 +63,12 @@ struct api_request {
 	char		 comment[API_MAX_COMMENT + 1];
 	/* track, untrack, fetch: [a-z0-9][a-z0-9._-]* */
 	char		 name[API_MAX_TRACK_NAME + 1];
+	/* credential_new: "ec" or "rsa", RSA bits, the CSR's CN */
+	char		 key_type[4];
+	uint32_t	 bits;
+	char		 subject[API_MAX_NAME * 2 + 1];
+	/* credential_retire: a key's CKA_ID, hex; "" for the retirable one */
+	char		 key_id[129];
 };
 
 /* 0, or -1 with a message for a bad_request reply. */

@@ -235,8 +235,7 @@ op_tracked(struct agent *a, struct api_conn *c, struct api_request *r)
 	int64_t		filter = (int64_t)c->uid;
 
 	if (r->all) {
-		/* Admins only: no caller owns uid UINT32_MAX ((uid_t)-1). */
-		if (!api_ops_may_see(a, c, UINT32_MAX)) {
+		if (!api_ops_is_admin(a, c)) {
 			json_decref(l.arr);
 			api_reply_error(c, "policy_denied", "only admins may "
 			    "list every tracked certificate");

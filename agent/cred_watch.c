@@ -62,7 +62,7 @@ fail(struct agent *a, const char *what, const char *detail)
 static void
 rotate(struct agent *a, const struct stat *st)
 {
-	char		*pem, err[512];
+	char		*pem, err[512], old_id[129];
 	size_t		 len;
 	int		 type, switched;
 	struct sign_policy saved = a->sp;
@@ -77,6 +77,7 @@ rotate(struct agent *a, const struct stat *st)
 		fail(a, "no EC or RSA certificate in it", "");
 		return;
 	}
+	hsm_current_id(a->hsm, old_id, sizeof(old_id));
 	if (hsm_use_cert(a->hsm, a->cfg->hsm_certificate,
 	    a->cfg->hsm_insecure_allow_extractable, &switched, err,
 	    sizeof(err)) == -1) {
@@ -102,9 +103,16 @@ rotate(struct agent *a, const struct stat *st)
 	a->child_refresh = 1;
 	log_info("client certificate rotated: key %s%s", hsm_key_label(a->hsm),
 	    switched ? " (another HSM key)" : "");
+	if (switched) {
+		/* Nothing signs with it any more: the operator may destroy it. */
+		snprintf(a->retirable_id, sizeof(a->retirable_id), "%s", old_id);
+		log_info("the previous key (id %s) is no longer used; "
+		    "\"hsmagent credential retire\" destroys it", old_id);
+	}
 	agent_audit(a, "cert.rotation", a->cfg->hsm_certificate, "ok",
-	    json_pack("{s:s,s:b}", "key", hsm_key_label(a->hsm),
-	    "key_switched", switched));
+	    json_pack("{s:s,s:b,s:s}", "key", hsm_key_label(a->hsm),
+	    "key_switched", switched, "retirable_key", switched ? old_id :
+	    ""));
 }
 
 void

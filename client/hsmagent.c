@@ -60,6 +60,8 @@ usage(void)
 	    "  untrack NAME\n"
 	    "  fetch NAME --out CERT [--chain-out CHAIN] [--exec CMD]\n"
 	    "  tracked [--all]\n"
+	    "  credential new --csr-out FILE [--rsa BITS] [--subject CN]\n"
+	    "  credential retire [--key-id HEX]\n"
 	    "  health | metrics | version\n"
 	    "  audit verify FILE\n"
 	    "exit: 0 done/issued/written, 10 pending, 11 denied by policy,\n"
@@ -568,6 +570,97 @@ cmd_track(int argc, char *argv[])
 	return transact(req, NULL, NULL);
 }
 
+/*
+ * credential new: a key made in the HSM, its CSR written to --csr-out;
+ * credential retire: the old key destroyed once the new one is in use.
+ */
+static int
+cmd_credential(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "csr-out", required_argument, NULL, 'o' },
+		{ "rsa", required_argument, NULL, 'r' },
+		{ "subject", required_argument, NULL, 's' },
+		{ "key-id", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char	*out = NULL, *sub;
+	json_t		*req, *r, *k;
+	FILE		*f;
+	int		 ch, fd, rc, is_new;
+	char		*end, err[512];
+	long		 bits;
+
+	if (argc < 2 || (strcmp(argv[1], "new") != 0 &&
+	    strcmp(argv[1], "retire") != 0))
+		usage();
+	is_new = strcmp(argv[1], "new") == 0;
+	req = json_pack("{s:s}", "op", is_new ? "credential_new" :
+	    "credential_retire");
+	argc--;
+	argv++;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'o': out = optarg; break;
+		case 'r':
+			bits = strtol(optarg, &end, 10);
+			if (*end != '\0' || !is_new)
+				usage();
+			json_object_set_new(req, "key_type", json_string("rsa"));
+			json_object_set_new(req, "bits", json_integer(bits));
+			break;
+		case 's':
+			if (!is_new)
+				usage();
+			json_object_set_new(req, "subject", json_string(optarg));
+			break;
+		case 'k':
+			if (is_new)
+				usage();
+			json_object_set_new(req, "key_id", json_string(optarg));
+			break;
+		default: usage();
+		}
+	}
+	if (optind != argc || (is_new != (out != NULL)))
+		usage();
+	fd = connect_agent();
+	send_request(fd, req);
+	if ((f = fdopen(fd, "r")) == NULL)
+		exit(EX_ERROR);
+	r = read_reply(f);
+	fclose(f);
+	if (r == NULL) {
+		fprintf(stderr, "hsmagent: the agent closed the connection\n");
+		return EX_RETRY;
+	}
+	if (!json_is_true(json_object_get(r, "ok"))) {
+		rc = error_exit(r);
+		json_decref(r);
+		return rc;
+	}
+	rc = EX_DONE;
+	if (is_new) {
+		k = json_object_get(r, "key");
+		if (deliver_file(out, str(r, "csr"), err, sizeof(err)) == -1) {
+			fprintf(stderr, "hsmagent: %s\n", err);
+			rc = EX_ERROR;
+		} else if (!json_out)
+			printf("key %s (id %s) made in the HSM; CSR in %s. Have "
+			    "it certified, then install the certificate as the "
+			    "[hsm] certificate file.\n", str(k, "label"),
+			    str(k, "id"), out);
+	} else if (!json_out) {
+		k = json_object_get(r, "retired");
+		sub = str(k, "label");
+		printf("key %s (id %s) destroyed on the token\n", sub,
+		    str(k, "id"));
+	}
+	json_decref(r);
+	return rc;
+}
+
 static int
 cmd_audit(int argc, char *argv[])
 {
@@ -637,6 +730,8 @@ main(int argc, char *argv[])
 		return cmd_audit(argc, argv);
 	if (strcmp(cmd, "fetch") == 0)
 		return cmd_fetch(argc, argv);
+	if (strcmp(cmd, "credential") == 0)
+		return cmd_credential(argc, argv);
 	if (strcmp(cmd, "track") == 0)
 		return cmd_track(argc, argv);
 	if (strcmp(cmd, "untrack") == 0) {

@@ -29,6 +29,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include "hsm.h"
+#include "hsm_int.h"
 #include "log.h"
 #include "p11uri.h"
 #include "pin.h"
@@ -36,22 +37,6 @@
 
 #define CERT_FILE_MAX	(1024 * 1024)
 
-struct hsm {
-	PKCS11_CTX		*ctx;
-	PKCS11_SLOT		*slots;
-	unsigned int		 nslots;
-	PKCS11_SLOT		*slot;
-	PKCS11_KEY		*key;
-	void			*dl;
-	CK_FUNCTION_LIST_PTR	 fl;
-	CK_SESSION_HANDLE	 sess;
-	int			 have_sess;
-	CK_OBJECT_HANDLE	 obj;
-	enum hsm_key_type	 type;
-	int			 bits;
-	size_t			 ec_half;	/* bytes of r (and of s) */
-	char			 label[300];
-};
 
 /* DER DigestInfo prefixes, RFC 8017 section 9.2 note 1. */
 static const uint8_t di_sha256[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09,
@@ -64,7 +49,7 @@ static const uint8_t di_sha512[] = { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09,
 	0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00,
 	0x04, 0x40 };
 
-static const char *
+const char *
 ckr_name(CK_RV rv)
 {
 	switch (rv) {
@@ -391,7 +376,6 @@ check_certificate(struct hsm *h, const char *path, char *err, size_t errlen)
 		    "the token's", path);
 		goto out;
 	}
-	h->ec_half = (size_t)(h->bits + 7) / 8;
 	r = 0;
  out:
 	EVP_PKEY_free(tokkey);
@@ -476,7 +460,7 @@ hsm_key_label(const struct hsm *h)
 }
 
 /* PKCS#11 returns ECDSA as r||s; TLS wants a DER ECDSA-Sig-Value. */
-static int
+int
 ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen, uint8_t *out,
     size_t *outlen)
 {
@@ -509,6 +493,16 @@ int
 hsm_sign(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
     size_t dlen, uint8_t *sig, size_t *siglen, char *err, size_t errlen)
 {
+	return hsm_sign_obj(h, h->obj, h->type, h->bits, scheme, dgst, dlen,
+	    sig, siglen, err, errlen);
+}
+
+int
+hsm_sign_obj(struct hsm *h, CK_OBJECT_HANDLE obj, enum hsm_key_type type,
+    int bits, enum sign_scheme scheme, const uint8_t *dgst, size_t dlen,
+    uint8_t *sig, size_t *siglen, char *err, size_t errlen)
+{
+	size_t			 ec_half = (size_t)(bits + 7) / 8;
 	CK_RSA_PKCS_PSS_PARAMS	 pss;
 	CK_MECHANISM		 mech = { 0, NULL, 0 };
 	uint8_t			 in[19 + 64], raw[HSM_MAX_SIG];
@@ -523,7 +517,7 @@ hsm_sign(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
 		    dlen);
 		return -1;
 	}
-	if ((fam == SCHEME_FAMILY_ECDSA) != (h->type == HSM_KEY_EC)) {
+	if ((fam == SCHEME_FAMILY_ECDSA) != (type == HSM_KEY_EC)) {
 		snprintf(err, errlen, "scheme %s does not fit the key",
 		    sign_scheme_name(scheme));
 		return -1;
@@ -559,7 +553,7 @@ hsm_sign(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
 		snprintf(err, errlen, "unknown scheme %u", (unsigned)scheme);
 		return -1;
 	}
-	if ((rv = h->fl->C_SignInit(h->sess, &mech, h->obj)) != CKR_OK ||
+	if ((rv = h->fl->C_SignInit(h->sess, &mech, obj)) != CKR_OK ||
 	    (rv = h->fl->C_Sign(h->sess, in, inlen, raw, &rawlen)) != CKR_OK) {
 		snprintf(err, errlen, "C_Sign(%s): %s (0x%lx)",
 		    sign_scheme_name(scheme), ckr_name(rv), (unsigned long)rv);
@@ -568,7 +562,7 @@ hsm_sign(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
 	}
 	explicit_bzero(in, sizeof(in));
 	if (fam == SCHEME_FAMILY_ECDSA) {
-		if (rawlen != 2 * h->ec_half ||
+		if (rawlen != 2 * ec_half ||
 		    ecdsa_raw_to_der(raw, rawlen, sig, siglen) == -1) {
 			snprintf(err, errlen, "token returned a malformed "
 			    "ECDSA signature (%lu bytes)", (unsigned long)rawlen);
@@ -576,9 +570,9 @@ hsm_sign(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
 		}
 		return 0;
 	}
-	if (rawlen != (CK_ULONG)(h->bits + 7) / 8 || rawlen > HSM_MAX_SIG) {
+	if (rawlen != (CK_ULONG)(bits + 7) / 8 || rawlen > HSM_MAX_SIG) {
 		snprintf(err, errlen, "token returned %lu bytes for a %d-bit "
-		    "RSA key", (unsigned long)rawlen, h->bits);
+		    "RSA key", (unsigned long)rawlen, bits);
 		return -1;
 	}
 	memcpy(sig, raw, rawlen);

@@ -61,4 +61,34 @@ int	hsm_sign(struct hsm *, enum sign_scheme, const uint8_t *dgst,
 	    size_t dlen, uint8_t *sig, size_t *siglen, char *err,
 	    size_t errlen);
 
+/*
+ * A new credential (keygen.c): a key pair generated in the token (EC
+ * P-256, or RSA of bits), private key sensitive and never extractable,
+ * checked after the fact, labelled "hsmagent-<UTC time>" with a random
+ * CKA_ID; and a CSR for it with subject CN, signed in the token. The
+ * agent keeps using the current key until a certificate for the new one
+ * is installed (hsm_use_cert).
+ */
+struct hsm_keygen {
+	enum hsm_key_type	 type;
+	int			 bits;		/* RSA only: 2048, 3072, 4096 */
+	const char		*subject_cn;
+};
+struct hsm_newkey {
+	char	 id_hex[33];
+	char	 label[64];
+	int	 bits;
+	char	*csr_pem;			/* malloc'd */
+};
+int	hsm_keygen(struct hsm *, const struct hsm_keygen *,
+	    struct hsm_newkey *, char *err, size_t errlen);
+/* The current key's CKA_ID in hex. */
+void	hsm_current_id(const struct hsm *, char *hex, size_t len);
+/*
+ * Destroys the private and public key objects with this CKA_ID (never
+ * the key in use); label gets the private key's label. 0 or -1.
+ */
+int	hsm_retire(struct hsm *, const char *id_hex, char *label,
+	    size_t labellen, char *err, size_t errlen);
+
 #endif

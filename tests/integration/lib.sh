@@ -133,3 +133,26 @@ wait_validated() {
 	done
 	fail "connectors not validated after 5 s"
 }
+
+# start_cagw CA_ID [fake_cagw.py options]: the fake Entrust gateway on a
+# free port (sets port), stats in $T/gw.json, stopped on exit.
+start_cagw() {
+	local ca=$1
+	shift
+	port=$(free_port)
+	python3 "$ROOT/tests/fakeca/fake_cagw.py" --port "$port" --cert "$SERVER_CRT" \
+		--key "$SERVER_KEY" --client-ca "$CA_CRT" --ca-cert "$CA_CRT" \
+		--ca-key "$FX/ca.key" --stats "$T/gw.json" --ca-id "$ca" "$@" \
+		2>"$T/gw.err" &
+	PIDS+=($!)
+	wait_port "$port"
+}
+
+# last_client: serial and CN of the client certificate of the fake
+# gateway's last POST.
+last_client() {
+	python3 -c 'import json,sys; r=[x for x in json.load(open(sys.argv[1]))["requests"] if x["method"]=="POST"][-1]; print(r["client_serial"], r["client"])' "$T/gw.json"
+}
+
+# serial_of CERT: lowercase hex, as the fakes record it.
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }

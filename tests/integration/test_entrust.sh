@@ -7,13 +7,7 @@
 
 CLI=$BUILD/hsmagent
 SOCK=$T/agent.sock
-port=$(free_port)
-python3 "$ROOT/tests/fakeca/fake_cagw.py" --port "$port" --cert "$SERVER_CRT" \
-	--key "$SERVER_KEY" --client-ca "$CA_CRT" --ca-cert "$CA_CRT" \
-	--ca-key "$FX/ca.key" --stats "$T/gw.json" --ca-id 'ca~1' \
-	--slow-seconds 10 2>"$T/gw.err" &
-PIDS+=($!)
-wait_port "$port"
+start_cagw 'ca~1' --slow-seconds 10
 
 cat >"$T/policy.conf" <<EOF
 [rule e]

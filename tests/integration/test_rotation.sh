@@ -8,12 +8,7 @@
 
 CLI=$BUILD/hsmagent
 SOCK=$T/agent.sock
-port=$(free_port)
-python3 "$ROOT/tests/fakeca/fake_cagw.py" --port "$port" --cert "$SERVER_CRT" \
-	--key "$SERVER_KEY" --client-ca "$CA_CRT" --ca-cert "$CA_CRT" \
-	--ca-key "$FX/ca.key" --stats "$T/gw.json" --ca-id ca1 2>"$T/gw.err" &
-PIDS+=($!)
-wait_port "$port"
+start_cagw ca1
 
 cp "$CLIENT_EC_CRT" "$T/client.pem"
 cat >"$T/policy.conf" <<EOF2
@@ -39,10 +34,6 @@ ca_id = ca1
 EOF2
 start_agent
 
-last_client() {	# the serial and CN of the client certificate of the last POST
-	python3 -c 'import json,sys; r=[x for x in json.load(open(sys.argv[1]))["requests"] if x["method"]=="POST"][-1]; print(r["client_serial"], r["client"])' "$T/gw.json"
-}
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
 enroll() {	# NAME: exit code in rc
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout /dev/null -out "$T/$1.csr" -subj "/CN=$1.r.example.com" \

@@ -8,12 +8,7 @@
 CLI=$BUILD/hsmagent
 SOCK=$T/agent.sock
 chmod 0755 "$T"		# a second user tries the socket
-port=$(free_port)
-python3 "$ROOT/tests/fakeca/fake_cagw.py" --port "$port" --cert "$SERVER_CRT" \
-	--key "$SERVER_KEY" --client-ca "$CA_CRT" --ca-cert "$CA_CRT" \
-	--ca-key "$FX/ca.key" --stats "$T/gw.json" --ca-id ca1 2>"$T/gw.err" &
-PIDS+=($!)
-wait_port "$port"
+start_cagw ca1
 
 policy() {	# SAN pattern the rule allows
 	cat >"$T/policy.conf" <<EOF
@@ -70,7 +65,6 @@ fetch() {	# sets rc; writes $T/web.crt and $T/web.chain
 	set -e
 }
 
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 
 # The first certificate: fetch writes it once, then has nothing new.
 for _ in $(seq 1 50); do

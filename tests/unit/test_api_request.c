@@ -93,6 +93,21 @@ test_accepts(void **state)
 	ok("{\"op\":\"tracked\",\"all\":true}", &r);
 	assert_int_equal(r.op, OP_TRACKED);
 	assert_int_equal(r.all, 1);
+
+	/* The gateway credential: EC P-256 unless RSA is asked for. */
+	ok("{\"op\":\"credential_new\"}", &r);
+	assert_int_equal(r.op, OP_CREDENTIAL_NEW);
+	assert_string_equal(r.key_type, "ec");
+	assert_int_equal(r.bits, 256);
+	ok("{\"op\":\"credential_new\",\"key_type\":\"rsa\",\"bits\":4096,"
+	    "\"subject\":\"gw.example.com\"}", &r);
+	assert_string_equal(r.key_type, "rsa");
+	assert_int_equal(r.bits, 4096);
+	assert_string_equal(r.subject, "gw.example.com");
+	ok("{\"op\":\"credential_retire\",\"key_id\":\"0a1b\"}", &r);
+	assert_string_equal(r.key_id, "0a1b");
+	ok("{\"op\":\"credential_retire\"}", &r);
+	assert_string_equal(r.key_id, "");
 }
 
 static void
@@ -140,6 +155,12 @@ test_refuses_values(void **state)
 	    "\"x\"}", "\"connector\" is required");
 	BAD("{\"op\":\"untrack\",\"name\":\"w\",\"all\":true}",
 	    "unknown member");
+	BAD("{\"op\":\"credential_new\",\"key_type\":\"dsa\"}", "ec or rsa");
+	BAD("{\"op\":\"credential_new\",\"bits\":2048}", "is for rsa");
+	BAD("{\"op\":\"credential_new\",\"key_type\":\"rsa\",\"bits\":1024}",
+	    "2048, 3072 or 4096");
+	BAD("{\"op\":\"credential_retire\",\"key_id\":\"0A\"}", "lowercase hex");
+	BAD("{\"op\":\"credential_retire\",\"key_id\":\"abc\"}", "lowercase hex");
 	BAD("{\"op\":\"enroll\",\"profile\":\"p\",\"csr\":\"x\"}",
 	    "\"connector\" is required");
 	BAD("{\"op\":\"enroll\",\"connector\":\"Entrust\",\"profile\":\"p\","

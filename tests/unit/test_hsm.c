@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "hsm.h"
 
@@ -177,6 +179,116 @@ test_missing_module(void **state)
 	assert_null(hsm_open(&p, err, sizeof(err)));
 	assert_non_null(strstr(err, "/nonexistent/libpkcs11.so"));
 }
+/* A certificate from the fixture CA for the CSR's key, written to out. */
+static void
+certify(const char *csr_pem, const char *out)
+{
+	BIO		*b = BIO_new_mem_buf(csr_pem, -1);
+	X509_REQ	*req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	FILE		*f = fopen(path("ca.key"), "r");
+	EVP_PKEY	*cakey = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+	X509		*ca = NULL, *x = X509_new();
+	FILE		*g;
+
+	if (f)
+		fclose(f);
+	f = fopen(path("ca.crt"), "r");
+	ca = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	assert_non_null(req);
+	assert_non_null(cakey);
+	assert_non_null(ca);
+	/* The CSR must carry a valid signature made in the token. */
+	assert_int_equal(X509_REQ_verify(req, X509_REQ_get0_pubkey(req)), 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
+	X509_set_version(x, X509_VERSION_3);
+	X509_set_issuer_name(x, X509_get_subject_name(ca));
+	X509_set_subject_name(x, X509_REQ_get_subject_name(req));
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, X509_REQ_get0_pubkey(req));
+	assert_true(X509_sign(x, cakey, EVP_sha256()) > 0);
+	assert_non_null(g = fopen(out, "w"));
+	PEM_write_X509(g, x);
+	fclose(g);
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	X509_REQ_free(req);
+	BIO_free(b);
+}
+
+/*
+ * A new credential: made in the token, its CSR signed there; once a
+ * certificate for it is installed the agent signs with it; the old key
+ * can then be retired, the one in use never.
+ */
+static void
+test_new_credential(void **state)
+{
+	char			 err[512], old_id[80], cur[80], label[80];
+	char			 certfile[] = "/tmp/hsmagent-newcred.XXXXXX";
+	struct hsm		*h = open_key(getenv("EC_KEY_URI"),
+				    "client-ec.crt", "pin", 0, err, sizeof(err));
+	struct hsm_keygen	 kg = { HSM_KEY_EC, 0, "rotated.example" };
+	struct hsm_newkey	 nk, rk;
+	struct hsm_keygen	 rg = { HSM_KEY_RSA, 2048, "rsa.example" };
+	uint8_t			 d[32], sig[HSM_MAX_SIG];
+	size_t			 siglen;
+	int			 fd, switched;
+
+	(void)state;
+	if (h == NULL)
+		fail_msg("hsm_open: %s", err);
+	hsm_current_id(h, old_id, sizeof(old_id));
+	assert_string_equal(old_id, "01");
+	if (hsm_keygen(h, &kg, &nk, err, sizeof(err)) == -1)
+		fail_msg("hsm_keygen: %s", err);
+	assert_int_equal(strlen(nk.id_hex), 32);
+	assert_int_equal(strncmp(nk.label, "hsmagent-", 9), 0);
+	assert_int_equal(nk.bits, 256);
+	assert_non_null(strstr(nk.csr_pem, "BEGIN CERTIFICATE REQUEST"));
+	/* RSA on request; then retired again: not the key in use. */
+	if (hsm_keygen(h, &rg, &rk, err, sizeof(err)) == -1)
+		fail_msg("hsm_keygen rsa: %s", err);
+	assert_int_equal(rk.bits, 2048);
+	certify(rk.csr_pem, "/dev/null");
+	assert_int_equal(hsm_retire(h, rk.id_hex, label, sizeof(label), err,
+	    sizeof(err)), 0);
+	assert_string_equal(label, rk.label);
+	assert_int_equal(hsm_retire(h, rk.id_hex, label, sizeof(label), err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "no key with id"));
+	free(rk.csr_pem);
+	/* The certificate for the new key arrives: the agent switches. */
+	assert_true((fd = mkstemp(certfile)) != -1);
+	close(fd);
+	certify(nk.csr_pem, certfile);
+	if (hsm_use_cert(h, certfile, 0, &switched, err, sizeof(err)) == -1)
+		fail_msg("hsm_use_cert: %s", err);
+	assert_int_equal(switched, 1);
+	hsm_current_id(h, cur, sizeof(cur));
+	assert_string_equal(cur, nk.id_hex);
+	memset(d, 7, sizeof(d));
+	if (hsm_sign(h, SCHEME_ECDSA_SHA256, d, sizeof(d), sig, &siglen, err,
+	    sizeof(err)) == -1)
+		fail_msg("hsm_sign with the new key: %s", err);
+	assert_int_equal(hsm_retire(h, nk.id_hex, label, sizeof(label), err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "the one in use"));
+	/* Back to the fixture key, and the new one retired: token as before. */
+	if (hsm_use_cert(h, path("client-ec.crt"), 0, &switched, err,
+	    sizeof(err)) == -1)
+		fail_msg("back to the fixture key: %s", err);
+	assert_int_equal(hsm_retire(h, nk.id_hex, label, sizeof(label), err,
+	    sizeof(err)), 0);
+	assert_int_equal(hsm_retire(h, "zz", label, sizeof(label), err,
+	    sizeof(err)), -1);
+	unlink(certfile);
+	free(nk.csr_pem);
+	hsm_close(h);
+}
 
 int
 main(void)
@@ -186,6 +298,7 @@ main(void)
 		cmocka_unit_test(test_rsa_signs_every_rsa_scheme),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_missing_module),
+		cmocka_unit_test(test_new_credential),
 	};
 	const char *d = getenv("HSMAGENT_FIXTURES");
 

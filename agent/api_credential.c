@@ -1,0 +1,136 @@
+/*
+ * api_credential.c - rotating the gateway credential inside the HSM,
+ * for admins (policy [admins]) only.
+ *
+ *   credential_new     a key pair generated in the token and a CSR for
+ *                      it signed there (hsm/keygen.c); the agent keeps
+ *                      using the current key. The operator has the CSR
+ *                      certified and installs the certificate in place
+ *                      of [hsm] certificate: cred_watch.c then switches
+ *                      to the new key for the next handshake and names
+ *                      the old one retirable.
+ *   credential_retire  destroys the retirable key (or the one named) on
+ *                      the token; never the key in use.
+ * Both are audited (credential.new, credential.retire).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "agent.h"
+#include "api_request.h"
+#include "hsm.h"
+#include "log.h"
+#include "util.h"
+
+/* The current certificate's CN: the new key asks for the same name. */
+static void
+current_cn(const struct agent *a, char *out, size_t len)
+{
+	BIO	*b = BIO_new_mem_buf(a->chain_pem, (int)a->chain_len);
+	X509	*x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+
+	snprintf(out, len, "hsmagent");
+	if (x != NULL && X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+	    NID_commonName, out, (int)len) <= 0)
+		snprintf(out, len, "hsmagent");
+	X509_free(x);
+	BIO_free(b);
+	ERR_clear_error();
+}
+
+static void
+op_new(struct agent *a, struct api_conn *c, struct api_request *r)
+{
+	struct hsm_keygen	kg;
+	struct hsm_newkey	nk;
+	char			cn[256], err[512];
+
+	if (r->subject[0] != '\0')
+		snprintf(cn, sizeof(cn), "%s", r->subject);
+	else
+		current_cn(a, cn, sizeof(cn));
+	if (api_ops_audit(a, c, "credential.new", NULL, "intent", json_pack(
+	    "{s:s,s:i,s:s}", "type", r->key_type, "bits", (int)r->bits,
+	    "subject_cn", cn)) == -1)
+		return;
+	memset(&kg, 0, sizeof(kg));
+	kg.type = strcmp(r->key_type, "rsa") == 0 ? HSM_KEY_RSA : HSM_KEY_EC;
+	kg.bits = (int)r->bits;
+	kg.subject_cn = cn;
+	if (hsm_keygen(a->hsm, &kg, &nk, err, sizeof(err)) == -1) {
+		log_error("credential new: %s", err);
+		if (api_ops_audit(a, c, "credential.new", NULL, "failed",
+		    json_pack("{s:s}", "error", err)) == 0)
+			api_reply_error(c, "internal", "the token could not make "
+			    "the key: %s", err);
+		return;
+	}
+	log_info("credential new: key %s (id %s, %s-%d) made in the token; "
+	    "the current key stays in use until its certificate is installed",
+	    nk.label, nk.id_hex, r->key_type, nk.bits);
+	if (api_ops_audit(a, c, "credential.new", nk.label, "ok", json_pack(
+	    "{s:s,s:s,s:i,s:s}", "key_id", nk.id_hex, "type", r->key_type,
+	    "bits", nk.bits, "subject_cn", cn)) == 0)
+		api_reply(c, json_pack("{s:b,s:{s:s,s:s,s:s,s:i},s:s}", "ok", 1,
+		    "key", "id", nk.id_hex, "label", nk.label, "type",
+		    r->key_type, "bits", nk.bits, "csr", nk.csr_pem));
+	free(nk.csr_pem);
+}
+
+static void
+op_retire(struct agent *a, struct api_conn *c, struct api_request *r)
+{
+	char	 id[sizeof(a->retirable_id)], label[128], err[512];
+
+	snprintf(id, sizeof(id), "%s", r->key_id[0] ? r->key_id :
+	    a->retirable_id);
+	if (id[0] == '\0') {
+		api_reply_error(c, "bad_request", "no key is known to be "
+		    "retirable (none was switched away from since the start); "
+		    "name one with key_id");
+		return;
+	}
+	if (api_ops_audit(a, c, "credential.retire", id, "intent", NULL) == -1)
+		return;
+	if (hsm_retire(a->hsm, id, label, sizeof(label), err,
+	    sizeof(err)) == -1) {
+		if (api_ops_audit(a, c, "credential.retire", id, "failed",
+		    json_pack("{s:s}", "error", err)) == 0)
+			api_reply_error(c, "bad_request", "%s", err);
+		return;
+	}
+	if (strcmp(id, a->retirable_id) == 0)
+		a->retirable_id[0] = '\0';
+	log_info("credential retire: key %s (id %s) destroyed on the token",
+	    label, id);
+	if (api_ops_audit(a, c, "credential.retire", id, "ok", json_pack(
+	    "{s:s}", "label", label)) == 0)
+		api_reply(c, json_pack("{s:b,s:{s:s,s:s}}", "ok", 1, "retired",
+		    "id", id, "label", label));
+}
+
+void
+api_credential_handle(struct agent *a, struct api_conn *c,
+    struct api_request *r)
+{
+	if (!api_ops_is_admin(a, c)) {
+		if (api_ops_audit(a, c, r->op == OP_CREDENTIAL_NEW ?
+		    "credential.new" : "credential.retire", NULL, "denied",
+		    json_pack("{s:s}", "reason", "not an admin")) == 0)
+			api_reply_error(c, "policy_denied", "only admins "
+			    "([admins] in the policy) may change the gateway "
+			    "credential");
+		return;
+	}
+	if (r->op == OP_CREDENTIAL_NEW)
+		op_new(a, c, r);
+	else
+		op_retire(a, c, r);
+}

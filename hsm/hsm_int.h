@@ -1,0 +1,37 @@
+/*
+ * hsm_int.h - inside hsm/: the state hsm.c and keygen.c share. Nothing
+ * outside hsm/ includes this.
+ */
+#ifndef HSMAGENT_HSM_INT_H
+#define HSMAGENT_HSM_INT_H
+
+#include <libp11.h>
+#include <p11-kit/pkcs11.h>
+
+#include "hsm.h"
+
+struct hsm {
+	PKCS11_CTX		*ctx;
+	PKCS11_SLOT		*slots;
+	unsigned int		 nslots;
+	PKCS11_SLOT		*slot;
+	PKCS11_KEY		*key;
+	void			*dl;
+	CK_FUNCTION_LIST_PTR	 fl;
+	CK_SESSION_HANDLE	 sess;
+	int			 have_sess;
+	CK_OBJECT_HANDLE	 obj;
+	enum hsm_key_type	 type;
+	int			 bits;
+	char			 label[300];
+};
+
+const char	*ckr_name(CK_RV);
+int		 ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen,
+		    uint8_t *out, size_t *outlen);
+/* hsm_sign() with another key object of the token (a new credential). */
+int		 hsm_sign_obj(struct hsm *, CK_OBJECT_HANDLE, enum hsm_key_type,
+		    int bits, enum sign_scheme, const uint8_t *dgst, size_t dlen,
+		    uint8_t *sig, size_t *siglen, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,142 @@
+# test_credential.sh - rotating the gateway credential inside the HSM:
+# "hsmagent credential new" makes a key in the token (attributes checked
+# with pkcs11-tool) and a CSR signed there (checked with openssl); the
+# certificate the CA returns is installed and the next enrollment
+# presents it; "credential retire" destroys the old key. On a token of
+# its own: retiring the shared fixture key would break the other tests.
+. "$(dirname "$0")/lib.sh"
+
+FX=$T/fx
+bash "$ROOT/softhsm-fixtures/make-fixtures.sh" "$FX" >"$T/fx.log" 2>&1 ||
+	{ cat "$T/fx.log" >&2; fail "fixtures"; }
+set -a
+# shellcheck source=/dev/null
+. "$FX/env.sh"
+set +a
+export SOFTHSM2_CONF
+
+CLI=$BUILD/hsmagent
+SOCK=$T/agent.sock
+chmod 0755 "$T"		# a second user tries the socket
+start_cagw ca1
+cat >"$T/policy.conf" <<EOF
+[admins]
+users = root
+[rule c]
+callers = user:root
+connectors = entrust
+profiles = issue
+san_dns = *.c.example.com
+max_validity_days = 30
+key_types = ec:p256
+EOF
+cp "$CLIENT_EC_CRT" "$T/client.pem"
+write_config "$T/a.conf" "$EC_KEY_URI" "$T/client.pem" "$port"
+cat >>"$T/a.conf" <<EOF
+[api]
+socket = $SOCK
+mode = 0666
+policy = $T/policy.conf
+[state]
+dir = $T/state
+[connector entrust]
+type = entrust
+url = https://localhost:$port/cagw
+ca_id = ca1
+EOF
+start_agent
+
+enroll() {	# NAME
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout /dev/null -out "$T/$1.csr" -subj "/CN=$1.c.example.com" \
+		-addext "subjectAltName=DNS:$1.c.example.com" 2>/dev/null
+	timeout 30 "$CLI" --socket "$SOCK" enroll --connector entrust --profile issue \
+		--csr "$T/$1.csr" --wait >"$T/$1.out" 2>&1 || { cat "$T/$1.out" >&2; fail "enroll $1"; }
+}
+# The token's private keys as pkcs11-tool describes them. The PIN of this
+# throwaway test token goes in argv here, as in make-fixtures.sh.
+privkeys() {
+	pkcs11-tool --module "$HSM_MODULE" --token-label "$TOKEN_LABEL" --login \
+		--pin "$(cat "$PIN_FILE")" --list-objects --type privkey 2>/dev/null
+}
+
+enroll before
+[ "$(last_client)" = "$(serial_of "$CLIENT_EC_CRT") hsmagent-client-ec" ] ||
+	fail "first enrollment used $(last_client)"
+
+# A non-admin may not touch the credential.
+set +e
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$CLI" --socket "$SOCK" \
+	credential new --csr-out /dev/null >"$T/nobody.out" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 11 ] || { cat "$T/nobody.out" >&2; fail "non-admin credential new: exit $rc, expected 11"; }
+
+"$CLI" --socket "$SOCK" credential new --csr-out "$T/new.csr" >"$T/new.out" 2>&1 ||
+	{ cat "$T/new.out" >&2; fail "credential new"; }
+newid=$(sed -n 's/.*(id \([0-9a-f]*\)).*/\1/p' "$T/new.out")
+label=$(sed -n 's/^key \(hsmagent-[0-9TZ]*\) .*/\1/p' "$T/new.out")
+[ ${#newid} -eq 32 ] && [ -n "$label" ] || { cat "$T/new.out" >&2; fail "credential new: no key id or label"; }
+openssl req -in "$T/new.csr" -noout -verify 2>&1 | grep -q 'verify OK' ||
+	fail "the CSR's signature does not verify"
+openssl req -in "$T/new.csr" -noout -subject | grep -q 'CN = hsmagent-client-ec' ||
+	fail "the CSR does not ask for the current certificate's name"
+privkeys >"$T/keys.txt"
+python3 - "$T/keys.txt" "$label" <<'PY' || { cat "$T/keys.txt" >&2; fail "new key attributes"; }
+import sys
+text, label = open(sys.argv[1]).read(), sys.argv[2]
+blocks = text.split("Private Key Object")
+b = [x for x in blocks if "label:      %s" % label in x]
+assert len(b) == 1, "new key not listed once"
+b = b[0]
+assert b.startswith("; EC"), b
+access = b.split("Access:")[1].split("\n")[0]
+for want in ("sensitive", "always sensitive", "never extractable", "local"):
+    assert want in access, (want, b)
+assert ", extractable" not in access, b
+assert "Usage:      sign" in b, b
+assert "decrypt" not in b.split("Usage:")[1].split("\n")[0], b
+PY
+grep '"event":"credential.new"' "$T/state/audit.log" | grep '"outcome":"ok"' >/dev/null ||
+	fail "credential new not audited"
+note "credential new: $label in the token (sensitive, never extractable, local, sign only); CSR signed there verifies"
+
+# The old key is still the one in use until the certificate comes.
+enroll still-old
+[ "$(last_client)" = "$(serial_of "$CLIENT_EC_CRT") hsmagent-client-ec" ] ||
+	fail "switched keys before the certificate was installed"
+
+# The CA's answer, installed in place of the client certificate.
+openssl x509 -req -in "$T/new.csr" -CA "$CA_CRT" -CAkey "$FX/ca.key" \
+	-CAcreateserial -CAserial "$T/ca.srl" -days 365 -extfile "$FX/client.ext" \
+	-out "$T/new.pem" 2>/dev/null
+touch -d '+2 seconds' "$T/new.pem"
+mv -f "$T/new.pem" "$T/client.pem"
+retirable=""
+for _ in $(seq 1 100); do
+	"$CLI" --socket "$SOCK" --json health >"$T/health.json" 2>/dev/null || true
+	retirable=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1])); print(h.get("retirable_key") or "")' "$T/health.json" 2>/dev/null || true)
+	[ -n "$retirable" ] && grep -q '"connector_child_ready":true' "$T/health.json" && break
+	sleep 0.1
+done
+[ "$retirable" = 01 ] || { cat "$T/health.json" >&2; fail "the old key (id 01) not reported retirable"; }
+enroll after
+[ "$(last_client)" = "$(serial_of "$T/client.pem") hsmagent-client-ec" ] ||
+	fail "the next enrollment used $(last_client), not the new certificate"
+note "certificate installed: the next enrollment presented it; old key 01 reported retirable"
+
+"$CLI" --socket "$SOCK" credential retire >"$T/retire.out" 2>&1 ||
+	{ cat "$T/retire.out" >&2; fail "credential retire"; }
+grep -q 'key gw-ec (id 01) destroyed' "$T/retire.out" || { cat "$T/retire.out" >&2; fail "retire output"; }
+privkeys >"$T/keys2.txt"
+grep -q 'label:      gw-ec$' "$T/keys2.txt" && fail "gw-ec still on the token"
+grep -q "label:      $label" "$T/keys2.txt" || fail "the new key is gone too"
+set +e
+"$CLI" --socket "$SOCK" credential retire --key-id "$newid" >"$T/retire2.out" 2>&1
+rc=$?
+set -e
+[ "$rc" -ne 0 ] && grep -q 'the one in use' "$T/retire2.out" || fail "retiring the key in use was not refused"
+grep '"event":"credential.retire"' "$T/state/audit.log" | grep '"outcome":"ok"' >/dev/null ||
+	fail "credential retire not audited"
+enroll after-retire
+note "credential retire: old key destroyed (audited), the key in use refused; enrollment still works"
