@@ -165,7 +165,8 @@ $(BUILD)/tests/test_sectigo_msg: $(call obj_c,tests/unit/test_sectigo_msg.c \
 $(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
 # The child with the test CA connector instead of the product registry.
 $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
-	tests/testca_connector.c tests/connector_registry_test.c $(COMMON_SRCS))
+	tests/testca_connector.c tests/sandbox_probe_connector.c \
+	tests/connector_registry_test.c $(COMMON_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_C)
 

@@ -505,6 +505,7 @@ op_health(struct agent *a, struct api_conn *c)
 	int		 degraded = !a->child.ready || a->cred_error[0] != '\0';
 	int64_t		 now = (int64_t)time(NULL), days_left;
 	char		 cert[IPC_MAX_STR + 64];
+	const char	*storage;
 
 	for (size_t i = 0; i < a->cfg->nconnectors; i++) {
 		const struct ca_target *t = &a->ca_targets[i];
@@ -531,14 +532,20 @@ op_health(struct agent *a, struct api_conn *c)
 	else
 		snprintf(cert, sizeof(cert), "ok");
 	degraded |= strcmp(cert, "ok") != 0;
-	api_reply(c, json_pack("{s:b,s:s,s:s,s:b,s:I,s:o,s:o,s:s,s:I,s:o,s:o}",
+	/* Fail closed is visible: operations are refused while these hold. */
+	storage = !audit_healthy(a->audit) ? "the audit log cannot be written "
+	    "(disk full, read-only, or the file moved): operations are refused" :
+	    !orders_healthy(a->orders) ? "the orders database was moved or "
+	    "deleted: operations are refused" : "ok";
+	degraded |= strcmp(storage, "ok") != 0;
+	api_reply(c, json_pack("{s:b,s:s,s:s,s:b,s:I,s:o,s:o,s:s,s:I,s:o,s:o,s:s}",
 	    "ok", 1, "status", degraded ? "degraded" : "ok", "version",
 	    HSMAGENT_VERSION, "connector_child_ready", a->child.ready,
 	    "uptime_s", (json_int_t)((monotime_ms() - a->started_ms) / 1000),
 	    "order_counts", counts, "connectors", conns, "client_certificate",
 	    cert, "client_certificate_not_after", (json_int_t)a->cert_not_after,
 	    "tracked", tracked, "retirable_key", a->retirable_id[0] ?
-	    json_string(a->retirable_id) : json_null()));
+	    json_string(a->retirable_id) : json_null(), "storage", storage));
 }
 
 static void

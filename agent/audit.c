@@ -35,7 +35,8 @@
 struct audit {
 	int		 fd;
 	int		 hfd;		/* FILE.head */
-	int		 broken;	/* a write failed: refuse from now on */
+	char		*path;
+	int		 broken;	/* a write failed: recover() first */
 	uint64_t	 seq;		/* of the last record */
 	char		 prev[HASH_HEX + 1];
 };
@@ -497,6 +498,7 @@ audit_open(const char *path, char *err, size_t errlen)
 		free(a);
 		return NULL;
 	}
+	a->path = xstrdup(path);
 	if (flock(a->fd, LOCK_EX | LOCK_NB) == -1) {
 		snprintf(err, errlen, "audit log %s: %s", path, errno ==
 		    EWOULDBLOCK ? "in use by another process" :
@@ -520,6 +522,7 @@ audit_open(const char *path, char *err, size_t errlen)
 	return a;
  fail:
 	close(a->fd);
+	free(a->path);
 	free(a);
 	return NULL;
 }
@@ -575,6 +578,89 @@ write_all(int fd, const char *s, size_t len)
 	return 0;
 }
 
+/* Is the file at the log's path still the one we append to? */
+static int
+same_file(const struct audit *a)
+{
+	struct stat p, f;
+
+	return stat(a->path, &p) == 0 && fstat(a->fd, &f) == 0 &&
+	    p.st_dev == f.st_dev && p.st_ino == f.st_ino;
+}
+
+/*
+ * After a failed append (disk full, read-only, I/O error): cut off a
+ * partial line the failure may have left (the write that made it
+ * failed, so nothing relied on it), and check that the log ends with
+ * our last record again. 0 when appending may go on.
+ */
+static int
+recover(struct audit *a)
+{
+	struct stat	 st;
+	char		*tail, *line;
+	size_t		 want, n, len;
+	off_t		 end;
+	json_t		*r;
+	int		 ok;
+
+	if (fstat(a->fd, &st) == -1)
+		return -1;
+	/* Back to just after the last newline (within one record's cap). */
+	want = st.st_size > AUDIT_MAX_LINE + 1 ? AUDIT_MAX_LINE + 1 :
+	    (size_t)st.st_size;
+	tail = xmalloc(want + 1);
+	if (pread(a->fd, tail, want, st.st_size - (off_t)want) !=
+	    (ssize_t)want) {
+		free(tail);
+		return -1;
+	}
+	for (n = want; n > 0 && tail[n - 1] != '\n'; n--)
+		;
+	free(tail);
+	if (n == 0 && (off_t)want < st.st_size)
+		return -1;
+	end = st.st_size - (off_t)(want - n);
+	if (end != st.st_size && (ftruncate(a->fd, end) == -1 ||
+	    fsync(a->fd) == -1))
+		return -1;
+	if (a->seq == 0)
+		ok = end == 0;
+	else {
+		if (end == 0 || (line = read_last_line(a->fd, end, &len)) ==
+		    NULL)
+			return -1;
+		r = json_loadb(line, len, 0, NULL);
+		ok = r != NULL && (uint64_t)json_integer_value(json_object_get(r,
+		    "seq")) == a->seq && json_is_string(json_object_get(r,
+		    "hash")) && strcmp(json_string_value(json_object_get(r,
+		    "hash")), a->prev) == 0;
+		json_decref(r);
+		free(line);
+	}
+	if (!ok || head_write(a->hfd, a->seq, a->prev) == -1)
+		return -1;
+	a->broken = 0;
+	return 0;
+}
+
+/* Does the log end with a whole line (or is it empty)? */
+static int
+ends_clean(const struct audit *a)
+{
+	struct stat	st;
+	char		c;
+
+	return fstat(a->fd, &st) == 0 && (st.st_size == 0 ||
+	    (pread(a->fd, &c, 1, st.st_size - 1) == 1 && c == '\n'));
+}
+
+int
+audit_healthy(struct audit *a)
+{
+	return a != NULL && same_file(a) && !a->broken;
+}
+
 int
 audit_append(struct audit *a, const char *event,
     const struct audit_actor *actor, const char *target, const char *outcome,
@@ -585,8 +671,15 @@ audit_append(struct audit *a, const char *event,
 	off_t	 before;
 	int	 r = -1;
 
-	if (a == NULL || a->broken || !valid_event(event) || outcome == NULL ||
+	if (a == NULL || !valid_event(event) || outcome == NULL ||
 	    (details != NULL && !json_is_object(details)))
+		return -1;
+	/*
+	 * Moved or deleted under us: records would go nowhere anyone reads.
+	 * A torn tail (a failed write, a crash mid-record) is cut first.
+	 */
+	if (!same_file(a) || ((a->broken || !ends_clean(a)) &&
+	    recover(a) == -1))
 		return -1;
 	if ((rec = build_record(a, event, actor, target, outcome,
 	    details)) == NULL)
@@ -614,7 +707,7 @@ audit_append(struct audit *a, const char *event,
 	if (r == -1) {
 		/*
 		 * A partial line would break the chain for every reader:
-		 * cut it off if we can, and stop appending either way.
+		 * cut it off if we can; appending waits for recover().
 		 */
 		if (before != -1 && ftruncate(a->fd, before) == 0)
 			(void)fsync(a->fd);
@@ -643,6 +736,7 @@ audit_close(struct audit *a)
 		return;
 	close(a->fd);
 	close(a->hfd);
+	free(a->path);
 	free(a);
 }
 

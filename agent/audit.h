@@ -63,6 +63,13 @@ struct audit	*audit_open(const char *path, char *err, size_t errlen);
  * consumed. 0, or -1 if the record is not safely on disk: then this
  * handle refuses every later record too (the chain's state is unknown).
  */
+/*
+ * Was the last append written, and is the file at the log's path still
+ * the one open? After a failed write each audit_append() first cuts a
+ * torn tail and checks the chain's end (recovery), then tries again:
+ * appending resumes by itself when the disk takes writes again.
+ */
+int		 audit_healthy(struct audit *);
 int		 audit_append(struct audit *, const char *event,
 		    const struct audit_actor *actor, const char *target,
 		    const char *outcome, json_t *details);

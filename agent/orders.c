@@ -24,6 +24,9 @@
 
 struct orders {
 	sqlite3	*db;
+	char	*path;
+	dev_t	 dev;
+	ino_t	 ino;
 };
 
 /* Tracked certificates (tracked.c): in the schema and in the v2 upgrade. */
@@ -164,11 +167,26 @@ orders_sqlite(struct orders *o)
 	return o->db;
 }
 
+/*
+ * Is the file at the path still the database we write? SQLite keeps
+ * writing to a file that was deleted or replaced under it: changes
+ * that would vanish at the next start. Refused instead.
+ */
+int
+orders_healthy(struct orders *o)
+{
+	struct stat st;
+
+	return stat(o->path, &st) == 0 && st.st_dev == o->dev &&
+	    st.st_ino == o->ino;
+}
+
 struct orders *
 orders_open(const char *dir, char *err, size_t errlen)
 {
 	struct orders	*o = xcalloc(1, sizeof(*o));
 	char		 path[4200], e[256];
+	struct stat	 st;
 	int		 fd;
 
 	snprintf(path, sizeof(path), "%s/orders.db", dir);
@@ -179,6 +197,14 @@ orders_open(const char *dir, char *err, size_t errlen)
 		free(o);
 		return NULL;
 	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		free(o);
+		return NULL;
+	}
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
 	close(fd);
 	if (sqlite3_open_v2(path, &o->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
@@ -197,6 +223,7 @@ orders_open(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, e);
 		goto fail;
 	}
+	o->path = xstrdup(path);
 	return o;
  fail:
 	sqlite3_close(o->db);
@@ -210,6 +237,7 @@ orders_close(struct orders *o)
 	if (o == NULL)
 		return;
 	sqlite3_close(o->db);
+	free(o->path);
 	free(o);
 }
 
@@ -303,6 +331,10 @@ orders_create(struct orders *o, struct order *ord, char *err, size_t errlen)
 	sqlite3_stmt	*st;
 	int		 rc;
 
+	if (!orders_healthy(o)) {
+		snprintf(err, errlen, "the database file was moved or deleted");
+		return -1;
+	}
 	if (ord->state[0] == '\0')
 		snprintf(ord->state, sizeof(ord->state), "received");
 	if (strcmp(ord->state, "received") != 0 &&
@@ -388,7 +420,8 @@ update(struct orders *o, const char *sql, const char *id, const char *a1,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(o->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!orders_healthy(o) ||
+	    sqlite3_prepare_v2(o->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));

@@ -46,6 +46,8 @@ struct orders;
 
 struct orders	*orders_open(const char *state_dir, char *err, size_t errlen);
 void		 orders_close(struct orders *);
+/* Is the file at its path still the database open? Writes refuse if not. */
+int		 orders_healthy(struct orders *);
 /* The database, for the tables beside orders (tracked.c). */
 struct sqlite3	*orders_sqlite(struct orders *);
 struct sqlite3_stmt;

@@ -1,7 +1,8 @@
 /*
  * connector_registry_test.c - the connector registry of the test child
  * (build/tests/hsmagent-connector-test): the product's list plus the
- * test CA connector. The product links connectors/registry.c instead.
+ * test CA connector and the sandbox probes. The product links
+ * connectors/registry.c instead.
  */
 #include <stddef.h>
 
@@ -10,10 +11,12 @@
 extern const struct connector_type entrust_connector;
 extern const struct connector_type sectigo_connector;
 extern const struct connector_type testca_connector;
+extern const struct connector_type sandbox_probe_connector;
 
 const struct connector_type *const connector_types[] = {
 	&entrust_connector,
 	&sectigo_connector,
 	&testca_connector,
+	&sandbox_probe_connector,
 	NULL,
 };

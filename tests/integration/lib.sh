@@ -25,6 +25,8 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	# A test's own teardown (an unmount), after its processes are gone.
+	[ -n "${CLEANUP_HOOK:-}" ] && eval "$CLEANUP_HOOK"
 	# KEEP_T=DIR keeps a copy of the test's files for debugging.
 	[ -n "${KEEP_T:-}" ] && cp -r "$T" "$KEEP_T" 2>/dev/null
 	rm -rf "$T"

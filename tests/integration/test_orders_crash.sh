@@ -1,8 +1,12 @@
-# test_orders_crash.sh - orders survive the agent being killed: once
-# after the order is committed and sent but before the CA answers, once
-# while the order is pending at the CA. After each restart the order
-# completes and the CA saw exactly one enrollment for it. Also: enroll
-# --wait shows progress and writes the certificate. Uses the test child
+# test_orders_crash.sh - process faults: orders survive the agent being
+# killed (after the order is committed and sent but before the CA
+# answers; while it is pending at the CA; in the middle of busy
+# auditing) and the child being killed at each step of a job (waiting
+# for a signature mid-handshake, reading the response, between polls) or
+# stopped (a hung child: its job's deadline passes, it is replaced).
+# After each the order completes, the CA saw exactly one enrollment for
+# it, and the audit chain verifies. Also: enroll --wait shows progress
+# and writes the certificate. Uses the test child
 # (build/tests/hsmagent-connector-test) with the test CA connector and
 # tests/fakeca/fake_ca.py, which demands the HSM-held client certificate.
 . "$(dirname "$0")/lib.sh"
@@ -158,6 +162,122 @@ set -e
 [ "$rc" -eq 1 ] || fail "revoking twice: exit $rc"
 expect_in "$T/revoke2.err" 'conflict' "second revocation refused"
 note "revoked by serial with reason keyCompromise; the CA recorded it; twice is a conflict"
+
+# 5. The child killed at each step of a job.
+child_of() { pgrep -P "$AGENT" | head -n1; }
+wait_child() {
+	for _ in $(seq 1 200); do
+		cli --json health 2>/dev/null | grep '"connector_child_ready":true' >/dev/null && return 0
+		sleep 0.05
+	done
+	fail "no connector child"
+}
+verify_audit() {
+	"$CLI" audit verify "$T/state/audit.log" >/dev/null || fail "audit log does not verify after $1"
+}
+# a) Mid-handshake, waiting for a signature: the parent is frozen as
+#    soon as the job is out (enroll has answered), so the child's
+#    signature request stays unanswered; no new sign.granted record
+#    proves it was caught there. Tried a few times: it is a race.
+granted() { grep -c '"event":"sign.granted"' "$T/state/audit.log" || true; }
+wait_child
+caught=0
+for try in 1 2 3 4 5 6; do
+	csr "four-$try"
+	g0=$(granted)
+	o4=$(enroll "four-$try")
+	kill -STOP "$AGENT"
+	sleep 0.3
+	if [ "$(granted)" -eq "$g0" ]; then
+		kill -9 "$(child_of)"
+		kill -CONT "$AGENT"
+		caught=1
+		break
+	fi
+	kill -CONT "$AGENT"
+	wait_state "$o4" issued 30
+done
+[ "$caught" -eq 1 ] || fail "never caught the child waiting for a signature"
+wait_state "$o4" issued 30
+[ "$(posts "$o4")" -eq 1 ] || fail "order $o4: the CA saw $(posts "$o4") enrollments"
+verify_audit "a child killed mid-handshake"
+note "child SIGKILLed mid-handshake, its signature request unanswered (try $try): order $o4 issued, CA saw 1 enrollment"
+
+# b) Reading the response: the CA holds its answer, the child dies.
+kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
+stop_ca
+start_ca --hold-seconds 3
+start_agent
+wait_child
+csr five
+o5=$(enroll five)
+wait_posts "$o5"
+kill -9 "$(child_of)"
+wait_state "$o5" issued 30
+[ "$(posts "$o5")" -eq 1 ] || fail "order $o5: the CA saw $(posts "$o5") enrollments"
+verify_audit "a child killed reading the response"
+note "child SIGKILLed while reading the CA's answer: order $o5 found by reference and issued, 1 enrollment"
+
+# c) Between polls: the order is pending at the CA.
+kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
+stop_ca
+start_ca --pending-seconds 4
+start_agent
+wait_child
+csr six
+o6=$(enroll six)
+wait_state "$o6" pending 10
+kill -9 "$(child_of)"
+wait_state "$o6" issued 30
+[ "$(posts "$o6")" -eq 1 ] || fail "order $o6: the CA saw $(posts "$o6") enrollments"
+verify_audit "a child killed between polls"
+note "child SIGKILLed between polls: order $o6 issued, 1 enrollment"
+
+# d) A hung child (SIGSTOP): its job passes the deadline, it is replaced.
+wait_child
+c=$(child_of)
+kill -STOP "$c"
+csr seven
+o7=$(enroll seven)
+wait_state "$o7" issued 60
+[ "$(posts "$o7")" -eq 1 ] || fail "order $o7: the CA saw $(posts "$o7") enrollments"
+expect_in "$T/agent.err" "child hung" "hung child reported"
+kill -0 "$c" 2>/dev/null && fail "the hung child $c is still there"
+verify_audit "a hung child"
+note "child SIGSTOPped: killed at its job's deadline, replaced; order $o7 issued, 1 enrollment"
+
+# 6. The agent killed while it is busy writing audit records.
+kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
+stop_ca
+start_ca
+ids=()
+for round in 1 2 3; do
+	start_agent
+	clients=()
+	for i in $(seq 1 8); do
+		csr "b$round-$i"
+		cli --json enroll --connector lab --profile server --csr "$T/b$round-$i.csr" \
+			>"$T/b$round-$i.out" 2>&1 &
+		clients+=($!)
+	done
+	sleep "0.$((RANDOM % 4 + 1))"
+	kill -9 "$AGENT"
+	wait "$AGENT" 2>/dev/null || true
+	for p in "${clients[@]}"; do wait "$p" 2>/dev/null || true; done
+	verify_audit "SIGKILL during burst $round"
+	for i in $(seq 1 8); do
+		id=$(python3 -c 'import json,sys
+try: print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["order"]["id"])
+except Exception: pass' "$T/b$round-$i.out")
+		[ -n "$id" ] && ids+=("$id")
+	done
+done
+start_agent
+for id in "${ids[@]}"; do
+	wait_state "$id" issued 60
+	[ "$(posts "$id")" -eq 1 ] || fail "order $id: the CA saw $(posts "$id") enrollments"
+done
+note "3 SIGKILLs in bursts of 8 requests: the chain verifies each time; all ${#ids[@]} accepted orders issued once"
 
 kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
 "$CLI" audit verify "$T/state/audit.log" >/dev/null || fail "audit log does not verify after two crashes"

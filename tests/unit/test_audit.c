@@ -295,25 +295,50 @@ test_reopen_continues(void **state)
 	assert_int_equal(n, NREC + 1);
 }
 
+/*
+ * A failed write refuses appends (fail closed) until the log is sound
+ * again: a partial line the failure left is cut, nothing recorded is
+ * lost, and appending resumes when the disk takes writes again.
+ */
 static void
-test_write_failure_is_sticky(void **state)
+test_write_failure_then_recovery(void **state)
 {
 	struct audit	*a;
-	char		 err[256];
-	int		 full;
+	char		 err[256], msg[256], moved[300];
+	int		 ro, fd;
+	uint64_t	 n, bad;
 
 	(void)state;
 	write_log();
 	assert_non_null(a = audit_open(path, err, sizeof(err)));
-	if ((full = open("/dev/full", O_WRONLY)) == -1)
-		skip();
-	audit_test_set_fd(a, full);
+	/* The same file, but writes fail (as on a full or read-only disk). */
+	assert_true((ro = open(path, O_RDONLY)) != -1);
+	audit_test_set_fd(a, ro);
 	assert_int_equal(audit_append(a, "order.request", NULL, NULL, "ok",
 	    NULL), -1);
-	/* The handle stays refused: the caller must not go on. */
 	assert_int_equal(audit_append(a, "order.request", NULL, NULL, "ok",
 	    NULL), -1);
+	assert_false(audit_healthy(a));
+	/* The disk is back, with half a record the failure left behind. */
+	assert_true((fd = open(path, O_RDWR | O_APPEND)) != -1);
+	assert_int_equal(write(fd, "{\"seq\":99,\"ti", 14), 14);
+	audit_test_set_fd(a, fd);
+	assert_int_equal(audit_append(a, "order.request", NULL, NULL, "ok",
+	    NULL), 0);
+	assert_true(audit_healthy(a));
+	/* Moved away: refused; back in place: appending again. */
+	snprintf(moved, sizeof(moved), "%s.moved", path);
+	assert_int_equal(rename(path, moved), 0);
+	assert_false(audit_healthy(a));
+	assert_int_equal(audit_append(a, "order.request", NULL, NULL, "ok",
+	    NULL), -1);
+	assert_int_equal(rename(moved, path), 0);
+	assert_int_equal(audit_append(a, "order.request", NULL, NULL, "ok",
+	    NULL), 0);
 	audit_close(a);
+	if (audit_verify_file(path, &n, &bad, msg, sizeof(msg)) != 0)
+		fail_msg("verify: %s (line %llu)", msg, (unsigned long long)bad);
+	assert_int_equal(n, NREC + 2);
 }
 
 static void
@@ -342,7 +367,7 @@ main(void)
 		cmocka_unit_test(test_swap_each),
 		cmocka_unit_test(test_truncated_and_forged),
 		cmocka_unit_test(test_reopen_continues),
-		cmocka_unit_test(test_write_failure_is_sticky),
+		cmocka_unit_test(test_write_failure_then_recovery),
 		cmocka_unit_test(test_verify_buf),
 	};
 
