@@ -28,6 +28,7 @@ DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
 	libssl-dev openssl libp11-dev libengine-pkcs11-openssl libp11-kit-dev \
 	libcurl4-openssl-dev libjansson-dev libseccomp-dev libsqlite3-dev \
 	libcmocka-dev softhsm2 opensc p11-kit gnutls-bin curl python3 \
+	valgrind \
 	procps iproute2
 
 PARENT_PKGS	:= openssl libp11 p11-kit-1 jansson sqlite3
@@ -96,7 +97,8 @@ CONNECTOR	:= $(BUILD)/hsmagent-connector
 CLIENT		:= $(BUILD)/hsmagent
 PROGRAMS	:= $(HSMAGENTD) $(CONNECTOR) $(CLIENT)
 
-.PHONY: all clean test test-run demo asan fuzz bench lint deps install \
+.PHONY: all clean test test-run demo asan fuzz fuzz-long bench lint deps \
+	install valgrind valgrind-run \
 	uninstall fixtures
 
 all: $(PROGRAMS)
@@ -193,7 +195,11 @@ test-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) fixtures
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 		bash tests/run-all.sh
 
+# The whole suite: each fuzz target briefly, then unit and integration
+# tests (their "N passed, N failed" line comes last, for CI).
+TEST_FUZZ_SECONDS ?= 5
 test: deps
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(MAKE) test-run
 
 # Sanitizer reports end the test that triggers them; libp11's own leaks
@@ -204,6 +210,28 @@ asan:
 	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(MAKE) BUILD=build-asan SAN=1 test-run
+
+# The integration suite with the agent under valgrind's memcheck (the
+# sandboxed child runs natively: valgrind cannot live under its seccomp
+# filter). Any report in a log fails it; tests/valgrind.supp says what is
+# not counted.
+VALGRIND_LOGDIR	:= $(abspath $(BUILD))/valgrind
+valgrind:
+	$(MAKE) deps
+	$(MAKE) valgrind-run
+
+valgrind-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) fixtures
+	@rm -rf $(VALGRIND_LOGDIR) && mkdir -p $(VALGRIND_LOGDIR)
+	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
+	VALGRIND_LOGDIR=$(VALGRIND_LOGDIR) bash -c 'set -a; \
+		. $(abspath $(FIXTURES))/env.sh; set +a; \
+		bash tests/run-integration.sh $(VALGRIND_TESTS)'
+	@bad=$$(find $(VALGRIND_LOGDIR) -name '*.log' -size +0 | wc -l); \
+	n=$$(find $(VALGRIND_LOGDIR) -name '*.log' | wc -l); \
+	echo "valgrind: $$n agent processes checked, $$bad with reports"; \
+	if [ "$$bad" -ne 0 ]; then \
+		find $(VALGRIND_LOGDIR) -name '*.log' -size +0 -exec head -40 {} \; ; \
+		exit 1; fi
 
 # ---- fuzzing ---------------------------------------------------------------
 
@@ -244,6 +272,11 @@ fuzz: deps $(addprefix build-fuzz/,$(FUZZ_TARGETS))
 			2>build-fuzz/$$t.log || { tail -40 build-fuzz/$$t.log; exit 1; }; \
 		grep -E 'stat::number_of_executed_units|cov:' build-fuzz/$$t.log | tail -2; \
 	done
+
+# Every target for FUZZ_MINUTES minutes (default 10): the long campaign.
+FUZZ_MINUTES	?= 10
+fuzz-long:
+	$(MAKE) fuzz FUZZ_SECONDS=$$(( $(FUZZ_MINUTES) * 60 ))
 
 # ---- demo, bench, lint, install --------------------------------------------
 

@@ -127,6 +127,7 @@ struct agent {
 	char			 cred_error[IPC_MAX_STR + 1];	/* "" if fine */
 	/* The key a rotation switched away from: "credential retire" it. */
 	char			 retirable_id[129];
+	char			 hsm_error[IPC_MAX_STR + 1];	/* "" if signing works */
 	int64_t			 cert_not_before;	/* the client cert's */
 	int64_t			 cert_not_after;
 	int			 child_refresh;	/* restart the child when idle */

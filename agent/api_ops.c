@@ -538,14 +538,17 @@ op_health(struct agent *a, struct api_conn *c)
 	    !orders_healthy(a->orders) ? "the orders database was moved or "
 	    "deleted: operations are refused" : "ok";
 	degraded |= strcmp(storage, "ok") != 0;
-	api_reply(c, json_pack("{s:b,s:s,s:s,s:b,s:I,s:o,s:o,s:s,s:I,s:o,s:o,s:s}",
+	degraded |= a->hsm_error[0] != '\0';
+	api_reply(c, json_pack("{s:b,s:s,s:s,s:b,s:I,s:o,s:o,s:s,s:I,s:o,s:o,s:s,"
+	    "s:s}",
 	    "ok", 1, "status", degraded ? "degraded" : "ok", "version",
 	    HSMAGENT_VERSION, "connector_child_ready", a->child.ready,
 	    "uptime_s", (json_int_t)((monotime_ms() - a->started_ms) / 1000),
 	    "order_counts", counts, "connectors", conns, "client_certificate",
 	    cert, "client_certificate_not_after", (json_int_t)a->cert_not_after,
 	    "tracked", tracked, "retirable_key", a->retirable_id[0] ?
-	    json_string(a->retirable_id) : json_null(), "storage", storage));
+	    json_string(a->retirable_id) : json_null(), "storage", storage,
+	    "hsm", a->hsm_error[0] ? a->hsm_error : "ok"));
 }
 
 static void

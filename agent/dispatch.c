@@ -84,8 +84,19 @@ on_sign_request(struct agent *a, const struct ipc_msg *msg)
 	    err, sizeof(err)) == -1) {
 		a->sp.failed++;
 		log_error("sign: job %u: HSM: %s", rq.job_id, err);
+		/* Health says the HSM is down until a signature works again. */
+		if (a->hsm_error[0] == '\0')
+			agent_audit(a, "hsm.fault", hsm_key_label(a->hsm),
+			    "failed", json_pack("{s:s}", "error", err));
+		copy_printable(a->hsm_error, sizeof(a->hsm_error), err);
 		reply_sign(a, msg->id, SIGN_FAILED, NULL, 0);
 		return;
+	}
+	if (a->hsm_error[0] != '\0') {
+		log_info("sign: the HSM signs again");
+		agent_audit(a, "hsm.fault", hsm_key_label(a->hsm), "recovered",
+		    NULL);
+		a->hsm_error[0] = '\0';
 	}
 	log_debug("sign: granted: job %u %s", rq.job_id,
 	    sign_scheme_name(rq.scheme));

@@ -161,6 +161,10 @@ login_once(struct hsm *h, const char *pin_file, char *err, size_t errlen)
 	if (pin_read(pin_file, &pin, &pincap, err, errlen) == -1)
 		return -1;
 	rc = PKCS11_login(h->slot, 0, pin);
+	/* Kept: the PIN's hash, never the PIN (see hsm_relogin). */
+	if (rc == 0 && EVP_Digest(pin, strlen(pin), h->pin_sha256, NULL,
+	    EVP_sha256(), NULL) == 1)
+		h->have_pin_sha256 = 1;
 	freezero(pin, pincap);
 	if (rc != 0) {
 		snprintf(err, errlen, "login to token '%s' failed (%s); one "
@@ -231,6 +235,11 @@ find_obj(struct hsm *h, char *err, size_t errlen)
 		return -1;
 	}
 	h->fl->C_FindObjectsFinal(h->sess);
+	if (found == 0) {
+		snprintf(err, errlen, "key '%s' is not on the token (gone, or "
+		    "not readable)", h->label);
+		return -1;
+	}
 	if (found != 1) {
 		snprintf(err, errlen, "key '%s': %lu objects share its id and "
 		    "label; refusing to guess", h->label, (unsigned long)found);
@@ -408,6 +417,7 @@ hsm_open(const struct hsm_params *p, char *err, size_t errlen)
 		}
 		goto fail;
 	}
+	h->pin_file = p->pin_file != NULL ? xstrdup(p->pin_file) : NULL;
 	if (select_token(h, &u, err, errlen) == -1 ||
 	    login_once(h, p->pin_file, err, errlen) == -1 ||
 	    select_key(h, &u, err, errlen) == -1 ||
@@ -438,6 +448,7 @@ hsm_close(struct hsm *h)
 		PKCS11_CTX_unload(h->ctx);
 		PKCS11_CTX_free(h->ctx);
 	}
+	free(h->pin_file);
 	freezero(h, sizeof(*h));
 }
 
@@ -489,10 +500,103 @@ ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen, uint8_t *out,
 	return ret;
 }
 
+/* Errors after which a new session and a new look for the key may help. */
+static int
+token_fault(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_OBJECT_HANDLE_INVALID:
+	case CKR_KEY_HANDLE_INVALID:
+	case CKR_SESSION_HANDLE_INVALID:
+	case CKR_SESSION_CLOSED:
+	case CKR_DEVICE_REMOVED:
+	case CKR_DEVICE_ERROR:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_USER_NOT_LOGGED_IN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A login after the token forgot ours, only with the PIN that worked at
+ * start (its hash matches): a changed or wrong PIN file is never tried,
+ * so a real token's retry counter is not spent.
+ */
+static int
+relogin(struct hsm *h, char *err, size_t errlen)
+{
+	unsigned char	 md[32];
+	char		*pin = NULL;
+	size_t		 cap = 0;
+	int		 ok;
+
+	if (!h->have_pin_sha256 || pin_read(h->pin_file, &pin, &cap, err,
+	    errlen) == -1)
+		return -1;
+	ok = EVP_Digest(pin, strlen(pin), md, NULL, EVP_sha256(), NULL) == 1 &&
+	    CRYPTO_memcmp(md, h->pin_sha256, sizeof(md)) == 0;
+	if (!ok) {
+		freezero(pin, cap);
+		snprintf(err, errlen, "the token wants a new login and the PIN "
+		    "file no longer holds the PIN that worked: not trying it");
+		return -1;
+	}
+	ok = PKCS11_login(h->slot, 0, pin) == 0;
+	freezero(pin, cap);
+	if (!ok) {
+		snprintf(err, errlen, "a new login with the known PIN failed");
+		return -1;
+	}
+	return 0;
+}
+
+/* After a token fault: a fresh session, the key found again. */
+static int
+reconnect(struct hsm *h, char *err, size_t errlen)
+{
+	CK_RV		rv;
+	CK_ULONG	n = 0;
+
+	if (h->have_sess) {
+		h->fl->C_CloseSession(h->sess);
+		h->have_sess = 0;
+	}
+	/* Some modules (SoftHSM) look at their tokens again only here. */
+	(void)h->fl->C_GetSlotList(CK_TRUE, NULL, &n);
+	if ((rv = h->fl->C_OpenSession(PKCS11_get_slotid_from_slot(h->slot),
+	    CKF_SERIAL_SESSION, NULL, NULL, &h->sess)) != CKR_OK) {
+		snprintf(err, errlen, "C_OpenSession: %s", ckr_name(rv));
+		return -1;
+	}
+	h->have_sess = 1;
+	if (h->last_rv == CKR_USER_NOT_LOGGED_IN && relogin(h, err, errlen) ==
+	    -1)
+		return -1;
+	return find_obj(h, err, errlen);
+}
+
 int
 hsm_sign(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
     size_t dlen, uint8_t *sig, size_t *siglen, char *err, size_t errlen)
 {
+	char	 e2[256];
+	int64_t	 now = monotime_ms();
+
+	if (h->have_sess && hsm_sign_obj(h, h->obj, h->type, h->bits, scheme,
+	    dgst, dlen, sig, siglen, err, errlen) == 0)
+		return 0;
+	if (h->have_sess && !token_fault(h->last_rv))
+		return -1;
+	/* At most one reconnection a second: a token gone stays gone. */
+	if (now < h->next_reconnect_ms)
+		return -1;
+	h->next_reconnect_ms = now + 1000;
+	if (reconnect(h, e2, sizeof(e2)) == -1) {
+		snprintf(err, errlen, "the token is unavailable: %s", e2);
+		return -1;
+	}
 	return hsm_sign_obj(h, h->obj, h->type, h->bits, scheme, dgst, dlen,
 	    sig, siglen, err, errlen);
 }
@@ -553,8 +657,10 @@ hsm_sign_obj(struct hsm *h, CK_OBJECT_HANDLE obj, enum hsm_key_type type,
 		snprintf(err, errlen, "unknown scheme %u", (unsigned)scheme);
 		return -1;
 	}
+	h->last_rv = CKR_OK;
 	if ((rv = h->fl->C_SignInit(h->sess, &mech, obj)) != CKR_OK ||
 	    (rv = h->fl->C_Sign(h->sess, in, inlen, raw, &rawlen)) != CKR_OK) {
+		h->last_rv = rv;
 		snprintf(err, errlen, "C_Sign(%s): %s (0x%lx)",
 		    sign_scheme_name(scheme), ckr_name(rv), (unsigned long)rv);
 		explicit_bzero(in, sizeof(in));

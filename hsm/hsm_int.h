@@ -24,6 +24,12 @@ struct hsm {
 	enum hsm_key_type	 type;
 	int			 bits;
 	char			 label[300];
+	CK_RV			 last_rv;	/* of the last C_Sign path */
+	int64_t			 next_reconnect_ms;
+	/* SHA-256 of the PIN that logged in: a new login only with it. */
+	unsigned char		 pin_sha256[32];
+	int			 have_pin_sha256;
+	char			*pin_file;	/* NULL: systemd credential */
 };
 
 const char	*ckr_name(CK_RV);

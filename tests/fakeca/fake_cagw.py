@@ -16,6 +16,12 @@ request used (--stats). The enrollment's profileId picks the behaviour:
   huge         200 with a 10 MiB body
   slow         answers after --slow-seconds (longer than the agent's timeout)
   short-N      200, issued at once, valid for N seconds only (renewal tests)
+  reset        the connection closed (RST) after the request is read
+  truncated    Content-Length 1000, 10 bytes sent, then the connection closed
+  trickle      a byte a second, for longer than the agent's timeout
+  redirect     302 to another host (followed by nobody)
+  http10       an HTTP/1.0 answer without Content-Length, ended by closing
+  badchunk     chunked encoding with an invalid chunk size
   nochain      200, issued, but without enrollment.chain (as some CAs behind
                the gateway answer): the chain is at GET .../{caId}
   nochain-wrongca  the same, and the CA resource then offers a certificate
@@ -190,7 +196,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, {"type": "ProfilesResponse", "profiles": [
                 {"id": p} for p in ("issue", "pending-2", "reject", "denied",
                                     "ratelimit", "flaky-2", "malformed", "huge", "slow",
-                                    "nochain", "nochain-wrongca")]})
+                                    "nochain", "nochain-wrongca", "reset", "truncated",
+                                    "trickle", "redirect", "http10", "badchunk")]})
         if len(rest) == 2 and rest[0] == "enrollments":
             with lock:
                 e = state["enrollments"].get(rest[1])
@@ -247,6 +254,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(400, error("cagw-4001", "Profile does not allow this request"))
         if prof == "malformed":
             return self.send(200, raw=b"<html>not json")
+        if prof in ("reset", "truncated", "trickle", "redirect", "http10", "badchunk"):
+            return self.misbehave(prof)
         if prof == "huge":
             return self.send(200, raw=b"{\"pad\":\"" + b"A" * (10 << 20) + b"\"}")
         if prof == "slow":
@@ -265,6 +274,41 @@ class Handler(BaseHTTPRequestHandler):
             if e["status"] == "ISSUED":
                 return self.send(200, view(e))
             return self.send(201, view(e), headers=[("Retry-After", "1")])
+
+    def misbehave(self, prof):
+        """Answers no HTTP client should accept as a result."""
+        self.close_connection = True
+        w = self.wfile
+        if prof == "reset":
+            import socket as so
+            import struct
+            self.connection.setsockopt(so.SOL_SOCKET, so.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+            return
+        if prof == "truncated":
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 1000\r\n\r\n{\"enrollme")
+        elif prof == "trickle":
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 100000\r\n\r\n")
+            for _ in range(int(args.slow_seconds) + 5):
+                try:
+                    w.write(b" ")
+                    w.flush()
+                except OSError:
+                    return
+                time.sleep(1)
+        elif prof == "redirect":
+            w.write(b"HTTP/1.1 302 Found\r\nLocation: https://evil.example/\r\n"
+                    b"Content-Length: 0\r\n\r\n")
+        elif prof == "http10":
+            w.write(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n"
+                    b"{\"type\":\"EnrollmentResponse\"}")
+        elif prof == "badchunk":
+            w.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    b"zz\r\nhello\r\n0\r\n\r\n")
+        w.flush()
 
     def action(self, serial, req):
         act = req.get("action", {})

@@ -13,6 +13,18 @@ FX=${HSMAGENT_FIXTURES:?run through 'make test' (HSMAGENT_FIXTURES unset)}
 export SOFTHSM2_CONF
 
 HSMAGENTD=$BUILD/hsmagentd
+# make valgrind: the agent runs under memcheck (the child, sandboxed,
+# runs natively); each process writes its report into VALGRIND_LOGDIR.
+if [ -n "${VALGRIND_LOGDIR:-}" ]; then
+	HSMAGENTD=$(mktemp /tmp/hsmagentd-vg.XXXXXX)
+	cat >"$HSMAGENTD" <<EOF_VG
+#!/bin/sh
+exec valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \\
+	--suppressions=$ROOT/tests/valgrind.supp --log-file=$VALGRIND_LOGDIR/%p.log \\
+	$BUILD/hsmagentd "\$@"
+EOF_VG
+	chmod 0755 "$HSMAGENTD"
+fi
 CONNECTOR=$BUILD/hsmagent-connector
 T=$(mktemp -d /tmp/hsmagent-test.XXXXXX)
 PIDS=()
@@ -29,6 +41,7 @@ cleanup() {
 	[ -n "${CLEANUP_HOOK:-}" ] && eval "$CLEANUP_HOOK"
 	# KEEP_T=DIR keeps a copy of the test's files for debugging.
 	[ -n "${KEEP_T:-}" ] && cp -r "$T" "$KEEP_T" 2>/dev/null
+	[ -n "${VALGRIND_LOGDIR:-}" ] && rm -f "$HSMAGENTD"
 	rm -rf "$T"
 }
 trap cleanup EXIT
