@@ -140,7 +140,8 @@ select_token(struct hsm *h, const struct p11uri *u, char *err, size_t errlen)
 
 /* Exactly one C_Login; the PIN is wiped whatever happens. */
 static int
-login_once(struct hsm *h, const char *pin_file, char *err, size_t errlen)
+login_once(struct hsm *h, const char *pin_file, const unsigned char *expect,
+    char *err, size_t errlen)
 {
 	PKCS11_TOKEN	*t = h->slot->token;
 	char		*pin = NULL, e[256];
@@ -160,6 +161,19 @@ login_once(struct hsm *h, const char *pin_file, char *err, size_t errlen)
 	}
 	if (pin_read(pin_file, &pin, &pincap, err, errlen) == -1)
 		return -1;
+	if (expect != NULL) {
+		unsigned char md[32];
+
+		/* Only the PIN that worked before: never spend a retry. */
+		if (EVP_Digest(pin, strlen(pin), md, NULL, EVP_sha256(),
+		    NULL) != 1 || CRYPTO_memcmp(md, expect, sizeof(md)) != 0) {
+			freezero(pin, pincap);
+			snprintf(err, errlen, "the PIN file no longer holds the "
+			    "PIN that worked: not trying it (restart the agent "
+			    "to log in with a new PIN)");
+			return -1;
+		}
+	}
 	rc = PKCS11_login(h->slot, 0, pin);
 	/* Kept: the PIN's hash, never the PIN (see hsm_relogin). */
 	if (rc == 0 && EVP_Digest(pin, strlen(pin), h->pin_sha256, NULL,
@@ -392,8 +406,9 @@ check_certificate(struct hsm *h, const char *path, char *err, size_t errlen)
 	return r;
 }
 
-struct hsm *
-hsm_open(const struct hsm_params *p, char *err, size_t errlen)
+static struct hsm *
+open_with(const struct hsm_params *p, const unsigned char *expect_pin,
+    char *err, size_t errlen)
 {
 	struct hsm	*h = xcalloc(1, sizeof(*h));
 	struct p11uri	 u;
@@ -418,8 +433,11 @@ hsm_open(const struct hsm_params *p, char *err, size_t errlen)
 		goto fail;
 	}
 	h->pin_file = p->pin_file != NULL ? xstrdup(p->pin_file) : NULL;
+	h->module = xstrdup(p->module);
+	h->cert_file = xstrdup(p->cert_file);
+	h->allow_extractable = p->allow_extractable;
 	if (select_token(h, &u, err, errlen) == -1 ||
-	    login_once(h, p->pin_file, err, errlen) == -1 ||
+	    login_once(h, p->pin_file, expect_pin, err, errlen) == -1 ||
 	    select_key(h, &u, err, errlen) == -1 ||
 	    open_raw(h, p->module, err, errlen) == -1 ||
 	    check_attributes(h, p->allow_extractable, err, errlen) == -1 ||
@@ -433,23 +451,118 @@ hsm_open(const struct hsm_params *p, char *err, size_t errlen)
 	return NULL;
 }
 
+struct hsm *
+hsm_open(const struct hsm_params *p, char *err, size_t errlen)
+{
+	return open_with(p, NULL, err, errlen);
+}
+
+/* Lets go of the library: session, module, slots, context. */
+static void
+release(struct hsm *h)
+{
+	if (h->have_sess)
+		h->fl->C_CloseSession(h->sess);
+	h->have_sess = 0;
+	if (h->dl != NULL)
+		dlclose(h->dl);
+	h->dl = NULL;
+	h->fl = NULL;
+	if (h->slots != NULL)
+		PKCS11_release_all_slots(h->ctx, h->slots, h->nslots);
+	h->slots = NULL;
+	h->slot = NULL;
+	h->key = NULL;
+	if (h->ctx != NULL) {
+		PKCS11_CTX_unload(h->ctx);
+		PKCS11_CTX_free(h->ctx);
+	}
+	h->ctx = NULL;
+}
+
+int
+hsm_usable(const struct hsm *h, char *err, size_t errlen)
+{
+	if (h->ctx != NULL && h->key != NULL && h->fl != NULL)
+		return 1;
+	snprintf(err, errlen, "the token is unavailable (the agent retries "
+	    "once a second)");
+	return 0;
+}
+
 void
 hsm_close(struct hsm *h)
 {
 	if (h == NULL)
 		return;
-	if (h->have_sess)
-		h->fl->C_CloseSession(h->sess);
-	if (h->dl != NULL)
-		dlclose(h->dl);
-	if (h->slots != NULL)
-		PKCS11_release_all_slots(h->ctx, h->slots, h->nslots);
-	if (h->ctx != NULL) {
-		PKCS11_CTX_unload(h->ctx);
-		PKCS11_CTX_free(h->ctx);
-	}
+	release(h);
 	free(h->pin_file);
+	free(h->module);
+	free(h->cert_file);
+	free(h->reopen_uri);
 	freezero(h, sizeof(*h));
+}
+
+/*
+ * The last resort after a token fault: unload the module and open it all
+ * again (a token that went away and came back is often seen only by a
+ * fresh C_Initialize), select the same key by its CKA_ID, log in only
+ * with the PIN that worked before. On failure h stays released and the
+ * next signature tries again.
+ */
+static int
+reopen(struct hsm *h, char *err, size_t errlen)
+{
+	struct hsm_params	 p;
+	struct hsm		*n;
+	char			 uri[1024], *o;
+	unsigned char		 pin[32];
+	size_t			 len;
+	const char		*t;
+
+	if (!h->have_pin_sha256) {
+		snprintf(err, errlen, "no known-good PIN to log in again with");
+		return -1;
+	}
+	if (h->key != NULL) {
+		/* pkcs11:token=LABEL;id=%..;type=private, all percent-encoded. */
+		o = uri + snprintf(uri, sizeof(uri), "pkcs11:token=");
+		for (t = h->slot->token->label; *t != '\0' && o < uri + 400; t++)
+			o += snprintf(o, 4, "%%%02x", (unsigned char)*t);
+		o += snprintf(o, 5, ";id=");
+		for (size_t i = 0; i < h->key->id_len && o < uri + 900; i++)
+			o += snprintf(o, 4, "%%%02x", h->key->id[i]);
+		snprintf(o, (size_t)(uri + sizeof(uri) - o), ";type=private");
+		free(h->reopen_uri);
+		h->reopen_uri = xstrdup(uri);
+	}
+	if (h->reopen_uri == NULL) {
+		snprintf(err, errlen, "no key to reopen");
+		return -1;
+	}
+	memcpy(pin, h->pin_sha256, sizeof(pin));
+	release(h);
+	memset(&p, 0, sizeof(p));
+	p.module = h->module;
+	p.key_uri = h->reopen_uri;
+	p.pin_file = h->pin_file;
+	p.cert_file = h->cert_file;
+	p.allow_extractable = h->allow_extractable;
+	if ((n = open_with(&p, pin, err, errlen)) == NULL)
+		return -1;
+	/* n's library state becomes h's; h keeps its own strings. */
+	free(n->pin_file);
+	free(n->module);
+	free(n->cert_file);
+	free(n->reopen_uri);
+	n->pin_file = h->pin_file;
+	n->module = h->module;
+	n->cert_file = h->cert_file;
+	n->reopen_uri = h->reopen_uri;
+	len = sizeof(*h);
+	memcpy(h, n, len);
+	free(n);
+	return 0;
 }
 
 enum hsm_key_type
@@ -589,11 +702,16 @@ hsm_sign(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
 		return 0;
 	if (h->have_sess && !token_fault(h->last_rv))
 		return -1;
-	/* At most one reconnection a second: a token gone stays gone. */
-	if (now < h->next_reconnect_ms)
+	/* At most one attempt a second: a token gone stays gone a while. */
+	if (now < h->next_reconnect_ms) {
+		if (!h->have_sess)
+			snprintf(err, errlen, "the token is unavailable");
 		return -1;
+	}
 	h->next_reconnect_ms = now + 1000;
-	if (reconnect(h, e2, sizeof(e2)) == -1) {
+	/* A new session first; the whole library again if that is not it. */
+	if ((h->ctx == NULL || reconnect(h, e2, sizeof(e2)) == -1) &&
+	    reopen(h, e2, sizeof(e2)) == -1) {
 		snprintf(err, errlen, "the token is unavailable: %s", e2);
 		return -1;
 	}
@@ -702,7 +820,8 @@ hsm_use_cert(struct hsm *h, const char *cert_file, int allow_extractable,
 	unsigned int	 nkeys, nmatch = 0;
 
 	*switched = 0;
-	if ((x = read_leaf_cert(cert_file, err, errlen)) == NULL)
+	if (!hsm_usable(h, err, errlen) ||
+	    (x = read_leaf_cert(cert_file, err, errlen)) == NULL)
 		return -1;
 	pub = X509_get0_pubkey(x);
 	if (pub == NULL || PKCS11_enumerate_keys(h->slot->token, &keys,

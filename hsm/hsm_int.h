@@ -30,9 +30,16 @@ struct hsm {
 	unsigned char		 pin_sha256[32];
 	int			 have_pin_sha256;
 	char			*pin_file;	/* NULL: systemd credential */
+	/* What a reopening after a token fault needs (see hsm.c). */
+	char			*module;
+	char			*cert_file;
+	char			*reopen_uri;	/* the key in use, by CKA_ID */
+	int			 allow_extractable;
 };
 
 const char	*ckr_name(CK_RV);
+/* Is the library loaded and the token there? Else err says so. */
+int		 hsm_usable(const struct hsm *, char *err, size_t errlen);
 int		 ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen,
 		    uint8_t *out, size_t *outlen);
 /* hsm_sign() with another key object of the token (a new credential). */

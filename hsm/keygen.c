@@ -294,6 +294,8 @@ hsm_keygen(struct hsm *h, const struct hsm_keygen *kg, struct hsm_newkey *out,
 
 	memset(out, 0, sizeof(*out));
 	err[0] = '\0';
+	if (!hsm_usable(h, err, errlen))
+		return -1;
 	if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
 		snprintf(err, errlen, "getrandom failed");
 		return -1;
@@ -356,7 +358,10 @@ hsm_keygen(struct hsm *h, const struct hsm_keygen *kg, struct hsm_newkey *out,
 void
 hsm_current_id(const struct hsm *h, char *hex, size_t len)
 {
-	hex_of(h->key->id, h->key->id_len, hex, len);
+	if (h->key == NULL)
+		hex[0] = '\0';
+	else
+		hex_of(h->key->id, h->key->id_len, hex, len);
 }
 
 int
@@ -376,6 +381,8 @@ hsm_retire(struct hsm *h, const char *id_hex, char *label, size_t labellen,
 	CK_SESSION_HANDLE	 sess;
 
 	label[0] = '\0';
+	if (!hsm_usable(h, err, errlen))
+		return -1;
 	if (unhex(id_hex, id, sizeof(id), &idlen) == -1) {
 		snprintf(err, errlen, "a key id is lowercase hex");
 		return -1;
