@@ -1,5 +1,7 @@
 # test_storage_faults.sh - the state directory on a small tmpfs: full,
-# and the audit log or the database moved away under the running agent.
+# and the audit log or the database moved away under the running agent;
+# then on an ext4 image that goes read-only under it (an ext4 error with
+# errors=remount-ro, as a failing disk would cause).
 # Operations are refused (fail closed) and health says why, nothing
 # recorded is lost (the chain verifies, every order is still there), and
 # service resumes by itself when space returns or the file is back. A
@@ -10,7 +12,7 @@ CLI=$BUILD/hsmagent
 SOCK=$T/agent.sock
 mkdir -m 0700 "$T/state"
 mount -t tmpfs -o size=1m,mode=0700 tmpfs "$T/state" || fail "cannot mount a tmpfs (the tests run as root)"
-CLEANUP_HOOK='umount -l "$T/state" 2>/dev/null || true'
+CLEANUP_HOOK='umount -l "$T/state" 2>/dev/null || true; umount -l "$T/rostate" 2>/dev/null || true'
 start_cagw ca1
 cat >"$T/policy.conf" <<EOF2
 [rule s]
@@ -117,3 +119,35 @@ set -e
 [ "$rc" -ne 0 ] || fail "the agent started on a corrupt database"
 expect_in "$T/b.out" "orders.db: .*(not a database|not an SQLite database|not an hsmagent)" "corrupt database named"
 note "corrupt orders.db: the agent refuses to start and names the file (exit $rc)"
+
+# 5. The file system goes read-only under the agent (ext4 error,
+#    errors=remount-ro): refused, health says so, nothing lost; after a
+#    repair (fsck) and a restart, everything recorded before is there.
+truncate -s 16M "$T/ext4.img"
+mkfs.ext4 -q "$T/ext4.img"
+mkdir -m 0700 "$T/rostate"
+mount -o loop,errors=remount-ro "$T/ext4.img" "$T/rostate" || fail "cannot loop-mount ext4"
+chmod 0700 "$T/rostate"
+dev=$(basename "$(findmnt -n -o SOURCE "$T/rostate")")
+[ -w "/sys/fs/ext4/$dev/trigger_fs_error" ] || fail "no ext4 trigger_fs_error for $dev"
+sed "s|^dir = $T/state\$|dir = $T/rostate|" "$T/a.conf" >"$T/ro.conf"
+cp "$T/ro.conf" "$T/a.conf"	# start_agent reads a.conf
+start_agent
+enroll
+[ "$rc" -eq 0 ] || { cat "$T/e.out" >&2; fail "enrollment on ext4: exit $rc"; }
+records=$(wc -l <"$T/rostate/audit.log")
+echo 1 >"/sys/fs/ext4/$dev/trigger_fs_error"
+enroll
+[ "$rc" -ne 0 ] || fail "enrollment went through on a read-only file system"
+storage | grep -q 'cannot be written' || fail "health does not show the read-only log: $(storage)"
+"$CLI" audit verify "$T/rostate/audit.log" >/dev/null || fail "chain broken on the read-only file system"
+kill "$agent"; wait "$agent" 2>/dev/null || true
+umount "$T/rostate"
+e2fsck -fy "$T/ext4.img" >/dev/null 2>&1 || true
+mount -o loop "$T/ext4.img" "$T/rostate"
+[ "$(wc -l <"$T/rostate/audit.log")" -ge "$records" ] || fail "audit records lost on the read-only file system"
+start_agent
+enroll
+[ "$rc" -eq 0 ] || { cat "$T/e.out" >&2; fail "no service after the repair: exit $rc"; }
+"$CLI" audit verify "$T/rostate/audit.log" >/dev/null || fail "chain broken after the repair"
+note "ext4 gone read-only under the agent: refused, health says so, chain intact; after fsck and a restart all $records records there, service back"
