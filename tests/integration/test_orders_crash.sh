@@ -253,6 +253,9 @@ start_ca
 ids=()
 for round in 1 2 3; do
 	start_agent
+	# Not during the login: SoftHSM rewrites its token file then, and a
+	# SIGKILL in the middle can leave the (shared test) token unreadable.
+	wait_child
 	clients=()
 	for i in $(seq 1 8); do
 		csr "b$round-$i"
