@@ -447,6 +447,35 @@ cmd_revoke(int argc, char *argv[])
 }
 
 /*
+ * One request, one reply: the reply if it says ok, else NULL with *rc
+ * the exit code (the error already printed).
+ */
+static json_t *
+ask(json_t *req, int *rc)
+{
+	int	 fd = connect_agent();
+	FILE	*f;
+	json_t	*r;
+
+	send_request(fd, req);
+	if ((f = fdopen(fd, "r")) == NULL)
+		exit(EX_ERROR);
+	r = read_reply(f);
+	fclose(f);
+	if (r == NULL) {
+		fprintf(stderr, "hsmagent: the agent closed the connection\n");
+		*rc = EX_RETRY;
+		return NULL;
+	}
+	if (!json_is_true(json_object_get(r, "ok"))) {
+		*rc = error_exit(r);
+		json_decref(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
  * fetch: the tracked certificate, written with the caller's rights.
  * Exit 0 if a file changed (then --exec runs), 14 if both were current.
  */
@@ -461,8 +490,7 @@ cmd_fetch(int argc, char *argv[])
 	};
 	const char	*out = NULL, *chain_out = NULL, *cmd = NULL;
 	json_t		*r;
-	FILE		*f;
-	int		 ch, fd, w1 = 0, w2 = 0, rc;
+	int		 ch, w1 = 0, w2 = 0, rc;
 	char		 err[512];
 
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -475,22 +503,9 @@ cmd_fetch(int argc, char *argv[])
 	}
 	if (optind + 1 != argc || out == NULL)
 		usage();
-	fd = connect_agent();
-	send_request(fd, json_pack("{s:s,s:s}", "op", "fetch", "name",
-	    argv[optind]));
-	if ((f = fdopen(fd, "r")) == NULL)
-		exit(EX_ERROR);
-	if ((r = read_reply(f)) == NULL) {
-		fprintf(stderr, "hsmagent: the agent closed the connection\n");
-		fclose(f);
-		return EX_RETRY;
-	}
-	fclose(f);
-	if (!json_is_true(json_object_get(r, "ok"))) {
-		rc = error_exit(r);
-		json_decref(r);
+	if ((r = ask(json_pack("{s:s,s:s}", "op", "fetch", "name",
+	    argv[optind]), &rc)) == NULL)
 		return rc;
-	}
 	if ((w1 = deliver_file(out, str(r, "certificate"), err,
 	    sizeof(err))) == -1 || (chain_out != NULL && (w2 =
 	    deliver_file(chain_out, str(r, "chain"), err, sizeof(err))) ==
@@ -586,8 +601,7 @@ cmd_credential(int argc, char *argv[])
 	};
 	const char	*out = NULL, *sub;
 	json_t		*req, *r, *k;
-	FILE		*f;
-	int		 ch, fd, rc, is_new;
+	int		 ch, rc, is_new;
 	char		*end, err[512];
 	long		 bits;
 
@@ -625,21 +639,8 @@ cmd_credential(int argc, char *argv[])
 	}
 	if (optind != argc || (is_new != (out != NULL)))
 		usage();
-	fd = connect_agent();
-	send_request(fd, req);
-	if ((f = fdopen(fd, "r")) == NULL)
-		exit(EX_ERROR);
-	r = read_reply(f);
-	fclose(f);
-	if (r == NULL) {
-		fprintf(stderr, "hsmagent: the agent closed the connection\n");
-		return EX_RETRY;
-	}
-	if (!json_is_true(json_object_get(r, "ok"))) {
-		rc = error_exit(r);
-		json_decref(r);
+	if ((r = ask(req, &rc)) == NULL)
 		return rc;
-	}
 	rc = EX_DONE;
 	if (is_new) {
 		k = json_object_get(r, "key");

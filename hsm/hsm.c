@@ -632,39 +632,6 @@ token_fault(CK_RV rv)
 	}
 }
 
-/*
- * A login after the token forgot ours, only with the PIN that worked at
- * start (its hash matches): a changed or wrong PIN file is never tried,
- * so a real token's retry counter is not spent.
- */
-static int
-relogin(struct hsm *h, char *err, size_t errlen)
-{
-	unsigned char	 md[32];
-	char		*pin = NULL;
-	size_t		 cap = 0;
-	int		 ok;
-
-	if (!h->have_pin_sha256 || pin_read(h->pin_file, &pin, &cap, err,
-	    errlen) == -1)
-		return -1;
-	ok = EVP_Digest(pin, strlen(pin), md, NULL, EVP_sha256(), NULL) == 1 &&
-	    CRYPTO_memcmp(md, h->pin_sha256, sizeof(md)) == 0;
-	if (!ok) {
-		freezero(pin, cap);
-		snprintf(err, errlen, "the token wants a new login and the PIN "
-		    "file no longer holds the PIN that worked: not trying it");
-		return -1;
-	}
-	ok = PKCS11_login(h->slot, 0, pin) == 0;
-	freezero(pin, cap);
-	if (!ok) {
-		snprintf(err, errlen, "a new login with the known PIN failed");
-		return -1;
-	}
-	return 0;
-}
-
 /* After a token fault: a fresh session, the key found again. */
 static int
 reconnect(struct hsm *h, char *err, size_t errlen)
@@ -684,8 +651,9 @@ reconnect(struct hsm *h, char *err, size_t errlen)
 		return -1;
 	}
 	h->have_sess = 1;
-	if (h->last_rv == CKR_USER_NOT_LOGGED_IN && relogin(h, err, errlen) ==
-	    -1)
+	/* The token forgot our login: again, but only with the PIN that worked. */
+	if (h->last_rv == CKR_USER_NOT_LOGGED_IN && (!h->have_pin_sha256 ||
+	    login_once(h, h->pin_file, h->pin_sha256, err, errlen) == -1))
 		return -1;
 	return find_obj(h, err, errlen);
 }
