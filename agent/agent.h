@@ -114,6 +114,7 @@ struct agent {
 	struct policy		*policy;
 	struct orders		*orders;
 	struct audit		*audit;
+	int64_t			 audit_dirty_ms; /* first deferred record unsynced */
 	uint64_t		 api_requests[OP_LAST + 1];
 	int64_t			 started_ms;
 	struct ca_target	 ca_targets[CONFIG_MAX_CONNECTORS];
@@ -217,6 +218,11 @@ int	pem_cert_dates(const char *pem, int64_t *not_before,
 /* agent_audit.c: records with the agent as actor; consumes details */
 int	agent_audit(struct agent *, const char *event, const char *target,
 	    const char *outcome, json_t *details);
+/* Written now, fsync'ed within AUDIT_SYNC_MS (granted signatures only). */
+int	agent_audit_deferred(struct agent *, const char *event,
+	    const char *target, const char *outcome, json_t *details);
+/* Syncs deferred records when due; returns when it is next due, or 0. */
+int64_t	agent_audit_tick(struct agent *, int64_t now);
 void	file_sha256_hex(const char *path, char out[65]);
 
 /* local_api.c */

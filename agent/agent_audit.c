@@ -28,6 +28,40 @@ agent_audit(struct agent *a, const char *event, const char *target,
 	return r;
 }
 
+int
+agent_audit_deferred(struct agent *a, const char *event, const char *target,
+    const char *outcome, json_t *details)
+{
+	int r = 0;
+
+	if (a->audit != NULL &&
+	    (r = audit_append_deferred(a->audit, event, NULL, target, outcome,
+	    details)) == -1)
+		log_error("audit: cannot write %s", event);
+	if (r == 0 && a->audit_dirty_ms == 0)
+		a->audit_dirty_ms = monotime_ms();
+	json_decref(details);
+	return r;
+}
+
+int64_t
+agent_audit_tick(struct agent *a, int64_t now)
+{
+	if (audit_unsynced(a->audit) == 0) {
+		a->audit_dirty_ms = 0;	/* a synced record took them along */
+		return 0;
+	}
+	if (now < a->audit_dirty_ms + AUDIT_SYNC_MS)
+		return a->audit_dirty_ms + AUDIT_SYNC_MS;
+	if (audit_sync(a->audit) == -1) {
+		log_error("audit: cannot sync the log");
+		a->audit_dirty_ms = now;	/* again in AUDIT_SYNC_MS */
+		return now + AUDIT_SYNC_MS;
+	}
+	a->audit_dirty_ms = 0;
+	return 0;
+}
+
 /* Hex SHA-256 of a file's bytes ("unreadable" if it cannot be read). */
 void
 file_sha256_hex(const char *path, char out[65])

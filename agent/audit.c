@@ -39,6 +39,7 @@ struct audit {
 	int		 broken;	/* a write failed: recover() first */
 	uint64_t	 seq;		/* of the last record */
 	char		 prev[HASH_HEX + 1];
+	uint64_t	 unsynced;	/* deferred records not yet fsync'ed */
 };
 
 static const char zero_hash[HASH_HEX + 1] =
@@ -661,8 +662,14 @@ audit_healthy(struct audit *a)
 	return a != NULL && same_file(a) && !a->broken;
 }
 
-int
-audit_append(struct audit *a, const char *event,
+/*
+ * sync: fsync the log, then the head. Deferred records (sync 0) are
+ * written at once, so they outlive a crash of the agent, but reach the
+ * disk with the next synced record or audit_sync(); the head is left
+ * alone until then, so on disk it never runs ahead of the log.
+ */
+static int
+append_record(struct audit *a, int sync, const char *event,
     const struct audit_actor *actor, const char *target, const char *outcome,
     json_t *details)
 {
@@ -700,7 +707,8 @@ audit_append(struct audit *a, const char *event,
 		size_t len = strlen(line);
 
 		line[len] = '\n';	/* json_dumps left room for the NUL */
-		if (write_all(a->fd, line, len + 1) == 0 && fsync(a->fd) == 0)
+		if (write_all(a->fd, line, len + 1) == 0 &&
+		    (!sync || fsync(a->fd) == 0))
 			r = 0;
 	}
 	free(line);
@@ -716,10 +724,50 @@ audit_append(struct audit *a, const char *event,
 	}
 	a->seq++;
 	memcpy(a->prev, h, sizeof(a->prev));
+	if (!sync) {
+		a->unsynced++;
+		return 0;
+	}
+	a->unsynced = 0;
 	if (head_write(a->hfd, a->seq, a->prev) == -1) {
 		a->broken = 1;
 		return -1;
 	}
+	return 0;
+}
+
+int
+audit_append(struct audit *a, const char *event,
+    const struct audit_actor *actor, const char *target, const char *outcome,
+    json_t *details)
+{
+	return append_record(a, 1, event, actor, target, outcome, details);
+}
+
+int
+audit_append_deferred(struct audit *a, const char *event,
+    const struct audit_actor *actor, const char *target, const char *outcome,
+    json_t *details)
+{
+	return append_record(a, 0, event, actor, target, outcome, details);
+}
+
+uint64_t
+audit_unsynced(const struct audit *a)
+{
+	return a == NULL ? 0 : a->unsynced;
+}
+
+int
+audit_sync(struct audit *a)
+{
+	if (a == NULL || a->unsynced == 0)
+		return 0;
+	if (fsync(a->fd) == -1 || head_write(a->hfd, a->seq, a->prev) == -1) {
+		a->broken = 1;
+		return -1;
+	}
+	a->unsynced = 0;
 	return 0;
 }
 
@@ -734,6 +782,7 @@ audit_close(struct audit *a)
 {
 	if (a == NULL)
 		return;
+	(void)audit_sync(a);
 	close(a->fd);
 	close(a->hfd);
 	free(a->path);

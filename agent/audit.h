@@ -29,6 +29,13 @@
  *
  * Each record is fsync'ed before audit_append() returns. A record that
  * cannot be written makes the caller refuse what it was about to do.
+ * audit_append_deferred() is for the one high-rate event, a granted
+ * signature: the record is written (it survives a crash of the agent)
+ * but fsync'ed with the next synced record or by audit_sync(), which
+ * the agent calls within AUDIT_SYNC_MS. Only a crash of the kernel or
+ * a power cut inside that window can lose such records; the head is
+ * rewritten only after the sync, so it never claims what the disk
+ * lacks. (SECURITY.md, "Audit log".)
  *
  * FILE.head ("SEQ HASH", rewritten after each record) records where the
  * log ends: the chain cannot show records cut from the end, the head
@@ -44,6 +51,7 @@
 #include <jansson.h>
 
 #define AUDIT_MAX_LINE	(64 * 1024)
+#define AUDIT_SYNC_MS	1000	/* a deferred record reaches the disk by then */
 
 struct audit_actor {
 	long		 uid, gid, pid;
@@ -73,6 +81,13 @@ int		 audit_healthy(struct audit *);
 int		 audit_append(struct audit *, const char *event,
 		    const struct audit_actor *actor, const char *target,
 		    const char *outcome, json_t *details);
+/* Written now, synced later: see above. Same return as audit_append(). */
+int		 audit_append_deferred(struct audit *, const char *event,
+		    const struct audit_actor *actor, const char *target,
+		    const char *outcome, json_t *details);
+/* Deferred records not yet on disk; audit_sync() puts them there (0/-1). */
+uint64_t	 audit_unsynced(const struct audit *);
+int		 audit_sync(struct audit *);
 uint64_t	 audit_last_seq(const struct audit *);
 void		 audit_close(struct audit *);
 

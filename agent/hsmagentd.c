@@ -440,6 +440,8 @@ event_loop(struct agent *a, int command)
 		timeout = poll_timeout(a, now);
 		if ((t = api_tick(&a->api, now)) != 0 && t - now < timeout)
 			timeout = t <= now ? 0 : (int)(t - now);
+		if ((t = agent_audit_tick(a, now)) != 0 && t - now < timeout)
+			timeout = t <= now ? 0 : (int)(t - now);
 		if (poll(pfd, n + napi, timeout) == -1 && errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents & POLLIN)

@@ -295,6 +295,75 @@ test_reopen_continues(void **state)
 	assert_int_equal(n, NREC + 1);
 }
 
+/* The head file's seq ("SEQ HASH"). */
+static unsigned long long
+head_seq(void)
+{
+	FILE			*f = fopen(head, "r");
+	unsigned long long	 seq = 0;
+
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%llu", &seq), 1);
+	fclose(f);
+	return seq;
+}
+
+/*
+ * Deferred records (granted signatures) are in the log at once and
+ * chained like the rest; the head moves only when they are synced, so
+ * it never claims more than the disk holds. A crash between the write
+ * and the sync leaves the head behind, which reopening accepts.
+ */
+static void
+test_deferred_sync(void **state)
+{
+	struct audit	*a;
+	char		 err[256], msg[256], old_head[256];
+	uint64_t	 n, bad;
+	FILE		*f;
+	size_t		 hl;
+
+	(void)state;
+	unlink(path);
+	unlink(head);
+	assert_non_null(a = audit_open(path, err, sizeof(err)));
+	assert_int_equal(audit_append(a, "agent.start", NULL, NULL, "ok",
+	    NULL), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(audit_append_deferred(a, "sign.granted", NULL,
+		    NULL, "ok", NULL), 0);
+	assert_int_equal(audit_unsynced(a), 3);
+	assert_int_equal(audit_verify_file(path, &n, &bad, msg, sizeof(msg)), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(head_seq(), 1);
+	assert_int_equal(audit_sync(a), 0);
+	assert_int_equal(audit_unsynced(a), 0);
+	assert_int_equal(head_seq(), 4);
+	/* A synced record takes the deferred ones before it along. */
+	assert_int_equal(audit_append_deferred(a, "sign.granted", NULL, NULL,
+	    "ok", NULL), 0);
+	assert_int_equal(audit_append(a, "order.request", NULL, NULL, "ok",
+	    NULL), 0);
+	assert_int_equal(audit_unsynced(a), 0);
+	assert_int_equal(head_seq(), 6);
+	/* Crash before the sync: the head on disk still says 6. */
+	assert_non_null(f = fopen(head, "r"));
+	hl = fread(old_head, 1, sizeof(old_head), f);
+	fclose(f);
+	assert_int_equal(audit_append_deferred(a, "sign.granted", NULL, NULL,
+	    "ok", NULL), 0);
+	audit_close(a);
+	assert_int_equal(head_seq(), 7);
+	assert_non_null(f = fopen(head, "w"));
+	assert_int_equal(fwrite(old_head, 1, hl, f), hl);
+	fclose(f);
+	assert_int_equal(audit_verify_file(path, &n, &bad, msg, sizeof(msg)), 0);
+	assert_non_null(a = audit_open(path, err, sizeof(err)));
+	assert_int_equal(audit_last_seq(a), 7);
+	assert_int_equal(head_seq(), 7);
+	audit_close(a);
+}
+
 /*
  * A failed write refuses appends (fail closed) until the log is sound
  * again: a partial line the failure left is cut, nothing recorded is
@@ -367,6 +436,7 @@ main(void)
 		cmocka_unit_test(test_swap_each),
 		cmocka_unit_test(test_truncated_and_forged),
 		cmocka_unit_test(test_reopen_continues),
+		cmocka_unit_test(test_deferred_sync),
 		cmocka_unit_test(test_write_failure_then_recovery),
 		cmocka_unit_test(test_verify_buf),
 	};
