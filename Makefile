@@ -70,7 +70,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/dispatch.c agent/jobs.c agent/resolve.c agent/notify.c \
 		   hsm/hsm.c hsm/keygen.c hsm/p11uri.c hsm/pin.c \
 		   common/secret_file.c policy/sign_policy.c \
-		   agent/api_server.c agent/api_request.c agent/api_ops.c \
+		   agent/api_server.c agent/peer_ident.c agent/api_request.c agent/api_ops.c \
 		   agent/order_flow.c agent/agent_audit.c agent/local_api.c \
 		   agent/metrics.c agent/audit.c agent/orders.c \
 		   agent/poll_schedule.c agent/cred_watch.c \
@@ -168,13 +168,30 @@ $(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
 # The child with the test CA connector instead of the product registry.
 $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
 	tests/testca_connector.c tests/sandbox_probe_connector.c \
-	tests/connector_registry_test.c $(COMMON_SRCS))
+	bench/sign_connector.c bench/sign_loop.c tests/connector_registry_test.c $(COMMON_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_C)
 
 $(UNIT_BINS) $(ROGUE):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P) $(LIBS_C) $(LIBS_T) -pthread
+
+# ---- benchmarks (make bench): the peers the agent is measured against --
+
+BENCH_SIGN	:= $(BUILD)/bench/sign-libp11
+BENCH_HS	:= $(BUILD)/bench/handshake-engine
+BENCH_TLS	:= $(BUILD)/bench/tls-server
+BENCH_LOAD	:= $(BUILD)/bench/api-load
+BENCH_BINS	:= $(BENCH_SIGN) $(BENCH_HS) $(BENCH_TLS) $(BENCH_LOAD)
+BENCH_COMMON	:= hsm/pin.c common/secret_file.c common/log.c common/util.c
+$(BENCH_SIGN): $(call obj_p,bench/sign_libp11.c bench/sign_loop.c \
+	$(BENCH_COMMON))
+$(BENCH_HS): $(call obj_c,bench/handshake_engine.c $(BENCH_COMMON))
+$(BENCH_TLS): $(call obj_c,bench/tls_server.c common/log.c)
+$(BENCH_LOAD): $(call obj_p,bench/api_load.c common/log.c common/util.c)
+$(BENCH_BINS):
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P) $(LIBS_C) -pthread
 
 # Tests run against a fresh SoftHSM token every time.
 fixtures:
@@ -285,7 +302,7 @@ demo: deps
 	BUILD=$(abspath $(BUILD)) bash tests/demo.sh
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(TEST_CHILD) $(BENCH_BINS)
 	BUILD=$(abspath $(BUILD)) bash bench/run.sh
 
 lint:

@@ -117,6 +117,7 @@ struct agent {
 	int64_t			 audit_dirty_ms; /* first deferred record unsynced */
 	uint64_t		 api_requests[OP_LAST + 1];
 	int64_t			 started_ms;
+	int			 ready_told;	/* READY=1 sent (first sandboxed child) */
 	struct ca_target	 ca_targets[CONFIG_MAX_CONNECTORS];
 	/* auth = password: the password (freezero(p, cap)), else NULL. */
 	char			*conn_password[CONFIG_MAX_CONNECTORS];

@@ -30,6 +30,7 @@
 
 #include "agent.h"
 #include "api_server.h"
+#include "peer_ident.h"
 #include "log.h"
 #include "util.h"
 
@@ -157,9 +158,6 @@ identify(struct api_conn *c)
 {
 	struct ucred	 uc;
 	socklen_t	 len = sizeof(uc);
-	struct passwd	 pw, *pwp = NULL;
-	char		 buf[4096];
-	int		 ng = API_MAX_GROUPS;
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1 ||
 	    len != sizeof(uc))
@@ -167,15 +165,8 @@ identify(struct api_conn *c)
 	c->uid = uc.uid;
 	c->gid = uc.gid;
 	c->pid = uc.pid;
-	c->groups[0] = uc.gid;
-	c->ngroups = 1;
-	if (getpwuid_r(uc.uid, &pw, buf, sizeof(buf), &pwp) == 0 &&
-	    pwp != NULL) {
-		snprintf(c->user, sizeof(c->user), "%s", pw.pw_name);
-		/* Membership as the group database says, primary included. */
-		if (getgrouplist(pw.pw_name, uc.gid, c->groups, &ng) != -1)
-			c->ngroups = (size_t)ng;
-	}
+	peer_ident(uc.uid, uc.gid, monotime_ms(), c->user, sizeof(c->user),
+	    c->groups, API_MAX_GROUPS, &c->ngroups);
 	return 0;
 }
 

@@ -29,6 +29,10 @@
  * place after each append. The chain alone cannot show that records
  * were cut from the end of the log; the head file can (unless it is
  * rewritten too, which is why the log should also leave the host).
+ * The head is written only after the log is fsync'ed, and is not synced
+ * itself: after a power cut it can only be behind the log, which is
+ * accepted, never ahead (one 87-byte write at offset 0 does not tear).
+ * That saves a sync per record, half of the audit log's cost.
  */
 #define HEAD_LEN	(20 + 1 + HASH_HEX + 1)
 
@@ -40,6 +44,7 @@ struct audit {
 	uint64_t	 seq;		/* of the last record */
 	char		 prev[HASH_HEX + 1];
 	uint64_t	 unsynced;	/* deferred records not yet fsync'ed */
+	off_t		 end;		/* the log's size after our last write */
 };
 
 static const char zero_hash[HASH_HEX + 1] =
@@ -57,6 +62,42 @@ sha256_hex(const char *s, size_t len, char out[HASH_HEX + 1])
 	for (size_t i = 0; i < sizeof(md); i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	return 0;
+}
+
+/*
+ * The line for a new record (no "hash" member yet), its hash in h, and
+ * room for the newline. The canonical form is dumped once and hashed;
+ * "hash" then goes where sorting puts it, just before "outcome". That
+ * is the last ,"outcome": in the text: every member after it (prev,
+ * seq, target, time) is a scalar, and quotes inside strings are escaped,
+ * so an "outcome" key inside details can only come earlier.
+ */
+static char *
+record_line(json_t *rec, char h[HASH_HEX + 1], size_t *len)
+{
+	static const char	 key[] = ",\"outcome\":";
+	char			*s, *at = NULL, *p, *line;
+	size_t			 n, head;
+
+	if ((s = json_dumps(rec, DUMP_FLAGS)) == NULL)
+		return NULL;
+	n = strlen(s);
+	for (p = s; (p = strstr(p, key)) != NULL; p++)
+		at = p;
+	if (at == NULL || sha256_hex(s, n, h) == -1) {
+		free(s);
+		return NULL;
+	}
+	head = (size_t)(at - s);
+	*len = n + 9 + HASH_HEX + 1;		/* ,"hash":"<hex>" */
+	line = xmalloc(*len + 2);
+	memcpy(line, s, head);
+	memcpy(line + head, ",\"hash\":\"", 9);
+	memcpy(line + head + 9, h, HASH_HEX);
+	line[head + 9 + HASH_HEX] = '"';
+	memcpy(line + head + 9 + HASH_HEX + 1, at, n - head + 1);
+	free(s);
+	return line;
 }
 
 /* The hash of a record: its canonical form without the "hash" member. */
@@ -134,7 +175,7 @@ head_write(int fd, uint64_t seq, const char *hash)
 
 	snprintf(buf, sizeof(buf), "%020llu %s\n", (unsigned long long)seq,
 	    hash);
-	if (pwrite(fd, buf, HEAD_LEN, 0) != HEAD_LEN || fdatasync(fd) == -1)
+	if (pwrite(fd, buf, HEAD_LEN, 0) != HEAD_LEN)
 		return -1;
 	return 0;
 }
@@ -520,6 +561,7 @@ audit_open(const char *path, char *err, size_t errlen)
 		close(a->hfd);
 		goto fail;
 	}
+	a->end = lseek(a->fd, 0, SEEK_END);
 	return a;
  fail:
 	close(a->fd);
@@ -581,12 +623,16 @@ write_all(int fd, const char *s, size_t len)
 
 /* Is the file at the log's path still the one we append to? */
 static int
-same_file(const struct audit *a)
+same_file(const struct audit *a, off_t *size)
 {
 	struct stat p, f;
 
-	return stat(a->path, &p) == 0 && fstat(a->fd, &f) == 0 &&
-	    p.st_dev == f.st_dev && p.st_ino == f.st_ino;
+	if (stat(a->path, &p) == -1 || fstat(a->fd, &f) == -1 ||
+	    p.st_dev != f.st_dev || p.st_ino != f.st_ino)
+		return 0;
+	if (size != NULL)
+		*size = f.st_size;
+	return 1;
 }
 
 /*
@@ -659,7 +705,7 @@ ends_clean(const struct audit *a)
 int
 audit_healthy(struct audit *a)
 {
-	return a != NULL && same_file(a) && !a->broken;
+	return a != NULL && same_file(a, NULL) && !a->broken;
 }
 
 /*
@@ -676,6 +722,7 @@ append_record(struct audit *a, int sync, const char *event,
 	json_t	*rec;
 	char	 h[HASH_HEX + 1], *line;
 	off_t	 before;
+	size_t	 len;
 	int	 r = -1;
 
 	if (a == NULL || !valid_event(event) || outcome == NULL ||
@@ -685,32 +732,32 @@ append_record(struct audit *a, int sync, const char *event,
 	 * Moved or deleted under us: records would go nowhere anyone reads.
 	 * A torn tail (a failed write, a crash mid-record) is cut first.
 	 */
-	if (!same_file(a) || ((a->broken || !ends_clean(a)) &&
-	    recover(a) == -1))
+	if (!same_file(a, &before))
 		return -1;
+	/* Not as we left it: someone else wrote, or our last write failed. */
+	if (a->broken || before != a->end) {
+		if ((!a->broken && ends_clean(a)) || recover(a) == 0)
+			a->end = lseek(a->fd, 0, SEEK_END);
+		else
+			return -1;
+		before = a->end;
+	}
 	if ((rec = build_record(a, event, actor, target, outcome,
 	    details)) == NULL)
 		return -1;
-	if (record_hash(rec, h) == -1 ||
-	    json_object_set_new(rec, "hash", json_string(h)) == -1 ||
-	    (line = json_dumps(rec, DUMP_FLAGS)) == NULL) {
-		json_decref(rec);
-		return -1;
-	}
+	line = record_line(rec, h, &len);
 	json_decref(rec);
-	if (strlen(line) > AUDIT_MAX_LINE) {
+	if (line == NULL)
+		return -1;
+	if (len > AUDIT_MAX_LINE) {
 		/* Nothing written: the chain is intact, only this is refused. */
 		free(line);
 		return -1;
 	}
-	if ((before = lseek(a->fd, 0, SEEK_END)) != -1) {
-		size_t len = strlen(line);
-
-		line[len] = '\n';	/* json_dumps left room for the NUL */
-		if (write_all(a->fd, line, len + 1) == 0 &&
-		    (!sync || fsync(a->fd) == 0))
-			r = 0;
-	}
+	line[len] = '\n';
+	if (write_all(a->fd, line, len + 1) == 0 &&
+	    (!sync || fsync(a->fd) == 0))
+		r = 0;
 	free(line);
 	if (r == -1) {
 		/*
@@ -722,6 +769,7 @@ append_record(struct audit *a, int sync, const char *event,
 		a->broken = 1;
 		return -1;
 	}
+	a->end = before + (off_t)len + 1;
 	a->seq++;
 	memcpy(a->prev, h, sizeof(a->prev));
 	if (!sync) {

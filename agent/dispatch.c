@@ -34,6 +34,13 @@ on_ready(struct agent *a, const struct ipc_msg *msg)
 	a->child.ready = 1;
 	log_info("supervisor: connector child %ld sandboxed: %s",
 	    (long)a->child.pid, r.sandbox);
+	/* Ready means all three: socket listening, HSM logged in, child sandboxed. */
+	if (!a->ready_told) {
+		a->ready_told = 1;
+		log_info("hsmagentd: ready in %lld ms", (long long)(monotime_ms() -
+		    a->started_ms));
+		notify_ready();
+	}
 	jobs_send_queued(a);
 	connectors_validate(a);
 }

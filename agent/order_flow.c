@@ -164,11 +164,9 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		cert[r->cert_len] = '\0';
 		memcpy(chain, r->chain, r->chain_len);
 		chain[r->chain_len] = '\0';
-		if (r->handle[0] != '\0')
-			orders_set_ca_handle(a->orders, o->id, r->handle,
-			    r->renew_id[0] ? r->renew_id : NULL);
 		if (orders_set_issued(a->orders, o->id, cert, chain,
-		    r->serial) == -1) {
+		    r->serial, r->handle[0] ? r->handle : NULL,
+		    r->renew_id[0] ? r->renew_id : NULL) == -1) {
 			log_error("order %s: cannot store the certificate", o->id);
 			return;
 		}
@@ -185,8 +183,12 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		api_ops_order_changed(a, o->id);
 		return;
 	case CA_PENDING:
-		orders_set_ca_handle(a->orders, o->id, r->handle,
-		    r->renew_id[0] ? r->renew_id : NULL);
+		/* A poll that changes nothing writes nothing but the attempt. */
+		if (o->ca_handle == NULL || strcmp(o->ca_handle, r->handle) != 0 ||
+		    (r->renew_id[0] != '\0' && (o->ca_renew_id == NULL ||
+		    strcmp(o->ca_renew_id, r->renew_id) != 0)))
+			orders_set_ca_handle(a->orders, o->id, r->handle,
+			    r->renew_id[0] ? r->renew_id : NULL);
 		if (strcmp(o->state, "submitting") == 0) {
 			orders_set_state(a->orders, o->id, "submitting",
 			    "pending", err, sizeof(err));
@@ -313,7 +315,7 @@ orders_tick(struct agent *a, int64_t now_ms)
 	if (now_ms < a->next_orders_tick_ms || !a->child.ready)
 		return;
 	a->next_orders_tick_ms = now_ms + TICK_MS;
-	orders_list_resumable(a->orders, due_cb, a);
+	orders_list_resumable(a->orders, (int64_t)time(NULL), due_cb, a);
 	tracking_tick(a);
 }
 

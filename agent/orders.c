@@ -19,15 +19,64 @@
 
 #include <sqlite3.h>
 
+#include "log.h"
 #include "orders.h"
 #include "util.h"
+
+#define STMT_CACHE	24
 
 struct orders {
 	sqlite3	*db;
 	char	*path;
 	dev_t	 dev;
 	ino_t	 ino;
+	/* Prepared once, reset after each use: parsing SQL cost as much as
+	 * running it. Keyed by the SQL text's address (string literals). */
+	struct {
+		const char	*sql;
+		sqlite3_stmt	*st;
+	}	 stmts[STMT_CACHE];
 };
+
+/*
+ * The statement for sql, ready to bind (NULL on error). Each use ends
+ * with sqlite3_reset(), which also ends a reading statement's snapshot.
+ */
+static sqlite3_stmt *
+prep(struct orders *o, const char *sql)
+{
+	sqlite3_stmt	*st;
+	size_t		 i;
+
+	for (i = 0; i < STMT_CACHE && o->stmts[i].sql != NULL; i++)
+		if (o->stmts[i].sql == sql) {
+			sqlite3_clear_bindings(o->stmts[i].st);
+			return o->stmts[i].st;
+		}
+	if (sqlite3_prepare_v3(o->db, sql, -1, i < STMT_CACHE ?
+	    SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (i == STMT_CACHE) {
+		/* More call sites than slots (cannot happen): one-off use. */
+		log_warn("orders: statement cache full");
+		return st;
+	}
+	o->stmts[i].sql = sql;
+	o->stmts[i].st = st;
+	return st;
+}
+
+/* The end of a use of prep()'s statement. */
+static void
+done(struct orders *o, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < STMT_CACHE && o->stmts[i].sql != NULL; i++)
+		if (o->stmts[i].st == st) {
+			sqlite3_reset(st);
+			return;
+		}
+	sqlite3_finalize(st);
+}
 
 /* Tracked certificates (tracked.c): in the schema and in the v2 upgrade. */
 #define TRACKED_TABLE \
@@ -215,6 +264,8 @@ orders_open(const char *dir, char *err, size_t errlen)
 	sqlite3_busy_timeout(o->db, 5000);
 	if (exec(o, "PRAGMA journal_mode=WAL") == -1 ||
 	    exec(o, "PRAGMA synchronous=FULL") == -1 ||
+	    /* Lookups go by index; the kernel's page cache holds the rest. */
+	    exec(o, "PRAGMA cache_size=-512") == -1 ||
 	    exec(o, "PRAGMA foreign_keys=ON") == -1) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(o->db));
 		goto fail;
@@ -236,6 +287,8 @@ orders_close(struct orders *o)
 {
 	if (o == NULL)
 		return;
+	for (size_t i = 0; i < STMT_CACHE && o->stmts[i].sql != NULL; i++)
+		sqlite3_finalize(o->stmts[i].st);
 	sqlite3_close(o->db);
 	free(o->path);
 	free(o);
@@ -348,11 +401,10 @@ orders_create(struct orders *o, struct order *ord, char *err, size_t errlen)
 		return -1;
 	}
 	ord->created = ord->updated = (int64_t)time(NULL);
-	if (sqlite3_prepare_v2(o->db, "INSERT INTO orders (id, created, "
+	if ((st = prep(o, "INSERT INTO orders (id, created, "
 	    "updated, uid, gid, pid, user, connector, profile, rule, csr_pem, "
 	    "sans_json, validity_days, state, poll_since) VALUES (?1, ?2, ?2, "
-	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?2)", -1, &st,
-	    NULL) != SQLITE_OK)
+	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?2)")) == NULL)
 		goto dberr;
 	sqlite3_bind_text(st, 1, ord->id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, ord->created);
@@ -368,7 +420,7 @@ orders_create(struct orders *o, struct order *ord, char *err, size_t errlen)
 	sqlite3_bind_int64(st, 12, ord->validity_days);
 	db_bind_text(st, 13, ord->state);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	done(o, st);
 	if (rc == SQLITE_DONE)
 		return 0;
  dberr:
@@ -384,7 +436,7 @@ get_one(struct orders *o, const char *sql, const char *key,
 	sqlite3_stmt	*st;
 	int		 rc, r = -1;
 
-	if (sqlite3_prepare_v2(o->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if ((st = prep(o, sql)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
@@ -393,7 +445,7 @@ get_one(struct orders *o, const char *sql, const char *key,
 		r = 1;
 	} else if (rc == SQLITE_DONE)
 		r = 0;
-	sqlite3_finalize(st);
+	done(o, st);
 	return r;
 }
 
@@ -421,7 +473,7 @@ update(struct orders *o, const char *sql, const char *id, const char *a1,
 	int		 rc;
 
 	if (!orders_healthy(o) ||
-	    sqlite3_prepare_v2(o->db, sql, -1, &st, NULL) != SQLITE_OK)
+	    (st = prep(o, sql)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
@@ -430,7 +482,7 @@ update(struct orders *o, const char *sql, const char *id, const char *a1,
 	db_bind_text(st, 5, a3);
 	sqlite3_bind_int64(st, 6, n);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	done(o, st);
 	return rc == SQLITE_DONE ? sqlite3_changes(o->db) : -1;
 }
 
@@ -479,23 +531,28 @@ orders_record_attempt(struct orders *o, const char *id, int64_t next_poll,
 
 int
 orders_set_issued(struct orders *o, const char *id, const char *cert,
-    const char *chain, const char *serial)
+    const char *chain, const char *serial, const char *handle,
+    const char *renew_id)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(o->db, "UPDATE orders SET state = 'issued', "
+	/* One transaction, so one sync, for all the CA's answer says. */
+	if ((st = prep(o, "UPDATE orders SET state = 'issued', "
 	    "cert_pem = ?3, chain_pem = ?4, serial = ?5, updated = ?2, "
-	    "next_poll = 0 WHERE id = ?1 AND state IN ('submitting', "
-	    "'pending')", -1, &st, NULL) != SQLITE_OK)
+	    "ca_handle = coalesce(?6, ca_handle), ca_renew_id = coalesce(?7, "
+	    "ca_renew_id), next_poll = 0 WHERE id = ?1 AND state IN "
+	    "('submitting', 'pending')")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
 	db_bind_text(st, 3, cert);
 	db_bind_text(st, 4, chain);
 	db_bind_text(st, 5, serial);
+	db_bind_text(st, 6, handle);
+	db_bind_text(st, 7, renew_id);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	done(o, st);
 	return rc == SQLITE_DONE && sqlite3_changes(o->db) == 1 ? 0 : -1;
 }
 
@@ -520,7 +577,8 @@ orders_set_revoked(struct orders *o, const char *id, const char *reason)
 }
 
 static int
-iterate(sqlite3_stmt *st, int (*cb)(const struct order *, void *), void *arg)
+iterate(struct orders *db, sqlite3_stmt *st,
+    int (*cb)(const struct order *, void *), void *arg)
 {
 	struct order	o;
 	int		rc;
@@ -532,7 +590,7 @@ iterate(sqlite3_stmt *st, int (*cb)(const struct order *, void *), void *arg)
 		if (rc != 0)
 			break;
 	}
-	sqlite3_finalize(st);
+	done(db, st);
 	return rc == SQLITE_DONE || rc == 0 ? 0 : -1;
 }
 
@@ -544,27 +602,29 @@ orders_list(struct orders *o, int64_t uid_filter, size_t limit,
 
 	if (limit > 1000)
 		limit = 1000;
-	if (sqlite3_prepare_v2(o->db, "SELECT " COLUMNS " FROM orders WHERE "
-	    "?1 < 0 OR uid = ?1 ORDER BY created DESC, rowid DESC LIMIT ?2",
-	    -1, &st, NULL) != SQLITE_OK)
+	if ((st = prep(o, "SELECT " COLUMNS " FROM orders WHERE "
+	    "?1 < 0 OR uid = ?1 ORDER BY created DESC, rowid DESC LIMIT ?2")) ==
+	    NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, uid_filter);
 	sqlite3_bind_int64(st, 2, (int64_t)limit);
-	return iterate(st, cb, arg);
+	return iterate(o, st, cb, arg);
 }
 
 int
-orders_list_resumable(struct orders *o,
+orders_list_resumable(struct orders *o, int64_t due_by,
     int (*cb)(const struct order *, void *), void *arg)
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(o->db, "SELECT " COLUMNS " FROM orders WHERE "
-	    "state IN ('received', 'submitting', 'pending') ORDER BY created, "
-	    "rowid", -1,
-	    &st, NULL) != SQLITE_OK)
+	/* Only the due rows are read: a thousand pending orders cost nothing
+	 * between their polls. */
+	if ((st = prep(o, "SELECT " COLUMNS " FROM orders WHERE "
+	    "state IN ('received', 'submitting', 'pending') AND next_poll "
+	    "BETWEEN 0 AND ?1 ORDER BY created, rowid")) == NULL)
 		return -1;
-	return iterate(st, cb, arg);
+	sqlite3_bind_int64(st, 1, due_by);
+	return iterate(o, st, cb, arg);
 }
 
 int
@@ -574,14 +634,14 @@ orders_count_by_state(struct orders *o, const char *state, uint64_t *n)
 	int		 rc;
 
 	*n = 0;
-	if (sqlite3_prepare_v2(o->db, "SELECT count(*) FROM orders WHERE "
-	    "state = ?1", -1, &st, NULL) != SQLITE_OK)
+	if ((st = prep(o, "SELECT count(*) FROM orders WHERE "
+	    "state = ?1")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*n = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	done(o, st);
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 

@@ -75,8 +75,10 @@ int	orders_set_ca_handle(struct orders *, const char *id,
 	    const char *handle, const char *renew_id);
 int	orders_record_attempt(struct orders *, const char *id,
 	    int64_t next_poll, const char *last_error);
+/* handle, renew_id: the CA's, stored in the same write (NULL: kept). */
 int	orders_set_issued(struct orders *, const char *id, const char *cert,
-	    const char *chain, const char *serial);
+	    const char *chain, const char *serial, const char *handle,
+	    const char *renew_id);
 int	orders_set_failed(struct orders *, const char *id, const char *to,
 	    const char *last_error);
 int	orders_set_revoked(struct orders *, const char *id,
@@ -93,8 +95,11 @@ int	orders_find_by_serial(struct orders *, const char *serial,
 /* Newest first; uid_filter -1 for all; at most limit (<= 1000). */
 int	orders_list(struct orders *, int64_t uid_filter, size_t limit,
 	    int (*cb)(const struct order *, void *), void *arg);
-/* "received" (not yet submitted), "submitting" and "pending", oldest first. */
-int	orders_list_resumable(struct orders *,
+/*
+ * "received" (not yet submitted), "submitting" and "pending" orders
+ * whose next poll is due by due_by (and not stopped), oldest first.
+ */
+int	orders_list_resumable(struct orders *, int64_t due_by,
 	    int (*cb)(const struct order *, void *), void *arg);
 int	orders_count_by_state(struct orders *, const char *state,
 	    uint64_t *n);

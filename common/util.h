@@ -39,5 +39,6 @@ int	name_ok(const char *s, size_t max);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t	monotime_ms(void);
+int64_t	monotime_us(void);
 
 #endif

@@ -153,8 +153,15 @@ tls_ctx_callback(CURL *curl, void *sslctx, void *arg)
 	}
 	if (SSL_CTX_use_PrivateKey(ctx, j->key) != 1)
 		goto fail;
-	SSL_CTX_set_app_data(ctx, j);
-	SSL_CTX_set_info_callback(ctx, info_callback);
+	/*
+	 * Only a probe's connection reports its TLS version, and a probe's
+	 * connection is never reused: a CA call's may outlive its job, so
+	 * it must not point at it (a late NewSessionTicket would).
+	 */
+	if (j->kind == XFER_PROBE) {
+		SSL_CTX_set_app_data(ctx, j);
+		SSL_CTX_set_info_callback(ctx, info_callback);
+	}
 	return CURLE_OK;
  fail:
 	log_error("tls: job %u: cannot install the client certificate or "

@@ -62,7 +62,7 @@ wait "$agent" 2>/dev/null || true
 	{ cat "$T/st.out" "$T/st.err" >&2; fail "self-test run failed"; }
 expect_in "$T/st.out" '^sandbox self-test: openat: child killed by SIGSYS: ok$' "openat"
 expect_in "$T/st.out" '^sandbox self-test: execve: child killed by SIGSYS: ok$' "execve"
-expect_in "$T/st.out" '^3 probes succeeded, 0 steps failed$' "fresh child serves"
+expect_in "$T/st.out" '^3 probes succeeded, 0 steps failed;' "fresh child serves"
 expect_in "$T/st.err" 'killed by SIGSYS: the sandbox stopped a forbidden system call' "parent reports SIGSYS"
 expect_in "$T/st.err" 'sandbox kills 2' "SIGSYS counted"
 note "self-test: openat and execve end the child with SIGSYS; the next child serves"

@@ -57,7 +57,9 @@ write_log(void)
 	unlink(head);
 	assert_non_null(a = audit_open(path, err, sizeof(err)));
 	for (int i = 0; i < NREC; i++) {
-		json_t *d = json_pack("{s:i,s:s}", "n", i, "note", "caf\xc3\xa9");
+		/* An "outcome" inside details must not confuse the writer. */
+		json_t *d = json_pack("{s:i,s:s,s:s}", "n", i, "note",
+		    "caf\xc3\xa9", "outcome", "x\",\"outcome\":");
 
 		assert_int_equal(audit_append(a, i % 2 ? "order.request" :
 		    "agent.start", i % 2 ? &who : NULL, i % 3 ? "0123abcd" : NULL,
@@ -124,6 +126,19 @@ test_intact(void **state)
 	assert_non_null(strstr(lines[0], "\"actor\":null"));
 	assert_non_null(strstr(lines[1], "\"user\":\"alice\""));
 	assert_non_null(strstr(lines[1], "caf\\u00E9"));
+	/* Each line is its record in canonical form (sorted, compact). */
+	for (size_t i = 0; i < NREC; i++) {
+		json_t	*r = json_loads(lines[i], 0, NULL);
+		char	*c;
+
+		assert_non_null(r);
+		assert_non_null(c = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS |
+		    JSON_ENSURE_ASCII));
+		assert_int_equal(strlen(c) + 1, strlen(lines[i]));
+		assert_memory_equal(c, lines[i], strlen(c));
+		free(c);
+		json_decref(r);
+	}
 }
 
 static void

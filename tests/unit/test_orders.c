@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -136,9 +137,11 @@ test_state_machine(void **state)
 	assert_int_equal(orders_set_state(o, a.id, "submitting", "pending",
 	    err, sizeof(err)), 1);
 	assert_int_equal(orders_record_attempt(o, a.id, 12345, "HTTP 503"), 0);
-	assert_int_equal(orders_set_issued(o, a.id, "CERT", "CHAIN", "0a1b"), 0);
+	assert_int_equal(orders_set_issued(o, a.id, "CERT", "CHAIN", "0a1b",
+	    NULL, NULL), 0);
 	/* Issued twice: refused. */
-	assert_int_equal(orders_set_issued(o, a.id, "X", "Y", "ff"), -1);
+	assert_int_equal(orders_set_issued(o, a.id, "X", "Y", "ff", "h", NULL),
+	    -1);
 	assert_int_equal(orders_set_failed(o, a.id, "failed", "late"), -1);
 	assert_int_equal(orders_get(o, a.id, &b), 1);
 	assert_string_equal(b.state, "issued");
@@ -153,6 +156,20 @@ test_state_machine(void **state)
 	assert_int_equal(orders_find_by_serial(o, "0a1b", &b), 1);
 	assert_string_equal(b.id, a.id);
 	order_free(&b);
+	/* Issued at once: the CA's handle comes in the same write. */
+	{
+		struct order c, d;
+
+		new_order(o, &c, 1000, NULL);
+		assert_int_equal(orders_set_state(o, c.id, "received",
+		    "submitting", err, sizeof(err)), 1);
+		assert_int_equal(orders_set_issued(o, c.id, "C2", "", "0c",
+		    "h-9", "rn-9"), 0);
+		assert_int_equal(orders_get(o, c.id, &d), 1);
+		assert_string_equal(d.ca_handle, "h-9");
+		assert_string_equal(d.ca_renew_id, "rn-9");
+		order_free(&d);
+	}
 	assert_int_equal(orders_set_revoked(o, a.id, "keyCompromise"), 0);
 	assert_int_equal(orders_set_revoked(o, a.id, "keyCompromise"), -1);
 	/* A new order cannot start anywhere but the beginning. */
@@ -238,8 +255,47 @@ test_survives_kill(void **state)
 	assert_int_equal(orders_get(o, id, &b), 1);
 	assert_string_equal(b.state, "submitting");
 	order_free(&b);
-	assert_int_equal(orders_list_resumable(o, find_cb, id), 0);
+	assert_int_equal(orders_list_resumable(o, (int64_t)time(NULL), find_cb,
+	    id), 0);
 	assert_int_equal(id[0], '!');
+	orders_close(o);
+}
+
+/* The poll tick reads only the orders due: later and stopped ones stay. */
+static void
+test_resumable_due(void **state)
+{
+	struct orders	*o;
+	struct order	 a, b, c;
+	char		 ida[ORDER_ID_LEN + 1], idb[ORDER_ID_LEN + 1];
+	char		 idc[ORDER_ID_LEN + 1], err[256];
+	int64_t		 now = (int64_t)time(NULL);
+
+	(void)state;
+	o = open_db();
+	new_order(o, &a, 1000, NULL);
+	new_order(o, &b, 1000, NULL);
+	new_order(o, &c, 1000, NULL);
+	assert_int_equal(orders_set_state(o, b.id, "received", "submitting",
+	    err, sizeof(err)), 1);
+	assert_int_equal(orders_record_attempt(o, b.id, now + 100, NULL), 0);
+	assert_int_equal(orders_set_state(o, c.id, "received", "submitting",
+	    err, sizeof(err)), 1);
+	assert_int_equal(orders_stop_polling(o, c.id, "deadline"), 0);
+	memcpy(ida, a.id, sizeof(ida));
+	memcpy(idb, b.id, sizeof(idb));
+	memcpy(idc, c.id, sizeof(idc));
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(orders_list_resumable(o, now, find_cb, ida), 0);
+		assert_int_equal(orders_list_resumable(o, now, find_cb, idb), 0);
+		assert_int_equal(orders_list_resumable(o, now + 200, find_cb,
+		    idc), 0);
+	}
+	assert_int_equal(ida[0], '!');		/* received, due now */
+	assert_int_not_equal(idb[0], '!');	/* due in 100 s */
+	assert_int_not_equal(idc[0], '!');	/* stopped */
+	assert_int_equal(orders_list_resumable(o, now + 200, find_cb, idb), 0);
+	assert_int_equal(idb[0], '!');
 	orders_close(o);
 }
 
@@ -381,6 +437,7 @@ main(void)
 		cmocka_unit_test(test_state_machine),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_survives_kill),
+		cmocka_unit_test(test_resumable_due),
 		cmocka_unit_test(test_schema_checks),
 		cmocka_unit_test(test_tracked),
 	};
