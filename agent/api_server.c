@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -269,7 +270,11 @@ accept_one(struct agent *a, struct api_server *s, int64_t now)
 	}
 	*c = tmp;
 	c->serial = ++s->next_serial;
-	c->in = xmalloc(API_MAX_LINE + 1);
+	/* Most requests are a line of a few hundred bytes; a CSR, a few KiB. */
+	c->incap = API_IN_START;
+	c->in = xmalloc(c->incap);
+	s->trim_pending = 1;
+	s->trim_at = 0;
 	c->last_ms = now;
 	s->accepted++;
 	log_debug("api: connection %llu from uid %ld pid %ld",
@@ -352,7 +357,13 @@ read_conn(struct agent *a, struct api_server *s, struct api_conn *c,
 	ssize_t	n;
 	char	*nl;
 
-	n = read(c->fd, c->in + c->inlen, API_MAX_LINE + 1 - c->inlen);
+	if (c->inlen == c->incap && c->incap < API_MAX_LINE + 1) {
+		c->incap = c->incap * 2 > API_MAX_LINE + 1 ? API_MAX_LINE + 1 :
+		    c->incap * 2;
+		if ((c->in = realloc(c->in, c->incap)) == NULL)
+			fatal("realloc");
+	}
+	n = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 		conn_close(a, c);
 		return;
@@ -461,6 +472,7 @@ int64_t
 api_tick(struct api_server *s, int64_t now)
 {
 	int64_t next = 0;
+	size_t	open = 0;
 
 	for (size_t i = 0; s->conns != NULL && i < s->max; i++) {
 		struct api_conn *c = &s->conns[i];
@@ -478,6 +490,23 @@ api_tick(struct api_server *s, int64_t now)
 		}
 		if (next == 0 || due < next)
 			next = due;
+	}
+	for (size_t i = 0; s->conns != NULL && i < s->max; i++)
+		open += s->conns[i].fd != -1;
+	/*
+	 * Fifty clients at once leave megabytes of freed buffers in the
+	 * heap; glibc keeps them. Two seconds after the last connection
+	 * closed, they go back.
+	 */
+	if (s->trim_pending && open == 0) {
+		if (s->trim_at == 0)
+			s->trim_at = now + API_TRIM_DELAY_MS;
+		if (now >= s->trim_at) {
+			malloc_trim(0);
+			s->trim_pending = 0;
+			s->trim_at = 0;
+		} else if (next == 0 || s->trim_at < next)
+			next = s->trim_at;
 	}
 	return next;
 }

@@ -19,6 +19,8 @@
 
 #include "api_request.h"
 
+#define API_IN_START		4096	/* a connection's first input buffer */
+#define API_TRIM_DELAY_MS	2000
 #define API_MAX_OUT		(4 * 1024 * 1024)	/* queued reply bytes */
 #define API_MAX_GROUPS		64
 #define API_USER_MAX		32
@@ -34,8 +36,8 @@ struct api_conn {
 	char		 user[API_USER_MAX + 1];
 	gid_t		 groups[API_MAX_GROUPS];
 	size_t		 ngroups;
-	char		*in;		/* API_MAX_LINE + 1 */
-	size_t		 inlen;
+	char		*in;		/* grows to API_MAX_LINE + 1 */
+	size_t		 inlen, incap;
 	char		*out;
 	size_t		 outlen, outcap;
 	int64_t		 last_ms;	/* last byte in or out */
@@ -52,6 +54,9 @@ struct api_server {
 	int64_t		 idle_ms;
 	uint64_t	 next_serial;
 	uint64_t	 accepted, refused, evicted, timed_out, bad_requests;
+	/* After a burst: freed buffers go back to the kernel when idle. */
+	int		 trim_pending;
+	int64_t		 trim_at;
 };
 
 /* Binds and listens; 0 or -1 with a message. */

@@ -3,12 +3,15 @@
  * benchmarks. Each request is what `hsmagent` sends: connect, one JSON
  * line, the reply line(s), close.
  *
- *   api-load status SOCKET ORDER CLIENTS SECONDS [RATE]
+ *   api-load status SOCKET ORDER CLIENTS SECONDS [RATE [keep]]
  *       CLIENTS threads ask for the status of ORDER for SECONDS: back to
- *       back, or RATE times a second each on a fixed schedule (open loop:
- *       a late request counts its latency from when it was due, so a
- *       stall is not hidden); prints "status: N requests, F failed,
- *       p50 X us, p99 Y us, max Z us, R per second".
+ *       back (RATE 0), or RATE times a second each on a fixed schedule
+ *       (open loop: a late request counts its latency from when it was
+ *       due, so a stall is not hidden). "keep": each client sends its
+ *       requests over one connection, as a long-lived local service
+ *       would; else a connection per request, as the CLI does. Prints
+ *       "status: N requests, F failed, p50 X us, p99 Y us, max Z us,
+ *       R per second".
  *   api-load enroll SOCKET CONNECTOR PROFILE CSR_FILE CLIENTS COUNT WAIT
  *       COUNT enrollments (WAIT 1: each waits for its outcome) from
  *       CLIENTS threads; prints "enroll: N requests, K issued, P pending,
@@ -44,6 +47,7 @@ static char		*request;	/* the JSON line, with its newline */
 static size_t		 request_len;
 static int64_t		 until_us, start_us;
 static int64_t		 period_us;	/* status RATE: 1e6 / RATE, or 0 */
+static int		 keep_alive;	/* status: one connection per client */
 static long		 remaining;	/* enroll: requests left to send */
 static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
 static int64_t		*samples;
@@ -147,15 +151,54 @@ exchange(const char *req, size_t req_len)
 	return r;
 }
 
+/* One request on a kept connection (opened on first use); NULL: failed. */
+static json_t *
+exchange_kept(int *fd, FILE **f)
+{
+	char	*line = NULL;
+	size_t	 cap = 0, off = 0;
+	json_t	*r = NULL;
+
+	if (*f == NULL) {
+		if ((*fd = connect_agent()) == -1)
+			return NULL;
+		if ((*f = fdopen(dup(*fd), "r")) == NULL) {
+			close(*fd);
+			return NULL;
+		}
+	}
+	while (off < request_len) {
+		ssize_t n = write(*fd, request + off, request_len - off);
+
+		if (n <= 0)
+			goto drop;
+		off += (size_t)n;
+	}
+	if (getline(&line, &cap, *f) <= 0 ||
+	    (r = json_loads(line, 0, NULL)) == NULL)
+		goto drop;
+	free(line);
+	return r;
+ drop:
+	free(line);
+	fclose(*f);
+	close(*fd);
+	*f = NULL;
+	return NULL;
+}
+
 static void *
 status_client(void *arg)
 {
 	/* Spread the clients' schedules over one period. */
 	int64_t	 due = start_us + (period_us * (int64_t)(intptr_t)arg) / 64;
+	FILE	*kf = NULL;
+	int	 kfd = -1;
 
 	while (monotime_us() < until_us) {
 		int64_t	 t0 = monotime_us();
 		json_t	*r;
+		int	 ok;
 
 		if (period_us > 0) {
 			if (t0 < due) {
@@ -165,9 +208,9 @@ status_client(void *arg)
 				t0 = due;	/* late: counted from when due */
 			due += period_us;
 		}
-		r = exchange(request, request_len);
-		int	 ok = r != NULL && json_is_true(json_object_get(r, "ok"));
-
+		r = keep_alive ? exchange_kept(&kfd, &kf) :
+		    exchange(request, request_len);
+		ok = r != NULL && json_is_true(json_object_get(r, "ok"));
 		json_decref(r);
 		pthread_mutex_lock(&mu);
 		if (!ok)
@@ -175,6 +218,10 @@ status_client(void *arg)
 		else if (nsamples < MAX_SAMPLES)
 			samples[nsamples++] = monotime_us() - t0;
 		pthread_mutex_unlock(&mu);
+	}
+	if (kf != NULL) {
+		fclose(kf);
+		close(kfd);
 	}
 	return NULL;
 }
@@ -280,7 +327,7 @@ main(int argc, char *argv[])
 	int64_t t0;
 	long	clients;
 
-	if ((argc == 6 || argc == 7) && strcmp(argv[1], "status") == 0) {
+	if (argc >= 6 && argc <= 8 && strcmp(argv[1], "status") == 0) {
 		int64_t secs;
 
 		sock_path = argv[2];
@@ -288,8 +335,13 @@ main(int argc, char *argv[])
 		set_request(json_pack("{s:s,s:s}", "op", "status", "order",
 		    argv[3]));
 		samples = xcalloc(MAX_SAMPLES, sizeof(*samples));
-		if (argc == 7)
+		if (argc >= 7 && number(argv[6], 0, 100000) > 0)
 			period_us = 1000000 / number(argv[6], 1, 100000);
+		if (argc == 8) {
+			if (strcmp(argv[7], "keep") != 0)
+				fatalx("%s: want keep", argv[7]);
+			keep_alive = 1;
+		}
 		secs = number(argv[5], 1, 600);
 		start_us = monotime_us();
 		until_us = start_us + secs * 1000000;
@@ -335,7 +387,7 @@ main(int argc, char *argv[])
 		return failed == 0 ? 0 : 1;
 	}
 	fprintf(stderr, "usage: api-load status SOCKET ORDER CLIENTS SECONDS "
-	    "[RATE]\n"
+	    "[RATE [keep]]\n"
 	    "       api-load enroll SOCKET CONNECTOR PROFILE CSR_FILE CLIENTS "
 	    "COUNT WAIT\n");
 	return 2;
