@@ -13,35 +13,35 @@
 #include "log.h"
 #include "util.h"
 
-int
-agent_audit(struct agent *a, const char *event, const char *target,
+static int
+record(struct agent *a, int deferred, const char *event, const char *target,
     const char *outcome, json_t *details)
 {
 	int r = 0;
 
-	if (a->audit != NULL &&
-	    (r = audit_append(a->audit, event, NULL, target, outcome,
+	if (a->audit != NULL && (r = (deferred ? audit_append_deferred :
+	    audit_append)(a->audit, event, NULL, target, outcome,
 	    details)) == -1)
 		log_error("audit: cannot write %s%s%s", event,
 		    target ? " for " : "", target ? target : "");
+	if (r == 0 && deferred && a->audit_dirty_ms == 0)
+		a->audit_dirty_ms = monotime_ms();
 	json_decref(details);
 	return r;
+}
+
+int
+agent_audit(struct agent *a, const char *event, const char *target,
+    const char *outcome, json_t *details)
+{
+	return record(a, 0, event, target, outcome, details);
 }
 
 int
 agent_audit_deferred(struct agent *a, const char *event, const char *target,
     const char *outcome, json_t *details)
 {
-	int r = 0;
-
-	if (a->audit != NULL &&
-	    (r = audit_append_deferred(a->audit, event, NULL, target, outcome,
-	    details)) == -1)
-		log_error("audit: cannot write %s", event);
-	if (r == 0 && a->audit_dirty_ms == 0)
-		a->audit_dirty_ms = monotime_ms();
-	json_decref(details);
-	return r;
+	return record(a, 1, event, target, outcome, details);
 }
 
 int64_t

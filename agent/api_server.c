@@ -296,9 +296,7 @@ queue(struct api_conn *c, const char *data, size_t len)
 
 		while (cap < c->outlen + len)
 			cap *= 2;
-		c->out = realloc(c->out, cap);
-		if (c->out == NULL)
-			fatal("realloc");
+		c->out = xrealloc(c->out, cap);
 		c->outcap = cap;
 	}
 	memcpy(c->out + c->outlen, data, len);
@@ -360,8 +358,7 @@ read_conn(struct agent *a, struct api_server *s, struct api_conn *c,
 	if (c->inlen == c->incap && c->incap < API_MAX_LINE + 1) {
 		c->incap = c->incap * 2 > API_MAX_LINE + 1 ? API_MAX_LINE + 1 :
 		    c->incap * 2;
-		if ((c->in = realloc(c->in, c->incap)) == NULL)
-			fatal("realloc");
+		c->in = xrealloc(c->in, c->incap);
 	}
 	n = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {

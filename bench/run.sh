@@ -99,11 +99,8 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 
 # run_agent CONF NAME: starts it, waits for its socket; sets apid.
 run_agent() {
-	"$BUILD/hsmagentd" -c "$1" 2>"$T/$2.err" &
-	apid=$!
-	PIDS+=("$apid")
-	for _ in $(seq 1 200); do [ -S "$T/$2.sock" ] && break; sleep 0.05; done
-	[ -S "$T/$2.sock" ] || { cat "$T/$2.err" >&2; fail "agent $2 did not start"; }
+	SOCK=$T/$2.sock start_agent "$1" "$T/$2.err"
+	apid=$agent
 }
 
 stop_agent() { kill "$1"; wait "$1" 2>/dev/null || true; }

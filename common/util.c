@@ -98,6 +98,16 @@ xcalloc(size_t n, size_t size)
 	return p;
 }
 
+void *
+xrealloc(void *p, size_t size)
+{
+	void *q;
+
+	if ((q = realloc(p, size == 0 ? 1 : size)) == NULL)
+		fatalx("out of memory (%zu bytes)", size);
+	return q;
+}
+
 char *
 xstrdup(const char *s)
 {

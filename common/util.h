@@ -22,6 +22,7 @@ void	freezero(void *p, size_t len);
 /* Overflow-checked allocation that aborts the process on failure. */
 void	*xmalloc(size_t n);
 void	*xcalloc(size_t n, size_t size);
+void	*xrealloc(void *p, size_t size);
 char	*xstrdup(const char *s);
 
 /*

@@ -197,8 +197,7 @@ append_pem(char **out, size_t *len, const char *b64)
 	if (pem == NULL)
 		return -1;
 	n = strlen(pem);
-	if ((*out = realloc(*out, *len + n + 1)) == NULL)
-		fatal("realloc");
+	*out = xrealloc(*out, *len + n + 1);
 	memcpy(*out + *len, pem, n + 1);
 	*len += n;
 	free(pem);

@@ -80,8 +80,7 @@ scm_enroll_body(const struct scm_enroll *e, char *why, size_t whylen)
 			snprintf(why, whylen, "a name the list cannot carry");
 			goto out;
 		}
-		if ((sans = realloc(sans, len + n + 2)) == NULL)
-			fatal("realloc");
+		sans = xrealloc(sans, len + n + 2);
 		if (len > 0)
 			sans[len++] = ',';
 		memcpy(sans + len, name, n + 1);
@@ -294,8 +293,7 @@ append(char **out, size_t *len, X509 *x)
 	if (p == NULL)
 		return -1;
 	n = strlen(p);
-	if ((*out = realloc(*out, *len + n + 1)) == NULL)
-		fatal("realloc");
+	*out = xrealloc(*out, *len + n + 1);
 	memcpy(*out + *len, p, n + 1);
 	*len += n;
 	free(p);

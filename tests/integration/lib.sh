@@ -128,14 +128,16 @@ expect_not_in() {
 	fi
 }
 
-# start_agent: hsmagentd -c $T/a.conf (stderr to $T/agent.err), stopped
-# on exit; waits for its socket $SOCK. Sets agent to its pid.
+# start_agent [CONF [ERR]]: hsmagentd -c CONF ($T/a.conf; stderr to ERR,
+# $T/agent.err), stopped on exit; waits for its socket $SOCK. Sets agent
+# to its pid.
 start_agent() {
-	"$HSMAGENTD" -c "$T/a.conf" 2>"$T/agent.err" &
+	local conf=${1:-$T/a.conf} err=${2:-$T/agent.err}
+	"$HSMAGENTD" -c "$conf" 2>"$err" &
 	agent=$!
 	PIDS+=("$agent")
 	for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
-	[ -S "$SOCK" ] || { cat "$T/agent.err" >&2; fail "agent did not start"; }
+	[ -S "$SOCK" ] || { cat "$err" >&2; fail "agent did not start"; }
 }
 
 # wait_validated: until every connector has been checked at the CA;
