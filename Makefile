@@ -28,7 +28,7 @@ DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
 	libssl-dev openssl libp11-dev libengine-pkcs11-openssl libp11-kit-dev \
 	libcurl4-openssl-dev libjansson-dev libseccomp-dev libsqlite3-dev \
 	libcmocka-dev softhsm2 opensc p11-kit gnutls-bin curl python3 \
-	valgrind \
+	valgrind certmonger \
 	procps iproute2
 
 PARENT_PKGS	:= openssl libp11 p11-kit-1 jansson sqlite3
