@@ -38,6 +38,7 @@
 #include "agent_conn.h"
 #include "api_request.h"
 #include "certmonger.h"
+#include "util.h"
 #include "version.h"
 
 #define MAX_OPERATION	40
@@ -132,7 +133,8 @@ poll_delay(json_t *o)
 	if (strcmp(agent_str(o, "state"), "awaiting_approval") == 0)
 		return DELAY_APPROVAL_S;
 	if (next > now)
-		d = next - now > DELAY_MAX_S ? DELAY_MAX_S : (long)(next - now) + 1;
+		d = next - now > DELAY_MAX_S ? DELAY_MAX_S :
+		    (long)(next - now) + 1;
 	return d < DELAY_MIN_S ? DELAY_MIN_S : d;
 }
 
@@ -346,7 +348,6 @@ certmonger_helper(int argc, char *argv[], const char *socket_path)
 		{ "profile", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char name_set[] = "abcdefghijklmnopqrstuvwxyz0123456789_-";
 	struct helper	 h = { socket_path, NULL, NULL };
 	const char	*op, *profile;
 	int		 ch, got;
@@ -378,20 +379,19 @@ certmonger_helper(int argc, char *argv[], const char *socket_path)
 	if (strcmp(op, "SUBMIT") != 0 && strcmp(op, "POLL") != 0 &&
 	    strcmp(op, "FETCH-ROOTS") != 0)
 		return CM_UNSUPPORTED;
-	if (h.connector == NULL || strlen(h.connector) > API_MAX_NAME ||
-	    !all_in(h.connector, name_set) || *h.connector == '\0')
-		return underconfigured("--connector NAME ([a-z0-9_-]) is needed");
+	if (h.connector == NULL || !name_ok(h.connector, API_MAX_NAME))
+		return underconfigured("--connector NAME ([a-z0-9_-]) is "
+		    "needed");
 	if (strcmp(op, "FETCH-ROOTS") == 0)
 		return cm_fetch_roots(&h);
 	/* getcert request -T PROFILE overrides --profile; policy decides. */
 	if ((got = env_get("CERTMONGER_CA_PROFILE", API_MAX_NAME,
-	    &profile)) == -1 || (got == 1 && !all_in(profile, name_set)))
+	    &profile)) == -1 || (got == 1 && !name_ok(profile, API_MAX_NAME)))
 		return underconfigured("CERTMONGER_CA_PROFILE (getcert -T) "
 		    "must be 1 to 64 of [a-z0-9_-]");
 	if (got == 1)
 		h.profile = profile;
-	if (h.profile == NULL || strlen(h.profile) > API_MAX_NAME ||
-	    !all_in(h.profile, name_set) || *h.profile == '\0')
+	if (h.profile == NULL || !name_ok(h.profile, API_MAX_NAME))
 		return underconfigured("--profile NAME ([a-z0-9_-]) is needed");
 	return strcmp(op, "POLL") == 0 ? cm_poll(&h) : cm_submit(&h);
 }
