@@ -352,6 +352,8 @@ certmonger_helper(int argc, char *argv[], const char *socket_path)
 	const char	*op, *profile;
 	int		 ch, got;
 
+	/* stdout is certmonger's: never the raw replies (--json). */
+	agent_echo = 0;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'S': h.socket = optarg; break;

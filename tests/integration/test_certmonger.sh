@@ -101,7 +101,10 @@ wait_status() {
 	fail "request $1: status $(status_of "$1"), expected $2"
 }
 
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
 # 1. Issue: certmonger makes the key and CSR, the helper enrolls.
+t0=$(date +%s%N)
 set +e
 getcert request -c hsmagent -I web -f "$T/out/web.crt" -k "$T/out/web.key" \
 	-N CN=web.cm.example.com -D web.cm.example.com -G EC -g 256 -w >"$T/req.out" 2>&1
@@ -109,6 +112,7 @@ rc=$?
 set -e
 [ "$rc" -eq 0 ] || { cat "$T/req.out" >&2; getcert list -i web >&2; fail "getcert request: exit $rc"; }
 wait_status web MONITORING
+issue_ms=$(ms_since "$t0")
 [ -s "$T/out/web.crt" ] || fail "no certificate in certmonger's tracked file"
 openssl verify -CAfile "$CA_CRT" "$T/out/web.crt" >/dev/null || fail "issued certificate does not verify"
 [ "$(openssl x509 -in "$T/out/web.crt" -noout -pubkey)" = "$(openssl pkey -in "$T/out/web.key" -pubout)" ] ||
@@ -116,9 +120,10 @@ openssl verify -CAfile "$CA_CRT" "$T/out/web.crt" >/dev/null || fail "issued cer
 first=$(serial_of "$T/out/web.crt")
 [ "$(posts issue)" -eq 1 ] || fail "$(posts issue) enrollments for one submit"
 check_clients
-ok "getcert request: issued through the agent, in certmonger's file, one enrollment, HSM client cert (at ${SECONDS} s)"
+ok "getcert request: issued through the agent in $issue_ms ms, in certmonger's file, one enrollment, HSM client cert"
 
 # 2. Renewal: resubmit keeps the key, gets a new certificate.
+t0=$(date +%s%N)
 set +e
 getcert resubmit -i web -w >"$T/resub.out" 2>&1
 rc=$?
@@ -129,10 +134,11 @@ for _ in $(seq 1 150); do
 	sleep 0.2
 done
 wait_status web MONITORING
+resub_ms=$(ms_since "$t0")
 [ "$(serial_of "$T/out/web.crt")" != "$first" ] || fail "resubmit did not renew"
 [ "$(posts issue)" -eq 2 ] || fail "$(posts issue) enrollments after two submits"
 check_clients
-ok "getcert resubmit: renewed (serial $first -> $(serial_of "$T/out/web.crt")), one more enrollment (at ${SECONDS} s)"
+ok "getcert resubmit: renewed in $resub_ms ms (serial $first -> $(serial_of "$T/out/web.crt")), one more enrollment"
 
 # FETCH-ROOTS: the root the connector's orders came with.
 CERTMONGER_OPERATION=FETCH-ROOTS $helper >"$T/roots.out"
@@ -144,11 +150,13 @@ ok "FETCH-ROOTS: the CA's root, with a nickname (at ${SECONDS} s)"
 
 # 3. Pending: 201, then issued on the agent's second poll; certmonger
 # gets exit 5 and a cookie, then POLLs with it.
+t0=$(date +%s%N)
 set +e
 getcert request -c hsmagent-pending -I slow -f "$T/out/slow.crt" -k "$T/out/slow.key" \
 	-N CN=slow.cm.example.com -D slow.cm.example.com -G EC -g 256 -w >"$T/slow.out" 2>&1
 set -e
 wait_status slow MONITORING
+pend_ms=$(ms_since "$t0")
 [ -s "$T/out/slow.crt" ] || fail "pending: no certificate in the tracked file"
 openssl verify -CAfile "$CA_CRT" "$T/out/slow.crt" >/dev/null || fail "pending: certificate does not verify"
 expect_in "$T/helper.log" '^SUBMIT $' "pending: SUBMIT"
@@ -158,7 +166,7 @@ grep "\"target\":\"$cookie\"" "$T/state/audit.log" | grep -q '"outcome":"issued"
 	fail "pending: the cookie $cookie is not the issued order"
 [ "$(posts pending-2)" -eq 1 ] || fail "pending: $(posts pending-2) enrollments for one submit"
 check_clients
-ok "pending: exit 5 with cookie $cookie, POLLed until issued, one enrollment (at ${SECONDS} s)"
+ok "pending: exit 5 with cookie $cookie, POLLed until issued in $pend_ms ms, one enrollment"
 
 # 4. Denied by policy: rejected in certmonger, the reason in getcert list.
 set +e
@@ -227,6 +235,10 @@ rc2=$?
 set -e
 [ "$rc" -eq 3 ] || fail "no agent: exit $rc, expected 3"
 [ "$rc2" -eq 4 ] || fail "no --connector: exit $rc2, expected 4"
+# --json is the CLI's: the helper's stdout stays certmonger's.
+CERTMONGER_OPERATION=FETCH-ROOTS "$CLI" --json certmonger-helper --socket "$SOCK" \
+	--connector entrust >"$T/roots2.out"
+cmp -s "$T/roots.out" "$T/roots2.out" || fail "--json changed the helper's output"
 ok "caps: oversized CSR refused (2), bad cookie (2), unknown operations (6), no agent (3), no connector (4)"
 
 "$BUILD/hsmagent" audit verify "$T/state/audit.log" >/dev/null || fail "audit log broken"
