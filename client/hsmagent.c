@@ -8,7 +8,9 @@
  *   11 denied by policy    12 rejected (approver or CA)
  *   13 retry later         14 fetch: nothing new
  *   1 other error          2 usage         3 no agent
- * "hsmagent audit verify FILE" checks an audit log offline.
+ * "hsmagent audit verify FILE" checks an audit log offline;
+ * "hsmagent certmonger-helper" is certmonger's CA helper (certmonger.c),
+ * with certmonger's exit codes.
  */
 
 #include <errno.h>
