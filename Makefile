@@ -28,7 +28,7 @@ DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
 	libssl-dev openssl libp11-dev libengine-pkcs11-openssl libp11-kit-dev \
 	libcurl4-openssl-dev libjansson-dev libseccomp-dev libsqlite3-dev \
 	libcmocka-dev softhsm2 opensc p11-kit gnutls-bin curl python3 \
-	valgrind \
+	valgrind certmonger \
 	procps iproute2
 
 PARENT_PKGS	:= openssl libp11 p11-kit-1 jansson sqlite3
@@ -75,9 +75,10 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/metrics.c agent/audit.c agent/orders.c \
 		   agent/poll_schedule.c agent/cred_watch.c \
 		   agent/tracked.c agent/tracking.c agent/api_track.c \
-		   agent/api_credential.c \
+		   agent/api_credential.c agent/api_chain.c \
 		   $(POLICY_SRCS)
-CLIENT_SRCS	:= client/hsmagent.c client/deliver.c agent/audit.c common/util.c \
+CLIENT_SRCS	:= client/hsmagent.c client/deliver.c client/agent_conn.c \
+		   client/certmonger.c agent/audit.c common/util.c \
 		   common/log.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/tls_setup.c connectors/probe.c \

@@ -20,8 +20,7 @@
 #include "hsm.h"
 #include "ipc.h"
 #include "sign_policy.h"
-
-#define HSMAGENT_VERSION	"0.1.0"
+#include "version.h"
 
 struct audit;
 struct order;
@@ -201,6 +200,10 @@ int	api_ops_is_admin(struct agent *, const struct api_conn *);
 
 /* api_credential.c: a new gateway key in the HSM; the old one retired */
 void	api_credential_handle(struct agent *, struct api_conn *,
+	    struct api_request *);
+
+/* api_chain.c: ca_chain, the CA certificates a connector's orders came with */
+void	api_chain_handle(struct agent *, struct api_conn *,
 	    struct api_request *);
 
 /* api_track.c: track, untrack, fetch, tracked */

@@ -123,6 +123,10 @@ order_json(const struct order *o, int with_pem)
 		    json_string(o->ca_renew_id));
 	if (o->last_error != NULL)
 		json_object_set_new(j, "last_error", json_string(o->last_error));
+	/* When the agent next asks the CA: a poller can come just after. */
+	if (o->next_poll > 0 && !order_is_final(o->state))
+		json_object_set_new(j, "next_poll",
+		    json_integer((json_int_t)o->next_poll));
 	if (o->revoke_reason != NULL)
 		json_object_set_new(j, "revoke_reason",
 		    json_string(o->revoke_reason));
@@ -174,6 +178,35 @@ sans_to_json(const struct san *s, size_t n)
 }
 
 /*
+ * A retried submission (reuse_pending) of a CSR the caller already has
+ * a live order for: that order, not a second enrollment. Checked after
+ * the CSR is parsed but before the policy, so the retry neither counts
+ * against the caller's rate nor is decided twice: the order it finds was
+ * allowed when it was made. 1 with its id, 0 none, -1 after replying.
+ */
+static int
+reuse_live(struct agent *a, struct api_conn *c, const struct api_request *r,
+    char *id)
+{
+	struct order	o;
+	int		found;
+
+	found = orders_find_live(a->orders, (uint32_t)c->uid, r->connector,
+	    r->profile, r->csr, &o);
+	if (found == -1) {
+		api_reply_error(c, "internal", "cannot read orders");
+		return -1;
+	}
+	if (found == 0)
+		return 0;
+	snprintf(id, ORDER_ID_LEN + 1, "%s", o.id);
+	order_free(&o);
+	return api_ops_audit(a, c, "order.request", id, "reused", json_pack(
+	    "{s:s,s:s}", "connector", r->connector, "profile", r->profile)) ==
+	    0 ? 1 : -1;
+}
+
+/*
  * An order from an enroll (or track) request: audited, decided by the
  * policy, stored and, unless it awaits approval, submitted. 0 with its
  * id, or -1 after replying why not.
@@ -189,6 +222,7 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 	struct order		 o;
 	json_t			*sans;
 	char			 err[512], *sans_s;
+	int			 rc;
 
 	/* Every request is on record before anything is decided. */
 	if (api_ops_audit(a, c, "order.request", NULL, "received",
@@ -205,6 +239,10 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 			api_reply_error(c, "bad_request", "CSR: %s", err);
 		free(csr);
 		return -1;
+	}
+	if (r->reuse_pending && (rc = reuse_live(a, c, r, id)) != 0) {
+		free(csr);
+		return rc == 1 ? 0 : -1;
 	}
 	memset(&er, 0, sizeof(er));
 	er.connector = r->connector;
@@ -608,6 +646,9 @@ api_ops_handle(struct agent *a, struct api_conn *c, struct api_request *r)
 	case OP_CREDENTIAL_NEW:
 	case OP_CREDENTIAL_RETIRE:
 		api_credential_handle(a, c, r);
+		break;
+	case OP_CA_CHAIN:
+		api_chain_handle(a, c, r);
 		break;
 	}
 }

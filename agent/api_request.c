@@ -27,7 +27,7 @@ struct op_spec {
 
 static const struct op_spec ops[] = {
 	{ OP_ENROLL, "enroll",
-	    "connector profile csr sans validity_days wait" },
+	    "connector profile csr sans validity_days wait reuse_pending" },
 	{ OP_STATUS, "status", "order" },
 	{ OP_LIST, "list", "all" },
 	{ OP_REVOKE, "revoke", "order serial reason comment" },
@@ -43,6 +43,7 @@ static const struct op_spec ops[] = {
 	{ OP_TRACKED, "tracked", "all" },
 	{ OP_CREDENTIAL_NEW, "credential_new", "key_type bits subject" },
 	{ OP_CREDENTIAL_RETIRE, "credential_retire", "key_id" },
+	{ OP_CA_CHAIN, "ca_chain", "connector" },
 };
 
 /* RFC 5280 5.3.1 codes a subscriber may give; the CA-only ones are not. */
@@ -338,7 +339,9 @@ parse_members(json_t *obj, struct api_request *r, char *err, size_t errlen)
 		    get_csr(obj, r, err, errlen) ||
 		    get_sans(obj, r, err, errlen) ||
 		    get_validity(obj, r, err, errlen) ||
-		    get_bool(obj, "wait", &r->wait, err, errlen))
+		    get_bool(obj, "wait", &r->wait, err, errlen) ||
+		    get_bool(obj, "reuse_pending", &r->reuse_pending, err,
+		    errlen))
 			return -1;
 		return 0;
 	case OP_STATUS:
@@ -407,6 +410,8 @@ parse_members(json_t *obj, struct api_request *r, char *err, size_t errlen)
 			return -1;
 		}
 		return 0;
+	case OP_CA_CHAIN:
+		return get_name(obj, "connector", r->connector, err, errlen);
 	case OP_HEALTH:
 	case OP_METRICS:
 	case OP_VERSION:
@@ -452,8 +457,8 @@ api_request_parse(const char *line, size_t len, struct api_request *r,
 	if (spec == NULL) {
 		snprintf(err, errlen, "unknown op; expected enroll, status, "
 		    "list, revoke, approve, reject, track, untrack, fetch, "
-		    "tracked, credential_new, credential_retire, health, "
-		    "metrics or version");
+		    "tracked, credential_new, credential_retire, ca_chain, "
+		    "health, metrics or version");
 		goto bad;
 	}
 	r->op = spec->op;

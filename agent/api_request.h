@@ -38,13 +38,14 @@ enum api_op {
 	OP_TRACKED,
 	OP_CREDENTIAL_NEW,
 	OP_CREDENTIAL_RETIRE,
+	OP_CA_CHAIN,
 };
-#define OP_LAST		OP_CREDENTIAL_RETIRE
+#define OP_LAST		OP_CA_CHAIN
 #define API_MAX_TRACK_NAME	64
 
 struct api_request {
 	enum api_op	 op;
-	/* enroll */
+	/* enroll; ca_chain: connector only */
 	char		 connector[API_MAX_NAME + 1];
 	char		 profile[API_MAX_NAME + 1];
 	char		*csr;			/* PEM, NUL-terminated; owned */
@@ -52,6 +53,12 @@ struct api_request {
 	size_t		 nsans;
 	uint32_t	 validity_days;		/* 0: the rule's maximum */
 	int		 wait;
+	/*
+	 * enroll: the caller's live order for the same connector, profile
+	 * and CSR is answered instead of a new one (a retried submission,
+	 * e.g. by certmonger, does not enroll twice).
+	 */
+	int		 reuse_pending;
 	/* status, revoke, approve, reject */
 	char		 order[API_ORDER_ID_LEN + 1];
 	/* revoke */

@@ -189,6 +189,9 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		    strcmp(o->ca_renew_id, r->renew_id) != 0)))
 			orders_set_ca_handle(a->orders, o->id, r->handle,
 			    r->renew_id[0] ? r->renew_id : NULL);
+		/* The next poll first: those told "pending" learn when. */
+		orders_record_attempt(a->orders, o->id, now +
+		    backoff_s(o->attempts, r->retry_after_s), NULL);
 		if (strcmp(o->state, "submitting") == 0) {
 			orders_set_state(a->orders, o->id, "submitting",
 			    "pending", err, sizeof(err));
@@ -196,8 +199,6 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 			    json_pack("{s:s}", "handle", r->handle));
 			api_ops_order_changed(a, o->id);
 		}
-		orders_record_attempt(a->orders, o->id, now +
-		    backoff_s(o->attempts, r->retry_after_s), NULL);
 		return;
 	case CA_REJECTED:
 		finish(a, o->id, "rejected", r->message[0] ? r->message :

@@ -429,16 +429,12 @@ orders_create(struct orders *o, struct order *ord, char *err, size_t errlen)
 	return -1;
 }
 
+/* Steps prep()'s st for one order and resets it: 1 found, 0 none, -1. */
 static int
-get_one(struct orders *o, const char *sql, const char *key,
-    struct order *out)
+one_row(struct orders *o, sqlite3_stmt *st, struct order *out)
 {
-	sqlite3_stmt	*st;
-	int		 rc, r = -1;
+	int rc, r = -1;
 
-	if ((st = prep(o, sql)) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		row_to_order(st, out);
@@ -447,6 +443,18 @@ get_one(struct orders *o, const char *sql, const char *key,
 		r = 0;
 	done(o, st);
 	return r;
+}
+
+static int
+get_one(struct orders *o, const char *sql, const char *key,
+    struct order *out)
+{
+	sqlite3_stmt *st;
+
+	if ((st = prep(o, sql)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	return one_row(o, st, out);
 }
 
 int
@@ -462,6 +470,47 @@ orders_find_by_serial(struct orders *o, const char *serial,
 {
 	return get_one(o, "SELECT " COLUMNS " FROM orders WHERE serial = ?1 "
 	    "ORDER BY created DESC LIMIT 1", serial, out);
+}
+
+int
+orders_find_live(struct orders *o, uint32_t uid, const char *connector,
+    const char *profile, const char *csr_pem, struct order *out)
+{
+	sqlite3_stmt *st;
+
+	/* The uid index narrows it; the CSR is compared whole. */
+	if ((st = prep(o, "SELECT " COLUMNS " FROM orders WHERE "
+	    "uid = ?1 AND connector = ?2 AND profile = ?3 AND csr_pem = ?4 "
+	    "AND state IN ('received', 'awaiting_approval', 'submitting', "
+	    "'pending') ORDER BY created DESC, rowid DESC LIMIT 1")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, uid);
+	db_bind_text(st, 2, connector);
+	db_bind_text(st, 3, profile);
+	db_bind_text(st, 4, csr_pem);
+	return one_row(o, st, out);
+}
+
+int
+orders_latest_chain(struct orders *o, const char *connector, char **chain)
+{
+	sqlite3_stmt	*st;
+	int		 rc, r = -1;
+
+	*chain = NULL;
+	if ((st = prep(o, "SELECT chain_pem FROM orders WHERE "
+	    "connector = ?1 AND state IN ('issued', 'revoked') AND chain_pem "
+	    "IS NOT NULL AND chain_pem != '' ORDER BY updated DESC, rowid "
+	    "DESC LIMIT 1")) == NULL)
+		return -1;
+	db_bind_text(st, 1, connector);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && (*chain = db_col_str(st, 0)) != NULL)
+		r = 1;
+	else if (rc == SQLITE_DONE)
+		r = 0;
+	done(o, st);
+	return r;
 }
 
 /* Runs an UPDATE on one order; returns the number of rows changed. */

@@ -92,6 +92,17 @@ int	orders_stop_polling(struct orders *, const char *id, const char *why);
 int	orders_resume_polling(struct orders *, const char *id);
 int	orders_find_by_serial(struct orders *, const char *serial,
 	    struct order *);
+/*
+ * The newest order of uid for this connector, profile and CSR that is
+ * not final yet (received, awaiting approval, submitting, pending):
+ * 1 found, 0 none, -1 error.
+ */
+int	orders_find_live(struct orders *, uint32_t uid, const char *connector,
+	    const char *profile, const char *csr_pem, struct order *);
+/* The chain of the newest issued order of a connector: 1 (*chain
+ * malloc'd), 0 none known, -1 error. */
+int	orders_latest_chain(struct orders *, const char *connector,
+	    char **chain);
 /* Newest first; uid_filter -1 for all; at most limit (<= 1000). */
 int	orders_list(struct orders *, int64_t uid_filter, size_t limit,
 	    int (*cb)(const struct order *, void *), void *arg);

@@ -8,10 +8,10 @@
  *   11 denied by policy    12 rejected (approver or CA)
  *   13 retry later         14 fetch: nothing new
  *   1 other error          2 usage         3 no agent
- * "hsmagent audit verify FILE" checks an audit log offline.
+ * "hsmagent audit verify FILE" checks an audit log offline;
+ * "hsmagent certmonger-helper" is certmonger's CA helper (certmonger.c),
+ * with certmonger's exit codes.
  */
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -23,7 +23,9 @@
 
 #include <jansson.h>
 
+#include "agent_conn.h"
 #include "audit.h"
+#include "certmonger.h"
 #include "deliver.h"
 #include "util.h"
 
@@ -31,7 +33,6 @@
 #define HSMAGENT_SOCKET	"/run/hsmagent/hsmagent.sock"
 #endif
 
-#define MAX_REPLY	(8 * 1024 * 1024)
 #define MAX_CSR_FILE	(48 * 1024)
 
 enum {
@@ -41,7 +42,6 @@ enum {
 };
 
 static const char	*socket_path = HSMAGENT_SOCKET;
-static int		 json_out;
 
 static __attribute__((noreturn)) void
 usage(void)
@@ -64,86 +64,30 @@ usage(void)
 	    "  credential retire [--key-id HEX]\n"
 	    "  health | metrics | version\n"
 	    "  audit verify FILE\n"
+	    "  certmonger-helper [--socket PATH] [--connector NAME --profile NAME]\n"
+	    "         (run by certmonger: getcert add-ca -e '...'; README.md)\n"
 	    "exit: 0 done/issued/written, 10 pending, 11 denied by policy,\n"
 	    "      12 rejected, 13 retry later, 14 fetch: nothing new, 1 error,\n"
-	    "      2 usage, 3 agent not reachable\n");
+	    "      2 usage, 3 agent not reachable; certmonger-helper exits\n"
+	    "      with certmonger's codes (0 issued, 2 rejected, 3 unreachable,\n"
+	    "      4 underconfigured, 5 wait, 6 not supported)\n");
 	exit(EX_USAGE);
 }
 
+/* The CLI's exit for a failure to talk to the agent at all. */
 static int
-connect_agent(void)
+fail_exit(enum agent_fail fail)
 {
-	struct sockaddr_un	sun;
-	int			fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(socket_path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "hsmagent: socket path too long\n");
-		exit(EX_USAGE);
+	switch (fail) {
+	case AGENT_BAD_PATH:
+		return EX_USAGE;
+	case AGENT_BAD_REPLY:
+		return EX_ERROR;
+	case AGENT_CLOSED:
+		return EX_RETRY;
+	default:
+		return EX_NOAGENT;
 	}
-	memcpy(sun.sun_path, socket_path, strlen(socket_path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		fprintf(stderr, "hsmagent: cannot reach the agent at %s: %s\n",
-		    socket_path, strerror(errno));
-		exit(EX_NOAGENT);
-	}
-	return fd;
-}
-
-static void
-send_request(int fd, json_t *req)
-{
-	char	*s = json_dumps(req, JSON_COMPACT | JSON_ENSURE_ASCII);
-	size_t	 len, off = 0;
-
-	json_decref(req);
-	if (s == NULL) {
-		fprintf(stderr, "hsmagent: cannot encode the request\n");
-		exit(EX_ERROR);
-	}
-	/* json_dumps' buffer holds len + 1 bytes: the NUL becomes '\n'. */
-	len = strlen(s);
-	s[len++] = '\n';
-	while (off < len) {
-		ssize_t n = write(fd, s + off, len - off);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, "hsmagent: write: %s\n", strerror(errno));
-			exit(EX_NOAGENT);
-		}
-		off += (size_t)n;
-	}
-	free(s);
-}
-
-/* One reply line, parsed; NULL at EOF. */
-static json_t *
-read_reply(FILE *f)
-{
-	static char	*line;
-	static size_t	 cap;
-	ssize_t		 n;
-	json_error_t	 e;
-	json_t		*j;
-
-	if ((n = getline(&line, &cap, f)) <= 0)
-		return NULL;
-	if ((size_t)n > MAX_REPLY) {
-		fprintf(stderr, "hsmagent: reply too large\n");
-		exit(EX_ERROR);
-	}
-	if (json_out)
-		fputs(line, stdout);
-	if ((j = json_loadb(line, (size_t)n, 0, &e)) == NULL ||
-	    !json_is_object(j)) {
-		fprintf(stderr, "hsmagent: malformed reply: %s\n", e.text);
-		exit(EX_ERROR);
-	}
-	return j;
 }
 
 static int
@@ -155,7 +99,7 @@ error_exit(json_t *reply)
 
 	if (code == NULL)
 		code = "internal";
-	if (!json_out)
+	if (!agent_echo)
 		fprintf(stderr, "hsmagent: %s: %s\n", code, msg ? msg : "");
 	if (strcmp(code, "policy_denied") == 0)
 		return EX_DENIED;
@@ -169,24 +113,16 @@ error_exit(json_t *reply)
 	return EX_ERROR;
 }
 
-static const char *
-str(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "-";
-}
-
 static void
 print_order(json_t *o)
 {
-	printf("order %s: %s  %s/%s  uid %lld", str(o, "id"), str(o, "state"),
-	    str(o, "connector"), str(o, "profile"),
+	printf("order %s: %s  %s/%s  uid %lld", agent_str(o, "id"), agent_str(o, "state"),
+	    agent_str(o, "connector"), agent_str(o, "profile"),
 	    (long long)json_integer_value(json_object_get(o, "uid")));
 	if (json_object_get(o, "serial") != NULL)
-		printf("  serial %s", str(o, "serial"));
+		printf("  serial %s", agent_str(o, "serial"));
 	if (json_object_get(o, "last_error") != NULL)
-		printf("  (%s)", str(o, "last_error"));
+		printf("  (%s)", agent_str(o, "last_error"));
 	printf("\n");
 }
 
@@ -206,13 +142,13 @@ print_time(const char *label, json_t *o, const char *key)
 static void
 print_tracked(json_t *t)
 {
-	printf("%s: %s  %s/%s  uid %lld", str(t, "name"), str(t, "status"),
-	    str(t, "connector"), str(t, "profile"),
+	printf("%s: %s  %s/%s  uid %lld", agent_str(t, "name"), agent_str(t, "status"),
+	    agent_str(t, "connector"), agent_str(t, "profile"),
 	    (long long)json_integer_value(json_object_get(t, "uid")));
 	print_time("expires", t, "not_after");
 	print_time("renews", t, "renew_at");
 	if (json_object_get(t, "last_error") != NULL)
-		printf("  (%s)", str(t, "last_error"));
+		printf("  (%s)", agent_str(t, "last_error"));
 	printf("\n");
 }
 
@@ -235,7 +171,7 @@ write_pem(const char *path, const char *pem)
 static int
 order_exit(json_t *o, const char *out, const char *chain_out)
 {
-	const char *st = str(o, "state");
+	const char *st = agent_str(o, "state");
 
 	if (strcmp(st, "issued") == 0) {
 		if (write_pem(out, json_string_value(json_object_get(o,
@@ -260,29 +196,28 @@ order_exit(json_t *o, const char *out, const char *chain_out)
 static int
 transact(json_t *req, const char *out, const char *chain_out)
 {
-	int	 fd = connect_agent();
-	FILE	*f;
-	json_t	*r, *o;
-	int	 rc = EX_DONE;
+	enum agent_fail	 fail;
+	FILE		*f;
+	json_t		*r, *o;
+	int		 rc = EX_DONE;
 
-	send_request(fd, req);
-	if ((f = fdopen(fd, "r")) == NULL)
-		exit(EX_ERROR);
-	while ((r = read_reply(f)) != NULL) {
+	if ((f = agent_open(socket_path, req, &fail)) == NULL)
+		return fail_exit(fail);
+	while ((r = agent_next(f, &fail)) != NULL) {
 		if (json_is_true(json_object_get(r, "progress"))) {
 			o = json_object_get(r, "order");
-			fprintf(stderr, "hsmagent: order %s: %s\n", str(o, "id"),
-			    str(o, "state"));
+			fprintf(stderr, "hsmagent: order %s: %s\n", agent_str(o, "id"),
+			    agent_str(o, "state"));
 			json_decref(r);
 			continue;
 		}
 		if (!json_is_true(json_object_get(r, "ok"))) {
 			rc = error_exit(r);
 		} else if ((o = json_object_get(r, "order")) != NULL) {
-			if (!json_out)
+			if (!agent_echo)
 				print_order(o);
 			rc = order_exit(o, out, chain_out);
-		} else if (!json_out) {
+		} else if (!agent_echo) {
 			json_t *v;
 
 			if ((v = json_object_get(r, "orders")) != NULL) {
@@ -316,9 +251,10 @@ transact(json_t *req, const char *out, const char *chain_out)
 		fclose(f);
 		return rc;
 	}
-	fprintf(stderr, "hsmagent: the agent closed the connection\n");
 	fclose(f);
-	return EX_RETRY;
+	if (fail == AGENT_CLOSED)
+		fprintf(stderr, "hsmagent: the agent closed the connection\n");
+	return fail_exit(fail);
 }
 
 static char *
@@ -453,18 +389,11 @@ cmd_revoke(int argc, char *argv[])
 static json_t *
 ask(json_t *req, int *rc)
 {
-	int	 fd = connect_agent();
-	FILE	*f;
-	json_t	*r;
+	enum agent_fail	 fail;
+	json_t		*r;
 
-	send_request(fd, req);
-	if ((f = fdopen(fd, "r")) == NULL)
-		exit(EX_ERROR);
-	r = read_reply(f);
-	fclose(f);
-	if (r == NULL) {
-		fprintf(stderr, "hsmagent: the agent closed the connection\n");
-		*rc = EX_RETRY;
+	if ((r = agent_call(socket_path, req, &fail)) == NULL) {
+		*rc = fail_exit(fail);
 		return NULL;
 	}
 	if (!json_is_true(json_object_get(r, "ok"))) {
@@ -506,16 +435,16 @@ cmd_fetch(int argc, char *argv[])
 	if ((r = ask(json_pack("{s:s,s:s}", "op", "fetch", "name",
 	    argv[optind]), &rc)) == NULL)
 		return rc;
-	if ((w1 = deliver_file(out, str(r, "certificate"), err,
+	if ((w1 = deliver_file(out, agent_str(r, "certificate"), err,
 	    sizeof(err))) == -1 || (chain_out != NULL && (w2 =
-	    deliver_file(chain_out, str(r, "chain"), err, sizeof(err))) ==
+	    deliver_file(chain_out, agent_str(r, "chain"), err, sizeof(err))) ==
 	    -1)) {
 		fprintf(stderr, "hsmagent: %s\n", err);
 		json_decref(r);
 		return EX_ERROR;
 	}
-	if (!json_out)
-		printf("%s: serial %s, %s\n", argv[optind], str(r, "serial"),
+	if (!agent_echo)
+		printf("%s: serial %s, %s\n", argv[optind], agent_str(r, "serial"),
 		    w1 || w2 ? "written" : "unchanged");
 	json_decref(r);
 	if (!w1 && !w2)
@@ -644,19 +573,19 @@ cmd_credential(int argc, char *argv[])
 	rc = EX_DONE;
 	if (is_new) {
 		k = json_object_get(r, "key");
-		if (deliver_file(out, str(r, "csr"), err, sizeof(err)) == -1) {
+		if (deliver_file(out, agent_str(r, "csr"), err, sizeof(err)) == -1) {
 			fprintf(stderr, "hsmagent: %s\n", err);
 			rc = EX_ERROR;
-		} else if (!json_out)
+		} else if (!agent_echo)
 			printf("key %s (id %s) made in the HSM; CSR in %s. Have "
 			    "it certified, then install the certificate as the "
-			    "[hsm] certificate file.\n", str(k, "label"),
-			    str(k, "id"), out);
-	} else if (!json_out) {
+			    "[hsm] certificate file.\n", agent_str(k, "label"),
+			    agent_str(k, "id"), out);
+	} else if (!agent_echo) {
 		k = json_object_get(r, "retired");
-		sub = str(k, "label");
+		sub = agent_str(k, "label");
 		printf("key %s (id %s) destroyed on the token\n", sub,
-		    str(k, "id"));
+		    agent_str(k, "id"));
 	}
 	json_decref(r);
 	return rc;
@@ -697,7 +626,7 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'S': socket_path = optarg; break;
-		case 'j': json_out = 1; break;
+		case 'j': agent_echo = 1; break;
 		default: usage();
 		}
 	}
@@ -741,6 +670,8 @@ main(int argc, char *argv[])
 		return transact(json_pack("{s:s,s:s}", "op", "untrack", "name",
 		    argv[1]), NULL, NULL);
 	}
+	if (strcmp(cmd, "certmonger-helper") == 0)
+		return certmonger_helper(argc, argv, socket_path);
 	if (strcmp(cmd, "tracked") == 0) {
 		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--all") != 0))
 			usage();

@@ -108,6 +108,20 @@ test_accepts(void **state)
 	assert_string_equal(r.key_id, "0a1b");
 	ok("{\"op\":\"credential_retire\"}", &r);
 	assert_string_equal(r.key_id, "");
+
+	/* A retried submission (the certmonger helper's) may reuse an order. */
+	ok("{\"op\":\"enroll\",\"connector\":\"entrust\",\"profile\":"
+	    "\"tls\",\"csr\":\"PEM\",\"wait\":true,\"reuse_pending\":true}",
+	    &r);
+	assert_int_equal(r.reuse_pending, 1);
+	api_request_free(&r);
+	ok("{\"op\":\"enroll\",\"connector\":\"entrust\",\"profile\":"
+	    "\"tls\",\"csr\":\"PEM\"}", &r);
+	assert_int_equal(r.reuse_pending, 0);
+	api_request_free(&r);
+	ok("{\"op\":\"ca_chain\",\"connector\":\"entrust\"}", &r);
+	assert_int_equal(r.op, OP_CA_CHAIN);
+	assert_string_equal(r.connector, "entrust");
 }
 
 static void
@@ -179,6 +193,15 @@ test_refuses_values(void **state)
 	    "\"csr\":\"x\",\"validity_days\":1.5}", "validity_days");
 	BAD("{\"op\":\"enroll\",\"connector\":\"e\",\"profile\":\"p\","
 	    "\"csr\":\"x\",\"wait\":1}", "\"wait\"");
+	BAD("{\"op\":\"enroll\",\"connector\":\"e\",\"profile\":\"p\","
+	    "\"csr\":\"x\",\"reuse_pending\":\"yes\"}", "\"reuse_pending\"");
+	BAD("{\"op\":\"track\",\"name\":\"w\",\"connector\":\"e\","
+	    "\"profile\":\"p\",\"csr\":\"x\",\"reuse_pending\":true}",
+	    "unknown member");
+	BAD("{\"op\":\"ca_chain\"}", "\"connector\" is required");
+	BAD("{\"op\":\"ca_chain\",\"connector\":\"../x\"}", "[a-z0-9_-]");
+	BAD("{\"op\":\"ca_chain\",\"connector\":\"e\",\"profile\":\"p\"}",
+	    "unknown member");
 	BAD("{\"op\":\"status\",\"order\":\"0123\"}", "16 lowercase hex");
 	BAD("{\"op\":\"status\",\"order\":\"0123456789ABCDEF\"}",
 	    "16 lowercase hex");

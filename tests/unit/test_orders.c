@@ -1,7 +1,8 @@
 /*
  * test_orders.c - the orders store: round trips, the state machine,
  * compare-and-set, durability across a killed process, the schema
- * version check.
+ * version check; the live order a repeated submission finds, and the
+ * newest chain a connector's orders came with.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -429,6 +430,103 @@ test_tracked(void **state)
 	orders_close(o);
 }
 
+/*
+ * A repeated submission (certmonger's SUBMIT run again) finds the
+ * caller's live order for the same connector, profile and CSR, and
+ * nothing once that order is final, or for another caller, profile or
+ * CSR.
+ */
+static void
+test_find_live(void **state)
+{
+	struct orders	*o = open_db();
+	struct order	 a, b, c, f;
+	char		 err[256];
+
+	(void)state;
+	new_order(o, &a, 4242, NULL);
+	assert_int_equal(orders_find_live(o, 4242, "entrust", "server", "PEM",
+	    &f), 1);
+	assert_string_equal(f.id, a.id);
+	order_free(&f);
+	/* Another caller, profile, connector or CSR: none. */
+	assert_int_equal(orders_find_live(o, 4243, "entrust", "server", "PEM",
+	    &f), 0);
+	assert_int_equal(orders_find_live(o, 4242, "entrust", "client", "PEM",
+	    &f), 0);
+	assert_int_equal(orders_find_live(o, 4242, "sectigo", "server", "PEM",
+	    &f), 0);
+	assert_int_equal(orders_find_live(o, 4242, "entrust", "server",
+	    "PEM2", &f), 0);
+	/* Waiting for approval, submitting, pending: still live. */
+	new_order(o, &b, 4244, "awaiting_approval");
+	assert_int_equal(orders_find_live(o, 4244, "entrust", "server", "PEM",
+	    &f), 1);
+	assert_string_equal(f.id, b.id);
+	order_free(&f);
+	assert_int_equal(orders_set_state(o, a.id, "received", "submitting",
+	    err, sizeof(err)), 1);
+	assert_int_equal(orders_set_state(o, a.id, "submitting", "pending",
+	    err, sizeof(err)), 1);
+	assert_int_equal(orders_find_live(o, 4242, "entrust", "server", "PEM",
+	    &f), 1);
+	assert_string_equal(f.state, "pending");
+	order_free(&f);
+	/* Issued: a new submission is a renewal, not a retry. */
+	assert_int_equal(orders_set_issued(o, a.id, "CERT", "", "01", NULL,
+	    NULL), 0);
+	assert_int_equal(orders_find_live(o, 4242, "entrust", "server", "PEM",
+	    &f), 0);
+	/* Of two live ones, the newest. */
+	new_order(o, &b, 4245, NULL);
+	new_order(o, &c, 4245, NULL);
+	assert_int_equal(orders_find_live(o, 4245, "entrust", "server", "PEM",
+	    &f), 1);
+	assert_string_equal(f.id, c.id);
+	order_free(&f);
+	assert_int_equal(orders_set_failed(o, c.id, "rejected", "no"), 0);
+	assert_int_equal(orders_find_live(o, 4245, "entrust", "server", "PEM",
+	    &f), 1);
+	assert_string_equal(f.id, b.id);
+	order_free(&f);
+	orders_close(o);
+}
+
+static void
+test_latest_chain(void **state)
+{
+	struct orders	*o = open_db();
+	struct order	 a, b;
+	char		 err[256], *chain;
+
+	(void)state;
+	assert_int_equal(orders_latest_chain(o, "cmchain", &chain), 0);
+	assert_null(chain);
+	memset(&a, 0, sizeof(a));
+	a.uid = 7;
+	a.connector = "cmchain";
+	a.profile = "p";
+	a.csr_pem = "PEM";
+	assert_int_equal(orders_create(o, &a, err, sizeof(err)), 0);
+	b = a;
+	assert_int_equal(orders_create(o, &b, err, sizeof(err)), 0);
+	assert_int_equal(orders_set_state(o, a.id, "received", "submitting",
+	    err, sizeof(err)), 1);
+	/* Issued without a chain: still none known. */
+	assert_int_equal(orders_set_issued(o, a.id, "CERT", "", "02", NULL,
+	    NULL), 0);
+	assert_int_equal(orders_latest_chain(o, "cmchain", &chain), 0);
+	assert_int_equal(orders_set_state(o, b.id, "received", "submitting",
+	    err, sizeof(err)), 1);
+	assert_int_equal(orders_set_issued(o, b.id, "CERT", "CHAIN-B", "03",
+	    NULL, NULL), 0);
+	assert_int_equal(orders_latest_chain(o, "cmchain", &chain), 1);
+	assert_string_equal(chain, "CHAIN-B");
+	free(chain);
+	assert_int_equal(orders_latest_chain(o, "other", &chain), 0);
+	orders_close(o);
+}
+
 int
 main(void)
 {
@@ -436,6 +534,8 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_state_machine),
 		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_find_live),
+		cmocka_unit_test(test_latest_chain),
 		cmocka_unit_test(test_survives_kill),
 		cmocka_unit_test(test_resumable_due),
 		cmocka_unit_test(test_schema_checks),
