@@ -66,7 +66,8 @@ usage(void)
 	    "  audit verify FILE\n"
 	    "exit: 0 done/issued/written, 10 pending, 11 denied by policy,\n"
 	    "      12 rejected, 13 retry later, 14 fetch: nothing new, 1 error,\n"
-	    "      2 usage, 3 agent not reachable\n");
+	    "      2 usage, 3 agent not reachable\n"
+	    "health: 0 ok, 1 degraded, 2 down, 3 agent not reachable\n");
 	exit(EX_USAGE);
 }
 
@@ -662,6 +663,47 @@ cmd_credential(int argc, char *argv[])
 	return rc;
 }
 
+/*
+ * health: one line "ok", "degraded" or "down", then each check; the
+ * exit code is the Nagios plugin convention, so that monitoring can run
+ * it as it is: 0 ok, 1 degraded, 2 down, 3 (unknown) no agent.
+ */
+static int
+cmd_health(void)
+{
+	int		 fd = connect_agent();
+	FILE		*f;
+	json_t		*r, *checks, *v;
+	const char	*st, *k;
+	int		 rc;
+
+	send_request(fd, json_pack("{s:s}", "op", "health"));
+	if ((f = fdopen(fd, "r")) == NULL)
+		exit(EX_ERROR);
+	if ((r = read_reply(f)) == NULL) {
+		fprintf(stderr, "hsmagent: the agent closed the connection\n");
+		fclose(f);
+		return EX_NOAGENT;
+	}
+	fclose(f);
+	if (!json_is_true(json_object_get(r, "ok"))) {
+		rc = error_exit(r);
+		json_decref(r);
+		return rc;
+	}
+	st = str(r, "status");
+	rc = strcmp(st, "ok") == 0 ? EX_DONE : strcmp(st, "degraded") == 0 ?
+	    1 : 2;
+	if (!json_out) {
+		printf("%s\n", st);
+		checks = json_object_get(r, "checks");
+		json_object_foreach(checks, k, v)
+			printf("  %s: %s\n", k, json_string_value(v));
+	}
+	json_decref(r);
+	return rc;
+}
+
 static int
 cmd_audit(int argc, char *argv[])
 {
@@ -721,8 +763,12 @@ main(int argc, char *argv[])
 		return transact(json_pack("{s:s,s:b}", "op", "list", "all",
 		    argc == 2), NULL, NULL);
 	}
-	if (strcmp(cmd, "health") == 0 || strcmp(cmd, "metrics") == 0 ||
-	    strcmp(cmd, "version") == 0) {
+	if (strcmp(cmd, "health") == 0) {
+		if (argc != 1)
+			usage();
+		return cmd_health();
+	}
+	if (strcmp(cmd, "metrics") == 0 || strcmp(cmd, "version") == 0) {
 		if (argc != 1)
 			usage();
 		return transact(json_pack("{s:s}", "op", cmd), NULL, NULL);

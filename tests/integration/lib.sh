@@ -138,6 +138,45 @@ start_agent() {
 	[ -S "$SOCK" ] || { cat "$T/agent.err" >&2; fail "agent did not start"; }
 }
 
+# start_fakeca [fake_ca.py options]: tests/fakeca/fake_ca.py on $port,
+# with the test CA, stats in $T/ca.json; FAKECA is its pid. stop_fakeca
+# ends it.
+FAKECA=
+start_fakeca() {
+	python3 "$ROOT/tests/fakeca/fake_ca.py" --port "$port" \
+		--cert "$SERVER_CRT" --key "$SERVER_KEY" --client-ca "$CA_CRT" \
+		--ca-cert "$CA_CRT" --ca-key "$FX/ca.key" --stats "$T/ca.json" \
+		"$@" >>"$T/ca.out" 2>>"$T/ca.err" &
+	FAKECA=$!
+	PIDS+=("$FAKECA")
+	wait_port "$port"
+}
+stop_fakeca() {
+	kill "$FAKECA" 2>/dev/null || true
+	wait "$FAKECA" 2>/dev/null || true
+}
+
+# health_until RC [FILE]: asks for health (text, into FILE) until the
+# CLI exits RC, 10 s at most; rc is then its last exit code.
+health_until() {
+	local f=${2:-/dev/null}
+	for _ in $(seq 1 100); do
+		rc=0
+		"$BUILD/hsmagent" --socket "$SOCK" health >"$f" 2>&1 || rc=$?
+		[ "$rc" -eq "$1" ] && return 0
+		sleep 0.1
+	done
+	return 0
+}
+
+# health_json: the health answer as JSON; succeeds whatever the status
+# (exit 0 ok, 1 degraded, 2 down), fails only if there is no answer.
+health_json() {
+	local rc=0
+	"$BUILD/hsmagent" --socket "$SOCK" --json health || rc=$?
+	[ "$rc" -le 2 ]
+}
+
 # wait_validated: until every connector has been checked at the CA;
 # the health answer is left in $T/health.json.
 wait_validated() {
