@@ -366,7 +366,7 @@ uninstall:
 	rm -f $(foreach e,$(INSTALLED),$(DESTDIR)$(call field,2,$(e)))
 	-rmdir $(addprefix $(DESTDIR),$(PKGDIRS)) 2>/dev/null
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/test-logs -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 clean:
 	rm -rf build build-asan build-fuzz
