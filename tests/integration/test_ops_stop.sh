@@ -5,7 +5,8 @@
 # its answer past shutdown_timeout does not hold up the exit (audited,
 # the order resumes at the next start); socket activation (LISTEN_FDS)
 # serves on the inherited socket, leaves it in place on exit, and a
-# socket bound elsewhere is refused. Test child + fake_ca.py.
+# socket bound elsewhere is refused; under journald each line carries
+# its priority. Test child + fake_ca.py.
 . "$(dirname "$0")/lib.sh"
 
 TEST_CHILD=$BUILD/tests/hsmagent-connector-test
@@ -149,4 +150,18 @@ activate "$T/other.sock"
 stopped_within 10
 expect_in "$T/agent.err" "socket activation: the socket is $T/other.sock, \[api\] socket is $SOCK" "mismatch refused"
 note "socket activation: served on fd 3, socket left for systemd; a socket elsewhere refused"
+
+# 4. Under journald (JOURNAL_STREAM names stderr): "<N>" priorities.
+: >"$T/journal.err"
+rm -f "$SOCK"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$T/journal.err") "$HSMAGENTD" -c "$T/a.conf" 2>>"$T/journal.err" &
+AGENT=$!
+PIDS+=("$AGENT")
+wait_sock
+for _ in $(seq 1 100); do grep -q 'event=agent.ready' "$T/journal.err" && break; sleep 0.05; done
+kill -TERM "$AGENT"
+stopped_within 20
+expect_in "$T/journal.err" '^<6>info: event=agent.ready ' "journald priority on the ready line"
+expect_not_in "$T/journal.err" '^hsmagentd\[' "the stderr prefix under journald"
+note "under journald: every line carries its priority (<6>info: event=agent.ready ...)"
 echo "test_ops_stop: ok"
