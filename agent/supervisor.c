@@ -184,6 +184,8 @@ child_spawn(struct agent *a)
 	c->ready = 0;
 	c->started_ms = monotime_ms();
 	c->restart_at_ms = 0;
+	/* A new child gets the settings as they are: nothing to refresh. */
+	a->child_refresh = 0;
 	log_info("supervisor: connector child started (pid %ld)", (long)pid);
 	agent_audit(a, "child.start", NULL, "ok", json_pack("{s:I}", "pid",
 	    (json_int_t)pid));
