@@ -8,15 +8,28 @@
 #   make bench      benchmarks (ratios measured side by side)
 #   make lint       clang-tidy and cppcheck
 
+# Installation directories: the GNU names (prefix, bindir, mandir, ...),
+# each of which may be set on the command line; the upper-case names of
+# earlier releases (PREFIX, SBINDIR, ...) still work. DESTDIR is only
+# prepended by install and uninstall, never compiled in.
 PREFIX		?= /usr/local
-EXEC_PREFIX	?= $(PREFIX)
-SBINDIR		?= $(EXEC_PREFIX)/sbin
-BINDIR		?= $(EXEC_PREFIX)/bin
-LIBEXECDIR	?= $(EXEC_PREFIX)/libexec
-SYSCONFDIR	?= $(PREFIX)/etc
-DATAROOTDIR	?= $(PREFIX)/share
-RUNSTATEDIR	?= /run
-MANDIR		?= $(DATAROOTDIR)/man
+prefix		?= $(PREFIX)
+exec_prefix	?= $(or $(EXEC_PREFIX),$(prefix))
+bindir		?= $(or $(BINDIR),$(exec_prefix)/bin)
+sbindir		?= $(or $(SBINDIR),$(exec_prefix)/sbin)
+libexecdir	?= $(or $(LIBEXECDIR),$(exec_prefix)/libexec)
+sysconfdir	?= $(or $(SYSCONFDIR),$(prefix)/etc)
+localstatedir	?= $(prefix)/var
+runstatedir	?= $(or $(RUNSTATEDIR),/run)
+datarootdir	?= $(or $(DATAROOTDIR),$(prefix)/share)
+datadir		?= $(datarootdir)
+mandir		?= $(or $(MANDIR),$(datarootdir)/man)
+man1dir		?= $(mandir)/man1
+man5dir		?= $(mandir)/man5
+man8dir		?= $(mandir)/man8
+docdir		?= $(datarootdir)/doc/hsmagent
+systemdunitdir	?= $(prefix)/lib/systemd/system
+sysusersdir	?= $(prefix)/lib/sysusers.d
 DESTDIR		?=
 
 BUILD		?= build
@@ -29,7 +42,7 @@ DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
 	libcurl4-openssl-dev libjansson-dev libseccomp-dev libsqlite3-dev \
 	libcmocka-dev softhsm2 opensc p11-kit gnutls-bin curl python3 \
 	valgrind certmonger \
-	procps iproute2
+	procps iproute2 mandoc
 
 PARENT_PKGS	:= openssl libp11 p11-kit-1 jansson sqlite3
 CLIENT_PKGS	:= openssl jansson
@@ -40,9 +53,9 @@ WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
 HARDEN	 = -fstack-protector-strong -fPIE -fno-strict-aliasing
 OPT	?= -O2 -D_FORTIFY_SOURCE=2
 BASE_CFLAGS = -std=c17 -g $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
-	   -DLIBEXECDIR='"$(LIBEXECDIR)/hsmagent"' \
-	   -DSYSCONFDIR='"$(SYSCONFDIR)/hsmagent"' \
-	   -DHSMAGENT_SOCKET='"$(RUNSTATEDIR)/hsmagent/hsmagent.sock"' \
+	   -DLIBEXECDIR='"$(libexecdir)/hsmagent"' \
+	   -DSYSCONFDIR='"$(sysconfdir)/hsmagent"' \
+	   -DHSMAGENT_SOCKET='"$(runstatedir)/hsmagent/hsmagent.sock"' \
 	   -Icommon -Iagent -Ihsm -Iconnectors -Ipolicy
 BASE_LDFLAGS = -pie -Wl,-z,relro,-z,now
 
@@ -72,6 +85,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   common/secret_file.c policy/sign_policy.c \
 		   agent/api_server.c agent/peer_ident.c agent/api_request.c agent/api_ops.c \
 		   agent/order_flow.c agent/agent_audit.c agent/local_api.c \
+		   agent/activation.c agent/reload.c agent/health.c \
 		   agent/metrics.c agent/audit.c agent/orders.c \
 		   agent/poll_schedule.c agent/cred_watch.c \
 		   agent/tracked.c agent/tracking.c agent/api_track.c \
@@ -100,7 +114,7 @@ PROGRAMS	:= $(HSMAGENTD) $(CONNECTOR) $(CLIENT)
 
 .PHONY: all clean test test-run demo asan fuzz fuzz-long bench lint deps \
 	install valgrind valgrind-run \
-	uninstall fixtures
+	uninstall fixtures man man-lint FORCE
 
 all: $(PROGRAMS)
 
@@ -312,24 +326,65 @@ lint:
 		-Ipolicy --suppress=missingIncludeSystem \
 		common agent hsm connectors policy
 
-install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR)/hsmagent \
-		$(DESTDIR)$(SYSCONFDIR)/hsmagent
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(HSMAGENTD) $(DESTDIR)$(SBINDIR)/hsmagentd
-	install -m 0755 $(CLIENT) $(DESTDIR)$(BINDIR)/hsmagent
-	install -m 0755 $(CONNECTOR) \
-		$(DESTDIR)$(LIBEXECDIR)/hsmagent/hsmagent-connector
-	install -m 0644 hsmagentd.conf.example \
-		$(DESTDIR)$(SYSCONFDIR)/hsmagent/hsmagentd.conf.example
+# Man pages and units name the installed paths: made from their sources
+# with the directories above (never with DESTDIR).
+MANPAGES	:= hsmagent.1 hsmagentd.conf.5 hsmagent-policy.5 hsmagentd.8
+UNITS		:= hsmagentd.service hsmagentd.socket
+GENERATED	:= $(addprefix $(BUILD)/man/,$(MANPAGES)) \
+		   $(addprefix $(BUILD)/systemd/,$(UNITS)) $(BUILD)/systemd/hsmagent.sysusers
+SUBST		= sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@bindir@|$(bindir)|g' \
+		   -e 's|@libexecdir@|$(libexecdir)|g' \
+		   -e 's|@sysconfdir@|$(sysconfdir)|g' \
+		   -e 's|@runstatedir@|$(runstatedir)|g' \
+		   -e 's|@docdir@|$(docdir)|g' -e 's|@prefix@|$(prefix)|g'
+
+# Made again every time: they must name the directories of this make
+# run (make install prefix=/usr), which make cannot see change.
+$(BUILD)/man/%: man/% FORCE
+	@mkdir -p $(dir $@)
+	@$(SUBST) $< >$@
+$(BUILD)/systemd/%: systemd/%.in FORCE
+	@mkdir -p $(dir $@)
+	@$(SUBST) $< >$@
+FORCE:
+
+man: $(GENERATED)
+
+# Each man page lint-clean (mandoc -T lint at warning level).
+man-lint: $(GENERATED)
+	mandoc -T lint -W warning $(addprefix $(BUILD)/man/,$(MANPAGES))
+
+# Everything install writes, as SOURCE:DESTINATION:MODE; uninstall
+# removes exactly these files, then the package's own directories if
+# they are empty.
+INSTALLED := \
+	$(HSMAGENTD):$(sbindir)/hsmagentd:0755 \
+	$(CLIENT):$(bindir)/hsmagent:0755 \
+	$(CONNECTOR):$(libexecdir)/hsmagent/hsmagent-connector:0755 \
+	hsmagentd.conf.example:$(sysconfdir)/hsmagent/hsmagentd.conf.example:0644 \
+	policy/policy.conf.example:$(sysconfdir)/hsmagent/policy.conf.example:0644 \
+	$(BUILD)/man/hsmagent.1:$(man1dir)/hsmagent.1:0644 \
+	$(BUILD)/man/hsmagentd.conf.5:$(man5dir)/hsmagentd.conf.5:0644 \
+	$(BUILD)/man/hsmagent-policy.5:$(man5dir)/hsmagent-policy.5:0644 \
+	$(BUILD)/man/hsmagentd.8:$(man8dir)/hsmagentd.8:0644 \
+	$(BUILD)/systemd/hsmagentd.service:$(systemdunitdir)/hsmagentd.service:0644 \
+	$(BUILD)/systemd/hsmagentd.socket:$(systemdunitdir)/hsmagentd.socket:0644 \
+	$(BUILD)/systemd/hsmagent.sysusers:$(sysusersdir)/hsmagent.conf:0644 \
+	README.md:$(docdir)/README.md:0644 \
+	SECURITY.md:$(docdir)/SECURITY.md:0644 \
+	policy/POLICY.md:$(docdir)/POLICY.md:0644
+PKGDIRS := $(libexecdir)/hsmagent $(sysconfdir)/hsmagent $(docdir)
+field = $(word $(1),$(subst :, ,$(2)))
+
+install: all $(GENERATED)
+	$(foreach e,$(INSTALLED),install -D -m $(call field,3,$(e)) \
+		$(call field,1,$(e)) $(DESTDIR)$(call field,2,$(e)) &&) true
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/hsmagentd $(DESTDIR)$(BINDIR)/hsmagent \
-		$(DESTDIR)$(LIBEXECDIR)/hsmagent/hsmagent-connector \
-		$(DESTDIR)$(SYSCONFDIR)/hsmagent/hsmagentd.conf.example
-	-rmdir $(DESTDIR)$(LIBEXECDIR)/hsmagent $(DESTDIR)$(SYSCONFDIR)/hsmagent
+	rm -f $(foreach e,$(INSTALLED),$(DESTDIR)$(call field,2,$(e)))
+	-rmdir $(addprefix $(DESTDIR),$(PKGDIRS)) 2>/dev/null
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/test-logs -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 clean:
 	rm -rf build build-asan build-fuzz

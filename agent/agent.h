@@ -61,7 +61,28 @@ struct job {
 	uint8_t		 ca_action;
 	uint8_t		 reason;	/* CA_REVOKE: RFC 5280 code */
 	int		 target;	/* CA_VALIDATE: index of the connector */
+	int		 conn;		/* IPC_JOB_CA: its connector's index */
+	int64_t		 sent_ms;	/* when it went to the child */
 };
+
+/* Why a connector child ended (metrics: restarts by cause). */
+enum child_cause {
+	CHILD_EXITED = 0,	/* by itself */
+	CHILD_SIGNALED,		/* a signal other than SIGSYS */
+	CHILD_SANDBOX,		/* SIGSYS: seccomp stopped a system call */
+	CHILD_KILLED,		/* by us: protocol violation, hung, no READY */
+	CHILD_ROTATION,		/* new client certificate */
+	CHILD_RELOAD,		/* new connector settings (SIGHUP) */
+	CHILD_CAUSES
+};
+
+/* a->child_refresh: restart the child when idle, and why. */
+#define CHILD_REFRESH_ROTATION	1
+#define CHILD_REFRESH_RELOAD	2
+
+/* CA round trips (job sent to result), seconds: the histogram's bounds. */
+#define CA_LATENCY_BUCKETS	10
+extern const double ca_latency_bounds[CA_LATENCY_BUCKETS];
 
 struct child_proc {
 	pid_t		 pid;		/* 0: none */
@@ -75,6 +96,8 @@ struct child_proc {
 	uint64_t	 restarts;
 	uint64_t	 sigsys_kills;
 	uint64_t	 violations;
+	int		 stop_cause;	/* set before we end it, else -1 */
+	uint64_t	 ends[CHILD_CAUSES];
 };
 
 /* A connector's host and port, split from its URL at startup. */
@@ -88,6 +111,16 @@ struct ca_target {
 	uint16_t	 proxy_port;
 	int		 proxy_is_ip;
 	char		 status[IPC_MAX_STR + 1];
+	/* The last CA call's outcome: can the CA be reached? */
+	int64_t		 last_ok;	/* unix time, 0: none yet */
+	int64_t		 last_fail;
+	char		 last_error[IPC_MAX_STR + 1];
+};
+
+struct ca_latency {
+	uint64_t	 bucket[CA_LATENCY_BUCKETS];	/* not cumulative */
+	uint64_t	 count;
+	double		 sum;		/* seconds */
 };
 
 struct agent {
@@ -117,6 +150,10 @@ struct agent {
 	uint64_t		 api_requests[OP_LAST + 1];
 	int64_t			 started_ms;
 	int			 ready_told;	/* READY=1 sent (first sandboxed child) */
+	int64_t			 started_at;	/* unix time */
+	int			 draining;	/* SIGTERM: finishing jobs */
+	uint64_t		 reloads[2];	/* SIGHUP: ok, failed */
+	struct ca_latency	 ca_latency;
 	struct ca_target	 ca_targets[CONFIG_MAX_CONNECTORS];
 	/* auth = password: the password (freezero(p, cap)), else NULL. */
 	char			*conn_password[CONFIG_MAX_CONNECTORS];
@@ -232,7 +269,6 @@ void	file_sha256_hex(const char *path, char out[65]);
 /* local_api.c */
 int	local_api_open(struct agent *, int check_only, char *err,
 	    size_t errlen);
-void	local_api_reload_policy(struct agent *);
 void	local_api_close(struct agent *, const char *why);
 
 /* cred_watch.c: client-certificate rotation without a restart */
@@ -242,9 +278,32 @@ void	cred_watch_tick(struct agent *, int64_t now_ms);
 int	leaf_key_type(const char *pem, size_t len, int *type);
 
 /* metrics.c */
-void	metrics_write(const struct agent *, FILE *);
+void	metrics_write(struct agent *, FILE *);
 
-/* notify.c */
-void	notify_ready(void);
+/* notify.c: sd_notify(3) by hand; no-ops without $NOTIFY_SOCKET */
+void	notify_ready(const char *status);
+void	notify_reloading(void);
+void	notify_stopping(const char *status);
+void	notify_status(const char *status);
+
+/* activation.c: socket activation (sd_listen_fds(3) by hand) */
+/* The inherited listening socket for path, -1 if none, -2 (err) if unfit. */
+int	activation_fd(const char *path, char *err, size_t errlen);
+
+/* reload.c: SIGHUP, and the settings it may change */
+void	agent_reload(struct agent *);
+int	connector_passwords_load(const struct config *, char **pw,
+	    size_t *cap, char *err, size_t errlen);
+void	connector_passwords_free(char **pw, size_t *cap);
+int	connector_targets_split(const struct config *, struct ca_target *,
+	    char *err, size_t errlen);
+int	probe_target_split(const struct config *, char *host, size_t hostlen,
+	    uint16_t *port, int *is_ip, char *err, size_t errlen);
+
+/* health.c: what "hsmagent health" and the metrics report */
+enum health_status { HEALTH_OK = 0, HEALTH_DEGRADED, HEALTH_DOWN };
+/* Fills checks (name -> "ok" or why not) and reasons; returns the status. */
+enum health_status health_eval(struct agent *, json_t *checks, json_t *reasons);
+const char *health_name(enum health_status);
 
 #endif

@@ -19,6 +19,10 @@ record(struct agent *a, int deferred, const char *event, const char *target,
 {
 	int r = 0;
 
+	/* The same stable name in the log: journalctl can match on it. */
+	log_msg(strncmp(event, "sign.", 5) == 0 && strcmp(outcome, "ok") == 0 ?
+	    LOG_LVL_DEBUG : LOG_LVL_INFO, "event=%s outcome=%s%s%s", event,
+	    outcome, target ? " target=" : "", target ? target : "");
 	if (a->audit != NULL && (r = (deferred ? audit_append_deferred :
 	    audit_append)(a->audit, event, NULL, target, outcome,
 	    details)) == -1)

@@ -61,18 +61,16 @@ remove_stale(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int
-api_listen(struct api_server *s, const char *path, uint32_t mode,
-    const char *group, size_t max_conns, uint32_t idle_s, char *err,
-    size_t errlen)
+/* Takes the socket systemd passed (fd), else binds path itself. */
+static int
+bind_socket(struct api_server *s, const char *path, uint32_t mode,
+    const char *group, char *err, size_t errlen)
 {
 	struct sockaddr_un	 sun;
 	struct group		*gr = NULL;
 	mode_t			 old;
 	int			 r;
 
-	memset(s, 0, sizeof(*s));
-	s->lfd = -1;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -102,6 +100,21 @@ api_listen(struct api_server *s, const char *path, uint32_t mode,
 		s->lfd = -1;
 		return -1;
 	}
+	return 0;
+}
+
+int
+api_listen(struct api_server *s, const char *path, int inherited,
+    uint32_t mode, const char *group, size_t max_conns, uint32_t idle_s,
+    char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	s->lfd = inherited;
+	/* An inherited socket's mode and group are the socket unit's. */
+	s->inherited = inherited != -1;
+	if (!s->inherited && bind_socket(s, path, mode, group, err,
+	    errlen) == -1)
+		return -1;
 	s->path = xstrdup(path);
 	s->max = max_conns;
 	s->per_uid = max_conns / 4 > 0 ? max_conns / 4 : 1;
@@ -110,6 +123,21 @@ api_listen(struct api_server *s, const char *path, uint32_t mode,
 	for (size_t i = 0; i < max_conns; i++)
 		s->conns[i].fd = -1;
 	return 0;
+}
+
+/*
+ * No new connections (shutdown); those open are served to the end.
+ * The socket node goes unless systemd owns it.
+ */
+void
+api_stop_listening(struct api_server *s)
+{
+	if (s->lfd == -1)
+		return;
+	close(s->lfd);
+	s->lfd = -1;
+	if (!s->inherited && s->path != NULL)
+		unlink(s->path);
 }
 
 static void
@@ -134,11 +162,7 @@ api_close_all(struct api_server *s)
 			conn_close(NULL, &s->conns[i]);
 	free(s->conns);
 	s->conns = NULL;
-	if (s->lfd != -1) {
-		close(s->lfd);
-		unlink(s->path);
-	}
-	s->lfd = -1;
+	api_stop_listening(s);
 	free(s->path);
 	s->path = NULL;
 }

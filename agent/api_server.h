@@ -47,6 +47,7 @@ struct api_conn {
 
 struct api_server {
 	int		 lfd;
+	int		 inherited;	/* lfd came from systemd */
 	char		*path;
 	struct api_conn	*conns;
 	size_t		 max;		/* slots */
@@ -59,10 +60,14 @@ struct api_server {
 	int64_t		 trim_at;
 };
 
-/* Binds and listens; 0 or -1 with a message. */
-int	api_listen(struct api_server *, const char *path, uint32_t mode,
-	    const char *group, size_t max_conns, uint32_t idle_s,
+/*
+ * Binds and listens, or takes inherited (socket activation; -1: none);
+ * 0 or -1 with a message.
+ */
+int	api_listen(struct api_server *, const char *path, int inherited,
+	    uint32_t mode, const char *group, size_t max_conns, uint32_t idle_s,
 	    char *err, size_t errlen);
+void	api_stop_listening(struct api_server *);
 void	api_close_all(struct api_server *);
 
 /* Adds the listener and connections to pfd; returns how many. */

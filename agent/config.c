@@ -58,6 +58,7 @@ static const char *const section_names[SEC_COUNT] = {
 enum value_type {
 	V_PATH,
 	V_LOGLEVEL,
+	V_LOGTARGET,
 	V_USER,
 	V_BOOL,
 	V_NUMBER,
@@ -96,6 +97,9 @@ struct key {
 
 static const struct key keys[] = {
 	{ SEC_GLOBAL, "log_level", V_LOGLEVEL, F(log_level), 0, 0, REQ_NO },
+	{ SEC_GLOBAL, "log_target", V_LOGTARGET, F(log_target), 0, 0, REQ_NO },
+	{ SEC_GLOBAL, "shutdown_timeout", V_NUMBER, F(shutdown_timeout_s), 1,
+	    600, REQ_NO },
 	{ SEC_GLOBAL, "connector_path", V_PATH, F(connector_path), 0, 0,
 	    REQ_NO },
 	{ SEC_GLOBAL, "child_user", V_USER, F(child_user), 0, 0, REQ_NO },
@@ -331,6 +335,17 @@ check_log_level(struct parser *p, const struct key *k, const char *v)
 			return 0;
 	}
 	return kfail(p, k, "expected error, warning, info or debug, got %s",
+	    shown(v, q, sizeof(q)));
+}
+
+static int
+check_log_target(struct parser *p, const struct key *k, const char *v)
+{
+	char	q[SHOWN_MAX + 8];
+
+	if (strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0)
+		return 0;
+	return kfail(p, k, "expected stderr or syslog, got %s",
 	    shown(v, q, sizeof(q)));
 }
 
@@ -719,6 +734,9 @@ set_value(struct parser *p, const struct key *k, char *v)
 	case V_LOGLEVEL:
 		r = check_log_level(p, k, v);
 		break;
+	case V_LOGTARGET:
+		r = check_log_target(p, k, v);
+		break;
 	case V_USER:
 		r = check_user(p, k, v);
 		break;
@@ -964,6 +982,8 @@ static void
 set_defaults(struct config *cfg)
 {
 	cfg->log_level = xstrdup("info");
+	cfg->log_target = xstrdup("stderr");
+	cfg->shutdown_timeout_s = 20;
 	cfg->connector_path = xstrdup(LIBEXECDIR "/hsmagent-connector");
 	cfg->child_user = xstrdup("hsmagent");
 	cfg->chroot_dir = xstrdup("/var/empty/hsmagent");
@@ -1092,6 +1112,7 @@ config_free(struct config *cfg)
 {
 	free(cfg->path);
 	free(cfg->log_level);
+	free(cfg->log_target);
 	free(cfg->connector_path);
 	free(cfg->child_user);
 	free(cfg->chroot_dir);

@@ -52,6 +52,8 @@ struct config {
 	/* global */
 	char		*path;			/* the file parsed */
 	char		*log_level;		/* error|warning|info|debug */
+	char		*log_target;		/* stderr (default) | syslog */
+	uint32_t	 shutdown_timeout_s;	/* SIGTERM: in-flight work; 20 */
 	char		*connector_path;	/* connector child executable */
 	char		*child_user;		/* uid the child drops to if root */
 	char		*chroot_dir;		/* empty dir the child chroots to */

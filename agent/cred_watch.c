@@ -100,7 +100,7 @@ rotate(struct agent *a, const struct stat *st)
 	a->key_type = type;
 	a->cert_st = *st;
 	a->cred_error[0] = '\0';
-	a->child_refresh = 1;
+	a->child_refresh = CHILD_REFRESH_ROTATION;
 	log_info("client certificate rotated: key %s%s", hsm_key_label(a->hsm),
 	    switched ? " (another HSM key)" : "");
 	if (switched) {
@@ -124,7 +124,10 @@ cred_watch_tick(struct agent *a, int64_t now)
 	    a->child.ready) {
 		/* EOF ends the child; the supervisor starts a new one. */
 		log_info("supervisor: restarting the connector child for the "
-		    "new client certificate");
+		    "new %s", a->child_refresh == CHILD_REFRESH_RELOAD ?
+		    "connector settings" : "client certificate");
+		a->child.stop_cause = a->child_refresh == CHILD_REFRESH_RELOAD ?
+		    CHILD_RELOAD : CHILD_ROTATION;
 		a->child_refresh = 0;
 		close(a->child.fd);
 		a->child.fd = -1;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -37,9 +38,10 @@ on_ready(struct agent *a, const struct ipc_msg *msg)
 	/* Ready means all three: socket listening, HSM logged in, child sandboxed. */
 	if (!a->ready_told) {
 		a->ready_told = 1;
-		log_info("hsmagentd: ready in %lld ms", (long long)(monotime_ms() -
-		    a->started_ms));
-		notify_ready();
+		log_info("event=agent.ready hsmagentd %s: key %s, ready in %lld ms",
+		    HSMAGENT_VERSION, hsm_key_label(a->hsm),
+		    (long long)(monotime_ms() - a->started_ms));
+		notify_ready("serving");
 	}
 	jobs_send_queued(a);
 	connectors_validate(a);
@@ -115,6 +117,36 @@ on_sign_request(struct agent *a, const struct ipc_msg *msg)
 	explicit_bzero(sig, sizeof(sig));
 }
 
+const double ca_latency_bounds[CA_LATENCY_BUCKETS] = {
+	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
+};
+
+/* Metrics and health: how long the CA took, and could it be reached. */
+static void
+ca_observe(struct agent *a, const struct job *j,
+    const struct ipc_ca_result *r)
+{
+	struct ca_latency	*l = &a->ca_latency;
+	double			 s = (double)(monotime_ms() - j->sent_ms) / 1000;
+	size_t			 b;
+
+	for (b = 0; b < CA_LATENCY_BUCKETS && s > ca_latency_bounds[b]; b++)
+		;
+	if (b < CA_LATENCY_BUCKETS)
+		l->bucket[b]++;
+	l->count++;
+	l->sum += s;
+	if (j->conn < 0 || (size_t)j->conn >= a->cfg->nconnectors)
+		return;
+	/* Not reached, or too busy to take it; anything else is an answer. */
+	if (r->outcome == CA_RETRY || r->outcome == CA_NOT_TAKEN) {
+		a->ca_targets[j->conn].last_fail = (int64_t)time(NULL);
+		snprintf(a->ca_targets[j->conn].last_error,
+		    sizeof(a->ca_targets[j->conn].last_error), "%s", r->message);
+	} else
+		a->ca_targets[j->conn].last_ok = (int64_t)time(NULL);
+}
+
 /* A CA job's result: only for a CA job in flight, strictly decoded. */
 static void
 on_ca_result(struct agent *a, const struct ipc_msg *msg)
@@ -134,6 +166,7 @@ on_ca_result(struct agent *a, const struct ipc_msg *msg)
 		violation(a, "CA result for no CA job in flight, or malformed");
 		return;
 	}
+	ca_observe(a, j, &r);
 	j->ca_done(a, j, &r, NULL);
 	job_release(j);
 }

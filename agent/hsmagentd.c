@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@ static struct {
 
 static volatile int	 quit;
 static int64_t		 next_probe_ms;
+static int64_t		 drain_deadline_ms;
 
 static __attribute__((noreturn)) void
 usage(void)
@@ -136,79 +138,10 @@ load_public(struct agent *a, char *err, size_t errlen)
 	/* For health: the gateway credential's own expiry. */
 	(void)pem_cert_dates(a->chain_pem, &a->cert_not_before,
 	    &a->cert_not_after);
-	for (size_t i = 0; i < cfg->nconnectors; i++) {
-		struct ca_target *t = &a->ca_targets[i];
-
-		if (cfg->connectors[i].proxy != NULL &&
-		    url_split(cfg->connectors[i].proxy, "http://", 8080,
-		    t->proxy_host, sizeof(t->proxy_host), &t->proxy_port,
-		    &t->proxy_is_ip) == -1) {
-			snprintf(err, errlen, "[connector %s] proxy: cannot use "
-			    "%s", cfg->connectors[i].name,
-			    cfg->connectors[i].proxy);
-			return -1;
-		}
-		if (url_split_https(cfg->connectors[i].url, t->host,
-		    sizeof(t->host), &t->port, &t->is_ip) == -1) {
-			snprintf(err, errlen, "[connector %s] url: cannot use "
-			    "%s", cfg->connectors[i].name,
-			    cfg->connectors[i].url);
-			return -1;
-		}
-	}
-	if (cfg->probe_url != NULL && url_split_https(cfg->probe_url,
-	    a->probe_host, sizeof(a->probe_host), &a->probe_port,
-	    &a->probe_host_is_ip) == -1) {
-		snprintf(err, errlen, "[probe] url: cannot split %s",
-		    cfg->probe_url);
+	if (connector_targets_split(cfg, a->ca_targets, err, errlen) == -1)
 		return -1;
-	}
-	return 0;
-}
-
-/*
- * Connector passwords (auth = password), read once at start and held
- * here only: each of that connector's jobs carries it to the child.
- * They go out as an HTTP header value, so printable ASCII only.
- */
-static int
-load_secrets(struct agent *a, char *err, size_t errlen)
-{
-	struct config *cfg = a->cfg;
-
-	for (size_t i = 0; i < cfg->nconnectors; i++) {
-		const struct connector_cfg	*cc = &cfg->connectors[i];
-		char				 what[128];
-		const char			*p;
-
-		if (cc->password_file == NULL)
-			continue;
-		snprintf(what, sizeof(what), "[connector %s] password", cc->name);
-		if (secret_file_read(cc->password_file, what, IPC_MAX_SECRET,
-		    &a->conn_password[i], &a->conn_password_cap[i], err,
-		    errlen) == -1)
-			return -1;
-		for (p = a->conn_password[i]; *p != '\0'; p++)
-			if (*p < 0x20 || *p > 0x7e)
-				break;
-		if (*p != '\0' || a->conn_password[i][0] == ' ' ||
-		    p[-1] == ' ') {
-			snprintf(err, errlen, "%s file %s: only printable ASCII, "
-			    "without spaces at either end, can be sent", what,
-			    cc->password_file);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void
-free_secrets(struct agent *a)
-{
-	for (size_t i = 0; i < CONFIG_MAX_CONNECTORS; i++) {
-		freezero(a->conn_password[i], a->conn_password_cap[i]);
-		a->conn_password[i] = NULL;
-	}
+	return probe_target_split(cfg, a->probe_host, sizeof(a->probe_host),
+	    &a->probe_port, &a->probe_host_is_ip, err, errlen);
 }
 
 /* Who the child becomes: a dedicated user when we run as root. */
@@ -388,6 +321,54 @@ run_steps(struct agent *a, int64_t now)
 	return 0;
 }
 
+/*
+ * SIGTERM: no new connections and no new CA calls; the jobs in flight
+ * get until the deadline ([global] shutdown_timeout) to finish, so an
+ * answer the CA already gave is stored, not asked for again after the
+ * restart. A second SIGTERM stops at once. Whatever is left is in
+ * orders.db already (the intent is committed before each CA call) and
+ * resumes at the next start.
+ */
+static void
+start_drain(struct agent *a)
+{
+	char status[64];
+
+	if (a->draining) {
+		log_info("event=agent.stopping second signal: stopping now");
+		quit = 1;
+		return;
+	}
+	a->draining = 1;
+	drain_deadline_ms = monotime_ms() +
+	    (int64_t)a->cfg->shutdown_timeout_s * 1000;
+	api_stop_listening(&a->api);
+	snprintf(status, sizeof(status), "stopping: %d jobs in flight",
+	    jobs_active(a));
+	log_info("event=agent.stopping %s (at most %u s)", status,
+	    a->cfg->shutdown_timeout_s);
+	notify_stopping(status);
+}
+
+/* Drain over? Nothing in flight, or the deadline passed. */
+static int
+drained(struct agent *a, int64_t now)
+{
+	int n;
+
+	if (!a->draining)
+		return 0;
+	if ((n = jobs_active(a)) == 0)
+		return 1;
+	if (now < drain_deadline_ms)
+		return 0;
+	log_warn("event=agent.stopping %d jobs still in flight at the "
+	    "deadline; their orders resume at the next start", n);
+	agent_audit(a, "agent.drain", NULL, "timeout", json_pack("{s:i}",
+	    "jobs_in_flight", n));
+	return 1;
+}
+
 static void
 handle_signals(struct agent *a)
 {
@@ -400,15 +381,15 @@ handle_signals(struct agent *a)
 			break;
 		case SIGTERM:
 		case SIGINT:
-			quit = 1;
+			start_drain(a);
 			break;
 		case SIGUSR1:
 			if (a->cfg->probe_url != NULL)
 				start_probe(a, probe_daemon_done);
 			break;
 		case SIGHUP:
-			/* The policy only; other settings need a restart. */
-			local_api_reload_policy(a);
+			if (!a->draining)
+				agent_reload(a);
 			break;
 		}
 	}
@@ -426,6 +407,8 @@ poll_timeout(const struct agent *a, int64_t now)
 		next = t;
 	if (next_probe_ms != 0 && next_probe_ms < next)
 		next = next_probe_ms;
+	if (a->draining && drain_deadline_ms < next)
+		next = drain_deadline_ms;
 	return next <= now ? 0 : (int)(next - now);
 }
 
@@ -435,7 +418,7 @@ event_loop(struct agent *a, int command)
 	size_t		 room = 2 + 1 + a->api.max;
 	struct pollfd	*pfd = xcalloc(room, sizeof(*pfd));
 
-	while (!quit) {
+	while (!quit && !drained(a, monotime_ms())) {
 		int64_t		 now = monotime_ms(), t;
 		size_t		 n = 1, napi;
 		int		 timeout, child_at = -1;
@@ -462,7 +445,11 @@ event_loop(struct agent *a, int command)
 		now = monotime_ms();
 		if (napi > 0)
 			api_handle(a, &a->api, pfd + n, napi, now);
-		child_tick(a, now);
+		/* Draining: no restarts, no new polls or probes. */
+		if (!a->draining || a->child.pid != 0)
+			child_tick(a, now);
+		if (a->draining)
+			continue;
 		cred_watch_tick(a, now);
 		if (a->orders != NULL)
 			orders_tick(a, now);
@@ -567,17 +554,22 @@ main(int argc, char *argv[])
 	a.cfg = &cfg;
 	if (log_level_from_name(cfg.log_level, &lvl) == 0)
 		log_set_level(a.debug ? LOG_LVL_DEBUG : lvl);
+	if (!test_only && strcmp(cfg.log_target, "syslog") == 0)
+		log_use_syslog();
 	if (load_public(&a, err, sizeof(err)) == -1 ||
-	    load_secrets(&a, err, sizeof(err)) == -1 ||
+	    connector_passwords_load(&cfg, a.conn_password,
+	    a.conn_password_cap, err, sizeof(err)) == -1 ||
 	    local_api_open(&a, test_only, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	a.started_ms = monotime_ms();
+	a.started_at = (int64_t)time(NULL);
+	a.child.stop_cause = -1;
 	if (test_only) {
 		local_api_close(&a, "check only");
 		printf("%s: configuration OK\n", conffile);
 		freezero(a.trust_pem, a.trust_len);
 		freezero(a.chain_pem, a.chain_len);
-		free_secrets(&a);
+		connector_passwords_free(a.conn_password, a.conn_password_cap);
 		config_free(&cfg);
 		return 0;
 	}
@@ -617,7 +609,7 @@ main(int argc, char *argv[])
 	    "insecure_allow_extractable", cfg.hsm_insecure_allow_extractable));
 	sign_policy_init(&a.sp, cfg.sign_schemes, hsm_key_type(a.hsm) ==
 	    HSM_KEY_EC, cfg.sign_rate, cfg.sign_burst, monotime_ms());
-	log_info("hsmagentd %s ready: key %s (%s-%d)", HSMAGENT_VERSION,
+	log_info("hsmagentd %s: key %s (%s-%d) logged in", HSMAGENT_VERSION,
 	    hsm_key_label(a.hsm), hsm_key_type(a.hsm) == HSM_KEY_EC ? "EC" :
 	    "RSA", hsm_key_bits(a.hsm));
 	/* READY=1 follows when the child reports its sandbox (dispatch.c). */
@@ -635,11 +627,12 @@ main(int argc, char *argv[])
 	    "refused", (json_int_t)sign_policy_refused(&a.sp), "child_restarts",
 	    (json_int_t)a.child.restarts, "sandbox_kills",
 	    (json_int_t)a.child.sigsys_kills));
-	local_api_close(&a, quit ? "signal" : "done");
+	local_api_close(&a, a.draining || quit ? "signal" : "done");
+	log_info("event=agent.stop state persisted; exiting");
 	hsm_close(a.hsm);
 	freezero(a.trust_pem, a.trust_len);
 	freezero(a.chain_pem, a.chain_len);
-	free_secrets(&a);
+	connector_passwords_free(a.conn_password, a.conn_password_cap);
 	free(a.rx);
 	config_free(&cfg);
 	if (command) {

@@ -46,6 +46,21 @@ job_new_probe(struct agent *a, const char *url, job_done_fn done)
 	return j;
 }
 
+/* The index of the connector a CA job names (for its metrics), or -1. */
+static int
+job_connector(const struct agent *a, const struct wbuf *payload)
+{
+	struct ipc_msg		m = { IPC_JOB_CA, 0, payload->data, payload->len };
+	struct ipc_job_ca	jc;
+
+	if (ipc_dec_job_ca(&m, &jc) == -1)
+		return -1;
+	for (size_t i = 0; i < a->cfg->nconnectors; i++)
+		if (strcmp(a->cfg->connectors[i].name, jc.connector) == 0)
+			return (int)i;
+	return -1;
+}
+
 struct job *
 job_new_ca(struct agent *a, struct wbuf *payload, ca_done_fn done,
     const char *order, uint8_t action)
@@ -57,6 +72,7 @@ job_new_ca(struct agent *a, struct wbuf *payload, ca_done_fn done,
 		return NULL;
 	}
 	j->ca_done = done;
+	j->conn = job_connector(a, payload);
 	j->payload = *payload;
 	memset(payload, 0, sizeof(*payload));
 	snprintf(j->order, sizeof(j->order), "%s", order);
@@ -107,6 +123,7 @@ jobs_send_queued(struct agent *a)
 			continue;
 		if (child_send(a, j->type, j->id, &j->payload) == 0) {
 			j->state = JOB_SENT;
+			j->sent_ms = monotime_ms();
 			j->deadline_ms = monotime_ms() +
 			    (int64_t)a->cfg->tls_timeout_s * 1000 + JOB_GRACE_MS;
 		}

@@ -54,6 +54,7 @@ local_api_open(struct agent *a, int check_only, char *err, size_t errlen)
 {
 	const struct config	*cfg = a->cfg;
 	char			*path, cfg_hash[65], pol_hash[65];
+	int			 fd;
 
 	a->api.lfd = -1;
 	if (cfg->api_socket == NULL)
@@ -79,37 +80,13 @@ local_api_open(struct agent *a, int check_only, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot write the audit log");
 		return -1;
 	}
-	return api_listen(&a->api, cfg->api_socket, cfg->api_mode,
+	if ((fd = activation_fd(cfg->api_socket, err, errlen)) == -2)
+		return -1;
+	if (fd >= 0)
+		log_info("api: listening on %s (socket activation)",
+		    cfg->api_socket);
+	return api_listen(&a->api, cfg->api_socket, fd, cfg->api_mode,
 	    cfg->api_group, cfg->api_max_conns, cfg->api_idle_s, err, errlen);
-}
-
-/* SIGHUP: a new policy replaces the old only if it loads whole. */
-void
-local_api_reload_policy(struct agent *a)
-{
-	struct policy	*np;
-	char		 err[512], hash[65];
-
-	if (a->cfg->api_policy == NULL) {
-		log_info("hsmagentd: SIGHUP: no policy to reload");
-		return;
-	}
-	file_sha256_hex(a->cfg->api_policy, hash);
-	if ((np = policy_load(a->cfg->api_policy, err, sizeof(err))) == NULL) {
-		log_error("policy reload failed, keeping the old policy: %s",
-		    err);
-		agent_audit(a, "policy.reload", NULL, "failed",
-		    json_pack("{s:s,s:s}", "error", err, "policy_sha256", hash));
-		return;
-	}
-	if (agent_audit(a, "policy.reload", NULL, "ok",
-	    json_pack("{s:s}", "policy_sha256", hash)) == -1) {
-		policy_free(np);
-		return;
-	}
-	policy_free(a->policy);
-	a->policy = np;
-	log_info("policy reloaded from %s", a->cfg->api_policy);
 }
 
 void

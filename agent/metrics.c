@@ -1,6 +1,7 @@
 /*
  * metrics.c - the agent's counters in Prometheus text format (the
- * "metrics" operation of the local API).
+ * "metrics" operation of the local API). Times are absolute unix
+ * seconds: Prometheus computes what is left (cert-manager's habit).
  */
 #include <stdio.h>
 
@@ -41,8 +42,74 @@ tracked_metrics(const struct tracked *t, void *arg)
 	return 0;
 }
 
+static void
+ca_metrics(const struct agent *a, FILE *f)
+{
+	const struct ca_latency	*l = &a->ca_latency;
+	uint64_t		 cum = 0;
+
+	fprintf(f, "# HELP hsmagent_ca_request_duration_seconds CA calls "
+	    "through the connector child, job sent to answer\n"
+	    "# TYPE hsmagent_ca_request_duration_seconds histogram\n");
+	for (size_t b = 0; b < CA_LATENCY_BUCKETS; b++) {
+		cum += l->bucket[b];
+		fprintf(f, "hsmagent_ca_request_duration_seconds_bucket"
+		    "{le=\"%g\"} %llu\n", ca_latency_bounds[b],
+		    (unsigned long long)cum);
+	}
+	fprintf(f, "hsmagent_ca_request_duration_seconds_bucket{le=\"+Inf\"} "
+	    "%llu\nhsmagent_ca_request_duration_seconds_sum %.3f\n"
+	    "hsmagent_ca_request_duration_seconds_count %llu\n",
+	    (unsigned long long)l->count, l->sum,
+	    (unsigned long long)l->count);
+	for (int w = 0; w < 2; w++) {
+		gauge_head(f, w == 0 ? "hsmagent_ca_last_success_seconds" :
+		    "hsmagent_ca_last_failure_seconds", w == 0 ? "last CA call "
+		    "that got an answer (unix time; 0 none)" : "last CA call "
+		    "that got none: network, 5xx, 429 (unix time; 0 none)");
+		for (size_t i = 0; i < a->cfg->nconnectors; i++)
+			fprintf(f, "hsmagent_ca_last_%s_seconds{connector="
+			    "\"%s\"} %lld\n", w == 0 ? "success" : "failure",
+			    a->cfg->connectors[i].name, (long long)(w == 0 ?
+			    a->ca_targets[i].last_ok : a->ca_targets[i].last_fail));
+	}
+}
+
+static void
+agent_metrics(struct agent *a, FILE *f)
+{
+	static const char *const cause[CHILD_CAUSES] = { "exited", "signal",
+	    "sandbox", "killed", "rotation", "reload" };
+	json_t			*checks = json_object(), *reasons = json_array();
+	enum health_status	 hs = health_eval(a, checks, reasons);
+
+	json_decref(checks);
+	json_decref(reasons);
+	gauge_head(f, "hsmagent_health", "1 for the current health status "
+	    "(hsmagent health)");
+	for (int i = HEALTH_OK; i <= HEALTH_DOWN; i++)
+		fprintf(f, "hsmagent_health{status=\"%s\"} %d\n",
+		    health_name((enum health_status)i), (int)hs == i);
+	gauge_head(f, "hsmagent_start_time_seconds", "when the agent started "
+	    "(unix time)");
+	fprintf(f, "hsmagent_start_time_seconds %lld\n",
+	    (long long)a->started_at);
+	fprintf(f, "# HELP hsmagent_child_exits_total connector child ends, "
+	    "by cause (each is followed by a restart)\n"
+	    "# TYPE hsmagent_child_exits_total counter\n");
+	for (int c = 0; c < CHILD_CAUSES; c++)
+		fprintf(f, "hsmagent_child_exits_total{cause=\"%s\"} %llu\n",
+		    cause[c], (unsigned long long)a->child.ends[c]);
+	fprintf(f, "# HELP hsmagent_config_reloads_total SIGHUP reloads, by "
+	    "outcome\n# TYPE hsmagent_config_reloads_total counter\n"
+	    "hsmagent_config_reloads_total{outcome=\"ok\"} %llu\n"
+	    "hsmagent_config_reloads_total{outcome=\"failed\"} %llu\n",
+	    (unsigned long long)a->reloads[0],
+	    (unsigned long long)a->reloads[1]);
+}
+
 void
-metrics_write(const struct agent *a, FILE *f)
+metrics_write(struct agent *a, FILE *f)
 {
 	static const char *const verdict[] = { "granted", "refused_scheme",
 	    "refused_digest_length", "refused_no_job", "refused_rate" };
@@ -63,8 +130,8 @@ metrics_write(const struct agent *a, FILE *f)
 	counter(f, "hsmagent_child_restarts_total",
 	    "connector child restarts", a->child.restarts);
 	counter(f, "hsmagent_sandbox_kills_total",
-	    "connector children killed by seccomp (SIGSYS)",
-	    a->child.sigsys_kills);
+	    "sandbox violations: connector children killed by seccomp "
+	    "(SIGSYS)", a->child.sigsys_kills);
 	counter(f, "hsmagent_protocol_violations_total",
 	    "malformed or unexpected messages from the child",
 	    a->child.violations);
@@ -104,4 +171,6 @@ metrics_write(const struct agent *a, FILE *f)
 		    "failed renewal attempts since the last issue");
 		tracked_list(a->orders, -1, tracked_metrics, &m);
 	}
+	ca_metrics(a, f);
+	agent_metrics(a, f);
 }

@@ -184,6 +184,8 @@ child_spawn(struct agent *a)
 	c->ready = 0;
 	c->started_ms = monotime_ms();
 	c->restart_at_ms = 0;
+	/* A new child gets the settings as they are: nothing to refresh. */
+	a->child_refresh = 0;
 	log_info("supervisor: connector child started (pid %ld)", (long)pid);
 	agent_audit(a, "child.start", NULL, "ok", json_pack("{s:I}", "pid",
 	    (json_int_t)pid));
@@ -223,6 +225,7 @@ child_kill(struct agent *a, const char *why)
 	struct child_proc *c = &a->child;
 
 	if (c->pid > 0) {
+		c->stop_cause = CHILD_KILLED;
 		log_warn("supervisor: killing connector child %ld: %s",
 		    (long)c->pid, why);
 		agent_audit(a, "child.kill", NULL, "violation",
@@ -241,8 +244,17 @@ child_kill(struct agent *a, const char *why)
 static void
 describe_death(struct agent *a, int status, char *buf, size_t len)
 {
-	struct child_proc *c = &a->child;
+	struct child_proc	*c = &a->child;
+	int			 cause = CHILD_EXITED;
 
+	if (WIFSIGNALED(status))
+		cause = WTERMSIG(status) == SIGSYS ? CHILD_SANDBOX :
+		    CHILD_SIGNALED;
+	/* What we did to it explains an exit or a SIGKILL, not a SIGSYS. */
+	if (c->stop_cause >= 0 && cause != CHILD_SANDBOX)
+		cause = c->stop_cause;
+	c->ends[cause]++;
+	c->stop_cause = -1;
 	if (WIFEXITED(status))
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {

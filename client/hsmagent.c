@@ -68,9 +68,10 @@ usage(void)
 	    "         (run by certmonger: getcert add-ca -e '...'; README.md)\n"
 	    "exit: 0 done/issued/written, 10 pending, 11 denied by policy,\n"
 	    "      12 rejected, 13 retry later, 14 fetch: nothing new, 1 error,\n"
-	    "      2 usage, 3 agent not reachable; certmonger-helper exits\n"
-	    "      with certmonger's codes (0 issued, 2 rejected, 3 unreachable,\n"
-	    "      4 underconfigured, 5 wait, 6 not supported)\n");
+	    "      2 usage, 3 agent not reachable\n"
+	    "health: 0 ok, 1 degraded, 2 down, 3 agent not reachable\n"
+	    "certmonger-helper: certmonger's codes (0 issued, 2 rejected,\n"
+	    "      3 unreachable, 4 underconfigured, 5 wait, 6 not supported)\n");
 	exit(EX_USAGE);
 }
 
@@ -591,6 +592,41 @@ cmd_credential(int argc, char *argv[])
 	return rc;
 }
 
+/*
+ * health: one line "ok", "degraded" or "down", then each check; the
+ * exit code is the Nagios plugin convention, so that monitoring can run
+ * it as it is: 0 ok, 1 degraded, 2 down, 3 (unknown) no agent.
+ */
+static int
+cmd_health(void)
+{
+	enum agent_fail	 fail;
+	json_t		*r, *checks, *v;
+	const char	*st, *k;
+	int		 rc;
+
+	/* No answer, for whatever reason, is Nagios' 3 (unknown). */
+	if ((r = agent_call(socket_path, json_pack("{s:s}", "op", "health"),
+	    &fail)) == NULL)
+		return fail == AGENT_BAD_PATH ? EX_USAGE : EX_NOAGENT;
+	if (!json_is_true(json_object_get(r, "ok"))) {
+		rc = error_exit(r);
+		json_decref(r);
+		return rc;
+	}
+	st = agent_str(r, "status");
+	rc = strcmp(st, "ok") == 0 ? EX_DONE : strcmp(st, "degraded") == 0 ?
+	    1 : 2;
+	if (!agent_echo) {
+		printf("%s\n", st);
+		checks = json_object_get(r, "checks");
+		json_object_foreach(checks, k, v)
+			printf("  %s: %s\n", k, json_string_value(v));
+	}
+	json_decref(r);
+	return rc;
+}
+
 static int
 cmd_audit(int argc, char *argv[])
 {
@@ -650,8 +686,12 @@ main(int argc, char *argv[])
 		return transact(json_pack("{s:s,s:b}", "op", "list", "all",
 		    argc == 2), NULL, NULL);
 	}
-	if (strcmp(cmd, "health") == 0 || strcmp(cmd, "metrics") == 0 ||
-	    strcmp(cmd, "version") == 0) {
+	if (strcmp(cmd, "health") == 0) {
+		if (argc != 1)
+			usage();
+		return cmd_health();
+	}
+	if (strcmp(cmd, "metrics") == 0 || strcmp(cmd, "version") == 0) {
 		if (argc != 1)
 			usage();
 		return transact(json_pack("{s:s}", "op", cmd), NULL, NULL);

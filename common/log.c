@@ -1,10 +1,13 @@
 /*
- * log.c - leveled logging to stderr; see log.h.
+ * log.c - leveled logging to stderr or syslog; see log.h.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -13,6 +16,16 @@ static const char	*log_prog = "hsmagent";
 static enum log_level	 log_level = LOG_LVL_INFO;
 static log_sink_fn	 log_sink;
 static void		(*log_exit)(int) = exit;
+static int		 log_syslog;
+static int		 log_journal = -1;	/* -1: not checked yet */
+
+/* syslog(3) priorities, also the "<N>" prefix journald reads. */
+static const int level_prio[] = {
+	[LOG_LVL_ERROR] = LOG_ERR,
+	[LOG_LVL_WARN] = LOG_WARNING,
+	[LOG_LVL_INFO] = LOG_INFO,
+	[LOG_LVL_DEBUG] = LOG_DEBUG,
+};
 
 static const char *const level_names[] = {
 	[LOG_LVL_ERROR] = "error",
@@ -26,6 +39,32 @@ log_init(const char *prog, enum log_level level)
 {
 	log_prog = prog;
 	log_level = level;
+}
+
+void
+log_use_syslog(void)
+{
+	openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_syslog = 1;
+}
+
+/*
+ * Is stderr the journal (systemd sets JOURNAL_STREAM to its device and
+ * inode)? Then each line starts with "<N>", sd-daemon(3)'s way to
+ * give journald the priority.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char		*v = getenv("JOURNAL_STREAM");
+	unsigned long long	 dev, ino;
+	struct stat		 st;
+
+	if (v == NULL || sscanf(v, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
 }
 
 void
@@ -78,8 +117,18 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		errno = saved;
 		return;
 	}
+	if (log_syslog) {
+		vsnprintf(line, sizeof(line), fmt, ap);
+		syslog(level_prio[level], "%s: %s", level_names[level], line);
+		errno = saved;
+		return;
+	}
+	if (log_journal == -1)
+		log_journal = stderr_is_journal();
 	/* One write per line so lines from both processes never interleave. */
-	int n = snprintf(line, sizeof(line), "%s[%ld]: %s: ", log_prog,
+	int n = log_journal ? snprintf(line, sizeof(line), "<%d>%s: ",
+	    level_prio[level], level_names[level]) :
+	    snprintf(line, sizeof(line), "%s[%ld]: %s: ", log_prog,
 	    (long)getpid(), level_names[level]);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;

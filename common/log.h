@@ -1,8 +1,12 @@
 /*
  * log.h - logging shared by every hsmagent program.
  *
- * Lines go to stderr (journald picks them up) as
+ * Lines go to stderr as
  *   "<prog>[<pid>]: <level>: <message>"
+ * or, when stderr is the journal (JOURNAL_STREAM), as "<N><level>:
+ * <message>" so that journald records the priority N; or to syslog(3),
+ * facility daemon. Messages that record an event start "event=NAME"
+ * with the audit log's stable event name.
  * Messages never carry secrets; callers pass only public facts.
  * fatal()/fatalx() log and exit(1): "cannot continue" in OpenBSD's sense.
  */
@@ -25,6 +29,8 @@ void	log_init(const char *prog, enum log_level level);
  */
 typedef void (*log_sink_fn)(enum log_level, const char *msg);
 void	log_set_sink(log_sink_fn fn);
+/* From now on to syslog(3) (LOG_DAEMON) instead of stderr. */
+void	log_use_syslog(void);
 /* How fatal() ends the process: exit by default, _exit in the child. */
 void	log_set_exit(void (*fn)(int));
 void	log_set_level(enum log_level level);

@@ -13,10 +13,16 @@ set -a
 set +a
 pass=0
 failed=0
+# Everything the tests print and leave, for the secret scan at the end.
+TEST_LOG_DIR=$BUILD/test-logs
+export TEST_LOG_DIR
+rm -rf "$TEST_LOG_DIR"
+mkdir -p "$TEST_LOG_DIR"
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	out=$("$t" 2>&1)
 	rc=$?
+	printf '%s\n' "$out" >"$TEST_LOG_DIR/unit-$(basename "$t").log"
 	printf '%s\n' "$out" | grep -E '^\[ +(PASSED|FAILED) +\]|^\[  ERROR|^ERROR|FAILED ' || true
 	run=$(printf '%s\n' "$out" | sed -n 's/^\[==========\] \([0-9]*\) test(s) run\./\1/p' | tail -n1)
 	bad=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s).*/\1/p' | tail -n1)
@@ -38,5 +44,11 @@ if_=$(printf '%s\n' "$ires" | sed -n 's/^integration: \([0-9]*\) passed, \([0-9]
 [ -n "$ip" ] || { ip=0; if_=1; }
 pass=$((pass + ip))
 failed=$((failed + if_))
+printf '%s\n' "$ires" >"$TEST_LOG_DIR/integration.log"
+if bash "$here/check-secrets.sh" "$TEST_LOG_DIR"; then
+	pass=$((pass + 1))
+else
+	failed=$((failed + 1))
+fi
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -29,6 +29,41 @@ CONNECTOR=$BUILD/hsmagent-connector
 T=$(mktemp -d /tmp/hsmagent-test.XXXXXX)
 PIDS=()
 
+# secret_file FILE...: FILE holds a secret (a password, a copy of a
+# PIN). It is not kept for the secret scan; its value is searched for.
+secret_file() {
+	printf '%s\n' "$@" >>"$T/.secret-files"
+}
+
+# not_scanned FILE...: FILE is another tool's trace that records the
+# PIN as that tool was given it (OpenSC's pkcs11-spy): not ours to scan.
+not_scanned() {
+	printf '%s\n' "$@" >>"$T/.not-scanned"
+}
+
+# The suite's secret scan (tests/check-secrets.sh): every file the test
+# left, but the secrets themselves, goes to TEST_LOG_DIR/NAME, and the
+# secrets' values to TEST_LOG_DIR/.secret-values (0600).
+keep_for_scan() {
+	local d f
+	[ -n "${TEST_LOG_DIR:-}" ] && [ -d "$T" ] || return 0
+	d=$TEST_LOG_DIR/$(basename "$0" .sh)
+	mkdir -p "$d"
+	if [ -f "$T/.secret-files" ]; then
+		(umask 077; while read -r f; do
+			[ -f "$f" ] && { cat "$f"; echo; }
+		done <"$T/.secret-files" >>"$TEST_LOG_DIR/.secret-values")
+	fi
+	find "$T" -type f -size -4M ! -name .secret-files ! -name .not-scanned \
+		-print0 2>/dev/null |
+	while IFS= read -r -d '' f; do
+		grep -qxF "$f" "$T/.secret-files" 2>/dev/null && continue
+		grep -qxF "$f" "$T/.not-scanned" 2>/dev/null && continue
+		mkdir -p "$d/$(dirname "${f#"$T"/}")"
+		cp "$f" "$d/${f#"$T"/}" 2>/dev/null || true
+	done
+}
+
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do
@@ -39,6 +74,7 @@ cleanup() {
 	done
 	# A test's own teardown (an unmount), after its processes are gone.
 	[ -n "${CLEANUP_HOOK:-}" ] && eval "$CLEANUP_HOOK"
+	keep_for_scan
 	# KEEP_T=DIR keeps a copy of the test's files for debugging.
 	[ -n "${KEEP_T:-}" ] && cp -r "$T" "$KEEP_T" 2>/dev/null
 	[ -n "${VALGRIND_LOGDIR:-}" ] && rm -f "$HSMAGENTD"
@@ -138,6 +174,45 @@ start_agent() {
 	PIDS+=("$agent")
 	for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
 	[ -S "$SOCK" ] || { cat "$err" >&2; fail "agent did not start"; }
+}
+
+# start_fakeca [fake_ca.py options]: tests/fakeca/fake_ca.py on $port,
+# with the test CA, stats in $T/ca.json; FAKECA is its pid. stop_fakeca
+# ends it.
+FAKECA=
+start_fakeca() {
+	python3 "$ROOT/tests/fakeca/fake_ca.py" --port "$port" \
+		--cert "$SERVER_CRT" --key "$SERVER_KEY" --client-ca "$CA_CRT" \
+		--ca-cert "$CA_CRT" --ca-key "$FX/ca.key" --stats "$T/ca.json" \
+		"$@" >>"$T/ca.out" 2>>"$T/ca.err" &
+	FAKECA=$!
+	PIDS+=("$FAKECA")
+	wait_port "$port"
+}
+stop_fakeca() {
+	kill "$FAKECA" 2>/dev/null || true
+	wait "$FAKECA" 2>/dev/null || true
+}
+
+# health_until RC [FILE]: asks for health (text, into FILE) until the
+# CLI exits RC, 10 s at most; rc is then its last exit code.
+health_until() {
+	local f=${2:-/dev/null}
+	for _ in $(seq 1 100); do
+		rc=0
+		"$BUILD/hsmagent" --socket "$SOCK" health >"$f" 2>&1 || rc=$?
+		[ "$rc" -eq "$1" ] && return 0
+		sleep 0.1
+	done
+	return 0
+}
+
+# health_json: the health answer as JSON; succeeds whatever the status
+# (exit 0 ok, 1 degraded, 2 down), fails only if there is no answer.
+health_json() {
+	local rc=0
+	"$BUILD/hsmagent" --socket "$SOCK" --json health || rc=$?
+	[ "$rc" -le 2 ]
 }
 
 # wait_validated: until every connector has been checked at the CA;

@@ -105,6 +105,6 @@ sleep 2
 read -r med max n < <(python3 "$T/good.py" "$SOCK" 100) || fail "the good client failed under abuse"
 wait "$abuser" || { cat "$T/abuse.out" >&2; fail "the abuse script failed"; }
 kill -0 "$agent" || fail "the agent died"
-"$BUILD/hsmagent" --socket "$SOCK" health >/dev/null || fail "health after the abuse"
+health_json >/dev/null || fail "health after the abuse"
 note "abuse from uid nobody: $(cat "$T/abuse.out")"
 note "well-behaved client, $n health requests each: median ${base_med} ms (max ${base_max}) alone, ${med} ms (max ${max}) under abuse"

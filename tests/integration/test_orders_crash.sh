@@ -17,20 +17,8 @@ TEST_CHILD=$BUILD/tests/hsmagent-connector-test
 [ -x "$TEST_CHILD" ] || fail "no $TEST_CHILD (make test builds it)"
 
 port=$(free_port)
-FAKECA=
-start_ca() {	# extra fake_ca.py options
-	python3 "$ROOT/tests/fakeca/fake_ca.py" --port "$port" \
-		--cert "$SERVER_CRT" --key "$SERVER_KEY" --client-ca "$CA_CRT" \
-		--ca-cert "$CA_CRT" --ca-key "$FX/ca.key" --stats "$T/ca.json" \
-		--expect-cn hsmagent-client-ec "$@" >"$T/ca.out" 2>>"$T/ca.err" &
-	FAKECA=$!
-	PIDS+=("$FAKECA")
-	wait_port "$port"
-}
-stop_ca() {
-	kill "$FAKECA" 2>/dev/null || true
-	wait "$FAKECA" 2>/dev/null || true
-}
+start_ca() { start_fakeca --expect-cn hsmagent-client-ec "$@"; }
+stop_ca() { stop_fakeca; }
 
 cat >"$T/policy.conf" <<EOF
 [rule lab]
@@ -167,7 +155,7 @@ note "revoked by serial with reason keyCompromise; the CA recorded it; twice is 
 child_of() { pgrep -P "$AGENT" | head -n1; }
 wait_child() {
 	for _ in $(seq 1 200); do
-		cli --json health 2>/dev/null | grep '"connector_child_ready":true' >/dev/null && return 0
+		health_json 2>/dev/null | grep '"connector_child_ready":true' >/dev/null && return 0
 		sleep 0.05
 	done
 	fail "no connector child"

@@ -52,7 +52,7 @@ wait_rotation() {	# N: until N successful rotations are audited, and the child i
 	done
 	[ "$(rotations)" -ge "$1" ] || { tail -5 "$T/agent.err" >&2; fail "rotation $1 not seen"; }
 	for _ in $(seq 1 100); do
-		"$CLI" --socket "$SOCK" --json health 2>/dev/null | grep '"connector_child_ready":true' >/dev/null && return 0
+		health_json 2>/dev/null | grep '"connector_child_ready":true' >/dev/null && return 0
 		sleep 0.1
 	done
 	fail "no connector child after rotation $1"

@@ -48,7 +48,7 @@ kills() {
 	"$CLI" --socket "$SOCK" metrics | sed -n 's/^hsmagent_sandbox_kills_total \([0-9]*\)$/\1/p'
 }
 child_ready() {
-	"$CLI" --socket "$SOCK" --json health 2>/dev/null | grep '"connector_child_ready":true' >/dev/null
+	health_json 2>/dev/null | grep '"connector_child_ready":true' >/dev/null
 }
 for _ in $(seq 1 100); do child_ready && break; sleep 0.05; done
 

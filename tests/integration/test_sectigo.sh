@@ -13,6 +13,7 @@ port=$(free_port)
 umask 077
 echo "scm-pw-$(openssl rand -hex 16)" >"$T/scm.pw"
 echo "wrong-password-$(openssl rand -hex 8)" >"$T/bad.pw"
+secret_file "$T/scm.pw" "$T/bad.pw"
 umask 022
 python3 "$ROOT/tests/fakeca/fake_scm.py" --port "$port" --cert "$SERVER_CRT" \
 	--key "$SERVER_KEY" --client-ca "$CA_CRT" --ca-cert "$CA_CRT" \

@@ -26,6 +26,7 @@ expect_startup_error() {
 PIN_OVERRIDE=$WRONG_PIN_FILE write_config "$T/wrongpin.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
 sed -i "s|^module = .*|module = $SPY|" "$T/wrongpin.conf"
 export PKCS11SPY=$HSM_MODULE PKCS11SPY_OUTPUT=$T/spy.log
+not_scanned "$T/spy.log"
 expect_startup_error "wrong PIN" "$T/wrongpin.conf" "login to token 'hsmagent-test' failed .*none will be retried"
 logins=$(grep -c 'C_Login' "$T/spy.log" || true)
 [ "$logins" -eq 1 ] || fail "wrong PIN: $logins C_Login calls, expected exactly 1"
@@ -47,6 +48,7 @@ sed -i "s|^module = .*|module = /nonexistent/libpkcs11.so|" "$T/nomod.conf"
 expect_startup_error "missing module" "$T/nomod.conf" "module /nonexistent/libpkcs11.so: No such file"
 
 cp "$PIN_FILE" "$T/pin-open"
+secret_file "$T/pin-open"
 chmod 0644 "$T/pin-open"
 PIN_OVERRIDE=$T/pin-open write_config "$T/pinmode.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
 expect_startup_error "readable PIN file" "$T/pinmode.conf" "mode 0644 lets group or others read it"

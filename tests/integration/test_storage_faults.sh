@@ -49,7 +49,7 @@ enroll() {	# sets rc
 }
 issued() { "$CLI" --socket "$SOCK" list | grep -c ': issued ' || true; }
 storage() {
-	"$CLI" --socket "$SOCK" --json health | python3 -c 'import json,sys; print(json.load(sys.stdin)["storage"])'
+	health_json | python3 -c 'import json,sys; print(json.load(sys.stdin)["storage"])'
 }
 verify() { "$CLI" audit verify "$T/state/audit.log" >/dev/null || fail "audit chain broken after $1"; }
 

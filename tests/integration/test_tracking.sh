@@ -127,7 +127,7 @@ done
 [ "$refused" -eq 1 ] || fail "policy change did not stop the renewal: $(cat "$T/tracked.json")"
 [ "$(tracked 't["issued_order"]')" = "$second_order" ] || fail "renewed despite the policy"
 [ "$(tracked 't["status"]')" = failing ] || fail "status $(tracked 't["status"]'), expected failing"
-"$CLI" --socket "$SOCK" --json health >"$T/health.json"
+health_json >"$T/health.json"
 grep -q 'the policy refuses the renewal' "$T/health.json" || fail "health does not show the renewal error"
 "$CLI" --socket "$SOCK" metrics >"$T/metrics.txt"
 grep -E '^hsmagent_tracked_failed_attempts\{name="web"\} [1-9]' "$T/metrics.txt" >/dev/null ||

@@ -21,30 +21,34 @@
 
 /* hsmagentd.conf.example, verbatim: the file users start from. */
 static const char example[] =
-	"# hsmagentd.conf - example. Format and every key: README.md, \"Con"
-	"figuration\".\n"
+	"# hsmagentd.conf - example. Format and every key: README.md, \"Co"
+	"nfiguration\".\n"
 	"# Check a file with: hsmagentd -t -c FILE\n"
 	"\n"
 	"log_level = info\n"
-	"# The child executable and who it becomes when the agent runs as r"
-	"oot.\n"
+	"# The child executable and who it becomes when the agent runs as"
+	" root.\n"
 	"connector_path = /usr/local/libexec/hsmagent/hsmagent-connector\n"
 	"child_user = hsmagent\n"
-	"chroot_dir = /var/empty/hsmagent\n"
+	"# Under systemd: inside RuntimeDirectory (the rest is read-only)"
+	".\n"
+	"chroot_dir = /run/hsmagent/empty\n"
 	"\n"
 	"[hsm]\n"
 	"module = /usr/lib/softhsm/libsofthsm2.so\n"
 	"# Select the token by label or serial, never by slot number.\n"
 	"key_uri = pkcs11:token=gateway;object=gw-ec;type=private\n"
-	"# A file only root can read; under systemd leave this out and use"
-	"\n"
-	"# LoadCredential=hsm-pin:/etc/hsmagent/pin instead.\n"
-	"pin_file = /etc/hsmagent/pin\n"
+	"# The PIN: by default $CREDENTIALS_DIRECTORY/hsm-pin, which the "
+	"unit's\n"
+	"# LoadCredential=hsm-pin:/etc/hsmagent/pin provides. Without sys"
+	"temd,\n"
+	"# name a file only root can read:\n"
+	"# pin_file = /etc/hsmagent/pin\n"
 	"certificate = /etc/hsmagent/client.pem\n"
 	"\n"
 	"[signing]\n"
-	"schemes = ecdsa_sha256, ecdsa_sha384, rsa_pss_sha256, rsa_pss_sha3"
-	"84\n"
+	"schemes = ecdsa_sha256, ecdsa_sha384, rsa_pss_sha256, rsa_pss_sh"
+	"a384\n"
 	"rate = 20\n"
 	"burst = 50\n"
 	"\n"
@@ -53,12 +57,12 @@ static const char example[] =
 	"timeout = 30\n"
 	"\n"
 	"[probe]\n"
-	"url = https://gateway.example.com/cagw/v1/certificate-authorities"
-	"\n"
+	"url = https://gateway.example.com/cagw/v1/certificate-authoritie"
+	"s\n"
 	"interval = 3600\n"
 	"\n"
-	"# The local API: hsmagent (the client) and other local processes."
-	"\n"
+	"# The local API: hsmagent (the client) and other local processes"
+	".\n"
 	"[api]\n"
 	"socket = /run/hsmagent/hsmagent.sock\n"
 	"mode = 0660\n"
@@ -70,10 +74,11 @@ static const char example[] =
 	"\n"
 	"[state]\n"
 	"dir = /var/lib/hsmagent\n"
+	"# LogsDirectory=hsmagent in the unit makes /var/log/hsmagent.\n"
 	"audit_log = /var/log/hsmagent/audit.log\n"
 	"\n"
-	"# CA connectors. Entrust CA Gateway: the context path in url, the "
-	"CA id.\n"
+	"# CA connectors. Entrust CA Gateway: the context path in url, th"
+	"e CA id.\n"
 	"[connector entrust]\n"
 	"type = entrust\n"
 	"url = https://gateway.example.com/cagw\n"
@@ -83,10 +88,10 @@ static const char example[] =
 	"# spki_pin = sha256//...             (the gateway's public key)\n"
 	"# proxy = http://proxy.example.com:3128\n"
 	"\n"
-	"# Sectigo Certificate Manager, certificate authentication (recomme"
-	"nded):\n"
-	"# the HSM-held client certificate, the /private/api base, no passw"
-	"ord.\n"
+	"# Sectigo Certificate Manager, certificate authentication (recom"
+	"mended):\n"
+	"# the HSM-held client certificate, the /private/api base, no pas"
+	"sword.\n"
 	"[connector sectigo]\n"
 	"type = sectigo\n"
 	"url = https://cert-manager.com/private/api\n"
@@ -95,8 +100,8 @@ static const char example[] =
 	"org_id = 12345\n"
 	"cert_type = 423\n"
 	"term = 365\n"
-	"# auth = password + password_file = /etc/hsmagent/sectigo.pw (mode"
-	" 0600)\n"
+	"# auth = password + password_file = /etc/hsmagent/sectigo.pw (mo"
+	"de 0600)\n"
 	"# with url = https://cert-manager.com/api: see SECURITY.md.\n";
 
 /* The required keys only: six lines, so an appended line is line 7. */
@@ -159,11 +164,12 @@ test_example(void **state)
 	assert_string_equal(cfg.connector_path,
 	    "/usr/local/libexec/hsmagent/hsmagent-connector");
 	assert_string_equal(cfg.child_user, "hsmagent");
-	assert_string_equal(cfg.chroot_dir, "/var/empty/hsmagent");
+	assert_string_equal(cfg.chroot_dir, "/run/hsmagent/empty");
 	assert_string_equal(cfg.hsm_module, "/usr/lib/softhsm/libsofthsm2.so");
 	assert_string_equal(cfg.hsm_key_uri,
 	    "pkcs11:token=gateway;object=gw-ec;type=private");
-	assert_string_equal(cfg.hsm_pin_file, "/etc/hsmagent/pin");
+	/* The systemd credential: $CREDENTIALS_DIRECTORY/hsm-pin. */
+	assert_null(cfg.hsm_pin_file);
 	assert_string_equal(cfg.hsm_certificate, "/etc/hsmagent/client.pem");
 	assert_int_equal(cfg.hsm_insecure_allow_extractable, 0);
 	assert_int_equal(cfg.sign_schemes, SCHEME_BIT(SCHEME_ECDSA_SHA256) |
@@ -210,6 +216,8 @@ test_defaults(void **state)
 	(void)state;
 	expect_ok(MINIMAL, &cfg);
 	assert_string_equal(cfg.log_level, "info");
+	assert_string_equal(cfg.log_target, "stderr");
+	assert_int_equal(cfg.shutdown_timeout_s, 20);
 	assert_non_null(strstr(cfg.connector_path, "/hsmagent-connector"));
 	assert_true(cfg.connector_path[0] == '/');
 	assert_string_equal(cfg.child_user, "hsmagent");
@@ -240,6 +248,8 @@ test_all_keys(void **state)
 	expect_ok(
 	    "  # indented comment\n"
 	    "log_level=debug\n"
+	    "log_target = syslog\n"
+	    "shutdown_timeout = 600\n"
 	    "\tconnector_path\t=\t/opt/hc/connector  \n"
 	    "child_user = _hsm-agent9\n"
 	    "chroot_dir = /var/empty/x..y/\n"
@@ -261,6 +271,8 @@ test_all_keys(void **state)
 	    "url = https://[2001:db8::1]:8443/p?a=b@c\n"
 	    "interval = 86400", &cfg);
 	assert_string_equal(cfg.log_level, "debug");
+	assert_string_equal(cfg.log_target, "syslog");
+	assert_int_equal(cfg.shutdown_timeout_s, 600);
 	assert_string_equal(cfg.connector_path, "/opt/hc/connector");
 	assert_string_equal(cfg.child_user, "_hsm-agent9");
 	assert_string_equal(cfg.chroot_dir, "/var/empty/x..y/");
@@ -351,6 +363,10 @@ test_value_errors(void **state)
 	    "t:2: [hsm] insecure_allow_extractable_key:");
 	expect_error("log_level = verbose\n" MINIMAL, "t:1: log_level: expected "
 	    "error, warning, info or debug, got \"verbose\"");
+	expect_error("log_target = journal\n" MINIMAL, "t:1: log_target: "
+	    "expected stderr or syslog, got \"journal\"");
+	expect_error("shutdown_timeout = 0\n" MINIMAL, "t:1: shutdown_timeout:");
+	expect_error("shutdown_timeout = 601\n" MINIMAL, "t:1: shutdown_timeout:");
 	expect_error("child_user = root\n" MINIMAL,
 	    "t:1: child_user: must not be \"root\"");
 	expect_error("child_user = Admin\n" MINIMAL,
@@ -594,7 +610,7 @@ test_load(void **state)
 	assert_int_equal(fflush(f), 0);
 	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, path));
-	assert_non_null(strstr(err, ":68: unknown section [bogus]"));
+	assert_non_null(strstr(err, ":71: unknown section [bogus]"));
 	assert_null(cfg.path);
 
 	assert_int_equal(ftruncate(fd, CONFIG_MAX_FILE + 1), 0);
