@@ -146,7 +146,7 @@ T_COMMON	:= common/log.c common/util.c common/buf.c common/ipc.c \
 UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_sandbox test_hsm test_audit test_orders test_policy \
 		   test_csr test_api_request test_entrust_msg test_poll_schedule \
-		   test_sectigo_msg
+		   test_sectigo_msg test_acme_jws
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
@@ -179,6 +179,8 @@ $(BUILD)/tests/test_entrust_msg: $(call obj_c,tests/unit/test_entrust_msg.c \
 	connectors/entrust_msg.c $(T_COMMON))
 $(BUILD)/tests/test_sectigo_msg: $(call obj_c,tests/unit/test_sectigo_msg.c \
 	connectors/sectigo_msg.c $(T_COMMON))
+$(BUILD)/tests/test_acme_jws: $(call obj_c,tests/unit/test_acme_jws.c \
+	common/acme_jws.c common/b64url.c $(T_COMMON))
 $(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
 # The child with the test CA connector instead of the product registry.
 $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
