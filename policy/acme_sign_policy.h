@@ -1,0 +1,64 @@
+/*
+ * acme_sign_policy.h - what the parent agrees to sign for the ACME
+ * connector: a JWS signing input (RFC 7515 §5.1: BASE64URL(protected)
+ * "." BASE64URL(payload)) that the child built and that the parent
+ * will sign with the account key in the HSM, or MAC with the External
+ * Account Binding key.
+ *
+ * The child is untrusted, so the input is parsed here with hard caps
+ * and checked against the configuration, never against anything the
+ * child says about it:
+ *  - account-key JWS (RFC 8555 §6.2): alg is the one the account key
+ *    allows (ES256 for EC P-256, RS256 for RSA); a nonce of base64url
+ *    characters; a url under one of the configured server prefixes;
+ *    either jwk, equal to the account key's own JWK, or kid, also under
+ *    a configured prefix (an account URL); no other header member (no
+ *    crit, no b64).
+ *  - EAB (RFC 8555 §7.3.4): alg HS256, kid the configured EAB key id,
+ *    url under a configured prefix, no nonce, and a payload that is the
+ *    account key's JWK: the binding can only ever bind our HSM key.
+ * The job-in-flight and rate checks stay in sign_policy. Pure logic.
+ */
+#ifndef HSMAGENT_ACME_SIGN_POLICY_H
+#define HSMAGENT_ACME_SIGN_POLICY_H
+
+#include <stddef.h>
+
+#define ACME_SIGN_MAX_INPUT	(96 * 1024)	/* a CSR in base64url, twice */
+#define ACME_SIGN_MAX_PREFIXES	4
+
+enum acme_sign_verdict {
+	ACME_SIGN_OK = 0,
+	ACME_SIGN_DENY_FORMAT,	/* not two strict base64url parts, not JSON */
+	ACME_SIGN_DENY_ALG,	/* alg does not match the key or the mode */
+	ACME_SIGN_DENY_URL,	/* url (or kid) not under a server prefix */
+	ACME_SIGN_DENY_NONCE,	/* nonce missing, or present in an EAB */
+	ACME_SIGN_DENY_KEY,	/* jwk or EAB payload is not our key; no
+				   jwk/kid or both; wrong EAB kid */
+	ACME_SIGN_DENY_HEADER,	/* a member we never send */
+	ACME_SIGN_VERDICT_MAX
+};
+
+struct acme_sign_rules {
+	/*
+	 * URL prefixes of the configured ACME server, each an origin and
+	 * path ending in '/' ("https://acme.example/acme2/"), so that
+	 * "https://acme.example.evil/" never matches.
+	 */
+	const char	*prefix[ACME_SIGN_MAX_PREFIXES];
+	size_t		 nprefix;
+	const char	*alg;		/* "ES256" or "RS256": the account key's */
+	const char	*account_jwk;	/* acme_jwk() of the account key */
+	const char	*eab_kid;	/* NULL: no EAB configured */
+};
+
+/* A prefix as the rules want it: https://, a host, ending in '/'. */
+int	acme_sign_prefix_ok(const char *prefix);
+
+enum acme_sign_verdict acme_sign_check(const struct acme_sign_rules *,
+	    const char *input, size_t len);
+enum acme_sign_verdict acme_eab_check(const struct acme_sign_rules *,
+	    const char *input, size_t len);
+const char	*acme_sign_verdict_name(enum acme_sign_verdict);
+
+#endif
