@@ -146,7 +146,8 @@ T_COMMON	:= common/log.c common/util.c common/buf.c common/ipc.c \
 UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_sandbox test_hsm test_audit test_orders test_policy \
 		   test_csr test_api_request test_entrust_msg test_poll_schedule \
-		   test_sectigo_msg test_acme_jws test_acme_sign_policy
+		   test_sectigo_msg test_acme_jws test_acme_sign_policy \
+		   test_acme_msg
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
@@ -184,6 +185,8 @@ $(BUILD)/tests/test_acme_jws: $(call obj_c,tests/unit/test_acme_jws.c \
 $(BUILD)/tests/test_acme_sign_policy: $(call obj_p, \
 	tests/unit/test_acme_sign_policy.c policy/acme_sign_policy.c \
 	common/acme_jws.c common/b64url.c $(T_COMMON))
+$(BUILD)/tests/test_acme_msg: $(call obj_c,tests/unit/test_acme_msg.c \
+	connectors/acme_msg.c $(T_COMMON))
 $(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
 # The child with the test CA connector instead of the product registry.
 $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
@@ -275,7 +278,7 @@ valgrind-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) fixtures
 FUZZ_SECONDS	?= 30
 FUZZ_TARGETS	:= fuzz_ipc fuzz_config fuzz_p11uri fuzz_api_request \
 		   fuzz_policy fuzz_csr fuzz_audit_verify fuzz_cagw \
-		   fuzz_scm fuzz_acme_sign
+		   fuzz_scm fuzz_acme_sign fuzz_acme_msg
 FUZZ_FLAGS	:= -std=c17 -g -O1 -D_GNU_SOURCE \
 		   -fsanitize=fuzzer,address,undefined -Icommon -Iagent -Ihsm \
 		   -Ipolicy -Iconnectors \
@@ -294,6 +297,8 @@ build-fuzz/fuzz_cagw: fuzz/fuzz_cagw.c connectors/entrust_msg.c $(T_COMMON)
 build-fuzz/fuzz_scm: fuzz/fuzz_scm.c connectors/sectigo_msg.c $(T_COMMON)
 build-fuzz/fuzz_acme_sign: fuzz/fuzz_acme_sign.c policy/acme_sign_policy.c \
 	common/b64url.c $(T_COMMON)
+build-fuzz/fuzz_acme_msg: fuzz/fuzz_acme_msg.c connectors/acme_msg.c \
+	$(T_COMMON)
 build-fuzz/fuzz_audit_verify: fuzz/fuzz_audit_verify.c agent/audit.c \
 	common/util.c common/log.c
 build-fuzz/%:
