@@ -112,6 +112,7 @@ ipc_type_name(uint16_t type)
 	case IPC_CFG_CONNECTOR:	return "cfg-connector";
 	case IPC_JOB_CA:	return "job-ca";
 	case IPC_CA_RESULT:	return "ca-result";
+	case IPC_JWS_SIGN_REQUEST: return "jws-sign-request";
 	default:		return "unknown";
 	}
 }
@@ -286,6 +287,31 @@ ipc_dec_sign_reply(const struct ipc_msg *msg, struct ipc_sign_reply *m)
 		return -1;
 	/* A signature comes with SIGN_OK and only then. */
 	if (m->status > SIGN_FAILED || (m->status == SIGN_OK) != (m->siglen > 0))
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_jws_sign_request(struct wbuf *b, const struct ipc_jws_sign_request *m)
+{
+	wbuf_put_u32(b, m->job_id);
+	wbuf_put_u8(b, m->kind);
+	return wbuf_put_bytes(b, m->input, m->len);
+}
+
+int
+ipc_dec_jws_sign_request(const struct ipc_msg *msg,
+    struct ipc_jws_sign_request *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_JWS_SIGN_REQUEST, &r) == -1 ||
+	    rbuf_get_u32(&r, &m->job_id) == -1 ||
+	    rbuf_get_u8(&r, &m->kind) == -1 ||
+	    rbuf_get_bytes(&r, &m->input, &m->len, IPC_MAX_JWS_INPUT) == -1 ||
+	    rbuf_end(&r) == -1)
+		return -1;
+	if ((m->kind != JWS_ACCOUNT && m->kind != JWS_EAB) || m->len == 0)
 		return -1;
 	return 0;
 }

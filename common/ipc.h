@@ -46,6 +46,7 @@
 #define IPC_MAX_SANS_JSON	(8 * 1024)
 #define IPC_MAX_CERT		(16 * 1024)
 #define IPC_MAX_CHAIN		(40 * 1024)
+#define IPC_MAX_JWS_INPUT	(60 * 1024)	/* JWS signing input (ACME) */
 
 enum ipc_type {
 	/* parent -> child: configuration */
@@ -65,6 +66,7 @@ enum ipc_type {
 	IPC_JOB_RESULT = 102,
 	IPC_LOG = 103,
 	IPC_CA_RESULT = 104,
+	IPC_JWS_SIGN_REQUEST = 105,	/* answered by IPC_SIGN_REPLY */
 };
 
 enum ipc_ca_action {
@@ -101,6 +103,16 @@ enum ipc_sign_status {
 	SIGN_OK = 0,
 	SIGN_REFUSED = 1,	/* policy said no; counted */
 	SIGN_FAILED = 2,	/* the HSM failed */
+};
+
+/*
+ * What the parent makes of an IPC_JWS_SIGN_REQUEST (ACME, RFC 8555 §6.2):
+ * a signature with the account key over SHA-256 of the input (DER for
+ * EC, as for TLS; the child converts it to r||s), or the EAB's HS256.
+ */
+enum ipc_jws_kind {
+	JWS_ACCOUNT = 1,
+	JWS_EAB = 2,
 };
 
 enum ipc_selftest_what {
@@ -231,6 +243,13 @@ struct ipc_sign_request {
 	size_t		 dlen;
 };
 
+struct ipc_jws_sign_request {
+	uint32_t	 job_id;
+	uint8_t		 kind;		/* JWS_* */
+	const uint8_t	*input;		/* b64url "." b64url, not NUL-ended */
+	size_t		 len;
+};
+
 struct ipc_job_result {
 	uint8_t		 status;
 	uint8_t		 truncated;
@@ -274,6 +293,8 @@ int	ipc_enc_log(struct wbuf *, const struct ipc_log *);
 int	ipc_enc_cfg_connector(struct wbuf *, const struct ipc_cfg_connector *);
 int	ipc_enc_job_ca(struct wbuf *, const struct ipc_job_ca *);
 int	ipc_enc_ca_result(struct wbuf *, const struct ipc_ca_result *);
+int	ipc_enc_jws_sign_request(struct wbuf *,
+	    const struct ipc_jws_sign_request *);
 
 /*
  * Payload decoders: strict, exact, return 0 or -1. Pointers in the
@@ -298,5 +319,11 @@ int	ipc_dec_job_ca(const struct ipc_msg *, struct ipc_job_ca *);
  * results must carry and other outcomes must not.
  */
 int	ipc_dec_ca_result(const struct ipc_msg *, struct ipc_ca_result *);
+/*
+ * Kind known, input 1 to IPC_MAX_JWS_INPUT bytes; what the input says is
+ * for acme_sign_policy to judge (refused requests are counted).
+ */
+int	ipc_dec_jws_sign_request(const struct ipc_msg *,
+	    struct ipc_jws_sign_request *);
 
 #endif

@@ -31,6 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct ipc_cfg_connector conn;
 		struct ipc_job_ca	jca;
 		struct ipc_ca_result	car;
+		struct ipc_jws_sign_request jws;
 	} u;
 
 	/* An exact-size copy lets ASan see any read past the datagram. */
@@ -51,6 +52,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m.type = IPC_CFG_CONNECTOR; (void)ipc_dec_cfg_connector(&m, &u.conn);
 		m.type = IPC_JOB_CA;	 (void)ipc_dec_job_ca(&m, &u.jca);
 		m.type = IPC_CA_RESULT;	 (void)ipc_dec_ca_result(&m, &u.car);
+		m.type = IPC_JWS_SIGN_REQUEST;
+		(void)ipc_dec_jws_sign_request(&m, &u.jws);
 	}
 	free(copy);
 	return 0;

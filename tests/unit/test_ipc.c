@@ -79,6 +79,70 @@ test_sign_request_roundtrip(void **state)
 }
 
 static void
+test_jws_sign_request(void **state)
+{
+	static const char	 input[] = "eyJhbGciOiJFUzI1NiJ9.e30";
+	uint8_t			*dg = malloc(IPC_MAX_DGRAM + 16);
+	uint8_t			*big = calloc(1, IPC_MAX_JWS_INPUT + 1);
+	struct wbuf		 b;
+	struct ipc_msg		 m;
+	struct ipc_jws_sign_request in = { 9, JWS_ACCOUNT,
+	    (const uint8_t *)input, sizeof(input) - 1 }, out;
+	size_t			 n;
+
+	(void)state;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	assert_int_equal(ipc_enc_jws_sign_request(&b, &in), 0);
+	n = frame(dg, IPC_JWS_SIGN_REQUEST, 5, &b);
+	assert_int_equal(ipc_parse(dg, n, &m), 0);
+	assert_int_equal(ipc_dec_jws_sign_request(&m, &out), 0);
+	assert_int_equal(out.job_id, 9);
+	assert_int_equal(out.kind, JWS_ACCOUNT);
+	assert_int_equal(out.len, sizeof(input) - 1);
+	assert_memory_equal(out.input, input, out.len);
+	assert_string_equal(ipc_type_name(IPC_JWS_SIGN_REQUEST),
+	    "jws-sign-request");
+	for (size_t cut = 0; cut < b.len; cut++) {
+		m.len = cut;
+		assert_int_equal(ipc_dec_jws_sign_request(&m, &out), -1);
+	}
+	/* Another type's decoder does not take it. */
+	assert_int_equal(ipc_parse(dg, n, &m), 0);
+	assert_int_equal(ipc_dec_sign_request(&m, &(struct ipc_sign_request){ 0 }),
+	    -1);
+	/* Unknown kind, empty input, input over the cap. */
+	in.kind = 3;
+	wbuf_reset(&b);
+	ipc_enc_jws_sign_request(&b, &in);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_JWS_SIGN_REQUEST, 5, &b),
+	    &m), 0);
+	assert_int_equal(ipc_dec_jws_sign_request(&m, &out), -1);
+	in.kind = JWS_EAB;
+	in.len = 0;
+	wbuf_reset(&b);
+	ipc_enc_jws_sign_request(&b, &in);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_JWS_SIGN_REQUEST, 5, &b),
+	    &m), 0);
+	assert_int_equal(ipc_dec_jws_sign_request(&m, &out), -1);
+	in.input = big;
+	in.len = IPC_MAX_JWS_INPUT + 1;
+	wbuf_reset(&b);
+	assert_int_equal(ipc_enc_jws_sign_request(&b, &in), 0);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_JWS_SIGN_REQUEST, 5, &b),
+	    &m), 0);
+	assert_int_equal(ipc_dec_jws_sign_request(&m, &out), -1);
+	in.len = IPC_MAX_JWS_INPUT;
+	wbuf_reset(&b);
+	assert_int_equal(ipc_enc_jws_sign_request(&b, &in), 0);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_JWS_SIGN_REQUEST, 5, &b),
+	    &m), 0);
+	assert_int_equal(ipc_dec_jws_sign_request(&m, &out), 0);
+	wbuf_free(&b);
+	free(big);
+	free(dg);
+}
+
+static void
 test_trailing_bytes_rejected(void **state)
 {
 	uint8_t			 dg[256], dig[32] = { 0 };
@@ -513,6 +577,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cfg_connector),
 		cmocka_unit_test(test_sign_request_roundtrip),
+		cmocka_unit_test(test_jws_sign_request),
 		cmocka_unit_test(test_trailing_bytes_rejected),
 		cmocka_unit_test(test_oversized_digest_rejected),
 		cmocka_unit_test(test_header_checks),
