@@ -19,6 +19,7 @@
 #include <openssl/hmac.h>
 #include <openssl/obj_mac.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 
 #include "acme_jws.h"
 #include "b64url.h"
@@ -27,6 +28,27 @@
 #define JSON_FLAGS	(JSON_COMPACT | JSON_SORT_KEYS)
 #define MAX_RSA_BYTES	1024		/* 8192-bit modulus */
 #define MAX_PAYLOAD	(64 * 1024)	/* a CSR is the largest we send */
+
+/*
+ * A provider-native copy of the public key, through its DER
+ * SubjectPublicKeyInfo: keys from an engine or libp11 are legacy keys,
+ * whose parameters (coordinates, group name) OpenSSL 3 cannot read.
+ */
+static EVP_PKEY *
+native_copy(EVP_PKEY *pub)
+{
+	uint8_t		*der = NULL;
+	const uint8_t	*p;
+	EVP_PKEY	*k = NULL;
+	int		 n;
+
+	if (pub == NULL || (n = i2d_PUBKEY(pub, &der)) <= 0)
+		return NULL;
+	p = der;
+	k = d2i_PUBKEY(NULL, &p, n);
+	OPENSSL_free(der);
+	return k;
+}
 
 static int
 is_p256(EVP_PKEY *pub)
@@ -45,13 +67,15 @@ is_p256(EVP_PKEY *pub)
 const char *
 acme_jws_alg(EVP_PKEY *pub)
 {
-	if (pub == NULL)
-		return NULL;
-	if (is_p256(pub))
-		return "ES256";
-	if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA)
-		return "RS256";
-	return NULL;
+	EVP_PKEY	*k = native_copy(pub);
+	const char	*alg = NULL;
+
+	if (k != NULL && is_p256(k))
+		alg = "ES256";
+	else if (k != NULL && EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA)
+		alg = "RS256";
+	EVP_PKEY_free(k);
+	return alg;
 }
 
 /* A big number as a base64url member: padded to pad bytes, or minimal if 0. */
@@ -79,8 +103,9 @@ bn_member(EVP_PKEY *pub, const char *param, size_t pad)
 }
 
 char *
-acme_jwk(EVP_PKEY *pub)
+acme_jwk(EVP_PKEY *key)
 {
+	EVP_PKEY *pub = native_copy(key);
 	json_t	*o = NULL, *a = NULL, *b = NULL;
 	char	*s = NULL;
 
@@ -105,10 +130,12 @@ acme_jwk(EVP_PKEY *pub)
 			json_decref(a);
 		if (b != NULL && a == NULL)
 			json_decref(b);
+		EVP_PKEY_free(pub);
 		return NULL;
 	}
 	s = json_dumps(o, JSON_FLAGS);
 	json_decref(o);
+	EVP_PKEY_free(pub);
 	return s;
 }
 

@@ -88,8 +88,8 @@ ossl_errstr(char *buf, size_t len)
 	return buf;
 }
 
-static int
-token_matches(const PKCS11_TOKEN *t, const struct p11uri *u)
+int
+hsm_token_matches(const PKCS11_TOKEN *t, const struct p11uri *u)
 {
 	if (t == NULL || !t->initialized)
 		return 0;
@@ -119,7 +119,7 @@ select_token(struct hsm *h, const struct p11uri *u, char *err, size_t errlen)
 		return -1;
 	}
 	for (unsigned int i = 0; i < h->nslots; i++) {
-		if (token_matches(h->slots[i].token, u)) {
+		if (hsm_token_matches(h->slots[i].token, u)) {
 			h->slot = &h->slots[i];
 			matches++;
 		}
@@ -189,18 +189,21 @@ login_once(struct hsm *h, const char *pin_file, const unsigned char *expect,
 	return 0;
 }
 
-static int
-select_key(struct hsm *h, const struct p11uri *u, char *err, size_t errlen)
+/* The private keys of the token the URI's object and id select. */
+unsigned int
+hsm_match_keys(PKCS11_TOKEN *tok, const struct p11uri *u, PKCS11_KEY **match,
+    char *err, size_t errlen)
 {
 	PKCS11_KEY	*keys;
 	unsigned int	 nkeys, matches = 0;
 
-	if (PKCS11_enumerate_keys(h->slot->token, &keys, &nkeys) != 0) {
+	*match = NULL;
+	if (PKCS11_enumerate_keys(tok, &keys, &nkeys) != 0) {
 		char e[256];
 
 		snprintf(err, errlen, "cannot list keys: %s",
 		    ossl_errstr(e, sizeof(e)));
-		return -1;
+		return 0;
 	}
 	for (unsigned int i = 0; i < nkeys; i++) {
 		PKCS11_KEY *k = &keys[i];
@@ -213,24 +216,35 @@ select_key(struct hsm *h, const struct p11uri *u, char *err, size_t errlen)
 		if (u->id_len && (k->id_len != u->id_len ||
 		    memcmp(k->id, u->id, u->id_len) != 0))
 			continue;
-		h->key = k;
+		*match = k;
 		matches++;
 	}
-	if (matches != 1) {
+	if (matches != 1)
 		snprintf(err, errlen, "%s private key matches the URI "
 		    "(object=%s) on token '%s'", matches ? "more than one" :
-		    "no", u->object ? u->object : "*", h->slot->token->label);
+		    "no", u->object ? u->object : "*", tok->label);
+	return matches;
+}
+
+static int
+select_key(struct hsm *h, const struct p11uri *u, char *err, size_t errlen)
+{
+	if (hsm_match_keys(h->slot->token, u, &h->key, err, errlen) != 1)
 		return -1;
-	}
 	snprintf(h->label, sizeof(h->label), "token=%s;object=%s",
 	    h->slot->token->label, h->key->label ? h->key->label : "");
 	return 0;
 }
 
 /* The module's function list and a session of our own; see top comment. */
-/* The object handle of h->key for the raw C_Sign path. */
-static int
-find_obj(struct hsm *h, char *err, size_t errlen)
+/*
+ * The handle of the one private key object with this CKA_ID (and
+ * CKA_LABEL, if label is set) in our raw session; name is for messages.
+ */
+int
+hsm_find_key_obj(struct hsm *h, const unsigned char *id, size_t id_len,
+    const char *label, const char *name, CK_OBJECT_HANDLE *obj, char *err,
+    size_t errlen)
 {
 	CK_RV			 rv;
 	CK_OBJECT_CLASS		 cls = CKO_PRIVATE_KEY;
@@ -239,10 +253,10 @@ find_obj(struct hsm *h, char *err, size_t errlen)
 	CK_OBJECT_HANDLE	 objs[2];
 
 	tmpl[n++] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
-	tmpl[n++] = (CK_ATTRIBUTE){ CKA_ID, h->key->id, h->key->id_len };
-	if (h->key->label)
-		tmpl[n++] = (CK_ATTRIBUTE){ CKA_LABEL, h->key->label,
-		    strlen(h->key->label) };
+	tmpl[n++] = (CK_ATTRIBUTE){ CKA_ID, (void *)id, id_len };
+	if (label)
+		tmpl[n++] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)label,
+		    strlen(label) };
 	if ((rv = h->fl->C_FindObjectsInit(h->sess, tmpl, n)) != CKR_OK ||
 	    (rv = h->fl->C_FindObjects(h->sess, objs, 2, &found)) != CKR_OK) {
 		snprintf(err, errlen, "C_FindObjects: %s", ckr_name(rv));
@@ -251,16 +265,24 @@ find_obj(struct hsm *h, char *err, size_t errlen)
 	h->fl->C_FindObjectsFinal(h->sess);
 	if (found == 0) {
 		snprintf(err, errlen, "key '%s' is not on the token (gone, or "
-		    "not readable)", h->label);
+		    "not readable)", name);
 		return -1;
 	}
 	if (found != 1) {
 		snprintf(err, errlen, "key '%s': %lu objects share its id and "
-		    "label; refusing to guess", h->label, (unsigned long)found);
+		    "label; refusing to guess", name, (unsigned long)found);
 		return -1;
 	}
-	h->obj = objs[0];
+	*obj = objs[0];
 	return 0;
+}
+
+/* The object handle of h->key for the raw C_Sign path. */
+static int
+find_obj(struct hsm *h, char *err, size_t errlen)
+{
+	return hsm_find_key_obj(h, h->key->id, h->key->id_len, h->key->label,
+	    h->label, &h->obj, err, errlen);
 }
 
 static int
@@ -288,9 +310,9 @@ open_raw(struct hsm *h, const char *module, char *err, size_t errlen)
 }
 
 /* Refuse keys that could leave the token, or that cannot sign. */
-static int
-check_attributes(struct hsm *h, int allow_extractable, char *err,
-    size_t errlen)
+int
+hsm_check_key_obj(struct hsm *h, CK_OBJECT_HANDLE obj, const char *name,
+    int allow_extractable, enum hsm_key_type *type, char *err, size_t errlen)
 {
 	CK_KEY_TYPE	 kt = 0;
 	CK_BBOOL	 sensitive = CK_FALSE, extractable = CK_TRUE;
@@ -305,49 +327,57 @@ check_attributes(struct hsm *h, int allow_extractable, char *err,
 		sizeof(always_auth) };
 	CK_RV		 rv;
 
-	rv = h->fl->C_GetAttributeValue(h->sess, h->obj, a, 4);
+	rv = h->fl->C_GetAttributeValue(h->sess, obj, a, 4);
 	if (rv != CKR_OK) {
 		snprintf(err, errlen, "key '%s': cannot read its attributes "
-		    "(%s)", h->label, ckr_name(rv));
+		    "(%s)", name, ckr_name(rv));
 		return -1;
 	}
 	/* Optional attribute: absent means false. */
-	if (h->fl->C_GetAttributeValue(h->sess, h->obj, &aa, 1) != CKR_OK)
+	if (h->fl->C_GetAttributeValue(h->sess, obj, &aa, 1) != CKR_OK)
 		always_auth = CK_FALSE;
 	if (kt == CKK_EC)
-		h->type = HSM_KEY_EC;
+		*type = HSM_KEY_EC;
 	else if (kt == CKK_RSA)
-		h->type = HSM_KEY_RSA;
+		*type = HSM_KEY_RSA;
 	else {
 		snprintf(err, errlen, "key '%s': type 0x%lx is neither EC nor "
-		    "RSA", h->label, (unsigned long)kt);
+		    "RSA", name, (unsigned long)kt);
 		return -1;
 	}
 	if (!sign) {
 		snprintf(err, errlen, "key '%s' may not sign (CKA_SIGN false)",
-		    h->label);
+		    name);
 		return -1;
 	}
 	if (always_auth) {
 		snprintf(err, errlen, "key '%s' wants the PIN for every "
 		    "signature (CKA_ALWAYS_AUTHENTICATE); the agent does not "
-		    "keep the PIN", h->label);
+		    "keep the PIN", name);
 		return -1;
 	}
 	if (extractable || !sensitive) {
 		if (!allow_extractable) {
 			snprintf(err, errlen, "key '%s' is %s: the agent uses "
-			    "only keys that cannot leave the HSM", h->label,
+			    "only keys that cannot leave the HSM", name,
 			    extractable ? "extractable (CKA_EXTRACTABLE true)" :
 			    "not sensitive (CKA_SENSITIVE false)");
 			return -1;
 		}
 		log_warn("hsm: INSECURE: key '%s' is %s and is used only "
 		    "because insecure_allow_extractable_key = yes; never run "
-		    "like this outside tests", h->label,
+		    "like this outside tests", name,
 		    extractable ? "extractable" : "not sensitive");
 	}
 	return 0;
+}
+
+static int
+check_attributes(struct hsm *h, int allow_extractable, char *err,
+    size_t errlen)
+{
+	return hsm_check_key_obj(h, h->obj, h->label, allow_extractable,
+	    &h->type, err, errlen);
 }
 
 static X509 *

@@ -9,6 +9,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include "hsm.h"
+#include "p11uri.h"
 
 struct hsm {
 	PKCS11_CTX		*ctx;
@@ -42,6 +43,28 @@ const char	*ckr_name(CK_RV);
 int		 hsm_usable(const struct hsm *, char *err, size_t errlen);
 int		 ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen,
 		    uint8_t *out, size_t *outlen);
+/* Does the token fit the URI's token attributes? */
+int		 hsm_token_matches(const PKCS11_TOKEN *, const struct p11uri *);
+/*
+ * How many private keys of the token the URI's object and id select;
+ * *match is the last one. Unless exactly one, err says why.
+ */
+unsigned int	 hsm_match_keys(PKCS11_TOKEN *, const struct p11uri *,
+		    PKCS11_KEY **match, char *err, size_t errlen);
+/*
+ * The one private key object with this CKA_ID (and CKA_LABEL if label
+ * is set), in the current raw session; name is for messages.
+ */
+int		 hsm_find_key_obj(struct hsm *, const unsigned char *id,
+		    size_t id_len, const char *label, const char *name,
+		    CK_OBJECT_HANDLE *, char *err, size_t errlen);
+/*
+ * Refuses a key object that is not EC or RSA, may not sign, wants the
+ * PIN per signature, or could leave the token (unless allowed, loudly).
+ */
+int		 hsm_check_key_obj(struct hsm *, CK_OBJECT_HANDLE,
+		    const char *name, int allow_extractable,
+		    enum hsm_key_type *, char *err, size_t errlen);
 /* hsm_sign() with another key object of the token (a new credential). */
 int		 hsm_sign_obj(struct hsm *, CK_OBJECT_HANDLE, enum hsm_key_type,
 		    int bits, enum sign_scheme, const uint8_t *dgst, size_t dlen,

@@ -4,7 +4,9 @@
  * $HSMAGENT_FIXTURES (its env.sh names the files; no secrets in it).
  *
  * Every scheme is signed through hsm_sign() and verified with the
- * certificate's public key; every refusal gives its own message.
+ * certificate's public key; every refusal gives its own message. The
+ * ACME account key (hsm_account) signs JWS that acme_sign_policy lets
+ * through, verified as a CA would.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +23,10 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "acme_jws.h"
+#include "acme_sign_policy.h"
 #include "hsm.h"
+#include "hsm_account.h"
 
 static char fx[512];
 
@@ -290,6 +295,82 @@ test_new_credential(void **state)
 	hsm_close(h);
 }
 
+/*
+ * One ACME request end to end without the network: built as the child
+ * builds it, checked as the parent checks it, signed by the account key
+ * in the token, put in JWS form and verified with the account's key.
+ */
+static void
+acme_jws_roundtrip(struct hsm *h, const char *account_uri, const char *alg)
+{
+	char			 err[512], *jwk;
+	struct hsm_account	*ak = hsm_account_open(h, account_uri, 0, err,
+	    sizeof(err));
+	struct acme_jws		 j;
+	struct acme_sign_rules	 rules = { .prefix = { "https://ca.test/" },
+	    .nprefix = 1, .eab_kid = "kid-1" };
+	uint8_t			 sig[HSM_MAX_SIG], raw[ACME_P256_SIG_LEN];
+	size_t			 siglen = 0;
+	EVP_MD_CTX		*md = EVP_MD_CTX_new();
+
+	if (ak == NULL)
+		fail_msg("hsm_account_open: %s", err);
+	assert_string_equal(hsm_account_alg(ak), alg);
+	jwk = acme_jwk(hsm_account_pubkey(ak));
+	assert_non_null(jwk);
+	rules.alg = alg;
+	rules.account_jwk = jwk;
+	assert_int_equal(acme_jws_init(&j, alg, jwk, NULL, "bm9uY2U",
+	    "https://ca.test/new-acct", "{}", 2), 0);
+	assert_int_equal(acme_sign_check(&rules, j.signing_input,
+	    strlen(j.signing_input)), ACME_SIGN_OK);
+	if (hsm_account_sign(h, ak, (const uint8_t *)j.signing_input,
+	    strlen(j.signing_input), sig, &siglen, err, sizeof(err)) != 0)
+		fail_msg("hsm_account_sign: %s", err);
+	/* What the CA verifies: DER for OpenSSL, after r||s for EC. */
+	assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
+	    hsm_account_pubkey(ak)), 1);
+	assert_int_equal(EVP_DigestVerify(md, sig, siglen,
+	    (const uint8_t *)j.signing_input, strlen(j.signing_input)), 1);
+	if (strcmp(alg, "ES256") == 0)
+		assert_int_equal(acme_ecdsa_der_to_raw(sig, siglen, raw,
+		    sizeof(raw)), ACME_P256_SIG_LEN);
+	else
+		assert_int_equal(siglen, 256);
+	EVP_MD_CTX_free(md);
+	acme_jws_free(&j);
+	free(jwk);
+	hsm_account_close(ak);
+}
+
+static void
+test_acme_account_key(void **state)
+{
+	char		 err[512];
+	struct hsm	*h = open_key(getenv("EC_KEY_URI"), "client-ec.crt", "pin",
+	    0, err, sizeof(err));
+
+	(void)state;
+	if (h == NULL)
+		fail_msg("hsm_open: %s", err);
+	/* The account key may be the client key, or another on the token. */
+	acme_jws_roundtrip(h, getenv("EC_KEY_URI"), "ES256");
+	acme_jws_roundtrip(h, getenv("RSA_KEY_URI"), "RS256");
+	/* Refused: extractable, another token, no such key, a bad URI. */
+	assert_null(hsm_account_open(h, getenv("EXTRACTABLE_KEY_URI"), 0, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "extractable"));
+	assert_null(hsm_account_open(h, "pkcs11:token=other;object=gw-ec", 0,
+	    err, sizeof(err)));
+	assert_non_null(strstr(err, "not on the agent's token"));
+	assert_null(hsm_account_open(h, "pkcs11:token=hsmagent-test;object=nope",
+	    0, err, sizeof(err)));
+	assert_non_null(strstr(err, "no private key matches"));
+	assert_null(hsm_account_open(h, "pkcs11:token=hsmagent-test;slot-id=1",
+	    0, err, sizeof(err)));
+	hsm_close(h);
+}
+
 int
 main(void)
 {
@@ -299,6 +380,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_missing_module),
 		cmocka_unit_test(test_new_credential),
+		cmocka_unit_test(test_acme_account_key),
 	};
 	const char *d = getenv("HSMAGENT_FIXTURES");
 
