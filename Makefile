@@ -147,7 +147,7 @@ UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_sandbox test_hsm test_audit test_orders test_policy \
 		   test_csr test_api_request test_entrust_msg test_poll_schedule \
 		   test_sectigo_msg test_acme_jws test_acme_sign_policy \
-		   test_acme_msg
+		   test_acme_msg test_acme_eab
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
@@ -189,6 +189,9 @@ $(BUILD)/tests/test_acme_sign_policy: $(call obj_p, \
 	common/acme_jws.c common/b64url.c $(T_COMMON))
 $(BUILD)/tests/test_acme_msg: $(call obj_c,tests/unit/test_acme_msg.c \
 	connectors/acme_msg.c $(T_COMMON))
+$(BUILD)/tests/test_acme_eab: $(call obj_p,tests/unit/test_acme_eab.c \
+	agent/acme_eab.c common/acme_jws.c common/b64url.c \
+	common/secret_file.c $(T_COMMON))
 $(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
 # The child with the test CA connector instead of the product registry.
 $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
