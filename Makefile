@@ -150,6 +150,7 @@ UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_acme_msg test_acme_eab
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
+ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
 TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
 FIXTURES	:= $(BUILD)/fixtures
 
@@ -193,6 +194,13 @@ $(BUILD)/tests/test_acme_eab: $(call obj_p,tests/unit/test_acme_eab.c \
 	agent/acme_eab.c common/acme_jws.c common/b64url.c \
 	common/secret_file.c $(T_COMMON))
 $(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
+# A test tool: an ACME account with EAB registered at Pebble through the
+# ACME pieces, in one process (test_acme_account.sh).
+$(ACME_PROBE): $(call obj_p,tests/acme_account_probe.c hsm/hsm.c \
+	hsm/keygen.c hsm/p11uri.c hsm/pin.c hsm/account_key.c \
+	common/secret_file.c common/acme_jws.c common/b64url.c \
+	policy/acme_sign_policy.c agent/acme_eab.c connectors/acme_msg.c \
+	$(T_COMMON))
 # The child with the test CA connector instead of the product registry.
 $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
 	tests/testca_connector.c tests/sandbox_probe_connector.c \
@@ -200,7 +208,7 @@ $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_C)
 
-$(UNIT_BINS) $(ROGUE):
+$(UNIT_BINS) $(ROGUE) $(ACME_PROBE):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P) $(LIBS_C) $(LIBS_T) -pthread
 
@@ -236,7 +244,7 @@ deps:
 	else echo "deps: all Debian packages present"; fi
 
 # test-run: the suite without the package check (used by asan too).
-test-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) fixtures
+test-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) fixtures
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 		bash tests/run-all.sh
 
