@@ -166,7 +166,8 @@ $(BUILD)/tests/test_sandbox: $(call obj_c,tests/unit/test_sandbox.c \
 $(BUILD)/tests/test_hsm: $(call obj_p,tests/unit/test_hsm.c hsm/hsm.c \
 	hsm/keygen.c hsm/p11uri.c hsm/pin.c common/secret_file.c \
 	hsm/account_key.c common/acme_jws.c common/b64url.c \
-	policy/acme_sign_policy.c $(T_COMMON))
+	policy/acme_sign_policy.c agent/acme_signer.c agent/acme_eab.c \
+	$(T_COMMON))
 $(BUILD)/tests/test_audit: $(call obj_p,tests/unit/test_audit.c \
 	agent/audit.c common/util.c common/log.c)
 $(BUILD)/tests/test_orders: $(call obj_p,tests/unit/test_orders.c \

@@ -25,6 +25,9 @@
 
 #include "acme_jws.h"
 #include "acme_sign_policy.h"
+#include "acme_signer.h"
+#include "b64url.h"
+#include "ipc.h"
 #include "hsm.h"
 #include "hsm_account.h"
 
@@ -371,6 +374,111 @@ test_acme_account_key(void **state)
 	hsm_close(h);
 }
 
+/* A 32-byte EAB key, base64url in a 0600 file; its bytes in key. */
+static void
+eab_key_file(char *path, size_t pathlen, uint8_t key[32])
+{
+	char	 txt[64];
+	int	 fd;
+
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)(i * 7 + 1);
+	b64url_encode(key, 32, txt, sizeof(txt));
+	snprintf(path, pathlen, "/tmp/test-hsm-eab.XXXXXX");
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, txt, strlen(txt)), (ssize_t)strlen(txt));
+	close(fd);
+}
+
+static enum acme_sign_verdict
+answer(struct acme_signer *s, struct hsm *h, uint8_t kind, const char *in,
+    uint8_t *sig, size_t *siglen, int *failed)
+{
+	char	 err[256];
+
+	return acme_signer_answer(s, h, kind, (const uint8_t *)in, strlen(in),
+	    sig, siglen, failed, err, sizeof(err));
+}
+
+static void
+test_acme_signer(void **state)
+{
+	const char *const	 pfx[] = { "https://ca.test/acme/" };
+	const char *const	 badpfx[] = { "https://ca.test" };
+	char			 err[512], kf[64], *rsa_jwk;
+	struct hsm		*h = open_key(getenv("EC_KEY_URI"),
+	    "client-ec.crt", "pin", 0, err, sizeof(err));
+	struct acme_signer	 s;
+	struct hsm_account	*rsa;
+	struct acme_jws		 j;
+	uint8_t			 key[32], sig[HSM_MAX_SIG], mac[64];
+	size_t			 siglen;
+	int			 failed;
+
+	(void)state;
+	if (h == NULL)
+		fail_msg("hsm_open: %s", err);
+	eab_key_file(kf, sizeof(kf), key);
+	assert_int_equal(acme_signer_init(&s, h, getenv("EC_KEY_URI"), 0,
+	    badpfx, 1, NULL, NULL, err, sizeof(err)), -1);
+	assert_int_equal(acme_signer_init(&s, h, getenv("EC_KEY_URI"), 0, pfx,
+	    1, "kid-1", NULL, err, sizeof(err)), -1);
+	if (acme_signer_init(&s, h, getenv("EC_KEY_URI"), 0, pfx, 1, "kid-1",
+	    kf, err, sizeof(err)) != 0)
+		fail_msg("acme_signer_init: %s", err);
+
+	/* An account request: checked, signed, verifiable. */
+	assert_int_equal(acme_jws_init(&j, "ES256", NULL,
+	    "https://ca.test/acme/acct/1", "n0", "https://ca.test/acme/order",
+	    "{}", 2), 0);
+	assert_int_equal(answer(&s, h, JWS_ACCOUNT, j.signing_input, sig,
+	    &siglen, &failed), ACME_SIGN_OK);
+	assert_false(failed);
+	assert_int_equal(acme_ecdsa_der_to_raw(sig, siglen, mac, 64), 64);
+	/* The same input as an EAB is refused: an EAB has no nonce. */
+	assert_int_equal(answer(&s, h, JWS_EAB, j.signing_input, sig, &siglen,
+	    &failed), ACME_SIGN_DENY_NONCE);
+	assert_int_equal(siglen, 0);
+	acme_jws_free(&j);
+	assert_int_equal(acme_jws_init(&j, "ES256", NULL,
+	    "https://ca.test/acme/acct/1", "n0", "https://ca.test/other/x",
+	    "{}", 2), 0);
+	assert_int_equal(answer(&s, h, JWS_ACCOUNT, j.signing_input, sig,
+	    &siglen, &failed), ACME_SIGN_DENY_URL);
+	acme_jws_free(&j);
+
+	/* The EAB: MACed with the file's key, for our key only. */
+	assert_int_equal(acme_eab_init(&j, "kid-1",
+	    "https://ca.test/acme/new-acct", s.jwk), 0);
+	assert_int_equal(answer(&s, h, JWS_EAB, j.signing_input, sig, &siglen,
+	    &failed), ACME_SIGN_OK);
+	assert_int_equal(siglen, 32);
+	assert_int_equal(acme_hs256(key, 32, j.signing_input,
+	    strlen(j.signing_input), mac), 0);
+	assert_memory_equal(sig, mac, 32);
+	assert_int_equal(answer(&s, h, 9, j.signing_input, sig, &siglen,
+	    &failed), ACME_SIGN_DENY_FORMAT);
+	/* Without its key file: granted by the checks, failed. */
+	unlink(kf);
+	assert_int_equal(answer(&s, h, JWS_EAB, j.signing_input, sig, &siglen,
+	    &failed), ACME_SIGN_OK);
+	assert_true(failed);
+	assert_int_equal(siglen, 0);
+	acme_jws_free(&j);
+	rsa = hsm_account_open(h, getenv("RSA_KEY_URI"), 0, err, sizeof(err));
+	assert_non_null(rsa);
+	rsa_jwk = acme_jwk(hsm_account_pubkey(rsa));
+	assert_int_equal(acme_eab_init(&j, "kid-1",
+	    "https://ca.test/acme/new-acct", rsa_jwk), 0);
+	assert_int_equal(answer(&s, h, JWS_EAB, j.signing_input, sig, &siglen,
+	    &failed), ACME_SIGN_DENY_KEY);
+	acme_jws_free(&j);
+	free(rsa_jwk);
+	hsm_account_close(rsa);
+	acme_signer_free(&s);
+	hsm_close(h);
+}
+
 int
 main(void)
 {
@@ -381,6 +489,7 @@ main(void)
 		cmocka_unit_test(test_missing_module),
 		cmocka_unit_test(test_new_credential),
 		cmocka_unit_test(test_acme_account_key),
+		cmocka_unit_test(test_acme_signer),
 	};
 	const char *d = getenv("HSMAGENT_FIXTURES");
 

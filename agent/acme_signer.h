@@ -1,0 +1,56 @@
+/*
+ * acme_signer.h - the parent's answer to the ACME connector's
+ * IPC_JWS_SIGN_REQUEST: the input checked by acme_sign_policy against
+ * this configuration, then signed by the account key in the HSM
+ * (JWS_ACCOUNT) or MACed with the EAB key file (JWS_EAB).
+ *
+ * The caller (dispatch) has already found the job in flight and taken
+ * a token from the rate limit (sign_policy), and does the audit and the
+ * reply; this is the ACME-specific part, testable with a token alone.
+ */
+#ifndef HSMAGENT_ACME_SIGNER_H
+#define HSMAGENT_ACME_SIGNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "acme_jws.h"
+#include "acme_sign_policy.h"
+#include "hsm.h"
+
+struct hsm_account;
+
+struct acme_signer {
+	struct acme_sign_rules	 rules;
+	struct hsm_account	*account;
+	char			*jwk;		/* rules.account_jwk */
+	char			*eab_kid;	/* rules.eab_kid; NULL: no EAB */
+	char			*eab_key_file;
+	char			*prefix[ACME_SIGN_MAX_PREFIXES];
+};
+
+/*
+ * Opens the account key (hsm_account_open) and sets the rules: the
+ * server prefixes (each acme_sign_prefix_ok), the key's alg and JWK,
+ * and the EAB key id and file (both or neither). 0 or -1 with err.
+ */
+int	acme_signer_init(struct acme_signer *, struct hsm *,
+	    const char *account_key_uri, int allow_extractable,
+	    const char *const *prefixes, size_t nprefixes,
+	    const char *eab_kid, const char *eab_key_file,
+	    char *err, size_t errlen);
+void	acme_signer_free(struct acme_signer *);
+
+/*
+ * One request of kind JWS_ACCOUNT or JWS_EAB. ACME_SIGN_OK with sig
+ * set (DER ECDSA or RSA PKCS#1 for JWS_ACCOUNT, the 32-byte MAC for
+ * JWS_EAB; room for HSM_MAX_SIG bytes), or the refusal; *failed is 1
+ * when the checks passed but the HSM or the key file failed (err says
+ * why; it never holds the EAB key).
+ */
+enum acme_sign_verdict acme_signer_answer(struct acme_signer *,
+	    struct hsm *, uint8_t kind, const uint8_t *input, size_t len,
+	    uint8_t *sig, size_t *siglen, int *failed, char *err,
+	    size_t errlen);
+
+#endif
