@@ -147,7 +147,7 @@ UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_sandbox test_hsm test_audit test_orders test_policy \
 		   test_csr test_api_request test_entrust_msg test_poll_schedule \
 		   test_sectigo_msg test_acme_jws test_acme_sign_policy \
-		   test_acme_msg test_acme_eab
+		   test_acme_msg test_acme_eab test_acme_http01
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
@@ -194,6 +194,8 @@ $(BUILD)/tests/test_acme_msg: $(call obj_c,tests/unit/test_acme_msg.c \
 $(BUILD)/tests/test_acme_eab: $(call obj_p,tests/unit/test_acme_eab.c \
 	agent/acme_eab.c common/acme_jws.c common/b64url.c \
 	common/secret_file.c $(T_COMMON))
+$(BUILD)/tests/test_acme_http01: $(call obj_c, \
+	tests/unit/test_acme_http01.c connectors/acme_http01.c $(T_COMMON))
 $(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
 # A test tool: an ACME account with EAB registered at Pebble through the
 # ACME pieces, in one process (test_acme_account.sh).
@@ -292,7 +294,7 @@ valgrind-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) fixtures
 FUZZ_SECONDS	?= 30
 FUZZ_TARGETS	:= fuzz_ipc fuzz_config fuzz_p11uri fuzz_api_request \
 		   fuzz_policy fuzz_csr fuzz_audit_verify fuzz_cagw \
-		   fuzz_scm fuzz_acme_sign fuzz_acme_msg
+		   fuzz_scm fuzz_acme_sign fuzz_acme_msg fuzz_acme_http01
 FUZZ_FLAGS	:= -std=c17 -g -O1 -D_GNU_SOURCE \
 		   -fsanitize=fuzzer,address,undefined -Icommon -Iagent -Ihsm \
 		   -Ipolicy -Iconnectors \
@@ -313,6 +315,8 @@ build-fuzz/fuzz_acme_sign: fuzz/fuzz_acme_sign.c policy/acme_sign_policy.c \
 	common/b64url.c $(T_COMMON)
 build-fuzz/fuzz_acme_msg: fuzz/fuzz_acme_msg.c connectors/acme_msg.c \
 	$(T_COMMON)
+build-fuzz/fuzz_acme_http01: fuzz/fuzz_acme_http01.c \
+	connectors/acme_http01.c
 build-fuzz/fuzz_audit_verify: fuzz/fuzz_audit_verify.c agent/audit.c \
 	common/util.c common/log.c
 build-fuzz/%:
