@@ -36,13 +36,14 @@ BUILD		?= build
 CC		?= cc
 PKG_CONFIG	?= pkg-config
 
-# Debian packages the build, the tests and the demo need (make deps).
+# Debian packages the build, the tests and the demo need (make deps);
+# pebble and lego are the ACME peers of the tests and of make bench.
 DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
 	libssl-dev openssl libp11-dev libengine-pkcs11-openssl libp11-kit-dev \
 	libcurl4-openssl-dev libjansson-dev libseccomp-dev libsqlite3-dev \
 	libcmocka-dev softhsm2 opensc p11-kit gnutls-bin curl python3 \
 	valgrind certmonger \
-	procps iproute2 mandoc
+	procps iproute2 mandoc pebble lego
 
 PARENT_PKGS	:= openssl libp11 p11-kit-1 jansson sqlite3
 CLIENT_PKGS	:= openssl jansson
