@@ -61,6 +61,14 @@ void	child_log_attach(struct child *);
 int	child_sign(void *arg, uint32_t job_id, enum sign_scheme,
 	    const uint8_t *dgst, size_t dlen, uint8_t *sig, size_t *siglen,
 	    size_t cap);
+/*
+ * One ACME JWS signature by the parent (IPC_JWS_SIGN_REQUEST): input is
+ * the JWS signing input. es256: the account key is P-256, and the DER
+ * answer is returned as r||s. 0 with sig set, or -1 (logged).
+ */
+int	child_sign_jws(struct child *, uint32_t job_id, enum ipc_jws_kind,
+	    int es256, const uint8_t *input, size_t len, uint8_t *sig,
+	    size_t *siglen, size_t cap);
 /* Blocking receive of one datagram with a deadline (ms); 1, 0 timeout. */
 int	child_recv_wait(struct child *, struct ipc_msg *, int timeout_ms);
 /* Copy of a work message for later (during a signature wait). */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acme_jws.h"
 #include "child.h"
 #include "log.h"
 #include "util.h"
@@ -108,29 +109,19 @@ child_defer(struct child *c, const struct ipc_msg *msg)
 }
 
 /*
- * keyproxy_sign_fn: runs inside libssl's handshake, so it must answer
- * synchronously. A reply that arrives after its request timed out has
- * an older id and is skipped (relayd's cookie rule); work messages that
- * arrive meanwhile are kept for the main loop.
+ * The wait for the IPC_SIGN_REPLY to request req, shared by the TLS
+ * and the JWS signatures. A reply that arrives after its request timed
+ * out has an older id and is skipped (relayd's cookie rule); work
+ * messages that arrive meanwhile are kept for the main loop. 0 with rp
+ * set for SIGN_OK; -1 (logged) on timeout, refusal or failure.
  */
-int
-child_sign(void *arg, uint32_t job_id, enum sign_scheme scheme,
-    const uint8_t *dgst, size_t dlen, uint8_t *sig, size_t *siglen,
-    size_t cap)
+static int
+await_sign_reply(struct child *c, uint32_t req, uint32_t job_id,
+    struct ipc_sign_reply *rp)
 {
-	struct child		*c = arg;
-	struct ipc_sign_request	 rq = { job_id, (uint8_t)scheme, dgst, dlen };
-	struct ipc_sign_reply	 rp;
-	struct ipc_msg		 msg;
-	struct wbuf		 b;
-	uint32_t		 req = ++c->next_req;
-	int64_t			 deadline;
+	struct ipc_msg	 msg;
+	int64_t		 deadline = monotime_ms() + c->cfg.sign_timeout_ms;
 
-	wbuf_init(&b, IPC_MAX_PAYLOAD);
-	ipc_enc_sign_request(&b, &rq);
-	child_send(c, IPC_SIGN_REQUEST, req, &b);
-	wbuf_free(&b);
-	deadline = monotime_ms() + c->cfg.sign_timeout_ms;
 	for (;;) {
 		int64_t left = deadline - monotime_ms();
 
@@ -144,18 +135,14 @@ child_sign(void *arg, uint32_t job_id, enum sign_scheme scheme,
 		case IPC_SIGN_REPLY:
 			if (msg.id < req)
 				continue;	/* late answer to a timed-out request */
-			if (msg.id != req || ipc_dec_sign_reply(&msg, &rp) == -1)
+			if (msg.id != req || ipc_dec_sign_reply(&msg, rp) == -1)
 				child_violation("bad sign-reply");
-			if (rp.status != SIGN_OK) {
+			if (rp->status != SIGN_OK) {
 				log_warn("keyproxy: job %u: parent %s the "
-				    "signature", job_id, rp.status ==
+				    "signature", job_id, rp->status ==
 				    SIGN_REFUSED ? "refused" : "failed");
 				return -1;
 			}
-			if (rp.siglen > cap)
-				child_violation("signature larger than the key");
-			memcpy(sig, rp.sig, rp.siglen);
-			*siglen = rp.siglen;
 			return 0;
 		case IPC_JOB_PROBE:
 		case IPC_JOB_CA:
@@ -167,4 +154,74 @@ child_sign(void *arg, uint32_t job_id, enum sign_scheme scheme,
 			    "wait");
 		}
 	}
+}
+
+/* keyproxy_sign_fn: runs inside libssl's handshake, so it answers synchronously. */
+int
+child_sign(void *arg, uint32_t job_id, enum sign_scheme scheme,
+    const uint8_t *dgst, size_t dlen, uint8_t *sig, size_t *siglen,
+    size_t cap)
+{
+	struct child		*c = arg;
+	struct ipc_sign_request	 rq = { job_id, (uint8_t)scheme, dgst, dlen };
+	struct ipc_sign_reply	 rp;
+	struct wbuf		 b;
+	uint32_t		 req = ++c->next_req;
+
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_sign_request(&b, &rq);
+	child_send(c, IPC_SIGN_REQUEST, req, &b);
+	wbuf_free(&b);
+	if (await_sign_reply(c, req, job_id, &rp) == -1)
+		return -1;
+	if (rp.siglen > cap)
+		child_violation("signature larger than the key");
+	memcpy(sig, rp.sig, rp.siglen);
+	*siglen = rp.siglen;
+	return 0;
+}
+
+/*
+ * The ACME connector's signature (RFC 8555 §6.2): the parent checks the
+ * signing input and answers with the account key's signature (DER for
+ * EC, as for TLS) or the EAB's HS256. JWS wants ES256 as r||s (RFC 7518
+ * §3.4), converted here so the parent's answer is the same for both
+ * uses of the HSM. An answer of the wrong shape is the parent's fault.
+ */
+int
+child_sign_jws(struct child *c, uint32_t job_id, enum ipc_jws_kind kind,
+    int es256, const uint8_t *input, size_t len, uint8_t *sig,
+    size_t *siglen, size_t cap)
+{
+	struct ipc_jws_sign_request	 rq = { job_id, (uint8_t)kind, input,
+					    len };
+	struct ipc_sign_reply		 rp;
+	struct wbuf			 b;
+	uint32_t			 req = ++c->next_req;
+
+	/* The parent kills a child that sends more: refuse it here. */
+	if (len == 0 || len > IPC_MAX_JWS_INPUT) {
+		log_warn("acme: job %u: signing input of %zu bytes", job_id,
+		    len);
+		return -1;
+	}
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_jws_sign_request(&b, &rq);
+	child_send(c, IPC_JWS_SIGN_REQUEST, req, &b);
+	wbuf_free(&b);
+	if (await_sign_reply(c, req, job_id, &rp) == -1)
+		return -1;
+	if (kind == JWS_ACCOUNT && es256) {
+		if (cap < ACME_P256_SIG_LEN || acme_ecdsa_der_to_raw(rp.sig,
+		    rp.siglen, sig, ACME_P256_SIG_LEN) == -1)
+			child_violation("ES256 answer is no P-256 signature");
+		*siglen = ACME_P256_SIG_LEN;
+		return 0;
+	}
+	if (rp.siglen > cap || (kind == JWS_EAB && rp.siglen !=
+	    ACME_HS256_LEN))
+		child_violation("JWS signature of the wrong size");
+	memcpy(sig, rp.sig, rp.siglen);
+	*siglen = rp.siglen;
+	return 0;
 }
