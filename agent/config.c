@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme_sign_policy.h"
 #include "config.h"
 #include "p11uri.h"
 #include "scheme.h"
@@ -29,6 +30,9 @@
 #define CONFIG_MAX_USER		32
 #define CONFIG_MAX_HOST		253	/* longest DNS name */
 #define SHOWN_MAX		64	/* value bytes quoted in a message */
+
+_Static_assert(CONFIG_MAX_ACME_PREFIXES == ACME_SIGN_MAX_PREFIXES,
+    "the parser keeps as many ACME prefixes as the signer checks");
 
 enum section {
 	SEC_GLOBAL = 0,
@@ -74,6 +78,10 @@ enum value_type {
 	V_AUTH,
 	V_LOGIN,
 	V_EMAILS,
+	V_PREFIXES,
+	V_EABKID,
+	V_CONTACT,
+	V_CHAIN,
 };
 
 enum required {
@@ -168,6 +176,16 @@ static const struct key keys[] = {
 	{ SEC_CONNECTOR, "cert_type", V_NUMBER, C(cert_type), 1, INT32_MAX,
 	    REQ_NO },
 	{ SEC_CONNECTOR, "term", V_NUMBER, C(term), 1, 3650, REQ_NO },
+	{ SEC_CONNECTOR, "server_prefixes", V_PREFIXES, C(server_prefixes), 0,
+	    0, REQ_NO },
+	{ SEC_CONNECTOR, "account_key_uri", V_KEYURI, C(account_key_uri), 0, 0,
+	    REQ_NO },
+	{ SEC_CONNECTOR, "eab_kid", V_EABKID, C(eab_kid), 0, 0, REQ_NO },
+	{ SEC_CONNECTOR, "eab_hmac_file", V_PATH, C(eab_hmac_file), 0, 0,
+	    REQ_NO },
+	{ SEC_CONNECTOR, "contact", V_CONTACT, C(contact), 0, 0, REQ_NO },
+	{ SEC_CONNECTOR, "preferred_chain", V_CHAIN, C(preferred_chain), 0, 0,
+	    REQ_NO },
 };
 
 #undef F
@@ -691,6 +709,88 @@ check_spki_pin(struct parser *p, const struct key *k, const char *v)
 }
 
 /*
+ * ACME server prefixes: the URLs the parent signs requests for (the
+ * url and kid of each JWS, acme_sign_policy), blank-separated, each
+ * https://host[:port]/... ending in '/'.
+ */
+static int
+check_prefixes(struct parser *p, const struct key *k, const char *v)
+{
+	char		 q[SHOWN_MAX + 8], one[CONFIG_MAX_URL + 1];
+	const char	*s = v;
+	size_t		 n, count = 0;
+
+	for (;;) {
+		s += strspn(s, " \t");
+		if (*s == '\0')
+			break;
+		n = strcspn(s, " \t");
+		if (n > CONFIG_MAX_URL || ++count > CONFIG_MAX_ACME_PREFIXES)
+			return kfail(p, k, "at most %d prefixes of at most %d "
+			    "bytes", CONFIG_MAX_ACME_PREFIXES, CONFIG_MAX_URL);
+		memcpy(one, s, n);
+		one[n] = '\0';
+		if (check_url(p, k, one) == -1)
+			return -1;
+		if (!acme_sign_prefix_ok(one))
+			return kfail(p, k, "expected https://host[:port]/path/ "
+			    "ending in \"/\", got %s", shown(one, q, sizeof(q)));
+		s += n;
+	}
+	return count > 0 ? 0 : kfail(p, k, "expected one or more prefixes");
+}
+
+/*
+ * ACME account contact: mailto: URIs only (RFC 8555 §7.3), separated
+ * by ',', in a charset that needs no escaping in JSON.
+ */
+static int
+check_contact(struct parser *p, const struct key *k, const char *v)
+{
+	char		 q[SHOWN_MAX + 8];
+	const char	*s = v, *at;
+	size_t		 n;
+
+	if (check_charset(p, k, v, ALNUM "._%+-@:,", 512,
+	    "mailto: addresses separated by \",\"") == -1)
+		return -1;
+	for (;;) {
+		n = strcspn(s, ",");
+		at = memchr(s, '@', n);
+		if (n < 10 || strncmp(s, "mailto:", 7) != 0 || at == NULL ||
+		    at == s + 7 || at == s + n - 1 ||
+		    memchr(at + 1, '@', (size_t)(s + n - at - 1)) != NULL ||
+		    memchr(s + 7, ':', n - 7) != NULL)
+			return kfail(p, k, "expected mailto:user@domain, several "
+			    "separated by \",\", got %s", shown(v, q, sizeof(q)));
+		if (s[n] == '\0')
+			return 0;
+		s += n + 1;
+	}
+}
+
+/*
+ * The issuer common name of the chain to pick among the alternates
+ * (RFC 8555 §7.4.2): printable, nothing JSON or a log line would need
+ * to escape.
+ */
+static int
+check_chain_name(struct parser *p, const struct key *k, const char *v)
+{
+	char	q[SHOWN_MAX + 8];
+	size_t	n = strlen(v);
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e || v[i] == '"' || v[i] == '\\')
+			goto bad;
+	if (n > 0 && n <= 128 && v[0] != ' ' && v[n - 1] != ' ')
+		return 0;
+ bad:
+	return kfail(p, k, "expected an issuer name of 1 to 128 printable "
+	    "characters, no '\"' or '\\', got %s", shown(v, q, sizeof(q)));
+}
+
+/*
  * A socket mode in octal, "0660" style: owner must keep read and write,
  * nobody gets execute (meaningless on a socket), others at most rw.
  */
@@ -765,6 +865,20 @@ set_value(struct parser *p, const struct key *k, char *v)
 	case V_EMAILS:
 		r = check_charset(p, k, v, ALNUM "._%+-@,", 512,
 		    "e-mail addresses separated by \",\"");
+		break;
+	case V_PREFIXES:
+		r = check_prefixes(p, k, v);
+		break;
+	case V_EABKID:
+		/* A CA's key id: sent in a JWS header, matched by the parent. */
+		r = check_charset(p, k, v, ALNUM "._~:/+=-", 256,
+		    "a key id of letters, digits and ._~:/+=-");
+		break;
+	case V_CONTACT:
+		r = check_contact(p, k, v);
+		break;
+	case V_CHAIN:
+		r = check_chain_name(p, k, v);
 		break;
 	case V_MODE:
 		return parse_mode(p, k, v, (uint32_t *)(void *)base);
@@ -855,6 +969,60 @@ finish_sectigo(struct parser *p, struct connector_cfg *c)
 	return 0;
 }
 
+/*
+ * ACME (RFC 8555): url is the directory. The parent signs only requests
+ * to the server prefixes, by default the directory's origin; the account
+ * key is a second key on the agent's token; EAB needs both its key id
+ * and its key file, read by the parent when it computes the MAC.
+ */
+static int
+finish_acme(struct parser *p, struct connector_cfg *c)
+{
+	char	*s, *save = NULL, *tok;
+	size_t	 n;
+
+	if (c->url == NULL)
+		return fail(p, "[connector %s] type acme needs url (the ACME "
+		    "directory)", c->name);
+	if (c->account_key_uri == NULL)
+		return fail(p, "[connector %s] type acme needs account_key_uri",
+		    c->name);
+	if ((c->eab_kid == NULL) != (c->eab_hmac_file == NULL))
+		return fail(p, "[connector %s] eab_kid and eab_hmac_file go "
+		    "together", c->name);
+	if (c->auth != NULL && strcmp(c->auth, "certificate") != 0)
+		return fail(p, "[connector %s] type acme authenticates with "
+		    "its account key", c->name);
+	if (c->server_prefixes == NULL) {
+		n = 8 + strcspn(c->url + 8, "/");
+		c->prefix[c->nprefix] = xmalloc(n + 2);
+		memcpy(c->prefix[c->nprefix], c->url, n);
+		memcpy(c->prefix[c->nprefix++] + n, "/", 2);
+		return 0;
+	}
+	/* check_prefixes() has bounded their number and checked each. */
+	s = xstrdup(c->server_prefixes);
+	for (tok = strtok_r(s, " \t", &save); tok != NULL &&
+	    c->nprefix < CONFIG_MAX_ACME_PREFIXES;
+	    tok = strtok_r(NULL, " \t", &save))
+		c->prefix[c->nprefix++] = xstrdup(tok);
+	free(s);
+	return 0;
+}
+
+/* Keys of type acme elsewhere would be ignored: refused instead. */
+static int
+refuse_acme_keys(struct parser *p, const struct connector_cfg *c)
+{
+	if (c->server_prefixes != NULL || c->account_key_uri != NULL ||
+	    c->eab_kid != NULL || c->eab_hmac_file != NULL ||
+	    c->contact != NULL || c->preferred_chain != NULL)
+		return fail(p, "[connector %s] server_prefixes, account_key_uri, "
+		    "eab_kid, eab_hmac_file, contact and preferred_chain are "
+		    "for type acme", c->name);
+	return 0;
+}
+
 /* The connector section that ends here must have its required keys. */
 static int
 finish_connector(struct parser *p)
@@ -866,6 +1034,10 @@ finish_connector(struct parser *p)
 	c = &p->cfg->connectors[p->cfg->nconnectors - 1];
 	if (c->type == NULL)
 		return fail(p, "[connector %s] needs a type", c->name);
+	if (strcmp(c->type, "acme") == 0)
+		return finish_acme(p, c);
+	if (refuse_acme_keys(p, c) == -1)
+		return -1;
 	if (strcmp(c->type, "sectigo") == 0)
 		return finish_sectigo(p, c);
 	if (c->url == NULL)
@@ -1140,6 +1312,14 @@ config_free(struct config *cfg)
 		free(cfg->connectors[i].login);
 		free(cfg->connectors[i].password_file);
 		free(cfg->connectors[i].external_requester);
+		free(cfg->connectors[i].server_prefixes);
+		for (size_t j = 0; j < cfg->connectors[i].nprefix; j++)
+			free(cfg->connectors[i].prefix[j]);
+		free(cfg->connectors[i].account_key_uri);
+		free(cfg->connectors[i].eab_kid);
+		free(cfg->connectors[i].eab_hmac_file);
+		free(cfg->connectors[i].contact);
+		free(cfg->connectors[i].preferred_chain);
 	}
 	memset(cfg, 0, sizeof(*cfg));
 }

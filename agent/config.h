@@ -23,6 +23,7 @@
 #define CONFIG_MAX_URL		2048
 
 #define CONFIG_MAX_CONNECTORS	8
+#define CONFIG_MAX_ACME_PREFIXES 4	/* = ACME_SIGN_MAX_PREFIXES */
 
 /* [connector NAME]: one CA endpoint the child may talk to. */
 struct connector_cfg {
@@ -43,6 +44,15 @@ struct connector_cfg {
 	uint32_t	 org_id;		/* orgId; 0 = not set */
 	uint32_t	 cert_type;		/* certType; 0 = the order's profile */
 	uint32_t	 term;			/* days; default 365 */
+	/* ACME (url is the directory) */
+	char		*server_prefixes;	/* as written; NULL: url's origin */
+	char		*prefix[CONFIG_MAX_ACME_PREFIXES];	/* what may be signed */
+	size_t		 nprefix;
+	char		*account_key_uri;	/* pkcs11: URI, same token */
+	char		*eab_kid;		/* both EAB keys or neither */
+	char		*eab_hmac_file;		/* read by the parent per MAC */
+	char		*contact;		/* "mailto:a@b[,mailto:c@d]" */
+	char		*preferred_chain;	/* issuer CN of the chain wanted */
 };
 
 #define SECTIGO_URL_PASSWORD	"https://cert-manager.com/api"

@@ -121,6 +121,12 @@ send_config(struct agent *a)
 		/* The password itself is not configuration: jobs carry it. */
 		m.auth = cc->password_file != NULL ? IPC_AUTH_PASSWORD :
 		    IPC_AUTH_CERT;
+		snprintf(m.contact, sizeof(m.contact), "%s", cc->contact ?
+		    cc->contact : "");
+		snprintf(m.preferred_chain, sizeof(m.preferred_chain), "%s",
+		    cc->preferred_chain ? cc->preferred_chain : "");
+		snprintf(m.eab_kid, sizeof(m.eab_kid), "%s", cc->eab_kid ?
+		    cc->eab_kid : "");
 		wbuf_init(&b, IPC_MAX_PAYLOAD);
 		ipc_enc_cfg_connector(&b, &m);
 		r = child_send(a, IPC_CFG_CONNECTOR, 0, &b);

@@ -476,7 +476,24 @@ ipc_enc_cfg_connector(struct wbuf *b, const struct ipc_cfg_connector *m)
 	wbuf_put_u32(b, m->org_id);
 	wbuf_put_u32(b, m->cert_type);
 	wbuf_put_u32(b, m->term);
-	return wbuf_put_u8(b, m->auth);
+	wbuf_put_u8(b, m->auth);
+	wbuf_put_cstr(b, m->contact);
+	wbuf_put_cstr(b, m->preferred_chain);
+	return wbuf_put_cstr(b, m->eab_kid);
+}
+
+/* ACME settings go into JSON the child builds: nothing to escape there. */
+static int
+acme_settings_ok(const struct ipc_cfg_connector *m)
+{
+	if (strcmp(m->type, "acme") != 0)
+		return m->contact[0] == '\0' && m->preferred_chain[0] == '\0' &&
+		    m->eab_kid[0] == '\0';
+	if (m->contact[0] != '\0' && strncmp(m->contact, "mailto:", 7) != 0)
+		return 0;
+	return strpbrk(m->contact, "\"\\ ") == NULL &&
+	    strpbrk(m->preferred_chain, "\"\\") == NULL &&
+	    strpbrk(m->eab_kid, "\"\\ ") == NULL;
 }
 
 int
@@ -503,7 +520,13 @@ ipc_dec_cfg_connector(const struct ipc_msg *msg, struct ipc_cfg_connector *m)
 	    rbuf_get_u32(&r, &m->cert_type) == -1 ||
 	    rbuf_get_u32(&r, &m->term) == -1 ||
 	    rbuf_get_u8(&r, &m->auth) == -1 ||
-	    rbuf_end(&r) == -1)
+	    rbuf_get_cstr(&r, m->contact, sizeof(m->contact), IPC_MAX_STR) ==
+	    -1 || rbuf_get_cstr(&r, m->preferred_chain,
+	    sizeof(m->preferred_chain), IPC_MAX_HANDLE) == -1 ||
+	    rbuf_get_cstr(&r, m->eab_kid, sizeof(m->eab_kid), IPC_MAX_STR) ==
+	    -1 || rbuf_end(&r) == -1)
+		return -1;
+	if (!acme_settings_ok(m))
 		return -1;
 	if (m->proxy[0] != '\0' && strncmp(m->proxy, "http://", 7) != 0)
 		return -1;

@@ -173,6 +173,10 @@ struct ipc_cfg_connector {
 	uint32_t	 cert_type;		/* 0 = the order's profile */
 	uint32_t	 term;			/* days, when the order has none */
 	uint8_t		 auth;			/* IPC_AUTH_* */
+	/* ACME ("" for other types); url is the directory. */
+	char		 contact[IPC_MAX_STR + 1];	/* "mailto:..[,mailto:..]" */
+	char		 preferred_chain[IPC_MAX_HANDLE + 1];	/* issuer CN */
+	char		 eab_kid[IPC_MAX_STR + 1];	/* "": no EAB */
 };
 
 /* How a connector authenticates besides the TLS client certificate. */

@@ -748,6 +748,80 @@ test_sectigo(void **state)
 }
 
 static void
+test_acme(void **state)
+{
+	struct config		 cfg;
+	struct connector_cfg	*c;
+
+#define ACME	MINIMAL "[connector acme]\ntype = acme\n" \
+		"url = https://acme.example:14000/dir\n" \
+		"account_key_uri = pkcs11:token=t;object=acme\n"
+	(void)state;
+	expect_ok(ACME, &cfg);
+	c = &cfg.connectors[0];
+	/* The default: the directory's origin. */
+	assert_int_equal(c->nprefix, 1);
+	assert_string_equal(c->prefix[0], "https://acme.example:14000/");
+	assert_null(c->eab_kid);
+	config_free(&cfg);
+	expect_ok(ACME "server_prefixes = https://a.example/acme/ "
+	    "https://b.example:8443/\neab_kid = kid-1\n"
+	    "eab_hmac_file = /etc/hsmagent/eab.key\n"
+	    "contact = mailto:pki@example.org,mailto:ops@example.org\n"
+	    "preferred_chain = ISRG Root X1\npoll_max_wait_seconds = 900\n",
+	    &cfg);
+	c = &cfg.connectors[0];
+	assert_int_equal(c->nprefix, 2);
+	assert_string_equal(c->prefix[0], "https://a.example/acme/");
+	assert_string_equal(c->prefix[1], "https://b.example:8443/");
+	assert_string_equal(c->eab_kid, "kid-1");
+	assert_string_equal(c->eab_hmac_file, "/etc/hsmagent/eab.key");
+	assert_string_equal(c->preferred_chain, "ISRG Root X1");
+	assert_int_equal(c->deadline_s, 900);
+	config_free(&cfg);
+
+	expect_error(MINIMAL "[connector acme]\ntype = acme\n"
+	    "account_key_uri = pkcs11:token=t;object=a\n", "needs url (the ACME "
+	    "directory)");
+	expect_error(MINIMAL "[connector acme]\ntype = acme\n"
+	    "url = https://acme.example/dir\n", "needs account_key_uri");
+	expect_error(MINIMAL "[connector acme]\ntype = acme\n"
+	    "url = http://acme.example/dir\n", "expected an https:// URL");
+	expect_error(ACME "eab_kid = k\n", "eab_kid and eab_hmac_file go "
+	    "together");
+	expect_error(ACME "eab_hmac_file = /k\n", "go together");
+	expect_error(ACME "eab_hmac_file = k\n", "[connector] eab_hmac_file");
+	expect_error(ACME "eab_kid = a\"b\n", "[connector] eab_kid: expected "
+	    "a key id");
+	expect_error(MINIMAL "[connector acme]\ntype = acme\n"
+	    "url = https://acme.example/dir\naccount_key_uri = file:/k\n",
+	    "expected an RFC 7512");
+	expect_error(ACME "server_prefixes = https://a.example/acme\n",
+	    "ending in \"/\"");
+	expect_error(ACME "server_prefixes = http://a.example/\n",
+	    "expected an https:// URL");
+	expect_error(ACME "server_prefixes = https://a/ https://b/ https://c/ "
+	    "https://d/ https://e/\n", "at most 4 prefixes");
+	expect_error(ACME "server_prefixes = https://u@a.example/\n",
+	    "user information");
+	expect_error(ACME "contact = pki@example.org\n", "expected "
+	    "mailto:user@domain");
+	expect_error(ACME "contact = mailto:a@b,tel:+1\n", "expected "
+	    "mailto:user@domain");
+	expect_error(ACME "contact = mailto:a@b@c\n", "expected mailto:");
+	expect_error(ACME "contact = mailto:a\"@b\n", "[connector] contact");
+	expect_error(ACME "preferred_chain = a\"b\n",
+	    "[connector] preferred_chain: expected an issuer name");
+	expect_error(ACME "auth = password\n", "authenticates with its "
+	    "account key");
+	/* ACME keys on another type would be ignored: refused. */
+	expect_error(MINIMAL "[connector e]\ntype = entrust\n"
+	    "url = https://ca.example/\nca_id = x\neab_kid = k\n",
+	    "are for type acme");
+#undef ACME
+}
+
+static void
 test_connectors(void **state)
 {
 	struct config cfg;
@@ -836,6 +910,7 @@ main(void)
 		cmocka_unit_test(test_api_sections),
 		cmocka_unit_test(test_connectors),
 		cmocka_unit_test(test_sectigo),
+		cmocka_unit_test(test_acme),
 		cmocka_unit_test(test_renewal),
 		cmocka_unit_test(test_example_is_the_file),
 	};

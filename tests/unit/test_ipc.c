@@ -571,11 +571,67 @@ test_cfg_connector(void **state)
 	wbuf_free(&b);
 }
 
+static int
+cfg_connector_rt(const struct ipc_cfg_connector *c,
+    struct ipc_cfg_connector *o)
+{
+	static uint8_t	 dg[IPC_MAX_DGRAM];
+	struct ipc_msg	 m;
+	struct wbuf	 b;
+	int		 r;
+
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	assert_int_equal(ipc_enc_cfg_connector(&b, c), 0);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_CFG_CONNECTOR, 0, &b),
+	    &m), 0);
+	r = ipc_dec_cfg_connector(&m, o);
+	wbuf_free(&b);
+	return r;
+}
+
+/* ACME's settings: carried whole, refused on another type or unsafe. */
+static void
+test_cfg_connector_acme(void **state)
+{
+	struct ipc_cfg_connector	 c, o;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.name, sizeof(c.name), "acme");
+	snprintf(c.type, sizeof(c.type), "acme");
+	snprintf(c.url, sizeof(c.url), "https://acme.example:14000/dir");
+	snprintf(c.contact, sizeof(c.contact), "mailto:a@b.org,mailto:c@d");
+	snprintf(c.preferred_chain, sizeof(c.preferred_chain), "Root X1");
+	snprintf(c.eab_kid, sizeof(c.eab_kid), "kid-1");
+	assert_int_equal(cfg_connector_rt(&c, &o), 0);
+	assert_string_equal(o.contact, "mailto:a@b.org,mailto:c@d");
+	assert_string_equal(o.preferred_chain, "Root X1");
+	assert_string_equal(o.eab_kid, "kid-1");
+	/* A full-length key id fits. */
+	memset(c.eab_kid, 'k', IPC_MAX_STR);
+	assert_int_equal(cfg_connector_rt(&c, &o), 0);
+	assert_int_equal(strlen(o.eab_kid), IPC_MAX_STR);
+	snprintf(c.eab_kid, sizeof(c.eab_kid), "k\"");
+	assert_int_equal(cfg_connector_rt(&c, &o), -1);
+	snprintf(c.eab_kid, sizeof(c.eab_kid), "kid-1");
+	snprintf(c.contact, sizeof(c.contact), "tel:+1");
+	assert_int_equal(cfg_connector_rt(&c, &o), -1);
+	snprintf(c.contact, sizeof(c.contact), "%s", "");
+	snprintf(c.preferred_chain, sizeof(c.preferred_chain), "a\\b");
+	assert_int_equal(cfg_connector_rt(&c, &o), -1);
+	snprintf(c.preferred_chain, sizeof(c.preferred_chain), "%s", "");
+	snprintf(c.type, sizeof(c.type), "entrust");
+	assert_int_equal(cfg_connector_rt(&c, &o), -1);	/* eab_kid left */
+	snprintf(c.eab_kid, sizeof(c.eab_kid), "%s", "");
+	assert_int_equal(cfg_connector_rt(&c, &o), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cfg_connector),
+		cmocka_unit_test(test_cfg_connector_acme),
 		cmocka_unit_test(test_sign_request_roundtrip),
 		cmocka_unit_test(test_jws_sign_request),
 		cmocka_unit_test(test_trailing_bytes_rejected),
