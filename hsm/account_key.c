@@ -103,12 +103,12 @@ hsm_account_alg(const struct hsm_account *ak)
 	return ak->alg;
 }
 
-int
-hsm_account_sign(struct hsm *h, const struct hsm_account *ak,
-    const uint8_t *input, size_t len, uint8_t *sig, size_t *siglen,
-    char *err, size_t errlen)
+/* One attempt: the key found again (its handle may be stale), then C_Sign. */
+static int
+account_sign_once(struct hsm *h, const struct hsm_account *ak,
+    const uint8_t *md, uint8_t *sig, size_t *siglen, char *err,
+    size_t errlen)
 {
-	uint8_t			 md[SHA256_DIGEST_LENGTH];
 	CK_OBJECT_HANDLE	 obj;
 	enum sign_scheme	 scheme = ak->type == HSM_KEY_EC ?
 	    SCHEME_ECDSA_SHA256 : SCHEME_RSA_PKCS1_SHA256;
@@ -120,7 +120,22 @@ hsm_account_sign(struct hsm *h, const struct hsm_account *ak,
 	if (hsm_find_key_obj(h, ak->id, ak->id_len, ak->label, ak->name, &obj,
 	    err, errlen) == -1)
 		return -1;
+	return hsm_sign_obj(h, obj, ak->type, ak->bits, scheme, md,
+	    SHA256_DIGEST_LENGTH, sig, siglen, err, errlen);
+}
+
+/* As hsm_sign: after a token fault, once more on a new session. */
+int
+hsm_account_sign(struct hsm *h, const struct hsm_account *ak,
+    const uint8_t *input, size_t len, uint8_t *sig, size_t *siglen,
+    char *err, size_t errlen)
+{
+	uint8_t	 md[SHA256_DIGEST_LENGTH];
+
 	SHA256(input, len, md);
-	return hsm_sign_obj(h, obj, ak->type, ak->bits, scheme, md, sizeof(md),
-	    sig, siglen, err, errlen);
+	if (account_sign_once(h, ak, md, sig, siglen, err, errlen) == 0)
+		return 0;
+	if (hsm_recover(h, err, errlen) == -1)
+		return -1;
+	return account_sign_once(h, ak, md, sig, siglen, err, errlen);
 }

@@ -259,6 +259,7 @@ hsm_find_key_obj(struct hsm *h, const unsigned char *id, size_t id_len,
 		    strlen(label) };
 	if ((rv = h->fl->C_FindObjectsInit(h->sess, tmpl, n)) != CKR_OK ||
 	    (rv = h->fl->C_FindObjects(h->sess, objs, 2, &found)) != CKR_OK) {
+		h->last_rv = rv;	/* a token fault here is one to recover from */
 		snprintf(err, errlen, "C_FindObjects: %s", ckr_name(rv));
 		return -1;
 	}
@@ -688,31 +689,43 @@ reconnect(struct hsm *h, char *err, size_t errlen)
 	return find_obj(h, err, errlen);
 }
 
+/*
+ * After a failed signature: when it was a token fault, a new session
+ * (the whole library again if that is not it), at most one attempt a
+ * second, since a token gone stays gone a while. 0: sign again; -1:
+ * give up (err says why when the token is gone).
+ */
 int
-hsm_sign(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
-    size_t dlen, uint8_t *sig, size_t *siglen, char *err, size_t errlen)
+hsm_recover(struct hsm *h, char *err, size_t errlen)
 {
 	char	 e2[256];
 	int64_t	 now = monotime_ms();
 
-	if (h->have_sess && hsm_sign_obj(h, h->obj, h->type, h->bits, scheme,
-	    dgst, dlen, sig, siglen, err, errlen) == 0)
-		return 0;
 	if (h->have_sess && !token_fault(h->last_rv))
 		return -1;
-	/* At most one attempt a second: a token gone stays gone a while. */
 	if (now < h->next_reconnect_ms) {
 		if (!h->have_sess)
 			snprintf(err, errlen, "the token is unavailable");
 		return -1;
 	}
 	h->next_reconnect_ms = now + 1000;
-	/* A new session first; the whole library again if that is not it. */
 	if ((h->ctx == NULL || reconnect(h, e2, sizeof(e2)) == -1) &&
 	    reopen(h, e2, sizeof(e2)) == -1) {
 		snprintf(err, errlen, "the token is unavailable: %s", e2);
 		return -1;
 	}
+	return 0;
+}
+
+int
+hsm_sign(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
+    size_t dlen, uint8_t *sig, size_t *siglen, char *err, size_t errlen)
+{
+	if (h->have_sess && hsm_sign_obj(h, h->obj, h->type, h->bits, scheme,
+	    dgst, dlen, sig, siglen, err, errlen) == 0)
+		return 0;
+	if (hsm_recover(h, err, errlen) == -1)
+		return -1;
 	return hsm_sign_obj(h, h->obj, h->type, h->bits, scheme, dgst, dlen,
 	    sig, siglen, err, errlen);
 }

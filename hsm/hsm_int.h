@@ -65,6 +65,12 @@ int		 hsm_find_key_obj(struct hsm *, const unsigned char *id,
 int		 hsm_check_key_obj(struct hsm *, CK_OBJECT_HANDLE,
 		    const char *name, int allow_extractable,
 		    enum hsm_key_type *, char *err, size_t errlen);
+/*
+ * After a failed signature by any key of the token: a new session when
+ * the failure was a token fault (h->last_rv), rate-limited. 0: sign
+ * again; -1: give up.
+ */
+int		 hsm_recover(struct hsm *, char *err, size_t errlen);
 /* hsm_sign() with another key object of the token (a new credential). */
 int		 hsm_sign_obj(struct hsm *, CK_OBJECT_HANDLE, enum hsm_key_type,
 		    int bits, enum sign_scheme, const uint8_t *dgst, size_t dlen,

@@ -30,6 +30,7 @@
 #include "ipc.h"
 #include "hsm.h"
 #include "hsm_account.h"
+#include "hsm_int.h"
 
 static char fx[512];
 
@@ -374,6 +375,38 @@ test_acme_account_key(void **state)
 	hsm_close(h);
 }
 
+/*
+ * A token fault under the account key (our session closed behind our
+ * back): hsm_account_sign opens a new session and signs, as hsm_sign.
+ */
+static void
+test_acme_account_reconnect(void **state)
+{
+	char			 err[512];
+	struct hsm		*h = open_key(getenv("EC_KEY_URI"),
+				    "client-ec.crt", "pin", 0, err, sizeof(err));
+	struct hsm_account	*ak;
+	uint8_t			 sig[HSM_MAX_SIG];
+	size_t			 siglen = 0;
+	static const uint8_t	 in[] = "e30.e30";
+
+	(void)state;
+	if (h == NULL)
+		fail_msg("hsm_open: %s", err);
+	ak = hsm_account_open(h, getenv("RSA_KEY_URI"), 0, err, sizeof(err));
+	assert_non_null(ak);
+	assert_int_equal(h->fl->C_CloseSession(h->sess), CKR_OK);
+	if (hsm_account_sign(h, ak, in, sizeof(in) - 1, sig, &siglen, err,
+	    sizeof(err)) == -1)
+		fail_msg("hsm_account_sign after a lost session: %s", err);
+	assert_int_equal(siglen, 256);
+	/* Once more, on the new session. */
+	assert_int_equal(hsm_account_sign(h, ak, in, sizeof(in) - 1, sig,
+	    &siglen, err, sizeof(err)), 0);
+	hsm_account_close(ak);
+	hsm_close(h);
+}
+
 /* A 32-byte EAB key, base64url in a 0600 file; its bytes in key. */
 static void
 eab_key_file(char *path, size_t pathlen, uint8_t key[32])
@@ -489,6 +522,7 @@ main(void)
 		cmocka_unit_test(test_missing_module),
 		cmocka_unit_test(test_new_credential),
 		cmocka_unit_test(test_acme_account_key),
+		cmocka_unit_test(test_acme_account_reconnect),
 		cmocka_unit_test(test_acme_signer),
 	};
 	const char *d = getenv("HSMAGENT_FIXTURES");
