@@ -92,6 +92,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/tracked.c agent/tracking.c agent/api_track.c \
 		   agent/api_credential.c agent/api_chain.c \
 		   policy/acme_sign_policy.c common/acme_jws.c common/b64url.c \
+		   hsm/account_key.c agent/acme_signer.c agent/acme_eab.c \
 		   $(POLICY_SRCS)
 CLIENT_SRCS	:= client/hsmagent.c client/deliver.c client/agent_conn.c \
 		   client/certmonger.c agent/audit.c common/util.c \
@@ -154,6 +155,7 @@ UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
+ACME_CHILD	:= $(BUILD)/tests/acme-sign-child
 TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
 FIXTURES	:= $(BUILD)/fixtures
 
@@ -203,6 +205,8 @@ $(BUILD)/tests/test_acme_http01: $(call obj_c, \
 $(BUILD)/tests/test_child_ipc: $(call obj_c,tests/unit/test_child_ipc.c \
 	connectors/child_ipc.c common/acme_jws.c common/b64url.c $(T_COMMON))
 $(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
+$(ACME_CHILD): $(call obj_c,tests/acme_sign_child.c common/b64url.c \
+	$(T_COMMON))
 # A test tool: an ACME account with EAB registered at Pebble through the
 # ACME pieces, in one process (test_acme_account.sh).
 $(ACME_PROBE): $(call obj_p,tests/acme_account_probe.c hsm/hsm.c \
@@ -217,7 +221,7 @@ $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_C)
 
-$(UNIT_BINS) $(ROGUE) $(ACME_PROBE):
+$(UNIT_BINS) $(ROGUE) $(ACME_PROBE) $(ACME_CHILD):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P) $(LIBS_C) $(LIBS_T) -pthread
 
@@ -253,7 +257,8 @@ deps:
 	else echo "deps: all Debian packages present"; fi
 
 # test-run: the suite without the package check (used by asan too).
-test-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) fixtures
+test-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
+	$(ACME_CHILD) fixtures
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 		bash tests/run-all.sh
 

@@ -7,6 +7,7 @@
 
 #include "acme_eab.h"
 #include "acme_signer.h"
+#include "config.h"
 #include "hsm_account.h"
 #include "ipc.h"
 #include "util.h"
@@ -17,6 +18,7 @@ acme_signer_free(struct acme_signer *s)
 	size_t	 i;
 
 	hsm_account_close(s->account);
+	free(s->connector);
 	free(s->jwk);
 	free(s->eab_kid);
 	free(s->eab_key_file);
@@ -104,4 +106,54 @@ acme_signer_answer(struct acme_signer *s, struct hsm *h, uint8_t kind,
 			*siglen = ACME_HS256_LEN;
 	}
 	return v;
+}
+
+int
+acme_signers_open(struct acme_signer **out, size_t *n,
+    const struct config *cfg, struct hsm *h, char *err, size_t errlen)
+{
+	char	 e[512];
+	size_t	 i;
+
+	*n = 0;
+	for (i = 0; i < cfg->nconnectors; i++) {
+		const struct connector_cfg	*cc = &cfg->connectors[i];
+		struct acme_signer		*s;
+
+		if (strcmp(cc->type, "acme") != 0)
+			continue;
+		s = xcalloc(1, sizeof(*s));
+		if (acme_signer_init(s, h, cc->account_key_uri,
+		    cfg->hsm_insecure_allow_extractable,
+		    (const char *const *)cc->prefix, cc->nprefix, cc->eab_kid,
+		    cc->eab_hmac_file, e, sizeof(e)) == -1) {
+			snprintf(err, errlen, "[connector %s] %s", cc->name, e);
+			free(s);
+			acme_signers_close(out, n);
+			return -1;
+		}
+		s->connector = xstrdup(cc->name);
+		out[(*n)++] = s;
+	}
+	return 0;
+}
+
+void
+acme_signers_close(struct acme_signer **s, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		acme_signer_free(s[i]);
+		free(s[i]);
+		s[i] = NULL;
+	}
+	*n = 0;
+}
+
+struct acme_signer *
+acme_signer_find(struct acme_signer *const *s, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s[i]->connector, name) == 0)
+			return s[i];
+	return NULL;
 }

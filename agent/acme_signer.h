@@ -21,6 +21,7 @@
 struct hsm_account;
 
 struct acme_signer {
+	char			*connector;	/* acme_signers_open: its name */
 	struct acme_sign_rules	 rules;
 	struct hsm_account	*account;
 	char			*jwk;		/* rules.account_jwk */
@@ -52,5 +53,18 @@ enum acme_sign_verdict acme_signer_answer(struct acme_signer *,
 	    struct hsm *, uint8_t kind, const uint8_t *input, size_t len,
 	    uint8_t *sig, size_t *siglen, int *failed, char *err,
 	    size_t errlen);
+
+struct config;
+
+/*
+ * One signer per [connector] of type acme, by name, opened after the
+ * login (each account key checked in the HSM then). 0, or -1 with err
+ * naming the connector; out holds at most CONFIG_MAX_CONNECTORS.
+ */
+int	acme_signers_open(struct acme_signer **out, size_t *n,
+	    const struct config *, struct hsm *, char *err, size_t errlen);
+void	acme_signers_close(struct acme_signer **, size_t *n);
+struct acme_signer *acme_signer_find(struct acme_signer *const *, size_t n,
+	    const char *connector);
 
 #endif

@@ -22,6 +22,7 @@
 #include "sign_policy.h"
 #include "version.h"
 
+struct acme_signer;
 struct audit;
 struct order;
 struct orders;
@@ -166,6 +167,10 @@ struct agent {
 	/* The key a rotation switched away from: "credential retire" it. */
 	char			 retirable_id[129];
 	char			 hsm_error[IPC_MAX_STR + 1];	/* "" if signing works */
+	/* ACME connectors: the parent's JWS signers, by connector name. */
+	struct acme_signer	*acme[CONFIG_MAX_CONNECTORS];
+	size_t			 nacme;
+	uint64_t		 acme_refused;	/* by acme_sign_policy */
 	int64_t			 cert_not_before;	/* the client cert's */
 	int64_t			 cert_not_after;
 	int			 child_refresh;	/* restart the child when idle */

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acme_signer.h"
 #include "agent.h"
 #include "log.h"
 #include "util.h"
@@ -60,6 +61,29 @@ reply_sign(struct agent *a, uint32_t req, uint8_t status, const uint8_t *sig,
 	wbuf_free(&b);
 }
 
+/* The HSM failed a granted signature: health says so until one works. */
+static void
+hsm_failed(struct agent *a, uint32_t job_id, const char *err)
+{
+	a->sp.failed++;
+	log_error("sign: job %u: HSM: %s", job_id, err);
+	if (a->hsm_error[0] == '\0')
+		agent_audit(a, "hsm.fault", hsm_key_label(a->hsm), "failed",
+		    json_pack("{s:s}", "error", err));
+	copy_printable(a->hsm_error, sizeof(a->hsm_error), err);
+}
+
+static void
+hsm_signed(struct agent *a)
+{
+	if (a->hsm_error[0] != '\0') {
+		log_info("sign: the HSM signs again");
+		agent_audit(a, "hsm.fault", hsm_key_label(a->hsm), "recovered",
+		    NULL);
+		a->hsm_error[0] = '\0';
+	}
+}
+
 /* The parent half of keyproxy_sign(): mm_answer_sign in OpenSSH terms. */
 static void
 on_sign_request(struct agent *a, const struct ipc_msg *msg)
@@ -91,28 +115,107 @@ on_sign_request(struct agent *a, const struct ipc_msg *msg)
 	}
 	if (hsm_sign(a->hsm, rq.scheme, rq.digest, rq.dlen, sig, &siglen,
 	    err, sizeof(err)) == -1) {
-		a->sp.failed++;
-		log_error("sign: job %u: HSM: %s", rq.job_id, err);
-		/* Health says the HSM is down until a signature works again. */
-		if (a->hsm_error[0] == '\0')
-			agent_audit(a, "hsm.fault", hsm_key_label(a->hsm),
-			    "failed", json_pack("{s:s}", "error", err));
-		copy_printable(a->hsm_error, sizeof(a->hsm_error), err);
+		hsm_failed(a, rq.job_id, err);
 		reply_sign(a, msg->id, SIGN_FAILED, NULL, 0);
 		return;
 	}
-	if (a->hsm_error[0] != '\0') {
-		log_info("sign: the HSM signs again");
-		agent_audit(a, "hsm.fault", hsm_key_label(a->hsm), "recovered",
-		    NULL);
-		a->hsm_error[0] = '\0';
-	}
+	hsm_signed(a);
 	log_debug("sign: granted: job %u %s", rq.job_id,
 	    sign_scheme_name(rq.scheme));
 	/* The one high-rate record: synced within AUDIT_SYNC_MS (audit.h). */
 	agent_audit_deferred(a, "sign.granted", NULL, "ok", json_pack("{s:I,s:s}",
 	    "job", (json_int_t)rq.job_id, "scheme",
 	    sign_scheme_name(rq.scheme)));
+	reply_sign(a, msg->id, SIGN_OK, sig, siglen);
+	explicit_bzero(sig, sizeof(sig));
+}
+
+static const char *
+jws_kind_name(uint8_t kind)
+{
+	return kind == JWS_ACCOUNT ? "jws-account" : "jws-eab";
+}
+
+/* The signer of the ACME connector whose CA job this is, or NULL. */
+static struct acme_signer *
+jws_signer(struct agent *a, uint32_t job_id)
+{
+	struct job *j = job_find(a, job_id);
+
+	if (j == NULL || j->state != JOB_SENT || j->type != IPC_JOB_CA ||
+	    j->conn < 0 || (size_t)j->conn >= a->cfg->nconnectors)
+		return NULL;
+	return acme_signer_find(a->acme, a->nacme,
+	    a->cfg->connectors[j->conn].name);
+}
+
+static void
+jws_refused(struct agent *a, uint32_t req, const struct ipc_jws_sign_request
+    *rq, const char *why)
+{
+	log_warn("sign: %s: job %u %s input %zu bytes", why, rq->job_id,
+	    jws_kind_name(rq->kind), rq->len);
+	/* Not the input: it is long, and the verdict says what was wrong. */
+	agent_audit(a, "sign.refused", NULL, why, json_pack("{s:I,s:s,s:I}",
+	    "job", (json_int_t)rq->job_id, "scheme", jws_kind_name(rq->kind),
+	    "input_len", (json_int_t)rq->len));
+	reply_sign(a, req, SIGN_REFUSED, NULL, 0);
+}
+
+/*
+ * The parent half of child_sign_jws(): ACME's JWS (RFC 8555 §6.2). Only
+ * for a CA job in flight on an ACME connector, within the rate, and
+ * only what acme_sign_policy lets that connector's account sign.
+ */
+static void
+on_jws_sign_request(struct agent *a, const struct ipc_msg *msg)
+{
+	struct ipc_jws_sign_request	 rq;
+	struct acme_signer		*s;
+	enum sign_verdict		 v;
+	enum acme_sign_verdict		 av;
+	uint8_t				 sig[HSM_MAX_SIG];
+	size_t				 siglen = 0;
+	char				 err[256];
+	int				 failed;
+
+	if (!a->child.ready || ipc_dec_jws_sign_request(msg, &rq) == -1) {
+		violation(a, "malformed or premature jws-sign-request");
+		return;
+	}
+	s = jws_signer(a, rq.job_id);
+	if ((v = sign_policy_check_job(&a->sp, s != NULL, monotime_ms())) !=
+	    SIGN_GRANT) {
+		jws_refused(a, msg->id, &rq, sign_verdict_name(v));
+		return;
+	}
+	av = acme_signer_answer(s, a->hsm, rq.kind, rq.input, rq.len, sig,
+	    &siglen, &failed, err, sizeof(err));
+	if (av != ACME_SIGN_OK) {
+		/* The rate's token is spent, but the request was refused. */
+		a->sp.count[SIGN_GRANT]--;
+		a->acme_refused++;
+		jws_refused(a, msg->id, &rq, acme_sign_verdict_name(av));
+		return;
+	}
+	if (failed && rq.kind == JWS_ACCOUNT)
+		hsm_failed(a, rq.job_id, err);
+	else if (failed) {
+		/* The EAB key file, not the HSM: the operator must fix it. */
+		a->sp.failed++;
+		log_error("sign: job %u: EAB: %s", rq.job_id, err);
+	}
+	if (failed) {
+		reply_sign(a, msg->id, SIGN_FAILED, NULL, 0);
+		return;
+	}
+	if (rq.kind == JWS_ACCOUNT)
+		hsm_signed(a);
+	log_debug("sign: granted: job %u %s", rq.job_id,
+	    jws_kind_name(rq.kind));
+	agent_audit_deferred(a, "sign.granted", NULL, "ok", json_pack(
+	    "{s:I,s:s,s:s}", "job", (json_int_t)rq.job_id, "scheme",
+	    jws_kind_name(rq.kind), "connector", s->connector));
 	reply_sign(a, msg->id, SIGN_OK, sig, siglen);
 	explicit_bzero(sig, sizeof(sig));
 }
@@ -228,6 +331,9 @@ child_readable(struct agent *a)
 			break;
 		case IPC_SIGN_REQUEST:
 			on_sign_request(a, &msg);
+			break;
+		case IPC_JWS_SIGN_REQUEST:
+			on_jws_sign_request(a, &msg);
 			break;
 		case IPC_JOB_RESULT:
 			on_job_result(a, &msg);

@@ -26,6 +26,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "acme_signer.h"
 #include "agent.h"
 #include "log.h"
 #include "secret_file.h"
@@ -490,15 +491,16 @@ report_counters(const struct agent *a)
 	const struct sign_policy *p = &a->sp;
 
 	log_info("hsmagentd: signatures granted %llu, refused %llu "
-	    "(scheme %llu, digest-length %llu, no-job %llu, rate %llu), "
-	    "hsm-failed %llu; child restarts %llu, sandbox kills %llu, "
-	    "protocol violations %llu",
+	    "(scheme %llu, digest-length %llu, no-job %llu, rate %llu, "
+	    "acme-policy %llu), hsm-failed %llu; child restarts %llu, "
+	    "sandbox kills %llu, protocol violations %llu",
 	    (unsigned long long)p->count[SIGN_GRANT],
-	    (unsigned long long)sign_policy_refused(p),
+	    (unsigned long long)(sign_policy_refused(p) + a->acme_refused),
 	    (unsigned long long)p->count[SIGN_DENY_SCHEME],
 	    (unsigned long long)p->count[SIGN_DENY_LENGTH],
 	    (unsigned long long)p->count[SIGN_DENY_NO_JOB],
 	    (unsigned long long)p->count[SIGN_DENY_RATE],
+	    (unsigned long long)a->acme_refused,
 	    (unsigned long long)p->failed,
 	    (unsigned long long)a->child.restarts,
 	    (unsigned long long)a->child.sigsys_kills,
@@ -607,6 +609,16 @@ main(int argc, char *argv[])
 	    json_pack("{s:s,s:i,s:b}", "type", hsm_key_type(a.hsm) ==
 	    HSM_KEY_EC ? "EC" : "RSA", "bits", hsm_key_bits(a.hsm),
 	    "insecure_allow_extractable", cfg.hsm_insecure_allow_extractable));
+	/* Each ACME account key is checked now, not at its first JWS. */
+	if (acme_signers_open(a.acme, &a.nacme, &cfg, a.hsm, err,
+	    sizeof(err)) == -1) {
+		agent_audit(&a, "hsm.key_check", NULL, "failed",
+		    json_pack("{s:s}", "error", err));
+		shutdown_child(&a);
+		local_api_close(&a, "ACME account key error");
+		hsm_close(a.hsm);
+		fatalx("%s", err);
+	}
 	sign_policy_init(&a.sp, cfg.sign_schemes, hsm_key_type(a.hsm) ==
 	    HSM_KEY_EC, cfg.sign_rate, cfg.sign_burst, monotime_ms());
 	log_info("hsmagentd %s: key %s (%s-%d) logged in", HSMAGENT_VERSION,
@@ -624,11 +636,13 @@ main(int argc, char *argv[])
 	report_counters(&a);
 	agent_audit(&a, "sign.summary", NULL, "ok", json_pack(
 	    "{s:I,s:I,s:I,s:I}", "granted", (json_int_t)a.sp.count[SIGN_GRANT],
-	    "refused", (json_int_t)sign_policy_refused(&a.sp), "child_restarts",
+	    "refused", (json_int_t)(sign_policy_refused(&a.sp) +
+	    a.acme_refused), "child_restarts",
 	    (json_int_t)a.child.restarts, "sandbox_kills",
 	    (json_int_t)a.child.sigsys_kills));
 	local_api_close(&a, a.draining || quit ? "signal" : "done");
 	log_info("event=agent.stop state persisted; exiting");
+	acme_signers_close(a.acme, &a.nacme);
 	hsm_close(a.hsm);
 	freezero(a.trust_pem, a.trust_len);
 	freezero(a.chain_pem, a.chain_len);

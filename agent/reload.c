@@ -127,6 +127,44 @@ same(const char *x, const char *y)
 	return x == NULL || y == NULL ? x == y : strcmp(x, y) == 0;
 }
 
+static const struct connector_cfg *
+acme_named(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nconnectors; i++)
+		if (strcmp(c->connectors[i].name, name) == 0 &&
+		    strcmp(c->connectors[i].type, "acme") == 0)
+			return &c->connectors[i];
+	return NULL;
+}
+
+/*
+ * The ACME signers were opened at start (each account key checked in
+ * the HSM then): which ACME connectors there are, and what their
+ * accounts may sign, is bound. Contact, chain and polling may change.
+ */
+static int
+acme_bound_same(const struct config *o, const struct config *n)
+{
+	const struct connector_cfg *x, *y;
+
+	for (size_t i = 0; i < o->nconnectors; i++) {
+		x = &o->connectors[i];
+		if (strcmp(x->type, "acme") != 0)
+			continue;
+		if ((y = acme_named(n, x->name)) == NULL ||
+		    !same(x->account_key_uri, y->account_key_uri) ||
+		    !same(x->server_prefixes, y->server_prefixes) ||
+		    !same(x->url, y->url) || !same(x->eab_kid, y->eab_kid) ||
+		    !same(x->eab_hmac_file, y->eab_hmac_file))
+			return 0;
+	}
+	for (size_t i = 0; i < n->nconnectors; i++)
+		if (strcmp(n->connectors[i].type, "acme") == 0 &&
+		    acme_named(o, n->connectors[i].name) == NULL)
+			return 0;
+	return 1;
+}
+
 /* The first setting bound at start that n changes, or NULL. */
 static const char *
 fixed_change(const struct config *o, const struct config *n)
@@ -162,6 +200,9 @@ fixed_change(const struct config *o, const struct config *n)
 	if (!same(o->state_dir, n->state_dir) ||
 	    !same(o->audit_log, n->audit_log))
 		return "[state]";
+	if (!acme_bound_same(o, n))
+		return "an ACME connector's directory, account or server "
+		    "prefixes";
 	return NULL;
 }
 
@@ -177,7 +218,9 @@ same_connector(const struct connector_cfg *x, const struct connector_cfg *y)
 	    same(x->password_file, y->password_file) &&
 	    same(x->external_requester, y->external_requester) &&
 	    x->org_id == y->org_id && x->cert_type == y->cert_type &&
-	    x->term == y->term;
+	    x->term == y->term && same(x->contact, y->contact) &&
+	    same(x->preferred_chain, y->preferred_chain) &&
+	    same(x->eab_kid, y->eab_kid);
 }
 
 /* Does the child need the new settings (it takes them only at start)? */

@@ -48,7 +48,19 @@ sign_policy_check(struct sign_policy *p, unsigned scheme, size_t dlen,
 		v = SIGN_DENY_SCHEME;
 	else if (dlen != sign_scheme_digest_len(scheme))
 		v = SIGN_DENY_LENGTH;
-	else if (!job_in_flight)
+	else
+		return sign_policy_check_job(p, job_in_flight, now_ms);
+	p->count[v]++;
+	return v;
+}
+
+enum sign_verdict
+sign_policy_check_job(struct sign_policy *p, int job_in_flight,
+    int64_t now_ms)
+{
+	enum sign_verdict v;
+
+	if (!job_in_flight)
 		v = SIGN_DENY_NO_JOB;
 	else if (!take_token(p, now_ms))
 		v = SIGN_DENY_RATE;

@@ -39,6 +39,13 @@ void	sign_policy_init(struct sign_policy *, uint32_t scheme_mask,
 	    int key_is_ec, uint32_t rate, uint32_t burst, int64_t now_ms);
 enum sign_verdict sign_policy_check(struct sign_policy *, unsigned scheme,
 	    size_t dlen, int job_in_flight, int64_t now_ms);
+/*
+ * What a request with no scheme of its own (ACME's JWS, whose content
+ * acme_sign_policy checks) shares with the others: a job in flight and
+ * the rate. Counted with them.
+ */
+enum sign_verdict sign_policy_check_job(struct sign_policy *,
+	    int job_in_flight, int64_t now_ms);
 const char	*sign_verdict_name(enum sign_verdict);
 uint64_t	 sign_policy_refused(const struct sign_policy *);
 

@@ -20,7 +20,7 @@ for key in ec rsa; do
 	expect_in "$T/err" 'refused-no-job: job [0-9]+' "$key: no-job refusal logged"
 	expect_in "$T/err" 'refused-scheme: job [0-9]+ scheme 99' "$key: scheme refusal logged"
 	expect_in "$T/err" 'refused-digest-length: job [0-9]+ scheme [0-9]+ digest 20 bytes' "$key: length refusal logged"
-	expect_in "$T/err" 'signatures granted 1, refused 3 \(scheme 1, digest-length 1, no-job 1, rate 0\)' "$key: counters"
+	expect_in "$T/err" 'signatures granted 1, refused 3 \(scheme 1, digest-length 1, no-job 1, rate 0, acme-policy 0\)' "$key: counters"
 	expect_in "$T/err" 'killing connector child [0-9]+: malformed datagram header' "$key: violation kills the child"
 	expect_in "$T/err" 'protocol violations 1' "$key: violation counted"
 	expect_in "$T/out" 'probe [0-9]+: .*FAILED: connector child stopped' "$key: job of the killed child fails"

@@ -84,6 +84,26 @@ test_rate_limit(void **state)
 	assert_string_equal(sign_verdict_name(SIGN_DENY_RATE), "refused-rate");
 }
 
+/* ACME's JWS requests: the job and the rate, one bucket with the rest. */
+static void
+test_check_job(void **state)
+{
+	struct sign_policy p;
+
+	(void)state;
+	/* An allow-list without SHA-256 does not matter to them. */
+	sign_policy_init(&p, SCHEME_BIT(SCHEME_ECDSA_SHA384), 1, 1, 2, 1000);
+	assert_int_equal(sign_policy_check_job(&p, 0, 1000), SIGN_DENY_NO_JOB);
+	assert_int_equal(sign_policy_check_job(&p, 1, 1000), SIGN_GRANT);
+	assert_int_equal(sign_policy_check(&p, SCHEME_ECDSA_SHA384, 48, 1,
+	    1000), SIGN_GRANT);
+	assert_int_equal(sign_policy_check_job(&p, 1, 1000), SIGN_DENY_RATE);
+	assert_int_equal(sign_policy_check_job(&p, 1, 2000), SIGN_GRANT);
+	assert_int_equal(p.count[SIGN_GRANT], 3);
+	assert_int_equal(p.count[SIGN_DENY_NO_JOB], 1);
+	assert_int_equal(p.count[SIGN_DENY_RATE], 1);
+}
+
 int
 main(void)
 {
@@ -91,6 +111,7 @@ main(void)
 		cmocka_unit_test(test_grant_and_refusals),
 		cmocka_unit_test(test_allow_list),
 		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_check_job),
 	};
 
 	return cmocka_run_group_tests_name("sign_policy", tests, NULL, NULL);
