@@ -204,9 +204,10 @@ $(BUILD)/tests/test_acme_http01: $(call obj_c, \
 	tests/unit/test_acme_http01.c connectors/acme_http01.c $(T_COMMON))
 $(BUILD)/tests/test_child_ipc: $(call obj_c,tests/unit/test_child_ipc.c \
 	connectors/child_ipc.c common/acme_jws.c common/b64url.c $(T_COMMON))
-$(ROGUE): $(call obj_c,tests/rogue_connector.c $(T_COMMON))
-$(ACME_CHILD): $(call obj_c,tests/acme_sign_child.c common/b64url.c \
+$(ROGUE): $(call obj_c,tests/rogue_connector.c tests/stub_child.c \
 	$(T_COMMON))
+$(ACME_CHILD): $(call obj_c,tests/acme_sign_child.c tests/stub_child.c \
+	common/b64url.c $(T_COMMON))
 # A test tool: an ACME account with EAB registered at Pebble through the
 # ACME pieces, in one process (test_acme_account.sh).
 $(ACME_PROBE): $(call obj_p,tests/acme_account_probe.c hsm/hsm.c \

@@ -16,49 +16,19 @@
  * The verdicts travel to the parent's log as one IPC_LOG line; then a
  * JWS request with an unknown kind, for which the parent must kill us.
  */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "b64url.h"
 #include "ipc.h"
+#include "stub_child.h"
 
-#define FD 3
-
-static uint8_t	 rx[IPC_MAX_DGRAM + 1];
-static char	 chain[IPC_MAX_BLOB];
-static size_t	 chain_len;
 static uint32_t	 next_req;
-
-static void
-recv_one(struct ipc_msg *m)
-{
-	struct pollfd p = { FD, POLLIN, 0 };
-
-	for (;;) {
-		if (poll(&p, 1, 20000) != 1)
-			exit(10);
-		int r = ipc_recv(FD, rx, sizeof(rx), m);
-		if (r == 1)
-			return;
-		if (r == 0)
-			exit(0);
-	}
-}
-
-static void
-send_msg(uint16_t type, uint32_t id, const struct wbuf *b)
-{
-	if (ipc_send(FD, type, id, b) == -1)
-		exit(11);
-}
 
 /* header: the protected header's JSON; the payload is "{}". */
 static int
@@ -66,11 +36,9 @@ jws_req(uint32_t job, uint8_t kind, const char *header, char *input,
     size_t cap, uint8_t *sig, size_t *siglen)
 {
 	struct ipc_jws_sign_request	 rq;
-	struct ipc_sign_reply		 rp;
-	struct ipc_msg			 m;
 	struct wbuf			 b;
 	char				 h[1024];
-	uint32_t			 req = ++next_req;
+	int				 r;
 
 	if (b64url_encode((const uint8_t *)header, strlen(header), h,
 	    sizeof(h)) == -1 || (size_t)snprintf(input, cap, "%s.e30", h) >=
@@ -82,32 +50,16 @@ jws_req(uint32_t job, uint8_t kind, const char *header, char *input,
 	rq.len = strlen(input);
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
 	ipc_enc_jws_sign_request(&b, &rq);
-	send_msg(IPC_JWS_SIGN_REQUEST, req, &b);
+	r = stub_sign(IPC_JWS_SIGN_REQUEST, ++next_req, &b, sig, siglen);
 	wbuf_free(&b);
-	recv_one(&m);
-	if (m.type != IPC_SIGN_REPLY || m.id != req ||
-	    ipc_dec_sign_reply(&m, &rp) == -1)
-		exit(13);
-	if (rp.status == SIGN_OK) {
-		memcpy(sig, rp.sig, rp.siglen);
-		*siglen = rp.siglen;
-	}
-	return rp.status;
-}
-
-static const char *
-verdict(int status)
-{
-	return status == SIGN_OK ? "granted" : status == SIGN_REFUSED ?
-	    "refused" : "failed";
+	return r;
 }
 
 /* ES256 as the parent answers it: DER ECDSA over SHA-256 of the input. */
 static int
 verify(const char *input, const uint8_t *sig, size_t siglen)
 {
-	BIO		*bio = BIO_new_mem_buf(chain, (int)chain_len);
-	X509		*x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	X509		*x = stub_leaf();
 	EVP_MD_CTX	*md = EVP_MD_CTX_new();
 	int		 ok;
 
@@ -116,7 +68,6 @@ verify(const char *input, const uint8_t *sig, size_t siglen)
 	    (const uint8_t *)input, strlen(input)) == 1;
 	EVP_MD_CTX_free(md);
 	X509_free(x);
-	BIO_free(bio);
 	return ok;
 }
 
@@ -131,7 +82,7 @@ log_line(const char *text)
 	snprintf(l.text, sizeof(l.text), "%s", text);
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
 	ipc_enc_log(&b, &l);
-	send_msg(IPC_LOG, 0, &b);
+	stub_send(IPC_LOG, 0, &b);
 	wbuf_free(&b);
 }
 
@@ -162,8 +113,8 @@ sign_tests(uint32_t job, uint32_t other_job)
 	    "{\"alg\":\"ES256\"," KID ",\"nonce\":\"bm9uY2U\",\"url\":\"" SRV
 	    "new-order\"}", in, sizeof(in), sig, &siglen);
 	snprintf(line, sizeof(line), "acme-sign: valid=%s verify=%s url=%s "
-	    "nonce=%s nojob=%s other=%s", verdict(valid), ok ? "ok" : "bad",
-	    verdict(url), verdict(nonce), verdict(nojob), verdict(other));
+	    "nonce=%s nojob=%s other=%s", stub_verdict(valid), ok ? "ok" : "bad",
+	    stub_verdict(url), stub_verdict(nonce), stub_verdict(nojob), stub_verdict(other));
 	log_line(line);
 }
 
@@ -178,7 +129,7 @@ ca_valid(uint32_t id)
 	snprintf(r.message, sizeof(r.message), "test child");
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
 	ipc_enc_ca_result(&b, &r);
-	send_msg(IPC_CA_RESULT, id, &b);
+	stub_send(IPC_CA_RESULT, id, &b);
 	wbuf_free(&b);
 }
 
@@ -186,30 +137,14 @@ int
 main(void)
 {
 	struct ipc_msg		 m;
-	struct ipc_cfg_blob	 cb;
 	struct ipc_job_ca	 jc;
-	struct ipc_ready	 ready = { 0, "none (ACME sign test child)" };
 	struct wbuf		 b;
 	uint32_t		 acme_job = 0, other_job = 0;
 
-	for (;;) {
-		recv_one(&m);
-		if (m.type == IPC_CFG_BLOB && ipc_dec_cfg_blob(&m, &cb) == 0 &&
-		    cb.kind == BLOB_CHAIN_PEM && cb.offset + cb.len <= sizeof(chain)) {
-			memcpy(chain + cb.offset, cb.data, cb.len);
-			chain_len = cb.offset + cb.len;
-		}
-		if (m.type == IPC_CFG_DONE)
-			break;
-	}
-	wbuf_init(&b, IPC_MAX_PAYLOAD);
-	ipc_enc_ready(&b, &ready);
-	send_msg(IPC_READY, 0, &b);
-	wbuf_free(&b);
-
+	stub_configure("none (ACME sign test child)");
 	/* The validation jobs of both connectors: "acme" and "other". */
 	while (acme_job == 0 || other_job == 0) {
-		recv_one(&m);
+		stub_recv(&m);
 		if (m.type != IPC_JOB_CA || ipc_dec_job_ca(&m, &jc) == -1 ||
 		    jc.action != CA_VALIDATE)
 			return 14;
@@ -229,7 +164,7 @@ main(void)
 
 		wbuf_init(&b, IPC_MAX_PAYLOAD);
 		wbuf_put(&b, bad, sizeof(bad));
-		send_msg(IPC_JWS_SIGN_REQUEST, ++next_req, &b);
+		stub_send(IPC_JWS_SIGN_REQUEST, ++next_req, &b);
 		wbuf_free(&b);
 	}
 	sleep(10);
