@@ -99,6 +99,7 @@ struct child_proc {
 	uint64_t	 violations;
 	int		 stop_cause;	/* set before we end it, else -1 */
 	uint64_t	 ends[CHILD_CAUSES];
+	int		 config_refused;	/* exited CHILD_EXIT_CONFIG: stop */
 };
 
 /* A connector's host and port, split from its URL at startup. */

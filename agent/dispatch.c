@@ -311,8 +311,11 @@ child_readable(struct agent *a)
 
 	while (a->child.fd != -1) {
 		r = ipc_recv(a->child.fd, a->rx, IPC_MAX_DGRAM + 1, &msg);
-		if (r == 0) {
-			/* Hang-up: the child is gone; SIGCHLD tells why. */
+		if (r == 0 || (r == -1 && errno == ECONNRESET)) {
+			/*
+			 * Hang-up (a reset when it left our messages unread):
+			 * the child is gone; SIGCHLD tells why.
+			 */
 			close(a->child.fd);
 			a->child.fd = -1;
 			a->child.ready = 0;

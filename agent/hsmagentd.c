@@ -419,7 +419,8 @@ event_loop(struct agent *a, int command)
 	size_t		 room = 2 + 1 + a->api.max;
 	struct pollfd	*pfd = xcalloc(room, sizeof(*pfd));
 
-	while (!quit && !drained(a, monotime_ms())) {
+	while (!quit && !a->child.config_refused && !drained(a,
+	    monotime_ms())) {
 		int64_t		 now = monotime_ms(), t;
 		size_t		 n = 1, napi;
 		int		 timeout, child_at = -1;
@@ -640,7 +641,8 @@ main(int argc, char *argv[])
 	    a.acme_refused), "child_restarts",
 	    (json_int_t)a.child.restarts, "sandbox_kills",
 	    (json_int_t)a.child.sigsys_kills));
-	local_api_close(&a, a.draining || quit ? "signal" : "done");
+	local_api_close(&a, a.child.config_refused ? "connector configuration "
+	    "refused" : a.draining || quit ? "signal" : "done");
 	log_info("event=agent.stop state persisted; exiting");
 	acme_signers_close(a.acme, &a.nacme);
 	hsm_close(a.hsm);
@@ -649,6 +651,9 @@ main(int argc, char *argv[])
 	connector_passwords_free(a.conn_password, a.conn_password_cap);
 	free(a.rx);
 	config_free(&cfg);
+	/* Not a clean stop: the service manager must see it failed. */
+	if (a.child.config_refused)
+		return 1;
 	if (command) {
 		/* Sequential full handshakes: the rate is the path's throughput. */
 		printf("%u probes succeeded, %d steps failed; %.1f probes per "

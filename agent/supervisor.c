@@ -306,6 +306,15 @@ child_reap(struct agent *a)
 		}
 		c->ready = 0;
 		jobs_fail_sent(a, "connector child died");
+		if (WIFEXITED(status) && WEXITSTATUS(status) ==
+		    CHILD_EXIT_CONFIG) {
+			/* Its error line says which setting; a restart would not help. */
+			log_error("supervisor: the connector child refused the "
+			    "configuration (see its error); stopping");
+			c->config_refused = 1;
+			c->restart_at_ms = 0;
+			continue;
+		}
 		if (monotime_ms() - c->started_ms >= CHILD_STABLE_MS)
 			c->backoff = 0;
 		{

@@ -21,6 +21,13 @@
 #include "buf.h"
 
 #define IPC_HDR_LEN		12
+/*
+ * The child's exit status when it refuses its configuration (a connector
+ * type it does not have): a restart would refuse it again, so the parent
+ * stops instead of restarting it (sysexits.h EX_CONFIG).
+ */
+#define CHILD_EXIT_CONFIG	78
+
 #define IPC_MAX_PAYLOAD		(64 * 1024)
 #define IPC_MAX_DGRAM		(IPC_HDR_LEN + IPC_MAX_PAYLOAD)
 #define IPC_SOCKBUF		(512 * 1024)	/* SO_SNDBUF/SO_RCVBUF */

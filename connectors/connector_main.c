@@ -92,7 +92,7 @@ receive_config(struct child *c)
 			if (ipc_dec_cfg_connector(&msg, &cc) == -1)
 				child_violation("bad cfg-connector");
 			if (ca_configure(c, &cc) == -1)
-				_exit(1);
+				_exit(CHILD_EXIT_CONFIG);
 		} else if (msg.type == IPC_CFG_DONE) {
 			if (ipc_dec_cfg_done(&msg, &c->cfg) == -1)
 				child_violation("bad cfg-done");

@@ -11,8 +11,8 @@
 
 SOCK=$T/agent.sock
 port=$(free_port)
-acme_config() {	# acme_config FILE ACCOUNT_KEY_URI
-	CONNECTOR_OVERRIDE=$BUILD/tests/acme-sign-child \
+acme_config() {	# acme_config FILE ACCOUNT_KEY_URI [CONNECTOR]
+	CONNECTOR_OVERRIDE=${3:-$BUILD/tests/acme-sign-child} \
 		write_config "$1" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
 	cat >>"$1" <<EOC
 [api]
@@ -84,4 +84,18 @@ expect_stop "account key on another token" "pkcs11:token=other;object=gw-ec" \
 	'\[connector acme\] account key .*not on the agent.s token'
 expect_stop "extractable account key" "$EXTRACTABLE_KEY_URI" \
 	'\[connector acme\] .*extractable'
+
+# The product's child has no ACME connector yet: it refuses the
+# configuration, and the agent stops with its reason, no restart loop.
+rm -f "$SOCK"
+acme_config "$T/c.conf" "$EC_KEY_URI" "$CONNECTOR"
+rc=0
+timeout 30 "$HSMAGENTD" -c "$T/c.conf" >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -eq 1 ] || { cat "$T/err" >&2; fail "type acme in the product child: rc $rc, expected 1"; }
+expect_in "$T/err" 'error: child\[[0-9]+\]: connector acme: type "acme" is not in this build' \
+	"the child names the connector and the type"
+expect_in "$T/err" 'error: supervisor: the connector child refused the configuration' \
+	"the agent says why it stops"
+expect_not_in "$T/err" 'restarting the connector child' "no restart"
+note "type acme without the connector: $(grep 'not in this build' "$T/err" | sed 's/.*error: //')"
 echo "test_acme_sign: ok"
