@@ -207,6 +207,8 @@ int	child_send(struct agent *, uint16_t type, uint32_t id,
 
 /* dispatch.c */
 void	child_readable(struct agent *);
+/* After the child was reaped: the log lines it sent before it ended. */
+void	child_last_words(struct agent *);
 
 /* resolve.c */
 int	url_split_https(const char *url, char *host, size_t hostlen,

@@ -289,6 +289,30 @@ on_job_result(struct agent *a, const struct ipc_msg *msg)
 	job_release(j);
 }
 
+/*
+ * The child is gone (reaped): its last log lines, often why it left,
+ * may still be queued; SIGCHLD can be seen before they are read. Only
+ * those are taken: the rest is moot, and it can no longer be killed.
+ */
+void
+child_last_words(struct agent *a)
+{
+	struct ipc_msg	msg;
+	struct ipc_log	l;
+	int		r;
+
+	while (a->child.fd != -1) {
+		r = ipc_recv(a->child.fd, a->rx, IPC_MAX_DGRAM + 1, &msg);
+		if (r == -1 && errno == ECONNRESET)
+			continue;	/* as in child_readable */
+		if (r != 1)
+			return;
+		if (msg.type == IPC_LOG && ipc_dec_log(&msg, &l) == 0)
+			log_msg((enum log_level)l.level, "child[%ld]: %s",
+			    (long)a->child.pid, l.text);
+	}
+}
+
 static void
 on_log(struct agent *a, const struct ipc_msg *msg)
 {
@@ -311,11 +335,14 @@ child_readable(struct agent *a)
 
 	while (a->child.fd != -1) {
 		r = ipc_recv(a->child.fd, a->rx, IPC_MAX_DGRAM + 1, &msg);
-		if (r == 0 || (r == -1 && errno == ECONNRESET)) {
-			/*
-			 * Hang-up (a reset when it left our messages unread):
-			 * the child is gone; SIGCHLD tells why.
-			 */
+		/*
+		 * A child that exits with our messages unread leaves a reset,
+		 * reported once and before what it sent last: read on.
+		 */
+		if (r == -1 && errno == ECONNRESET)
+			continue;
+		if (r == 0) {
+			/* Hang-up: the child is gone; SIGCHLD tells why. */
 			close(a->child.fd);
 			a->child.fd = -1;
 			a->child.ready = 0;

@@ -287,6 +287,7 @@ child_reap(struct agent *a)
 		if (pid != c->pid)
 			continue;
 		describe_death(a, status, why, sizeof(why));
+		child_last_words(a);
 		if (c->selftest) {
 			c->selftest_ok = WIFSIGNALED(status) &&
 			    WTERMSIG(status) == SIGSYS;
