@@ -499,7 +499,10 @@ api_tick(struct api_server *s, int64_t now)
 		struct api_conn *c = &s->conns[i];
 		int64_t due;
 
-		if (c->fd == -1 || c->waiting[0] != '\0')
+		if (c->fd == -1)
+			continue;
+		open++;
+		if (c->waiting[0] != '\0')
 			continue;
 		due = c->last_ms + s->idle_ms;
 		if (now >= due) {
@@ -507,13 +510,12 @@ api_tick(struct api_server *s, int64_t now)
 			log_debug("api: connection %llu idle, closed",
 			    (unsigned long long)c->serial);
 			conn_close(NULL, c);
+			open--;
 			continue;
 		}
 		if (next == 0 || due < next)
 			next = due;
 	}
-	for (size_t i = 0; s->conns != NULL && i < s->max; i++)
-		open += s->conns[i].fd != -1;
 	/*
 	 * Fifty clients at once leave megabytes of freed buffers in the
 	 * heap; glibc keeps them. Two seconds after the last connection

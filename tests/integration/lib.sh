@@ -147,6 +147,27 @@ write_config() {
 	} >"$file"
 }
 
+# entrust_config CERT [API_LINE...]: $T/a.conf for an agent with the local
+# API ($SOCK, policy $T/policy.conf, more [api] lines as given), state in
+# $T/state and the connector "entrust" at the fake gateway (caId ca1).
+entrust_config() {
+	local cert=$1 l
+	shift
+	write_config "$T/a.conf" "$EC_KEY_URI" "$cert" "$port"
+	{
+		echo "[api]"
+		echo "socket = $SOCK"
+		for l in "$@"; do echo "$l"; done
+		echo "policy = $T/policy.conf"
+		echo "[state]"
+		echo "dir = $T/state"
+		echo "[connector entrust]"
+		echo "type = entrust"
+		echo "url = https://localhost:$port/cagw"
+		echo "ca_id = ca1"
+	} >>"$T/a.conf"
+}
+
 # expect_in FILE PATTERN WHAT: grep -E or fail with the file shown.
 expect_in() {
 	if ! grep -Eq -- "$2" "$1"; then

@@ -30,19 +30,7 @@ san_dns = *.cm.example.com
 max_validity_days = 30
 key_types = ec:p256
 EOF
-write_config "$T/a.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
-cat >>"$T/a.conf" <<EOF
-[api]
-socket = $SOCK
-mode = 0660
-policy = $T/policy.conf
-[state]
-dir = $T/state
-[connector entrust]
-type = entrust
-url = https://localhost:$port/cagw
-ca_id = ca1
-EOF
+entrust_config "$CLIENT_EC_CRT" "mode = 0660"
 start_agent
 wait_validated
 

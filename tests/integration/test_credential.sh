@@ -31,19 +31,7 @@ max_validity_days = 30
 key_types = ec:p256
 EOF
 cp "$CLIENT_EC_CRT" "$T/client.pem"
-write_config "$T/a.conf" "$EC_KEY_URI" "$T/client.pem" "$port"
-cat >>"$T/a.conf" <<EOF
-[api]
-socket = $SOCK
-mode = 0666
-policy = $T/policy.conf
-[state]
-dir = $T/state
-[connector entrust]
-type = entrust
-url = https://localhost:$port/cagw
-ca_id = ca1
-EOF
+entrust_config "$T/client.pem" "mode = 0666"
 start_agent
 
 enroll() {	# NAME

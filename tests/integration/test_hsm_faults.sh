@@ -28,18 +28,7 @@ san_dns = *.h.example.com
 max_validity_days = 30
 key_types = ec:p256
 EOF2
-write_config "$T/a.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
-cat >>"$T/a.conf" <<EOF2
-[api]
-socket = $SOCK
-policy = $T/policy.conf
-[state]
-dir = $T/state
-[connector entrust]
-type = entrust
-url = https://localhost:$port/cagw
-ca_id = ca1
-EOF2
+entrust_config "$CLIENT_EC_CRT"
 start_agent
 wait_validated
 csr() {

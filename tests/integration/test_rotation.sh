@@ -20,18 +20,7 @@ san_dns = *.r.example.com
 max_validity_days = 30
 key_types = ec:p256
 EOF2
-write_config "$T/a.conf" "$EC_KEY_URI" "$T/client.pem" "$port"
-cat >>"$T/a.conf" <<EOF2
-[api]
-socket = $SOCK
-policy = $T/policy.conf
-[state]
-dir = $T/state
-[connector entrust]
-type = entrust
-url = https://localhost:$port/cagw
-ca_id = ca1
-EOF2
+entrust_config "$T/client.pem"
 start_agent
 
 enroll() {	# NAME: exit code in rc

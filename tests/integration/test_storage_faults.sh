@@ -23,18 +23,7 @@ san_dns = *.s.example.com
 max_validity_days = 30
 key_types = ec:p256
 EOF2
-write_config "$T/a.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
-cat >>"$T/a.conf" <<EOF2
-[api]
-socket = $SOCK
-policy = $T/policy.conf
-[state]
-dir = $T/state
-[connector entrust]
-type = entrust
-url = https://localhost:$port/cagw
-ca_id = ca1
-EOF2
+entrust_config "$CLIENT_EC_CRT"
 start_agent
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	-keyout /dev/null -out "$T/s.csr" -subj "/CN=a.s.example.com" \
