@@ -103,7 +103,9 @@ CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/ca_job.c connectors/registry.c \
 		   connectors/entrust.c connectors/entrust_msg.c \
 		   connectors/sectigo.c connectors/sectigo_msg.c \
-		   connectors/wipe_alloc.c \
+		   connectors/wipe_alloc.c connectors/acme.c \
+		   connectors/acme_msg.c connectors/acme_http01.c \
+		   connectors/acme_http01_server.c \
 		   common/acme_jws.c common/b64url.c
 
 # Parent and child objects are built apart: they link different libraries.

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "acme_signer.h"
 #include "agent.h"
 #include "audit.h"
 #include "log.h"
@@ -66,14 +67,16 @@ finish(struct agent *a, const char *id, const char *to, const char *why)
 static void	on_ca_done(struct agent *, struct job *,
 		    const struct ipc_ca_result *, const char *);
 
-/* Hands one CA job for the order to the child. */
 /*
- * A password-authenticated connector's password rides with each of its
- * jobs, and only with those: the child wipes it when the job ends.
+ * What rides with each of a connector's jobs besides the order: a
+ * password-authenticated connector's password (the child wipes it when
+ * the job ends), and an ACME connector's public account JWK.
  */
 static void
-attach_secret(const struct agent *a, struct ipc_job_ca *jc)
+attach_connector(const struct agent *a, struct ipc_job_ca *jc)
 {
+	const struct acme_signer *s;
+
 	for (size_t i = 0; i < a->cfg->nconnectors; i++) {
 		if (strcmp(a->cfg->connectors[i].name, jc->connector) == 0 &&
 		    a->conn_password[i] != NULL) {
@@ -81,8 +84,12 @@ attach_secret(const struct agent *a, struct ipc_job_ca *jc)
 			jc->secret_len = strlen(a->conn_password[i]);
 		}
 	}
+	if ((s = acme_signer_find(a->acme, a->nacme, jc->connector)) != NULL)
+		snprintf(jc->account_jwk, sizeof(jc->account_jwk), "%s",
+		    s->jwk);
 }
 
+/* Hands one CA job for the order to the child. */
 static int
 ca_send(struct agent *a, const struct order *o, uint8_t action)
 {
@@ -102,7 +109,7 @@ ca_send(struct agent *a, const struct order *o, uint8_t action)
 	j.sans_len = strlen((const char *)j.sans_json);
 	snprintf(j.handle, sizeof(j.handle), "%s", o->ca_handle ?
 	    o->ca_handle : "");
-	attach_secret(a, &j);
+	attach_connector(a, &j);
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
 	if (ipc_enc_job_ca(&b, &j) == -1) {
 		wbuf_free(&b);
@@ -381,10 +388,11 @@ order_revoke(struct agent *a, struct api_conn *c, const struct order *o,
 	snprintf(jc.serial, sizeof(jc.serial), "%s", o->serial ? o->serial :
 	    "");
 	jc.reason = (uint8_t)reason;
-	jc.csr = (const uint8_t *)"";
+	jc.csr = (const uint8_t *)(o->cert_pem ? o->cert_pem : "");
+	jc.csr_len = strlen((const char *)jc.csr);
 	jc.sans_json = (const uint8_t *)"[]";
 	jc.sans_len = 2;
-	attach_secret(a, &jc);
+	attach_connector(a, &jc);
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
 	if (ipc_enc_job_ca(&b, &jc) == -1 ||
 	    (j = job_new_ca(a, &b, on_revoke_done, o->id, CA_REVOKE)) == NULL) {
@@ -444,7 +452,7 @@ connectors_validate(struct agent *a)
 		jc.csr = (const uint8_t *)"";
 		jc.sans_json = (const uint8_t *)"[]";
 		jc.sans_len = 2;
-		attach_secret(a, &jc);
+		attach_connector(a, &jc);
 		wbuf_init(&b, IPC_MAX_PAYLOAD);
 		if (ipc_enc_job_ca(&b, &jc) == -1 ||
 		    (j = job_new_ca(a, &b, on_validate_done, jc.ref,

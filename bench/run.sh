@@ -11,8 +11,8 @@
 # benchmark reports, the tests judge.
 #
 # BENCH_ROUNDS (default 3), BENCH_ORDERS (default 10000) and
-# BENCH_PENDING (default 1000), BENCH_POLL_SECONDS (default 60) shrink a
-# run for a quick look.
+# BENCH_PENDING (default 1000), BENCH_POLL_SECONDS (default 60) and
+# BENCH_ACME_N (default 20) shrink a run for a quick look.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -33,7 +33,7 @@ CLEANUP_HOOK='rm -rf "$FXD"'
 RESULTS=()
 T0=$(date +%s)
 
-# BENCH_ONLY="sign handshake enroll status memory startup poll": a subset.
+# BENCH_ONLY="sign handshake enroll status memory startup poll acme": a subset.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 say() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 py() { python3 -c "$@"; }
@@ -87,7 +87,7 @@ EOF
 cat >"$T/policy.conf" <<EOF
 [rule bench]
 callers = user:root
-connectors = bench, entrust
+connectors = bench, entrust, acme
 profiles = sign-4000, sign-400, issue, pending-1000000
 san_dns = *.b.example.com
 max_validity_days = 30
@@ -316,12 +316,75 @@ poll_cpu() {
 	report poll_cpu_pct "$(py "print(round(($c1 - $c0) / $hz * 1e9 / ($t1 - $t0) * 100, 2))")" % "<=" 5
 }
 
+# ---- 8. ACME: hsmagent vs lego --csr against the same Pebble ----------
+# Both sides enroll one certificate at a time, a process per certificate
+# (hsmagent enroll --wait; lego --csr ... run), with the same CSR, EAB
+# required, challenges passed at once (PEBBLE_VA_ALWAYS_VALID) and
+# Pebble's default authorization reuse (50 %). Each registered its
+# account beforehand. The agent's account key is in SoftHSM; lego's is a
+# file.
+acme_enroll_agent() {
+	"$BUILD/hsmagent" --socket "$T/acme.sock" enroll --connector acme \
+		--profile issue --csr "$T/b.csr" --wait >/dev/null \
+		2>"$T/acme-enroll.err" ||
+		{ cat "$T/acme-enroll.err" "$T/acme.err"; fail "ACME enrollment through the agent"; }
+}
+
+acme_enroll_lego() {	# PORT: where lego's own http-01 server listens
+	LEGO_CA_CERTIFICATES=$PEBBLE_TLS_CA lego --server "$PEBBLE_DIR_URL" \
+		--accept-tos --email admin@example.test --eab \
+		--kid "$PEBBLE_EAB_KID" --hmac "$(cat "$PEBBLE_EAB_HMAC_FILE")" \
+		--csr "$T/b.der" --path "$T/lego" --http \
+		--http.port "127.0.0.1:$1" run >>"$T/lego.log" 2>&1 ||
+		{ tail -20 "$T/lego.log"; fail "lego failed"; }
+}
+
+acme_ratio() {
+	local n=${BENCH_ACME_N:-20} r a l ratios=() t0 t1 hport
+	# shellcheck source=../tests/integration/pebble.sh
+	. "$ROOT/tests/integration/pebble.sh"
+	start_pebble always-valid
+	cat "$CA_CRT" "$PEBBLE_TLS_CA" >"$T/acme-trust.pem"
+	CA_CRT=$T/acme-trust.pem agent_conf "$T/acme.conf" "$EC_KEY_URI" \
+		"$CLIENT_EC_CRT" "$BUILD/hsmagent-connector"
+	api_conf "$T/acme.conf" acme
+	{
+		echo "[connector acme]"
+		echo "type = acme"
+		echo "url = $PEBBLE_DIR_URL"
+		echo "account_key_uri = $EC_KEY_URI"
+		echo "eab_kid = $PEBBLE_EAB_KID"
+		echo "eab_hmac_file = $PEBBLE_EAB_HMAC_FILE"
+		echo "http01_listen = 127.0.0.1:$(free_port)"
+	} >>"$T/acme.conf"
+	run_agent "$T/acme.conf" acme
+	openssl req -in "$T/b.csr" -outform DER -out "$T/b.der"
+	hport=$(free_port)
+	acme_enroll_agent
+	acme_enroll_lego "$hport"
+	for r in $(seq 1 "$ROUNDS"); do
+		t0=$(date +%s%N)
+		for _ in $(seq 1 "$n"); do acme_enroll_agent; done
+		t1=$(date +%s%N)
+		a=$(py "print($n * 1e9 / ($t1 - $t0))")
+		t0=$(date +%s%N)
+		for _ in $(seq 1 "$n"); do acme_enroll_lego "$hport"; done
+		t1=$(date +%s%N)
+		l=$(py "print($n * 1e9 / ($t1 - $t0))")
+		ratios+=("$(py "print($a / $l)")")
+		say "acme round $r: hsmagent $(printf %.2f "$a")/s, lego --csr $(printf %.2f "$l")/s"
+	done
+	report acme_enroll_ratio_lego "$(printf %.2f "$(median "${ratios[@]}")")" x ">=" 1.0
+	stop_agent "$apid"
+}
+
 want enroll && { say "enrollments"; enroll_ratio; }
 want status && { say "status latency"; status_p99; }
 want memory && { say "memory"; memory; }
 want startup && { say "start-up"; startup_ms; }
 want poll && { say "polling"; poll_cpu; }
 stop_agent "$main_pid"
+want acme && { say "ACME against Pebble"; acme_ratio; }
 
 echo
 echo "== hsmagent benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(( $(date +%s) - T0 )) s"

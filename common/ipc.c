@@ -554,7 +554,8 @@ ipc_enc_job_ca(struct wbuf *b, const struct ipc_job_ca *m)
 	wbuf_put_cstr(b, m->handle);
 	wbuf_put_cstr(b, m->serial);
 	wbuf_put_u8(b, m->reason);
-	return wbuf_put_bytes(b, m->secret, m->secret_len);
+	wbuf_put_bytes(b, m->secret, m->secret_len);
+	return wbuf_put_cstr(b, m->account_jwk);
 }
 
 int
@@ -579,7 +580,14 @@ ipc_dec_job_ca(const struct ipc_msg *msg, struct ipc_job_ca *m)
 	    IPC_MAX_SERIAL) == -1 ||
 	    rbuf_get_u8(&r, &m->reason) == -1 ||
 	    rbuf_get_bytes(&r, &m->secret, &m->secret_len, IPC_MAX_SECRET) ==
-	    -1 || rbuf_end(&r) == -1)
+	    -1 || rbuf_get_cstr(&r, m->account_jwk, sizeof(m->account_jwk),
+	    IPC_MAX_STR) == -1 || rbuf_end(&r) == -1)
+		return -1;
+	/* JSON the child embeds as is: an object with nothing to escape. */
+	if (m->account_jwk[0] != '\0' && (m->account_jwk[0] != '{' ||
+	    strpbrk(m->account_jwk, "\\ \n") != NULL ||
+	    !is_pem_text((const uint8_t *)m->account_jwk,
+	    strlen(m->account_jwk))))
 		return -1;
 	/* A header value: printable, no spaces at the ends. */
 	if (!is_pem_text(m->secret, m->secret_len) ||

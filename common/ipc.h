@@ -199,7 +199,11 @@ struct ipc_job_ca {
 	char		 ref[IPC_ORDER_REF_LEN + 1];
 	char		 profile[IPC_MAX_NAME + 1];
 	uint32_t	 validity_days;
-	const uint8_t	*csr;			/* PEM, not NUL-terminated */
+	/*
+	 * PEM, not NUL-terminated: the order's CSR; for CA_REVOKE the
+	 * issued certificate (ACME revokes by certificate, not serial).
+	 */
+	const uint8_t	*csr;
 	size_t		 csr_len;
 	const uint8_t	*sans_json;
 	size_t		 sans_len;
@@ -213,6 +217,12 @@ struct ipc_job_ca {
 	 */
 	const uint8_t	*secret;
 	size_t		 secret_len;
+	/*
+	 * ACME only: the account key's public JWK (acme_jwk's canonical
+	 * form), for newAccount and the http-01 thumbprint. With the jobs,
+	 * not the configuration: the child starts before the HSM is opened.
+	 */
+	char		 account_jwk[IPC_MAX_STR + 1];
 };
 
 struct ipc_ca_result {

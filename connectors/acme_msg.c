@@ -31,9 +31,8 @@ load(const char *body, size_t len, char *why, size_t whylen)
 	return j;
 }
 
-/* https, a host, printable with no space, no userinfo, fits. */
-static int
-url_ok(const char *s)
+int
+acme_url_ok(const char *s)
 {
 	size_t	 n;
 
@@ -63,7 +62,7 @@ get_url(json_t *o, const char *name, char dst[ACME_MAX_URL + 1],
 	dst[0] = '\0';
 	if (v == NULL && optional)
 		return 0;
-	if (!json_is_string(v) || !url_ok(json_string_value(v))) {
+	if (!json_is_string(v) || !acme_url_ok(json_string_value(v))) {
 		snprintf(why, whylen, "%s is missing or not an https URL", name);
 		return -1;
 	}
@@ -209,7 +208,7 @@ acme_parse_order(const char *body, size_t len, struct acme_order *o,
 	}
 	o->authz = xcalloc(json_array_size(a), sizeof(*o->authz));
 	json_array_foreach(a, i, v) {
-		if (!json_is_string(v) || !url_ok(json_string_value(v))) {
+		if (!json_is_string(v) || !acme_url_ok(json_string_value(v))) {
 			snprintf(why, whylen, "authorization %zu: not an https URL",
 			    i);
 			goto out;
@@ -359,4 +358,40 @@ acme_retry_after(const char *value, time_t now, long max)
 	if (t <= now)
 		return 0;
 	return t - now > max ? max : (long)(t - now);
+}
+
+int
+acme_nonce_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= ACME_MAX_NONCE && strspn(s,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") == n;
+}
+
+int
+acme_link_alternate(const char *v, char url[ACME_MAX_URL + 1])
+{
+	const char	*end, *p;
+	size_t		 n;
+
+	if (v[0] != '<' || (end = strchr(v, '>')) == NULL ||
+	    (n = (size_t)(end - v - 1)) > ACME_MAX_URL)
+		return -1;
+	/* Parameters after the URL: one of them must be rel="alternate". */
+	for (p = end + 1; *p != '\0'; p++) {
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		if (strncmp(p, "rel=\"alternate\"", 15) == 0 &&
+		    (p[15] == '\0' || p[15] == ';' || p[15] == ' '))
+			break;
+		if ((p = strchr(p, ';')) == NULL)
+			return -1;
+	}
+	if (*p == '\0')
+		return -1;
+	memcpy(url, v + 1, n);
+	url[n] = '\0';
+	return acme_url_ok(url) ? 0 : -1;
 }

@@ -75,6 +75,9 @@ struct acme_authz {
 	char			 http01_token[ACME_MAX_TOKEN + 1];
 };
 
+/* An https URL with a host, printable with no space, no userinfo, fits. */
+int	acme_url_ok(const char *);
+
 int	acme_parse_directory(const char *body, size_t len,
 	    struct acme_directory *, char *why, size_t whylen);
 int	acme_parse_order(const char *body, size_t len, struct acme_order *,
@@ -93,6 +96,15 @@ int	acme_parse_account(const char *body, size_t len, enum acme_status *,
 void	acme_parse_problem(const char *body, size_t len, struct acme_problem *);
 /* Is p the ACME error name ("badNonce") in the ACME namespace? */
 int	acme_problem_is(const struct acme_problem *, const char *name);
+
+/* A Replay-Nonce value (RFC 8555 §6.5.1): 1 to ACME_MAX_NONCE base64url. */
+int	acme_nonce_ok(const char *value);
+/*
+ * One Link header value: 0 with url set if it is <URL>;rel="alternate"
+ * (RFC 8555 §7.4.2, another chain for the certificate) with an https
+ * URL (acme_url_ok); -1 for anything else.
+ */
+int	acme_link_alternate(const char *value, char url[ACME_MAX_URL + 1]);
 
 /*
  * Retry-After (RFC 9110 §10.2.3): delay-seconds, or an IMF-fixdate

@@ -74,6 +74,8 @@ headers_free(struct ca_xfer *x)
 static void
 xfer_free(struct ca_xfer *x)
 {
+	if (x->state != NULL && x->type != NULL && x->type->free_state != NULL)
+		x->type->free_state(x);
 	if (x->t.easy != NULL)
 		curl_easy_cleanup(x->t.easy);
 	headers_free(x);
@@ -152,6 +154,34 @@ xfer_start(struct child *c, struct ca_xfer *x, int (*prepare)(struct ca_xfer *))
 	return 0;
 }
 
+/* prepare() failed: the order cannot be expressed, or we cannot send it. */
+static void
+start_failed(struct child *c, struct ca_xfer *x)
+{
+	if (x->prep_error[0] != '\0')
+		fail_job(c, x->t.id, CA_REJECTED, x->prep_error);
+	else
+		fail_job(c, x->t.id, CA_RETRY, "cannot set up the request");
+	xfer_free(x);
+}
+
+/* The transfer's handle and request go; the job stays for another one. */
+static void
+xfer_reset(struct ca_xfer *x)
+{
+	curl_easy_cleanup(x->t.easy);
+	x->t.easy = NULL;
+	EVP_PKEY_free(x->t.key);
+	x->t.key = NULL;
+	headers_free(x);
+	free(x->post);
+	x->post = NULL;
+	x->t.body_len = x->t.read_total = 0;
+	x->t.truncated = 0;
+	x->t.errbuf[0] = '\0';
+	x->retry_after = -1;
+}
+
 void
 ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 {
@@ -165,7 +195,7 @@ ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 		fail_job(c, job_id, CA_REJECTED, "no such connector");
 		return;
 	}
-	if (c->njobs >= CHILD_MAX_JOBS) {
+	if (c->njobs + c->nlater >= CHILD_MAX_JOBS) {
 		fail_job(c, job_id, CA_RETRY, "connector child busy");
 		return;
 	}
@@ -205,15 +235,9 @@ ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 		memcpy(x->secret, job->secret, x->secret_len);
 		x->secret[x->secret_len] = '\0';
 	}
-	if (xfer_start(c, x, x->type->prepare) == -1) {
-		if (x->prep_error[0] != '\0')
-			fail_job(c, job_id, CA_REJECTED, x->prep_error);
-		else
-			fail_job(c, job_id, CA_RETRY, "cannot set up the "
-			    "request");
-		xfer_free(x);
-		return;
-	}
+	memcpy(x->account_jwk, job->account_jwk, sizeof(x->account_jwk));
+	if (xfer_start(c, x, x->type->prepare) == -1)
+		start_failed(c, x);
 }
 
 /* The certificate must carry the CSR's key; its serial is read from it. */
@@ -271,10 +295,12 @@ check_issued(struct ca_xfer *x, struct ipc_ca_result *r)
  * at once as unknown rather than retried into a second enrollment.
  */
 static uint8_t
-uncertain(const struct ca_xfer *x, CURLcode cc)
+uncertain(struct ca_xfer *x, CURLcode cc, struct ipc_ca_result *r)
 {
 	long sent = 0;
 
+	if (x->type->on_failure != NULL)
+		return x->type->on_failure(x, r);
 	if (x->action != CA_ENROLL)
 		return CA_RETRY;
 	/* No request bytes went out (refused, or timed out connecting). */
@@ -340,16 +366,7 @@ find_chain(struct child *c, struct ca_xfer *x, struct ipc_ca_result *r)
 		x->chain = xstrdup(c->ca_chain[k]);
 		return -1;
 	}
-	curl_easy_cleanup(x->t.easy);
-	x->t.easy = NULL;
-	EVP_PKEY_free(x->t.key);
-	x->t.key = NULL;
-	headers_free(x);
-	free(x->post);
-	x->post = NULL;
-	x->t.body_len = x->t.read_total = 0;
-	x->t.truncated = 0;
-	x->t.errbuf[0] = '\0';
+	xfer_reset(x);
 	x->fetching_chain = 1;
 	x->issued = *r;
 	if (xfer_start(c, x, x->type->prepare_chain) == -1) {
@@ -394,6 +411,55 @@ chain_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 	deliver_issued(c, x, &r);
 }
 
+/*
+ * The job's next request (parse() set x->next): now, or once its delay
+ * has passed (ca_run_due).
+ */
+static void
+ca_continue(struct child *c, struct ca_xfer *x)
+{
+	x->next = 0;
+	xfer_reset(x);
+	if (x->next_delay_ms > 0 && c->nlater < CHILD_MAX_JOBS) {
+		x->due_ms = monotime_ms() + x->next_delay_ms;
+		x->next_delay_ms = 0;
+		c->later[c->nlater++] = x;
+		return;
+	}
+	x->next_delay_ms = 0;
+	if (xfer_start(c, x, x->type->prepare) == -1)
+		start_failed(c, x);
+}
+
+int
+ca_wait_ms(struct child *c, int max)
+{
+	int64_t now = monotime_ms(), wait = max;
+
+	for (size_t i = 0; i < c->nlater; i++)
+		if (c->later[i]->due_ms - now < wait)
+			wait = c->later[i]->due_ms - now;
+	return wait < 0 ? 0 : (int)wait;
+}
+
+void
+ca_run_due(struct child *c)
+{
+	int64_t now = monotime_ms();
+
+	for (size_t i = 0; i < c->nlater; ) {
+		struct ca_xfer *x = c->later[i];
+
+		if (x->due_ms > now) {
+			i++;
+			continue;
+		}
+		c->later[i] = c->later[--c->nlater];
+		if (xfer_start(c, x, x->type->prepare) == -1)
+			start_failed(c, x);
+	}
+}
+
 void
 ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 {
@@ -410,7 +476,7 @@ ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 	}
 	memset(&r, 0, sizeof(r));
 	if (cc != CURLE_OK) {
-		r.outcome = uncertain(x, cc);
+		r.outcome = uncertain(x, cc, &r);
 		copy_printable(r.message, sizeof(r.message), x->t.errbuf[0] ?
 		    x->t.errbuf : curl_easy_strerror(cc));
 		send_ca_result(c, x->t.id, &r);
@@ -422,7 +488,7 @@ ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 	    CURLE_OK && ra >= 0)
 		x->retry_after = ra > 86400 ? 86400 : (long)ra;
 	if (x->t.truncated) {
-		r.outcome = uncertain(x, CURLE_WRITE_ERROR);
+		r.outcome = uncertain(x, CURLE_WRITE_ERROR, &r);
 		snprintf(r.message, sizeof(r.message), "the CA's response is "
 		    "larger than %d KiB", CA_MAX_RESPONSE / 1024);
 		send_ca_result(c, x->t.id, &r);
@@ -430,8 +496,12 @@ ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 		return;
 	}
 	x->type->parse(x, http, &r);
+	if (x->next) {
+		ca_continue(c, x);
+		return;
+	}
 	if (r.outcome == CA_RETRY && http >= 200 && http < 300)
-		r.outcome = uncertain(x, CURLE_OK);
+		r.outcome = uncertain(x, CURLE_OK, &r);
 	if (r.outcome == CA_ISSUED && check_issued(x, &r) == -1) {
 		r.outcome = CA_REJECTED;
 		r.serial[0] = '\0';

@@ -24,6 +24,8 @@
 #define CHILD_MAX_DEFERRED	(2 * CHILD_MAX_JOBS_IN)	/* jobs + selftests, with room */
 #define CHILD_MAX_JOBS		64
 
+struct ca_xfer;
+
 struct deferred {
 	uint8_t		*dgram;
 	size_t		 len;
@@ -50,6 +52,9 @@ struct child {
 	/* Per connector: its CA's chain as last fetched (PEM), and when. */
 	char			*ca_chain[IPC_MAX_CONNECTORS];
 	int64_t			 ca_chain_at[IPC_MAX_CONNECTORS];
+	/* CA jobs waiting to send their next request (ACME polling). */
+	struct ca_xfer		*later[CHILD_MAX_JOBS];
+	size_t			 nlater;
 };
 
 /* child_ipc.c */
@@ -64,7 +69,8 @@ int	child_sign(void *arg, uint32_t job_id, enum sign_scheme,
 /*
  * One ACME JWS signature by the parent (IPC_JWS_SIGN_REQUEST): input is
  * the JWS signing input. es256: the account key is P-256, and the DER
- * answer is returned as r||s. 0 with sig set, or -1 (logged).
+ * answer is returned as r||s. 0 with sig set, -2 if the parent refused
+ * (its policy), or -1 (logged).
  */
 int	child_sign_jws(struct child *, uint32_t job_id, enum ipc_jws_kind,
 	    int es256, const uint8_t *input, size_t len, uint8_t *sig,

@@ -113,7 +113,8 @@ child_defer(struct child *c, const struct ipc_msg *msg)
  * and the JWS signatures. A reply that arrives after its request timed
  * out has an older id and is skipped (relayd's cookie rule); work
  * messages that arrive meanwhile are kept for the main loop. 0 with rp
- * set for SIGN_OK; -1 (logged) on timeout, refusal or failure.
+ * set for SIGN_OK; -2 (logged) when the parent refused, -1 (logged) on
+ * timeout or failure.
  */
 static int
 await_sign_reply(struct child *c, uint32_t req, uint32_t job_id,
@@ -141,7 +142,7 @@ await_sign_reply(struct child *c, uint32_t req, uint32_t job_id,
 				log_warn("keyproxy: job %u: parent %s the "
 				    "signature", job_id, rp->status ==
 				    SIGN_REFUSED ? "refused" : "failed");
-				return -1;
+				return rp->status == SIGN_REFUSED ? -2 : -1;
 			}
 			return 0;
 		case IPC_JOB_PROBE:
@@ -172,7 +173,7 @@ child_sign(void *arg, uint32_t job_id, enum sign_scheme scheme,
 	ipc_enc_sign_request(&b, &rq);
 	child_send(c, IPC_SIGN_REQUEST, req, &b);
 	wbuf_free(&b);
-	if (await_sign_reply(c, req, job_id, &rp) == -1)
+	if (await_sign_reply(c, req, job_id, &rp) < 0)
 		return -1;
 	if (rp.siglen > cap)
 		child_violation("signature larger than the key");
@@ -198,6 +199,7 @@ child_sign_jws(struct child *c, uint32_t job_id, enum ipc_jws_kind kind,
 	struct ipc_sign_reply		 rp;
 	struct wbuf			 b;
 	uint32_t			 req = ++c->next_req;
+	int				 r;
 
 	/* The parent kills a child that sends more: refuse it here. */
 	if (len == 0 || len > IPC_MAX_JWS_INPUT) {
@@ -209,8 +211,8 @@ child_sign_jws(struct child *c, uint32_t job_id, enum ipc_jws_kind kind,
 	ipc_enc_jws_sign_request(&b, &rq);
 	child_send(c, IPC_JWS_SIGN_REQUEST, req, &b);
 	wbuf_free(&b);
-	if (await_sign_reply(c, req, job_id, &rp) == -1)
-		return -1;
+	if ((r = await_sign_reply(c, req, job_id, &rp)) < 0)
+		return r;
 	if (kind == JWS_ACCOUNT && es256) {
 		if (cap < ACME_P256_SIG_LEN || acme_ecdsa_der_to_raw(rp.sig,
 		    rp.siglen, sig, ACME_P256_SIG_LEN) == -1)

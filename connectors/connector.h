@@ -47,6 +47,14 @@ struct connector_type {
 	 */
 	int		(*prepare_chain)(struct ca_xfer *);
 	char	       *(*parse_chain)(const char *body, size_t len);
+	/*
+	 * Optional, for protocols of several requests per job (ACME): the
+	 * outcome of a transfer that got no answer, when the type knows
+	 * better than the rule for one-request types (it may set
+	 * r->handle), and its per-job state (x->state), freed with the job.
+	 */
+	uint8_t		(*on_failure)(struct ca_xfer *, struct ipc_ca_result *r);
+	void		(*free_state)(struct ca_xfer *);
 };
 
 /* How long the child keeps a CA chain fetched with prepare_chain. */
@@ -76,6 +84,17 @@ struct ca_xfer {
 	/* Second stage: issued without a chain, the CA's is being read. */
 	int				 fetching_chain;
 	struct ipc_ca_result		 issued;	/* sent when it ends */
+	/* ACME: the account's public JWK, from the job. */
+	char				 account_jwk[IPC_MAX_STR + 1];
+	/*
+	 * Several requests per job: parse() sets next (and next_delay_ms,
+	 * for polling) instead of an outcome, and prepare() is called again
+	 * on a fresh transfer for the next request.
+	 */
+	int				 next;
+	unsigned			 next_delay_ms;
+	int64_t				 due_ms;	/* monotime_ms() */
+	void				*state;
 };
 
 /* registry.c (or a test registry): NULL-terminated. */
@@ -88,5 +107,9 @@ int	ca_add_header(struct ca_xfer *, const char *name, const char *value);
 int	ca_configure(struct child *, const struct ipc_cfg_connector *);
 void	ca_start(struct child *, uint32_t job_id, const struct ipc_job_ca *);
 void	ca_done(struct child *, struct ca_xfer *, CURLcode);
+/* Delayed requests (x->next_delay_ms): ms until the first is due, at most max. */
+int	ca_wait_ms(struct child *, int max);
+/* Starts the delayed requests that are due. */
+void	ca_run_due(struct child *);
 
 #endif

@@ -211,10 +211,12 @@ main_loop(struct child *c)
 		struct curl_waitfd wfd = { c->fd, CURL_WAIT_POLLIN, 0 };
 
 		run_deferred(c);
-		if (curl_multi_poll(c->multi, &wfd, 1, 1000, NULL) != CURLM_OK)
+		if (curl_multi_poll(c->multi, &wfd, 1, ca_wait_ms(c, 1000),
+		    NULL) != CURLM_OK)
 			child_violation("curl_multi_poll failed");
 		if (wfd.revents != 0)
 			drain_ipc(c);
+		ca_run_due(c);
 		curl_multi_perform(c->multi, &running);
 		while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
 			struct probe_job *j = NULL;

@@ -1,6 +1,6 @@
 /*
  * registry.c - the CA connector types this build of the product knows:
- * Entrust CA Gateway and Sectigo Certificate Manager. Tests link their
+ * Entrust CA Gateway, Sectigo Certificate Manager and ACME (RFC 8555). Tests link their
  * own registry (tests/connector_registry_test.c) that adds a test CA.
  */
 #include <stddef.h>
@@ -9,9 +9,11 @@
 
 extern const struct connector_type entrust_connector;
 extern const struct connector_type sectigo_connector;
+extern const struct connector_type acme_connector;
 
 const struct connector_type *const connector_types[] = {
 	&entrust_connector,
 	&sectigo_connector,
+	&acme_connector,
 	NULL,
 };

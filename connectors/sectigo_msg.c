@@ -322,8 +322,8 @@ scm_split_bundle(const char *body, size_t len, const char *csr_pem,
 	    (certs[n] = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
 		n++;
 	if (n == 0 || n > SCM_MAX_BUNDLE_CERTS) {
-		snprintf(why, whylen, n == 0 ? "no certificate in Sectigo's "
-		    "answer" : "more than %d certificates in Sectigo's answer",
+		snprintf(why, whylen, n == 0 ? "no certificate in the CA's "
+		    "answer" : "more than %d certificates in the CA's answer",
 		    SCM_MAX_BUNDLE_CERTS);
 		goto out;
 	}
@@ -335,7 +335,7 @@ scm_split_bundle(const char *body, size_t len, const char *csr_pem,
 		}
 	}
 	if (!found) {
-		snprintf(why, whylen, "Sectigo returned no certificate for the "
+		snprintf(why, whylen, "the CA returned no certificate for the "
 		    "CSR's key");
 		goto out;
 	}

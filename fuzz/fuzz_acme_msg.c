@@ -1,7 +1,8 @@
 /*
  * fuzz_acme_msg.c - the ACME resource parsers on arbitrary bodies from
  * the network: directory, order, authorization, account, problem
- * document; and Retry-After on the body as a header value.
+ * document; and Retry-After, Replay-Nonce and Link on the body as a
+ * header value.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(hdr, data, size);
 		hdr[size] = '\0';
 		(void)acme_retry_after(hdr, 784111777, 3600);
+	}
+	{
+		char *v = strndup(body, size < 2048 ? size : 2048);
+		char  url[ACME_MAX_URL + 1];
+
+		if (v != NULL) {
+			(void)acme_nonce_ok(v);
+			(void)acme_link_alternate(v, url);
+			free(v);
+		}
 	}
 	return 0;
 }

@@ -10,6 +10,7 @@
 
 extern const struct connector_type entrust_connector;
 extern const struct connector_type sectigo_connector;
+extern const struct connector_type acme_connector;
 extern const struct connector_type testca_connector;
 extern const struct connector_type sandbox_probe_connector;
 extern const struct connector_type bench_sign_connector;
@@ -17,6 +18,7 @@ extern const struct connector_type bench_sign_connector;
 const struct connector_type *const connector_types[] = {
 	&entrust_connector,
 	&sectigo_connector,
+	&acme_connector,
 	&testca_connector,
 	&sandbox_probe_connector,
 	&bench_sign_connector,

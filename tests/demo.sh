@@ -3,8 +3,9 @@
 # a fresh SoftHSM token with keys generated inside it, a local TLS server
 # (openssl s_server) that demands a client certificate from the test CA,
 # and hsmagentd fetching a page from it over mTLS through its sandboxed
-# child, which asks the parent for the one signature each handshake needs.
-# Until the Entrust connector exists this is the mTLS probe.
+# child, which asks the parent for the one signature each handshake needs;
+# then certificates issued through a local fake Entrust CA Gateway and
+# through Debian's Pebble (ACME, with the account key in the token).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -12,8 +13,9 @@ D=$(mktemp -d /tmp/hsmagent-demo.XXXXXX)
 SERVER=
 GATEWAY=
 AGENT=
+PIDS=()
 cleanup() {
-	for p in $AGENT $GATEWAY $SERVER; do
+	for p in $AGENT $GATEWAY $SERVER "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
@@ -31,6 +33,14 @@ wait_port() {
 	echo "demo: nothing listens on port $1" >&2
 	return 1
 }
+
+# What tests/integration/pebble.sh expects of its host script.
+T=$D
+fail() { echo "demo: $*" >&2; exit 1; }
+secret_file() { :; }
+not_scanned() { :; }
+# shellcheck source=integration/pebble.sh
+. "$ROOT/tests/integration/pebble.sh"
 
 step "1. A SoftHSM token with an EC P-256 and an RSA-2048 key made inside it"
 bash "$ROOT/softhsm-fixtures/make-fixtures.sh" "$D/fx"
@@ -87,16 +97,21 @@ python3 "$ROOT/tests/fakeca/fake_cagw.py" --port "$gwport" --cert "$SERVER_CRT" 
 GATEWAY=$!
 wait_port "$gwport"
 echo "   https://localhost:$gwport/cagw/v1/certificate-authorities/demo-ca/..."
+step "5b. Let's Encrypt's ACME test server (Debian's Pebble), External Account Binding required"
+start_pebble always-valid
+cat "$CA_CRT" "$PEBBLE_TLS_CA" >"$D/trust.pem"
+echo "   $PEBBLE_DIR_URL (its own TLS certificate, made just now)"
 cat >"$D/policy.conf" <<POL
 [rule demo]
 callers = user:root
-connectors = entrust
+connectors = entrust, pebble
 profiles = issue, pending-2
 san_dns = *.demo.example.com
 max_validity_days = 30
 key_types = ec:p256, rsa:2048
 POL
-cat "$D/ec.conf" - >"$D/agent.conf" <<CONF
+sed "s|^ca_file = .*|ca_file = $D/trust.pem|" "$D/ec.conf" >"$D/agent.conf"
+cat >>"$D/agent.conf" <<CONF
 [api]
 socket = $D/agent.sock
 policy = $D/policy.conf
@@ -106,6 +121,14 @@ dir = $D/state
 type = entrust
 url = https://localhost:$gwport/cagw
 ca_id = demo-ca
+[connector pebble]
+type = acme
+url = $PEBBLE_DIR_URL
+account_key_uri = $RSA_KEY_URI
+eab_kid = $PEBBLE_EAB_KID
+eab_hmac_file = $PEBBLE_EAB_HMAC_FILE
+contact = mailto:pki@demo.example.com
+http01_listen = 127.0.0.1:$PEBBLE_HTTP_PORT
 CONF
 "$BUILD/hsmagentd" -c "$D/agent.conf" 2>"$D/agent.log" &
 AGENT=$!
@@ -126,6 +149,17 @@ set +e
 "$BUILD/hsmagent" --socket "$D/agent.sock" enroll --connector entrust --profile issue \
 	--csr "$D/web.csr" --validity 365 2>&1 | sed 's/^/   policy: /'
 set -e
+
+step "6b. hsmagent enroll over ACME: the account key (RSA) in the HSM, every JWS signed by the parent"
+echo "   \$ hsmagent enroll --connector pebble --profile issue --csr web.csr --wait --out acme.crt"
+"$BUILD/hsmagent" --socket "$D/agent.sock" enroll --connector pebble \
+	--profile issue --csr "$D/web.csr" --wait --out "$D/acme.crt" 2>&1 | sed 's/^/   /'
+openssl x509 -in "$D/acme.crt" -noout -subject -issuer -serial | sed 's/^/   /'
+grep -E 'acme: connector pebble: account' "$D/agent.log" | sed 's/^.*: info: /   agent: /'
+echo "   \$ hsmagent revoke --serial ... --reason superseded"
+"$BUILD/hsmagent" --socket "$D/agent.sock" revoke --serial \
+	"$(openssl x509 -in "$D/acme.crt" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')" \
+	--reason superseded 2>&1 | sed 's/^/   /'
 kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
 AGENT=
 

@@ -13,6 +13,8 @@
 PEBBLE=${PEBBLE:-/usr/bin/pebble}
 PEBBLE_CHALLTESTSRV=${PEBBLE_CHALLTESTSRV:-/usr/bin/pebble-challtestsrv}
 PEBBLE_EAB_KID=kid-hsmagent-test
+# A name Pebble refuses (rejectedIdentifier), for tests of CA refusals.
+PEBBLE_BLOCKED_NAME=blocked.example.test
 
 # pebble_tls_cert DIR: the listener's CA and leaf (EC P-256, 2 days).
 pebble_tls_cert() {
@@ -48,7 +50,9 @@ pebble_eab_key() {
 # resolves names through pebble-challtestsrv (every name is 127.0.0.1)
 # and fetches http://NAME:$PEBBLE_HTTP_PORT/.well-known/acme-challenge/.
 # NONCEREJECT is the percentage of nonces Pebble rejects as badNonce
-# (default 0, for determinism; its own default is 5).
+# (default 0, for determinism; its own default is 5). PEBBLE_AUTHZREUSE
+# (Pebble's own, default 50) is the percentage of orders that get an
+# authorization already valid for the same name and account.
 # Sets PEBBLE_DIR_URL, PEBBLE_PORT, PEBBLE_MGMT_PORT, PEBBLE_HTTP_PORT,
 # PEBBLE_TLS_CA, PEBBLE_EAB_HMAC_FILE; PEBBLE_PID is Pebble's pid.
 start_pebble() {
@@ -88,7 +92,7 @@ start_pebble() {
   "managementListenAddress": "127.0.0.1:$PEBBLE_MGMT_PORT",
   "certificate": "$d/localhost.pem", "privateKey": "$d/localhost.key",
   "httpPort": $PEBBLE_HTTP_PORT, "tlsPort": $(free_port),
-  "ocspResponderURL": "",
+  "ocspResponderURL": "", "domainBlocklist": ["$PEBBLE_BLOCKED_NAME"],
   "externalAccountBindingRequired": true,
   "externalAccountMACKeys": { "$PEBBLE_EAB_KID": "$(cat "$PEBBLE_EAB_HMAC_FILE")" }
 } }
@@ -97,6 +101,7 @@ EOF_PEBBLE
 	not_scanned "$d/pebble-config.json"
 	PEBBLE_VA_ALWAYS_VALID=$valid PEBBLE_VA_NOSLEEP=1 \
 	PEBBLE_WFE_NONCEREJECT=$reject \
+	PEBBLE_AUTHZREUSE=${PEBBLE_AUTHZREUSE:-50} \
 		"$PEBBLE" -config "$d/pebble-config.json" "${dnsarg[@]}" \
 		>"$d/pebble.log" 2>&1 &
 	PEBBLE_PID=$!

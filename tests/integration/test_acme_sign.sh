@@ -85,17 +85,19 @@ expect_stop "account key on another token" "pkcs11:token=other;object=gw-ec" \
 expect_stop "extractable account key" "$EXTRACTABLE_KEY_URI" \
 	'\[connector acme\] .*extractable'
 
-# The product's child has no ACME connector yet: it refuses the
-# configuration, and the agent stops with its reason, no restart loop.
+# A type the product's child does not have (the test CA): the child
+# refuses the configuration, and the agent stops with its reason, no
+# restart loop.
 rm -f "$SOCK"
 acme_config "$T/c.conf" "$EC_KEY_URI" "$CONNECTOR"
+sed -i 's/^type = entrust$/type = testca/' "$T/c.conf"
 rc=0
 timeout 30 "$HSMAGENTD" -c "$T/c.conf" >"$T/out" 2>"$T/err" || rc=$?
-[ "$rc" -eq 1 ] || { cat "$T/err" >&2; fail "type acme in the product child: rc $rc, expected 1"; }
-expect_in "$T/err" 'error: child\[[0-9]+\]: connector acme: type "acme" is not in this build' \
+[ "$rc" -eq 1 ] || { cat "$T/err" >&2; fail "type testca in the product child: rc $rc, expected 1"; }
+expect_in "$T/err" 'error: child\[[0-9]+\]: connector other: type "testca" is not in this build' \
 	"the child names the connector and the type"
 expect_in "$T/err" 'error: supervisor: the connector child refused the configuration' \
 	"the agent says why it stops"
 expect_not_in "$T/err" 'restarting the connector child' "no restart"
-note "type acme without the connector: $(grep 'not in this build' "$T/err" | sed 's/.*error: //')"
+note "a type the child lacks: $(grep 'not in this build' "$T/err" | sed 's/.*error: //')"
 echo "test_acme_sign: ok"

@@ -293,6 +293,42 @@ test_retry_after(void **state)
 	    60), -1);
 }
 
+/* Replay-Nonce and Link values, as they come in headers. */
+static void
+test_headers(void **state)
+{
+	char	url[ACME_MAX_URL + 1], big[ACME_MAX_NONCE + 2];
+
+	(void)state;
+	assert_true(acme_nonce_ok("oFvnlFP1wIhRlYS2jTaXbA"));
+	assert_false(acme_nonce_ok(""));
+	assert_false(acme_nonce_ok("abc=="));
+	assert_false(acme_nonce_ok("a b"));
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_false(acme_nonce_ok(big));
+	big[ACME_MAX_NONCE] = '\0';
+	assert_true(acme_nonce_ok(big));
+
+	assert_int_equal(acme_link_alternate("<https://ca.example/cert/1/1>;"
+	    "rel=\"alternate\"", url), 0);
+	assert_string_equal(url, "https://ca.example/cert/1/1");
+	assert_int_equal(acme_link_alternate("<https://ca.example/c>; "
+	    "title=\"x\"; rel=\"alternate\"", url), 0);
+	assert_string_equal(url, "https://ca.example/c");
+	assert_int_equal(acme_link_alternate("<https://ca.example/dir>;"
+	    "rel=\"index\"", url), -1);
+	assert_int_equal(acme_link_alternate("<https://ca.example/c>;"
+	    "rel=\"alternates\"", url), -1);
+	assert_int_equal(acme_link_alternate("<http://ca.example/c>;"
+	    "rel=\"alternate\"", url), -1);
+	assert_int_equal(acme_link_alternate("https://ca.example/c;"
+	    "rel=\"alternate\"", url), -1);
+	assert_int_equal(acme_link_alternate("<https://ca.example/c", url), -1);
+	assert_int_equal(acme_link_alternate("<https://u@ca.example/c>;"
+	    "rel=\"alternate\"", url), -1);
+}
+
 int
 main(void)
 {
@@ -305,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_authz_refused),
 		cmocka_unit_test(test_problem_and_account),
 		cmocka_unit_test(test_retry_after),
+		cmocka_unit_test(test_headers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -175,8 +175,9 @@ test_refused_failed_timeout(void **state)
 	uint8_t		 sig[512];
 	size_t		 siglen = 0;
 
+	/* A refusal (the parent's policy) is told apart from a failure. */
 	reply(p, 11, SIGN_REFUSED, NULL, 0);
-	assert_int_equal(sign_jws(p, JWS_ACCOUNT, 1, sig, &siglen), -1);
+	assert_int_equal(sign_jws(p, JWS_ACCOUNT, 1, sig, &siglen), -2);
 	reply(p, 12, SIGN_FAILED, NULL, 0);
 	assert_int_equal(sign_jws(p, JWS_EAB, 0, sig, &siglen), -1);
 	p->c.cfg.sign_timeout_ms = 50;
@@ -184,7 +185,7 @@ test_refused_failed_timeout(void **state)
 	/* Its answer, late, is skipped by the next wait. */
 	reply(p, 13, SIGN_OK, sig, ACME_HS256_LEN);
 	reply(p, 14, SIGN_REFUSED, NULL, 0);
-	assert_int_equal(sign_jws(p, JWS_EAB, 0, sig, &siglen), -1);
+	assert_int_equal(sign_jws(p, JWS_EAB, 0, sig, &siglen), -2);
 }
 
 static void

@@ -490,6 +490,22 @@ test_ca_messages(void **state)
 		wbuf_free(&b);
 	}
 	j.secret_len = 0;
+	/* The ACME account's JWK: JSON with nothing to escape, or nothing. */
+	for (int k = 0; k < 4; k++) {
+		static const char *const v[] = { "{\"e\":\"AQAB\"}",
+		    "{\"e\":\"a\\b\"}", "{\"e\": 1}", "[1]" };
+
+		snprintf(j.account_jwk, sizeof(j.account_jwk), "%s", v[k]);
+		wbuf_init(&b, IPC_MAX_PAYLOAD);
+		ipc_enc_job_ca(&b, &j);
+		assert_int_equal(ipc_parse(dg, frame(dg, IPC_JOB_CA, 3, &b),
+		    &m), 0);
+		assert_int_equal(ipc_dec_job_ca(&m, &jo), k == 0 ? 0 : -1);
+		if (k == 0)
+			assert_string_equal(jo.account_jwk, v[0]);
+		wbuf_free(&b);
+	}
+	j.account_jwk[0] = '\0';
 
 	/* Results: what the parent will store is checked here. */
 	memset(&r, 0, sizeof(r));

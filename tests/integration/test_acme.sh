@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# test_acme.sh - the ACME connector against Debian's Pebble, which nobody
+# on this project wrote, through hsmagent enroll and revoke: External
+# Account Binding required, the account key (RSA, RS256) a second key in
+# SoftHSM next to the agent's EC key, every JWS signed by the parent.
+# Pebble validates every challenge at once (PEBBLE_VA_ALWAYS_VALID) and
+# rejects 20 % of nonces (badNonce, retried by the connector):
+#   - an order issued with its chain, the certificate carrying the CSR's key;
+#   - a second order for the same name: the authorization is reused,
+#     already valid, and nothing is validated again;
+#   - the account is found again by its key after a restart, not created;
+#   - revoke (Pebble's own revokeCert), then a second revoke;
+#   - a wrong EAB key: the order rejected with Pebble's problem type;
+#   - an identifier Pebble refuses: its problem type reaches the caller;
+#   - every account-key signature audited, the log verifies.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pebble.sh"
+
+CLI=$BUILD/hsmagent
+SOCK=$T/agent.sock
+port=$(free_port)
+PEBBLE_AUTHZREUSE=100 start_pebble always-valid 20
+cat "$CA_CRT" "$PEBBLE_TLS_CA" >"$T/trust.pem"
+
+# acme_agent_config FILE EAB_FILE: the agent's EC key for TLS, the RSA
+# key as the ACME account.
+acme_agent_config() {
+	CA_CRT=$T/trust.pem write_config "$1" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
+	cat >>"$1" <<EOF
+[api]
+socket = $SOCK
+policy = $T/policy.conf
+[state]
+dir = $T/state
+[connector pebble]
+type = acme
+url = $PEBBLE_DIR_URL
+account_key_uri = $RSA_KEY_URI
+eab_kid = $PEBBLE_EAB_KID
+eab_hmac_file = $2
+contact = mailto:pki@example.test
+http01_listen = 127.0.0.1:$PEBBLE_HTTP_PORT
+EOF
+}
+cat >"$T/policy.conf" <<EOF
+[rule acme]
+callers = user:root
+connectors = pebble
+profiles = default
+san_dns = *.example.test
+max_validity_days = 90
+key_types = ec:p256
+EOF
+
+csr() {	# NAME [DNS...]
+	local n=$1 san
+	shift
+	san=DNS:$n.example.test
+	for d in "$@"; do san=$san,DNS:$d; done
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/$n.key" -out "$T/$n.csr" -subj "/CN=$n.example.test" \
+		-addext "subjectAltName=$san" 2>/dev/null
+}
+
+# enroll NAME: sets rc; $T/NAME.{out,err,crt,chain}
+enroll() {
+	set +e
+	timeout 60 "$CLI" --socket "$SOCK" enroll --connector pebble \
+		--profile default --csr "$T/$1.csr" --wait --out "$T/$1.crt" \
+		--chain-out "$T/$1.chain" >"$T/$1.out" 2>"$T/$1.err"
+	rc=$?
+	set -e
+}
+
+same_key() {	# NAME: the issued certificate carries the CSR's key
+	[ "$(openssl x509 -in "$T/$1.crt" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)" = \
+	  "$(openssl pkey -in "$T/$1.key" -pubout -outform DER | sha256sum)" ]
+}
+
+acme_agent_config "$T/a.conf" "$PEBBLE_EAB_HMAC_FILE"
+start_agent
+wait_validated
+python3 - "$T/health.json" <<'PY' || { cat "$T/health.json" >&2; fail "health after validation"; }
+import json, sys
+h = json.load(open(sys.argv[1]))
+assert h["connectors"]["pebble"] == "ok", h["connectors"]
+PY
+note "validation at start: Pebble's directory read, EAB required and configured"
+
+csr one alt-one.example.test
+enroll one
+[ "$rc" -eq 0 ] || { cat "$T/one.out" "$T/one.err" "$T/agent.err" >&2; fail "enroll: rc $rc"; }
+same_key one || fail "the certificate is not for the CSR's key"
+openssl x509 -in "$T/one.crt" -noout -ext subjectAltName | grep -q 'DNS:alt-one.example.test' ||
+	fail "the certificate lacks the second name"
+pebble_roots "$T/pebble-roots.pem"
+openssl verify -CAfile "$T/pebble-roots.pem" "$T/one.crt" >/dev/null ||
+	fail "the certificate does not chain to Pebble's root"
+grep -q 'Pebble Intermediate CA' <(openssl x509 -in "$T/one.chain" -noout -subject) ||
+	fail "the chain is not Pebble's intermediate"
+expect_in "$T/agent.err" 'acme: connector pebble: account https://localhost:[0-9]+/my-account/[^ ]+ created' \
+	"account created with EAB"
+expect_in "$T/pebble/pebble.log" "Successful newAccount Binding.*$PEBBLE_EAB_KID" \
+	"Pebble verified the binding"
+acct=$(grep -Eo 'my-account/[^ ]+' "$T/agent.err" | head -1)
+note "issued through newAccount (EAB), newOrder, 2 authorizations, finalize, download: $(openssl x509 -in "$T/one.crt" -noout -serial)"
+
+# Pebble rejects 20 % of nonces: some were retried.
+bad=$(grep -c 'badNonce on .*, sent again' "$T/agent.err" || true)
+[ "$bad" -ge 1 ] || fail "no badNonce retried (Pebble rejects 20 % of nonces)"
+note "badNonce answers retried so far: $bad"
+
+# The same names again: the authorizations come back valid (reused).
+chal_before=$(grep -c 'POST /chalZ/' "$T/pebble/pebble.log" || true)
+csr one alt-one.example.test
+enroll one
+[ "$rc" -eq 0 ] || { cat "$T/one.out" "$T/one.err" >&2; fail "second enroll: rc $rc"; }
+same_key one || fail "second certificate: wrong key"
+chal_after=$(grep -c 'POST /chalZ/' "$T/pebble/pebble.log" || true)
+[ "$chal_after" -eq "$chal_before" ] ||
+	fail "valid authorizations were validated again ($chal_before -> $chal_after challenge POSTs)"
+note "already-valid authorizations: issued with no challenge answered"
+
+# Restart: the account is found by its key, not created again.
+kill -TERM "$agent"; wait "$agent" || true
+start_agent "$T/a.conf" "$T/agent2.err"
+csr two
+enroll two
+[ "$rc" -eq 0 ] || { cat "$T/two.out" "$T/two.err" "$T/agent2.err" >&2; fail "enroll after restart: rc $rc"; }
+expect_in "$T/agent2.err" "acme: connector pebble: account https://localhost:[0-9]+/$acct\$" \
+	"the same account after the restart"
+expect_not_in "$T/agent2.err" 'account .* created' "no second account"
+note "after a restart: the account found again by its key ($acct)"
+
+# Revoke through Pebble's revokeCert, signed by the account key.
+serial=$(serial_of "$T/two.crt" | sed "s/^0*//")
+"$CLI" --socket "$SOCK" revoke --serial "$serial" --reason superseded >"$T/rv.out" 2>&1 ||
+	{ cat "$T/rv.out" "$T/agent2.err" >&2; fail "revoke"; }
+"$CLI" --socket "$SOCK" list >"$T/list.out"
+grep -q "revoked" "$T/list.out" || { cat "$T/list.out" >&2; fail "not revoked in the list"; }
+expect_in "$T/pebble/pebble.log" 'POST /revoke-cert' "Pebble saw the revocation"
+note "revoked: $serial"
+
+# A name on Pebble's blocklist: its problem type reaches the caller.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/bad.key" -out "$T/bad.csr" -subj "/CN=$PEBBLE_BLOCKED_NAME" \
+	-addext "subjectAltName=DNS:$PEBBLE_BLOCKED_NAME" 2>/dev/null
+enroll bad
+[ "$rc" -ne 0 ] || fail "an identifier Pebble refuses was issued"
+grep -q 'urn:ietf:params:acme:error:rejectedIdentifier' "$T/bad.out" "$T/bad.err" ||
+	{ cat "$T/bad.out" "$T/bad.err" >&2; fail "the problem type did not reach the caller"; }
+note "refused identifier: $(grep -ho 'urn:ietf:params:acme:error:[A-Za-z]*' "$T/bad.out" "$T/bad.err" | head -1)"
+kill -TERM "$agent"; wait "$agent" || true
+
+# A wrong EAB key on a fresh account key: Pebble's 403 unauthorized.
+pebble_eab_key "$T/wrong.hmac"
+acme_agent_config "$T/b.conf" "$T/wrong.hmac"
+sed -i "s|^account_key_uri = .*|account_key_uri = $EC_KEY_URI|" "$T/b.conf"
+sed -i "s|^dir = .*|dir = $T/state-b|" "$T/b.conf"
+start_agent "$T/b.conf" "$T/agent3.err"
+csr three
+enroll three
+[ "$rc" -ne 0 ] || fail "issued with a wrong EAB key"
+grep -q 'urn:ietf:params:acme:error:unauthorized' "$T/three.out" "$T/three.err" ||
+	{ cat "$T/three.out" "$T/three.err" "$T/agent3.err" >&2; fail "wrong EAB: no unauthorized problem"; }
+note "wrong EAB key: $(grep -ho 'ACME newAccount: [^"]*' "$T/three.out" "$T/three.err" | head -1)"
+kill -TERM "$agent"; wait "$agent" || true
+
+A=$T/state/audit.log
+n=$(grep '"event":"sign.granted"' "$A" | grep -c '"scheme":"jws-account"' || true)
+[ "$n" -ge 10 ] || fail "only $n account-key signatures audited"
+grep '"event":"sign.granted"' "$A" | grep -q '"scheme":"jws-eab"' || fail "the EAB MAC was not audited"
+"$CLI" audit verify "$A" >/dev/null || fail "audit log broken"
+note "$n account-key signatures audited; the log verifies"
+echo "test_acme: ok"
