@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -210,6 +211,25 @@ do_accept_http01(const struct sandbox_report *r)
 	_exit(X_WRONG);
 }
 
+/* One exchange as the http-01 responder makes it (client waiting). */
+static void
+do_serve_http01(const struct sandbox_report *r)
+{
+	struct pollfd	 p = { listen_other, POLLIN, 0 };
+	char		 b[8];
+	int		 fd;
+
+	(void)r;
+	if (poll(&p, 1, 2000) != 1 || (fd = accept4(listen_other, NULL, NULL,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+		_exit(X_WRONG);
+	p = (struct pollfd){ fd, POLLIN, 0 };
+	if (poll(&p, 1, 2000) != 1 || recv(fd, b, sizeof(b), 0) != 1 ||
+	    send(fd, "y", 1, MSG_NOSIGNAL) != 1 || close(fd) == -1)
+		_exit(X_WRONG);
+	_exit(X_OK_);
+}
+
 static void
 do_accept_other(const struct sandbox_report *r)
 {
@@ -236,13 +256,26 @@ do_bind(const struct sandbox_report *r)
 static void
 test_http01_accept_only(void **state)
 {
-	int fl = fcntl(listen_other, F_GETFL);
+	struct sockaddr_in	sin;
+	int			fl = fcntl(listen_other, F_GETFL), cl;
+	char			b[8];
 
 	(void)state;
 	assert_int_equal(fcntl(listen_other, F_SETFL, fl | O_NONBLOCK), 0);
 	assert_killed_by_sigsys(run_child(do_accept_http01));
 	http01_fd = listen_other;
 	assert_exit(run_child(do_accept_http01), X_OK_);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port_other);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((cl = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	assert_int_equal(connect(cl, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(send(cl, "x", 1, 0), 1);
+	assert_exit(run_child(do_serve_http01), X_OK_);
+	assert_int_equal(recv(cl, b, sizeof(b), 0), 1);
+	assert_int_equal(b[0], 'y');
+	close(cl);
 	assert_killed_by_sigsys(run_child(do_accept_other));
 	assert_killed_by_sigsys(run_child(do_bind));
 	http01_fd = -1;
