@@ -24,7 +24,7 @@
 
 #define KEYAUTH_MAX	(ACME_HTTP01_MAX_TOKEN + 1 + ACME_THUMBPRINT_LEN)
 #define RESPONSE_MAX	(KEYAUTH_MAX + 256)	/* headers are ~120 bytes */
-#define LOG_PER_SECOND	5	/* info lines about strangers' requests */
+#define LOG_PER_SECOND	5	/* lines about requests: anyone can make them */
 #define PAUSE_MS	1000	/* after accept fails for want of fds */
 
 struct http01_token {
@@ -250,12 +250,16 @@ decide(struct http01_server *s, struct http01_conn *k,
 
 	if (r == HTTP01_CHALLENGE)
 		t = token_find(s, token);
-	if (t != NULL)
-		log_debug("http-01: answered the challenge for token %s", token);
-	else if (r == HTTP01_CHALLENGE && may_log(s, now))
-		log_info("http-01: 404 for unknown token %s", token);
-	else if (r == HTTP01_NOT_FOUND)
-		log_debug("http-01: 404 for a request that is no challenge");
+	if (may_log(s, now)) {
+		if (t != NULL)
+			log_debug("http-01: answered the challenge for token %s",
+			    token);
+		else if (r == HTTP01_CHALLENGE)
+			log_info("http-01: 404 for unknown token %s", token);
+		else
+			log_debug("http-01: 404 for a request that is no "
+			    "challenge");
+	}
 	w = acme_http01_response(t != NULL ? t->keyauth : NULL, k->out,
 	    sizeof(k->out));
 	if (w <= 0) {
@@ -285,8 +289,10 @@ conn_read(struct http01_server *s, struct http01_conn *k, int64_t now)
 	if (r == HTTP01_INCOMPLETE)
 		return;
 	if (r == HTTP01_BAD) {
-		log_debug("http-01: closing a connection: not an HTTP/1.x "
-		    "request within %d bytes", ACME_HTTP01_MAX_REQUEST);
+		if (may_log(s, now))
+			log_debug("http-01: closing a connection: not an "
+			    "HTTP/1.x request within %d bytes",
+			    ACME_HTTP01_MAX_REQUEST);
 		conn_close(k);
 		return;
 	}
@@ -347,8 +353,10 @@ http01_handle(struct child *c, const struct curl_waitfd *w, unsigned n)
 	for (size_t i = 0; i < HTTP01_MAX_CONNS; i++) {
 		k = &s->conns[i];
 		if (k->fd != -1 && now >= k->deadline_ms) {
-			log_debug("http-01: closing a connection: no complete "
-			    "exchange within %d ms", HTTP01_CONN_MS);
+			if (may_log(s, now))
+				log_debug("http-01: closing a connection: no "
+				    "complete exchange within %d ms",
+				    HTTP01_CONN_MS);
 			conn_close(k);
 		}
 	}
