@@ -76,6 +76,20 @@ done
 "$BUILD/hsmagent" audit verify "$A" >/dev/null || fail "audit log broken"
 note "granted and verified; refused: another server, no nonce, no job, not ACME; audited"
 
+# The http-01 listener is bound at start: SIGHUP cannot move it.
+rm -f "$SOCK"
+start_agent "$T/a.conf" "$T/hup.err"
+sed -i "s|^http01_listen = .*|http01_listen = 127.0.0.1:$(free_port)|" "$T/a.conf"
+kill -HUP "$agent"
+for _ in $(seq 1 100); do
+	grep -q 'event=config.reload' "$T/hup.err" && break
+	sleep 0.05
+done
+expect_in "$T/hup.err" 'event=config.reload outcome=failed: \[connector\] http01_listen \(bound at start\) changed: that needs a restart' \
+	"http01_listen is not reloaded"
+kill -TERM "$agent"; wait "$agent" || true
+note "http-01: the parent binds, the child holds fd 4; SIGHUP cannot move it"
+
 # Start-up: the account key is checked after the login, before serving.
 expect_stop() {	# expect_stop NAME URI PATTERN
 	rm -f "$SOCK"
