@@ -835,7 +835,7 @@ config_listen_addr(const char *v, struct sockaddr_storage *ss,
 		*sslen = sizeof(*sin6);
 		return 0;
 	}
-	/* inet_pton takes dotted decimal only: no "1", "0x7f.1", "010.0.0.1". */
+	/* inet_pton: dotted decimal only, no "1", "0x7f.1" or "010.0.0.1". */
 	if (v[0] != '[' && inet_pton(AF_INET, lit, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons((uint16_t)port);
@@ -1065,13 +1065,13 @@ agree_http01(struct parser *p, const struct connector_cfg *c)
 
 	for (size_t i = 0; i + 1 < p->cfg->nconnectors; i++) {
 		o = &p->cfg->connectors[i];
-		if (o->http01_listen != NULL &&
-		    !same_listen(o->http01_listen, c->http01_listen))
-			return fail(p, "[connector %s] http01_listen %s differs "
-			    "from [connector %s] http01_listen %s: the agent has "
-			    "one http-01 listener, all ACME connectors share it",
-			    c->name, c->http01_listen, o->name,
-			    o->http01_listen);
+		if (o->http01_listen == NULL ||
+		    same_listen(o->http01_listen, c->http01_listen))
+			continue;
+		return fail(p, "[connector %s] http01_listen %s differs from "
+		    "[connector %s] http01_listen %s: the agent has one http-01 "
+		    "listener, all ACME connectors share it", c->name,
+		    c->http01_listen, o->name, o->http01_listen);
 	}
 	if (p->cfg->http01_listen == NULL)
 		p->cfg->http01_listen = xstrdup(c->http01_listen);

@@ -5,8 +5,9 @@
  * Reloadable: the policy file, the [connector NAME] sections (and their
  * password files), [probe], [renewal], log_level and shutdown_timeout.
  * Everything else (the HSM, signing, TLS trust, the socket, the state,
- * the child's identity, the http-01 listener) is bound at start; a new file that changes it
- * is refused with the setting's name, and the agent keeps what it has.
+ * the child's identity, the http-01 listener) is bound at start; a new
+ * file that changes it is refused with the setting's name, and the
+ * agent keeps what it has.
  * All or nothing: the file is parsed whole, the policy loaded, the
  * passwords read and the URLs split before anything is swapped; either
  * outcome is audited (config.reload). New connector settings reach the

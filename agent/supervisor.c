@@ -6,9 +6,10 @@
  * parent's (no PIN cached by libp11, no SoftHSM state), even when it is
  * restarted long after the login. Its contract: fd 3 is the IPC socket,
  * fd 4 the http-01 listener when one is configured (the same socket for
- * every child, cfg-done says so), fds 0 and 1 are /dev/null, fd 2 is the parent's stderr only in debug
- * mode (so a hijacked child cannot forge lines in the agent's log), the
- * environment is empty but for sanitizer settings, no signal is blocked.
+ * every child, cfg-done says so), fds 0 and 1 are /dev/null, fd 2 is
+ * the parent's stderr only in debug mode (so a hijacked child cannot
+ * forge lines in the agent's log), the environment is empty but for
+ * sanitizer settings, no signal is blocked.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>

@@ -211,9 +211,11 @@ main_loop(struct child *c)
 	for (;;) {
 		struct curl_waitfd wfd[1 + HTTP01_MAX_WAITFDS] = {
 			{ c->fd, CURL_WAIT_POLLIN, 0 } };
-		unsigned nh = http01_waitfds(c, wfd + 1, HTTP01_MAX_WAITFDS);
+		unsigned nh;
 
 		run_deferred(c);
+		/* After the jobs: they may have added or removed tokens. */
+		nh = http01_waitfds(c, wfd + 1, HTTP01_MAX_WAITFDS);
 		if (curl_multi_poll(c->multi, wfd, 1 + nh,
 		    http01_timeout_ms(c, 1000), NULL) != CURLM_OK)
 			child_violation("curl_multi_poll failed");
