@@ -89,6 +89,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/activation.c agent/reload.c agent/health.c \
 		   agent/metrics.c agent/audit.c agent/orders.c \
 		   agent/poll_schedule.c agent/cred_watch.c \
+		   agent/http01_listen.c \
 		   agent/tracked.c agent/tracking.c agent/api_track.c \
 		   agent/api_credential.c agent/api_chain.c \
 		   policy/acme_sign_policy.c common/acme_jws.c common/b64url.c \
@@ -153,7 +154,8 @@ UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_sandbox test_hsm test_audit test_orders test_policy \
 		   test_csr test_api_request test_entrust_msg test_poll_schedule \
 		   test_sectigo_msg test_acme_jws test_acme_sign_policy \
-		   test_acme_msg test_acme_eab test_acme_http01 test_child_ipc
+		   test_acme_msg test_acme_eab test_acme_http01 test_child_ipc \
+		   test_acme_http01_server
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
@@ -204,6 +206,9 @@ $(BUILD)/tests/test_acme_eab: $(call obj_p,tests/unit/test_acme_eab.c \
 	common/secret_file.c $(T_COMMON))
 $(BUILD)/tests/test_acme_http01: $(call obj_c, \
 	tests/unit/test_acme_http01.c connectors/acme_http01.c $(T_COMMON))
+$(BUILD)/tests/test_acme_http01_server: $(call obj_c, \
+	tests/unit/test_acme_http01_server.c connectors/acme_http01_server.c \
+	connectors/acme_http01.c common/b64url.c $(T_COMMON))
 $(BUILD)/tests/test_child_ipc: $(call obj_c,tests/unit/test_child_ipc.c \
 	connectors/child_ipc.c common/acme_jws.c common/b64url.c $(T_COMMON))
 $(ROGUE): $(call obj_c,tests/rogue_connector.c tests/stub_child.c \

@@ -176,6 +176,8 @@ struct agent {
 	int64_t			 cert_not_after;
 	int			 child_refresh;	/* restart the child when idle */
 	int64_t			 next_cred_check_ms;
+	/* The http-01 listener (http01_listen.c), fd 4 in every child; -1. */
+	int			 http01_fd;
 	/* Probe target, split from the URL. */
 	char			 probe_host[IPC_MAX_HOST + 1];
 	uint16_t		 probe_port;
@@ -204,6 +206,10 @@ void	child_reap(struct agent *);
 void	child_tick(struct agent *, int64_t now_ms);
 int	child_send(struct agent *, uint16_t type, uint32_t id,
 	    const struct wbuf *);
+
+/* http01_listen.c: bound before the first child, kept for restarts */
+int	http01_listen_open(struct agent *, char *err, size_t errlen);
+void	http01_listen_close(struct agent *);
 
 /* dispatch.c */
 void	child_readable(struct agent *);

@@ -8,7 +8,9 @@
  * (buffer, length) pair that need not be NUL-terminated and copies one
  * bounded line at a time before looking at it.
  */
+#include <netinet/in.h>
 #include <arpa/inet.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,6 +84,7 @@ enum value_type {
 	V_EABKID,
 	V_CONTACT,
 	V_CHAIN,
+	V_LISTEN,
 };
 
 enum required {
@@ -185,6 +188,8 @@ static const struct key keys[] = {
 	    REQ_NO },
 	{ SEC_CONNECTOR, "contact", V_CONTACT, C(contact), 0, 0, REQ_NO },
 	{ SEC_CONNECTOR, "preferred_chain", V_CHAIN, C(preferred_chain), 0, 0,
+	    REQ_NO },
+	{ SEC_CONNECTOR, "http01_listen", V_LISTEN, C(http01_listen), 0, 0,
 	    REQ_NO },
 };
 
@@ -305,13 +310,15 @@ trim(char *s)
 	return s;
 }
 
+/* A key name: a lowercase letter, then lowercase letters, digits, '_'. */
 static int
 is_lower_name(const char *s)
 {
-	if (*s == '\0')
+	if (!(*s >= 'a' && *s <= 'z'))
 		return 0;
 	for (; *s != '\0'; s++) {
-		if (!((*s >= 'a' && *s <= 'z') || *s == '_'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    *s == '_'))
 			return 0;
 	}
 	return 1;
@@ -790,6 +797,68 @@ check_chain_name(struct parser *p, const struct key *k, const char *v)
 	    "characters, no '\"' or '\\', got %s", shown(v, q, sizeof(q)));
 }
 
+int
+config_listen_addr(const char *v, struct sockaddr_storage *ss,
+    socklen_t *sslen)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)(void *)ss;
+	char			 lit[INET6_ADDRSTRLEN + 1];
+	const char		*colon, *a = v;
+	size_t			 alen;
+	unsigned long		 port = 0;
+
+	memset(ss, 0, sizeof(*ss));
+	if ((colon = strrchr(v, ':')) == NULL)
+		return -1;
+	alen = (size_t)(colon - v);
+	if (v[0] == '[') {
+		if (alen < 3 || v[alen - 1] != ']')
+			return -1;
+		a++;
+		alen -= 2;
+	}
+	if (alen == 0 || alen >= sizeof(lit))
+		return -1;
+	memcpy(lit, a, alen);
+	lit[alen] = '\0';
+	/* Digits only, no sign, no leading zero, at most five of them. */
+	if (colon[1] < '1' || colon[1] > '9' || strlen(colon + 1) > 5 ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return -1;
+	port = strtoul(colon + 1, NULL, 10);
+	if (port > 65535)
+		return -1;
+	if (v[0] == '[' && inet_pton(AF_INET6, lit, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(*sin6);
+		return 0;
+	}
+	/* inet_pton: dotted decimal only, no "1", "0x7f.1" or "010.0.0.1". */
+	if (v[0] != '[' && inet_pton(AF_INET, lit, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(*sin);
+		return 0;
+	}
+	return -1;
+}
+
+static int
+check_listen(struct parser *p, const struct key *k, const char *v)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	char			 q[SHOWN_MAX + 8];
+
+	if (config_listen_addr(v, &ss, &len) == -1)
+		return kfail(p, k, "expected an IPv4 address or [IPv6] "
+		    "address and a port from 1 to 65535, like 0.0.0.0:80 or "
+		    "[::]:80, got %s", shown(v, q, sizeof(q)));
+	return 0;
+}
+
 /*
  * A socket mode in octal, "0660" style: owner must keep read and write,
  * nobody gets execute (meaningless on a socket), others at most rw.
@@ -880,6 +949,9 @@ set_value(struct parser *p, const struct key *k, char *v)
 	case V_CHAIN:
 		r = check_chain_name(p, k, v);
 		break;
+	case V_LISTEN:
+		r = check_listen(p, k, v);
+		break;
 	case V_MODE:
 		return parse_mode(p, k, v, (uint32_t *)(void *)base);
 	case V_KEYURI:
@@ -969,6 +1041,43 @@ finish_sectigo(struct parser *p, struct connector_cfg *c)
 	return 0;
 }
 
+static int
+same_listen(const char *x, const char *y)
+{
+	struct sockaddr_storage	 a, b;
+	socklen_t		 alen, blen;
+
+	/* Both were checked by check_listen(); "[::0]:80" is "[::]:80". */
+	return config_listen_addr(x, &a, &alen) == 0 &&
+	    config_listen_addr(y, &b, &blen) == 0 && alen == blen &&
+	    memcmp(&a, &b, alen) == 0;
+}
+
+/*
+ * The parent binds one http-01 listener for the agent and hands it to
+ * the one child all connectors share: every ACME connector that names
+ * one must name the same.
+ */
+static int
+agree_http01(struct parser *p, const struct connector_cfg *c)
+{
+	const struct connector_cfg *o;
+
+	for (size_t i = 0; i + 1 < p->cfg->nconnectors; i++) {
+		o = &p->cfg->connectors[i];
+		if (o->http01_listen == NULL ||
+		    same_listen(o->http01_listen, c->http01_listen))
+			continue;
+		return fail(p, "[connector %s] http01_listen %s differs from "
+		    "[connector %s] http01_listen %s: the agent has one http-01 "
+		    "listener, all ACME connectors share it", c->name,
+		    c->http01_listen, o->name, o->http01_listen);
+	}
+	if (p->cfg->http01_listen == NULL)
+		p->cfg->http01_listen = xstrdup(c->http01_listen);
+	return 0;
+}
+
 /*
  * ACME (RFC 8555): url is the directory. The parent signs only requests
  * to the server prefixes, by default the directory's origin; the account
@@ -993,6 +1102,8 @@ finish_acme(struct parser *p, struct connector_cfg *c)
 	if (c->auth != NULL && strcmp(c->auth, "certificate") != 0)
 		return fail(p, "[connector %s] type acme authenticates with "
 		    "its account key", c->name);
+	if (c->http01_listen != NULL && agree_http01(p, c) == -1)
+		return -1;
 	if (c->server_prefixes == NULL) {
 		n = 8 + strcspn(c->url + 8, "/");
 		c->prefix[c->nprefix] = xmalloc(n + 2);
@@ -1016,10 +1127,11 @@ refuse_acme_keys(struct parser *p, const struct connector_cfg *c)
 {
 	if (c->server_prefixes != NULL || c->account_key_uri != NULL ||
 	    c->eab_kid != NULL || c->eab_hmac_file != NULL ||
-	    c->contact != NULL || c->preferred_chain != NULL)
+	    c->contact != NULL || c->preferred_chain != NULL ||
+	    c->http01_listen != NULL)
 		return fail(p, "[connector %s] server_prefixes, account_key_uri, "
-		    "eab_kid, eab_hmac_file, contact and preferred_chain are "
-		    "for type acme", c->name);
+		    "eab_kid, eab_hmac_file, contact, preferred_chain and "
+		    "http01_listen are for type acme", c->name);
 	return 0;
 }
 
@@ -1098,8 +1210,8 @@ parse_key(struct parser *p, char *s)
 	name = trim(s);
 	value = trim(eq + 1);
 	if (!is_lower_name(name))
-		return fail(p, "bad key name %s; expected lowercase letters "
-		    "and '_'", shown(name, q, sizeof(q)));
+		return fail(p, "bad key name %s; expected lowercase letters, "
+		    "digits and '_'", shown(name, q, sizeof(q)));
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct key *k = &keys[i];
 
@@ -1299,6 +1411,7 @@ config_free(struct config *cfg)
 	free(cfg->api_policy);
 	free(cfg->state_dir);
 	free(cfg->audit_log);
+	free(cfg->http01_listen);
 	for (size_t i = 0; i < cfg->nconnectors; i++) {
 		free(cfg->connectors[i].name);
 		free(cfg->connectors[i].type);
@@ -1320,6 +1433,7 @@ config_free(struct config *cfg)
 		free(cfg->connectors[i].eab_hmac_file);
 		free(cfg->connectors[i].contact);
 		free(cfg->connectors[i].preferred_chain);
+		free(cfg->connectors[i].http01_listen);
 	}
 	memset(cfg, 0, sizeof(*cfg));
 }

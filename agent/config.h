@@ -13,6 +13,8 @@
 #ifndef HSMAGENT_CONFIG_H
 #define HSMAGENT_CONFIG_H
 
+#include <sys/socket.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +55,7 @@ struct connector_cfg {
 	char		*eab_hmac_file;		/* read by the parent per MAC */
 	char		*contact;		/* "mailto:a@b[,mailto:c@d]" */
 	char		*preferred_chain;	/* issuer CN of the chain wanted */
+	char		*http01_listen;		/* "ADDR:PORT" or NULL */
 };
 
 #define SECTIGO_URL_PASSWORD	"https://cert-manager.com/api"
@@ -97,6 +100,13 @@ struct config {
 	char		*state_dir;		/* orders.db lives here */
 	char		*audit_log;		/* default STATE_DIR/audit.log */
 
+	/*
+	 * The http-01 listener (RFC 8555 §8.3): one per agent, bound by the
+	 * parent at start; the http01_listen every ACME connector that sets
+	 * one agrees on, or NULL.
+	 */
+	char		*http01_listen;
+
 	/* [connector NAME] sections */
 	struct connector_cfg connectors[CONFIG_MAX_CONNECTORS];
 	size_t		 nconnectors;
@@ -125,6 +135,13 @@ int	config_parse(const char *buf, size_t len, const char *name,
 	    struct config *cfg, char *err, size_t errlen);
 
 void	config_free(struct config *cfg);
+
+/*
+ * "A.B.C.D:PORT" or "[IPv6]:PORT", literals only, PORT 1-65535 without
+ * leading zeros: the address to bind. 0, or -1 if v is not one.
+ */
+int	config_listen_addr(const char *v, struct sockaddr_storage *ss,
+	    socklen_t *sslen);
 
 
 #endif

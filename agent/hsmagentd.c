@@ -567,6 +567,7 @@ main(int argc, char *argv[])
 	a.started_ms = monotime_ms();
 	a.started_at = (int64_t)time(NULL);
 	a.child.stop_cause = -1;
+	a.http01_fd = -1;
 	if (test_only) {
 		local_api_close(&a, "check only");
 		printf("%s: configuration OK\n", conffile);
@@ -585,6 +586,11 @@ main(int argc, char *argv[])
 		fatal("signalfd");
 	a.rx = xmalloc(IPC_MAX_DGRAM + 1);
 	a.child.fd = -1;
+	/* Bound by us, served by the child: it may bind nothing itself. */
+	if (http01_listen_open(&a, err, sizeof(err)) == -1) {
+		local_api_close(&a, "http-01 listener error");
+		fatalx("%s", err);
+	}
 
 	/* The child first: no PKCS#11 state exists yet to leak into it. */
 	if (child_spawn(&a) == -1)
@@ -645,6 +651,7 @@ main(int argc, char *argv[])
 	    "refused" : a.draining || quit ? "signal" : "done");
 	log_info("event=agent.stop state persisted; exiting");
 	acme_signers_close(a.acme, &a.nacme);
+	http01_listen_close(&a);
 	hsm_close(a.hsm);
 	freezero(a.trust_pem, a.trust_len);
 	freezero(a.chain_pem, a.chain_len);

@@ -5,8 +5,9 @@
  * Reloadable: the policy file, the [connector NAME] sections (and their
  * password files), [probe], [renewal], log_level and shutdown_timeout.
  * Everything else (the HSM, signing, TLS trust, the socket, the state,
- * the child's identity) is bound at start; a new file that changes it
- * is refused with the setting's name, and the agent keeps what it has.
+ * the child's identity, the http-01 listener) is bound at start; a new
+ * file that changes it is refused with the setting's name, and the
+ * agent keeps what it has.
  * All or nothing: the file is parsed whole, the policy loaded, the
  * passwords read and the URLs split before anything is swapped; either
  * outcome is audited (config.reload). New connector settings reach the
@@ -165,6 +166,25 @@ acme_bound_same(const struct config *o, const struct config *n)
 	return 1;
 }
 
+/*
+ * The parent bound the http-01 listener at start and every child gets
+ * that socket: neither its address nor which ACME connectors use it
+ * can change without a restart.
+ */
+static int
+http01_same(const struct config *o, const struct config *n)
+{
+	const struct connector_cfg *y;
+
+	if (!same(o->http01_listen, n->http01_listen))
+		return 0;
+	for (size_t i = 0; i < o->nconnectors; i++)
+		if ((y = acme_named(n, o->connectors[i].name)) != NULL &&
+		    !same(o->connectors[i].http01_listen, y->http01_listen))
+			return 0;
+	return 1;
+}
+
 /* The first setting bound at start that n changes, or NULL. */
 static const char *
 fixed_change(const struct config *o, const struct config *n)
@@ -200,6 +220,8 @@ fixed_change(const struct config *o, const struct config *n)
 	if (!same(o->state_dir, n->state_dir) ||
 	    !same(o->audit_log, n->audit_log))
 		return "[state]";
+	if (!http01_same(o, n))
+		return "[connector] http01_listen (bound at start)";
 	if (!acme_bound_same(o, n))
 		return "an ACME connector's directory, account or server "
 		    "prefixes";

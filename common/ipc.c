@@ -214,6 +214,7 @@ ipc_enc_cfg_done(struct wbuf *b, const struct ipc_cfg_done *m)
 	wbuf_put_u16(b, m->nports);
 	for (size_t i = 0; i < m->nports && i < IPC_MAX_PORTS; i++)
 		wbuf_put_u16(b, m->ports[i]);
+	wbuf_put_u8(b, m->http01);
 	return b->failed ? -1 : 0;
 }
 
@@ -238,9 +239,9 @@ ipc_dec_cfg_done(const struct ipc_msg *msg, struct ipc_cfg_done *m)
 		if (rbuf_get_u16(&r, &m->ports[i]) == -1 || m->ports[i] == 0)
 			return -1;
 	}
-	if (rbuf_end(&r) == -1)
+	if (rbuf_get_u8(&r, &m->http01) == -1 || rbuf_end(&r) == -1)
 		return -1;
-	if (m->chroot_dir[0] != '/' || m->tls_timeout_s < 1 ||
+	if (m->chroot_dir[0] != '/' || m->http01 > 1 || m->tls_timeout_s < 1 ||
 	    m->tls_timeout_s > 600 || m->sign_timeout_ms < 100 ||
 	    m->sign_timeout_ms > 60000 ||
 	    (m->key_type != IPC_KEY_EC && m->key_type != IPC_KEY_RSA))

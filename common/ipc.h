@@ -162,6 +162,7 @@ struct ipc_cfg_done {
 	uint8_t		 key_type;
 	uint16_t	 nports;
 	uint16_t	 ports[IPC_MAX_PORTS];
+	uint8_t		 http01;	/* 1: fd 4 is the http-01 listener */
 };
 
 struct ipc_cfg_connector {

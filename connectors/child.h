@@ -20,11 +20,13 @@
 #include "scheme.h"
 
 #define CHILD_IPC_FD		3
+#define CHILD_HTTP01_FD		4	/* the http-01 listener, if cfg.http01 */
 #define CHILD_MAX_JOBS_IN	64	/* = AGENT_MAX_JOBS: the parent sends no more */
 #define CHILD_MAX_DEFERRED	(2 * CHILD_MAX_JOBS_IN)	/* jobs + selftests, with room */
 #define CHILD_MAX_JOBS		64
 
 struct ca_xfer;
+struct http01_server;
 
 struct deferred {
 	uint8_t		*dgram;
@@ -46,6 +48,8 @@ struct child {
 	struct curl_slist	*resolve;	/* "host:port:addr,addr" */
 	CURLM			*multi;
 	size_t			 njobs;
+	/* The http-01 responder (acme_http01_server.c); NULL: no listener. */
+	struct http01_server	*http01;
 	/* CA connectors as configured (ca_job.c). */
 	struct ipc_cfg_connector conns[IPC_MAX_CONNECTORS];
 	size_t			 nconns;

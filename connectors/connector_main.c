@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 
+#include "acme_http01_server.h"
 #include "child.h"
 #include "connector.h"
 #include "keyproxy.h"
@@ -208,14 +209,20 @@ main_loop(struct child *c)
 	int		 running, left;
 
 	for (;;) {
-		struct curl_waitfd wfd = { c->fd, CURL_WAIT_POLLIN, 0 };
+		struct curl_waitfd wfd[1 + HTTP01_MAX_WAITFDS] = {
+			{ c->fd, CURL_WAIT_POLLIN, 0 } };
+		unsigned nh;
 
 		run_deferred(c);
-		if (curl_multi_poll(c->multi, &wfd, 1, ca_wait_ms(c, 1000),
-		    NULL) != CURLM_OK)
+		/* After the jobs: they may have added or removed tokens. */
+		nh = http01_waitfds(c, wfd + 1, HTTP01_MAX_WAITFDS);
+		/* At the latest when a connection or a delayed request is due. */
+		if (curl_multi_poll(c->multi, wfd, 1 + nh, http01_timeout_ms(c,
+		    ca_wait_ms(c, 1000)), NULL) != CURLM_OK)
 			child_violation("curl_multi_poll failed");
-		if (wfd.revents != 0)
+		if (wfd[0].revents != 0)
 			drain_ipc(c);
+		http01_handle(c, wfd + 1, nh);
 		ca_run_due(c);
 		curl_multi_perform(c->multi, &running);
 		while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
@@ -249,6 +256,7 @@ enter_sandbox(struct child *c)
 	p.gid = (gid_t)c->cfg.gid;
 	p.tcp_ports = c->cfg.ports;
 	p.ntcp_ports = c->cfg.nports;
+	p.http01_fd = http01_available(c) ? CHILD_HTTP01_FD : -1;
 	memset(&rep, 0, sizeof(rep));
 	if (sandbox_enter(&p, &rep, err, sizeof(err)) == -1) {
 		log_error("sandbox: %s", err);
@@ -289,6 +297,12 @@ main(int argc, char *argv[])
 		fatalx("cannot initialise OpenSSL or libcurl");
 	tls_warm_up();
 	receive_config(&c);
+	/* Like fd 3: a listener we were told of, or we were not started right. */
+	if (c.cfg.http01 && http01_init(&c, CHILD_HTTP01_FD) == -1) {
+		log_error("fd 4 is not the http-01 listening socket; this "
+		    "program is started by hsmagentd only");
+		_exit(64);
+	}
 	if ((c.multi = curl_multi_init()) == NULL)
 		fatalx("curl_multi_init failed");
 	enter_sandbox(&c);

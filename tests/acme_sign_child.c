@@ -15,9 +15,14 @@
  *
  * The verdicts travel to the parent's log as one IPC_LOG line; then a
  * JWS request with an unknown kind, for which the parent must kill us.
+ * First, one line on fd 4: the http-01 listener the parent hands every
+ * child when http01_listen is set.
  */
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -133,6 +138,24 @@ ca_valid(uint32_t id)
 	wbuf_free(&b);
 }
 
+/* What the parent gave us as fd 4, and that nothing is open past it. */
+static void
+report_fd4(void)
+{
+	int		 v = 0, t = 0;
+	socklen_t	 len = sizeof(v), tl = sizeof(t);
+	char		 line[128];
+
+	if (getsockopt(4, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == -1)
+		snprintf(line, sizeof(line), "acme-sign: fd 4: none");
+	else
+		snprintf(line, sizeof(line), "acme-sign: fd 4: %s%s%s",
+		    getsockopt(4, SOL_SOCKET, SO_TYPE, &t, &tl) == 0 &&
+		    t == SOCK_STREAM ? "tcp " : "", v ? "listening" : "open",
+		    fcntl(5, F_GETFD) == -1 ? ", nothing past it" : ", fd 5 open");
+	log_line(line);
+}
+
 int
 main(void)
 {
@@ -142,6 +165,7 @@ main(void)
 	uint32_t		 acme_job = 0, other_job = 0;
 
 	stub_configure("none (ACME sign test child)");
+	report_fd4();
 	/* The validation jobs of both connectors: "acme" and "other". */
 	while (acme_job == 0 || other_job == 0) {
 		stub_recv(&m);

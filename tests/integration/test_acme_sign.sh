@@ -44,6 +44,9 @@ EOF
 # The account key is the client key here (hsm_account allows it), so
 # the test child can verify the signature with the certificate.
 acme_config "$T/a.conf" "$EC_KEY_URI"
+# The http-01 listener: bound by the parent, fd 4 in the child.
+h01=$(free_port)
+sed -i "/^contact = /a http01_listen = 127.0.0.1:$h01" "$T/a.conf"
 start_agent "$T/a.conf"
 for _ in $(seq 1 100); do
 	grep -q 'killing connector child' "$T/agent.err" && break
@@ -51,6 +54,9 @@ for _ in $(seq 1 100); do
 done
 expect_in "$T/agent.err" 'acme-sign: valid=granted verify=ok url=refused nonce=refused nojob=refused other=refused' \
 	"verdicts"
+expect_in "$T/agent.err" "http-01: listening on 127.0.0.1:$h01" "http-01 port bound"
+expect_in "$T/agent.err" 'acme-sign: fd 4: tcp listening, nothing past it' \
+	"the child holds the listener as fd 4"
 expect_in "$T/agent.err" 'sign: url: job [0-9]+ jws-account' "wrong server logged"
 expect_in "$T/agent.err" 'sign: nonce: job [0-9]+ jws-account' "missing nonce logged"
 expect_in "$T/agent.err" 'sign: refused-no-job: job [0-9]+ jws-account' "no job logged"
@@ -69,6 +75,20 @@ done
 [ "$(grep -c '"event":"sign.refused"' "$A")" -eq 4 ] || fail "expected 4 sign.refused records"
 "$BUILD/hsmagent" audit verify "$A" >/dev/null || fail "audit log broken"
 note "granted and verified; refused: another server, no nonce, no job, not ACME; audited"
+
+# The http-01 listener is bound at start: SIGHUP cannot move it.
+rm -f "$SOCK"
+start_agent "$T/a.conf" "$T/hup.err"
+sed -i "s|^http01_listen = .*|http01_listen = 127.0.0.1:$(free_port)|" "$T/a.conf"
+kill -HUP "$agent"
+for _ in $(seq 1 100); do
+	grep -q 'event=config.reload' "$T/hup.err" && break
+	sleep 0.05
+done
+expect_in "$T/hup.err" 'event=config.reload outcome=failed: \[connector\] http01_listen \(bound at start\) changed: that needs a restart' \
+	"http01_listen is not reloaded"
+kill -TERM "$agent"; wait "$agent" || true
+note "http-01: the parent binds, the child holds fd 4; SIGHUP cannot move it"
 
 # Start-up: the account key is checked after the login, before serving.
 expect_stop() {	# expect_stop NAME URI PATTERN

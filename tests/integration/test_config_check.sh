@@ -22,3 +22,6 @@ check_bad "PIN in URI" "sed -i 's|^key_uri = .*|key_uri = pkcs11:token=x;object=
 check_bad "http probe" "sed -i 's|^url = https|url = http|' \"\$T/bad.conf\"" "bad.conf:[0-9]+: .*https"
 check_bad "missing file" "rm -f \"\$T/bad.conf\"" "bad.conf"
 check_bad "missing ca_file" "sed -i 's|^ca_file = .*|ca_file = /nonexistent/ca.pem|' \"\$T/bad.conf\"" "ca_file /nonexistent/ca.pem"
+ACME_SECTION='[connector acme]\ntype = acme\nurl = https://acme.example:14000/dir\naccount_key_uri = pkcs11:token=t;object=acme'
+check_bad "http01_listen not an address" "printf '$ACME_SECTION\nhttp01_listen = localhost:80\n' >>\"\$T/bad.conf\"" "bad.conf:[0-9]+: \[connector\] http01_listen: expected an IPv4"
+check_bad "two http01_listen addresses" "printf '$ACME_SECTION\nhttp01_listen = 127.0.0.1:80\n${ACME_SECTION/acme]/acme2]}\nhttp01_listen = 127.0.0.1:81\n' >>\"\$T/bad.conf\"" "\[connector acme2\] http01_listen 127.0.0.1:81 differs from \[connector acme\] http01_listen 127.0.0.1:80"

@@ -60,3 +60,11 @@ start_sserver "$port" "$T/server.log"
 "$HSMAGENTD" -P -c "$T/override.conf" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; fail "override run"; }
 expect_in "$T/err" 'warning: hsm: INSECURE: key .* is extractable' "override warns"
 note "insecure_allow_extractable_key: works and warns"
+
+# The http-01 port is bound by the parent before the child starts: a
+# port in use (the s_server above holds $port) stops the start, naming
+# the connector and the address.
+write_config "$T/http01.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
+printf '[connector acme]\ntype = acme\nurl = https://127.0.0.1:%s/dir\naccount_key_uri = %s\nhttp01_listen = 127.0.0.1:%s\n' \
+	"$port" "$EC_KEY_URI" "$port" >>"$T/http01.conf"
+expect_startup_error "http-01 port in use" "$T/http01.conf" "\[connector acme\] http01_listen 127.0.0.1:$port: bind: Address already in use"

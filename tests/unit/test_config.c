@@ -4,6 +4,7 @@
  * message naming the key and what was expected.
  */
 #include <sys/stat.h>
+#include <netinet/in.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -822,6 +823,67 @@ test_acme(void **state)
 }
 
 static void
+test_acme_http01_listen(void **state)
+{
+	struct config		 cfg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	static const char *const bad[] = {
+		"0.0.0.0", "0.0.0.0:", ":80", "0.0.0.0:0", "0.0.0.0:65536",
+		"0.0.0.0:080", "0.0.0.0:+80", "0.0.0.0:8 0", "1.2.3:80",
+		"010.0.0.1:80", "0x7f.0.0.1:80", "localhost:80",
+		"acme.example:80", "::1:80", "[::1]", "[::1]80", "[]:80",
+		"[127.0.0.1]:80", "[fe80::1%eth0]:80", "[::1:80",
+		"1.2.3.4:123456", "[::1]:99999",
+	};
+
+#define ACME(n)	"[connector " n "]\ntype = acme\n" \
+		"url = https://acme.example:14000/dir\n" \
+		"account_key_uri = pkcs11:token=t;object=acme\n"
+	(void)state;
+	expect_ok(MINIMAL ACME("a") "http01_listen = 127.0.0.1:5002\n", &cfg);
+	assert_string_equal(cfg.connectors[0].http01_listen, "127.0.0.1:5002");
+	assert_string_equal(cfg.http01_listen, "127.0.0.1:5002");
+	config_free(&cfg);
+	expect_ok(MINIMAL ACME("a"), &cfg);
+	assert_null(cfg.http01_listen);
+	config_free(&cfg);
+	/* One listener per agent: the same address, however written. */
+	expect_ok(MINIMAL ACME("a") "http01_listen = [::]:80\n" ACME("b")
+	    ACME("c") "http01_listen = [0::0]:80\n", &cfg);
+	assert_string_equal(cfg.http01_listen, "[::]:80");
+	assert_null(cfg.connectors[1].http01_listen);
+	config_free(&cfg);
+	expect_error(MINIMAL ACME("a") "http01_listen = 0.0.0.0:80\n" ACME("b")
+	    "http01_listen = 0.0.0.0:8080\n", "[connector b] http01_listen "
+	    "0.0.0.0:8080 differs from [connector a] http01_listen 0.0.0.0:80");
+	expect_error(MINIMAL ACME("a") "http01_listen = 0.0.0.0:80\n" ACME("b")
+	    "http01_listen = [::]:80\n", "one http-01 listener");
+	expect_error(MINIMAL ACME("a") "http01_listen = 0.0.0.0:80\n"
+	    "http01_listen = 0.0.0.0:80\n", "repeated key");
+	/* Only type acme answers challenges: refused elsewhere. */
+	expect_error(MINIMAL "[connector e]\ntype = entrust\n"
+	    "url = https://ca.example/\nca_id = x\n"
+	    "http01_listen = 0.0.0.0:80\n", "http01_listen are for type acme");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char	text[1024];
+
+		snprintf(text, sizeof(text), MINIMAL ACME("a")
+		    "http01_listen = %s\n", bad[i]);
+		expect_error(text, "[connector] http01_listen: expected an IPv4 "
+		    "address or [IPv6] address and a port from 1 to 65535");
+		assert_int_equal(config_listen_addr(bad[i], &ss, &len), -1);
+	}
+	assert_int_equal(config_listen_addr("192.0.2.1:65535", &ss, &len), 0);
+	assert_int_equal(ss.ss_family, AF_INET);
+	assert_int_equal(len, sizeof(struct sockaddr_in));
+	assert_int_equal(config_listen_addr("[2001:db8::1]:1", &ss, &len), 0);
+	assert_int_equal(ss.ss_family, AF_INET6);
+	assert_int_equal(len, sizeof(struct sockaddr_in6));
+#undef ACME
+}
+
+static void
 test_connectors(void **state)
 {
 	struct config cfg;
@@ -911,6 +973,7 @@ main(void)
 		cmocka_unit_test(test_connectors),
 		cmocka_unit_test(test_sectigo),
 		cmocka_unit_test(test_acme),
+		cmocka_unit_test(test_acme_http01_listen),
 		cmocka_unit_test(test_renewal),
 		cmocka_unit_test(test_example_is_the_file),
 	};

@@ -298,6 +298,29 @@ test_cfg_checks(void **state)
 	ipc_parse(dg, frame(dg, IPC_CFG_DONE, 0, &b), &m);
 	assert_int_equal(ipc_dec_cfg_done(&m, &dout), 0);
 	assert_int_equal(dout.ports[1], 8443);
+	assert_int_equal(dout.http01, 0);
+	wbuf_free(&b);
+	d.http01 = 1;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_cfg_done(&b, &d);
+	ipc_parse(dg, frame(dg, IPC_CFG_DONE, 0, &b), &m);
+	assert_int_equal(ipc_dec_cfg_done(&m, &dout), 0);
+	assert_int_equal(dout.http01, 1);
+	wbuf_free(&b);
+	/* A flag, strictly: fd 4 is the listener or there is none. */
+	d.http01 = 2;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_cfg_done(&b, &d);
+	ipc_parse(dg, frame(dg, IPC_CFG_DONE, 0, &b), &m);
+	assert_int_equal(ipc_dec_cfg_done(&m, &dout), -1);
+	wbuf_free(&b);
+	/* Without the flag (an older parent's message): too short. */
+	d.http01 = 0;
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_cfg_done(&b, &d);
+	b.len--;
+	ipc_parse(dg, frame(dg, IPC_CFG_DONE, 0, &b), &m);
+	assert_int_equal(ipc_dec_cfg_done(&m, &dout), -1);
 	wbuf_free(&b);
 	d.tls_timeout_s = 0;
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
