@@ -20,7 +20,7 @@
  * the HMAC key.
  *
  * Errors are RFC 7807 problem documents: badNonce is retried with the
- * nonce the answer carries (at most ACME_MAX_BAD_NONCE times), an
+ * nonce the answer carries (at most ACME_MAX_BAD_NONCE times in a row), an
  * unknown account is looked up again once, rateLimited, serverInternal
  * and 5xx are retried later (Retry-After), anything else rejects the
  * order with the problem's type and detail. Polls inside a job are
@@ -53,7 +53,7 @@
 #include "util.h"
 
 #define ACME_NONCE_POOL		8	/* unused nonces kept per connector */
-#define ACME_MAX_BAD_NONCE	5	/* badNonce retries per job */
+#define ACME_MAX_BAD_NONCE	10	/* badNonce answers in a row */
 #define ACME_MAX_POLLS		30	/* in one job, then "pending" */
 #define ACME_POLL_FIRST_MS	50
 #define ACME_POLL_MAX_MS	2000
@@ -821,6 +821,8 @@ acme_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 	enum acme_status	 st;
 
 	keep_nonce(x);
+	if (http >= 200 && http < 300)
+		j->bad_nonces = 0;
 	if (http < 200 || http >= 300) {
 		if (j->step == ST_DIR || j->step == ST_NONCE)
 			finish(x, r, http >= 500 || http == 429 ? CA_RETRY :
