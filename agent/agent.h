@@ -192,6 +192,8 @@ struct job	*job_new_ca(struct agent *, struct wbuf *, ca_done_fn,
 struct job	*job_for_order(struct agent *, const char *order);
 struct job	*job_find(struct agent *, uint32_t id);
 void		 job_release(struct job *);
+/* The job's deadline from now (sent, or progressing: an ACME signature). */
+void		 job_alive(struct agent *, struct job *);
 void		 jobs_send_queued(struct agent *);
 /* Fails every job in flight (child died) with error. */
 void		 jobs_fail_sent(struct agent *, const char *error);

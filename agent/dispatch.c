@@ -211,6 +211,8 @@ on_jws_sign_request(struct agent *a, const struct ipc_msg *msg)
 	}
 	if (rq.kind == JWS_ACCOUNT)
 		hsm_signed(a);
+	/* The job is progressing: its next request gets its full time. */
+	job_alive(a, job_find(a, rq.job_id));
 	log_debug("sign: granted: job %u %s", rq.job_id,
 	    jws_kind_name(rq.kind));
 	agent_audit_deferred(a, "sign.granted", NULL, "ok", json_pack(

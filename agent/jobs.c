@@ -111,6 +111,27 @@ job_release(struct job *j)
 	memset(j, 0, sizeof(*j));
 }
 
+/*
+ * How long the child may take before the job counts as hung: one
+ * request's timeout, plus grace. An ACME job is a run of requests, so
+ * it gets three (the directory and a nonce may come before its next
+ * signature), and each signature it obtains starts that time again
+ * (job_alive): a long order lives while it makes progress, a hung
+ * child is still caught.
+ */
+void
+job_alive(struct agent *a, struct job *j)
+{
+	int64_t requests = 1;
+
+	if (j->type == IPC_JOB_CA && j->conn >= 0 &&
+	    (size_t)j->conn < a->cfg->nconnectors &&
+	    strcmp(a->cfg->connectors[j->conn].type, "acme") == 0)
+		requests = 3;
+	j->deadline_ms = monotime_ms() + requests *
+	    (int64_t)a->cfg->tls_timeout_s * 1000 + JOB_GRACE_MS;
+}
+
 void
 jobs_send_queued(struct agent *a)
 {
@@ -124,8 +145,7 @@ jobs_send_queued(struct agent *a)
 		if (child_send(a, j->type, j->id, &j->payload) == 0) {
 			j->state = JOB_SENT;
 			j->sent_ms = monotime_ms();
-			j->deadline_ms = monotime_ms() +
-			    (int64_t)a->cfg->tls_timeout_s * 1000 + JOB_GRACE_MS;
+			job_alive(a, j);
 		}
 		if (!a->child.ready)
 			return;		/* the send failed and killed it */

@@ -53,6 +53,8 @@ pebble_eab_key() {
 # (default 0, for determinism; its own default is 5). PEBBLE_AUTHZREUSE
 # (Pebble's own, default 50) is the percentage of orders that get an
 # authorization already valid for the same name and account.
+# PEBBLE_ALTERNATE_ROOTS (default 0) adds that many other roots, each
+# with its own chain, offered as Link: rel="alternate".
 # Sets PEBBLE_DIR_URL, PEBBLE_PORT, PEBBLE_MGMT_PORT, PEBBLE_HTTP_PORT,
 # PEBBLE_TLS_CA, PEBBLE_EAB_HMAC_FILE; PEBBLE_PID is Pebble's pid.
 start_pebble() {
@@ -102,6 +104,7 @@ EOF_PEBBLE
 	PEBBLE_VA_ALWAYS_VALID=$valid PEBBLE_VA_NOSLEEP=1 \
 	PEBBLE_WFE_NONCEREJECT=$reject \
 	PEBBLE_AUTHZREUSE=${PEBBLE_AUTHZREUSE:-50} \
+	PEBBLE_ALTERNATE_ROOTS=${PEBBLE_ALTERNATE_ROOTS:-0} \
 		"$PEBBLE" -config "$d/pebble-config.json" "${dnsarg[@]}" \
 		>"$d/pebble.log" 2>&1 &
 	PEBBLE_PID=$!
@@ -110,11 +113,12 @@ EOF_PEBBLE
 	wait_port "$PEBBLE_MGMT_PORT"
 }
 
-# pebble_roots FILE: Pebble's current root and intermediate (PEM), the
-# anchors its certificates chain to (they change on every start).
+# pebble_roots FILE [N]: Pebble's current root and intermediate (PEM) of
+# chain N (default 0), the anchors its certificates chain to (they
+# change on every start).
 pebble_roots() {
 	curl -sSf --cacert "$PEBBLE_TLS_CA" \
-		"https://localhost:$PEBBLE_MGMT_PORT/roots/0" >"$1"
+		"https://localhost:$PEBBLE_MGMT_PORT/roots/${2:-0}" >"$1"
 	curl -sSf --cacert "$PEBBLE_TLS_CA" \
-		"https://localhost:$PEBBLE_MGMT_PORT/intermediates/0" >>"$1"
+		"https://localhost:$PEBBLE_MGMT_PORT/intermediates/${2:-0}" >>"$1"
 }

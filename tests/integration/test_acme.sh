@@ -5,7 +5,8 @@
 # SoftHSM next to the agent's EC key, every JWS signed by the parent.
 # Pebble validates every challenge at once (PEBBLE_VA_ALWAYS_VALID) and
 # rejects 20 % of nonces (badNonce, retried by the connector):
-#   - an order issued with its chain, the certificate carrying the CSR's key;
+#   - an order issued with its chain, the certificate carrying the CSR's
+#     key; the chain the one preferred (Pebble's alternate root);
 #   - a second order for the same name: the authorization is reused,
 #     already valid, and nothing is validated again;
 #   - the account is found again by its key after a restart, not created;
@@ -19,8 +20,13 @@
 CLI=$BUILD/hsmagent
 SOCK=$T/agent.sock
 port=$(free_port)
-PEBBLE_AUTHZREUSE=100 start_pebble always-valid 20
+PEBBLE_AUTHZREUSE=100 PEBBLE_ALTERNATE_ROOTS=1 start_pebble always-valid 20
 cat "$CA_CRT" "$PEBBLE_TLS_CA" >"$T/trust.pem"
+# The chain to prefer: the alternate one, named by its root.
+pebble_roots "$T/roots1.pem" 1
+ROOT1=$(openssl x509 -in "$T/roots1.pem" -noout -subject -nameopt multiline |
+	sed -n 's/^ *commonName *= //p')
+[ -n "$ROOT1" ] || fail "no alternate root from Pebble"
 
 # acme_agent_config FILE EAB_FILE: the agent's EC key for TLS, the RSA
 # key as the ACME account.
@@ -39,6 +45,7 @@ account_key_uri = $RSA_KEY_URI
 eab_kid = $PEBBLE_EAB_KID
 eab_hmac_file = $2
 contact = mailto:pki@example.test
+preferred_chain = $ROOT1
 http01_listen = 127.0.0.1:$PEBBLE_HTTP_PORT
 EOF
 }
@@ -93,17 +100,18 @@ enroll one
 same_key one || fail "the certificate is not for the CSR's key"
 openssl x509 -in "$T/one.crt" -noout -ext subjectAltName | grep -q 'DNS:alt-one.example.test' ||
 	fail "the certificate lacks the second name"
-pebble_roots "$T/pebble-roots.pem"
-openssl verify -CAfile "$T/pebble-roots.pem" "$T/one.crt" >/dev/null ||
-	fail "the certificate does not chain to Pebble's root"
-grep -q 'Pebble Intermediate CA' <(openssl x509 -in "$T/one.chain" -noout -subject) ||
-	fail "the chain is not Pebble's intermediate"
+# The preferred (alternate) chain: its intermediate is under root 1.
+openssl x509 -in "$T/one.chain" -noout -issuer -nameopt multiline | grep -qF "$ROOT1" ||
+	{ openssl x509 -in "$T/one.chain" -noout -subject -issuer >&2; fail "not the preferred chain ($ROOT1)"; }
+openssl verify -CAfile "$T/roots1.pem" "$T/one.crt" >/dev/null ||
+	fail "the certificate does not chain to the preferred root"
 expect_in "$T/agent.err" 'acme: connector pebble: account https://localhost:[0-9]+/my-account/[^ ]+ created' \
 	"account created with EAB"
 expect_in "$T/pebble/pebble.log" "Successful newAccount Binding.*$PEBBLE_EAB_KID" \
 	"Pebble verified the binding"
 acct=$(grep -Eo 'my-account/[^ ]+' "$T/agent.err" | head -1)
 note "issued through newAccount (EAB), newOrder, 2 authorizations, finalize, download: $(openssl x509 -in "$T/one.crt" -noout -serial)"
+note "the preferred chain, offered as an alternate: up to \"$ROOT1\""
 
 # The same names again: the authorizations come back valid (reused).
 chal_before=$(grep -c 'POST /chalZ/' "$T/pebble/pebble.log" || true)
