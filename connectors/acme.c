@@ -52,7 +52,7 @@
 #include "sectigo_msg.h"
 #include "util.h"
 
-#define ACME_NONCE_POOL		8	/* unused nonces kept per connector */
+#define ACME_NONCE_POOL		8	/* unused nonces, per connector */
 #define ACME_MAX_BAD_NONCE	10	/* badNonce answers in a row */
 #define ACME_MAX_POLLS		30	/* in one job, then "pending" */
 #define ACME_POLL_FIRST_MS	50
@@ -66,7 +66,7 @@ enum acme_step {
 	ST_DIR,			/* GET the directory */
 	ST_NONCE,		/* HEAD newNonce */
 	ST_ACCOUNT_FIND,	/* newAccount, onlyReturnExisting */
-	ST_ACCOUNT_NEW,		/* newAccount, with EAB when configured */
+	ST_ACCOUNT_NEW,		/* newAccount, with EAB if configured */
 	ST_ORDER_NEW,
 	ST_AUTHZ,		/* POST-as-GET authorization authz_i */
 	ST_CHALLENGE,		/* POST {} to the http-01 challenge */
@@ -85,9 +85,9 @@ static const char *const step_names[] = {
 /* What the child knows of one ACME server between jobs. */
 struct acme_server {
 	struct acme_directory	 dir;
-	int64_t			 dir_at;	/* monotime_ms; 0: none */
-	char			 kid[ACME_MAX_KID + 1];	/* account URL */
-	char			 kid_jwk[IPC_MAX_STR + 1];	/* its key */
+	int64_t			 dir_at;	/* monotime_ms, or 0 */
+	char			 kid[ACME_MAX_KID + 1];	/* account */
+	char			 kid_jwk[IPC_MAX_STR + 1]; /* its key */
 	char			 nonce[ACME_NONCE_POOL][ACME_MAX_NONCE + 1];
 	size_t			 nnonce;
 };
@@ -95,7 +95,7 @@ struct acme_server {
 static struct acme_server servers[IPC_MAX_CONNECTORS];
 
 struct acme_job {
-	enum acme_step	 goal;		/* the request the job is after */
+	enum acme_step	 goal;		/* the request it is after */
 	enum acme_step	 step;		/* the request in flight */
 	int		 es256;
 	const char	*alg;
@@ -109,11 +109,11 @@ struct acme_job {
 	struct acme_order order;
 	size_t		 authz_i;
 	struct acme_authz authz;
-	char		 token[ACME_MAX_TOKEN + 1];	/* being served */
+	char		 token[ACME_MAX_TOKEN + 1];	/* served */
 	char		 cert_url[ACME_MAX_URL + 1];
 	char		 alt[ACME_MAX_ALT][ACME_MAX_URL + 1];
 	size_t		 nalt, alt_i;
-	char		*first_cert, *first_chain;	/* the default chain */
+	char		*first_cert, *first_chain;	/* default chain */
 };
 
 static struct acme_server *
@@ -175,17 +175,16 @@ problem_message(const struct ca_xfer *x, const struct acme_problem *p,
 	    p->detail, http);
 }
 
+/* The job's end: its outcome and what the caller is told. */
 static void
-finish(struct ca_xfer *x, struct ipc_ca_result *r, uint8_t outcome,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+finish(struct ipc_ca_result *r, uint8_t outcome, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
-finish(struct ca_xfer *x, struct ipc_ca_result *r, uint8_t outcome,
-    const char *fmt, ...)
+finish(struct ipc_ca_result *r, uint8_t outcome, const char *fmt, ...)
 {
 	va_list ap;
 
-	(void)x;
 	r->outcome = outcome;
 	va_start(ap, fmt);
 	vsnprintf(r->message, sizeof(r->message), fmt, ap);
@@ -217,7 +216,7 @@ poll_again(struct ca_xfer *x, enum acme_step goal, struct ipc_ca_result *r)
 
 	if (++j->polls > ACME_MAX_POLLS) {
 		copy_printable(r->handle, sizeof(r->handle), j->order_url);
-		finish(x, r, CA_PENDING, "the ACME order is still %s",
+		finish(r, CA_PENDING, "the ACME order is still %s",
 		    goal == ST_AUTHZ ? "being validated" : "processing");
 		return;
 	}
@@ -598,7 +597,7 @@ order_next(struct ca_xfer *x, struct ipc_ca_result *r)
 		break;
 	case ACME_ST_VALID:
 		if (j->order.certificate[0] == '\0') {
-			finish(x, r, CA_RETRY, "the ACME order is valid "
+			finish(r, CA_RETRY, "the ACME order is valid "
 			    "without a certificate URL");
 			break;
 		}
@@ -608,11 +607,11 @@ order_next(struct ca_xfer *x, struct ipc_ca_result *r)
 		break;
 	default:
 		if (j->order.error.type[0] != '\0')
-			finish(x, r, CA_REJECTED, "the ACME order is invalid: "
+			finish(r, CA_REJECTED, "the ACME order is invalid: "
 			    "%s: %s", j->order.error.type,
 			    j->order.error.detail);
 		else
-			finish(x, r, CA_REJECTED, "the ACME order is invalid");
+			finish(r, CA_REJECTED, "the ACME order is invalid");
 	}
 }
 
@@ -650,7 +649,7 @@ authz_next(struct ca_xfer *x, struct ipc_ca_result *r)
 		break;
 	default:
 		token_drop(x);
-		finish(x, r, CA_REJECTED, "the ACME authorization for %s is "
+		finish(r, CA_REJECTED, "the ACME authorization for %s is "
 		    "%s", z->ident, z->status == ACME_ST_INVALID ? "invalid "
 		    "(validation failed)" : "no longer usable");
 		return;
@@ -661,7 +660,7 @@ authz_next(struct ca_xfer *x, struct ipc_ca_result *r)
 		return;
 	}
 	if (!z->has_http01 || !http01_available(x->t.child)) {
-		finish(x, r, CA_REJECTED, "the ACME authorization for %s "
+		finish(r, CA_REJECTED, "the ACME authorization for %s "
 		    "needs validation%s; this agent answers http-01 only "
 		    "(with http01_listen set), dns-01 is not supported",
 		    z->ident, z->has_http01 ? "" : " without http-01");
@@ -674,7 +673,7 @@ authz_next(struct ca_xfer *x, struct ipc_ca_result *r)
 	    acme_key_authorization(z->http01_token, thumb, keyauth,
 	    sizeof(keyauth)) == -1 ||
 	    http01_token_add(x->t.child, z->http01_token, keyauth) == -1) {
-		finish(x, r, CA_RETRY, "cannot answer the http-01 challenge "
+		finish(r, CA_RETRY, "cannot answer the http-01 challenge "
 		    "for %s now", z->ident);
 		return;
 	}
@@ -731,7 +730,7 @@ cert_next(struct ca_xfer *x, struct ipc_ca_result *r)
 
 	if (scm_split_bundle((const char *)x->t.body, x->t.body_len, x->csr,
 	    &cert, &chain, why, sizeof(why)) == -1) {
-		finish(x, r, CA_REJECTED, "ACME certificate: %s", why);
+		finish(r, CA_REJECTED, "ACME certificate: %s", why);
 		return;
 	}
 	if (j->first_cert == NULL)
@@ -796,7 +795,7 @@ on_problem(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 		return;
 	}
 	if (j->step == ST_REVOKE && acme_problem_is(&p, "alreadyRevoked")) {
-		finish(x, r, CA_REVOKED, "already revoked");
+		finish(r, CA_REVOKED, "already revoked");
 		return;
 	}
 	problem_message(x, &p, http, r);
@@ -825,7 +824,7 @@ acme_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 		j->bad_nonces = 0;
 	if (http < 200 || http >= 300) {
 		if (j->step == ST_DIR || j->step == ST_NONCE)
-			finish(x, r, http >= 500 || http == 429 ? CA_RETRY :
+			finish(r, http >= 500 || http == 429 ? CA_RETRY :
 			    CA_REJECTED, "ACME %s: HTTP %ld from %.300s",
 			    step_names[j->step], http, j->step == ST_DIR ?
 			    x->conf->url : s->dir.new_nonce);
@@ -844,7 +843,7 @@ acme_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 		s->dir_at = monotime_ms();
 		if (j->goal == ST_DIR) {
 			if (s->dir.eab_required && x->conf->eab_kid[0] == '\0')
-				finish(x, r, CA_REJECTED, "the ACME server "
+				finish(r, CA_REJECTED, "the ACME server "
 				    "requires external account binding: set "
 				    "eab_kid and eab_hmac_file");
 			else
@@ -865,7 +864,7 @@ acme_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 		    sizeof(why)) == -1)
 			break;
 		if (st != ACME_ST_VALID) {
-			finish(x, r, CA_REJECTED, "the ACME account is not "
+			finish(r, CA_REJECTED, "the ACME account is not "
 			    "valid (deactivated or revoked at the CA)");
 			return;
 		}
@@ -883,8 +882,8 @@ acme_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 	case ST_ORDER_NEW:
 		if ((loc = header(x, "Location")) == NULL ||
 		    !acme_url_ok(loc) || strlen(loc) > IPC_MAX_HANDLE) {
-			snprintf(why, sizeof(why), "no order URL, or one longer "
-			    "than %d bytes", IPC_MAX_HANDLE);
+			snprintf(why, sizeof(why), "no order URL, or one "
+			    "longer than %d bytes", IPC_MAX_HANDLE);
 			break;
 		}
 		snprintf(j->order_url, sizeof(j->order_url), "%s", loc);
@@ -918,7 +917,7 @@ acme_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 		snprintf(why, sizeof(why), "no request in flight");
 		break;
 	}
-	finish(x, r, CA_RETRY, "ACME %s: %s", step_names[j->step], why);
+	finish(r, CA_RETRY, "ACME %s: %s", step_names[j->step], why);
 	if (j->finalized && j->order_url[0] != '\0') {
 		r->outcome = CA_PENDING;
 		copy_printable(r->handle, sizeof(r->handle), j->order_url);
