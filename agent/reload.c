@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme_eab.h"
 #include "agent.h"
 #include "log.h"
 #include "policy.h"
@@ -57,6 +58,23 @@ connector_passwords_load(const struct config *cfg, char **pw, size_t *cap,
 		char				 what[128];
 		const char			*p;
 
+		/*
+		 * The EAB key is read only when a binding is made, months
+		 * later perhaps: a file that would fail then is named now.
+		 */
+		if (cc->eab_hmac_file != NULL) {
+			uint8_t mac[ACME_HS256_LEN];
+			char	why[256];
+			int	bad = acme_eab_mac(cc->eab_hmac_file, "check",
+				    5, mac, why, sizeof(why));
+
+			explicit_bzero(mac, sizeof(mac));
+			if (bad) {
+				snprintf(err, errlen, "[connector %s] %s",
+				    cc->name, why);
+				goto fail;
+			}
+		}
 		if (cc->password_file == NULL)
 			continue;
 		snprintf(what, sizeof(what), "[connector %s] password", cc->name);

@@ -20,6 +20,9 @@ install -m 0600 "$PIN_FILE" "$T/creds/hsm-pin"
 secret_file "$T/creds/hsm-pin" "$T/new-pin"
 (umask 077; echo "readme-pw-$(openssl rand -hex 12)" >"$T/sectigo.pw")
 secret_file "$T/sectigo.pw"
+# The ACME example's EAB HMAC key, as a CA would hand it out.
+(umask 077; openssl rand 48 | basenc --base64url -w0 | tr -d '=' >"$T/acme-eab.key")
+secret_file "$T/acme-eab.key"
 printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
 	"$T/tokens" >"$T/softhsm2.conf"
 mkdir -p "$T/tokens"
@@ -31,6 +34,7 @@ cat >"$T/map" <<EOF
 /etc/hsmagent/client.pem${tab}$CLIENT_EC_CRT
 /etc/hsmagent/gateway-ca.pem${tab}$CA_CRT
 /etc/hsmagent/sectigo.pw${tab}$T/sectigo.pw
+/etc/hsmagent/acme-eab.key${tab}$T/acme-eab.key
 /etc/hsmagent/pin${tab}$T/new-pin
 /etc/softhsm/softhsm2.conf${tab}$T/softhsm2.conf
 /usr/local/libexec/hsmagent/hsmagent-connector${tab}$CONNECTOR
