@@ -86,6 +86,7 @@ same_key() {	# NAME: the issued certificate carries the CSR's key
 
 # An EAB key file that would fail at the first binding is named at once.
 cp "$PEBBLE_EAB_HMAC_FILE" "$T/loose.hmac"
+secret_file "$T/loose.hmac"
 chmod 0644 "$T/loose.hmac"
 acme_agent_config "$T/a.conf" "$T/loose.hmac"
 rc=0
