@@ -295,7 +295,8 @@ valgrind:
 	$(MAKE) deps
 	$(MAKE) valgrind-run
 
-valgrind-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) fixtures
+valgrind-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
+	$(ACME_CHILD) fixtures
 	@rm -rf $(VALGRIND_LOGDIR) && mkdir -p $(VALGRIND_LOGDIR)
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 	VALGRIND_LOGDIR=$(VALGRIND_LOGDIR) bash -c 'set -a; \
