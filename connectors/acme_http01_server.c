@@ -30,6 +30,7 @@
 struct http01_token {
 	char	 token[ACME_HTTP01_MAX_TOKEN + 1];	/* "": free */
 	char	 keyauth[KEYAUTH_MAX + 1];
+	unsigned refs;			/* jobs waiting on it */
 };
 
 struct http01_conn {
@@ -152,6 +153,7 @@ http01_token_add(struct child *c, const char *token, const char *ka)
 	/* Both lengths were checked against the fields by keyauth_ok(). */
 	memcpy(t->token, token, strlen(token) + 1);
 	memcpy(t->keyauth, ka, strlen(ka) + 1);
+	t->refs++;
 	return 0;
 }
 
@@ -161,7 +163,7 @@ http01_token_del(struct child *c, const char *token)
 	struct http01_token *t;
 
 	if (c->http01 == NULL || token == NULL ||
-	    (t = token_find(c->http01, token)) == NULL)
+	    (t = token_find(c->http01, token)) == NULL || --t->refs > 0)
 		return;
 	memset(t, 0, sizeof(*t));
 	c->http01->ntokens--;

@@ -49,8 +49,9 @@ int	http01_available(const struct child *);
 /*
  * While an authorization waits on http-01: 0, or -1 (no listener, table
  * full, bad token). key_authorization must be "TOKEN.THUMBPRINT"
- * (acme_key_authorization); adding a registered token again replaces
- * its key authorization.
+ * (acme_key_authorization). Two jobs may wait on one authorization (a
+ * CA may give two orders for a name the same pending one): a token is
+ * counted, answered until each add has had its del.
  */
 int	http01_token_add(struct child *, const char *token,
 	    const char *key_authorization);

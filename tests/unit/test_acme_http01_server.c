@@ -208,11 +208,19 @@ test_token_del(void **state)
 	assert_int_equal(http01_token_add(&f->c, "second", "second." THUMB),
 	    0);
 	http01_token_del(&f->c, TOK);
-	http01_token_del(&f->c, TOK);	/* twice: nothing happens */
+	http01_token_del(&f->c, TOK);	/* once too often: nothing happens */
 	http01_token_del(&f->c, "never-added");
 	assert_true(ask(f, GET(TOK), strlen(GET(TOK)), out, sizeof(out)) > 0);
 	assert_true(strncmp(out, "HTTP/1.1 404 ", 13) == 0);
 	http01_token_del(&f->c, "second");
+	assert_int_equal(http01_waitfds(&f->c, w, HTTP01_MAX_WAITFDS), 0);
+	/* Two jobs on one authorization: answered until both are done. */
+	assert_int_equal(http01_token_add(&f->c, TOK, KA), 0);
+	assert_int_equal(http01_token_add(&f->c, TOK, KA), 0);
+	http01_token_del(&f->c, TOK);
+	assert_true(ask(f, GET(TOK), strlen(GET(TOK)), out, sizeof(out)) > 0);
+	assert_true(strncmp(out, "HTTP/1.1 200 ", 13) == 0);
+	http01_token_del(&f->c, TOK);
 	assert_int_equal(http01_waitfds(&f->c, w, HTTP01_MAX_WAITFDS), 0);
 }
 
@@ -308,8 +316,13 @@ test_token_table(void **state)
 		assert_int_equal(http01_token_add(&f->c, tok, ka), 0);
 	}
 	assert_int_equal(http01_token_add(&f->c, TOK, KA), -1);
-	/* A registered one may be given again (replaced), even when full. */
+	/*
+	 * A registered one may be given again (counted), even when full;
+	 * its slot is free once each add had its del.
+	 */
 	assert_int_equal(http01_token_add(&f->c, "t3", "t3." THUMB), 0);
+	http01_token_del(&f->c, "t3");
+	assert_int_equal(http01_token_add(&f->c, TOK, KA), -1);
 	http01_token_del(&f->c, "t3");
 	assert_int_equal(http01_token_add(&f->c, TOK, KA), 0);
 }

@@ -103,7 +103,22 @@ static const char example[] =
 	"term = 365\n"
 	"# auth = password + password_file = /etc/hsmagent/sectigo.pw (mo"
 	"de 0600)\n"
-	"# with url = https://cert-manager.com/api: see SECURITY.md.\n";
+	"# with url = https://cert-manager.com/api: see SECURITY.md.\n"
+	"\n"
+	"# ACME (RFC 8555) with External Account Binding: url is the dire"
+	"ctory;\n"
+	"# the account key is a second key on the token; the HMAC key file\n"
+	"# (mode 0600) is read by the parent only, for the one binding.\n"
+	"# [connector acme]\n"
+	"# type = acme\n"
+	"# url = https://acme.example.com/directory\n"
+	"# account_key_uri = pkcs11:token=gateway;object=acme-account;typ"
+	"e=private\n"
+	"# eab_kid = kid-from-the-ca\n"
+	"# eab_hmac_file = /etc/hsmagent/acme-eab.key\n"
+	"# contact = mailto:pki-team@example.com\n"
+	"# http01_listen = 0.0.0.0:80   (only if the CA validates by http"
+	"-01)\n";
 
 /* The required keys only: six lines, so an appended line is line 7. */
 #define MINIMAL \
@@ -611,7 +626,17 @@ test_load(void **state)
 	assert_int_equal(fflush(f), 0);
 	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, path));
-	assert_non_null(strstr(err, ":71: unknown section [bogus]"));
+	{
+		/* The line after the example's last. */
+		char	 want[64];
+		int	 lines = 0;
+
+		for (const char *c = example; *c != '\0'; c++)
+			lines += *c == '\n';
+		snprintf(want, sizeof(want), ":%d: unknown section [bogus]",
+		    lines + 1);
+		assert_non_null(strstr(err, want));
+	}
 	assert_null(cfg.path);
 
 	assert_int_equal(ftruncate(fd, CONFIG_MAX_FILE + 1), 0);
