@@ -220,8 +220,15 @@ child_spawn(struct agent *a)
 	log_info("supervisor: connector child started (pid %ld)", (long)pid);
 	agent_audit(a, "child.start", NULL, "ok", json_pack("{s:I}", "pid",
 	    (json_int_t)pid));
+	/*
+	 * A send that fails has killed the child (child_send), which may
+	 * have exited on its own first: one that refuses its configuration
+	 * exits while we still send. SIGCHLD then reaps it and reads its
+	 * last words (child_reap), and that decides: a refusal stops the
+	 * agent with the child's reason, anything else is a restart.
+	 */
 	if (send_config(a) == -1)
-		return -1;
+		return 0;
 	/* Blocking sends for the config above; the loop is non-blocking. */
 	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) == -1) {
 		child_kill(a, "cannot set the IPC socket non-blocking");
