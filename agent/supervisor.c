@@ -243,10 +243,14 @@ child_send(struct agent *a, uint16_t type, uint32_t id, const struct wbuf *b)
 	if (a->child.fd == -1)
 		return -1;
 	if (ipc_send(a->child.fd, type, id, b) == -1) {
-		char why[128];
+		char	why[128];
+		int	e = errno;
 
 		snprintf(why, sizeof(why), "cannot send %s: %s",
-		    ipc_type_name(type), strerror(errno));
+		    ipc_type_name(type), strerror(e));
+		/* A child that is gone may have said why: read it first. */
+		if (e == EPIPE || e == ECONNRESET)
+			child_last_words(a);
 		child_kill(a, why);
 		return -1;
 	}
