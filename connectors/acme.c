@@ -203,6 +203,21 @@ go(struct ca_xfer *x, enum acme_step goal, unsigned delay_ms)
 }
 
 /*
+ * Once finalize was sent a certificate may exist: a retry would make a
+ * second order, so the order is handed back pending, to be looked up
+ * under its URL. 1 if it was (r set), 0 if a retry is safe.
+ */
+static int
+pending_if_finalized(const struct acme_job *j, struct ipc_ca_result *r)
+{
+	if (j == NULL || !j->finalized || j->order_url[0] == '\0')
+		return 0;
+	r->outcome = CA_PENDING;
+	copy_printable(r->handle, sizeof(r->handle), j->order_url);
+	return 1;
+}
+
+/*
  * Polling inside the job: the server's Retry-After if it gave one
  * (at most ACME_POLL_MAX_MS here), else 50 ms doubling to the same
  * bound. Past ACME_MAX_POLLS the order is handed to the parent as
@@ -787,8 +802,7 @@ on_problem(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 	/* An account gone at the server: found (or made) again, once. */
 	if (needs_account(j->step) && !j->account_lost &&
 	    (acme_problem_is(&p, "accountDoesNotExist") ||
-	    (http == 401 && acme_problem_is(&p, "unauthorized") &&
-	    j->step != ST_ACCOUNT_NEW))) {
+	    (http == 401 && acme_problem_is(&p, "unauthorized")))) {
 		j->account_lost = 1;
 		s->kid[0] = '\0';
 		go(x, j->goal, 0);
@@ -802,11 +816,8 @@ on_problem(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 	r->outcome = http >= 500 || acme_problem_is(&p, "rateLimited") ||
 	    acme_problem_is(&p, "serverInternal") || http == 429 ||
 	    acme_problem_is(&p, "badNonce") ? CA_RETRY : CA_REJECTED;
-	/* Once finalized, the order is looked up, never made again. */
-	if (r->outcome == CA_RETRY && j->finalized && j->order_url[0]) {
-		r->outcome = CA_PENDING;
-		copy_printable(r->handle, sizeof(r->handle), j->order_url);
-	}
+	if (r->outcome == CA_RETRY)
+		pending_if_finalized(j, r);
 }
 
 static void
@@ -918,10 +929,7 @@ acme_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 		break;
 	}
 	finish(r, CA_RETRY, "ACME %s: %s", step_names[j->step], why);
-	if (j->finalized && j->order_url[0] != '\0') {
-		r->outcome = CA_PENDING;
-		copy_printable(r->handle, sizeof(r->handle), j->order_url);
-	}
+	pending_if_finalized(j, r);
 }
 
 /*
@@ -932,12 +940,8 @@ acme_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 static uint8_t
 acme_on_failure(struct ca_xfer *x, struct ipc_ca_result *r)
 {
-	struct acme_job *j = x->state;
-
-	if (j != NULL && j->finalized && j->order_url[0] != '\0') {
-		copy_printable(r->handle, sizeof(r->handle), j->order_url);
+	if (pending_if_finalized(x->state, r))
 		return CA_PENDING;
-	}
 	return x->action == CA_ENROLL ? CA_NOT_TAKEN : CA_RETRY;
 }
 

@@ -122,3 +122,57 @@ pebble_roots() {
 	curl -sSf --cacert "$PEBBLE_TLS_CA" \
 		"https://localhost:$PEBBLE_MGMT_PORT/intermediates/${2:-0}" >>"$1"
 }
+
+# ---- an agent with the ACME connector "pebble" (the ACME tests) ------
+
+# pebble_agent_config FILE ACCOUNT_KEY_URI EAB_FILE [LINE...]: an agent
+# (the EC key for TLS, trusting Pebble's listener too) with its API at
+# $SOCK, state in $T/state, and the connector "pebble" with that account
+# key and EAB key file, plus the lines given; $port is the probe's. The
+# policy $T/policy.conf lets root ask for *.example.test from it.
+pebble_agent_config() {
+	local f=$1 uri=$2 eab=$3 l
+	shift 3
+	cat "$CA_CRT" "$PEBBLE_TLS_CA" >"$T/trust.pem"
+	CA_CRT=$T/trust.pem write_config "$f" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
+	{
+		printf '%s\n' "[api]" "socket = $SOCK" "policy = $T/policy.conf" \
+			"[state]" "dir = $T/state" "[connector pebble]" \
+			"type = acme" "url = $PEBBLE_DIR_URL" \
+			"account_key_uri = $uri" "eab_kid = $PEBBLE_EAB_KID" \
+			"eab_hmac_file = $eab"
+		for l in "$@"; do echo "$l"; done
+	} >>"$f"
+	printf '%s\n' "[rule acme]" "callers = user:root" "connectors = pebble" \
+		"profiles = default" "san_dns = *.example.test" \
+		"max_validity_days = 90" "key_types = ec:p256" >"$T/policy.conf"
+}
+
+# acme_csr NAME [DNS...]: $T/NAME.key and $T/NAME.csr for NAME.example.test
+# and the other names given.
+acme_csr() {
+	local n=$1 san d
+	shift
+	san=DNS:$n.example.test
+	for d in "$@"; do san=$san,DNS:$d; done
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/$n.key" -out "$T/$n.csr" -subj "/CN=$n.example.test" \
+		-addext "subjectAltName=$san" 2>/dev/null
+}
+
+# acme_enroll NAME: hsmagent enroll --wait through "pebble"; sets rc,
+# writes $T/NAME.{out,err,crt,chain}.
+acme_enroll() {
+	set +e
+	timeout 90 "$BUILD/hsmagent" --socket "$SOCK" enroll --connector pebble \
+		--profile default --csr "$T/$1.csr" --wait --out "$T/$1.crt" \
+		--chain-out "$T/$1.chain" >"$T/$1.out" 2>"$T/$1.err"
+	rc=$?
+	set -e
+}
+
+# acme_same_key NAME: the issued certificate carries the CSR's key.
+acme_same_key() {
+	[ "$(openssl x509 -in "$T/$1.crt" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)" = \
+	  "$(openssl pkey -in "$T/$1.key" -pubout -outform DER | sha256sum)" ]
+}

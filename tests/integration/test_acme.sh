@@ -21,67 +21,18 @@ CLI=$BUILD/hsmagent
 SOCK=$T/agent.sock
 port=$(free_port)
 PEBBLE_AUTHZREUSE=100 PEBBLE_ALTERNATE_ROOTS=1 start_pebble always-valid 30
-cat "$CA_CRT" "$PEBBLE_TLS_CA" >"$T/trust.pem"
 # The chain to prefer: the alternate one, named by its root.
 pebble_roots "$T/roots1.pem" 1
 ROOT1=$(openssl x509 -in "$T/roots1.pem" -noout -subject -nameopt multiline |
 	sed -n 's/^ *commonName *= //p')
 [ -n "$ROOT1" ] || fail "no alternate root from Pebble"
 
-# acme_agent_config FILE EAB_FILE: the agent's EC key for TLS, the RSA
-# key as the ACME account.
+# acme_agent_config FILE EAB_FILE: the RSA key as the ACME account
+# (the EC key is the agent's TLS key), the alternate chain preferred.
 acme_agent_config() {
-	CA_CRT=$T/trust.pem write_config "$1" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
-	cat >>"$1" <<EOF
-[api]
-socket = $SOCK
-policy = $T/policy.conf
-[state]
-dir = $T/state
-[connector pebble]
-type = acme
-url = $PEBBLE_DIR_URL
-account_key_uri = $RSA_KEY_URI
-eab_kid = $PEBBLE_EAB_KID
-eab_hmac_file = $2
-contact = mailto:pki@example.test
-preferred_chain = $ROOT1
-http01_listen = 127.0.0.1:$PEBBLE_HTTP_PORT
-EOF
-}
-cat >"$T/policy.conf" <<EOF
-[rule acme]
-callers = user:root
-connectors = pebble
-profiles = default
-san_dns = *.example.test
-max_validity_days = 90
-key_types = ec:p256
-EOF
-
-csr() {	# NAME [DNS...]
-	local n=$1 san
-	shift
-	san=DNS:$n.example.test
-	for d in "$@"; do san=$san,DNS:$d; done
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$n.key" -out "$T/$n.csr" -subj "/CN=$n.example.test" \
-		-addext "subjectAltName=$san" 2>/dev/null
-}
-
-# enroll NAME: sets rc; $T/NAME.{out,err,crt,chain}
-enroll() {
-	set +e
-	timeout 60 "$CLI" --socket "$SOCK" enroll --connector pebble \
-		--profile default --csr "$T/$1.csr" --wait --out "$T/$1.crt" \
-		--chain-out "$T/$1.chain" >"$T/$1.out" 2>"$T/$1.err"
-	rc=$?
-	set -e
-}
-
-same_key() {	# NAME: the issued certificate carries the CSR's key
-	[ "$(openssl x509 -in "$T/$1.crt" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)" = \
-	  "$(openssl pkey -in "$T/$1.key" -pubout -outform DER | sha256sum)" ]
+	pebble_agent_config "$1" "$RSA_KEY_URI" "$2" \
+		"contact = mailto:pki@example.test" "preferred_chain = $ROOT1" \
+		"http01_listen = 127.0.0.1:$PEBBLE_HTTP_PORT"
 }
 
 # An EAB key file that would fail at the first binding is named at once.
@@ -105,10 +56,10 @@ assert h["connectors"]["pebble"] == "ok", h["connectors"]
 PY
 note "validation at start: Pebble's directory read, EAB required and configured"
 
-csr one alt-one.example.test
-enroll one
+acme_csr one alt-one.example.test
+acme_enroll one
 [ "$rc" -eq 0 ] || { cat "$T/one.out" "$T/one.err" "$T/agent.err" >&2; fail "enroll: rc $rc"; }
-same_key one || fail "the certificate is not for the CSR's key"
+acme_same_key one || fail "the certificate is not for the CSR's key"
 openssl x509 -in "$T/one.crt" -noout -ext subjectAltName | grep -q 'DNS:alt-one.example.test' ||
 	fail "the certificate lacks the second name"
 # The preferred (alternate) chain: its intermediate is under root 1.
@@ -126,10 +77,10 @@ note "the preferred chain, offered as an alternate: up to \"$ROOT1\""
 
 # The same names again: the authorizations come back valid (reused).
 chal_before=$(grep -c 'POST /chalZ/' "$T/pebble/pebble.log" || true)
-csr one alt-one.example.test
-enroll one
+acme_csr one alt-one.example.test
+acme_enroll one
 [ "$rc" -eq 0 ] || { cat "$T/one.out" "$T/one.err" >&2; fail "second enroll: rc $rc"; }
-same_key one || fail "second certificate: wrong key"
+acme_same_key one || fail "second certificate: wrong key"
 chal_after=$(grep -c 'POST /chalZ/' "$T/pebble/pebble.log" || true)
 [ "$chal_after" -eq "$chal_before" ] ||
 	fail "valid authorizations were validated again ($chal_before -> $chal_after challenge POSTs)"
@@ -138,8 +89,8 @@ note "already-valid authorizations: issued with no challenge answered"
 # Restart: the account is found by its key, not created again.
 kill -TERM "$agent"; wait "$agent" || true
 start_agent "$T/a.conf" "$T/agent2.err"
-csr two
-enroll two
+acme_csr two
+acme_enroll two
 [ "$rc" -eq 0 ] || { cat "$T/two.out" "$T/two.err" "$T/agent2.err" >&2; fail "enroll after restart: rc $rc"; }
 expect_in "$T/agent2.err" "acme: connector pebble: account https://localhost:[0-9]+/$acct\$" \
 	"the same account after the restart"
@@ -159,7 +110,7 @@ note "revoked: $serial"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	-keyout "$T/bad.key" -out "$T/bad.csr" -subj "/CN=$PEBBLE_BLOCKED_NAME" \
 	-addext "subjectAltName=DNS:$PEBBLE_BLOCKED_NAME" 2>/dev/null
-enroll bad
+acme_enroll bad
 [ "$rc" -ne 0 ] || fail "an identifier Pebble refuses was issued"
 grep -q 'urn:ietf:params:acme:error:rejectedIdentifier' "$T/bad.out" "$T/bad.err" ||
 	{ cat "$T/bad.out" "$T/bad.err" >&2; fail "the problem type did not reach the caller"; }
@@ -172,8 +123,8 @@ acme_agent_config "$T/b.conf" "$T/wrong.hmac"
 sed -i "s|^account_key_uri = .*|account_key_uri = $EC_KEY_URI|" "$T/b.conf"
 sed -i "s|^dir = .*|dir = $T/state-b|" "$T/b.conf"
 start_agent "$T/b.conf" "$T/agent3.err"
-csr three
-enroll three
+acme_csr three
+acme_enroll three
 [ "$rc" -ne 0 ] || fail "issued with a wrong EAB key"
 grep -q 'urn:ietf:params:acme:error:unauthorized' "$T/three.out" "$T/three.err" ||
 	{ cat "$T/three.out" "$T/three.err" "$T/agent3.err" >&2; fail "wrong EAB: no unauthorized problem"; }

@@ -14,57 +14,14 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pebble.sh"
 
-CLI=$BUILD/hsmagent
 SOCK=$T/agent.sock
 port=$(free_port)
 PEBBLE_AUTHZREUSE=0 start_pebble http-01
-cat "$CA_CRT" "$PEBBLE_TLS_CA" >"$T/trust.pem"
 
 # acme_agent_config FILE [LISTEN]: ES256 account; http01_listen if given.
 acme_agent_config() {
-	CA_CRT=$T/trust.pem write_config "$1" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
-	cat >>"$1" <<EOF
-[api]
-socket = $SOCK
-policy = $T/policy.conf
-[state]
-dir = $T/state
-[connector pebble]
-type = acme
-url = $PEBBLE_DIR_URL
-account_key_uri = $EC_KEY_URI
-eab_kid = $PEBBLE_EAB_KID
-eab_hmac_file = $PEBBLE_EAB_HMAC_FILE
-EOF
-	[ -z "${2:-}" ] || echo "http01_listen = $2" >>"$1"
-}
-cat >"$T/policy.conf" <<EOF
-[rule acme]
-callers = user:root
-connectors = pebble
-profiles = default
-san_dns = *.example.test
-max_validity_days = 90
-key_types = ec:p256
-EOF
-
-csr() {	# NAME [DNS...]
-	local n=$1 san
-	shift
-	san=DNS:$n.example.test
-	for d in "$@"; do san=$san,DNS:$d; done
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$n.key" -out "$T/$n.csr" -subj "/CN=$n.example.test" \
-		-addext "subjectAltName=$san" 2>/dev/null
-}
-
-enroll() {	# NAME: sets rc; $T/NAME.{out,err,crt}
-	set +e
-	timeout 90 "$CLI" --socket "$SOCK" enroll --connector pebble \
-		--profile default --csr "$T/$1.csr" --wait --out "$T/$1.crt" \
-		>"$T/$1.out" 2>"$T/$1.err"
-	rc=$?
-	set -e
+	pebble_agent_config "$1" "$EC_KEY_URI" "$PEBBLE_EAB_HMAC_FILE" \
+		${2:+"http01_listen = $2"}
 }
 
 challenge_get() {	# TOKEN: the HTTP status the listener answers
@@ -74,12 +31,10 @@ challenge_get() {	# TOKEN: the HTTP status the listener answers
 
 acme_agent_config "$T/a.conf" "127.0.0.1:$PEBBLE_HTTP_PORT"
 start_agent
-csr one alt-one.example.test
-enroll one
+acme_csr one alt-one.example.test
+acme_enroll one
 [ "$rc" -eq 0 ] || { cat "$T/one.out" "$T/one.err" "$T/agent.err" >&2; tail -30 "$T/pebble/pebble.log" >&2; fail "enroll with http-01: rc $rc"; }
-[ "$(openssl x509 -in "$T/one.crt" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)" = \
-  "$(openssl pkey -in "$T/one.key" -pubout -outform DER | sha256sum)" ] ||
-	fail "the certificate is not for the CSR's key"
+acme_same_key one || fail "the certificate is not for the CSR's key"
 n=$(grep -c 'validation .*succeeded\|set VALID by completed challenge' "$T/pebble/pebble.log" || true)
 [ "$n" -ge 2 ] || { tail -40 "$T/pebble/pebble.log" >&2; fail "Pebble did not validate both names ($n)"; }
 expect_not_in "$T/pebble/pebble.log" 'PEBBLE_VA_ALWAYS_VALID is enabled' "validation was real"
@@ -99,8 +54,8 @@ kill -TERM "$agent"; wait "$agent" || true
 acme_agent_config "$T/b.conf" "127.0.0.1:$(free_port)"
 sed -i "s|^dir = .*|dir = $T/state-b|" "$T/b.conf"
 start_agent "$T/b.conf" "$T/agent-b.err"
-csr two
-enroll two
+acme_csr two
+acme_enroll two
 [ "$rc" -ne 0 ] || fail "issued although Pebble could not reach the listener"
 grep -q 'authorization for two.example.test is invalid' "$T/two.out" "$T/two.err" ||
 	{ cat "$T/two.out" "$T/two.err" "$T/agent-b.err" >&2; fail "failed validation not reported"; }
@@ -112,8 +67,8 @@ acme_agent_config "$T/c.conf"
 sed -i "s|^dir = .*|dir = $T/state-c|" "$T/c.conf"
 start_agent "$T/c.conf" "$T/agent-c.err"
 chal_before=$(grep -c 'POST /chalZ/' "$T/pebble/pebble.log" || true)
-csr three
-enroll three
+acme_csr three
+acme_enroll three
 [ "$rc" -ne 0 ] || fail "issued without a listener"
 grep -q 'answers http-01 only (with http01_listen set), dns-01 is not supported' "$T/three.out" "$T/three.err" ||
 	{ cat "$T/three.out" "$T/three.err" >&2; fail "no listener: reason not given"; }
