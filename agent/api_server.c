@@ -7,8 +7,8 @@
  *     reply, then the connection is closed);
  *   - at most API_MAX_OUT bytes of replies queued for a client that
  *     does not read (more: the connection is closed);
- *   - idle connections (no byte either way, no enroll waiting) are
- *     closed after idle_timeout;
+ *   - idle connections (no byte either way, no reply queued, no enroll
+ *     waiting) are closed after idle_timeout;
  *   - one uid may hold at most a quarter of the slots; past that, or
  *     when every slot is taken, the connection idle the longest (of that
  *     uid, or of all) is closed to make room; a client that waits on an
@@ -325,6 +325,12 @@ queue(struct api_conn *c, const char *data, size_t len)
 	}
 	memcpy(c->out + c->outlen, data, len);
 	c->outlen += len;
+	/*
+	 * A reply queued is activity: the idle clock starts again here, so
+	 * the answer an enroll --wait was owed for minutes or days is not
+	 * taken for idleness and dropped before it is written.
+	 */
+	c->last_ms = monotime_ms();
 }
 
 void
