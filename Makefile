@@ -89,7 +89,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/activation.c agent/reload.c agent/health.c \
 		   agent/metrics.c agent/audit.c agent/orders.c \
 		   agent/poll_schedule.c agent/cred_watch.c \
-		   agent/http01_listen.c \
+		   agent/http01_listen.c agent/connector_validity.c \
 		   agent/tracked.c agent/tracking.c agent/api_track.c \
 		   agent/api_credential.c agent/api_chain.c \
 		   policy/acme_sign_policy.c common/acme_jws.c common/b64url.c \

@@ -220,6 +220,7 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 	struct decision		 d;
 	struct caller		 k;
 	struct order		 o;
+	const struct connector_cfg *con;
 	json_t			*sans;
 	char			 err[512], *sans_s;
 	int			 rc;
@@ -264,6 +265,17 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 		    "reason", d.reason, "sans", sans)) == 0)
 			api_reply_error(c, d.code ? d.code : "policy_denied",
 			    "%s", d.reason);
+		json_decref(sans);
+		free(csr);
+		return -1;
+	}
+	if ((con = config_connector(a->cfg, r->connector)) != NULL &&
+	    config_connector_validity(con, d.validity_days, err,
+	    sizeof(err)) == -1) {
+		if (api_ops_audit(a, c, "order.request", NULL, "refused",
+		    json_pack("{s:s,s:s,s:s}", "connector", r->connector,
+		    "profile", r->profile, "reason", err)) == 0)
+			api_reply_error(c, "bad_request", "%s", err);
 		json_decref(sans);
 		free(csr);
 		return -1;

@@ -136,6 +136,21 @@ int	config_parse(const char *buf, size_t len, const char *name,
 
 void	config_free(struct config *cfg);
 
+/* The [connector NAME] section, or NULL. */
+const struct connector_cfg *config_connector(const struct config *cfg,
+	    const char *name);
+
+/*
+ * Whether connector c can be asked for a certificate of validity_days
+ * (0: none asked for, the connector's own default). A policy maximum is
+ * a cap, never a default: Sectigo then sends its term, Entrust leaves
+ * the profile's validity, ACME lets the CA choose. -1 with why (naming
+ * both values) for a validity the connector cannot issue, so the order
+ * is refused before any CA call.
+ */
+int	config_connector_validity(const struct connector_cfg *c,
+	    uint32_t validity_days, char *why, size_t whylen);
+
 /*
  * "A.B.C.D:PORT" or "[IPv6]:PORT", literals only, PORT 1-65535 without
  * leading zeros: the address to bind. 0, or -1 if v is not one.

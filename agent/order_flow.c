@@ -35,15 +35,6 @@ order_is_final(const char *state)
 	    strcmp(state, "failed") == 0 || strcmp(state, "revoked") == 0;
 }
 
-static const struct connector_cfg *
-connector_of(struct agent *a, const char *name)
-{
-	for (size_t i = 0; i < a->cfg->nconnectors; i++)
-		if (strcmp(a->cfg->connectors[i].name, name) == 0)
-			return &a->cfg->connectors[i];
-	return NULL;
-}
-
 /* Seconds until the next poll, with jitter from the kernel's RNG. */
 static int64_t
 backoff_s(uint32_t attempts, uint32_t retry_after)
@@ -134,7 +125,7 @@ order_submit(struct agent *a, const char *id)
 	if (jobs_room(a) == 0 || a->cred_error[0] != '\0' ||
 	    orders_get(a->orders, id, &o) != 1)
 		return;
-	if (connector_of(a, o.connector) == NULL) {
+	if (config_connector(a->cfg, o.connector) == NULL) {
 		snprintf(why, sizeof(why), "no CA connector \"%s\" is "
 		    "configured", o.connector);
 		order_free(&o);
@@ -283,7 +274,7 @@ static int
 due_cb(const struct order *o, void *arg)
 {
 	struct agent			*a = arg;
-	const struct connector_cfg	*cc = connector_of(a, o->connector);
+	const struct connector_cfg	*cc = config_connector(a->cfg, o->connector);
 	int64_t				 now = (int64_t)time(NULL);
 
 	if (jobs_room(a) == 0 || a->cred_error[0] != '\0')
@@ -366,7 +357,7 @@ order_revoke(struct agent *a, struct api_conn *c, const struct order *o,
 	struct wbuf		 b;
 	struct job		*j;
 
-	if (connector_of(a, o->connector) == NULL) {
+	if (config_connector(a->cfg, o->connector) == NULL) {
 		agent_audit(a, "ca.revoke", o->id, "failed", json_pack(
 		    "{s:s}", "error", "connector not configured"));
 		api_reply_error(c, "ca_unavailable", "no CA connector \"%s\" "

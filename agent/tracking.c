@@ -143,6 +143,7 @@ new_order(struct agent *a, const struct tracked *t, int64_t now, char *id,
 	struct enroll_request	 er;
 	struct decision		 d;
 	struct order		 o;
+	const struct connector_cfg *con;
 	struct san		*sans = NULL;
 	size_t			 nsans = 0;
 	char			 err[256];
@@ -178,6 +179,12 @@ new_order(struct agent *a, const struct tracked *t, int64_t now, char *id,
 	if (policy_decide(a->policy, &k, &er, now, &d) == -1 || !d.allowed) {
 		snprintf(why, whylen, "the policy refuses the renewal: %s",
 		    d.reason[0] ? d.reason : "no decision");
+		goto out;
+	}
+	if ((con = config_connector(a->cfg, t->connector)) != NULL &&
+	    config_connector_validity(con, d.validity_days, err,
+	    sizeof(err)) == -1) {
+		snprintf(why, whylen, "%s", err);
 		goto out;
 	}
 	memset(&o, 0, sizeof(o));

@@ -36,7 +36,7 @@ struct enroll_request {
 	const char		*connector, *profile;
 	const struct san	*sans;		/* as requested; may be 0 */
 	size_t			 nsans;
-	uint32_t		 validity_days;	/* 0: the rule's maximum */
+	uint32_t		 validity_days;	/* 0: none asked for */
 	const struct csr_info	*csr;
 };
 
@@ -44,7 +44,7 @@ struct decision {
 	int		 allowed;
 	char		 rule[POLICY_MAX_NAME + 1];	/* "" if none */
 	int		 needs_approval;
-	uint32_t	 validity_days;		/* effective */
+	uint32_t	 validity_days;		/* as asked; 0: the connector's */
 	const char	*code;			/* policy_denied | bad_request */
 	char		 reason[256];
 };

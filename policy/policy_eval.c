@@ -224,8 +224,8 @@ policy_decide(struct policy *pol, const struct caller *c,
 			t.allowed = 1;
 			t.code = NULL;
 			t.needs_approval = r->napprovers > 0;
-			t.validity_days = rq->validity_days ? rq->validity_days :
-			    r->max_validity;
+			/* A cap, never a default: 0 stays "none asked". */
+			t.validity_days = rq->validity_days;
 			snprintf(t.reason, sizeof(t.reason), "allowed by rule %s",
 			    r->name);
 			*d = t;

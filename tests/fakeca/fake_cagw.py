@@ -323,7 +323,9 @@ class Handler(BaseHTTPRequestHandler):
             m = re.fullmatch(r"pending-(\d+)", prof)
             e = {"id": eid, "profile": prof, "csr": req["csr"], "status": "PENDING",
                  "polls": 0, "issue_after": int(m.group(1)) if m else 0,
-                 "sans": req.get("subjectAltNames", [])}
+                 "sans": req.get("subjectAltNames", []),
+                 "validity": (req.get("optionalCertificateRequestDetails") or
+                              {}).get("validityPeriod")}
             state["enrollments"][eid] = e
             if not m and prof != "denied":
                 issue(e)

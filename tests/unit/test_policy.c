@@ -235,6 +235,10 @@ run_row(const struct row *r)
 		if (d.allowed && d.needs_approval != r->approval)
 			fail_msg("%s: approval %d, expected %d", r->what,
 			    d.needs_approval, r->approval);
+		/* A rule's maximum caps a request, never fills one in. */
+		if (d.allowed && d.validity_days != r->validity)
+			fail_msg("%s: validity %u, expected the request's %u",
+			    r->what, d.validity_days, r->validity);
 	}
 	if (strcmp(outcome, r->outcome) != 0)
 		fail_msg("%s: %s (%s), expected %s", r->what, outcome, err,
