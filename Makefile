@@ -79,7 +79,7 @@ LDFLAGS_ALL = $(BASE_LDFLAGS) $(SANFLAGS) $(LDFLAGS)
 POLICY_SRCS	:= policy/policy_parse.c policy/policy_eval.c policy/san.c \
 		   policy/csr.c
 COMMON_SRCS	:= common/log.c common/util.c common/buf.c common/ipc.c \
-		   common/scheme.c
+		   common/scheme.c common/tls13_cv.c
 PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/dispatch.c agent/jobs.c agent/resolve.c agent/notify.c \
 		   hsm/hsm.c hsm/keygen.c hsm/p11uri.c hsm/pin.c \
@@ -89,7 +89,8 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/activation.c agent/reload.c agent/health.c \
 		   agent/metrics.c agent/audit.c agent/orders.c \
 		   agent/poll_schedule.c agent/cred_watch.c \
-		   agent/http01_listen.c agent/connector_validity.c \
+		   agent/http01_listen.c agent/http01_server.c agent/acme_http01.c \
+		   agent/connector_validity.c agent/key_roles.c \
 		   agent/tracked.c agent/tracking.c agent/api_track.c \
 		   agent/api_credential.c agent/api_chain.c \
 		   policy/acme_sign_policy.c common/acme_jws.c common/b64url.c \
@@ -105,8 +106,7 @@ CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/entrust.c connectors/entrust_msg.c \
 		   connectors/sectigo.c connectors/sectigo_msg.c \
 		   connectors/wipe_alloc.c connectors/acme.c \
-		   connectors/acme_msg.c connectors/acme_http01.c \
-		   connectors/acme_http01_server.c \
+		   connectors/acme_msg.c \
 		   common/acme_jws.c common/b64url.c
 
 # Parent and child objects are built apart: they link different libraries.
@@ -148,18 +148,18 @@ $(CLIENT): $(call obj_u,$(CLIENT_SRCS))
 
 # ---- tests ---------------------------------------------------------------
 
-T_COMMON	:= common/log.c common/util.c common/buf.c common/ipc.c \
+T_COMMON	:= common/log.c common/util.c common/buf.c common/ipc.c common/tls13_cv.c \
 		   common/scheme.c
 UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_sandbox test_hsm test_audit test_orders test_policy \
 		   test_csr test_api_request test_entrust_msg test_poll_schedule \
 		   test_sectigo_msg test_acme_jws test_acme_sign_policy \
 		   test_acme_msg test_acme_eab test_acme_http01 test_child_ipc \
-		   test_acme_http01_server
+		   test_http01_server
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
-ACME_CHILD	:= $(BUILD)/tests/acme-sign-child
+HOSTILE		:= $(BUILD)/tests/hostile-child
 TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
 FIXTURES	:= $(BUILD)/fixtures
 
@@ -204,17 +204,17 @@ $(BUILD)/tests/test_acme_msg: $(call obj_c,tests/unit/test_acme_msg.c \
 $(BUILD)/tests/test_acme_eab: $(call obj_p,tests/unit/test_acme_eab.c \
 	agent/acme_eab.c common/acme_jws.c common/b64url.c \
 	common/secret_file.c $(T_COMMON))
-$(BUILD)/tests/test_acme_http01: $(call obj_c, \
-	tests/unit/test_acme_http01.c connectors/acme_http01.c $(T_COMMON))
-$(BUILD)/tests/test_acme_http01_server: $(call obj_c, \
-	tests/unit/test_acme_http01_server.c connectors/acme_http01_server.c \
-	connectors/acme_http01.c common/b64url.c $(T_COMMON))
+$(BUILD)/tests/test_acme_http01: $(call obj_p, \
+	tests/unit/test_acme_http01.c agent/acme_http01.c $(T_COMMON))
+$(BUILD)/tests/test_http01_server: $(call obj_p, \
+	tests/unit/test_http01_server.c agent/http01_server.c \
+	agent/acme_http01.c common/b64url.c $(T_COMMON))
 $(BUILD)/tests/test_child_ipc: $(call obj_c,tests/unit/test_child_ipc.c \
 	connectors/child_ipc.c common/acme_jws.c common/b64url.c $(T_COMMON))
 $(ROGUE): $(call obj_c,tests/rogue_connector.c tests/stub_child.c \
 	$(T_COMMON))
-$(ACME_CHILD): $(call obj_c,tests/acme_sign_child.c tests/stub_child.c \
-	common/b64url.c $(T_COMMON))
+$(HOSTILE): $(call obj_c,tests/hostile_child.c tests/stub_child.c \
+	common/acme_jws.c common/b64url.c $(T_COMMON))
 # A test tool: an ACME account with EAB registered at Pebble through the
 # ACME pieces, in one process (test_acme_account.sh).
 $(ACME_PROBE): $(call obj_p,tests/acme_account_probe.c hsm/hsm.c \
@@ -229,7 +229,7 @@ $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_C)
 
-$(UNIT_BINS) $(ROGUE) $(ACME_PROBE) $(ACME_CHILD):
+$(UNIT_BINS) $(ROGUE) $(ACME_PROBE) $(HOSTILE):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P) $(LIBS_C) $(LIBS_T) -pthread
 
@@ -266,7 +266,7 @@ deps:
 
 # test-run: the suite without the package check (used by asan too).
 test-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
-	$(ACME_CHILD) fixtures
+	$(HOSTILE) fixtures
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 		bash tests/run-all.sh
 
@@ -296,7 +296,7 @@ valgrind:
 	$(MAKE) valgrind-run
 
 valgrind-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
-	$(ACME_CHILD) fixtures
+	$(HOSTILE) fixtures
 	@rm -rf $(VALGRIND_LOGDIR) && mkdir -p $(VALGRIND_LOGDIR)
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 	VALGRIND_LOGDIR=$(VALGRIND_LOGDIR) bash -c 'set -a; \
@@ -336,7 +336,7 @@ build-fuzz/fuzz_acme_sign: fuzz/fuzz_acme_sign.c policy/acme_sign_policy.c \
 build-fuzz/fuzz_acme_msg: fuzz/fuzz_acme_msg.c connectors/acme_msg.c \
 	$(T_COMMON)
 build-fuzz/fuzz_acme_http01: fuzz/fuzz_acme_http01.c \
-	connectors/acme_http01.c
+	agent/acme_http01.c
 build-fuzz/fuzz_audit_verify: fuzz/fuzz_audit_verify.c agent/audit.c \
 	common/util.c common/log.c
 build-fuzz/%:

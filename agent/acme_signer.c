@@ -1,9 +1,15 @@
 /*
  * acme_signer.c - see acme_signer.h.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "acme_eab.h"
 #include "acme_signer.h"
@@ -22,6 +28,7 @@ acme_signer_free(struct acme_signer *s)
 	free(s->jwk);
 	free(s->eab_kid);
 	free(s->eab_key_file);
+	free(s->contact);
 	for (i = 0; i < ACME_SIGN_MAX_PREFIXES; i++)
 		free(s->prefix[i]);
 	memset(s, 0, sizeof(*s));
@@ -31,7 +38,7 @@ int
 acme_signer_init(struct acme_signer *s, struct hsm *h,
     const char *account_key_uri, int allow_extractable,
     const char *const *prefixes, size_t nprefixes, const char *eab_kid,
-    const char *eab_key_file, char *err, size_t errlen)
+    const char *eab_key_file, const char *contact, char *err, size_t errlen)
 {
 	size_t	 i;
 
@@ -63,8 +70,17 @@ acme_signer_init(struct acme_signer *s, struct hsm *h,
 		snprintf(err, errlen, "ACME: account key has no JWK form");
 		goto fail;
 	}
+	if (acme_jwk_thumbprint(hsm_account_pubkey(s->account),
+	    s->thumbprint) == -1) {
+		snprintf(err, errlen, "ACME: account key has no thumbprint");
+		goto fail;
+	}
 	s->rules.alg = hsm_account_alg(s->account);
 	s->rules.account_jwk = s->jwk;
+	if (contact != NULL && contact[0] != '\0') {
+		s->contact = xstrdup(contact);
+		s->rules.contact = s->contact;
+	}
 	if (eab_kid != NULL) {
 		s->eab_kid = xstrdup(eab_kid);
 		s->eab_key_file = xstrdup(eab_key_file);
@@ -76,30 +92,93 @@ acme_signer_init(struct acme_signer *s, struct hsm *h,
 	return -1;
 }
 
-enum acme_sign_verdict
-acme_signer_answer(struct acme_signer *s, struct hsm *h, uint8_t kind,
-    const uint8_t *input, size_t len, uint8_t *sig, size_t *siglen,
-    int *failed, char *err, size_t errlen)
+/* DER of the first PEM block of text that reads as a CSR or a certificate. */
+static unsigned char *
+pem_der(const uint8_t *pem, size_t len, int is_csr, size_t *derlen)
 {
-	const char		*in = (const char *)input;
+	BIO		*b = len > 0 && len < INT_MAX ?
+			    BIO_new_mem_buf(pem, (int)len) : NULL;
+	X509_REQ	*req = NULL;
+	X509		*crt = NULL;
+	unsigned char	*der = NULL;
+	int		 n = -1;
+
+	if (b != NULL && is_csr &&
+	    (req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL)) != NULL)
+		n = i2d_X509_REQ(req, &der);
+	else if (b != NULL && !is_csr &&
+	    (crt = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+		n = i2d_X509(crt, &der);
+	X509_REQ_free(req);
+	X509_free(crt);
+	BIO_free(b);
+	ERR_clear_error();
+	*derlen = n > 0 ? (size_t)n : 0;
+	return n > 0 ? der : NULL;
+}
+
+int
+acme_job_view_init(struct acme_job_view *v, const struct wbuf *job)
+{
+	struct ipc_msg		m = { IPC_JOB_CA, 0, job->data, job->len };
+	struct ipc_job_ca	jc;
+
+	memset(v, 0, sizeof(*v));
+	if (ipc_dec_job_ca(&m, &jc) == -1)
+		return -1;
+	v->f.action = jc.action;
+	v->f.reason = jc.reason;
+	v->sans = xmalloc(jc.sans_len + 1);
+	memcpy(v->sans, jc.sans_json, jc.sans_len);
+	v->sans[jc.sans_len] = '\0';
+	v->f.sans_json = v->sans;
+	/* A revoke job carries the certificate where others carry the CSR. */
+	if (jc.action == CA_REVOKE)
+		v->f.cert_der = v->cert_der = pem_der(jc.csr, jc.csr_len, 0,
+		    &v->f.cert_len);
+	else
+		v->f.csr_der = v->csr_der = pem_der(jc.csr, jc.csr_len, 1,
+		    &v->f.csr_len);
+	return 0;
+}
+
+void
+acme_job_view_free(struct acme_job_view *v)
+{
+	free(v->sans);
+	OPENSSL_free(v->csr_der);
+	OPENSSL_free(v->cert_der);
+	memset(v, 0, sizeof(*v));
+}
+
+enum acme_sign_verdict
+acme_signer_answer(struct acme_signer *s, struct hsm *h,
+    struct acme_sign_req *rq, uint8_t *sig, size_t *siglen, int *failed,
+    char *err, size_t errlen)
+{
+	const char		*in = (const char *)rq->input;
 	enum acme_sign_verdict	 v;
 
 	*failed = 0;
 	*siglen = 0;
-	if (kind == JWS_ACCOUNT)
-		v = acme_sign_check(&s->rules, in, len);
-	else if (kind == JWS_EAB)
-		v = acme_eab_check(&s->rules, in, len);
+	rq->url[0] = '\0';
+	if (rq->kind == JWS_ACCOUNT)
+		v = acme_sign_op_check(&s->rules, rq->facts, rq->op, in,
+		    rq->len, rq->url, sizeof(rq->url));
+	else if (rq->kind == JWS_EAB)
+		v = rq->facts == NULL || !acme_op_allowed(ACME_OP_NEW_ACCOUNT,
+		    rq->facts->action) ? ACME_SIGN_DENY_OP :
+		    acme_eab_check(&s->rules, in, rq->len);
 	else
 		v = ACME_SIGN_DENY_FORMAT;
 	if (v != ACME_SIGN_OK)
 		return v;
-	if (kind == JWS_ACCOUNT) {
-		if (hsm_account_sign(h, s->account, input, len, sig, siglen,
-		    err, errlen) == -1)
+	if (rq->kind == JWS_ACCOUNT) {
+		if (hsm_account_sign(h, s->account, rq->input, rq->len, sig,
+		    siglen, err, errlen) == -1)
 			*failed = 1;
 	} else {
-		if (acme_eab_mac(s->eab_key_file, in, len, sig, err,
+		if (acme_eab_mac(s->eab_key_file, in, rq->len, sig, err,
 		    errlen) == -1)
 			*failed = 1;
 		else
@@ -126,7 +205,7 @@ acme_signers_open(struct acme_signer **out, size_t *n,
 		if (acme_signer_init(s, h, cc->account_key_uri,
 		    cfg->hsm_insecure_allow_extractable,
 		    (const char *const *)cc->prefix, cc->nprefix, cc->eab_kid,
-		    cc->eab_hmac_file, e, sizeof(e)) == -1) {
+		    cc->eab_hmac_file, cc->contact, e, sizeof(e)) == -1) {
 			snprintf(err, errlen, "[connector %s] %s", cc->name, e);
 			free(s);
 			acme_signers_close(out, n);

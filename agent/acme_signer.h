@@ -16,6 +16,7 @@
 
 #include "acme_jws.h"
 #include "acme_sign_policy.h"
+#include "buf.h"
 #include "hsm.h"
 
 struct hsm_account;
@@ -27,6 +28,8 @@ struct acme_signer {
 	char			*jwk;		/* rules.account_jwk */
 	char			*eab_kid;	/* rules.eab_kid; NULL: no EAB */
 	char			*eab_key_file;
+	char			*contact;	/* rules.contact; NULL: none */
+	char			 thumbprint[ACME_THUMBPRINT_LEN + 1];	/* http-01 */
 	char			*prefix[ACME_SIGN_MAX_PREFIXES];
 };
 
@@ -39,8 +42,33 @@ int	acme_signer_init(struct acme_signer *, struct hsm *,
 	    const char *account_key_uri, int allow_extractable,
 	    const char *const *prefixes, size_t nprefixes,
 	    const char *eab_kid, const char *eab_key_file,
-	    char *err, size_t errlen);
+	    const char *contact, char *err, size_t errlen);
 void	acme_signer_free(struct acme_signer *);
+
+/*
+ * The job a request names, as the parent sent it (its own copy of the
+ * IPC_JOB_CA payload, never the child's word): the facts the ACME
+ * policy checks a payload against, with the CSR and certificate in DER.
+ */
+struct acme_job_view {
+	struct acme_job_facts	 f;
+	char			*sans;
+	unsigned char		*csr_der;
+	unsigned char		*cert_der;
+};
+
+int	acme_job_view_init(struct acme_job_view *, const struct wbuf *job);
+void	acme_job_view_free(struct acme_job_view *);
+
+/* One signature request from the child, and what the grant recorded. */
+struct acme_sign_req {
+	uint8_t			 kind;		/* JWS_* */
+	uint8_t			 op;		/* ACME_OP_* */
+	const uint8_t		*input;
+	size_t			 len;
+	const struct acme_job_facts *facts;
+	char			 url[ACME_MAX_URL + 1];	/* set when granted */
+};
 
 /*
  * One request of kind JWS_ACCOUNT or JWS_EAB. ACME_SIGN_OK with sig
@@ -50,9 +78,8 @@ void	acme_signer_free(struct acme_signer *);
  * why; it never holds the EAB key).
  */
 enum acme_sign_verdict acme_signer_answer(struct acme_signer *,
-	    struct hsm *, uint8_t kind, const uint8_t *input, size_t len,
-	    uint8_t *sig, size_t *siglen, int *failed, char *err,
-	    size_t errlen);
+	    struct hsm *, struct acme_sign_req *, uint8_t *sig,
+	    size_t *siglen, int *failed, char *err, size_t errlen);
 
 struct config;
 

@@ -23,6 +23,7 @@
 #include "version.h"
 
 struct acme_signer;
+struct http01_server;
 struct audit;
 struct order;
 struct orders;
@@ -34,6 +35,9 @@ struct policy;
 #define RESTART_MAX_MS		30000
 #define CHILD_STABLE_MS		60000	/* resets the backoff */
 #define CHILD_READY_MS		15000	/* spawn to READY */
+#define CHILD_LOG_RATE		20	/* child log lines a second, */
+#define CHILD_LOG_BURST		200	/* and at once */
+#define CHILD_LOG_FLOOD_MS	60000	/* health says so this long after */
 
 struct agent;
 struct job;
@@ -64,6 +68,7 @@ struct job {
 	int		 target;	/* CA_VALIDATE: index of the connector */
 	int		 conn;		/* IPC_JOB_CA: its connector's index */
 	int64_t		 sent_ms;	/* when it went to the child */
+	int64_t		 sign_until_ms;	/* no signature after (no grant moves it) */
 };
 
 /* Why a connector child ended (metrics: restarts by cause). */
@@ -97,6 +102,12 @@ struct child_proc {
 	uint64_t	 restarts;
 	uint64_t	 sigsys_kills;
 	uint64_t	 violations;
+	/* Its log lines: a token bucket, so a hijacked child cannot flood. */
+	double		 log_tokens;
+	int64_t		 log_last_ms;
+	uint64_t	 log_dropped;	/* in all */
+	uint64_t	 log_dropped_told;	/* as of the last summary line */
+	int64_t		 log_dropped_ms;	/* last drop, monotime */
 	int		 stop_cause;	/* set before we end it, else -1 */
 	uint64_t	 ends[CHILD_CAUSES];
 	int		 config_refused;	/* exited CHILD_EXIT_CONFIG: stop */
@@ -172,12 +183,15 @@ struct agent {
 	struct acme_signer	*acme[CONFIG_MAX_CONNECTORS];
 	size_t			 nacme;
 	uint64_t		 acme_refused;	/* by acme_sign_policy */
+	uint64_t		 sign_unrecorded;	/* made, withheld: no audit */
 	int64_t			 cert_not_before;	/* the client cert's */
 	int64_t			 cert_not_after;
 	int			 child_refresh;	/* restart the child when idle */
 	int64_t			 next_cred_check_ms;
 	/* The http-01 listener (http01_listen.c), fd 4 in every child; -1. */
 	int			 http01_fd;
+	struct http01_server	*http01;	/* answers it; NULL: no port */
+	uint64_t		 http01_refused;	/* token registrations */
 	/* Probe target, split from the URL. */
 	char			 probe_host[IPC_MAX_HOST + 1];
 	uint16_t		 probe_port;
@@ -191,9 +205,11 @@ struct job	*job_new_ca(struct agent *, struct wbuf *, ca_done_fn,
 		    const char *order, uint8_t action);
 struct job	*job_for_order(struct agent *, const char *order);
 struct job	*job_find(struct agent *, uint32_t id);
-void		 job_release(struct job *);
+void		 job_release(struct agent *, struct job *);
 /* The job's deadline from now (sent, or progressing: an ACME signature). */
 void		 job_alive(struct agent *, struct job *);
+const char	*job_connector_name(const struct agent *, const struct job *);
+int		 job_allows_tls12(const struct agent *, const struct job *);
 void		 jobs_send_queued(struct agent *);
 /* Fails every job in flight (child died) with error. */
 void		 jobs_fail_sent(struct agent *, const char *error);
@@ -288,6 +304,10 @@ int	local_api_open(struct agent *, int check_only, char *err,
 void	local_api_close(struct agent *, const char *why);
 
 /* cred_watch.c: client-certificate rotation without a restart */
+/* key_roles.c: no two roles share a key (TLS client key, ACME accounts). */
+int	key_roles_check(const struct agent *, const char *cert_pem, size_t len,
+	    char *err, size_t errlen);
+
 void	cred_watch_init(struct agent *);
 void	cred_watch_tick(struct agent *, int64_t now_ms);
 /* hsmagentd.c */

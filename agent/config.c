@@ -136,6 +136,8 @@ static const struct key keys[] = {
 	{ SEC_PROBE, "url", V_URL, F(probe_url), 0, 0, REQ_IN_SECTION },
 	{ SEC_PROBE, "interval", V_NUMBER, F(probe_interval_s), 0, 86400,
 	    REQ_NO },
+	{ SEC_PROBE, "allow_tls12", V_BOOL, F(probe_allow_tls12), 0, 0,
+	    REQ_NO },
 
 	{ SEC_API, "socket", V_PATH, F(api_socket), 0, 0, REQ_IN_SECTION },
 	{ SEC_API, "mode", V_MODE, F(api_mode), 0, 0, REQ_NO },
@@ -191,6 +193,7 @@ static const struct key keys[] = {
 	    REQ_NO },
 	{ SEC_CONNECTOR, "http01_listen", V_LISTEN, C(http01_listen), 0, 0,
 	    REQ_NO },
+	{ SEC_CONNECTOR, "allow_tls12", V_BOOL, C(allow_tls12), 0, 0, REQ_NO },
 };
 
 #undef F

@@ -56,6 +56,7 @@ struct connector_cfg {
 	char		*contact;		/* "mailto:a@b[,mailto:c@d]" */
 	char		*preferred_chain;	/* issuer CN of the chain wanted */
 	char		*http01_listen;		/* "ADDR:PORT" or NULL */
+	int		 allow_tls12;		/* 0: TLS 1.3 only (default) */
 };
 
 #define SECTIGO_URL_PASSWORD	"https://cert-manager.com/api"
@@ -114,6 +115,7 @@ struct config {
 	/* [probe] (optional section) */
 	char		*probe_url;		/* https:// URL; NULL if none */
 	uint32_t	 probe_interval_s;	/* 0 = only on demand; max 86400 */
+	int		 probe_allow_tls12;	/* 0: TLS 1.3 only (default) */
 
 	/* [renewal] (optional section) */
 	uint32_t	 renew_window_pct;	/* renew with this % of life left */

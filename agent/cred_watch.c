@@ -77,6 +77,12 @@ rotate(struct agent *a, const struct stat *st)
 		fail(a, "no EC or RSA certificate in it", "");
 		return;
 	}
+	/* A certificate for an ACME account key would make it a TLS key. */
+	if (key_roles_check(a, pem, len, err, sizeof(err)) == -1) {
+		free(pem);
+		fail(a, "", err);
+		return;
+	}
 	hsm_current_id(a->hsm, old_id, sizeof(old_id));
 	if (hsm_use_cert(a->hsm, a->cfg->hsm_certificate,
 	    a->cfg->hsm_insecure_allow_extractable, &switched, err,

@@ -12,9 +12,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "acme_http01.h"
 #include "acme_signer.h"
 #include "agent.h"
+#include "http01_server.h"
 #include "log.h"
+#include "tls13_cv.h"
 #include "util.h"
 
 static void
@@ -84,48 +90,171 @@ hsm_signed(struct agent *a)
 	}
 }
 
-/* The parent half of keyproxy_sign(): mm_answer_sign in OpenSSH terms. */
+/*
+ * A request for a job whose signing window has closed: the window is
+ * the longest a legitimate job of its connector takes (job_sign_window),
+ * and no grant extends it, so asking past it is not a slow CA but a
+ * child keeping a job open to collect signatures.
+ */
+static int
+past_window(struct agent *a, const struct job *j)
+{
+	if (j == NULL || j->state != JOB_SENT ||
+	    monotime_ms() <= j->sign_until_ms)
+		return 0;
+	violation(a, "signature asked for after the job's signing window");
+	return 1;
+}
+
+/*
+ * A granted signature leaves only with its audit record written (synced
+ * within AUDIT_SYNC_MS): if the record cannot be written, the signature
+ * is wiped and the child told the signing failed. Health is then down
+ * (the audit log is broken) and the withheld signature counted.
+ */
+static int
+record_grant(struct agent *a, uint32_t req, json_t *details, uint8_t *sig,
+    size_t siglen)
+{
+	if (agent_audit_deferred(a, "sign.granted", NULL, "ok", details) == 0)
+		return 0;
+	explicit_bzero(sig, siglen);
+	a->sign_unrecorded++;
+	log_error("sign: a signature was made but its audit record could "
+	    "not be written: withheld");
+	reply_sign(a, req, SIGN_FAILED, NULL, 0);
+	return -1;
+}
+
+/* Lower-case hex of SHA-256(data). */
+static void
+sha256_hex(const uint8_t *data, size_t len, char out[65])
+{
+	uint8_t	 md[32];
+
+	SHA256(data, len, md);
+	for (size_t i = 0; i < sizeof(md); i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Lower-case hex of a digest (at most IPC_MAX_DIGEST bytes). */
+static void
+hex_of(const uint8_t *data, size_t len, char *out)
+{
+	for (size_t i = 0; i < len && i < IPC_MAX_DIGEST; i++)
+		snprintf(out + 2 * i, 3, "%02x", data[i]);
+	out[2 * (len < IPC_MAX_DIGEST ? len : IPC_MAX_DIGEST)] = '\0';
+}
+
+/*
+ * The digest the HSM signs for a TLS request: the child's digest (TLS
+ * 1.2), or the hash, with the scheme's hash function, of the TLS 1.3
+ * client CertificateVerify content the parent builds around the child's
+ * transcript hash. 0 with dg set and, for TLS 1.3, sha256 of the
+ * content for the record; -1 if the content cannot be built.
+ */
+static int
+tls_digest(const struct ipc_sign_request *rq, int tls13, uint8_t *dg,
+    size_t *dlen, char content_sha[65])
+{
+	uint8_t		 content[TLS13_CV_MAX];
+	const EVP_MD	*md;
+	unsigned int	 n = 0;
+	int		 len;
+
+	if (!tls13) {
+		memcpy(dg, rq->digest, rq->dlen);
+		*dlen = rq->dlen;
+		return 0;
+	}
+	/* The scheme's hash; the transcript hash is the cipher suite's. */
+	switch (sign_scheme_digest_len(rq->scheme)) {
+	case 32: md = EVP_sha256(); break;
+	case 48: md = EVP_sha384(); break;
+	case 64: md = EVP_sha512(); break;
+	default: return -1;
+	}
+	if ((len = tls13_cv_content(rq->digest, rq->dlen, content,
+	    sizeof(content))) == -1 || EVP_Digest(content, (size_t)len, dg, &n,
+	    md, NULL) != 1 || n != sign_scheme_digest_len(rq->scheme))
+		return -1;
+	*dlen = n;
+	sha256_hex(content, (size_t)len, content_sha);
+	return 0;
+}
+
+/*
+ * The parent half of keyproxy_sign(): mm_answer_sign in OpenSSH terms.
+ * IPC_TLS13_SIGN_REQUEST carries a TLS 1.3 transcript hash, and what is
+ * signed is the client CertificateVerify content built here; a bare
+ * digest (IPC_SIGN_REQUEST, TLS 1.2) only for a job whose connector (or
+ * probe) allows TLS 1.2, since that digest could be anything's.
+ */
 static void
 on_sign_request(struct agent *a, const struct ipc_msg *msg)
 {
 	struct ipc_sign_request	 rq;
 	struct job		*j;
 	enum sign_verdict	 v;
-	uint8_t			 sig[HSM_MAX_SIG];
-	size_t			 siglen = 0;
-	char			 err[256];
+	int			 tls13 = msg->type == IPC_TLS13_SIGN_REQUEST;
+	uint8_t			 sig[HSM_MAX_SIG], dg[IPC_MAX_DIGEST];
+	size_t			 siglen = 0, dlen = 0;
+	char			 err[256], hex[2 * IPC_MAX_DIGEST + 1];
+	char			 content_sha[65] = "";
 
-	if (!a->child.ready || ipc_dec_sign_request(msg, &rq) == -1) {
+	if (!a->child.ready || (tls13 ? ipc_dec_tls13_sign_request(msg,
+	    &rq) : ipc_dec_sign_request(msg, &rq)) == -1) {
 		violation(a, "malformed or premature sign-request");
 		return;
 	}
 	j = job_find(a, rq.job_id);
-	v = sign_policy_check(&a->sp, rq.scheme, rq.dlen,
-	    j != NULL && j->state == JOB_SENT, monotime_ms());
+	if (past_window(a, j))
+		return;
+	if (!tls13 && j != NULL && j->state == JOB_SENT &&
+	    !job_allows_tls12(a, j)) {
+		v = SIGN_DENY_TLS12;
+		a->sp.count[v]++;
+	} else
+		/*
+		 * A transcript hash is SHA-256, -384 or -512, whatever the
+		 * scheme: checked as a digest of the scheme's length once it
+		 * is one of those (the content is hashed with the scheme's).
+		 */
+		v = sign_policy_check(&a->sp, rq.scheme, tls13 ? (rq.dlen ==
+		    32 || rq.dlen == 48 || rq.dlen == 64 ?
+		    sign_scheme_digest_len(rq.scheme) : 0) : rq.dlen,
+		    j != NULL && j->state == JOB_SENT, monotime_ms());
 	if (v != SIGN_GRANT) {
-		log_warn("sign: %s: job %u scheme %u digest %zu bytes",
+		log_warn("sign: %s: job %u scheme %u %s %zu bytes",
 		    sign_verdict_name(v), rq.job_id, (unsigned)rq.scheme,
-		    rq.dlen);
+		    tls13 ? "transcript hash" : "digest", rq.dlen);
 		agent_audit(a, "sign.refused", NULL, sign_verdict_name(v),
-		    json_pack("{s:I,s:i,s:I}", "job", (json_int_t)rq.job_id,
-		    "scheme", (int)rq.scheme, "digest_len",
-		    (json_int_t)rq.dlen));
+		    json_pack("{s:I,s:i,s:s,s:I}", "job", (json_int_t)rq.job_id,
+		    "scheme", (int)rq.scheme, "tls", tls13 ? "1.3" : "1.2",
+		    "digest_len", (json_int_t)rq.dlen));
 		reply_sign(a, msg->id, SIGN_REFUSED, NULL, 0);
 		return;
 	}
-	if (hsm_sign(a->hsm, rq.scheme, rq.digest, rq.dlen, sig, &siglen,
-	    err, sizeof(err)) == -1) {
+	if (tls_digest(&rq, tls13, dg, &dlen, content_sha) == -1 ||
+	    hsm_sign(a->hsm, rq.scheme, dg, dlen, sig, &siglen, err,
+	    sizeof(err)) == -1) {
 		hsm_failed(a, rq.job_id, err);
 		reply_sign(a, msg->id, SIGN_FAILED, NULL, 0);
 		return;
 	}
 	hsm_signed(a);
-	log_debug("sign: granted: job %u %s", rq.job_id,
-	    sign_scheme_name(rq.scheme));
+	log_debug("sign: granted: job %u %s TLS %s", rq.job_id,
+	    sign_scheme_name(rq.scheme), tls13 ? "1.3" : "1.2");
 	/* The one high-rate record: synced within AUDIT_SYNC_MS (audit.h). */
-	agent_audit_deferred(a, "sign.granted", NULL, "ok", json_pack("{s:I,s:s}",
-	    "job", (json_int_t)rq.job_id, "scheme",
-	    sign_scheme_name(rq.scheme)));
+	hex_of(rq.digest, rq.dlen, hex);
+	if (record_grant(a, msg->id, tls13 ? json_pack(
+	    "{s:I,s:s,s:s,s:s,s:s}", "job", (json_int_t)rq.job_id, "scheme",
+	    sign_scheme_name(rq.scheme), "connector", job_connector_name(a, j),
+	    "tls", "1.3", "content_sha256", content_sha) : json_pack(
+	    "{s:I,s:s,s:s,s:s,s:s}", "job", (json_int_t)rq.job_id, "scheme",
+	    sign_scheme_name(rq.scheme), "connector", job_connector_name(a, j),
+	    "tls", "1.2", "digest", hex), sig, sizeof(sig)) == -1)
+		return;
 	reply_sign(a, msg->id, SIGN_OK, sig, siglen);
 	explicit_bzero(sig, sizeof(sig));
 }
@@ -153,12 +282,16 @@ static void
 jws_refused(struct agent *a, uint32_t req, const struct ipc_jws_sign_request
     *rq, const char *why)
 {
-	log_warn("sign: %s: job %u %s input %zu bytes", why, rq->job_id,
-	    jws_kind_name(rq->kind), rq->len);
-	/* Not the input: it is long, and the verdict says what was wrong. */
-	agent_audit(a, "sign.refused", NULL, why, json_pack("{s:I,s:s,s:I}",
-	    "job", (json_int_t)rq->job_id, "scheme", jws_kind_name(rq->kind),
-	    "input_len", (json_int_t)rq->len));
+	char h[65];
+
+	log_warn("sign: %s: job %u %s %s input %zu bytes", why, rq->job_id,
+	    jws_kind_name(rq->kind), acme_op_name(rq->op), rq->len);
+	/* Not the input (long): its hash, and the verdict says what was wrong. */
+	sha256_hex(rq->input, rq->len, h);
+	agent_audit(a, "sign.refused", NULL, why, json_pack(
+	    "{s:I,s:s,s:s,s:I,s:s}", "job", (json_int_t)rq->job_id, "scheme",
+	    jws_kind_name(rq->kind), "op", acme_op_name(rq->op), "input_len",
+	    (json_int_t)rq->len, "input_sha256", h));
 	reply_sign(a, req, SIGN_REFUSED, NULL, 0);
 }
 
@@ -172,25 +305,41 @@ on_jws_sign_request(struct agent *a, const struct ipc_msg *msg)
 {
 	struct ipc_jws_sign_request	 rq;
 	struct acme_signer		*s;
+	struct acme_job_view		 view;
+	struct acme_sign_req		 ar;
+	struct job			*j;
 	enum sign_verdict		 v;
 	enum acme_sign_verdict		 av;
 	uint8_t				 sig[HSM_MAX_SIG];
 	size_t				 siglen = 0;
-	char				 err[256];
+	char				 err[256], h[65];
 	int				 failed;
 
 	if (!a->child.ready || ipc_dec_jws_sign_request(msg, &rq) == -1) {
 		violation(a, "malformed or premature jws-sign-request");
 		return;
 	}
+	j = job_find(a, rq.job_id);
+	if (past_window(a, j))
+		return;
 	s = jws_signer(a, rq.job_id);
 	if ((v = sign_policy_check_job(&a->sp, s != NULL, monotime_ms())) !=
 	    SIGN_GRANT) {
 		jws_refused(a, msg->id, &rq, sign_verdict_name(v));
 		return;
 	}
-	av = acme_signer_answer(s, a->hsm, rq.kind, rq.input, rq.len, sig,
-	    &siglen, &failed, err, sizeof(err));
+	/* The job as the parent sent it: what the payload must match. */
+	memset(&ar, 0, sizeof(ar));
+	ar.kind = rq.kind;
+	ar.op = rq.op;
+	ar.input = rq.input;
+	ar.len = rq.len;
+	ar.facts = acme_job_view_init(&view, &j->payload) == 0 ? &view.f :
+	    NULL;
+	av = acme_signer_answer(s, a->hsm, &ar, sig, &siglen, &failed, err,
+	    sizeof(err));
+	if (ar.facts != NULL)
+		acme_job_view_free(&view);
 	if (av != ACME_SIGN_OK) {
 		/* The rate's token is spent, but the request was refused. */
 		a->sp.count[SIGN_GRANT]--;
@@ -211,15 +360,71 @@ on_jws_sign_request(struct agent *a, const struct ipc_msg *msg)
 	}
 	if (rq.kind == JWS_ACCOUNT)
 		hsm_signed(a);
-	/* The job is progressing: its next request gets its full time. */
-	job_alive(a, job_find(a, rq.job_id));
-	log_debug("sign: granted: job %u %s", rq.job_id,
-	    jws_kind_name(rq.kind));
-	agent_audit_deferred(a, "sign.granted", NULL, "ok", json_pack(
-	    "{s:I,s:s,s:s}", "job", (json_int_t)rq.job_id, "scheme",
-	    jws_kind_name(rq.kind), "connector", s->connector));
+	/* The job is progressing: its next request gets its time, within
+	   the job's signing window. */
+	job_alive(a, j);
+	log_debug("sign: granted: job %u %s %s", rq.job_id,
+	    jws_kind_name(rq.kind), acme_op_name(rq.op));
+	sha256_hex(rq.input, rq.len, h);
+	if (record_grant(a, msg->id, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}",
+	    "job", (json_int_t)rq.job_id, "scheme", jws_kind_name(rq.kind),
+	    "connector", s->connector, "op", acme_op_name(rq.op), "url",
+	    ar.url, "input_sha256", h), sig, sizeof(sig)) == -1)
+		return;
 	reply_sign(a, msg->id, SIGN_OK, sig, siglen);
 	explicit_bzero(sig, sizeof(sig));
+}
+
+/*
+ * The child names an http-01 token its ACME job waits on (RFC 8555
+ * §8.3): the parent answers it on its port with the key authorization of
+ * the account key it holds, so the child can point the port at a token
+ * but never at another account's thumbprint. Only for an enroll or
+ * lookup job of an ACME connector in flight; anything else is refused,
+ * counted and audited, and the port answers nothing for it. A token
+ * lives until its job drops it or ends (job_release).
+ */
+static void
+on_http01_token(struct agent *a, const struct ipc_msg *msg)
+{
+	struct ipc_http01_token	 t;
+	struct acme_signer	*s;
+	struct job		*j;
+	char			 ka[IPC_MAX_HTTP01_TOKEN + ACME_THUMBPRINT_LEN +
+				    2];
+	const char		*why = NULL;
+
+	if (!a->child.ready || ipc_dec_http01_token(msg, &t) == -1) {
+		violation(a, "malformed or premature http01-token");
+		return;
+	}
+	if (!t.add) {
+		(void)http01_token_del(a->http01, t.job_id, t.token);
+		return;
+	}
+	j = job_find(a, t.job_id);
+	s = jws_signer(a, t.job_id);
+	if (a->http01 == NULL)
+		why = "no-listener";
+	else if (s == NULL)
+		why = "refused-no-job";
+	else if (j->ca_action != CA_ENROLL && j->ca_action != CA_LOOKUP)
+		why = "op";
+	else if (acme_key_authorization(t.token, s->thumbprint, ka,
+	    sizeof(ka)) == -1 || http01_token_add(a->http01, t.job_id,
+	    t.token, ka) == -1)
+		why = "full";
+	if (why != NULL) {
+		a->http01_refused++;
+		log_warn("http-01: %s: job %u token %s", why, t.job_id,
+		    t.token);
+		agent_audit_deferred(a, "http_token.refused", NULL, why, json_pack(
+		    "{s:I,s:s}", "job", (json_int_t)t.job_id, "token",
+		    t.token));
+		return;
+	}
+	log_info("http-01: token %s answered for job %u (connector %s)",
+	    t.token, t.job_id, s->connector);
 }
 
 const double ca_latency_bounds[CA_LATENCY_BUCKETS] = {
@@ -273,7 +478,7 @@ on_ca_result(struct agent *a, const struct ipc_msg *msg)
 	}
 	ca_observe(a, j, &r);
 	j->ca_done(a, j, &r, NULL);
-	job_release(j);
+	job_release(a, j);
 }
 
 static void
@@ -288,7 +493,7 @@ on_job_result(struct agent *a, const struct ipc_msg *msg)
 		return;
 	}
 	j->done(a, j, &r, NULL);
-	job_release(j);
+	job_release(a, j);
 }
 
 /*
@@ -315,6 +520,38 @@ child_last_words(struct agent *a)
 	}
 }
 
+/*
+ * A token per line, CHILD_LOG_RATE a second up to CHILD_LOG_BURST: the
+ * child's lines are its own words and cost the parent's disk, so a
+ * hijacked child cannot fill it. Dropped lines are counted (metrics,
+ * health) and summed up in one line of the parent's at most a second.
+ */
+static int
+log_allowed(struct child_proc *c, int64_t now)
+{
+	if (c->log_last_ms == 0)
+		c->log_tokens = CHILD_LOG_BURST;
+	else
+		c->log_tokens += (double)(now - c->log_last_ms) *
+		    CHILD_LOG_RATE / 1000;
+	if (c->log_tokens > CHILD_LOG_BURST)
+		c->log_tokens = CHILD_LOG_BURST;
+	c->log_last_ms = now;
+	if (c->log_tokens >= 1) {
+		c->log_tokens -= 1;
+		return 1;
+	}
+	c->log_dropped++;
+	if (now - c->log_dropped_ms >= 1000) {
+		log_warn("supervisor: child %ld logs more than %d lines a "
+		    "second: %llu lines dropped", (long)c->pid, CHILD_LOG_RATE,
+		    (unsigned long long)(c->log_dropped - c->log_dropped_told));
+		c->log_dropped_told = c->log_dropped;
+		c->log_dropped_ms = now;
+	}
+	return 0;
+}
+
 static void
 on_log(struct agent *a, const struct ipc_msg *msg)
 {
@@ -324,8 +561,9 @@ on_log(struct agent *a, const struct ipc_msg *msg)
 		violation(a, "malformed log message");
 		return;
 	}
-	log_msg((enum log_level)l.level, "child[%ld]: %s", (long)a->child.pid,
-	    l.text);
+	if (log_allowed(&a->child, monotime_ms()))
+		log_msg((enum log_level)l.level, "child[%ld]: %s",
+		    (long)a->child.pid, l.text);
 }
 
 /* Drains every datagram the child has queued. */
@@ -362,6 +600,7 @@ child_readable(struct agent *a)
 			on_ready(a, &msg);
 			break;
 		case IPC_SIGN_REQUEST:
+		case IPC_TLS13_SIGN_REQUEST:
 			on_sign_request(a, &msg);
 			break;
 		case IPC_JWS_SIGN_REQUEST:
@@ -375,6 +614,9 @@ child_readable(struct agent *a)
 			break;
 		case IPC_LOG:
 			on_log(a, &msg);
+			break;
+		case IPC_HTTP01_TOKEN:
+			on_http01_token(a, &msg);
 			break;
 		default:
 			violation(a, "unknown message type");

@@ -18,6 +18,7 @@
 #include "agent.h"
 #include "audit.h"
 #include "orders.h"
+#include "util.h"
 
 #define CRASH_LOOP	4	/* short lives in a row: "down" */
 
@@ -41,6 +42,13 @@ check_child(struct agent *a, json_t *checks, json_t *reasons,
 	const struct child_proc	*c = &a->child;
 	char			 msg[128];
 
+	if (c->log_dropped_ms != 0 &&
+	    monotime_ms() - c->log_dropped_ms < CHILD_LOG_FLOOD_MS) {
+		snprintf(msg, sizeof(msg), "log flood: %llu lines dropped "
+		    "(more than %d a second)", (unsigned long long)
+		    c->log_dropped, CHILD_LOG_RATE);
+		check(checks, reasons, st, "child_log", HEALTH_DEGRADED, msg);
+	}
 	if (c->ready) {
 		check(checks, reasons, st, "child", HEALTH_OK, NULL);
 		return;

@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 
 #include "acme_signer.h"
+#include "http01_server.h"
 #include "agent.h"
 #include "log.h"
 #include "secret_file.h"
@@ -104,6 +105,33 @@ leaf_key_type(const char *pem, size_t len, int *type)
 	BIO_free(bio);
 	ERR_clear_error();
 	return r;
+}
+
+/*
+ * TLS 1.3 only is the default: a TLS 1.2 handshake signature is over a
+ * digest the parent cannot tell from any other. Each place that allows
+ * it is named, on -t and at every start.
+ */
+static void
+say_tls12(const struct config *cfg, int test_only)
+{
+	for (size_t i = 0; i <= cfg->nconnectors; i++) {
+		const char *what = i < cfg->nconnectors ?
+		    cfg->connectors[i].name : "[probe]";
+
+		if (i < cfg->nconnectors ? !cfg->connectors[i].allow_tls12 :
+		    cfg->probe_url == NULL || !cfg->probe_allow_tls12)
+			continue;
+		if (test_only)
+			printf("%s%s allows TLS 1.2: its handshake signatures "
+			    "are over digests the agent cannot check (see "
+			    "SECURITY.md)\n", i < cfg->nconnectors ?
+			    "connector " : "", what);
+		else
+			log_warn("tls: %s%s allows TLS 1.2: its handshake "
+			    "signatures are over digests the agent cannot check",
+			    i < cfg->nconnectors ? "connector " : "", what);
+	}
 }
 
 /* Everything public the child needs, checked before anything starts. */
@@ -416,13 +444,13 @@ poll_timeout(const struct agent *a, int64_t now)
 static void
 event_loop(struct agent *a, int command)
 {
-	size_t		 room = 2 + 1 + a->api.max;
+	size_t		 room = 2 + 1 + a->api.max + HTTP01_MAX_POLLFDS;
 	struct pollfd	*pfd = xcalloc(room, sizeof(*pfd));
 
 	while (!quit && !a->child.config_refused && !drained(a,
 	    monotime_ms())) {
 		int64_t		 now = monotime_ms(), t;
-		size_t		 n = 1, napi;
+		size_t		 n = 1, napi, nh;
 		int		 timeout, child_at = -1;
 
 		if (command && run_steps(a, now))
@@ -433,12 +461,14 @@ event_loop(struct agent *a, int command)
 			pfd[n++] = (struct pollfd){ a->child.fd, POLLIN, 0 };
 		}
 		napi = api_pollfds(&a->api, pfd + n, room - n);
-		timeout = poll_timeout(a, now);
+		/* Last: the jobs before may have added or dropped tokens. */
+		nh = http01_pollfds(a->http01, pfd + n + napi, room - n - napi);
+		timeout = http01_timeout_ms(a->http01, poll_timeout(a, now));
 		if ((t = api_tick(&a->api, now)) != 0 && t - now < timeout)
 			timeout = t <= now ? 0 : (int)(t - now);
 		if ((t = agent_audit_tick(a, now)) != 0 && t - now < timeout)
 			timeout = t <= now ? 0 : (int)(t - now);
-		if (poll(pfd, n + napi, timeout) == -1 && errno != EINTR)
+		if (poll(pfd, n + napi + nh, timeout) == -1 && errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents & POLLIN)
 			handle_signals(a);
@@ -447,6 +477,7 @@ event_loop(struct agent *a, int command)
 		now = monotime_ms();
 		if (napi > 0)
 			api_handle(a, &a->api, pfd + n, napi, now);
+		http01_handle(a->http01, pfd + n + napi, nh);
 		/* Draining: no restarts, no new polls or probes. */
 		if (!a->draining || a->child.pid != 0)
 			child_tick(a, now);
@@ -493,7 +524,7 @@ report_counters(const struct agent *a)
 
 	log_info("hsmagentd: signatures granted %llu, refused %llu "
 	    "(scheme %llu, digest-length %llu, no-job %llu, rate %llu, "
-	    "acme-policy %llu), hsm-failed %llu; child restarts %llu, "
+	    "acme-policy %llu, tls12 %llu), hsm-failed %llu; child restarts %llu, "
 	    "sandbox kills %llu, protocol violations %llu",
 	    (unsigned long long)p->count[SIGN_GRANT],
 	    (unsigned long long)(sign_policy_refused(p) + a->acme_refused),
@@ -502,6 +533,7 @@ report_counters(const struct agent *a)
 	    (unsigned long long)p->count[SIGN_DENY_NO_JOB],
 	    (unsigned long long)p->count[SIGN_DENY_RATE],
 	    (unsigned long long)a->acme_refused,
+	    (unsigned long long)p->count[SIGN_DENY_TLS12],
 	    (unsigned long long)p->failed,
 	    (unsigned long long)a->child.restarts,
 	    (unsigned long long)a->child.sigsys_kills,
@@ -568,6 +600,7 @@ main(int argc, char *argv[])
 	a.started_at = (int64_t)time(NULL);
 	a.child.stop_cause = -1;
 	a.http01_fd = -1;
+	say_tls12(&cfg, test_only);
 	if (test_only) {
 		local_api_close(&a, "check only");
 		printf("%s: configuration OK\n", conffile);
@@ -591,6 +624,9 @@ main(int argc, char *argv[])
 		local_api_close(&a, "http-01 listener error");
 		fatalx("%s", err);
 	}
+	if (a.http01_fd != -1 && (a.http01 = http01_server_new(a.http01_fd)) ==
+	    NULL)
+		fatalx("http-01: the listener is not a listening TCP socket");
 
 	/* The child first: no PKCS#11 state exists yet to leak into it. */
 	if (child_spawn(&a) == -1)
@@ -618,7 +654,8 @@ main(int argc, char *argv[])
 	    "insecure_allow_extractable", cfg.hsm_insecure_allow_extractable));
 	/* Each ACME account key is checked now, not at its first JWS. */
 	if (acme_signers_open(a.acme, &a.nacme, &cfg, a.hsm, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err)) == -1 || key_roles_check(&a, a.chain_pem,
+	    a.chain_len, err, sizeof(err)) == -1) {
 		agent_audit(&a, "hsm.key_check", NULL, "failed",
 		    json_pack("{s:s}", "error", err));
 		shutdown_child(&a);
@@ -651,6 +688,8 @@ main(int argc, char *argv[])
 	    "refused" : a.draining || quit ? "signal" : "done");
 	log_info("event=agent.stop state persisted; exiting");
 	acme_signers_close(a.acme, &a.nacme);
+	http01_server_free(a.http01);
+	a.http01 = NULL;
 	http01_listen_close(&a);
 	hsm_close(a.hsm);
 	freezero(a.trust_pem, a.trust_len);

@@ -2,12 +2,11 @@
  * http01_listen.c - the http-01 challenge port (RFC 8555 §8.3), bound
  * by the parent at start.
  *
- * The sandboxed child may not bind (seccomp has no bind, Landlock
- * handles TCP bind and grants none), and port 80 needs privileges it
- * does not have: so the parent binds once, before the first child, and
- * hands the listening socket to every child it spawns as fd 4. The
- * parent itself never accepts on it: it keeps it open only so that a
- * restarted child gets the same socket.
+ * Port 80 needs privileges the child does not have, and what answers
+ * must not be the process that talks to the CA: so the parent binds once,
+ * at start, and answers it itself (http01_server.c), with the tokens the
+ * ACME jobs in flight named and the key authorization of the account key
+ * it holds. The child never holds the socket.
  */
 #include <sys/socket.h>
 
@@ -19,7 +18,7 @@
 #include "agent.h"
 #include "log.h"
 
-#define HTTP01_BACKLOG	16	/* = the child's connection cap */
+#define HTTP01_BACKLOG	16	/* = the responder's connection cap */
 
 /* The first ACME connector that names the address, for messages. */
 static const char *

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "http01_server.h"
 #include "log.h"
 #include "util.h"
 
@@ -39,7 +40,9 @@ job_new_probe(struct agent *a, const char *url, job_done_fn done)
 	if (j == NULL)
 		return NULL;
 	j->done = done;
+	memset(&p, 0, sizeof(p));
 	snprintf(p.url, sizeof(p.url), "%s", url);
+	p.allow_tls12 = a->cfg->probe_allow_tls12 ? 1 : 0;
 	wbuf_init(&j->payload, IPC_MAX_PAYLOAD);
 	ipc_enc_job_probe(&j->payload, &p);
 	jobs_send_queued(a);
@@ -105,8 +108,10 @@ job_find(struct agent *a, uint32_t id)
 }
 
 void
-job_release(struct job *j)
+job_release(struct agent *a, struct job *j)
 {
+	/* Its http-01 tokens go with it: none is answered for a dead job. */
+	http01_job_ended(a->http01, j->id);
 	wbuf_free(&j->payload);
 	memset(j, 0, sizeof(*j));
 }
@@ -119,17 +124,60 @@ job_release(struct job *j)
  * (job_alive): a long order lives while it makes progress, a hung
  * child is still caught.
  */
+static int
+job_is_acme(const struct agent *a, const struct job *j)
+{
+	return j->type == IPC_JOB_CA && j->conn >= 0 &&
+	    (size_t)j->conn < a->cfg->nconnectors &&
+	    strcmp(a->cfg->connectors[j->conn].type, "acme") == 0;
+}
+
 void
 job_alive(struct agent *a, struct job *j)
 {
-	int64_t requests = 1;
+	int64_t requests;
 
-	if (j->type == IPC_JOB_CA && j->conn >= 0 &&
-	    (size_t)j->conn < a->cfg->nconnectors &&
-	    strcmp(a->cfg->connectors[j->conn].type, "acme") == 0)
-		requests = 3;
+	if (j == NULL)
+		return;
+	requests = job_is_acme(a, j) ? 3 : 1;
 	j->deadline_ms = monotime_ms() + requests *
 	    (int64_t)a->cfg->tls_timeout_s * 1000 + JOB_GRACE_MS;
+	/* A job ends with its signing window, whatever it was granted. */
+	if (j->sign_until_ms != 0 && j->deadline_ms > j->sign_until_ms)
+		j->deadline_ms = j->sign_until_ms;
+}
+
+/*
+ * The signing window, from the job's send: one request's timeout and
+ * grace, and for an ACME job (a run of requests) the child's budget for
+ * one job (ACME_JOB_BUDGET_REQUESTS timeouts) before it; no grant
+ * extends it (job_alive stops there).
+ */
+static int64_t
+job_sign_window_ms(const struct agent *a, const struct job *j)
+{
+	int64_t requests = job_is_acme(a, j) ? ACME_JOB_BUDGET_REQUESTS + 1 : 1;
+
+	return requests * (int64_t)a->cfg->tls_timeout_s * 1000 + JOB_GRACE_MS;
+}
+
+/* Does the job's connector (or the probe) allow TLS 1.2 signatures? */
+int
+job_allows_tls12(const struct agent *a, const struct job *j)
+{
+	if (j->type == IPC_JOB_PROBE)
+		return a->cfg->probe_allow_tls12;
+	return j->conn >= 0 && (size_t)j->conn < a->cfg->nconnectors &&
+	    a->cfg->connectors[j->conn].allow_tls12;
+}
+
+const char *
+job_connector_name(const struct agent *a, const struct job *j)
+{
+	if (j == NULL || j->type != IPC_JOB_CA || j->conn < 0 ||
+	    (size_t)j->conn >= a->cfg->nconnectors)
+		return "";
+	return a->cfg->connectors[j->conn].name;
 }
 
 void
@@ -145,6 +193,7 @@ jobs_send_queued(struct agent *a)
 		if (child_send(a, j->type, j->id, &j->payload) == 0) {
 			j->state = JOB_SENT;
 			j->sent_ms = monotime_ms();
+			j->sign_until_ms = j->sent_ms + job_sign_window_ms(a, j);
 			job_alive(a, j);
 		}
 		if (!a->child.ready)
@@ -164,7 +213,7 @@ jobs_fail_sent(struct agent *a, const char *error)
 			j->ca_done(a, j, NULL, error);
 		else
 			j->done(a, j, NULL, error);
-		job_release(j);
+		job_release(a, j);
 	}
 }
 

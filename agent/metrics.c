@@ -112,7 +112,8 @@ void
 metrics_write(struct agent *a, FILE *f)
 {
 	static const char *const verdict[] = { "granted", "refused_scheme",
-	    "refused_digest_length", "refused_no_job", "refused_rate" };
+	    "refused_digest_length", "refused_no_job", "refused_rate",
+	    "refused_tls12" };
 	static const char *const states[] = { "received", "awaiting_approval",
 	    "submitting", "pending", "issued", "rejected", "failed",
 	    "revoked" };
@@ -121,12 +122,20 @@ metrics_write(struct agent *a, FILE *f)
 	fprintf(f, "# HELP hsmagent_signatures_total HSM signatures asked "
 	    "for by the connector child, by verdict\n"
 	    "# TYPE hsmagent_signatures_total counter\n");
-	for (int v = SIGN_GRANT; v <= SIGN_DENY_RATE; v++)
+	for (int v = SIGN_GRANT; v <= SIGN_DENY_TLS12; v++)
 		fprintf(f, "hsmagent_signatures_total{verdict=\"%s\"} %llu\n",
 		    verdict[v - SIGN_GRANT],
 		    (unsigned long long)p->count[v]);
 	counter(f, "hsmagent_hsm_sign_failures_total",
 	    "signatures the HSM failed to make", p->failed);
+	counter(f, "hsmagent_acme_signatures_refused_total",
+	    "ACME JWS refused for what they say (acme_sign_policy)",
+	    a->acme_refused);
+	counter(f, "hsmagent_signatures_withheld_total",
+	    "signatures made but not given to the child: their audit record "
+	    "could not be written", a->sign_unrecorded);
+	counter(f, "hsmagent_child_log_lines_dropped_total",
+	    "connector child log lines over the rate limit", a->child.log_dropped);
 	counter(f, "hsmagent_child_restarts_total",
 	    "connector child restarts", a->child.restarts);
 	counter(f, "hsmagent_sandbox_kills_total",

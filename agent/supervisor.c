@@ -4,9 +4,9 @@
  *
  * The child is fork+exec'd: a fresh address space holds nothing of the
  * parent's (no PIN cached by libp11, no SoftHSM state), even when it is
- * restarted long after the login. Its contract: fd 3 is the IPC socket,
- * fd 4 the http-01 listener when one is configured (the same socket for
- * every child, cfg-done says so), fds 0 and 1 are /dev/null, fd 2 is
+ * restarted long after the login. Its contract: fd 3 is the IPC socket
+ * and nothing is open past it (the http-01 port stays with the parent,
+ * which answers it), fds 0 and 1 are /dev/null, fd 2 is
  * the parent's stderr only in debug mode (so a hijacked child cannot
  * forge lines in the agent's log), the environment is empty but for
  * sanitizer settings, no signal is blocked.
@@ -30,26 +30,19 @@ static const char *const passed_env[] = {
 	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", NULL
 };
 
-#define CHILD_IPC_FD		3	/* as connectors/child.h has them */
-#define CHILD_HTTP01_FD		4
+#define CHILD_IPC_FD		3	/* as connectors/child.h has it */
 
 /*
- * fds 3 and 4 as the child expects them. Both are moved above 4 first:
- * either may already sit on the other's number (or its own, where dup2
- * would leave FD_CLOEXEC set).
+ * fd 3 as the child expects it, moved above 3 first (it may sit on 3
+ * already, where dup2 would leave FD_CLOEXEC set), and nothing past it.
  */
 static int
-place_fds(int ipc, int http01)
+place_fds(int ipc)
 {
-	if ((ipc = fcntl(ipc, F_DUPFD, CHILD_HTTP01_FD + 1)) == -1 ||
-	    (http01 != -1 &&
-	    (http01 = fcntl(http01, F_DUPFD, CHILD_HTTP01_FD + 1)) == -1))
+	if ((ipc = fcntl(ipc, F_DUPFD, CHILD_IPC_FD + 1)) == -1 ||
+	    dup2(ipc, CHILD_IPC_FD) == -1)
 		return -1;
-	if (dup2(ipc, CHILD_IPC_FD) == -1 ||
-	    (http01 != -1 && dup2(http01, CHILD_HTTP01_FD) == -1))
-		return -1;
-	close_range(http01 != -1 ? CHILD_HTTP01_FD + 1 : CHILD_IPC_FD + 1,
-	    ~0U, 0);
+	close_range(CHILD_IPC_FD + 1, ~0U, 0);
 	return 0;
 }
 
@@ -75,7 +68,7 @@ exec_child(struct agent *a, int ipc)
 	if ((null = open("/dev/null", O_RDWR)) == -1 ||
 	    dup2(null, STDIN_FILENO) == -1 || dup2(null, STDOUT_FILENO) == -1 ||
 	    (!a->debug && dup2(null, STDERR_FILENO) == -1) ||
-	    place_fds(ipc, a->http01_fd) == -1)
+	    place_fds(ipc) == -1)
 		_exit(127);
 	execve(a->cfg->connector_path, argv, envp);
 	log_error("supervisor: cannot exec %s: %s", a->cfg->connector_path,
@@ -142,6 +135,7 @@ send_config(struct agent *a)
 		m.org_id = cc->org_id;
 		m.cert_type = cc->cert_type;
 		m.term = cc->term;
+		m.allow_tls12 = cc->allow_tls12 ? 1 : 0;
 		/* The password itself is not configuration: jobs carry it. */
 		m.auth = cc->password_file != NULL ? IPC_AUTH_PASSWORD :
 		    IPC_AUTH_CERT;
@@ -178,7 +172,7 @@ send_config(struct agent *a)
 		if (port != 0 && k == d.nports && d.nports < IPC_MAX_PORTS)
 			d.ports[d.nports++] = port;
 	}
-	d.http01 = a->http01_fd != -1;
+	d.http01 = a->http01 != NULL;	/* tokens may be registered */
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
 	ipc_enc_cfg_done(&b, &d);
 	r = child_send(a, IPC_CFG_DONE, 0, &b);
@@ -389,7 +383,9 @@ child_tick(struct agent *a, int64_t now)
 		struct job *j = &a->jobs[i];
 
 		if (j->state == JOB_SENT && now > j->deadline_ms) {
-			child_kill(a, "a job passed its deadline: child hung");
+			child_kill(a, now > j->sign_until_ms ? "a job passed "
+			    "its signing window" : "a job passed its deadline: "
+			    "child hung");
 			break;
 		}
 	}

@@ -352,7 +352,7 @@ acme_ratio() {
 		echo "[connector acme]"
 		echo "type = acme"
 		echo "url = $PEBBLE_DIR_URL"
-		echo "account_key_uri = $EC_KEY_URI"
+		echo "account_key_uri = $ACME_EC_KEY_URI"
 		echo "eab_kid = $PEBBLE_EAB_KID"
 		echo "eab_hmac_file = $PEBBLE_EAB_HMAC_FILE"
 		echo "http01_listen = 127.0.0.1:$(free_port)"

@@ -113,6 +113,8 @@ ipc_type_name(uint16_t type)
 	case IPC_JOB_CA:	return "job-ca";
 	case IPC_CA_RESULT:	return "ca-result";
 	case IPC_JWS_SIGN_REQUEST: return "jws-sign-request";
+	case IPC_HTTP01_TOKEN: return "http01-token";
+	case IPC_TLS13_SIGN_REQUEST: return "tls13-sign-request";
 	default:		return "unknown";
 	}
 }
@@ -252,7 +254,8 @@ ipc_dec_cfg_done(const struct ipc_msg *msg, struct ipc_cfg_done *m)
 int
 ipc_enc_job_probe(struct wbuf *b, const struct ipc_job_probe *m)
 {
-	return wbuf_put_cstr(b, m->url);
+	wbuf_put_cstr(b, m->url);
+	return wbuf_put_u8(b, m->allow_tls12);
 }
 
 int
@@ -262,9 +265,10 @@ ipc_dec_job_probe(const struct ipc_msg *msg, struct ipc_job_probe *m)
 
 	if (begin(msg, IPC_JOB_PROBE, &r) == -1 ||
 	    rbuf_get_cstr(&r, m->url, sizeof(m->url), IPC_MAX_URL) == -1 ||
-	    rbuf_end(&r) == -1)
+	    rbuf_get_u8(&r, &m->allow_tls12) == -1 || rbuf_end(&r) == -1)
 		return -1;
-	if (strncmp(m->url, "https://", 8) != 0 || m->url[8] == '\0')
+	if (strncmp(m->url, "https://", 8) != 0 || m->url[8] == '\0' ||
+	    m->allow_tls12 > 1)
 		return -1;
 	return 0;
 }
@@ -297,6 +301,7 @@ ipc_enc_jws_sign_request(struct wbuf *b, const struct ipc_jws_sign_request *m)
 {
 	wbuf_put_u32(b, m->job_id);
 	wbuf_put_u8(b, m->kind);
+	wbuf_put_u8(b, m->op);
 	return wbuf_put_bytes(b, m->input, m->len);
 }
 
@@ -309,10 +314,40 @@ ipc_dec_jws_sign_request(const struct ipc_msg *msg,
 	if (begin(msg, IPC_JWS_SIGN_REQUEST, &r) == -1 ||
 	    rbuf_get_u32(&r, &m->job_id) == -1 ||
 	    rbuf_get_u8(&r, &m->kind) == -1 ||
+	    rbuf_get_u8(&r, &m->op) == -1 ||
 	    rbuf_get_bytes(&r, &m->input, &m->len, IPC_MAX_JWS_INPUT) == -1 ||
 	    rbuf_end(&r) == -1)
 		return -1;
-	if ((m->kind != JWS_ACCOUNT && m->kind != JWS_EAB) || m->len == 0)
+	if ((m->kind != JWS_ACCOUNT && m->kind != JWS_EAB) || m->len == 0 ||
+	    m->op == 0 || m->op >= ACME_OP_MAX ||
+	    (m->kind == JWS_EAB && m->op != ACME_OP_NEW_ACCOUNT))
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_http01_token(struct wbuf *b, const struct ipc_http01_token *m)
+{
+	wbuf_put_u32(b, m->job_id);
+	wbuf_put_u8(b, m->add);
+	return wbuf_put_cstr(b, m->token);
+}
+
+int
+ipc_dec_http01_token(const struct ipc_msg *msg, struct ipc_http01_token *m)
+{
+	struct rbuf	r;
+	size_t		n;
+
+	if (begin(msg, IPC_HTTP01_TOKEN, &r) == -1 ||
+	    rbuf_get_u32(&r, &m->job_id) == -1 ||
+	    rbuf_get_u8(&r, &m->add) == -1 ||
+	    rbuf_get_cstr(&r, m->token, sizeof(m->token),
+	    IPC_MAX_HTTP01_TOKEN) == -1 || rbuf_end(&r) == -1)
+		return -1;
+	n = strlen(m->token);
+	if (m->add > 1 || n == 0 || strspn(m->token, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_") != n)
 		return -1;
 	return 0;
 }
@@ -365,8 +400,8 @@ ipc_enc_sign_request(struct wbuf *b, const struct ipc_sign_request *m)
 	return wbuf_put_bytes(b, m->digest, m->dlen);
 }
 
-int
-ipc_dec_sign_request(const struct ipc_msg *msg, struct ipc_sign_request *m)
+static int
+dec_sign(const struct ipc_msg *msg, uint16_t type, struct ipc_sign_request *m)
 {
 	struct rbuf r;
 
@@ -375,13 +410,26 @@ ipc_dec_sign_request(const struct ipc_msg *msg, struct ipc_sign_request *m)
 	 * here, so that a well-formed but refused request is counted
 	 * rather than treated as a framing violation.
 	 */
-	if (begin(msg, IPC_SIGN_REQUEST, &r) == -1 ||
+	if (begin(msg, type, &r) == -1 ||
 	    rbuf_get_u32(&r, &m->job_id) == -1 ||
 	    rbuf_get_u8(&r, &m->scheme) == -1 ||
 	    rbuf_get_bytes(&r, &m->digest, &m->dlen, IPC_MAX_DIGEST) == -1 ||
 	    rbuf_end(&r) == -1)
 		return -1;
 	return 0;
+}
+
+int
+ipc_dec_sign_request(const struct ipc_msg *msg, struct ipc_sign_request *m)
+{
+	return dec_sign(msg, IPC_SIGN_REQUEST, m);
+}
+
+int
+ipc_dec_tls13_sign_request(const struct ipc_msg *msg,
+    struct ipc_sign_request *m)
+{
+	return dec_sign(msg, IPC_TLS13_SIGN_REQUEST, m);
 }
 
 int
@@ -480,7 +528,8 @@ ipc_enc_cfg_connector(struct wbuf *b, const struct ipc_cfg_connector *m)
 	wbuf_put_u8(b, m->auth);
 	wbuf_put_cstr(b, m->contact);
 	wbuf_put_cstr(b, m->preferred_chain);
-	return wbuf_put_cstr(b, m->eab_kid);
+	wbuf_put_cstr(b, m->eab_kid);
+	return wbuf_put_u8(b, m->allow_tls12);
 }
 
 /* ACME settings go into JSON the child builds: nothing to escape there. */
@@ -525,9 +574,9 @@ ipc_dec_cfg_connector(const struct ipc_msg *msg, struct ipc_cfg_connector *m)
 	    -1 || rbuf_get_cstr(&r, m->preferred_chain,
 	    sizeof(m->preferred_chain), IPC_MAX_HANDLE) == -1 ||
 	    rbuf_get_cstr(&r, m->eab_kid, sizeof(m->eab_kid), IPC_MAX_STR) ==
-	    -1 || rbuf_end(&r) == -1)
+	    -1 || rbuf_get_u8(&r, &m->allow_tls12) == -1 || rbuf_end(&r) == -1)
 		return -1;
-	if (!acme_settings_ok(m))
+	if (!acme_settings_ok(m) || m->allow_tls12 > 1)
 		return -1;
 	if (m->proxy[0] != '\0' && strncmp(m->proxy, "http://", 7) != 0)
 		return -1;

@@ -54,6 +54,15 @@
 #define IPC_MAX_CERT		(16 * 1024)
 #define IPC_MAX_CHAIN		(40 * 1024)
 #define IPC_MAX_JWS_INPUT	(60 * 1024)	/* JWS signing input (ACME) */
+#define IPC_MAX_HTTP01_TOKEN	256		/* base64url (RFC 8555 §8.3) */
+/*
+ * An ACME job starts no new request after this many request timeouts
+ * ([tls] timeout) in the child: it hands the order back as pending (or
+ * to be retried) instead. The parent's signing window for an ACME job
+ * is that budget plus one more request's timeout, and no signature is
+ * granted past it.
+ */
+#define ACME_JOB_BUDGET_REQUESTS	4
 
 enum ipc_type {
 	/* parent -> child: configuration */
@@ -74,6 +83,8 @@ enum ipc_type {
 	IPC_LOG = 103,
 	IPC_CA_RESULT = 104,
 	IPC_JWS_SIGN_REQUEST = 105,	/* answered by IPC_SIGN_REPLY */
+	IPC_HTTP01_TOKEN = 106,		/* no answer */
+	IPC_TLS13_SIGN_REQUEST = 107,	/* answered by IPC_SIGN_REPLY */
 };
 
 enum ipc_ca_action {
@@ -120,6 +131,21 @@ enum ipc_sign_status {
 enum ipc_jws_kind {
 	JWS_ACCOUNT = 1,
 	JWS_EAB = 2,
+};
+
+/*
+ * What the child says a JWS is for (RFC 8555 §7): the parent parses the
+ * payload as that operation and checks it against the job in flight
+ * (acme_sign_policy.h). An EAB is only ever part of a new account.
+ */
+enum ipc_acme_op {
+	ACME_OP_NEW_ACCOUNT = 1,	/* newAccount, incl. onlyReturnExisting */
+	ACME_OP_NEW_ORDER = 2,
+	ACME_OP_FETCH = 3,		/* POST-as-GET: empty payload */
+	ACME_OP_CHALLENGE = 4,		/* "{}" to a challenge */
+	ACME_OP_FINALIZE = 5,
+	ACME_OP_REVOKE = 6,
+	ACME_OP_MAX
 };
 
 enum ipc_selftest_what {
@@ -185,6 +211,7 @@ struct ipc_cfg_connector {
 	char		 contact[IPC_MAX_STR + 1];	/* "mailto:..[,mailto:..]" */
 	char		 preferred_chain[IPC_MAX_HANDLE + 1];	/* issuer CN */
 	char		 eab_kid[IPC_MAX_STR + 1];	/* "": no EAB */
+	uint8_t		 allow_tls12;	/* 0: TLS 1.3 only */
 };
 
 /* How a connector authenticates besides the TLS client certificate. */
@@ -241,6 +268,7 @@ struct ipc_ca_result {
 
 struct ipc_job_probe {
 	char		 url[IPC_MAX_URL + 1];
+	uint8_t		 allow_tls12;	/* 0: TLS 1.3 only */
 };
 
 struct ipc_sign_reply {
@@ -258,6 +286,13 @@ struct ipc_ready {
 	char		 sandbox[IPC_MAX_STR + 1];
 };
 
+/*
+ * IPC_SIGN_REQUEST: digest is what is signed (TLS 1.2, allowed only for
+ * the jobs of connectors that allow TLS 1.2). IPC_TLS13_SIGN_REQUEST, the
+ * same fields: digest is the TLS 1.3 transcript hash, and the parent
+ * builds the client CertificateVerify content around it (RFC 8446
+ * §4.4.3) and signs that, so the signature is good for nothing else.
+ */
 struct ipc_sign_request {
 	uint32_t	 job_id;
 	uint8_t		 scheme;
@@ -268,8 +303,21 @@ struct ipc_sign_request {
 struct ipc_jws_sign_request {
 	uint32_t	 job_id;
 	uint8_t		 kind;		/* JWS_* */
+	uint8_t		 op;		/* ACME_OP_* */
 	const uint8_t	*input;		/* b64url "." b64url, not NUL-ended */
 	size_t		 len;
+};
+
+/*
+ * An http-01 token the ACME job job_id waits on (add 1), or no longer
+ * (add 0). The parent answers it on the port with the key authorization
+ * it builds from the account key it holds; the child says which token,
+ * and nothing else.
+ */
+struct ipc_http01_token {
+	uint32_t	 job_id;
+	uint8_t		 add;
+	char		 token[IPC_MAX_HTTP01_TOKEN + 1];
 };
 
 struct ipc_job_result {
@@ -317,6 +365,7 @@ int	ipc_enc_job_ca(struct wbuf *, const struct ipc_job_ca *);
 int	ipc_enc_ca_result(struct wbuf *, const struct ipc_ca_result *);
 int	ipc_enc_jws_sign_request(struct wbuf *,
 	    const struct ipc_jws_sign_request *);
+int	ipc_enc_http01_token(struct wbuf *, const struct ipc_http01_token *);
 
 /*
  * Payload decoders: strict, exact, return 0 or -1. Pointers in the
@@ -330,6 +379,8 @@ int	ipc_dec_sign_reply(const struct ipc_msg *, struct ipc_sign_reply *);
 int	ipc_dec_selftest(const struct ipc_msg *, struct ipc_selftest *);
 int	ipc_dec_ready(const struct ipc_msg *, struct ipc_ready *);
 int	ipc_dec_sign_request(const struct ipc_msg *, struct ipc_sign_request *);
+int	ipc_dec_tls13_sign_request(const struct ipc_msg *,
+	    struct ipc_sign_request *);
 int	ipc_dec_job_result(const struct ipc_msg *, struct ipc_job_result *);
 int	ipc_dec_log(const struct ipc_msg *, struct ipc_log *);
 int	ipc_dec_cfg_connector(const struct ipc_msg *,
@@ -342,10 +393,13 @@ int	ipc_dec_job_ca(const struct ipc_msg *, struct ipc_job_ca *);
  */
 int	ipc_dec_ca_result(const struct ipc_msg *, struct ipc_ca_result *);
 /*
- * Kind known, input 1 to IPC_MAX_JWS_INPUT bytes; what the input says is
- * for acme_sign_policy to judge (refused requests are counted).
+ * Kind and op known (an EAB only for a new account), input 1 to
+ * IPC_MAX_JWS_INPUT bytes; what the input says is for acme_sign_policy
+ * to judge (refused requests are counted).
  */
 int	ipc_dec_jws_sign_request(const struct ipc_msg *,
 	    struct ipc_jws_sign_request *);
+/* add 0 or 1, a token of 1 to IPC_MAX_HTTP01_TOKEN base64url characters. */
+int	ipc_dec_http01_token(const struct ipc_msg *, struct ipc_http01_token *);
 
 #endif

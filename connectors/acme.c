@@ -41,8 +41,6 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
-#include "acme_http01.h"
-#include "acme_http01_server.h"
 #include "acme_jws.h"
 #include "acme_msg.h"
 #include "b64url.h"
@@ -105,6 +103,7 @@ struct acme_job {
 	int		 polls;
 	unsigned	 poll_ms;
 	int		 finalized;	/* a certificate may exist */
+	int64_t		 started_ms;	/* monotime: the budget's start */
 	char		 order_url[ACME_MAX_URL + 1];
 	struct acme_order order;
 	size_t		 authz_i;
@@ -126,6 +125,21 @@ static int
 needs_account(enum acme_step s)
 {
 	return s >= ST_ORDER_NEW;
+}
+
+/* What the parent is told each signed request is for. */
+static enum ipc_acme_op
+step_op(enum acme_step s)
+{
+	switch (s) {
+	case ST_ACCOUNT_FIND:
+	case ST_ACCOUNT_NEW:	return ACME_OP_NEW_ACCOUNT;
+	case ST_ORDER_NEW:	return ACME_OP_NEW_ORDER;
+	case ST_CHALLENGE:	return ACME_OP_CHALLENGE;
+	case ST_FINALIZE:	return ACME_OP_FINALIZE;
+	case ST_REVOKE:		return ACME_OP_REVOKE;
+	default:		return ACME_OP_FETCH;
+	}
 }
 
 /* ---- answers: headers, nonces, problems ---------------------------- */
@@ -299,13 +313,14 @@ post_jws(struct ca_xfer *x, const char *url, int with_jwk,
 		    "the ACME %s request", step_names[j->step]);
 		return -1;
 	}
-	rc = child_sign_jws(x->t.child, x->t.id, JWS_ACCOUNT, j->es256,
-	    (const uint8_t *)jws.signing_input, strlen(jws.signing_input),
-	    sig, &siglen, sizeof(sig));
+	rc = child_sign_jws(x->t.child, x->t.id, JWS_ACCOUNT,
+	    step_op(j->step), j->es256, (const uint8_t *)jws.signing_input,
+	    strlen(jws.signing_input), sig, &siglen, sizeof(sig));
 	if (rc == -2)
 		snprintf(x->prep_error, sizeof(x->prep_error), "the agent "
 		    "refused to sign the ACME %s request to %.120s (is it "
-		    "under server_prefixes?)", step_names[j->step], url);
+		    "under server_prefixes? the agent's log says why)",
+		    step_names[j->step], url);
 	if (rc == 0)
 		x->post = acme_jws_serialize(&jws, sig, siglen);
 	acme_jws_free(&jws);
@@ -329,8 +344,8 @@ eab_object(struct ca_xfer *x)
 	if (acme_eab_init(&jws, x->conf->eab_kid, s->dir.new_account,
 	    x->account_jwk) == -1)
 		return NULL;
-	rc = child_sign_jws(x->t.child, x->t.id, JWS_EAB, 0,
-	    (const uint8_t *)jws.signing_input, strlen(jws.signing_input),
+	rc = child_sign_jws(x->t.child, x->t.id, JWS_EAB, ACME_OP_NEW_ACCOUNT,
+	    0, (const uint8_t *)jws.signing_input, strlen(jws.signing_input),
 	    mac, &maclen, sizeof(mac));
 	if (rc == -2)
 		snprintf(x->prep_error, sizeof(x->prep_error), "the agent "
@@ -484,6 +499,7 @@ job_new(struct ca_xfer *x)
 		return NULL;
 	}
 	j = xcalloc(1, sizeof(*j));
+	j->started_ms = monotime_ms();
 	/* acme_jwk's canonical form: EC keys start with "crv". */
 	j->es256 = strncmp(x->account_jwk, "{\"crv\":\"P-256\"", 14) == 0;
 	j->alg = j->es256 ? "ES256" : "RS256";
@@ -636,7 +652,7 @@ token_drop(struct ca_xfer *x)
 	struct acme_job *j = x->state;
 
 	if (j->token[0] != '\0') {
-		http01_token_del(x->t.child, j->token);
+		child_http01_token(x->t.child, x->t.id, 0, j->token);
 		j->token[0] = '\0';
 	}
 }
@@ -647,9 +663,6 @@ authz_next(struct ca_xfer *x, struct ipc_ca_result *r)
 {
 	struct acme_job	*j = x->state;
 	struct acme_authz *z = &j->authz;
-	char		 thumb[ACME_THUMBPRINT_LEN + 1];
-	char		 keyauth[ACME_MAX_TOKEN + ACME_THUMBPRINT_LEN + 2];
-	uint8_t		 md[SHA256_DIGEST_LENGTH];
 
 	switch (z->status) {
 	case ACME_ST_VALID:
@@ -674,24 +687,25 @@ authz_next(struct ca_xfer *x, struct ipc_ca_result *r)
 		poll_again(x, ST_AUTHZ, r);
 		return;
 	}
-	if (!z->has_http01 || !http01_available(x->t.child)) {
+	if (!z->has_http01 || !x->t.child->cfg.http01) {
 		finish(r, CA_REJECTED, "the ACME authorization for %s "
 		    "needs validation%s; this agent answers http-01 only "
 		    "(with http01_listen set), dns-01 is not supported",
 		    z->ident, z->has_http01 ? "" : " without http-01");
 		return;
 	}
-	/* RFC 7638 thumbprint: SHA-256 of the canonical JWK we were given. */
-	SHA256((const unsigned char *)x->account_jwk, strlen(x->account_jwk),
-	    md);
-	if (b64url_encode(md, sizeof(md), thumb, sizeof(thumb)) == -1 ||
-	    acme_key_authorization(z->http01_token, thumb, keyauth,
-	    sizeof(keyauth)) == -1 ||
-	    http01_token_add(x->t.child, z->http01_token, keyauth) == -1) {
-		finish(r, CA_RETRY, "cannot answer the http-01 challenge "
-		    "for %s now", z->ident);
+	/*
+	 * The parent answers on its port, with the key authorization of
+	 * the account key it holds: the child only names the token. The
+	 * message goes before the challenge's signature request, so the
+	 * token is there before the CA can ask.
+	 */
+	if (strlen(z->http01_token) > IPC_MAX_HTTP01_TOKEN) {
+		finish(r, CA_REJECTED, "the http-01 token for %s is longer "
+		    "than %d characters", z->ident, IPC_MAX_HTTP01_TOKEN);
 		return;
 	}
+	child_http01_token(x->t.child, x->t.id, 1, z->http01_token);
 	snprintf(j->token, sizeof(j->token), "%s", z->http01_token);
 	go(x, ST_CHALLENGE, 0);
 }
@@ -821,7 +835,7 @@ on_problem(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 }
 
 static void
-acme_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
+parse_answer(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 {
 	struct acme_job		*j = x->state;
 	struct acme_server	*s = server_of(x);
@@ -930,6 +944,35 @@ acme_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 	}
 	finish(r, CA_RETRY, "ACME %s: %s", step_names[j->step], why);
 	pending_if_finalized(j, r);
+}
+
+/*
+ * A job starts no request past its budget (ACME_JOB_BUDGET_REQUESTS
+ * request timeouts): the parent signs
+ * nothing for it after that (its signing window), so the order is
+ * handed back as it stands: pending under its URL once one exists (the
+ * parent looks it up on its schedule), else to be submitted again.
+ */
+static void
+acme_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
+{
+	struct acme_job *j = x->state;
+	int64_t		 budget = (int64_t)ACME_JOB_BUDGET_REQUESTS *
+			    x->t.child->cfg.tls_timeout_s * 1000;
+
+	parse_answer(x, http, r);
+	if (!x->next || monotime_ms() - j->started_ms < budget)
+		return;
+	x->next = 0;
+	if (j->order_url[0] != '\0') {
+		copy_printable(r->handle, sizeof(r->handle), j->order_url);
+		finish(r, CA_PENDING, "the ACME order is still in progress "
+		    "after %lld s in one job; looked up again later",
+		    (long long)budget / 1000);
+	} else
+		finish(r, x->action == CA_ENROLL ? CA_NOT_TAKEN : CA_RETRY,
+		    "the ACME job took over %lld s before its order was made",
+		    (long long)budget / 1000);
 }
 
 /*

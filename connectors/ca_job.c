@@ -128,6 +128,7 @@ xfer_start(struct child *c, struct ca_xfer *x, int (*prepare)(struct ca_xfer *))
 {
 	const struct ipc_cfg_connector *conf = x->conf;
 
+	x->t.allow_tls12 = conf->allow_tls12;
 	if (transfer_setup(c, &x->t, conf->url) == -1 ||
 	    curl_easy_setopt(x->t.easy, CURLOPT_USERAGENT, "hsmagent") !=
 	    CURLE_OK ||
@@ -476,9 +477,11 @@ ca_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 	}
 	memset(&r, 0, sizeof(r));
 	if (cc != CURLE_OK) {
+		char why[IPC_MAX_STR];
+
 		r.outcome = uncertain(x, cc, &r);
-		copy_printable(r.message, sizeof(r.message), x->t.errbuf[0] ?
-		    x->t.errbuf : curl_easy_strerror(cc));
+		transfer_error(&x->t, cc, why, sizeof(why));
+		copy_printable(r.message, sizeof(r.message), why);
 		send_ca_result(c, x->t.id, &r);
 		xfer_free(x);
 		return;

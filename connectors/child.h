@@ -48,8 +48,6 @@ struct child {
 	struct curl_slist	*resolve;	/* "host:port:addr,addr" */
 	CURLM			*multi;
 	size_t			 njobs;
-	/* The http-01 responder (acme_http01_server.c); NULL: no listener. */
-	struct http01_server	*http01;
 	/* CA connectors as configured (ca_job.c). */
 	struct ipc_cfg_connector conns[IPC_MAX_CONNECTORS];
 	size_t			 nconns;
@@ -67,18 +65,26 @@ void	child_send(struct child *, uint16_t type, uint32_t id,
 void	child_log_sink(enum log_level, const char *);
 /* From now on log_*() lines travel to the parent. */
 void	child_log_attach(struct child *);
-int	child_sign(void *arg, uint32_t job_id, enum sign_scheme,
-	    const uint8_t *dgst, size_t dlen, uint8_t *sig, size_t *siglen,
+int	child_sign(void *arg, uint32_t job_id, int tls13, enum sign_scheme,
+	    const uint8_t *data, size_t len, uint8_t *sig, size_t *siglen,
 	    size_t cap);
 /*
  * One ACME JWS signature by the parent (IPC_JWS_SIGN_REQUEST): input is
- * the JWS signing input. es256: the account key is P-256, and the DER
+ * the JWS signing input for the operation op, which the parent checks
+ * the payload against. es256: the account key is P-256, and the DER
  * answer is returned as r||s. 0 with sig set, -2 if the parent refused
  * (its policy), or -1 (logged).
  */
+/*
+ * Tells the parent that job job_id waits on the http-01 token (add 1) or
+ * no longer (add 0): the parent answers it on the port it holds, with
+ * the key authorization of the account key. No answer comes back.
+ */
+void	child_http01_token(struct child *, uint32_t job_id, int add,
+	    const char *token);
 int	child_sign_jws(struct child *, uint32_t job_id, enum ipc_jws_kind,
-	    int es256, const uint8_t *input, size_t len, uint8_t *sig,
-	    size_t *siglen, size_t cap);
+	    enum ipc_acme_op op, int es256, const uint8_t *input, size_t len,
+	    uint8_t *sig, size_t *siglen, size_t cap);
 /* Blocking receive of one datagram with a deadline (ms); 1, 0 timeout. */
 int	child_recv_wait(struct child *, struct ipc_msg *, int timeout_ms);
 /* Copy of a work message for later (during a signature wait). */
@@ -94,7 +100,8 @@ void	tls_warm_up(void);
 CURLcode tls_ctx_callback(CURL *, void *sslctx, void *job);
 
 /* probe.c */
-int	probe_start(struct child *, uint32_t job_id, const char *url);
+int	probe_start(struct child *, uint32_t job_id, const char *url,
+	    int allow_tls12);
 void	probe_done(struct child *, CURL *easy, CURLcode result);
 
 #endif

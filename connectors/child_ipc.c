@@ -159,19 +159,20 @@ await_sign_reply(struct child *c, uint32_t req, uint32_t job_id,
 
 /* keyproxy_sign_fn: runs inside libssl's handshake, so it answers synchronously. */
 int
-child_sign(void *arg, uint32_t job_id, enum sign_scheme scheme,
-    const uint8_t *dgst, size_t dlen, uint8_t *sig, size_t *siglen,
+child_sign(void *arg, uint32_t job_id, int tls13, enum sign_scheme scheme,
+    const uint8_t *data, size_t len, uint8_t *sig, size_t *siglen,
     size_t cap)
 {
 	struct child		*c = arg;
-	struct ipc_sign_request	 rq = { job_id, (uint8_t)scheme, dgst, dlen };
+	struct ipc_sign_request	 rq = { job_id, (uint8_t)scheme, data, len };
 	struct ipc_sign_reply	 rp;
 	struct wbuf		 b;
 	uint32_t		 req = ++c->next_req;
 
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
 	ipc_enc_sign_request(&b, &rq);
-	child_send(c, IPC_SIGN_REQUEST, req, &b);
+	child_send(c, tls13 ? IPC_TLS13_SIGN_REQUEST : IPC_SIGN_REQUEST, req,
+	    &b);
 	wbuf_free(&b);
 	if (await_sign_reply(c, req, job_id, &rp) < 0)
 		return -1;
@@ -180,6 +181,23 @@ child_sign(void *arg, uint32_t job_id, enum sign_scheme scheme,
 	memcpy(sig, rp.sig, rp.siglen);
 	*siglen = rp.siglen;
 	return 0;
+}
+
+void
+child_http01_token(struct child *c, uint32_t job_id, int add,
+    const char *token)
+{
+	struct ipc_http01_token	 m;
+	struct wbuf		 b;
+
+	memset(&m, 0, sizeof(m));
+	m.job_id = job_id;
+	m.add = add ? 1 : 0;
+	snprintf(m.token, sizeof(m.token), "%s", token);
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_http01_token(&b, &m);
+	child_send(c, IPC_HTTP01_TOKEN, 0, &b);
+	wbuf_free(&b);
 }
 
 /*
@@ -191,11 +209,11 @@ child_sign(void *arg, uint32_t job_id, enum sign_scheme scheme,
  */
 int
 child_sign_jws(struct child *c, uint32_t job_id, enum ipc_jws_kind kind,
-    int es256, const uint8_t *input, size_t len, uint8_t *sig,
-    size_t *siglen, size_t cap)
+    enum ipc_acme_op op, int es256, const uint8_t *input, size_t len,
+    uint8_t *sig, size_t *siglen, size_t cap)
 {
-	struct ipc_jws_sign_request	 rq = { job_id, (uint8_t)kind, input,
-					    len };
+	struct ipc_jws_sign_request	 rq = { job_id, (uint8_t)kind,
+					    (uint8_t)op, input, len };
 	struct ipc_sign_reply		 rp;
 	struct wbuf			 b;
 	uint32_t			 req = ++c->next_req;

@@ -20,7 +20,6 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 
-#include "acme_http01_server.h"
 #include "child.h"
 #include "connector.h"
 #include "keyproxy.h"
@@ -147,7 +146,7 @@ dispatch(struct child *c, const struct ipc_msg *msg)
 	case IPC_JOB_PROBE:
 		if (ipc_dec_job_probe(msg, &jp) == -1)
 			child_violation("bad job-probe");
-		probe_start(c, msg->id, jp.url);
+		probe_start(c, msg->id, jp.url, jp.allow_tls12);
 		break;
 	case IPC_JOB_CA:
 		if (ipc_dec_job_ca(msg, &jc) == -1)
@@ -209,20 +208,15 @@ main_loop(struct child *c)
 	int		 running, left;
 
 	for (;;) {
-		struct curl_waitfd wfd[1 + HTTP01_MAX_WAITFDS] = {
-			{ c->fd, CURL_WAIT_POLLIN, 0 } };
-		unsigned nh;
+		struct curl_waitfd wfd[1] = { { c->fd, CURL_WAIT_POLLIN, 0 } };
 
 		run_deferred(c);
-		/* After the jobs: they may have added or removed tokens. */
-		nh = http01_waitfds(c, wfd + 1, HTTP01_MAX_WAITFDS);
-		/* At the latest when a connection or a delayed request is due. */
-		if (curl_multi_poll(c->multi, wfd, 1 + nh, http01_timeout_ms(c,
-		    ca_wait_ms(c, 1000)), NULL) != CURLM_OK)
+		/* At the latest when a delayed request is due. */
+		if (curl_multi_poll(c->multi, wfd, 1, ca_wait_ms(c, 1000),
+		    NULL) != CURLM_OK)
 			child_violation("curl_multi_poll failed");
 		if (wfd[0].revents != 0)
 			drain_ipc(c);
-		http01_handle(c, wfd + 1, nh);
 		ca_run_due(c);
 		curl_multi_perform(c->multi, &running);
 		while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
@@ -256,7 +250,6 @@ enter_sandbox(struct child *c)
 	p.gid = (gid_t)c->cfg.gid;
 	p.tcp_ports = c->cfg.ports;
 	p.ntcp_ports = c->cfg.nports;
-	p.http01_fd = http01_available(c) ? CHILD_HTTP01_FD : -1;
 	memset(&rep, 0, sizeof(rep));
 	if (sandbox_enter(&p, &rep, err, sizeof(err)) == -1) {
 		log_error("sandbox: %s", err);
@@ -297,12 +290,6 @@ main(int argc, char *argv[])
 		fatalx("cannot initialise OpenSSL or libcurl");
 	tls_warm_up();
 	receive_config(&c);
-	/* Like fd 3: a listener we were told of, or we were not started right. */
-	if (c.cfg.http01 && http01_init(&c, CHILD_HTTP01_FD) == -1) {
-		log_error("fd 4 is not the http-01 listening socket; this "
-		    "program is started by hsmagentd only");
-		_exit(64);
-	}
 	if ((c.multi = curl_multi_init()) == NULL)
 		fatalx("curl_multi_init failed");
 	enter_sandbox(&c);

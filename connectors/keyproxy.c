@@ -9,9 +9,12 @@
  * a thousand lines of KEYMGMT + SIGNATURE code (notes/feasibility.md
  * section 8). The legacy methods still work in 3.0: a key whose RSA or
  * EC_KEY carries a non-default method is "foreign", and EVP_PKEY_CTX
- * then uses the legacy EVP_PKEY_METHOD, whose sign() we replace. That
- * sign() receives the digest together with its parameters (hash, RSA
- * padding, PSS salt length), so only (scheme, digest) leaves the child.
+ * then uses the legacy EVP_PKEY_METHOD, whose digestsign() and sign() we
+ * replace. EVP_DigestSign() (libssl's one call for CertificateVerify)
+ * goes to digestsign() with the whole content, so a TLS 1.3 content is
+ * recognised and only its transcript hash leaves the child; sign()
+ * receives a digest with its parameters (hash, RSA padding, PSS salt
+ * length), for TLS 1.2 where a connector allows it.
  * The long-term path is an OpenSSL 3 provider; OpenSSL 4 removes these
  * calls. OPENSSL_SUPPRESS_DEPRECATED is set in this file alone.
  */
@@ -27,6 +30,7 @@
 
 #include "keyproxy.h"
 #include "log.h"
+#include "tls13_cv.h"
 
 typedef int (*pmeth_sign_fn)(EVP_PKEY_CTX *, unsigned char *, size_t *,
     const unsigned char *, size_t);
@@ -39,15 +43,19 @@ static RSA_METHOD	*rsa_meth;
 static EC_KEY_METHOD	*ec_meth;
 static pmeth_sign_fn	 rsa_orig_sign, ec_orig_sign;
 
-/* ex_data holds (job_id << 1) | 1, so "ours" is simply non-NULL. */
+/*
+ * ex_data holds (job_id << 2) | (allow_tls12 << 1) | 1, so "ours" is
+ * simply non-NULL.
+ */
 static void *
-tag_job(uint32_t job_id)
+tag_job(uint32_t job_id, int allow_tls12)
 {
-	return (void *)(((uintptr_t)job_id << 1) | 1);
+	return (void *)(((uintptr_t)job_id << 2) |
+	    ((uintptr_t)(allow_tls12 != 0) << 1) | 1);
 }
 
 static int
-proxy_job(EVP_PKEY *pkey, uint32_t *job_id)
+proxy_job(EVP_PKEY *pkey, uint32_t *job_id, int *allow_tls12)
 {
 	void *tag = NULL;
 
@@ -66,7 +74,8 @@ proxy_job(EVP_PKEY *pkey, uint32_t *job_id)
 	}
 	if (tag == NULL)
 		return 0;
-	*job_id = (uint32_t)((uintptr_t)tag >> 1);
+	*job_id = (uint32_t)((uintptr_t)tag >> 2);
+	*allow_tls12 = ((uintptr_t)tag >> 1) & 1;
 	return 1;
 }
 
@@ -123,16 +132,18 @@ ctx_scheme(EVP_PKEY_CTX *ctx, int is_rsa)
 	return scheme_for(SCHEME_FAMILY_RSA_PSS, EVP_MD_get_type(md));
 }
 
+/* A digest (TLS 1.2), only for a key that allows TLS 1.2. */
 static int
 proxy_sign(EVP_PKEY_CTX *ctx, unsigned char *sig, size_t *siglen,
     const unsigned char *tbs, size_t tbslen, int is_rsa)
 {
 	EVP_PKEY		*pkey = EVP_PKEY_CTX_get0_pkey(ctx);
 	uint32_t		 job_id;
+	int			 tls12;
 	enum sign_scheme	 scheme;
 	size_t			 max = (size_t)EVP_PKEY_get_size(pkey);
 
-	if (!proxy_job(pkey, &job_id)) {
+	if (!proxy_job(pkey, &job_id, &tls12)) {
 		pmeth_sign_fn orig = is_rsa ? rsa_orig_sign : ec_orig_sign;
 
 		return orig != NULL ? orig(ctx, sig, siglen, tbs, tbslen) : 0;
@@ -140,6 +151,11 @@ proxy_sign(EVP_PKEY_CTX *ctx, unsigned char *sig, size_t *siglen,
 	if (sig == NULL) {		/* size query */
 		*siglen = max;
 		return 1;
+	}
+	if (!tls12) {
+		log_warn("keyproxy: job %u: a bare digest to sign, and the "
+		    "connector allows TLS 1.3 only: refused", job_id);
+		return 0;
 	}
 	if ((scheme = ctx_scheme(ctx, is_rsa)) == 0 ||
 	    tbslen != sign_scheme_digest_len(scheme)) {
@@ -149,10 +165,82 @@ proxy_sign(EVP_PKEY_CTX *ctx, unsigned char *sig, size_t *siglen,
 	}
 	if (*siglen < max)
 		return 0;
-	if (proxy_fn(proxy_arg, job_id, scheme, tbs, tbslen, sig, siglen,
+	if (proxy_fn(proxy_arg, job_id, 0, scheme, tbs, tbslen, sig, siglen,
 	    *siglen) == -1)
 		return 0;
 	return 1;
+}
+
+/*
+ * EVP_DigestSign() on a proxy key: the whole content. A TLS 1.3 client
+ * CertificateVerify content goes to the parent as its transcript hash;
+ * anything else is hashed here and signed as a TLS 1.2 digest, where the
+ * key allows that.
+ */
+static int
+proxy_digestsign(EVP_MD_CTX *mctx, unsigned char *sig, size_t *siglen,
+    const unsigned char *tbs, size_t tbslen, int is_rsa)
+{
+	EVP_PKEY_CTX		*ctx = EVP_MD_CTX_get_pkey_ctx(mctx);
+	EVP_PKEY		*pkey = ctx ? EVP_PKEY_CTX_get0_pkey(ctx) : NULL;
+	uint32_t		 job_id;
+	int			 tls12;
+	enum sign_scheme	 scheme;
+	const uint8_t		*hash;
+	size_t			 hlen, max;
+	uint8_t			 dg[EVP_MAX_MD_SIZE];
+	unsigned int		 n = 0;
+	const EVP_MD		*md;
+
+	if (!proxy_job(pkey, &job_id, &tls12)) {
+		log_warn("keyproxy: EVP_DigestSign on a key that is no proxy");
+		return 0;
+	}
+	max = (size_t)EVP_PKEY_get_size(pkey);
+	if (sig == NULL) {		/* size query */
+		*siglen = max;
+		return 1;
+	}
+	if ((scheme = ctx_scheme(ctx, is_rsa)) == 0 || *siglen < max) {
+		log_warn("keyproxy: job %u: unsupported signature parameters",
+		    job_id);
+		return 0;
+	}
+	/*
+	 * The transcript hash is the cipher suite's (SHA-256 or SHA-384),
+	 * not necessarily the signature scheme's: the parent hashes the
+	 * content with the scheme's.
+	 */
+	if (tls13_cv_split(tbs, tbslen, &hash, &hlen)) {
+		return proxy_fn(proxy_arg, job_id, 1, scheme, hash, hlen, sig,
+		    siglen, *siglen) == 0;
+	}
+	if (!tls12) {
+		log_warn("keyproxy: job %u: asked to sign %zu bytes that are no "
+		    "TLS 1.3 CertificateVerify, and the connector allows TLS "
+		    "1.3 only: refused", job_id, tbslen);
+		return 0;
+	}
+	if (EVP_PKEY_CTX_get_signature_md(ctx, &md) <= 0 || md == NULL ||
+	    EVP_Digest(tbs, tbslen, dg, &n, md, NULL) != 1 ||
+	    n != sign_scheme_digest_len(scheme))
+		return 0;
+	return proxy_fn(proxy_arg, job_id, 0, scheme, dg, n, sig, siglen,
+	    *siglen) == 0;
+}
+
+static int
+proxy_rsa_digestsign(EVP_MD_CTX *mctx, unsigned char *sig, size_t *siglen,
+    const unsigned char *tbs, size_t tbslen)
+{
+	return proxy_digestsign(mctx, sig, siglen, tbs, tbslen, 1);
+}
+
+static int
+proxy_ec_digestsign(EVP_MD_CTX *mctx, unsigned char *sig, size_t *siglen,
+    const unsigned char *tbs, size_t tbslen)
+{
+	return proxy_digestsign(mctx, sig, siglen, tbs, tbslen, 0);
 }
 
 static int
@@ -201,8 +289,12 @@ refuse_ec_sign_sig(const unsigned char *dgst, int dlen, const BIGNUM *kinv,
 	return NULL;
 }
 
+typedef int (*pmeth_digestsign_fn)(EVP_MD_CTX *, unsigned char *, size_t *,
+    const unsigned char *, size_t);
+
 static int
-hook_pmeth(int id, pmeth_sign_fn mine, pmeth_sign_fn *orig)
+hook_pmeth(int id, pmeth_sign_fn mine, pmeth_digestsign_fn digestsign,
+    pmeth_sign_fn *orig)
 {
 	const EVP_PKEY_METHOD	*std = EVP_PKEY_meth_find(id);
 	EVP_PKEY_METHOD		*m;
@@ -213,6 +305,7 @@ hook_pmeth(int id, pmeth_sign_fn mine, pmeth_sign_fn *orig)
 	EVP_PKEY_meth_copy(m, std);
 	EVP_PKEY_meth_get_sign(std, &init, orig);
 	EVP_PKEY_meth_set_sign(m, init, mine);
+	EVP_PKEY_meth_set_digestsign(m, digestsign);
 	if (EVP_PKEY_meth_add0(m) != 1) {
 		EVP_PKEY_meth_free(m);
 		return -1;
@@ -242,14 +335,15 @@ keyproxy_init(keyproxy_sign_fn fn, void *arg)
 	EC_KEY_METHOD_get_sign(EC_KEY_OpenSSL(), NULL, &ec_setup, NULL);
 	EC_KEY_METHOD_set_sign(ec_meth, refuse_ec_sign, ec_setup,
 	    refuse_ec_sign_sig);
-	if (hook_pmeth(EVP_PKEY_RSA, proxy_rsa_sign, &rsa_orig_sign) == -1 ||
-	    hook_pmeth(EVP_PKEY_EC, proxy_ec_sign, &ec_orig_sign) == -1)
+	if (hook_pmeth(EVP_PKEY_RSA, proxy_rsa_sign, proxy_rsa_digestsign,
+	    &rsa_orig_sign) == -1 || hook_pmeth(EVP_PKEY_EC, proxy_ec_sign,
+	    proxy_ec_digestsign, &ec_orig_sign) == -1)
 		return -1;
 	return 0;
 }
 
 EVP_PKEY *
-keyproxy_new(X509 *leaf, uint32_t job_id)
+keyproxy_new(X509 *leaf, uint32_t job_id, int allow_tls12)
 {
 	EVP_PKEY	*pub = X509_get0_pubkey(leaf), *pk = NULL;
 	RSA		*rsa = NULL;
@@ -262,14 +356,14 @@ keyproxy_new(X509 *leaf, uint32_t job_id)
 		/* A legacy copy we own: libssl must see our method on it. */
 		if ((rsa = RSAPublicKey_dup(EVP_PKEY_get0_RSA(pub))) == NULL ||
 		    RSA_set_method(rsa, rsa_meth) != 1 ||
-		    RSA_set_ex_data(rsa, rsa_idx, tag_job(job_id)) != 1 ||
+		    RSA_set_ex_data(rsa, rsa_idx, tag_job(job_id, allow_tls12)) != 1 ||
 		    EVP_PKEY_assign_RSA(pk, rsa) != 1)
 			goto fail;
 		return pk;
 	case EVP_PKEY_EC:
 		if ((ec = EC_KEY_dup(EVP_PKEY_get0_EC_KEY(pub))) == NULL ||
 		    EC_KEY_set_method(ec, ec_meth) != 1 ||
-		    EC_KEY_set_ex_data(ec, ec_idx, tag_job(job_id)) != 1 ||
+		    EC_KEY_set_ex_data(ec, ec_idx, tag_job(job_id, allow_tls12)) != 1 ||
 		    EVP_PKEY_assign_EC_KEY(pk, ec) != 1)
 			goto fail;
 		return pk;

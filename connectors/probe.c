@@ -19,8 +19,10 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	struct probe_job	*j = arg;
 	size_t			 n = size * nmemb, keep;
 
-	if (n > PROBE_MAX_READ - j->read_total)
+	if (n > PROBE_MAX_READ - j->read_total) {
+		j->oversized = 1;
 		return 0;		/* abandons the transfer: too large */
+	}
 	j->read_total += n;
 	keep = j->body_cap - j->body_len;
 	if (n < keep)
@@ -69,10 +71,28 @@ send_result(struct child *c, struct probe_job *j, uint8_t status,
 		goto fail;						\
 } while (0)
 
+void
+transfer_error(const struct probe_job *j, CURLcode cc, char *buf, size_t len)
+{
+	const char *e = j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc);
+
+	if (cc == CURLE_WRITE_ERROR && j->oversized)
+		snprintf(buf, len, "the answer exceeded %d bytes; abandoned",
+		    PROBE_MAX_READ);
+	else if (!j->allow_tls12 && (cc == CURLE_SSL_CONNECT_ERROR ||
+	    cc == CURLE_SSL_CERTPROBLEM) && (strstr(e, "protocol version") ||
+	    strstr(e, "unsupported protocol") || strstr(e, "wrong version")))
+		snprintf(buf, len, "%.200s: the server does not speak TLS 1.3, "
+		    "which this connector requires (allow_tls12 = yes allows "
+		    "TLS 1.2; see SECURITY.md)", e);
+	else
+		snprintf(buf, len, "%s", e);
+}
+
 int
 transfer_setup(struct child *c, struct probe_job *j, const char *url)
 {
-	if ((j->key = keyproxy_new(c->leaf, j->id)) == NULL ||
+	if ((j->key = keyproxy_new(c->leaf, j->id, j->allow_tls12)) == NULL ||
 	    (j->easy = curl_easy_init()) == NULL)
 		return -1;
 	SETOPT(j->easy, CURLOPT_URL, url);
@@ -82,7 +102,8 @@ transfer_setup(struct child *c, struct probe_job *j, const char *url)
 	/* Ignore *_proxy variables: the child's egress is configured, not inherited. */
 	SETOPT(j->easy, CURLOPT_PROXY, "");
 	SETOPT(j->easy, CURLOPT_RESOLVE, c->resolve);
-	SETOPT(j->easy, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SETOPT(j->easy, CURLOPT_SSLVERSION, (long)(j->allow_tls12 ?
+	    CURL_SSLVERSION_TLSv1_2 : CURL_SSLVERSION_TLSv1_3));
 	SETOPT(j->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(j->easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	SETOPT(j->easy, CURLOPT_CAINFO, NULL);
@@ -105,12 +126,14 @@ transfer_setup(struct child *c, struct probe_job *j, const char *url)
 }
 
 int
-probe_start(struct child *c, uint32_t job_id, const char *url)
+probe_start(struct child *c, uint32_t job_id, const char *url,
+    int allow_tls12)
 {
 	struct probe_job *j = xcalloc(1, sizeof(*j));
 
 	j->kind = XFER_PROBE;
 	j->id = job_id;
+	j->allow_tls12 = allow_tls12;
 	j->child = c;
 	j->body_cap = IPC_MAX_BODY;
 	j->body = xmalloc(j->body_cap);
@@ -145,8 +168,11 @@ probe_done(struct child *c, CURL *easy, CURLcode cc)
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http);
 	if (cc == CURLE_OK)
 		send_result(c, j, JOB_OK, http, cc, "");
-	else
-		send_result(c, j, JOB_FAILED, http, cc, j->errbuf[0] ?
-		    j->errbuf : curl_easy_strerror(cc));
+	else {
+		char why[IPC_MAX_STR];
+
+		transfer_error(j, cc, why, sizeof(why));
+		send_result(c, j, JOB_FAILED, http, cc, why);
+	}
 	job_free(j);
 }

@@ -38,6 +38,8 @@ struct probe_job {
 	size_t		 body_cap;
 	size_t		 read_total;
 	int		 truncated;
+	int		 oversized;	/* past PROBE_MAX_READ: abandoned */
+	int		 allow_tls12;	/* 0: TLS 1.3 only */
 	char		 tls_version[32];
 	char		 errbuf[CURL_ERROR_SIZE];
 };
@@ -48,5 +50,12 @@ struct probe_job {
  * environment, timeouts, capped body) on j->easy for url. 0 or -1.
  */
 int	transfer_setup(struct child *, struct probe_job *, const char *url);
+/*
+ * What went wrong with a transfer, in words: curl's, except where curl's
+ * would mislead (an answer over the cap is no "failure writing output";
+ * a server without TLS 1.3 is told apart, with the key that allows 1.2).
+ */
+void	transfer_error(const struct probe_job *, CURLcode, char *buf,
+	    size_t len);
 
 #endif

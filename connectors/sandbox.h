@@ -23,7 +23,6 @@ struct sandbox_params {
 	gid_t		 gid;
 	const uint16_t	*tcp_ports;	/* the only ports connect() may reach */
 	size_t		 ntcp_ports;
-	int		 http01_fd;	/* the listener accept4 may take; -1 */
 };
 
 struct sandbox_report {

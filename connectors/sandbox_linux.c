@@ -249,7 +249,7 @@ rule(scmp_filter_ctx ctx, uint32_t action, int sc, unsigned n,
  * Anything else kills the process: the parent sees SIGSYS.
  */
 static int
-apply_seccomp(const struct sandbox_params *p, char *err, size_t errlen)
+apply_seccomp(char *err, size_t errlen)
 {
 	scmp_filter_ctx	ctx;
 	int		rc;
@@ -300,12 +300,7 @@ apply_seccomp(const struct sandbox_params *p, char *err, size_t errlen)
 	ALLOW_IF(socketpair, ARG_EQ(0, AF_UNIX));
 	if (ALLOW(connect) == -1)
 		goto bad;
-	/*
-	 * The http-01 listener the parent bound: accept on it, and on no
-	 * other descriptor; there is no bind or listen to make another.
-	 */
-	if (p->http01_fd >= 0)
-		ALLOW_IF(accept4, ARG_EQ(0, p->http01_fd));
+	/* No accept, bind or listen: the parent answers http-01. */
 
 	/* Memory: never executable. */
 	ALLOW_IF(mmap, ARG_MASKED(2, PROT_EXEC, 0));
@@ -384,7 +379,7 @@ sandbox_enter(const struct sandbox_params *p, struct sandbox_report *rep,
 		return fail(err, errlen, "PR_SET_NO_NEW_PRIVS", errno);
 	if (apply_landlock(p, rep, err, errlen) == -1)
 		return -1;
-	return apply_seccomp(p, err, errlen);
+	return apply_seccomp(err, errlen);
 }
 
 void

@@ -142,7 +142,9 @@ tls_ctx_callback(CURL *curl, void *sslctx, void *arg)
 	SSL_CTX			*ctx = sslctx;
 
 	(void)curl;
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+	/* TLS 1.3 only unless the connector says otherwise (SECURITY.md). */
+	if (SSL_CTX_set_min_proto_version(ctx, j->allow_tls12 ?
+	    TLS1_2_VERSION : TLS1_3_VERSION) != 1)
 		return CURLE_SSL_CERTPROBLEM;
 	SSL_CTX_set1_cert_store(ctx, c->store);
 	if (SSL_CTX_use_certificate(ctx, c->leaf) != 1)

@@ -32,6 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct ipc_job_ca	jca;
 		struct ipc_ca_result	car;
 		struct ipc_jws_sign_request jws;
+		struct ipc_http01_token h01;
 	} u;
 
 	/* An exact-size copy lets ASan see any read past the datagram. */
@@ -54,6 +55,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m.type = IPC_CA_RESULT;	 (void)ipc_dec_ca_result(&m, &u.car);
 		m.type = IPC_JWS_SIGN_REQUEST;
 		(void)ipc_dec_jws_sign_request(&m, &u.jws);
+		m.type = IPC_TLS13_SIGN_REQUEST;
+		(void)ipc_dec_tls13_sign_request(&m, &u.sreq);
+		m.type = IPC_HTTP01_TOKEN;
+		(void)ipc_dec_http01_token(&m, &u.h01);
 	}
 	free(copy);
 	return 0;

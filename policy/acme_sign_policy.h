@@ -17,7 +17,24 @@
  *  - EAB (RFC 8555 §7.3.4): alg HS256, kid the configured EAB key id,
  *    url under a configured prefix, no nonce, and a payload that is the
  *    account key's JWK: the binding can only ever bind our HSM key.
- * The job-in-flight and rate checks stay in sign_policy. Pure logic.
+ *
+ * That is the form. acme_sign_op_check then decides on the meaning: the
+ * child names the operation, the payload is parsed as that operation
+ * and must be exactly what the job in flight needs (its facts come from
+ * the parent's own copy of the job, never from the child):
+ *  - new account: jwk form; {"onlyReturnExisting":true}, or terms agreed
+ *    with the configured contacts and, when configured, the EAB (itself
+ *    checked as above, for the same url);
+ *  - new order: {"identifiers": exactly the order's names};
+ *  - fetch (POST-as-GET): an empty payload;
+ *  - challenge response: exactly {};
+ *  - finalize: {"csr": the order's CSR, byte for byte};
+ *  - revoke: {"certificate": the job's certificate, "reason": its code};
+ * and each only in the jobs that need it (a validation job signs
+ * nothing). Everything else, key change, account update or
+ * deactivation, a payload that is itself a JWS, unknown members, is
+ * refused. The job-in-flight and rate checks stay in sign_policy.
+ * Pure logic.
  */
 #ifndef HSMAGENT_ACME_SIGN_POLICY_H
 #define HSMAGENT_ACME_SIGN_POLICY_H
@@ -36,6 +53,9 @@ enum acme_sign_verdict {
 	ACME_SIGN_DENY_KEY,	/* jwk or EAB payload is not our key; no
 				   jwk/kid or both; wrong EAB kid */
 	ACME_SIGN_DENY_HEADER,	/* a member we never send */
+	ACME_SIGN_DENY_OP,	/* an operation this job never needs */
+	ACME_SIGN_DENY_PAYLOAD,	/* not exactly what the operation and the
+				   job call for */
 	ACME_SIGN_VERDICT_MAX
 };
 
@@ -50,6 +70,20 @@ struct acme_sign_rules {
 	const char	*alg;		/* "ES256" or "RS256": the account key's */
 	const char	*account_jwk;	/* acme_jwk() of the account key */
 	const char	*eab_kid;	/* NULL: no EAB configured */
+	const char	*contact;	/* "mailto:a[,mailto:b]"; NULL: none */
+};
+
+#define ACME_SIGN_MAX_NAMES	100	/* identifiers in one order */
+
+/* What the job in flight is, from the parent's own copy of it. */
+struct acme_job_facts {
+	uint8_t		 action;	/* CA_ENROLL, CA_LOOKUP, ... (ipc.h) */
+	const char	*sans_json;	/* the order's ["dns:a","ip:b"] */
+	const uint8_t	*csr_der;	/* the order's CSR (enroll, lookup) */
+	size_t		 csr_len;
+	const uint8_t	*cert_der;	/* the certificate (revoke) */
+	size_t		 cert_len;
+	uint8_t		 reason;	/* revoke: RFC 5280 code */
 };
 
 /* A prefix as the rules want it: https://, a host, ending in '/'. */
@@ -59,6 +93,18 @@ enum acme_sign_verdict acme_sign_check(const struct acme_sign_rules *,
 	    const char *input, size_t len);
 enum acme_sign_verdict acme_eab_check(const struct acme_sign_rules *,
 	    const char *input, size_t len);
+/*
+ * The whole decision on one account-key JWS: the form (acme_sign_check),
+ * then op (ACME_OP_*) against the job and the payload against op. On
+ * ACME_SIGN_OK, url (urllen bytes) holds the request's url, for the
+ * grant's audit record.
+ */
+enum acme_sign_verdict acme_sign_op_check(const struct acme_sign_rules *,
+	    const struct acme_job_facts *, unsigned op, const char *input,
+	    size_t len, char *url, size_t urllen);
+/* May a job of this action ask for op (an EAB: ACME_OP_NEW_ACCOUNT)? */
+int	acme_op_allowed(unsigned op, uint8_t action);
+const char	*acme_op_name(unsigned op);
 const char	*acme_sign_verdict_name(enum acme_sign_verdict);
 
 #endif

@@ -75,7 +75,7 @@ sign_verdict_name(enum sign_verdict v)
 {
 	static const char *const names[SIGN_VERDICT_MAX] = {
 		"granted", "refused-scheme", "refused-digest-length",
-		"refused-no-job", "refused-rate",
+		"refused-no-job", "refused-rate", "refused-tls12",
 	};
 
 	return (unsigned)v < SIGN_VERDICT_MAX ? names[v] : "unknown";

@@ -21,6 +21,8 @@ enum sign_verdict {
 	SIGN_DENY_LENGTH,	/* digest length does not fit the scheme */
 	SIGN_DENY_NO_JOB,	/* no job in flight with that id */
 	SIGN_DENY_RATE,		/* rate limit */
+	SIGN_DENY_TLS12,	/* a digest for a job whose connector allows
+				   TLS 1.3 only (the caller decides) */
 	SIGN_VERDICT_MAX
 };
 

@@ -8,7 +8,9 @@
 #                              RSA-2048) generated inside the token:
 #                              sensitive, never extractable, sign usage;
 #                              gw-extractable (id 03, P-256) deliberately
-#                              extractable (negative tests)
+#                              extractable (negative tests); acme-ec
+#                              (id 04, P-256) an ACME account key that is
+#                              no TLS key (one key, one role)
 #   ca.crt, ca.key             a local test CA
 #   server.crt, server.key     localhost / 127.0.0.1 server certificate
 #   client-ec.crt, client-rsa.crt, client-extractable.crt
@@ -90,6 +92,7 @@ genkey() {	# genkey ALGO-OPTIONS... LABEL ID
 }
 genkey gw-ec 01 ECDSA --curve=secp256r1
 genkey gw-rsa 02 RSA --bits=2048
+genkey acme-ec 04 ECDSA --curve=secp256r1
 
 # The extractable key: p11tool always marks keys sensitive, pkcs11-tool
 # can leave them extractable but only takes a PIN on its command line.
@@ -102,6 +105,7 @@ pkcs11-tool --module "$MODULE" --token-label "$LABEL" --login --pin "$PIN" \
 EC_KEY_URI="pkcs11:token=$LABEL;object=gw-ec;type=private"
 RSA_KEY_URI="pkcs11:token=$LABEL;object=gw-rsa;type=private"
 EXTRACTABLE_KEY_URI="pkcs11:token=$LABEL;object=gw-extractable;type=private"
+ACME_EC_KEY_URI="pkcs11:token=$LABEL;object=acme-ec;type=private"
 
 # ---- test CA and server certificate -------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
@@ -172,7 +176,7 @@ done
 # The good keys are sensitive and never extractable; the bad one is not.
 privkeys=$(GNUTLS_PIN=$PIN p11tool --provider "$MODULE" --login \
 	--list-all-privkeys "pkcs11:token=$LABEL" 2>/dev/null)
-for k in gw-ec gw-rsa; do
+for k in gw-ec gw-rsa acme-ec; do
 	echo "$privkeys" | grep -A2 "Label: $k\$" | grep -q 'CKA_NEVER_EXTRACTABLE; CKA_SENSITIVE' ||
 		die "$k is not marked sensitive and never-extractable"
 done
@@ -189,6 +193,7 @@ TOKEN_LABEL=$LABEL
 EC_KEY_URI='$EC_KEY_URI'
 RSA_KEY_URI='$RSA_KEY_URI'
 EXTRACTABLE_KEY_URI='$EXTRACTABLE_KEY_URI'
+ACME_EC_KEY_URI='$ACME_EC_KEY_URI'
 CA_CRT=$DIR/ca.crt
 SERVER_CRT=$DIR/server.crt
 SERVER_KEY=$DIR/server.key
@@ -200,4 +205,4 @@ PIN_FILE=$DIR/pin
 WRONG_PIN_FILE=$DIR/wrong-pin
 ENGINE_CONF=$DIR/engine.cnf
 EOF
-echo "make-fixtures: token \"$LABEL\" with gw-ec, gw-rsa, gw-extractable in $DIR"
+echo "make-fixtures: token \"$LABEL\" with gw-ec, gw-rsa, gw-extractable, acme-ec in $DIR"

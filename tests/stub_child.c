@@ -14,11 +14,32 @@ static uint8_t	 rx[IPC_MAX_DGRAM + 1];
 static char	 chain[IPC_MAX_BLOB];
 static size_t	 chain_len;
 
+/* Work that came while a signature was awaited, in order. */
+#define STUB_QUEUE	16
+static struct {
+	uint16_t	 type;
+	uint32_t	 id;
+	uint8_t		*data;
+	size_t		 len;
+}		 queue[STUB_QUEUE];
+static size_t	 nqueue;
+static uint8_t	*held;		/* the message stub_recv last returned */
+
 void
 stub_recv(struct ipc_msg *m)
 {
 	struct pollfd p = { STUB_FD, POLLIN, 0 };
 
+	free(held);
+	held = NULL;
+	if (nqueue > 0) {
+		m->type = queue[0].type;
+		m->id = queue[0].id;
+		m->payload = held = queue[0].data;
+		m->len = queue[0].len;
+		memmove(&queue[0], &queue[1], --nqueue * sizeof(queue[0]));
+		return;
+	}
 	for (;;) {
 		if (poll(&p, 1, 20000) != 1)
 			exit(10);
@@ -82,9 +103,29 @@ stub_sign(uint16_t type, uint32_t req, const struct wbuf *b, uint8_t *sig,
 	struct ipc_msg		 m;
 
 	stub_send(type, req, b);
-	stub_recv(&m);
-	if (m.type != IPC_SIGN_REPLY || m.id != req ||
-	    ipc_dec_sign_reply(&m, &rp) == -1)
+	for (;;) {
+		struct pollfd p = { STUB_FD, POLLIN, 0 };
+
+		if (poll(&p, 1, 20000) != 1)
+			exit(10);
+		int r = ipc_recv(STUB_FD, rx, sizeof(rx), &m);
+		if (r == 0)
+			exit(0);
+		if (r != 1)
+			continue;
+		if (m.type == IPC_SIGN_REPLY)
+			break;
+		/* A job meanwhile: kept for stub_recv. */
+		if (nqueue == STUB_QUEUE)
+			exit(13);
+		queue[nqueue].type = m.type;
+		queue[nqueue].id = m.id;
+		queue[nqueue].len = m.len;
+		queue[nqueue].data = malloc(m.len ? m.len : 1);
+		memcpy(queue[nqueue].data, m.payload, m.len);
+		nqueue++;
+	}
+	if (m.id != req || ipc_dec_sign_reply(&m, &rp) == -1)
 		exit(12);
 	if (rp.status == SIGN_OK) {
 		memcpy(sig, rp.sig, rp.siglen);

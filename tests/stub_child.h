@@ -1,7 +1,7 @@
 /*
  * stub_child.h - the IPC plumbing shared by the test children that
  * stand in for a hijacked connector (rogue_connector.c,
- * acme_sign_child.c): they talk to the real parent on fd 3, take the
+ * hostile_child.c): they talk to the real parent on fd 3, take the
  * configuration (keeping the client certificate chain, to verify what
  * the parent signs) and report ready, without a sandbox.
  */
@@ -24,7 +24,10 @@ void	stub_send(uint16_t type, uint32_t id, const struct wbuf *);
 void	stub_configure(const char *sandbox);
 /* The client certificate (the first of the chain); the caller frees it. */
 X509	*stub_leaf(void);
-/* Sends type/req (encoded in b) and waits for its IPC_SIGN_REPLY. */
+/*
+ * Sends type/req (encoded in b) and waits for its IPC_SIGN_REPLY; work
+ * that comes meanwhile is kept for stub_recv, in order.
+ */
 int	stub_sign(uint16_t type, uint32_t req, const struct wbuf *b,
 	    uint8_t *sig, size_t *siglen);
 

@@ -120,7 +120,7 @@ kill -TERM "$agent"; wait "$agent" || true
 # A wrong EAB key on a fresh account key: Pebble's 403 unauthorized.
 pebble_eab_key "$T/wrong.hmac"
 acme_agent_config "$T/b.conf" "$T/wrong.hmac"
-sed -i "s|^account_key_uri = .*|account_key_uri = $EC_KEY_URI|" "$T/b.conf"
+sed -i "s|^account_key_uri = .*|account_key_uri = $ACME_EC_KEY_URI|" "$T/b.conf"
 sed -i "s|^dir = .*|dir = $T/state-b|" "$T/b.conf"
 start_agent "$T/b.conf" "$T/agent3.err"
 acme_csr three

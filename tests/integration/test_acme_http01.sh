@@ -20,7 +20,7 @@ PEBBLE_AUTHZREUSE=0 start_pebble http-01
 
 # acme_agent_config FILE [LISTEN]: ES256 account; http01_listen if given.
 acme_agent_config() {
-	pebble_agent_config "$1" "$EC_KEY_URI" "$PEBBLE_EAB_HMAC_FILE" \
+	pebble_agent_config "$1" "$ACME_EC_KEY_URI" "$PEBBLE_EAB_HMAC_FILE" \
 		${2:+"http01_listen = $2"}
 }
 

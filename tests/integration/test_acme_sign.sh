@@ -1,84 +1,36 @@
-# test_acme_sign.sh - the parent's answer to IPC_JWS_SIGN_REQUEST, driven
-# by a test child (tests/acme_sign_child.c) during the start-up
-# validation of an ACME connector: a JWS the ACME policy allows is signed
-# by the account key in SoftHSM (and verifies); one for another server,
-# one without a nonce, one for no job in flight and one for a CA job of
-# a connector that is not ACME are refused; each verdict is audited; a
-# request of an unknown kind kills the child. Then the start-up checks:
-# an account key that is not on the token, or extractable, stops the
-# agent with a clear message.
+# test_acme_sign.sh - the ACME signer's start-up checks in the parent
+# (what a hijacked child tries at run time is test_hostile_child.sh):
+# the http-01 port is bound by the parent and cannot move on SIGHUP; an
+# account key that is not on the token, or extractable, or that is the
+# TLS client key or another connector's account key (one key, one role,
+# compared by public key) stops the agent with a clear message; a type
+# the child lacks stops it without a restart loop.
 . "$(dirname "$0")/lib.sh"
 
 SOCK=$T/agent.sock
 port=$(free_port)
 acme_config() {	# acme_config FILE ACCOUNT_KEY_URI [CONNECTOR]
-	CONNECTOR_OVERRIDE=${3:-$BUILD/tests/acme-sign-child} \
+	CONNECTOR_OVERRIDE=${3:-$CONNECTOR} \
 		write_config "$1" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
-	cat >>"$1" <<EOC
-[api]
-socket = $SOCK
-policy = $T/policy.conf
-[state]
-dir = $T/state
-[connector acme]
-type = acme
-url = https://localhost:14000/dir
-account_key_uri = $2
-contact = mailto:pki@example.org
-[connector other]
-type = entrust
-url = https://localhost:$port/cagw
-ca_id = ca~1
-EOC
+	printf '%s\n' "[api]" "socket = $SOCK" "policy = $T/policy.conf" \
+		"[state]" "dir = $T/state" "[connector acme]" "type = acme" \
+		"url = https://localhost:14000/dir" "account_key_uri = $2" \
+		"contact = mailto:pki@example.org" "[connector other]" \
+		"type = entrust" "url = https://localhost:$port/cagw" \
+		"ca_id = ca~1" >>"$1"
 }
-cat >"$T/policy.conf" <<EOF
-[rule r]
-callers = user:root
-connectors = acme
-profiles = p
-san_dns = *.example.com
-max_validity_days = 30
-key_types = ec:p256
-EOF
+printf '%s\n' "[rule r]" "callers = user:root" "connectors = acme" \
+	"profiles = p" "san_dns = *.example.com" "max_validity_days = 30" \
+	"key_types = ec:p256" >"$T/policy.conf"
 
-# The account key is the client key here (hsm_account allows it), so
-# the test child can verify the signature with the certificate.
-acme_config "$T/a.conf" "$EC_KEY_URI"
-# The http-01 listener: bound by the parent, fd 4 in the child.
+acme_config "$T/a.conf" "$ACME_EC_KEY_URI"
 h01=$(free_port)
 sed -i "/^contact = /a http01_listen = 127.0.0.1:$h01" "$T/a.conf"
-start_agent "$T/a.conf"
-for _ in $(seq 1 100); do
-	grep -q 'killing connector child' "$T/agent.err" && break
-	sleep 0.1
-done
-expect_in "$T/agent.err" 'acme-sign: valid=granted verify=ok url=refused nonce=refused nojob=refused other=refused' \
-	"verdicts"
-expect_in "$T/agent.err" "http-01: listening on 127.0.0.1:$h01" "http-01 port bound"
-expect_in "$T/agent.err" 'acme-sign: fd 4: tcp listening, nothing past it' \
-	"the child holds the listener as fd 4"
-expect_in "$T/agent.err" 'sign: url: job [0-9]+ jws-account' "wrong server logged"
-expect_in "$T/agent.err" 'sign: nonce: job [0-9]+ jws-account' "missing nonce logged"
-expect_in "$T/agent.err" 'sign: refused-no-job: job [0-9]+ jws-account' "no job logged"
-expect_in "$T/agent.err" 'killing connector child [0-9]+: malformed or premature jws-sign-request' \
-	"an unknown kind kills the child"
-kill -TERM "$agent"; wait "$agent" || true
-expect_in "$T/agent.err" 'signatures granted 1, refused 4 \(scheme 0, digest-length 0, no-job 2, rate 0, acme-policy 2\)' \
-	"counters"
-A=$T/state/audit.log
-grep '"event":"sign.granted"' "$A" | grep '"scheme":"jws-account"' | grep -q '"connector":"acme"' ||
-	{ cat "$A" >&2; fail "sign.granted for the ACME job not audited"; }
-for why in url nonce refused-no-job; do
-	grep '"event":"sign.refused"' "$A" | grep -q "\"outcome\":\"$why\"" ||
-		{ cat "$A" >&2; fail "sign.refused $why not audited"; }
-done
-[ "$(grep -c '"event":"sign.refused"' "$A")" -eq 4 ] || fail "expected 4 sign.refused records"
-"$BUILD/hsmagent" audit verify "$A" >/dev/null || fail "audit log broken"
-note "granted and verified; refused: another server, no nonce, no job, not ACME; audited"
 
 # The http-01 listener is bound at start: SIGHUP cannot move it.
 rm -f "$SOCK"
 start_agent "$T/a.conf" "$T/hup.err"
+expect_in "$T/hup.err" "http-01: listening on 127.0.0.1:$h01" "http-01 port bound by the parent"
 sed -i "s|^http01_listen = .*|http01_listen = 127.0.0.1:$(free_port)|" "$T/a.conf"
 kill -HUP "$agent"
 for _ in $(seq 1 100); do
@@ -104,12 +56,28 @@ expect_stop "account key on another token" "pkcs11:token=other;object=gw-ec" \
 	'\[connector acme\] account key .*not on the agent.s token'
 expect_stop "extractable account key" "$EXTRACTABLE_KEY_URI" \
 	'\[connector acme\] .*extractable'
+# One key, one role: the TLS key (named as it is, then by its id) as an
+# account key; two connectors with one account key.
+expect_stop "the TLS key as account key" "$EC_KEY_URI" \
+	'\[connector acme\] account_key_uri names the TLS client key'
+expect_stop "the TLS key as account key, another URI" "pkcs11:token=$TOKEN_LABEL;id=%01;type=private" \
+	'\[connector acme\] account_key_uri names the TLS client key'
+acme_config "$T/d.conf" "$ACME_EC_KEY_URI"
+printf '%s\n' "[connector acme2]" "type = acme" "url = https://localhost:14001/dir" \
+	"account_key_uri = pkcs11:token=$TOKEN_LABEL;object=acme-ec" >>"$T/d.conf"
+rm -f "$SOCK"
+rc=0
+timeout 30 "$HSMAGENTD" -c "$T/d.conf" >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { cat "$T/err" >&2; fail "shared account key: rc $rc"; }
+expect_in "$T/err" '\[connector acme\] and \[connector acme2\] have the same ACME account key' \
+	"two connectors, one account key"
+note "one key, one role: the TLS key (by label and by id) and a shared account key refused at start"
 
 # A type the product's child does not have (the test CA): the child
 # refuses the configuration, and the agent stops with its reason, no
 # restart loop.
 rm -f "$SOCK"
-acme_config "$T/c.conf" "$EC_KEY_URI" "$CONNECTOR"
+acme_config "$T/c.conf" "$ACME_EC_KEY_URI" "$CONNECTOR"
 sed -i 's/^type = entrust$/type = testca/' "$T/c.conf"
 rc=0
 timeout 30 "$HSMAGENTD" -c "$T/c.conf" >"$T/out" 2>"$T/err" || rc=$?

@@ -1,7 +1,11 @@
 # test_mtls_matrix.sh - the sandboxed child completes mTLS requests with
-# the HSM-held key, EC P-256 and RSA-2048, over TLS 1.3 and TLS 1.2,
-# against openssl s_server demanding a client certificate from the test
-# CA; s_server's own report must name the right client subject.
+# the HSM-held key, EC P-256 and RSA-2048, over TLS 1.3 and (where the
+# configuration allows it) TLS 1.2, against openssl s_server demanding a
+# client certificate from the test CA; s_server's own report must name
+# the right client subject. Over TLS 1.3 the parent signs the
+# CertificateVerify content it builds itself (the audit record has its
+# hash); a TLS 1.2-only server without allow_tls12 fails with a message
+# naming the key, and nothing is signed.
 . "$(dirname "$0")/lib.sh"
 
 run_case() {
@@ -14,6 +18,7 @@ run_case() {
 	port=$(free_port)
 	start_sserver "$port" "$T/server-$key-$tls.log" "-tls$tls" "$@"
 	write_config "$T/$key-$tls.conf" "$uri" "$cert" "$port"
+	[ "$tls" = 1_3 ] || echo "allow_tls12 = yes" >>"$T/$key-$tls.conf"
 	if ! "$HSMAGENTD" -P -n 2 -c "$T/$key-$tls.conf" >"$T/out" 2>"$T/err"; then
 		cat "$T/err" >&2
 		fail "$key over TLS $tls: probe failed"
@@ -38,3 +43,17 @@ run_case rsa 1_2
 # asks for it; RSA-PSS (CKM_RSA_PKCS_PSS) is used in every other RSA case.
 run_case rsa 1_2 -client_sigalgs RSA+SHA256
 run_case ec 1_2 -client_sigalgs ECDSA+SHA384
+
+# TLS 1.3 only by default: a server that speaks 1.2 only is refused at
+# the handshake, the message names allow_tls12, nothing is signed.
+port=$(free_port)
+start_sserver "$port" "$T/server-12only.log" -tls1_2
+write_config "$T/only13.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
+rc=0
+"$HSMAGENTD" -P -n 1 -c "$T/only13.conf" >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -ne 0 ] || fail "a TLS 1.2-only server was accepted without allow_tls12"
+expect_in "$T/out" 'does not speak TLS 1.3, which this connector requires \(allow_tls12 = yes' \
+	"the failure names the setting"
+expect_in "$T/err" "signatures granted 0, refused 0" "nothing signed"
+note "TLS 1.2-only server, TLS 1.3 required: $(grep -o 'does not speak TLS 1.3[^(]*' "$T/out" | head -1)"
+

@@ -66,5 +66,5 @@ note "insecure_allow_extractable_key: works and warns"
 # the connector and the address.
 write_config "$T/http01.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
 printf '[connector acme]\ntype = acme\nurl = https://127.0.0.1:%s/dir\naccount_key_uri = %s\nhttp01_listen = 127.0.0.1:%s\n' \
-	"$port" "$EC_KEY_URI" "$port" >>"$T/http01.conf"
+	"$port" "$ACME_EC_KEY_URI" "$port" >>"$T/http01.conf"
 expect_startup_error "http-01 port in use" "$T/http01.conf" "\[connector acme\] http01_listen 127.0.0.1:$port: bind: Address already in use"

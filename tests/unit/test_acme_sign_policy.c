@@ -20,6 +20,7 @@
 #include "acme_jws.h"
 #include "acme_sign_policy.h"
 #include "b64url.h"
+#include "ipc.h"
 
 #define SRV	"https://ca.test:14000/"
 
@@ -286,6 +287,213 @@ test_prefix_ok(void **state)
 	rules.prefix[0] = SRV;
 }
 
+/* ---- what the payload means (acme_sign_op_check) ------------------------ */
+
+static uint8_t	 csr_der[] = { 0x30, 0x03, 0x02, 0x01, 0x07 };
+static uint8_t	 cert_der[] = { 0x30, 0x03, 0x02, 0x01, 0x09 };
+static struct acme_job_facts enroll_job = { .action = CA_ENROLL,
+    .sans_json = "[\"dns:a.test\",\"ip:192.0.2.1\"]", .csr_der = csr_der,
+    .csr_len = sizeof(csr_der) };
+static struct acme_job_facts revoke_job = { .action = CA_REVOKE,
+    .sans_json = "[\"dns:a.test\"]", .cert_der = cert_der,
+    .cert_len = sizeof(cert_der), .reason = 1 };
+static struct acme_job_facts validate_job = { .action = CA_VALIDATE,
+    .sans_json = "[]" };
+
+/* op with payload by kid (or by jwk when kid is NULL), for a job. */
+static enum acme_sign_verdict
+op_check(const struct acme_job_facts *f, unsigned op, const char *kid,
+    const char *payload)
+{
+	struct acme_jws		 j;
+	enum acme_sign_verdict	 v;
+	char			 url[ACME_MAX_URL + 1];
+
+	assert_int_equal(acme_jws_init(&j, "ES256", kid ? NULL : jwk, kid,
+	    "n", SRV "x", payload, strlen(payload)), 0);
+	v = acme_sign_op_check(&rules, f, op, j.signing_input,
+	    strlen(j.signing_input), url, sizeof(url));
+	if (v == ACME_SIGN_OK)
+		assert_string_equal(url, SRV "x");
+	else
+		assert_string_equal(url, "");
+	acme_jws_free(&j);
+	return v;
+}
+
+#define KID_A	SRV "acct/1"
+
+static void
+test_op_payloads_granted(void **state)
+{
+	char	 p[256], b[64];
+
+	(void)state;
+	rules.contact = "mailto:a@example.org,mailto:b@example.org";
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ACCOUNT, NULL,
+	    "{\"onlyReturnExisting\":true}"), ACME_SIGN_OK);
+	rules.eab_kid = NULL;
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ACCOUNT, NULL,
+	    "{\"termsOfServiceAgreed\":true,\"contact\":[\"mailto:a@example.org\","
+	    "\"mailto:b@example.org\"]}"), ACME_SIGN_OK);
+	rules.eab_kid = "kid-1";
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ORDER, KID_A,
+	    "{\"identifiers\":[{\"type\":\"ip\",\"value\":\"192.0.2.1\"},"
+	    "{\"type\":\"dns\",\"value\":\"a.test\"}]}"), ACME_SIGN_OK);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_FETCH, KID_A, ""),
+	    ACME_SIGN_OK);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_CHALLENGE, KID_A, "{}"),
+	    ACME_SIGN_OK);
+	b64url_encode(csr_der, sizeof(csr_der), b, sizeof(b));
+	snprintf(p, sizeof(p), "{\"csr\":\"%s\"}", b);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_FINALIZE, KID_A, p),
+	    ACME_SIGN_OK);
+	b64url_encode(cert_der, sizeof(cert_der), b, sizeof(b));
+	snprintf(p, sizeof(p), "{\"certificate\":\"%s\",\"reason\":1}", b);
+	assert_int_equal(op_check(&revoke_job, ACME_OP_REVOKE, KID_A, p),
+	    ACME_SIGN_OK);
+	assert_int_equal(op_check(&revoke_job, ACME_OP_NEW_ACCOUNT, NULL,
+	    "{\"onlyReturnExisting\":true}"), ACME_SIGN_OK);
+	rules.contact = NULL;
+}
+
+static void
+test_op_payloads_refused(void **state)
+{
+	char	 p[256], b[64];
+	uint8_t	 wrong[] = { 0x30, 0x03, 0x02, 0x01, 0x08 };
+
+	(void)state;
+	/* A validation job signs nothing; each job only what it needs. */
+	for (unsigned op = ACME_OP_NEW_ACCOUNT; op < ACME_OP_MAX; op++)
+		assert_int_equal(op_check(&validate_job, op, KID_A, ""),
+		    ACME_SIGN_DENY_OP);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_REVOKE, KID_A, "{}"),
+	    ACME_SIGN_DENY_OP);
+	assert_int_equal(op_check(&revoke_job, ACME_OP_NEW_ORDER, KID_A, "{}"),
+	    ACME_SIGN_DENY_OP);
+	assert_int_equal(op_check(&revoke_job, ACME_OP_FINALIZE, KID_A, "{}"),
+	    ACME_SIGN_DENY_OP);
+	assert_int_equal(op_check(&enroll_job, 0, KID_A, ""), ACME_SIGN_DENY_OP);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_MAX, KID_A, ""),
+	    ACME_SIGN_DENY_OP);
+	assert_int_equal(op_check(NULL, ACME_OP_FETCH, KID_A, ""),
+	    ACME_SIGN_DENY_OP);
+	/* Key change (a JWS payload), deactivation, account update. */
+	assert_int_equal(op_check(&enroll_job, ACME_OP_FETCH, KID_A,
+	    "{\"protected\":\"e30\",\"payload\":\"e30\",\"signature\":\"AA\"}"),
+	    ACME_SIGN_DENY_PAYLOAD);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_CHALLENGE, KID_A,
+	    "{\"status\":\"deactivated\"}"), ACME_SIGN_DENY_PAYLOAD);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ACCOUNT, NULL,
+	    "{\"status\":\"deactivated\"}"), ACME_SIGN_DENY_PAYLOAD);
+	rules.eab_kid = NULL;
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ACCOUNT, NULL,
+	    "{\"termsOfServiceAgreed\":true,\"contact\":[\"mailto:x@evil\"]}"),
+	    ACME_SIGN_DENY_PAYLOAD);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ACCOUNT, NULL,
+	    "{\"onlyReturnExisting\":true,\"contact\":[]}"),
+	    ACME_SIGN_DENY_PAYLOAD);
+	/* EAB configured: a new account without the binding is refused. */
+	rules.eab_kid = "kid-1";
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ACCOUNT, NULL,
+	    "{\"termsOfServiceAgreed\":true}"), ACME_SIGN_DENY_PAYLOAD);
+	/* A new account goes by its key; everything else by kid. */
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ACCOUNT, KID_A,
+	    "{\"onlyReturnExisting\":true}"), ACME_SIGN_DENY_PAYLOAD);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_FETCH, NULL, ""),
+	    ACME_SIGN_DENY_KEY);
+	/* Orders: other names, fewer, more, twice, other types, extras. */
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ORDER, KID_A,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.test\"}]}"),
+	    ACME_SIGN_DENY_PAYLOAD);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ORDER, KID_A,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.test\"},"
+	    "{\"type\":\"dns\",\"value\":\"a.test\"}]}"),
+	    ACME_SIGN_DENY_PAYLOAD);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ORDER, KID_A,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.test\"},"
+	    "{\"type\":\"dns\",\"value\":\"192.0.2.1\"}]}"),
+	    ACME_SIGN_DENY_PAYLOAD);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ORDER, KID_A,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.test\"},"
+	    "{\"type\":\"ip\",\"value\":\"192.0.2.1\"},{\"type\":\"dns\","
+	    "\"value\":\"b.test\"}]}"), ACME_SIGN_DENY_PAYLOAD);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ORDER, KID_A,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.test\"},"
+	    "{\"type\":\"ip\",\"value\":\"192.0.2.1\"}],\"notAfter\":\"x\"}"),
+	    ACME_SIGN_DENY_PAYLOAD);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ORDER, KID_A,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.test\","
+	    "\"wildcard\":true},{\"type\":\"ip\",\"value\":\"192.0.2.1\"}]}"),
+	    ACME_SIGN_DENY_PAYLOAD);
+	/* Finalize with another CSR; revoke another certificate or reason. */
+	b64url_encode(wrong, sizeof(wrong), b, sizeof(b));
+	snprintf(p, sizeof(p), "{\"csr\":\"%s\"}", b);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_FINALIZE, KID_A, p),
+	    ACME_SIGN_DENY_PAYLOAD);
+	snprintf(p, sizeof(p), "{\"certificate\":\"%s\",\"reason\":1}", b);
+	assert_int_equal(op_check(&revoke_job, ACME_OP_REVOKE, KID_A, p),
+	    ACME_SIGN_DENY_PAYLOAD);
+	b64url_encode(cert_der, sizeof(cert_der), b, sizeof(b));
+	snprintf(p, sizeof(p), "{\"certificate\":\"%s\",\"reason\":4}", b);
+	assert_int_equal(op_check(&revoke_job, ACME_OP_REVOKE, KID_A, p),
+	    ACME_SIGN_DENY_PAYLOAD);
+	snprintf(p, sizeof(p), "{\"certificate\":\"%s\"}", b);
+	assert_int_equal(op_check(&revoke_job, ACME_OP_REVOKE, KID_A, p),
+	    ACME_SIGN_DENY_PAYLOAD);
+	/* Challenge: exactly {}; POST-as-GET: exactly nothing. */
+	assert_int_equal(op_check(&enroll_job, ACME_OP_CHALLENGE, KID_A,
+	    "{ }"), ACME_SIGN_DENY_PAYLOAD);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_FETCH, KID_A, "{}"),
+	    ACME_SIGN_DENY_PAYLOAD);
+	assert_string_equal(acme_sign_verdict_name(ACME_SIGN_DENY_PAYLOAD),
+	    "payload");
+	assert_string_equal(acme_op_name(ACME_OP_FINALIZE), "finalize");
+}
+
+/* newAccount with the binding: ours, for this url, and nobody else's. */
+static void
+test_op_new_account_eab(void **state)
+{
+	struct acme_jws	 e, j;
+	uint8_t		 mac[32];
+	char		*obj, pl[2048];
+	char		 url[ACME_MAX_URL + 1];
+
+	(void)state;
+	memset(mac, 7, sizeof(mac));
+	assert_int_equal(acme_eab_init(&e, "kid-1", SRV "x", jwk), 0);
+	obj = acme_jws_serialize(&e, mac, sizeof(mac));
+	snprintf(pl, sizeof(pl), "{\"termsOfServiceAgreed\":true,"
+	    "\"externalAccountBinding\":%s}", obj);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ACCOUNT, NULL, pl),
+	    ACME_SIGN_OK);
+	/* The same binding posted to another url. */
+	assert_int_equal(acme_jws_init(&j, "ES256", jwk, NULL, "n", SRV "y", pl,
+	    strlen(pl)), 0);
+	assert_int_equal(acme_sign_op_check(&rules, &enroll_job,
+	    ACME_OP_NEW_ACCOUNT, j.signing_input, strlen(j.signing_input), url,
+	    sizeof(url)), ACME_SIGN_DENY_PAYLOAD);
+	acme_jws_free(&j);
+	free(obj);
+	acme_jws_free(&e);
+	/* A binding of another key. */
+	assert_int_equal(acme_eab_init(&e, "kid-1", SRV "x", other_jwk), 0);
+	obj = acme_jws_serialize(&e, mac, sizeof(mac));
+	snprintf(pl, sizeof(pl), "{\"termsOfServiceAgreed\":true,"
+	    "\"externalAccountBinding\":%s}", obj);
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ACCOUNT, NULL, pl),
+	    ACME_SIGN_DENY_PAYLOAD);
+	free(obj);
+	acme_jws_free(&e);
+	/* A binding with a member too many. */
+	assert_int_equal(op_check(&enroll_job, ACME_OP_NEW_ACCOUNT, NULL,
+	    "{\"termsOfServiceAgreed\":true,\"externalAccountBinding\":"
+	    "{\"protected\":\"e30\",\"payload\":\"e30\",\"signature\":\"AA\","
+	    "\"x\":1}}"), ACME_SIGN_DENY_PAYLOAD);
+}
+
 int
 main(void)
 {
@@ -296,6 +504,9 @@ main(void)
 		cmocka_unit_test(test_header_and_format),
 		cmocka_unit_test(test_eab),
 		cmocka_unit_test(test_prefix_ok),
+		cmocka_unit_test(test_op_payloads_granted),
+		cmocka_unit_test(test_op_payloads_refused),
+		cmocka_unit_test(test_op_new_account_eab),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -78,7 +78,7 @@ reply(struct pair *p, uint32_t id, uint8_t status, const uint8_t *sig,
 static void
 probe_job(struct pair *p, uint32_t id)
 {
-	struct ipc_job_probe	 j = { "https://ca.example/" };
+	struct ipc_job_probe	 j = { "https://ca.example/", 0 };
 	struct wbuf		 b;
 
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
@@ -101,6 +101,7 @@ expect_request(struct pair *p, uint32_t id, uint8_t kind)
 	assert_int_equal(ipc_dec_jws_sign_request(&m, &rq), 0);
 	assert_int_equal(rq.job_id, 5);
 	assert_int_equal(rq.kind, kind);
+	assert_int_equal(rq.op, ACME_OP_NEW_ACCOUNT);
 	assert_int_equal(rq.len, strlen(input));
 	assert_memory_equal(rq.input, input, rq.len);
 }
@@ -125,7 +126,8 @@ static int
 sign_jws(struct pair *p, enum ipc_jws_kind kind, int es256, uint8_t *sig,
     size_t *siglen)
 {
-	return child_sign_jws(&p->c, 5, kind, es256, (const uint8_t *)input,
+	return child_sign_jws(&p->c, 5, kind, ACME_OP_NEW_ACCOUNT, es256,
+	    (const uint8_t *)input,
 	    strlen(input), sig, siglen, 512);
 }
 
@@ -195,10 +197,10 @@ test_too_large_input_not_sent(void **state)
 	uint8_t		*big = calloc(1, IPC_MAX_JWS_INPUT + 1), sig[512];
 	size_t		 siglen;
 
-	assert_int_equal(child_sign_jws(&p->c, 5, JWS_ACCOUNT, 1, big,
-	    IPC_MAX_JWS_INPUT + 1, sig, &siglen, sizeof(sig)), -1);
-	assert_int_equal(child_sign_jws(&p->c, 5, JWS_ACCOUNT, 1, big, 0,
-	    sig, &siglen, sizeof(sig)), -1);
+	assert_int_equal(child_sign_jws(&p->c, 5, JWS_ACCOUNT, ACME_OP_FETCH,
+	    1, big, IPC_MAX_JWS_INPUT + 1, sig, &siglen, sizeof(sig)), -1);
+	assert_int_equal(child_sign_jws(&p->c, 5, JWS_ACCOUNT, ACME_OP_FETCH,
+	    1, big, 0, sig, &siglen, sizeof(sig)), -1);
 	free(big);
 	/* Nothing was sent. */
 	assert_int_equal(recv(p->peer, sig, sizeof(sig), MSG_DONTWAIT), -1);

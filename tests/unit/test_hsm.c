@@ -423,14 +423,20 @@ eab_key_file(char *path, size_t pathlen, uint8_t key[32])
 	close(fd);
 }
 
+/* A request during an enrollment job: a challenge answer ("{}"), or an EAB. */
 static enum acme_sign_verdict
 answer(struct acme_signer *s, struct hsm *h, uint8_t kind, const char *in,
     uint8_t *sig, size_t *siglen, int *failed)
 {
-	char	 err[256];
+	static const struct acme_job_facts enroll = { .action = CA_ENROLL,
+	    .sans_json = "[\"dns:a.test\"]" };
+	struct acme_sign_req	 rq = { .kind = kind, .op = kind == JWS_EAB ?
+	    ACME_OP_NEW_ACCOUNT : ACME_OP_CHALLENGE, .input =
+	    (const uint8_t *)in, .len = strlen(in), .facts = &enroll };
+	char			 err[256];
 
-	return acme_signer_answer(s, h, kind, (const uint8_t *)in, strlen(in),
-	    sig, siglen, failed, err, sizeof(err));
+	return acme_signer_answer(s, h, &rq, sig, siglen, failed, err,
+	    sizeof(err));
 }
 
 static void
@@ -453,11 +459,11 @@ test_acme_signer(void **state)
 		fail_msg("hsm_open: %s", err);
 	eab_key_file(kf, sizeof(kf), key);
 	assert_int_equal(acme_signer_init(&s, h, getenv("EC_KEY_URI"), 0,
-	    badpfx, 1, NULL, NULL, err, sizeof(err)), -1);
+	    badpfx, 1, NULL, NULL, NULL, err, sizeof(err)), -1);
 	assert_int_equal(acme_signer_init(&s, h, getenv("EC_KEY_URI"), 0, pfx,
-	    1, "kid-1", NULL, err, sizeof(err)), -1);
+	    1, "kid-1", NULL, NULL, err, sizeof(err)), -1);
 	if (acme_signer_init(&s, h, getenv("EC_KEY_URI"), 0, pfx, 1, "kid-1",
-	    kf, err, sizeof(err)) != 0)
+	    kf, NULL, err, sizeof(err)) != 0)
 		fail_msg("acme_signer_init: %s", err);
 
 	/* An account request: checked, signed, verifiable. */

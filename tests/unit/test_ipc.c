@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "ipc.h"
+#include "tls13_cv.h"
 #include "scheme.h"
 
 /* Builds a datagram (header + payload) the way ipc_send would. */
@@ -86,7 +87,7 @@ test_jws_sign_request(void **state)
 	uint8_t			*big = calloc(1, IPC_MAX_JWS_INPUT + 1);
 	struct wbuf		 b;
 	struct ipc_msg		 m;
-	struct ipc_jws_sign_request in = { 9, JWS_ACCOUNT,
+	struct ipc_jws_sign_request in = { 9, JWS_ACCOUNT, ACME_OP_FINALIZE,
 	    (const uint8_t *)input, sizeof(input) - 1 }, out;
 	size_t			 n;
 
@@ -98,6 +99,7 @@ test_jws_sign_request(void **state)
 	assert_int_equal(ipc_dec_jws_sign_request(&m, &out), 0);
 	assert_int_equal(out.job_id, 9);
 	assert_int_equal(out.kind, JWS_ACCOUNT);
+	assert_int_equal(out.op, ACME_OP_FINALIZE);
 	assert_int_equal(out.len, sizeof(input) - 1);
 	assert_memory_equal(out.input, input, out.len);
 	assert_string_equal(ipc_type_name(IPC_JWS_SIGN_REQUEST),
@@ -110,14 +112,38 @@ test_jws_sign_request(void **state)
 	assert_int_equal(ipc_parse(dg, n, &m), 0);
 	assert_int_equal(ipc_dec_sign_request(&m, &(struct ipc_sign_request){ 0 }),
 	    -1);
-	/* Unknown kind, empty input, input over the cap. */
+	/*
+	 * Unknown kind, unknown op, an EAB for anything but a new account,
+	 * empty input, input over the cap.
+	 */
 	in.kind = 3;
 	wbuf_reset(&b);
 	ipc_enc_jws_sign_request(&b, &in);
 	assert_int_equal(ipc_parse(dg, frame(dg, IPC_JWS_SIGN_REQUEST, 5, &b),
 	    &m), 0);
 	assert_int_equal(ipc_dec_jws_sign_request(&m, &out), -1);
+	in.kind = JWS_ACCOUNT;
+	for (unsigned op = 0; op < 256; op += op == 0 ? ACME_OP_MAX : 1) {
+		in.op = (uint8_t)op;
+		wbuf_reset(&b);
+		ipc_enc_jws_sign_request(&b, &in);
+		assert_int_equal(ipc_parse(dg, frame(dg, IPC_JWS_SIGN_REQUEST,
+		    5, &b), &m), 0);
+		assert_int_equal(ipc_dec_jws_sign_request(&m, &out), -1);
+	}
 	in.kind = JWS_EAB;
+	in.op = ACME_OP_NEW_ORDER;
+	wbuf_reset(&b);
+	ipc_enc_jws_sign_request(&b, &in);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_JWS_SIGN_REQUEST, 5, &b),
+	    &m), 0);
+	assert_int_equal(ipc_dec_jws_sign_request(&m, &out), -1);
+	in.op = ACME_OP_NEW_ACCOUNT;
+	wbuf_reset(&b);
+	ipc_enc_jws_sign_request(&b, &in);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_JWS_SIGN_REQUEST, 5, &b),
+	    &m), 0);
+	assert_int_equal(ipc_dec_jws_sign_request(&m, &out), 0);
 	in.len = 0;
 	wbuf_reset(&b);
 	ipc_enc_jws_sign_request(&b, &in);
@@ -647,6 +673,82 @@ test_cfg_connector_acme(void **state)
 	assert_int_equal(cfg_connector_rt(&c, &o), 0);
 }
 
+/* The TLS 1.3 request carries a transcript hash; the token message a token. */
+static void
+test_tls13_and_http01_token(void **state)
+{
+	uint8_t			 dg[IPC_MAX_DGRAM], h[32], cv[TLS13_CV_MAX];
+	const uint8_t		*hp;
+	size_t			 hl;
+	struct wbuf		 b;
+	struct ipc_msg		 m;
+	struct ipc_sign_request	 rq = { 4, SCHEME_ECDSA_SHA256, h, sizeof(h) }, o;
+	struct ipc_http01_token	 t, to;
+	int			 n;
+
+	(void)state;
+	memset(h, 0xab, sizeof(h));
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_sign_request(&b, &rq);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_TLS13_SIGN_REQUEST, 3, &b),
+	    &m), 0);
+	assert_int_equal(ipc_dec_tls13_sign_request(&m, &o), 0);
+	assert_int_equal(o.dlen, 32);
+	/* The two kinds are not interchangeable. */
+	assert_int_equal(ipc_dec_sign_request(&m, &o), -1);
+	assert_string_equal(ipc_type_name(IPC_TLS13_SIGN_REQUEST),
+	    "tls13-sign-request");
+	/* The content: 64 spaces, the client context, 0x00, the hash. */
+	n = tls13_cv_content(h, sizeof(h), cv, sizeof(cv));
+	assert_int_equal(n, 64 + 33 + 1 + 32);
+	assert_int_equal(cv[0], 0x20);
+	assert_int_equal(cv[63], 0x20);
+	assert_memory_equal(cv + 64, "TLS 1.3, client CertificateVerify", 33);
+	assert_int_equal(cv[97], 0);
+	assert_int_equal(tls13_cv_split(cv, (size_t)n, &hp, &hl), 1);
+	assert_int_equal(hl, 32);
+	assert_ptr_equal(hp, cv + 98);
+	assert_int_equal(tls13_cv_content(h, 20, cv, sizeof(cv)), -1);
+	assert_int_equal(tls13_cv_content(h, 32, cv, 100), -1);
+	cv[70] = 's';	/* "server" context, or anything else */
+	assert_int_equal(tls13_cv_split(cv, (size_t)n, &hp, &hl), 0);
+	assert_int_equal(tls13_cv_split(cv, 98 + 31, &hp, &hl), 0);
+
+	memset(&t, 0, sizeof(t));
+	t.job_id = 9;
+	t.add = 1;
+	snprintf(t.token, sizeof(t.token), "tok_EN-123");
+	wbuf_reset(&b);
+	ipc_enc_http01_token(&b, &t);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_HTTP01_TOKEN, 0, &b), &m),
+	    0);
+	assert_int_equal(ipc_dec_http01_token(&m, &to), 0);
+	assert_int_equal(to.job_id, 9);
+	assert_int_equal(to.add, 1);
+	assert_string_equal(to.token, "tok_EN-123");
+	/* Not base64url, empty, add out of range. */
+	snprintf(t.token, sizeof(t.token), "a/b");
+	wbuf_reset(&b);
+	ipc_enc_http01_token(&b, &t);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_HTTP01_TOKEN, 0, &b), &m),
+	    0);
+	assert_int_equal(ipc_dec_http01_token(&m, &to), -1);
+	t.token[0] = '\0';
+	wbuf_reset(&b);
+	ipc_enc_http01_token(&b, &t);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_HTTP01_TOKEN, 0, &b), &m),
+	    0);
+	assert_int_equal(ipc_dec_http01_token(&m, &to), -1);
+	snprintf(t.token, sizeof(t.token), "ok");
+	t.add = 2;
+	wbuf_reset(&b);
+	ipc_enc_http01_token(&b, &t);
+	assert_int_equal(ipc_parse(dg, frame(dg, IPC_HTTP01_TOKEN, 0, &b), &m),
+	    0);
+	assert_int_equal(ipc_dec_http01_token(&m, &to), -1);
+	wbuf_free(&b);
+}
+
 int
 main(void)
 {
@@ -655,6 +757,7 @@ main(void)
 		cmocka_unit_test(test_cfg_connector_acme),
 		cmocka_unit_test(test_sign_request_roundtrip),
 		cmocka_unit_test(test_jws_sign_request),
+		cmocka_unit_test(test_tls13_and_http01_token),
 		cmocka_unit_test(test_trailing_bytes_rejected),
 		cmocka_unit_test(test_oversized_digest_rejected),
 		cmocka_unit_test(test_header_checks),

@@ -35,7 +35,6 @@
 
 static char	 root_dir[64];
 static int	 listen_ok = -1, listen_other = -1;
-static int	 http01_fd = -1;	/* what enter_or_exit() passes */
 static uint16_t	 port_ok, port_other;
 
 static int
@@ -88,7 +87,6 @@ params(struct sandbox_params *p, const uint16_t *ports, size_t n)
 	p->gid = NOBODY;
 	p->tcp_ports = ports;
 	p->ntcp_ports = n;
-	p->http01_fd = -1;
 }
 
 /* Exit codes the child uses to say where it stopped. */
@@ -103,7 +101,6 @@ enter_or_exit(struct sandbox_report *rep)
 
 	ports[0] = port_ok;
 	params(&p, ports, 1);
-	p.http01_fd = http01_fd;
 	if (sandbox_enter(&p, rep, err, sizeof(err)) == -1) {
 		fprintf(stderr, "sandbox_enter: %s\n", err);
 		_exit(X_ENTER);
@@ -200,36 +197,6 @@ test_forbidden_calls_kill(void **state)
 	assert_killed_by_sigsys(run_child(do_exec_mmap));
 }
 
-/* accept4 on the http-01 listener: EAGAIN (non-blocking), not SIGSYS. */
-static void
-do_accept_http01(const struct sandbox_report *r)
-{
-	(void)r;
-	if (accept4(listen_other, NULL, NULL, SOCK_NONBLOCK) == -1 &&
-	    errno == EAGAIN)
-		_exit(X_OK_);
-	_exit(X_WRONG);
-}
-
-/* One exchange as the http-01 responder makes it (client waiting). */
-static void
-do_serve_http01(const struct sandbox_report *r)
-{
-	struct pollfd	 p = { listen_other, POLLIN, 0 };
-	char		 b[8];
-	int		 fd;
-
-	(void)r;
-	if (poll(&p, 1, 2000) != 1 || (fd = accept4(listen_other, NULL, NULL,
-	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
-		_exit(X_WRONG);
-	p = (struct pollfd){ fd, POLLIN, 0 };
-	if (poll(&p, 1, 2000) != 1 || recv(fd, b, sizeof(b), 0) != 1 ||
-	    send(fd, "y", 1, MSG_NOSIGNAL) != 1 || close(fd) == -1)
-		_exit(X_WRONG);
-	_exit(X_OK_);
-}
-
 static void
 do_accept_other(const struct sandbox_report *r)
 {
@@ -252,34 +219,16 @@ do_bind(const struct sandbox_report *r)
 	_exit(X_WRONG);
 }
 
-/* The http-01 listener: accept on it only, and no listener of our own. */
+/*
+ * No listening of any kind: accept4 (even on a listener the parent might
+ * hold) and bind kill. The parent answers http-01 itself.
+ */
 static void
-test_http01_accept_only(void **state)
+test_no_accept_no_bind(void **state)
 {
-	struct sockaddr_in	sin;
-	int			fl = fcntl(listen_other, F_GETFL), cl;
-	char			b[8];
-
 	(void)state;
-	assert_int_equal(fcntl(listen_other, F_SETFL, fl | O_NONBLOCK), 0);
-	assert_killed_by_sigsys(run_child(do_accept_http01));
-	http01_fd = listen_other;
-	assert_exit(run_child(do_accept_http01), X_OK_);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port_other);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true((cl = socket(AF_INET, SOCK_STREAM, 0)) != -1);
-	assert_int_equal(connect(cl, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(send(cl, "x", 1, 0), 1);
-	assert_exit(run_child(do_serve_http01), X_OK_);
-	assert_int_equal(recv(cl, b, sizeof(b), 0), 1);
-	assert_int_equal(b[0], 'y');
-	close(cl);
 	assert_killed_by_sigsys(run_child(do_accept_other));
 	assert_killed_by_sigsys(run_child(do_bind));
-	http01_fd = -1;
-	assert_int_equal(fcntl(listen_other, F_SETFL, fl), 0);
 }
 
 static int
@@ -508,7 +457,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forbidden_calls_kill),
 		cmocka_unit_test(test_tcp_connect_ports),
-		cmocka_unit_test(test_http01_accept_only),
+		cmocka_unit_test(test_no_accept_no_bind),
 		cmocka_unit_test(test_status_seen_from_outside),
 		cmocka_unit_test(test_unprivileged_start),
 		cmocka_unit_test(test_bad_chroot_dir_refused),

@@ -1,8 +1,8 @@
 /*
- * test_acme_http01_server.c - the http-01 responder on a real socket:
- * a listener on 127.0.0.1:0 stands in for the parent's fd 4, clients
- * connect and ask, and the test drives the server the way the child's
- * main loop does (waitfds, poll, handle).
+ * test_http01_server.c - the parent's http-01 responder on a real
+ * socket: a listener on 127.0.0.1:0 stands in for the parent's port,
+ * clients connect and ask, and the test drives the server the way the
+ * parent's loop does (pollfds, poll, handle). Tokens belong to jobs.
  */
 #include <sys/socket.h>
 
@@ -23,8 +23,7 @@
 #include <cmocka.h>
 
 #include "acme_http01.h"
-#include "acme_http01_server.h"
-#include "child.h"
+#include "http01_server.h"
 #include "util.h"
 
 #define TOK	"hlUdgZySK3_j9WwyowrbdLMyw7o-DMa1ryWxBWyxhz4"
@@ -34,7 +33,7 @@
 		"User-Agent: Pebble\r\nAccept: */*\r\n\r\n"
 
 struct fixture {
-	struct child	 c;
+	struct http01_server *s;
 	int		 lfd;
 	uint16_t	 port;
 };
@@ -55,7 +54,7 @@ setup(void **state)
 	    getsockname(f->lfd, (struct sockaddr *)&sin, &len) == -1)
 		return -1;
 	f->port = ntohs(sin.sin_port);
-	if (http01_available(&f->c) || http01_init(&f->c, f->lfd) == -1)
+	if ((f->s = http01_server_new(f->lfd)) == NULL)
 		return -1;
 	*state = f;
 	return 0;
@@ -66,31 +65,21 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	http01_free(&f->c);
+	http01_server_free(f->s);
 	close(f->lfd);
 	free(f);
 	return 0;
 }
 
-/* One turn of the child's main loop, with poll(2) for curl_multi_poll. */
+/* One turn of the parent's loop. */
 static void
-turn(struct child *c, int timeout_ms)
+turn(struct http01_server *s, int timeout_ms)
 {
-	struct curl_waitfd	w[HTTP01_MAX_WAITFDS];
-	struct pollfd		p[HTTP01_MAX_WAITFDS];
-	unsigned		n = http01_waitfds(c, w, HTTP01_MAX_WAITFDS);
+	struct pollfd	p[HTTP01_MAX_POLLFDS];
+	size_t		n = http01_pollfds(s, p, HTTP01_MAX_POLLFDS);
 
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (struct pollfd){ w[i].fd, (short)(
-		    (w[i].events & CURL_WAIT_POLLIN ? POLLIN : 0) |
-		    (w[i].events & CURL_WAIT_POLLOUT ? POLLOUT : 0)), 0 };
-	assert_true(poll(p, n, http01_timeout_ms(c, timeout_ms)) >= 0);
-	for (unsigned i = 0; i < n; i++)
-		w[i].revents = (unsigned short)(
-		    (p[i].revents & (POLLIN | POLLHUP | POLLERR) ?
-		    CURL_WAIT_POLLIN : 0) |
-		    (p[i].revents & POLLOUT ? CURL_WAIT_POLLOUT : 0));
-	http01_handle(c, w, n);
+	assert_true(poll(p, n, http01_timeout_ms(s, timeout_ms)) >= 0);
+	http01_handle(s, p, n);
 }
 
 static int
@@ -113,7 +102,7 @@ client(uint16_t port)
  * received, NUL-terminated. -1: no end within two seconds.
  */
 static ssize_t
-until_closed(struct child *c, int fd, char *out, size_t cap)
+until_closed(struct http01_server *c, int fd, char *out, size_t cap)
 {
 	size_t	 got = 0;
 	ssize_t	 n;
@@ -138,7 +127,7 @@ ask(struct fixture *f, const char *req, size_t len, char *out, size_t cap)
 	ssize_t	 n;
 
 	assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
-	n = until_closed(&f->c, fd, out, cap);
+	n = until_closed(f->s, fd, out, cap);
 	close(fd);
 	return n;
 }
@@ -150,8 +139,7 @@ test_registered_token(void **state)
 	char		 out[2048];
 	const char	*body;
 
-	assert_true(http01_available(&f->c));
-	assert_int_equal(http01_token_add(&f->c, TOK, KA), 0);
+	assert_int_equal(http01_token_add(f->s, 1, TOK, KA), 0);
 	assert_true(ask(f, GET(TOK), strlen(GET(TOK)), out, sizeof(out)) > 0);
 	assert_true(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0);
 	assert_non_null(strstr(out, "Content-Length: 87\r\n"));
@@ -167,7 +155,7 @@ test_unknown_token_and_other_paths(void **state)
 	char		 out[2048];
 	const char	*other = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n";
 
-	assert_int_equal(http01_token_add(&f->c, TOK, KA), 0);
+	assert_int_equal(http01_token_add(f->s, 1, TOK, KA), 0);
 	assert_true(ask(f, GET("unknownToken"), strlen(GET("unknownToken")),
 	    out, sizeof(out)) > 0);
 	assert_true(strncmp(out, "HTTP/1.1 404 Not Found\r\n", 24) == 0);
@@ -185,14 +173,14 @@ test_request_in_pieces(void **state)
 	const char	*req = GET(TOK);
 	int		 fd;
 
-	assert_int_equal(http01_token_add(&f->c, TOK, KA), 0);
+	assert_int_equal(http01_token_add(f->s, 1, TOK, KA), 0);
 	fd = client(f->port);
 	assert_int_equal(send(fd, req, 20, 0), 20);
 	for (int i = 0; i < 5; i++)
-		turn(&f->c, 5);
+		turn(f->s, 5);
 	assert_int_equal(send(fd, req + 20, strlen(req) - 20, 0),
 	    (ssize_t)(strlen(req) - 20));
-	assert_true(until_closed(&f->c, fd, out, sizeof(out)) > 0);
+	assert_true(until_closed(f->s, fd, out, sizeof(out)) > 0);
 	close(fd);
 	assert_non_null(strstr(out, "\r\n\r\n" KA));
 }
@@ -202,26 +190,33 @@ test_token_del(void **state)
 {
 	struct fixture	*f = *state;
 	char		 out[2048];
-	struct curl_waitfd w[HTTP01_MAX_WAITFDS];
+	struct pollfd	 w[HTTP01_MAX_POLLFDS];
 
-	assert_int_equal(http01_token_add(&f->c, TOK, KA), 0);
-	assert_int_equal(http01_token_add(&f->c, "second", "second." THUMB),
+	assert_int_equal(http01_token_add(f->s, 1, TOK, KA), 0);
+	assert_int_equal(http01_token_add(f->s, 1, "second", "second." THUMB),
 	    0);
-	http01_token_del(&f->c, TOK);
-	http01_token_del(&f->c, TOK);	/* once too often: nothing happens */
-	http01_token_del(&f->c, "never-added");
+	assert_int_equal(http01_token_del(f->s, 1, TOK), 0);
+	assert_int_equal(http01_token_del(f->s, 1, TOK), -1);	/* once only */
+	assert_int_equal(http01_token_del(f->s, 1, "never-added"), -1);
+	assert_int_equal(http01_token_del(f->s, 2, "second"), -1);	/* not its */
 	assert_true(ask(f, GET(TOK), strlen(GET(TOK)), out, sizeof(out)) > 0);
 	assert_true(strncmp(out, "HTTP/1.1 404 ", 13) == 0);
-	http01_token_del(&f->c, "second");
-	assert_int_equal(http01_waitfds(&f->c, w, HTTP01_MAX_WAITFDS), 0);
+	assert_int_equal(http01_token_del(f->s, 1, "second"), 0);
+	assert_int_equal(http01_pollfds(f->s, w, HTTP01_MAX_POLLFDS), 0);
 	/* Two jobs on one authorization: answered until both are done. */
-	assert_int_equal(http01_token_add(&f->c, TOK, KA), 0);
-	assert_int_equal(http01_token_add(&f->c, TOK, KA), 0);
-	http01_token_del(&f->c, TOK);
+	assert_int_equal(http01_token_add(f->s, 1, TOK, KA), 0);
+	assert_int_equal(http01_token_add(f->s, 2, TOK, KA), 0);
+	assert_int_equal(http01_token_del(f->s, 1, TOK), 0);
 	assert_true(ask(f, GET(TOK), strlen(GET(TOK)), out, sizeof(out)) > 0);
 	assert_true(strncmp(out, "HTTP/1.1 200 ", 13) == 0);
-	http01_token_del(&f->c, TOK);
-	assert_int_equal(http01_waitfds(&f->c, w, HTTP01_MAX_WAITFDS), 0);
+	/* A job that ends takes its tokens along. */
+	assert_int_equal(http01_token_add(f->s, 2, "third", "third." THUMB), 0);
+	assert_int_equal(http01_job_ended(f->s, 2), 2);
+	assert_int_equal(http01_tokens(f->s), 0);
+	assert_int_equal(http01_pollfds(f->s, w, HTTP01_MAX_POLLFDS), 0);
+	/* Not even a 404: the port is not served without a token. */
+	assert_int_equal(ask(f, GET(TOK), strlen(GET(TOK)), out, sizeof(out)),
+	    -1);
 }
 
 /* "Answered only while an order needs it": no token, no listener. */
@@ -229,19 +224,19 @@ static void
 test_listener_polled_only_with_tokens(void **state)
 {
 	struct fixture		*f = *state;
-	struct curl_waitfd	 w[HTTP01_MAX_WAITFDS];
+	struct pollfd		 w[HTTP01_MAX_POLLFDS];
 
-	assert_int_equal(http01_waitfds(&f->c, w, HTTP01_MAX_WAITFDS), 0);
-	assert_int_equal(http01_token_add(&f->c, TOK, KA), 0);
-	assert_int_equal(http01_waitfds(&f->c, w, HTTP01_MAX_WAITFDS), 1);
+	assert_int_equal(http01_pollfds(f->s, w, HTTP01_MAX_POLLFDS), 0);
+	assert_int_equal(http01_token_add(f->s, 1, TOK, KA), 0);
+	assert_int_equal(http01_pollfds(f->s, w, HTTP01_MAX_POLLFDS), 1);
 	assert_int_equal(w[0].fd, f->lfd);
-	assert_int_equal(w[0].events, CURL_WAIT_POLLIN);
+	assert_int_equal(w[0].events, POLLIN);
 	/* No room, no entry. */
-	assert_int_equal(http01_waitfds(&f->c, w, 0), 0);
-	http01_token_del(&f->c, TOK);
-	assert_int_equal(http01_waitfds(&f->c, w, HTTP01_MAX_WAITFDS), 0);
+	assert_int_equal(http01_pollfds(f->s, w, 0), 0);
+	http01_token_del(f->s, 1, TOK);
+	assert_int_equal(http01_pollfds(f->s, w, HTTP01_MAX_POLLFDS), 0);
 	/* Nothing open, nothing due: the caller's own timeout stands. */
-	assert_int_equal(http01_timeout_ms(&f->c, 1000), 1000);
+	assert_int_equal(http01_timeout_ms(f->s, 1000), 1000);
 }
 
 /* Past the cap: closed, never answered 200, whatever follows. */
@@ -252,7 +247,7 @@ test_oversized_request(void **state)
 	char		 req[ACME_HTTP01_MAX_REQUEST + 1024], out[2048];
 	size_t		 n = strlen(GET(TOK)) - 2;
 
-	assert_int_equal(http01_token_add(&f->c, TOK, KA), 0);
+	assert_int_equal(http01_token_add(f->s, 1, TOK, KA), 0);
 	/* The request line of a good request, then headers without end. */
 	memcpy(req, GET(TOK), n);
 	memset(req + n, 'a', sizeof(req) - n - 4);
@@ -266,30 +261,30 @@ static void
 test_connection_cap(void **state)
 {
 	struct fixture		*f = *state;
-	struct curl_waitfd	 w[HTTP01_MAX_WAITFDS];
+	struct pollfd		 w[HTTP01_MAX_POLLFDS];
 	int			 fds[HTTP01_MAX_CONNS], extra, t;
 	char			 out[256];
 
-	assert_int_equal(http01_token_add(&f->c, TOK, KA), 0);
+	assert_int_equal(http01_token_add(f->s, 1, TOK, KA), 0);
 	for (int i = 0; i < HTTP01_MAX_CONNS; i++) {
 		fds[i] = client(f->port);
-		turn(&f->c, 50);
+		turn(f->s, 50);
 	}
-	assert_int_equal(http01_waitfds(&f->c, w, HTTP01_MAX_WAITFDS),
+	assert_int_equal(http01_pollfds(f->s, w, HTTP01_MAX_POLLFDS),
 	    1 + HTTP01_MAX_CONNS);
 	/* Each one has its deadline: the loop's timeout comes down to it. */
-	t = http01_timeout_ms(&f->c, 60000);
+	t = http01_timeout_ms(f->s, 60000);
 	assert_true(t > 0 && t <= HTTP01_CONN_MS);
 	/* One more: accepted and closed at once, not queued. */
 	extra = client(f->port);
-	assert_true(until_closed(&f->c, extra, out, sizeof(out)) == 0);
+	assert_true(until_closed(f->s, extra, out, sizeof(out)) == 0);
 	close(extra);
-	assert_int_equal(http01_waitfds(&f->c, w, HTTP01_MAX_WAITFDS),
+	assert_int_equal(http01_pollfds(f->s, w, HTTP01_MAX_POLLFDS),
 	    1 + HTTP01_MAX_CONNS);
 	/* The ones inside are still served. */
 	assert_int_equal(send(fds[0], GET(TOK), strlen(GET(TOK)), 0),
 	    (ssize_t)strlen(GET(TOK)));
-	assert_true(until_closed(&f->c, fds[0], out, sizeof(out)) > 0);
+	assert_true(until_closed(f->s, fds[0], out, sizeof(out)) > 0);
 	assert_true(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0);
 	for (int i = 0; i < HTTP01_MAX_CONNS; i++)
 		close(fds[i]);
@@ -299,39 +294,43 @@ static void
 test_token_table(void **state)
 {
 	struct fixture	*f = *state;
-	struct child	 none;
 	char		 tok[16], ka[80];
 
-	memset(&none, 0, sizeof(none));
-	assert_int_equal(http01_token_add(&none, TOK, KA), -1);
-	assert_int_equal(http01_token_add(&f->c, "", "." THUMB), -1);
-	assert_int_equal(http01_token_add(&f->c, "a/b", "a/b." THUMB), -1);
-	assert_int_equal(http01_token_add(&f->c, TOK, "other." THUMB), -1);
-	assert_int_equal(http01_token_add(&f->c, TOK, TOK ".short"), -1);
-	assert_int_equal(http01_token_add(&f->c, TOK, KA "\r\nX: y"), -1);
-	assert_int_equal(http01_token_add(&f->c, TOK, NULL), -1);
+	assert_int_equal(http01_token_add(NULL, 1, TOK, KA), -1);
+	assert_int_equal(http01_token_add(f->s, 0, TOK, KA), -1);	/* no job */
+	assert_int_equal(http01_token_add(f->s, 1, "", "." THUMB), -1);
+	assert_int_equal(http01_token_add(f->s, 1, "a/b", "a/b." THUMB), -1);
+	assert_int_equal(http01_token_add(f->s, 1, TOK, "other." THUMB), -1);
+	assert_int_equal(http01_token_add(f->s, 1, TOK, TOK ".short"), -1);
+	assert_int_equal(http01_token_add(f->s, 1, TOK, KA "\r\nX: y"), -1);
+	assert_int_equal(http01_token_add(f->s, 1, TOK, NULL), -1);
+	/* At most HTTP01_MAX_PER_JOB for one job. */
+	for (int i = 0; i < HTTP01_MAX_PER_JOB; i++) {
+		snprintf(tok, sizeof(tok), "j%d", i);
+		snprintf(ka, sizeof(ka), "%s.%s", tok, THUMB);
+		assert_int_equal(http01_token_add(f->s, 7, tok, ka), 0);
+	}
+	assert_int_equal(http01_token_add(f->s, 7, TOK, KA), -1);
+	assert_int_equal(http01_job_ended(f->s, 7), HTTP01_MAX_PER_JOB);
+	/* At most HTTP01_MAX_TOKENS in all. */
 	for (int i = 0; i < HTTP01_MAX_TOKENS; i++) {
 		snprintf(tok, sizeof(tok), "t%d", i);
 		snprintf(ka, sizeof(ka), "%s.%s", tok, THUMB);
-		assert_int_equal(http01_token_add(&f->c, tok, ka), 0);
+		assert_int_equal(http01_token_add(f->s, (uint32_t)(100 + i), tok,
+		    ka), 0);
 	}
-	assert_int_equal(http01_token_add(&f->c, TOK, KA), -1);
-	/*
-	 * A registered one may be given again (counted), even when full;
-	 * its slot is free once each add had its del.
-	 */
-	assert_int_equal(http01_token_add(&f->c, "t3", "t3." THUMB), 0);
-	http01_token_del(&f->c, "t3");
-	assert_int_equal(http01_token_add(&f->c, TOK, KA), -1);
-	http01_token_del(&f->c, "t3");
-	assert_int_equal(http01_token_add(&f->c, TOK, KA), 0);
+	assert_int_equal(http01_token_add(f->s, 1, TOK, KA), -1);
+	/* The same registration again: nothing new, fine even when full. */
+	assert_int_equal(http01_token_add(f->s, 103, "t3", "t3." THUMB), 0);
+	assert_int_equal(http01_token_del(f->s, 103, "t3"), 0);
+	assert_int_equal(http01_token_add(f->s, 1, TOK, KA), 0);
+	assert_int_equal(http01_tokens(f->s), HTTP01_MAX_TOKENS);
 }
 
 static void
 test_fd_check(void **state)
 {
 	struct fixture	*f = *state;
-	struct child	 c;
 	int		 udp = socket(AF_INET, SOCK_DGRAM, 0);
 	int		 tcp = socket(AF_INET, SOCK_STREAM, 0);
 	int		 sp[2];
@@ -342,9 +341,7 @@ test_fd_check(void **state)
 	assert_false(http01_fd_ok(tcp));	/* not listening */
 	assert_false(http01_fd_ok(sp[0]));
 	assert_false(http01_fd_ok(-1));
-	memset(&c, 0, sizeof(c));
-	assert_int_equal(http01_init(&c, tcp), -1);
-	assert_false(http01_available(&c));
+	assert_null(http01_server_new(tcp));
 	close(udp);
 	close(tcp);
 	close(sp[0]);

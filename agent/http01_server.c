@@ -1,12 +1,10 @@
 /*
- * acme_http01_server.c - the http-01 responder; see acme_http01_server.h.
+ * http01_server.c - the http-01 responder; see http01_server.h.
  *
- * The state hangs off struct child (c->http01) rather than living in
- * statics: the unit test runs servers on sockets of its own, one after
- * another, and a pointer keeps the connection buffers out of child.h.
  * Every connection is read, parsed (acme_http01_parse, which is fuzzed)
  * and answered within one small buffer each; nothing from the network
- * is kept past the connection.
+ * is kept past the connection, and nothing of it reaches the rest of the
+ * parent but a token to look up.
  */
 #include <sys/socket.h>
 
@@ -16,9 +14,8 @@
 #include <unistd.h>
 
 #include "acme_http01.h"
-#include "acme_http01_server.h"
 #include "b64url.h"
-#include "child.h"
+#include "http01_server.h"
 #include "log.h"
 #include "util.h"
 
@@ -30,7 +27,7 @@
 struct http01_token {
 	char	 token[ACME_HTTP01_MAX_TOKEN + 1];	/* "": free */
 	char	 keyauth[KEYAUTH_MAX + 1];
-	unsigned refs;			/* jobs waiting on it */
+	uint32_t job;			/* the job that registered it */
 };
 
 struct http01_conn {
@@ -71,47 +68,41 @@ http01_fd_ok(int fd)
 	    v == 1;
 }
 
-int
-http01_init(struct child *c, int fd)
+struct http01_server *
+http01_server_new(int fd)
 {
 	struct http01_server *s;
 
 	if (!http01_fd_ok(fd))
-		return -1;
+		return NULL;
 	s = xcalloc(1, sizeof(*s));
 	s->lfd = fd;
 	for (size_t i = 0; i < HTTP01_MAX_CONNS; i++)
 		s->conns[i].fd = -1;
-	c->http01 = s;
-	return 0;
+	return s;
 }
 
 static void	conn_close(struct http01_conn *);
 
 void
-http01_free(struct child *c)
+http01_server_free(struct http01_server *s)
 {
-	if (c->http01 == NULL)
+	if (s == NULL)
 		return;
 	for (size_t i = 0; i < HTTP01_MAX_CONNS; i++)
-		if (c->http01->conns[i].fd != -1)
-			conn_close(&c->http01->conns[i]);
-	free(c->http01);
-	c->http01 = NULL;
+		if (s->conns[i].fd != -1)
+			conn_close(&s->conns[i]);
+	free(s);
 }
 
-int
-http01_available(const struct child *c)
-{
-	return c->http01 != NULL;
-}
-
+/* A registration of token (by job, unless job is 0: any). */
 static struct http01_token *
-token_find(struct http01_server *s, const char *token)
+token_find(struct http01_server *s, const char *token, uint32_t job)
 {
 	for (size_t i = 0; i < HTTP01_MAX_TOKENS; i++)
 		if (s->tokens[i].token[0] != '\0' &&
-		    strcmp(s->tokens[i].token, token) == 0)
+		    strcmp(s->tokens[i].token, token) == 0 &&
+		    (job == 0 || s->tokens[i].job == job))
 			return &s->tokens[i];
 	return NULL;
 }
@@ -136,56 +127,80 @@ keyauth_ok(const char *token, const char *ka)
 }
 
 int
-http01_token_add(struct child *c, const char *token, const char *ka)
+http01_token_add(struct http01_server *s, uint32_t job, const char *token,
+    const char *ka)
 {
-	struct http01_server	*s = c->http01;
 	struct http01_token	*t;
+	size_t			 mine = 0;
 
-	if (s == NULL || token == NULL || ka == NULL || !keyauth_ok(token, ka))
+	if (s == NULL || job == 0 || token == NULL || ka == NULL ||
+	    strlen(token) > ACME_HTTP01_MAX_TOKEN || !keyauth_ok(token, ka))
 		return -1;
-	if ((t = token_find(s, token)) == NULL) {
-		if (s->ntokens == HTTP01_MAX_TOKENS)
-			return -1;
-		for (t = s->tokens; t->token[0] != '\0'; t++)
-			;
-		s->ntokens++;
-	}
+	if (token_find(s, token, job) != NULL)
+		return 0;
+	for (size_t i = 0; i < HTTP01_MAX_TOKENS; i++)
+		mine += s->tokens[i].token[0] != '\0' && s->tokens[i].job == job;
+	if (s->ntokens == HTTP01_MAX_TOKENS || mine >= HTTP01_MAX_PER_JOB)
+		return -1;
+	for (t = s->tokens; t->token[0] != '\0'; t++)
+		;
+	s->ntokens++;
 	/* Both lengths were checked against the fields by keyauth_ok(). */
 	memcpy(t->token, token, strlen(token) + 1);
 	memcpy(t->keyauth, ka, strlen(ka) + 1);
-	t->refs++;
+	t->job = job;
 	return 0;
 }
 
-void
-http01_token_del(struct child *c, const char *token)
+int
+http01_token_del(struct http01_server *s, uint32_t job, const char *token)
 {
 	struct http01_token *t;
 
-	if (c->http01 == NULL || token == NULL ||
-	    (t = token_find(c->http01, token)) == NULL || --t->refs > 0)
-		return;
+	if (s == NULL || token == NULL || job == 0 ||
+	    (t = token_find(s, token, job)) == NULL)
+		return -1;
 	memset(t, 0, sizeof(*t));
-	c->http01->ntokens--;
+	s->ntokens--;
+	return 0;
 }
 
-unsigned
-http01_waitfds(struct child *c, struct curl_waitfd *w, unsigned room)
+size_t
+http01_job_ended(struct http01_server *s, uint32_t job)
 {
-	struct http01_server	*s = c->http01;
-	unsigned		 n = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; s != NULL && job != 0 && i < HTTP01_MAX_TOKENS; i++)
+		if (s->tokens[i].token[0] != '\0' && s->tokens[i].job == job) {
+			memset(&s->tokens[i], 0, sizeof(s->tokens[i]));
+			s->ntokens--;
+			n++;
+		}
+	return n;
+}
+
+size_t
+http01_tokens(const struct http01_server *s)
+{
+	return s == NULL ? 0 : s->ntokens;
+}
+
+size_t
+http01_pollfds(struct http01_server *s, struct pollfd *p, size_t room)
+{
+	size_t n = 0;
 
 	if (s == NULL)
 		return 0;
 	/* Answered only while an order needs it. */
 	if (s->ntokens > 0 && monotime_ms() >= s->paused_until_ms && n < room)
-		w[n++] = (struct curl_waitfd){ s->lfd, CURL_WAIT_POLLIN, 0 };
+		p[n++] = (struct pollfd){ s->lfd, POLLIN, 0 };
 	for (size_t i = 0; i < HTTP01_MAX_CONNS && n < room; i++) {
 		struct http01_conn *k = &s->conns[i];
 
 		if (k->fd != -1)
-			w[n++] = (struct curl_waitfd){ k->fd, k->outlen > 0 ?
-			    CURL_WAIT_POLLOUT : CURL_WAIT_POLLIN, 0 };
+			p[n++] = (struct pollfd){ k->fd, k->outlen > 0 ?
+			    POLLOUT : POLLIN, 0 };
 	}
 	return n;
 }
@@ -251,7 +266,7 @@ decide(struct http01_server *s, struct http01_conn *k,
 	int				 w;
 
 	if (r == HTTP01_CHALLENGE)
-		t = token_find(s, token);
+		t = token_find(s, token, 0);
 	if (may_log(s, now)) {
 		if (t != NULL)
 			log_info("http-01: answered the challenge for token %s",
@@ -330,15 +345,14 @@ conn_by_fd(struct http01_server *s, int fd)
 }
 
 void
-http01_handle(struct child *c, const struct curl_waitfd *w, unsigned n)
+http01_handle(struct http01_server *s, const struct pollfd *w, size_t n)
 {
-	struct http01_server	*s = c->http01;
 	struct http01_conn	*k;
 	int64_t			 now = monotime_ms();
 
 	if (s == NULL)
 		return;
-	for (unsigned i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (w[i].revents == 0)
 			continue;
 		if (w[i].fd == s->lfd) {
@@ -365,10 +379,9 @@ http01_handle(struct child *c, const struct curl_waitfd *w, unsigned n)
 }
 
 int
-http01_timeout_ms(const struct child *c, int max_ms)
+http01_timeout_ms(const struct http01_server *s, int max_ms)
 {
-	const struct http01_server	*s = c->http01;
-	int64_t				 now, t = max_ms;
+	int64_t now, t = max_ms;
 
 	if (s == NULL)
 		return max_ms;
