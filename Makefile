@@ -67,9 +67,9 @@ SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
 endif
 
-CFLAGS_P  = $(BASE_CFLAGS) $(SANFLAGS) $(shell $(PKG_CONFIG) --cflags $(PARENT_PKGS))
+CFLAGS_P  = $(BASE_CFLAGS) $(SANFLAGS) -pthread $(shell $(PKG_CONFIG) --cflags $(PARENT_PKGS))
 CFLAGS_C  = $(BASE_CFLAGS) $(SANFLAGS) $(shell $(PKG_CONFIG) --cflags $(CHILD_PKGS))
-LIBS_P	  = $(shell $(PKG_CONFIG) --libs $(PARENT_PKGS)) -ldl
+LIBS_P	  = $(shell $(PKG_CONFIG) --libs $(PARENT_PKGS)) -ldl -pthread
 LIBS_C	  = $(shell $(PKG_CONFIG) --libs $(CHILD_PKGS))
 CFLAGS_U  = $(BASE_CFLAGS) $(SANFLAGS) $(shell $(PKG_CONFIG) --cflags $(CLIENT_PKGS))
 LIBS_U	  = $(shell $(PKG_CONFIG) --libs $(CLIENT_PKGS))
@@ -91,6 +91,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/poll_schedule.c agent/cred_watch.c \
 		   agent/http01_listen.c agent/http01_server.c agent/acme_http01.c \
 		   agent/connector_validity.c agent/key_roles.c \
+		   agent/connect_broker.c agent/resolver.c \
 		   agent/tracked.c agent/tracking.c agent/api_track.c \
 		   agent/api_credential.c agent/api_chain.c \
 		   policy/acme_sign_policy.c common/acme_jws.c common/b64url.c \

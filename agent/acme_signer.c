@@ -120,7 +120,7 @@ pem_der(const uint8_t *pem, size_t len, int is_csr, size_t *derlen)
 int
 acme_job_view_init(struct acme_job_view *v, const struct wbuf *job)
 {
-	struct ipc_msg		m = { IPC_JOB_CA, 0, job->data, job->len };
+	struct ipc_msg		m = { IPC_JOB_CA, 0, job->data, job->len, -1 };
 	struct ipc_job_ca	jc;
 
 	memset(v, 0, sizeof(*v));

@@ -24,6 +24,7 @@
 
 struct acme_signer;
 struct http01_server;
+struct broker;
 struct audit;
 struct order;
 struct orders;
@@ -192,6 +193,9 @@ struct agent {
 	int			 http01_fd;
 	struct http01_server	*http01;	/* answers it; NULL: no port */
 	uint64_t		 http01_refused;	/* token registrations */
+	/* The child's connections, made here (connect_broker.c). */
+	struct broker		*broker;
+	uint64_t		 dns_failures;
 	/* Probe target, split from the URL. */
 	char			 probe_host[IPC_MAX_HOST + 1];
 	uint16_t		 probe_port;
@@ -239,7 +243,6 @@ int	url_split_https(const char *url, char *host, size_t hostlen,
 	    uint16_t *port, int *is_ip);
 int	url_split(const char *url, const char *scheme, uint16_t dport,
 	    char *host, size_t hostlen, uint16_t *port, int *is_ip);
-int	resolve_send(struct agent *);
 
 /* order_flow.c: an order's way from "received" to a final state */
 int	order_is_final(const char *state);

@@ -18,6 +18,7 @@
 #include "acme_http01.h"
 #include "acme_signer.h"
 #include "agent.h"
+#include "connect_broker.h"
 #include "http01_server.h"
 #include "log.h"
 #include "tls13_cv.h"
@@ -514,6 +515,8 @@ child_last_words(struct agent *a)
 			continue;	/* as in child_readable */
 		if (r != 1)
 			return;
+		if (msg.fd != -1)
+			close(msg.fd);
 		if (msg.type == IPC_LOG && ipc_dec_log(&msg, &l) == 0)
 			log_msg((enum log_level)l.level, "child[%ld]: %s",
 			    (long)a->child.pid, l.text);
@@ -595,6 +598,12 @@ child_readable(struct agent *a)
 			    "malformed datagram header");
 			return;
 		}
+		if (msg.fd != -1) {
+			/* Descriptors go to the child, never from it. */
+			close(msg.fd);
+			violation(a, "a descriptor passed by the child");
+			return;
+		}
 		switch (msg.type) {
 		case IPC_READY:
 			on_ready(a, &msg);
@@ -617,6 +626,9 @@ child_readable(struct agent *a)
 			break;
 		case IPC_HTTP01_TOKEN:
 			on_http01_token(a, &msg);
+			break;
+		case IPC_CONNECT_REQUEST:
+			broker_request(a, &msg);
 			break;
 		default:
 			violation(a, "unknown message type");

@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 
 #include "acme_signer.h"
+#include "connect_broker.h"
 #include "http01_server.h"
 #include "agent.h"
 #include "log.h"
@@ -444,13 +445,14 @@ poll_timeout(const struct agent *a, int64_t now)
 static void
 event_loop(struct agent *a, int command)
 {
-	size_t		 room = 2 + 1 + a->api.max + HTTP01_MAX_POLLFDS;
+	size_t		 room = 2 + 1 + a->api.max + HTTP01_MAX_POLLFDS +
+			    BROKER_MAX_POLLFDS;
 	struct pollfd	*pfd = xcalloc(room, sizeof(*pfd));
 
 	while (!quit && !a->child.config_refused && !drained(a,
 	    monotime_ms())) {
 		int64_t		 now = monotime_ms(), t;
-		size_t		 n = 1, napi, nh;
+		size_t		 n = 1, napi, nh, nb;
 		int		 timeout, child_at = -1;
 
 		if (command && run_steps(a, now))
@@ -463,12 +465,16 @@ event_loop(struct agent *a, int command)
 		napi = api_pollfds(&a->api, pfd + n, room - n);
 		/* Last: the jobs before may have added or dropped tokens. */
 		nh = http01_pollfds(a->http01, pfd + n + napi, room - n - napi);
-		timeout = http01_timeout_ms(a->http01, poll_timeout(a, now));
+		nb = broker_pollfds(a->broker, pfd + n + napi + nh,
+		    room - n - napi - nh);
+		timeout = broker_timeout_ms(a->broker, http01_timeout_ms(a->http01,
+		    poll_timeout(a, now)));
 		if ((t = api_tick(&a->api, now)) != 0 && t - now < timeout)
 			timeout = t <= now ? 0 : (int)(t - now);
 		if ((t = agent_audit_tick(a, now)) != 0 && t - now < timeout)
 			timeout = t <= now ? 0 : (int)(t - now);
-		if (poll(pfd, n + napi + nh, timeout) == -1 && errno != EINTR)
+		if (poll(pfd, n + napi + nh + nb, timeout) == -1 &&
+		    errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents & POLLIN)
 			handle_signals(a);
@@ -478,6 +484,7 @@ event_loop(struct agent *a, int command)
 		if (napi > 0)
 			api_handle(a, &a->api, pfd + n, napi, now);
 		http01_handle(a->http01, pfd + n + napi, nh);
+		broker_handle(a, pfd + n + napi + nh, nb);
 		/* Draining: no restarts, no new polls or probes. */
 		if (!a->draining || a->child.pid != 0)
 			child_tick(a, now);
@@ -628,6 +635,9 @@ main(int argc, char *argv[])
 	    NULL)
 		fatalx("http-01: the listener is not a listening TCP socket");
 
+	/* The child's connections: made here, names resolved off the loop. */
+	if ((a.broker = broker_new()) == NULL)
+		fatal("cannot start the resolver");
 	/* The child first: no PKCS#11 state exists yet to leak into it. */
 	if (child_spawn(&a) == -1)
 		fatalx("cannot start the connector child");
@@ -688,6 +698,8 @@ main(int argc, char *argv[])
 	    "refused" : a.draining || quit ? "signal" : "done");
 	log_info("event=agent.stop state persisted; exiting");
 	acme_signers_close(a.acme, &a.nacme);
+	broker_free(a.broker);
+	a.broker = NULL;
 	http01_server_free(a.http01);
 	a.http01 = NULL;
 	http01_listen_close(&a);

@@ -53,7 +53,8 @@ job_new_probe(struct agent *a, const char *url, job_done_fn done)
 static int
 job_connector(const struct agent *a, const struct wbuf *payload)
 {
-	struct ipc_msg		m = { IPC_JOB_CA, 0, payload->data, payload->len };
+	struct ipc_msg		m = { IPC_JOB_CA, 0, payload->data, payload->len,
+				    -1 };
 	struct ipc_job_ca	jc;
 
 	if (ipc_dec_job_ca(&m, &jc) == -1)

@@ -134,6 +134,9 @@ metrics_write(struct agent *a, FILE *f)
 	counter(f, "hsmagent_signatures_withheld_total",
 	    "signatures made but not given to the child: their audit record "
 	    "could not be written", a->sign_unrecorded);
+	counter(f, "hsmagent_dns_failures_total",
+	    "CA host names that could not be resolved for a connection",
+	    a->dns_failures);
 	counter(f, "hsmagent_child_log_lines_dropped_total",
 	    "connector child log lines over the rate limit", a->child.log_dropped);
 	counter(f, "hsmagent_child_restarts_total",

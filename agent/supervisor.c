@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "connect_broker.h"
 #include "log.h"
 #include "util.h"
 
@@ -107,8 +108,7 @@ send_config(struct agent *a)
 	int			 r;
 
 	if (send_blob(a, BLOB_TRUST_PEM, a->trust_pem, a->trust_len) == -1 ||
-	    send_blob(a, BLOB_CHAIN_PEM, a->chain_pem, a->chain_len) == -1 ||
-	    resolve_send(a) == -1)
+	    send_blob(a, BLOB_CHAIN_PEM, a->chain_pem, a->chain_len) == -1)
 		return -1;
 	for (size_t i = 0; i < a->cfg->nconnectors; i++) {
 		const struct connector_cfg	*cc = &a->cfg->connectors[i];
@@ -274,6 +274,7 @@ child_kill(struct agent *a, const char *why)
 		c->fd = -1;
 	}
 	c->ready = 0;
+	broker_reset(a->broker);
 	jobs_fail_sent(a, "connector child stopped");
 }
 
@@ -336,6 +337,7 @@ child_reap(struct agent *a)
 			c->fd = -1;
 		}
 		c->ready = 0;
+		broker_reset(a->broker);
 		jobs_fail_sent(a, "connector child died");
 		if (WIFEXITED(status) && WEXITSTATUS(status) ==
 		    CHILD_EXIT_CONFIG) {

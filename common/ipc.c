@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ipc.h"
 #include "util.h"
@@ -14,9 +15,22 @@
 int
 ipc_send(int fd, uint16_t type, uint32_t id, const struct wbuf *payload)
 {
-	uint8_t	 dgram[IPC_MAX_DGRAM];
-	size_t	 plen = payload != NULL ? payload->len : 0;
-	ssize_t	 n;
+	return ipc_send_fd(fd, type, id, payload, -1);
+}
+
+int
+ipc_send_fd(int fd, uint16_t type, uint32_t id, const struct wbuf *payload,
+    int passfd)
+{
+	uint8_t		 dgram[IPC_MAX_DGRAM];
+	size_t		 plen = payload != NULL ? payload->len : 0;
+	ssize_t		 n;
+	struct iovec	 iov;
+	struct msghdr	 mh;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 cm;
 
 	if ((payload != NULL && payload->failed) || plen > IPC_MAX_PAYLOAD) {
 		errno = EMSGSIZE;
@@ -35,8 +49,22 @@ ipc_send(int fd, uint16_t type, uint32_t id, const struct wbuf *payload)
 	dgram[11] = (uint8_t)plen;
 	if (plen > 0)
 		memcpy(dgram + IPC_HDR_LEN, payload->data, plen);
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = dgram;
+	iov.iov_len = IPC_HDR_LEN + plen;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (passfd != -1) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &passfd, sizeof(int));
+	}
 	do {
-		n = send(fd, dgram, IPC_HDR_LEN + plen, MSG_NOSIGNAL);
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	} while (n == -1 && errno == EINTR);
 	explicit_bzero(dgram + IPC_HDR_LEN, plen);
 	if (n == -1)
@@ -66,32 +94,54 @@ ipc_parse(const uint8_t *d, size_t n, struct ipc_msg *msg)
 	    ((uint32_t)d[6] << 8) | d[7];
 	msg->payload = d + IPC_HDR_LEN;
 	msg->len = plen;
+	msg->fd = -1;
 	return 0;
 }
 
 int
 ipc_recv(int fd, uint8_t *buf, size_t buflen, struct ipc_msg *msg)
 {
-	ssize_t n;
+	ssize_t		 n;
+	int		 passed = -1;
+	struct iovec	 iov = { buf, IPC_MAX_DGRAM + 1 };
+	struct msghdr	 mh;
+	struct cmsghdr	*c;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 cm;
 
 	if (buflen < IPC_MAX_DGRAM + 1) {
 		errno = EINVAL;
 		return -1;
 	}
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
 	/* MSG_TRUNC makes an oversized datagram report its real size. */
-	n = recv(fd, buf, IPC_MAX_DGRAM + 1, MSG_TRUNC | MSG_DONTWAIT);
+	n = recvmsg(fd, &mh, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n == -1)
 		return -1;
-	if (n == 0)
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)) && passed == -1)
+			memcpy(&passed, CMSG_DATA(c), sizeof(int));
+	if (n == 0) {
+		if (passed != -1)
+			close(passed);
 		return 0;
-	if ((size_t)n > IPC_MAX_DGRAM) {
-		errno = EMSGSIZE;
+	}
+	/* More than one descriptor, or a datagram we cannot take: none kept. */
+	if ((size_t)n > IPC_MAX_DGRAM || (mh.msg_flags & MSG_CTRUNC) ||
+	    ipc_parse(buf, (size_t)n, msg) == -1) {
+		if (passed != -1)
+			close(passed);
+		errno = (size_t)n > IPC_MAX_DGRAM ? EMSGSIZE : EPROTO;
 		return -1;
 	}
-	if (ipc_parse(buf, (size_t)n, msg) == -1) {
-		errno = EPROTO;
-		return -1;
-	}
+	msg->fd = passed;
 	return 1;
 }
 
@@ -100,7 +150,6 @@ ipc_type_name(uint16_t type)
 {
 	switch (type) {
 	case IPC_CFG_BLOB:	return "cfg-blob";
-	case IPC_CFG_RESOLVE:	return "cfg-resolve";
 	case IPC_CFG_DONE:	return "cfg-done";
 	case IPC_JOB_PROBE:	return "job-probe";
 	case IPC_SIGN_REPLY:	return "sign-reply";
@@ -115,11 +164,13 @@ ipc_type_name(uint16_t type)
 	case IPC_JWS_SIGN_REQUEST: return "jws-sign-request";
 	case IPC_HTTP01_TOKEN: return "http01-token";
 	case IPC_TLS13_SIGN_REQUEST: return "tls13-sign-request";
+	case IPC_CONNECT_REQUEST: return "connect-request";
+	case IPC_CONNECT_REPLY:	return "connect-reply";
 	default:		return "unknown";
 	}
 }
 
-/* Host names that are safe inside "host:port:addr" (CURLOPT_RESOLVE). */
+/* A host name of letters, digits, dots and dashes. */
 static int
 valid_hostname(const char *h)
 {
@@ -133,13 +184,14 @@ valid_hostname(const char *h)
 	return 1;
 }
 
+/* A connection target: a host name, or an IPv4 or IPv6 literal. */
 static int
-valid_address(const char *a)
+valid_target(const char *h)
 {
 	unsigned char tmp[16];
 
-	return inet_pton(AF_INET, a, tmp) == 1 ||
-	    inet_pton(AF_INET6, a, tmp) == 1;
+	return valid_hostname(h) || inet_pton(AF_INET, h, tmp) == 1 ||
+	    inet_pton(AF_INET6, h, tmp) == 1;
 }
 
 static int
@@ -175,31 +227,6 @@ ipc_dec_cfg_blob(const struct ipc_msg *msg, struct ipc_cfg_blob *m)
 	if (m->kind == 0 || m->kind >= BLOB_KIND_MAX ||
 	    m->total == 0 || m->total > IPC_MAX_BLOB ||
 	    m->offset > m->total || m->len > m->total - m->offset)
-		return -1;
-	return 0;
-}
-
-int
-ipc_enc_cfg_resolve(struct wbuf *b, const struct ipc_cfg_resolve *m)
-{
-	wbuf_put_cstr(b, m->host);
-	wbuf_put_u16(b, m->port);
-	return wbuf_put_cstr(b, m->addr);
-}
-
-int
-ipc_dec_cfg_resolve(const struct ipc_msg *msg, struct ipc_cfg_resolve *m)
-{
-	struct rbuf r;
-
-	if (begin(msg, IPC_CFG_RESOLVE, &r) == -1 ||
-	    rbuf_get_cstr(&r, m->host, sizeof(m->host), IPC_MAX_HOST) == -1 ||
-	    rbuf_get_u16(&r, &m->port) == -1 ||
-	    rbuf_get_cstr(&r, m->addr, sizeof(m->addr), IPC_MAX_ADDR) == -1 ||
-	    rbuf_end(&r) == -1)
-		return -1;
-	if (!valid_hostname(m->host) || m->port == 0 ||
-	    !valid_address(m->addr))
 		return -1;
 	return 0;
 }
@@ -350,6 +377,50 @@ ipc_dec_http01_token(const struct ipc_msg *msg, struct ipc_http01_token *m)
 	    "abcdefghijklmnopqrstuvwxyz0123456789-_") != n)
 		return -1;
 	return 0;
+}
+
+int
+ipc_enc_connect_request(struct wbuf *b, const struct ipc_connect_request *m)
+{
+	wbuf_put_u32(b, m->job_id);
+	wbuf_put_cstr(b, m->host);
+	return wbuf_put_u16(b, m->port);
+}
+
+int
+ipc_dec_connect_request(const struct ipc_msg *msg,
+    struct ipc_connect_request *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_CONNECT_REQUEST, &r) == -1 ||
+	    rbuf_get_u32(&r, &m->job_id) == -1 ||
+	    rbuf_get_cstr(&r, m->host, sizeof(m->host), IPC_MAX_HOST) == -1 ||
+	    rbuf_get_u16(&r, &m->port) == -1 || rbuf_end(&r) == -1)
+		return -1;
+	if (m->port == 0 || !valid_target(m->host))
+		return -1;
+	return 0;
+}
+
+int
+ipc_enc_connect_reply(struct wbuf *b, const struct ipc_connect_reply *m)
+{
+	wbuf_put_u8(b, m->status);
+	return wbuf_put_cstr(b, m->message);
+}
+
+int
+ipc_dec_connect_reply(const struct ipc_msg *msg, struct ipc_connect_reply *m)
+{
+	struct rbuf r;
+
+	if (begin(msg, IPC_CONNECT_REPLY, &r) == -1 ||
+	    rbuf_get_u8(&r, &m->status) == -1 ||
+	    rbuf_get_cstr(&r, m->message, sizeof(m->message), IPC_MAX_STR) ==
+	    -1 || rbuf_end(&r) == -1)
+		return -1;
+	return m->status > 1 ? -1 : 0;
 }
 
 int

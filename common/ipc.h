@@ -36,14 +36,12 @@
 #define IPC_MAX_SIG		1024		/* RSA-8192 */
 #define IPC_MAX_STR		1024
 #define IPC_MAX_HOST		255
-#define IPC_MAX_ADDR		45		/* INET6_ADDRSTRLEN - 1 */
 #define IPC_MAX_PATH		1024
 #define IPC_MAX_URL		2048
 #define IPC_MAX_BODY		(32 * 1024)
 #define IPC_BLOB_CHUNK		(60 * 1024)
 #define IPC_MAX_BLOB		(1024 * 1024)	/* trust store, chain */
 #define IPC_MAX_PORTS		16
-#define IPC_MAX_RESOLVE		16
 #define IPC_MAX_CONNECTORS	8
 #define IPC_MAX_NAME		64		/* connector name, type */
 #define IPC_ORDER_REF_LEN	16		/* order id, hex */
@@ -67,13 +65,14 @@
 enum ipc_type {
 	/* parent -> child: configuration */
 	IPC_CFG_BLOB = 1,
-	IPC_CFG_RESOLVE = 2,
+	/* 2 was IPC_CFG_RESOLVE: names are the parent's (connect_broker). */
 	IPC_CFG_DONE = 3,
 	IPC_CFG_CONNECTOR = 4,
 	/* parent -> child: work */
 	IPC_JOB_PROBE = 10,
 	IPC_JOB_CA = 11,
 	IPC_SIGN_REPLY = 20,
+	IPC_CONNECT_REPLY = 21,		/* with the socket, SCM_RIGHTS */
 	IPC_SELFTEST = 30,
 
 	/* child -> parent */
@@ -85,6 +84,7 @@ enum ipc_type {
 	IPC_JWS_SIGN_REQUEST = 105,	/* answered by IPC_SIGN_REPLY */
 	IPC_HTTP01_TOKEN = 106,		/* no answer */
 	IPC_TLS13_SIGN_REQUEST = 107,	/* answered by IPC_SIGN_REPLY */
+	IPC_CONNECT_REQUEST = 108,	/* answered by IPC_CONNECT_REPLY */
 };
 
 enum ipc_ca_action {
@@ -163,6 +163,7 @@ struct ipc_msg {
 	uint32_t	 id;
 	const uint8_t	*payload;
 	size_t		 len;
+	int		 fd;	/* passed with it (SCM_RIGHTS), or -1 */
 };
 
 struct ipc_cfg_blob {
@@ -173,11 +174,6 @@ struct ipc_cfg_blob {
 	size_t		 len;
 };
 
-struct ipc_cfg_resolve {
-	char		 host[IPC_MAX_HOST + 1];
-	uint16_t	 port;
-	char		 addr[IPC_MAX_ADDR + 1];
-};
 
 struct ipc_cfg_done {
 	uint32_t	 uid;
@@ -320,6 +316,19 @@ struct ipc_http01_token {
 	char		 token[IPC_MAX_HTTP01_TOKEN + 1];
 };
 
+/* A TCP connection for job job_id to host:port (connect_broker.h). */
+struct ipc_connect_request {
+	uint32_t	 job_id;
+	char		 host[IPC_MAX_HOST + 1];
+	uint16_t	 port;
+};
+
+/* status 0: the socket comes with it; else message says why not. */
+struct ipc_connect_reply {
+	uint8_t		 status;
+	char		 message[IPC_MAX_STR + 1];
+};
+
 struct ipc_job_result {
 	uint8_t		 status;
 	uint8_t		 truncated;
@@ -338,9 +347,14 @@ struct ipc_log {
 
 /* Transport. ipc_send returns 0 or -1 (errno). */
 int	ipc_send(int fd, uint16_t type, uint32_t id, const struct wbuf *);
+/* The same, passing the descriptor passfd along (SCM_RIGHTS) unless -1. */
+int	ipc_send_fd(int fd, uint16_t type, uint32_t id, const struct wbuf *,
+	    int passfd);
 /*
  * Receives one datagram into buf (IPC_MAX_DGRAM + 1 bytes) and checks
- * its header. Returns 1 with *msg filled, 0 on EOF, -1 with errno set:
+ * its header; a descriptor passed with it is msg->fd (close-on-exec),
+ * the caller's to keep or close. Returns 1 with *msg filled, 0 on EOF,
+ * -1 with errno set:
  * EAGAIN/EINTR (try again), EMSGSIZE or EPROTO (peer violation), other.
  */
 int	ipc_recv(int fd, uint8_t *buf, size_t buflen, struct ipc_msg *);
@@ -351,7 +365,6 @@ const char	*ipc_type_name(uint16_t type);
 
 /* Payload encoders: append to an initialised wbuf (max IPC_MAX_PAYLOAD). */
 int	ipc_enc_cfg_blob(struct wbuf *, const struct ipc_cfg_blob *);
-int	ipc_enc_cfg_resolve(struct wbuf *, const struct ipc_cfg_resolve *);
 int	ipc_enc_cfg_done(struct wbuf *, const struct ipc_cfg_done *);
 int	ipc_enc_job_probe(struct wbuf *, const struct ipc_job_probe *);
 int	ipc_enc_sign_reply(struct wbuf *, const struct ipc_sign_reply *);
@@ -366,13 +379,15 @@ int	ipc_enc_ca_result(struct wbuf *, const struct ipc_ca_result *);
 int	ipc_enc_jws_sign_request(struct wbuf *,
 	    const struct ipc_jws_sign_request *);
 int	ipc_enc_http01_token(struct wbuf *, const struct ipc_http01_token *);
+int	ipc_enc_connect_request(struct wbuf *,
+	    const struct ipc_connect_request *);
+int	ipc_enc_connect_reply(struct wbuf *, const struct ipc_connect_reply *);
 
 /*
  * Payload decoders: strict, exact, return 0 or -1. Pointers in the
  * result point into msg->payload. The type must match the decoder.
  */
 int	ipc_dec_cfg_blob(const struct ipc_msg *, struct ipc_cfg_blob *);
-int	ipc_dec_cfg_resolve(const struct ipc_msg *, struct ipc_cfg_resolve *);
 int	ipc_dec_cfg_done(const struct ipc_msg *, struct ipc_cfg_done *);
 int	ipc_dec_job_probe(const struct ipc_msg *, struct ipc_job_probe *);
 int	ipc_dec_sign_reply(const struct ipc_msg *, struct ipc_sign_reply *);
@@ -401,5 +416,10 @@ int	ipc_dec_jws_sign_request(const struct ipc_msg *,
 	    struct ipc_jws_sign_request *);
 /* add 0 or 1, a token of 1 to IPC_MAX_HTTP01_TOKEN base64url characters. */
 int	ipc_dec_http01_token(const struct ipc_msg *, struct ipc_http01_token *);
+/* A host name or IP literal of printable ASCII, port 1-65535. */
+int	ipc_dec_connect_request(const struct ipc_msg *,
+	    struct ipc_connect_request *);
+int	ipc_dec_connect_reply(const struct ipc_msg *,
+	    struct ipc_connect_reply *);
 
 #endif

@@ -122,14 +122,53 @@ fail_job(struct child *c, uint32_t id, uint8_t outcome, const char *msg)
 	send_ca_result(c, id, &r);
 }
 
+/*
+ * The connector's proxy as the parent connects to it (host and port),
+ * and as curl is told of it: the placeholder address and the port, so
+ * that curl resolves no name. 0, or -1 if it does not parse.
+ */
+static int
+proxy_split(struct ca_xfer *x, char *curl_proxy, size_t len)
+{
+	CURLU	*u = curl_url();
+	char	*h = NULL, *p = NULL;
+	int	 r = -1;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, x->conf->proxy, 0) ==
+	    CURLUE_OK && curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) ==
+	    CURLUE_OK && strlen(h) < sizeof(x->t.proxy_host) && atoi(p) > 0 &&
+	    atoi(p) < 65536) {
+		size_t n = strlen(h);
+
+		/* An IPv6 literal comes in brackets. */
+		if (h[0] == '[' && n > 2 && h[n - 1] == ']')
+			snprintf(x->t.proxy_host, sizeof(x->t.proxy_host), "%.*s",
+			    (int)(n - 2), h + 1);
+		else
+			snprintf(x->t.proxy_host, sizeof(x->t.proxy_host), "%s",
+			    h);
+		x->t.proxy_port = (uint16_t)atoi(p);
+		snprintf(curl_proxy, len, "http://" CONNECT_PLACEHOLDER ":%u",
+		    (unsigned)x->t.proxy_port);
+		r = 0;
+	}
+	curl_free(h);
+	curl_free(p);
+	curl_url_cleanup(u);
+	return r;
+}
+
 /* Sets up x->t for the connector's request and hands it to the multi. */
 static int
 xfer_start(struct child *c, struct ca_xfer *x, int (*prepare)(struct ca_xfer *))
 {
 	const struct ipc_cfg_connector *conf = x->conf;
+	char				 proxy[64];
 
 	x->t.allow_tls12 = conf->allow_tls12;
-	if (transfer_setup(c, &x->t, conf->url) == -1 ||
+	if ((conf->proxy[0] != '\0' && proxy_split(x, proxy,
+	    sizeof(proxy)) == -1) || transfer_setup(c, &x->t, conf->url) == -1 ||
 	    curl_easy_setopt(x->t.easy, CURLOPT_USERAGENT, "hsmagent") !=
 	    CURLE_OK ||
 	    /*
@@ -145,7 +184,7 @@ xfer_start(struct child *c, struct ca_xfer *x, int (*prepare)(struct ca_xfer *))
 	    CURLOPT_PINNEDPUBLICKEY, conf->spki_pin) != CURLE_OK) ||
 	    /* A tunnel: the proxy sees host and port, not the TLS inside. */
 	    (conf->proxy[0] != '\0' && (curl_easy_setopt(x->t.easy,
-	    CURLOPT_PROXY, conf->proxy) != CURLE_OK ||
+	    CURLOPT_PROXY, proxy) != CURLE_OK ||
 	    curl_easy_setopt(x->t.easy, CURLOPT_HTTPPROXYTUNNEL, 1L) !=
 	    CURLE_OK)) ||
 	    prepare(x) == -1 ||

@@ -45,7 +45,8 @@ struct child {
 	X509_STORE		*store;
 	X509			*leaf;
 	STACK_OF(X509)		*chain;		/* intermediates */
-	struct curl_slist	*resolve;	/* "host:port:addr,addr" */
+	/* "::" CONNECT_PLACEHOLDER ":" for every transfer (probe.c). */
+	struct curl_slist	*connect_to;
 	CURLM			*multi;
 	size_t			 njobs;
 	/* CA connectors as configured (ca_job.c). */
@@ -82,6 +83,8 @@ int	child_sign(void *arg, uint32_t job_id, int tls13, enum sign_scheme,
  */
 void	child_http01_token(struct child *, uint32_t job_id, int add,
 	    const char *token);
+int	child_connect(struct child *, uint32_t job_id, const char *host,
+	    uint16_t port, char *err, size_t errlen);
 int	child_sign_jws(struct child *, uint32_t job_id, enum ipc_jws_kind,
 	    enum ipc_acme_op op, int es256, const uint8_t *input, size_t len,
 	    uint8_t *sig, size_t *siglen, size_t cap);
@@ -94,7 +97,6 @@ __attribute__((noreturn)) void child_violation(const char *what);
 /* tls_setup.c */
 int	tls_load_trust(struct child *, const uint8_t *pem, size_t len);
 int	tls_load_chain(struct child *, const uint8_t *pem, size_t len);
-int	tls_add_resolve(struct child *, const struct ipc_cfg_resolve *);
 void	tls_warm_up(void);
 /* CURLOPT_SSL_CTX_FUNCTION: installs trust, chain and the proxy key. */
 CURLcode tls_ctx_callback(CURL *, void *sslctx, void *job);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -148,7 +149,14 @@ await_sign_reply(struct child *c, uint32_t req, uint32_t job_id,
 		case IPC_JOB_PROBE:
 		case IPC_JOB_CA:
 		case IPC_SELFTEST:
+			if (msg.fd != -1)
+				child_violation("a descriptor with a job");
 			child_defer(c, &msg);
+			continue;
+		case IPC_CONNECT_REPLY:
+			/* A late answer to a connect request: dropped. */
+			if (msg.fd != -1)
+				close(msg.fd);
 			continue;
 		default:
 			child_violation("unexpected message during a signature "
@@ -181,6 +189,76 @@ child_sign(void *arg, uint32_t job_id, int tls13, enum sign_scheme scheme,
 	memcpy(sig, rp.sig, rp.siglen);
 	*siglen = rp.siglen;
 	return 0;
+}
+
+/*
+ * A connection for job job_id to host:port, made by the parent (the
+ * child may not make sockets): the request, then the wait for its answer
+ * as for a signature, work that comes meanwhile kept for later. The
+ * connected socket, or -1 with err saying why.
+ */
+int
+child_connect(struct child *c, uint32_t job_id, const char *host,
+    uint16_t port, char *err, size_t errlen)
+{
+	struct ipc_connect_request	 rq;
+	struct ipc_connect_reply	 rp;
+	struct ipc_msg			 msg;
+	struct wbuf			 b;
+	uint32_t			 req = ++c->next_req;
+	/* The parent gives up at [tls] timeout; a little more here. */
+	int64_t				 deadline = monotime_ms() +
+					    (int64_t)c->cfg.tls_timeout_s * 1000 +
+					    2000;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.job_id = job_id;
+	rq.port = port;
+	if (strlen(host) > IPC_MAX_HOST) {
+		snprintf(err, errlen, "host name too long");
+		return -1;
+	}
+	snprintf(rq.host, sizeof(rq.host), "%s", host);
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_enc_connect_request(&b, &rq);
+	child_send(c, IPC_CONNECT_REQUEST, req, &b);
+	wbuf_free(&b);
+	for (;;) {
+		int64_t left = deadline - monotime_ms();
+
+		if (left <= 0 || child_recv_wait(c, &msg, (int)left) == 0) {
+			snprintf(err, errlen, "no connection to %s port %u from "
+			    "the agent within %u s", host, port,
+			    c->cfg.tls_timeout_s + 2);
+			return -1;
+		}
+		switch (msg.type) {
+		case IPC_CONNECT_REPLY:
+			if (msg.id != req) {	/* a late answer: dropped */
+				if (msg.fd != -1)
+					close(msg.fd);
+				continue;
+			}
+			if (ipc_dec_connect_reply(&msg, &rp) == -1 ||
+			    (rp.status == 0) != (msg.fd != -1))
+				child_violation("bad connect-reply");
+			if (rp.status != 0) {
+				snprintf(err, errlen, "%s", rp.message);
+				return -1;
+			}
+			return msg.fd;
+		case IPC_JOB_PROBE:
+		case IPC_JOB_CA:
+		case IPC_SELFTEST:
+			if (msg.fd != -1)
+				child_violation("a descriptor with a job");
+			child_defer(c, &msg);
+			continue;
+		default:
+			child_violation("unexpected message during a connect "
+			    "wait");
+		}
+	}
 }
 
 void

@@ -72,9 +72,7 @@ receive_config(struct child *c)
 	struct blob		 blobs[BLOB_KIND_MAX];
 	struct ipc_msg		 msg;
 	struct ipc_cfg_blob	 cb;
-	struct ipc_cfg_resolve	 cr;
 	struct ipc_cfg_connector cc;
-	size_t			 nresolve = 0;
 
 	memset(blobs, 0, sizeof(blobs));
 	for (;;) {
@@ -84,10 +82,6 @@ receive_config(struct child *c)
 			if (ipc_dec_cfg_blob(&msg, &cb) == -1)
 				child_violation("bad cfg-blob");
 			add_chunk(blobs, &cb);
-		} else if (msg.type == IPC_CFG_RESOLVE) {
-			if (ipc_dec_cfg_resolve(&msg, &cr) == -1 ||
-			    ++nresolve > IPC_MAX_RESOLVE || tls_add_resolve(c, &cr) == -1)
-				child_violation("bad cfg-resolve");
 		} else if (msg.type == IPC_CFG_CONNECTOR) {
 			if (ipc_dec_cfg_connector(&msg, &cc) == -1)
 				child_violation("bad cfg-connector");
@@ -158,9 +152,16 @@ dispatch(struct child *c, const struct ipc_msg *msg)
 			child_violation("bad selftest");
 		selftest(st.what);
 		break;
+	case IPC_CONNECT_REPLY:
+		/* The answer to a connect request that had timed out. */
+		if (msg->fd != -1)
+			close(msg->fd);
+		break;
 	default:
 		child_violation("unexpected message type");
 	}
+	if (msg->type != IPC_CONNECT_REPLY && msg->fd != -1)
+		child_violation("a descriptor with a message that has none");
 }
 
 static void
@@ -290,7 +291,9 @@ main(int argc, char *argv[])
 		fatalx("cannot initialise OpenSSL or libcurl");
 	tls_warm_up();
 	receive_config(&c);
-	if ((c.multi = curl_multi_init()) == NULL)
+	if ((c.multi = curl_multi_init()) == NULL ||
+	    (c.connect_to = curl_slist_append(NULL, "::" CONNECT_PLACEHOLDER
+	    ":")) == NULL)
 		fatalx("curl_multi_init failed");
 	enter_sandbox(&c);
 	main_loop(&c);

@@ -71,12 +71,93 @@ send_result(struct child *c, struct probe_job *j, uint8_t status,
 		goto fail;						\
 } while (0)
 
+/*
+ * The host and port of the request being made (its URL as set last), for
+ * the parent to connect to. 0, or -1 if it cannot be read.
+ */
+static int
+request_target(struct probe_job *j, char *host, size_t hostlen,
+    uint16_t *port)
+{
+	CURLU		*u = curl_url();
+	char		*url = NULL, *h = NULL, *p = NULL;
+	size_t		 n;
+	int		 r = -1;
+
+	if (u == NULL || curl_easy_getinfo(j->easy, CURLINFO_EFFECTIVE_URL,
+	    &url) != CURLE_OK || url == NULL ||
+	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK)
+		goto out;
+	/* An IPv6 literal comes in brackets. */
+	n = strlen(h);
+	if (h[0] == '[' && n > 2 && h[n - 1] == ']') {
+		h[n - 1] = '\0';
+		memmove(h, h + 1, n - 1);
+	}
+	if (strlen(h) < hostlen && atoi(p) > 0 && atoi(p) < 65536) {
+		snprintf(host, hostlen, "%s", h);
+		*port = (uint16_t)atoi(p);
+		r = 0;
+	}
+ out:
+	curl_free(h);
+	curl_free(p);
+	curl_url_cleanup(u);
+	return r;
+}
+
+/*
+ * CURLOPT_OPENSOCKETFUNCTION: the connection comes from the parent, to
+ * the job's CA (or its proxy). curl was told a placeholder address
+ * (CONNECT_PLACEHOLDER), so it never resolved a name; it is ignored here.
+ */
+static curl_socket_t
+open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct probe_job	*j = arg;
+	char			 host[IPC_MAX_HOST + 1];
+	uint16_t		 port;
+	int			 fd;
+
+	(void)addr;
+	if (purpose != CURLSOCKTYPE_IPCXN)
+		return CURL_SOCKET_BAD;
+	if (j->proxy_port != 0) {
+		snprintf(host, sizeof(host), "%s", j->proxy_host);
+		port = j->proxy_port;
+	} else if (request_target(j, host, sizeof(host), &port) == -1) {
+		snprintf(j->connect_error, sizeof(j->connect_error), "cannot "
+		    "tell where the request goes");
+		return CURL_SOCKET_BAD;
+	}
+	fd = child_connect(j->child, j->id, host, port, j->connect_error,
+	    sizeof(j->connect_error));
+	return fd == -1 ? CURL_SOCKET_BAD : fd;
+}
+
+/* The socket is connected already: curl must not connect it again. */
+static int
+socket_ready(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)arg;
+	(void)fd;
+	(void)purpose;
+	return CURL_SOCKOPT_ALREADY_CONNECTED;
+}
+
 void
 transfer_error(const struct probe_job *j, CURLcode cc, char *buf, size_t len)
 {
 	const char *e = j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc);
 
-	if (cc == CURLE_WRITE_ERROR && j->oversized)
+	if (j->connect_error[0] != '\0' && (cc == CURLE_COULDNT_CONNECT ||
+	    cc == CURLE_COULDNT_RESOLVE_HOST ||
+	    cc == CURLE_COULDNT_RESOLVE_PROXY))
+		snprintf(buf, len, "%s", j->connect_error);
+	else if (cc == CURLE_WRITE_ERROR && j->oversized)
 		snprintf(buf, len, "the answer exceeded %d bytes; abandoned",
 		    PROBE_MAX_READ);
 	else if (!j->allow_tls12 && (cc == CURLE_SSL_CONNECT_ERROR ||
@@ -101,7 +182,13 @@ transfer_setup(struct child *c, struct probe_job *j, const char *url)
 	SETOPT(j->easy, CURLOPT_NOSIGNAL, 1L);
 	/* Ignore *_proxy variables: the child's egress is configured, not inherited. */
 	SETOPT(j->easy, CURLOPT_PROXY, "");
-	SETOPT(j->easy, CURLOPT_RESOLVE, c->resolve);
+	/* Every connection is the parent's; curl resolves nothing. */
+	SETOPT(j->easy, CURLOPT_CONNECT_TO, c->connect_to);
+	SETOPT(j->easy, CURLOPT_IPRESOLVE, (long)CURL_IPRESOLVE_V4);
+	SETOPT(j->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	SETOPT(j->easy, CURLOPT_OPENSOCKETDATA, j);
+	SETOPT(j->easy, CURLOPT_SOCKOPTFUNCTION, socket_ready);
+	SETOPT(j->easy, CURLOPT_SOCKOPTDATA, j);
 	SETOPT(j->easy, CURLOPT_SSLVERSION, (long)(j->allow_tls12 ?
 	    CURL_SSLVERSION_TLSv1_2 : CURL_SSLVERSION_TLSv1_3));
 	SETOPT(j->easy, CURLOPT_SSL_VERIFYPEER, 1L);

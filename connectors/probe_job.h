@@ -15,6 +15,12 @@
 
 /* Bytes read before a response is abandoned; IPC_MAX_BODY are kept. */
 #define PROBE_MAX_READ		(1024 * 1024)
+/*
+ * What curl is told to connect to (TEST-NET-1, RFC 5737): it never is;
+ * the socket comes from the parent, connected to the real host. Being a
+ * literal, it spares curl a name lookup the sandbox does not allow.
+ */
+#define CONNECT_PLACEHOLDER	"192.0.2.1"
 
 struct child;
 
@@ -40,6 +46,10 @@ struct probe_job {
 	int		 truncated;
 	int		 oversized;	/* past PROBE_MAX_READ: abandoned */
 	int		 allow_tls12;	/* 0: TLS 1.3 only */
+	/* The proxy, when the connector has one: all connections go there. */
+	char		 proxy_host[IPC_MAX_HOST + 1];
+	uint16_t	 proxy_port;
+	char		 connect_error[IPC_MAX_STR];	/* from the parent */
 	char		 tls_version[32];
 	char		 errbuf[CURL_ERROR_SIZE];
 };

@@ -270,12 +270,16 @@ apply_seccomp(char *err, size_t errlen)
 	if (ALLOW(read) == -1 || ALLOW(write) == -1 || ALLOW(readv) == -1 ||
 	    ALLOW(writev) == -1 || ALLOW(close) == -1 || ALLOW(poll) == -1 ||
 	    ALLOW(ppoll) == -1 || ALLOW(recvfrom) == -1 ||
+	    ALLOW(recvmsg) == -1 ||
 	    ALLOW(getsockopt) == -1 || ALLOW(setsockopt) == -1 ||
 	    ALLOW(getsockname) == -1 || ALLOW(getpeername) == -1 ||
 	    ALLOW(shutdown) == -1 || ALLOW(fstat) == -1)
 		goto bad;
 	/* send()/sendto() on connected sockets only: no destination. */
 	ALLOW_IF(sendto, ARG_EQ(4, 0));
+	/* sendmsg for the IPC datagrams; a socket it may use is connected. */
+	if (ALLOW(sendmsg) == -1)
+		goto bad;
 	ALLOW_IF(fcntl, ARG_EQ(1, F_GETFL));
 	ALLOW_IF(fcntl, ARG_EQ(1, F_SETFL));
 	ALLOW_IF(fcntl, ARG_EQ(1, F_GETFD));
@@ -286,21 +290,21 @@ apply_seccomp(char *err, size_t errlen)
 	ALLOW_IF(newfstatat, ARG_EQ(3, AT_EMPTY_PATH));
 
 	/*
-	 * New sockets: TCP over IPv4/IPv6 only (no UDP to slip past
-	 * Landlock's TCP-only port rules, no netlink, no Unix sockets to
-	 * local daemons); where they may connect is Landlock's job.
-	 * socketpair(AF_UNIX) reaches nothing: curl's resolver wakeup.
+	 * No socket and no connect at all: every connection is made by the
+	 * parent, to the job's own CA, and handed over (connect_broker.c).
+	 * So no MPTCP past Landlock, no other host on the CA's port, no
+	 * DNS. socketpair(AF_UNIX) reaches nothing: curl's multi wakeup.
+	 * No accept, bind or listen: the parent answers http-01.
+	 * connect() itself never reaches the kernel: it "succeeds in the
+	 * background" (EINPROGRESS) and does nothing. libcurl 7.88 calls it
+	 * on the socket it was told is connected (curl issue 10626, fixed
+	 * in 8.0); the socket is connected already, so curl then finds it
+	 * writable with no error, and an attacker's connect goes nowhere.
 	 */
-	ALLOW_IF(socket, ARG_EQ(0, AF_INET),
-	    ARG_MASKED(1, ~(unsigned)(SOCK_NONBLOCK |
-	    SOCK_CLOEXEC), SOCK_STREAM));
-	ALLOW_IF(socket, ARG_EQ(0, AF_INET6),
-	    ARG_MASKED(1, ~(unsigned)(SOCK_NONBLOCK |
-	    SOCK_CLOEXEC), SOCK_STREAM));
 	ALLOW_IF(socketpair, ARG_EQ(0, AF_UNIX));
-	if (ALLOW(connect) == -1)
+	if (rule(ctx, SCMP_ACT_ERRNO(EINPROGRESS), SCMP_SYS(connect), 0,
+	    NULL) == -1)
 		goto bad;
-	/* No accept, bind or listen: the parent answers http-01. */
 
 	/* Memory: never executable. */
 	ALLOW_IF(mmap, ARG_MASKED(2, PROT_EXEC, 0));

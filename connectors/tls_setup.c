@@ -72,34 +72,6 @@ tls_load_chain(struct child *c, const uint8_t *pem, size_t len)
 	return 0;
 }
 
-/* Builds "host:port:addr[,addr...]" entries for CURLOPT_RESOLVE. */
-int
-tls_add_resolve(struct child *c, const struct ipc_cfg_resolve *r)
-{
-	char			 prefix[IPC_MAX_HOST + 8], entry[1024];
-	struct curl_slist	*s, *n;
-	size_t			 plen;
-
-	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s:%u:", r->host,
-	    (unsigned)r->port);
-	for (s = c->resolve; s != NULL; s = s->next) {
-		if (strncmp(s->data, prefix, plen) == 0) {
-			if ((size_t)snprintf(entry, sizeof(entry), "%s,%s",
-			    s->data, r->addr) >= sizeof(entry))
-				return -1;
-			free(s->data);
-			if ((s->data = strdup(entry)) == NULL)
-				return -1;
-			return 0;
-		}
-	}
-	snprintf(entry, sizeof(entry), "%s%s", prefix, r->addr);
-	if ((n = curl_slist_append(c->resolve, entry)) == NULL)
-		return -1;
-	c->resolve = n;
-	return 0;
-}
-
 /*
  * Touch what OpenSSL loads on first use (providers, method tables, the
  * DRBG), so that nothing needs a file after the sandbox is closed.

@@ -19,7 +19,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ipc_msg		 m;
 	union {
 		struct ipc_cfg_blob	blob;
-		struct ipc_cfg_resolve	res;
 		struct ipc_cfg_done	done;
 		struct ipc_job_probe	probe;
 		struct ipc_sign_reply	srep;
@@ -41,7 +40,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	if (ipc_parse(copy, size, &m) == 0) {
 		m.type = IPC_CFG_BLOB;	 (void)ipc_dec_cfg_blob(&m, &u.blob);
-		m.type = IPC_CFG_RESOLVE; (void)ipc_dec_cfg_resolve(&m, &u.res);
 		m.type = IPC_CFG_DONE;	 (void)ipc_dec_cfg_done(&m, &u.done);
 		m.type = IPC_JOB_PROBE;	 (void)ipc_dec_job_probe(&m, &u.probe);
 		m.type = IPC_SIGN_REPLY; (void)ipc_dec_sign_reply(&m, &u.srep);

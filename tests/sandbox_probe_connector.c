@@ -8,8 +8,12 @@
  *   unix-socket    socket(AF_UNIX, SOCK_STREAM)      killed (seccomp)
  *   ptrace-parent  ptrace(PTRACE_ATTACH, parent)     killed (seccomp)
  *   write-state    creat(URL path + "/probe")        killed (seccomp)
- *   connect-N      TCP connect to 127.0.0.1:N        refused (Landlock
- *                                                    ABI >= 4)
+ *   tcp-socket     socket(AF_INET, SOCK_STREAM)      killed (seccomp)
+ *   mptcp-socket   socket(AF_INET, SOCK_STREAM,      killed (seccomp)
+ *                  IPPROTO_MPTCP)
+ *   connect-loN    connect(fd 3, 127.0.0.1:N) or     never reaches the
+ *   connect-twoN   (127.0.0.2:N): the only sockets   kernel (seccomp
+ *                  the child holds are the parent's  answers EINPROGRESS)
  * A killed child is the parent's to report (sandbox.violation, the
  * sandbox kill counter); an attempt that returns is rejected with what
  * happened, so a test sees "NOT stopped" if the sandbox let it through.
@@ -40,27 +44,39 @@ returned(struct ca_xfer *x, const char *what, long rc)
 	return -1;
 }
 
+/*
+ * A connect on a socket the child holds (the IPC socket, fd 3: it can
+ * make no other) to addr:port. Executed by the kernel it would fail
+ * with EAFNOSUPPORT on that AF_UNIX socket; the sandbox answers
+ * EINPROGRESS without running it, and the test's listener sees nothing.
+ */
 static int
-probe_connect(struct ca_xfer *x, int port)
+probe_connect(struct ca_xfer *x, const char *spec)
 {
 	struct sockaddr_in	sin;
-	int			fd = socket(AF_INET, SOCK_STREAM, 0), rc;
+	const char		*addr, *port;
+	long			rc;
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	rc = fd == -1 ? -1 : connect(fd, (struct sockaddr *)&sin, sizeof(sin));
-	if (rc == -1 && (errno == EACCES || errno == EPERM)) {
-		snprintf(x->prep_error, sizeof(x->prep_error), "connect to port "
-		    "%d refused by the sandbox: %s", port, strerror(errno));
+	if (strncmp(spec, "lo", 2) == 0) {
+		addr = "127.0.0.1";
+		port = spec + 2;
+	} else if (strncmp(spec, "two", 3) == 0) {
+		addr = "127.0.0.2";
+		port = spec + 3;
+	} else
+		return returned(x, "connect (bad probe)", -1);
+	sin.sin_port = htons((uint16_t)atoi(port));
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	rc = syscall(SYS_connect, 3, (struct sockaddr *)&sin, sizeof(sin));
+	if (rc == -1 && errno == EINPROGRESS) {
+		snprintf(x->prep_error, sizeof(x->prep_error), "connect to %s "
+		    "port %s never reached the kernel (the sandbox answered "
+		    "EINPROGRESS)", addr, port);
 		log_error("sandbox probe: %s", x->prep_error);
-		if (fd != -1)
-			close(fd);
 		return -1;
 	}
-	if (fd != -1)
-		close(fd);
 	return returned(x, "connect", rc);
 }
 
@@ -93,8 +109,14 @@ probe_prepare(struct ca_xfer *x)
 		    syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT,
 		    0600));
 	}
+	if (strcmp(p, "tcp-socket") == 0)
+		return returned(x, "socket(AF_INET, SOCK_STREAM)",
+		    syscall(SYS_socket, AF_INET, SOCK_STREAM, 0));
+	if (strcmp(p, "mptcp-socket") == 0)
+		return returned(x, "socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP)",
+		    syscall(SYS_socket, AF_INET, SOCK_STREAM, 262));
 	if (strncmp(p, "connect-", 8) == 0)
-		return probe_connect(x, atoi(p + 8));
+		return probe_connect(x, p + 8);
 	snprintf(x->prep_error, sizeof(x->prep_error), "no probe %s", p);
 	return -1;
 }

@@ -397,11 +397,13 @@ def main():
     p.add_argument("--slow-seconds", type=float, default=5)
     p.add_argument("--pending-retry-after", type=int, default=1)
     p.add_argument("--fast-issue", action="store_true")
+    p.add_argument("--bind", default="127.0.0.1")
     args = p.parse_args()
     if args.fast_issue:
         load_fast()
     save()
-    mtls_server.serve(Handler, args.port, args.cert, args.key, args.client_ca)
+    mtls_server.serve(Handler, args.port, args.cert, args.key, args.client_ca,
+                      bind=args.bind)
 
 
 if __name__ == "__main__":

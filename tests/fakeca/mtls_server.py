@@ -16,7 +16,8 @@ class Server(ThreadingHTTPServer):
         return conn, addr
 
 
-def serve(handler, port, cert, key, client_ca, client_cert="required"):
+def serve(handler, port, cert, key, client_ca, client_cert="required",
+          bind="127.0.0.1"):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(cert, key)
@@ -29,7 +30,7 @@ def serve(handler, port, cert, key, client_ca, client_cert="required"):
         raise ValueError("client_cert must be 'required' or 'optional'")
     # Many clients at once (100 orders): a deeper accept queue than 5.
     Server.request_queue_size = 128
-    srv = Server(("127.0.0.1", port), handler)
+    srv = Server((bind, port), handler)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     srv.serve_forever()

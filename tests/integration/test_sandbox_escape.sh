@@ -1,9 +1,10 @@
 # test_sandbox_escape.sh - breakout attempts from inside the real
 # sandboxed child (the test child's "sandbox-probe" connector, compiled
-# into test builds only): open a file, exec, an AF_UNIX socket, ptrace
-# the parent, write to the state directory, connect to a port that is
-# not the CA's. Each is killed or refused, the parent reports it, and a
-# new child serves the next request.
+# into test builds only): open a file, exec, an AF_UNIX socket, a TCP
+# socket, an MPTCP socket, ptrace the parent, write to the state
+# directory; connect to another port, and to another address on the
+# CA's port. Each is killed (the parent reports it, and a new child
+# serves the next request) or goes nowhere: no listener sees anything.
 . "$(dirname "$0")/lib.sh"
 
 CLI=$BUILD/hsmagent
@@ -11,19 +12,29 @@ SOCK=$T/agent.sock
 CONNECTOR_OVERRIDE=$BUILD/tests/hsmagent-connector-test
 ca_port=$(free_port)
 other_port=$(free_port)
-# Something listens on the other port: a connect that got through would
-# succeed, so only the sandbox can make it fail.
-python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(8); time.sleep(600)' \
-	"$other_port" &
-PIDS+=($!)
+# Listeners on another port, and on another address with the CA's
+# port: each writes a line for every connection it accepts, so a connect
+# that got through would show.
+listen_log() {	# ADDR PORT LOG
+	python3 -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(8)
+while True:
+    c, _ = s.accept(); open(sys.argv[3], "a").write("connected\n"); c.close()' "$@" &
+	PIDS+=($!)
+}
+listen_log 127.0.0.1 "$other_port" "$T/other.log"
+listen_log 127.0.0.2 "$ca_port" "$T/otherhost.log"
 wait_port "$other_port"
+sleep 0.2
+: >"$T/other.log"	# wait_port's own connection
 
-probes="open-file exec unix-socket ptrace-parent write-state"
+probes="open-file exec unix-socket tcp-socket mptcp-socket ptrace-parent write-state"
 cat >"$T/policy.conf" <<EOF
 [rule p]
 callers = user:root
 connectors = probe
-profiles = ${probes// /, }, connect-$other_port
+profiles = ${probes// /, }, connect-lo$other_port, connect-two$ca_port
 san_dns = *.p.example.com
 max_validity_days = 30
 key_types = ec:p256
@@ -77,19 +88,22 @@ done
 	fail "not every kill was audited as sandbox.violation"
 grep -c 'killed by signal 31\|SIGSYS' "$T/agent.err" >/dev/null || fail "the log does not name SIGSYS"
 
-# Another port: Landlock's network rules refuse it where the kernel has them.
-abi=$(sed -n 's/.*landlock abi \([0-9]*\).*/\1/p' "$T/agent.err" | tail -n1)
-set +e
-"$CLI" --socket "$SOCK" enroll --connector probe --profile "connect-$other_port" \
-	--csr "$T/p.csr" --wait >"$T/connect.out" 2>&1
-rc=$?
-set -e
-if [ "${abi:-0}" -ge 4 ]; then
-	[ "$rc" -eq 12 ] || { cat "$T/connect.out" >&2; fail "connect to another port: exit $rc, expected 12"; }
-	"$CLI" --socket "$SOCK" list >"$T/list.out"
-	expect_in "$T/list.out" "connect to port $other_port refused by the sandbox" "connect refused"
-	expect_in "$T/agent.err" "sandbox probe: connect to port $other_port refused" "refusal logged by the parent"
-	note "connect to port $other_port (not the CA's): refused by Landlock ABI $abi, reported"
-else
-	note "connect to another port: not refused (Landlock ABI ${abi:-none} has no network rules; seccomp still limits sockets to TCP)"
-fi
+# connect() from inside: to another port, and to another address on the
+# CA's port. The child holds no socket of its own to try with, and its
+# connect never reaches the kernel: rejected with the reason, and the
+# listeners saw nothing.
+for target in "lo$other_port:127.0.0.1:$other_port" "two$ca_port:127.0.0.2:$ca_port"; do
+	IFS=: read -r name addr tport <<<"$target"
+	set +e
+	"$CLI" --socket "$SOCK" enroll --connector probe --profile "connect-$name" \
+		--csr "$T/p.csr" --wait >"$T/connect.out" 2>&1
+	rc=$?
+	set -e
+	[ "$rc" -eq 12 ] || { cat "$T/connect.out" >&2; fail "connect-$name: exit $rc, expected 12"; }
+	expect_in "$T/agent.err" "sandbox probe: connect to $addr port $tport never reached the kernel" \
+		"connect to $addr:$tport refused"
+	expect_not_in "$T/agent.err" "NOT stopped" "connect to $addr:$tport got through"
+done
+sleep 0.5
+[ ! -s "$T/other.log" ] && [ ! -s "$T/otherhost.log" ] || fail "a listener saw a connection from the child"
+note "connect to another port and to another host on the CA's port: never reached the kernel, nothing connected"

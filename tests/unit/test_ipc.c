@@ -271,37 +271,11 @@ test_cfg_checks(void **state)
 	uint8_t			 dg[4096];
 	struct wbuf		 b;
 	struct ipc_msg		 m;
-	struct ipc_cfg_resolve	 r, ro;
 	struct ipc_cfg_blob	 bl = { BLOB_TRUST_PEM, 10, 8, (const uint8_t *)"abcd", 4 },
 				 blo;
 	struct ipc_cfg_done	 d, dout;
 
 	(void)state;
-	memset(&r, 0, sizeof(r));
-	strcpy(r.host, "ca.example.com");
-	r.port = 443;
-	strcpy(r.addr, "192.0.2.1");
-	wbuf_init(&b, IPC_MAX_PAYLOAD);
-	ipc_enc_cfg_resolve(&b, &r);
-	ipc_parse(dg, frame(dg, IPC_CFG_RESOLVE, 0, &b), &m);
-	assert_int_equal(ipc_dec_cfg_resolve(&m, &ro), 0);
-	assert_string_equal(ro.addr, "192.0.2.1");
-	wbuf_free(&b);
-	/* A colon in the host would smuggle a field into "host:port:addr". */
-	strcpy(r.host, "evil:1:10.0.0.1");
-	wbuf_init(&b, IPC_MAX_PAYLOAD);
-	ipc_enc_cfg_resolve(&b, &r);
-	ipc_parse(dg, frame(dg, IPC_CFG_RESOLVE, 0, &b), &m);
-	assert_int_equal(ipc_dec_cfg_resolve(&m, &ro), -1);
-	wbuf_free(&b);
-	strcpy(r.host, "ok.example");
-	strcpy(r.addr, "not-an-ip");
-	wbuf_init(&b, IPC_MAX_PAYLOAD);
-	ipc_enc_cfg_resolve(&b, &r);
-	ipc_parse(dg, frame(dg, IPC_CFG_RESOLVE, 0, &b), &m);
-	assert_int_equal(ipc_dec_cfg_resolve(&m, &ro), -1);
-	wbuf_free(&b);
-
 	/* Blob chunk past the announced total. */
 	wbuf_init(&b, IPC_MAX_PAYLOAD);
 	ipc_enc_cfg_blob(&b, &bl);
