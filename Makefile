@@ -91,7 +91,8 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/poll_schedule.c agent/cred_watch.c \
 		   agent/http01_listen.c agent/http01_server.c agent/acme_http01.c \
 		   agent/connector_validity.c agent/key_roles.c \
-		   agent/connect_broker.c agent/resolver.c \
+		   agent/connect_broker.c agent/resolver.c agent/api_budget.c \
+		   agent/path_trust.c \
 		   agent/tracked.c agent/tracking.c agent/api_track.c \
 		   agent/api_credential.c agent/api_chain.c \
 		   policy/acme_sign_policy.c common/acme_jws.c common/b64url.c \

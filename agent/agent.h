@@ -264,6 +264,7 @@ void	api_ops_order_error(struct agent *, const char *id, const char *code,
 struct api_request;
 int	api_ops_new_order(struct agent *, struct api_conn *,
 	    struct api_request *, char *id /* ORDER_ID_LEN + 1 */);
+int64_t	api_ops_budget_tick(struct agent *, int64_t now_ms);
 int	api_ops_audit(struct agent *, struct api_conn *, const char *event,
 	    const char *target, const char *outcome, json_t *details);
 int	api_ops_may_see(struct agent *, const struct api_conn *,
@@ -307,6 +308,9 @@ int	local_api_open(struct agent *, int check_only, char *err,
 void	local_api_close(struct agent *, const char *why);
 
 /* cred_watch.c: client-certificate rotation without a restart */
+/* path_trust.c: who can write what the agent trusts (StrictModes). */
+int	path_trust_check(const struct config *, char *err, size_t errlen);
+
 /* key_roles.c: no two roles share a key (TLS client key, ACME accounts). */
 int	key_roles_check(const struct agent *, const char *cert_pem, size_t len,
 	    char *err, size_t errlen);

@@ -73,6 +73,29 @@ api_ops_refused(struct agent *a, const struct api_conn *who, const char *why)
 		log_error("audit: cannot record a refused connection");
 }
 
+/* One record per uid that went over its budget, and by how much. */
+static void
+report_throttled(void *arg, uint32_t uid, uint64_t n)
+{
+	struct agent		*a = arg;
+	struct audit_actor	 ac = { (long)uid, -1, -1, NULL };
+
+	log_warn("api: uid %u was over its request budget %llu times",
+	    (unsigned)uid, (unsigned long long)n);
+	if (audit_append(a->audit, "api.throttled", &ac, NULL, "refused",
+	    json_pack("{s:I,s:i}", "requests", (json_int_t)n,
+	    "per_second", API_BUDGET_RATE)) == -1)
+		log_error("audit: cannot record a throttled uid");
+}
+
+int64_t
+api_ops_budget_tick(struct agent *a, int64_t now)
+{
+	if (a->audit == NULL)
+		return 0;
+	return api_budget_tick(&a->api.budget, now, report_throttled, a);
+}
+
 void
 api_ops_bad_request(struct agent *a, const struct api_conn *c,
     const char *why)
@@ -333,6 +356,34 @@ op_enroll(struct agent *a, struct api_conn *c, struct api_request *r)
  * Replies with the order now; with wait, only once it is final (the
  * connection is kept and told about state changes meanwhile).
  */
+/*
+ * A connection that waits on an order is never idle and never evicted,
+ * so their number is capped: API_WAIT_PER_ORDER on one order, half of a
+ * uid's connections for one uid. Past that the answer is the order as
+ * it stands, at once.
+ */
+static int
+may_wait(struct agent *a, const struct api_conn *c, const char *id)
+{
+	size_t	 mine = 0, on_order = 0;
+	size_t	 cap = a->api.per_uid / 2 > 0 ? a->api.per_uid / 2 : 1;
+
+	for (size_t i = 0; i < a->api.max; i++) {
+		const struct api_conn *k = &a->api.conns[i];
+
+		if (k->fd == -1 || k->waiting[0] == '\0')
+			continue;
+		mine += k->uid == c->uid;
+		on_order += strcmp(k->waiting, id) == 0;
+	}
+	if (mine < cap && on_order < API_WAIT_PER_ORDER)
+		return 1;
+	log_warn("api: uid %ld may not wait on order %s: %zu of its "
+	    "connections and %zu on the order wait already", (long)c->uid, id,
+	    mine, on_order);
+	return 0;
+}
+
 void
 api_ops_answer_order(struct agent *a, struct api_conn *c, const char *id,
     int wait)
@@ -343,7 +394,10 @@ api_ops_answer_order(struct agent *a, struct api_conn *c, const char *id,
 		api_reply_error(c, "internal", "order %s vanished", id);
 		return;
 	}
-	if (wait && !order_is_final(o.state)) {
+	if (wait && !order_is_final(o.state) && !may_wait(a, c, id)) {
+		/* The order stands: the caller asks for it later. */
+		reply_order(c, &o, 1);
+	} else if (wait && !order_is_final(o.state)) {
 		snprintf(c->waiting, sizeof(c->waiting), "%s", id);
 		api_reply(c, json_pack("{s:b,s:b,s:o}", "ok", 1, "progress", 1,
 		    "order", order_json(&o, 0)));

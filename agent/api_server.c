@@ -93,7 +93,7 @@ bind_socket(struct api_server *s, const char *path, uint32_t mode,
 	r = bind(s->lfd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
 	if (r == -1 || chmod(path, (mode_t)mode) == -1 ||
-	    (gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) == -1) ||
+	    (gr != NULL && lchown(path, (uid_t)-1, gr->gr_gid) == -1) ||
 	    listen(s->lfd, 128) == -1) {
 		fail(err, errlen, "bind/chmod/chown/listen", path);
 		close(s->lfd);
@@ -361,17 +361,38 @@ api_reply_error(struct api_conn *c, const char *code, const char *fmt, ...)
 	    "code", code, "message", msg));
 }
 
+/*
+ * One request line. Anything that may write an audit record (all but
+ * health, metrics and version; a bad line too) takes a token of the
+ * uid's budget first (api_budget.h); a connection is closed after a few
+ * bad lines.
+ */
 static void
 handle_line(struct agent *a, struct api_server *s, struct api_conn *c,
-    const char *line, size_t len)
+    const char *line, size_t len, int64_t now)
 {
 	struct api_request	req;
 	char			err[512];
 
 	if (api_request_parse(line, len, &req, err, sizeof(err)) == -1) {
 		s->bad_requests++;
-		api_ops_bad_request(a, c, err);
-		api_reply_error(c, "bad_request", "%s", err);
+		if (api_budget_take(&s->budget, (uint32_t)c->uid, now))
+			api_ops_bad_request(a, c, err);
+		if (++c->bad_lines >= API_BAD_LINES_MAX) {
+			api_reply_error(c, "bad_request", "%s; %d bad requests: "
+			    "closing the connection", err, API_BAD_LINES_MAX);
+			c->closing = 1;
+		} else
+			api_reply_error(c, "bad_request", "%s", err);
+		return;
+	}
+	if (req.op != OP_HEALTH && req.op != OP_METRICS &&
+	    req.op != OP_VERSION && !api_budget_take(&s->budget,
+	    (uint32_t)c->uid, now)) {
+		api_reply_error(c, "busy", "uid %ld asks more than %d times a "
+		    "second: try again shortly", (long)c->uid,
+		    API_BUDGET_RATE);
+		api_request_free(&req);
 		return;
 	}
 	api_ops_handle(a, c, &req);
@@ -403,13 +424,14 @@ read_conn(struct agent *a, struct api_server *s, struct api_conn *c,
 	    (nl = memchr(c->in, '\n', c->inlen)) != NULL) {
 		size_t len = (size_t)(nl - c->in);
 
-		handle_line(a, s, c, c->in, len);
+		handle_line(a, s, c, c->in, len, now);
 		memmove(c->in, nl + 1, c->inlen - len - 1);
 		c->inlen -= len + 1;
 	}
 	if (c->inlen > API_MAX_LINE) {
 		s->bad_requests++;
-		api_ops_bad_request(a, c, "request line too long");
+		if (api_budget_take(&s->budget, (uint32_t)c->uid, now))
+			api_ops_bad_request(a, c, "request line too long");
 		api_reply_error(c, "bad_request", "request line longer than "
 		    "%d bytes; closing the connection", API_MAX_LINE);
 		c->closing = 1;

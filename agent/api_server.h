@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "api_budget.h"
 #include "api_request.h"
 
 #define API_IN_START		4096	/* a connection's first input buffer */
@@ -24,6 +25,7 @@
 #define API_MAX_OUT		(4 * 1024 * 1024)	/* queued reply bytes */
 #define API_MAX_GROUPS		64
 #define API_USER_MAX		32
+#define API_WAIT_PER_ORDER	4	/* connections waiting on one order */
 
 struct agent;
 
@@ -42,6 +44,7 @@ struct api_conn {
 	size_t		 outlen, outcap;
 	int64_t		 last_ms;	/* last byte in or out */
 	int		 closing;	/* close once out is flushed */
+	unsigned	 bad_lines;	/* then closed at API_BAD_LINES_MAX */
 	char		 waiting[API_ORDER_ID_LEN + 1];	/* enroll --wait */
 };
 
@@ -55,6 +58,7 @@ struct api_server {
 	int64_t		 idle_ms;
 	uint64_t	 next_serial;
 	uint64_t	 accepted, refused, evicted, timed_out, bad_requests;
+	struct api_budget budget;	/* per uid, before any audit record */
 	/* After a burst: freed buffers go back to the kernel when idle. */
 	int		 trim_pending;
 	int64_t		 trim_at;

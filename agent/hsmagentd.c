@@ -473,6 +473,8 @@ event_loop(struct agent *a, int command)
 			timeout = t <= now ? 0 : (int)(t - now);
 		if ((t = agent_audit_tick(a, now)) != 0 && t - now < timeout)
 			timeout = t <= now ? 0 : (int)(t - now);
+		if ((t = api_ops_budget_tick(a, now)) != 0 && t - now < timeout)
+			timeout = t <= now ? 0 : (int)(t - now);
 		if (poll(pfd, n + napi + nh + nb, timeout) == -1 &&
 		    errno != EINTR)
 			fatal("poll");
@@ -598,7 +600,8 @@ main(int argc, char *argv[])
 		log_set_level(a.debug ? LOG_LVL_DEBUG : lvl);
 	if (!test_only && strcmp(cfg.log_target, "syslog") == 0)
 		log_use_syslog();
-	if (load_public(&a, err, sizeof(err)) == -1 ||
+	if (path_trust_check(&cfg, err, sizeof(err)) == -1 ||
+	    load_public(&a, err, sizeof(err)) == -1 ||
 	    connector_passwords_load(&cfg, a.conn_password,
 	    a.conn_password_cap, err, sizeof(err)) == -1 ||
 	    local_api_open(&a, test_only, err, sizeof(err)) == -1)

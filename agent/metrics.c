@@ -153,6 +153,9 @@ metrics_write(struct agent *a, FILE *f)
 	    "connections refused by the limits", a->api.refused);
 	counter(f, "hsmagent_api_bad_requests_total",
 	    "malformed requests", a->api.bad_requests);
+	counter(f, "hsmagent_api_throttled_total",
+	    "requests refused because their uid was over its budget",
+	    a->api.budget.refused_total);
 	fprintf(f, "# HELP hsmagent_api_requests_total requests by "
 	    "operation\n# TYPE hsmagent_api_requests_total counter\n");
 	for (int op = OP_ENROLL; op <= OP_LAST; op++)

@@ -108,3 +108,44 @@ kill -0 "$agent" || fail "the agent died"
 health_json >/dev/null || fail "health after the abuse"
 note "abuse from uid nobody: $(cat "$T/abuse.out")"
 note "well-behaved client, $n health requests each: median ${base_med} ms (max ${base_max}) alone, ${med} ms (max ${max}) under abuse"
+
+# An audit flood from another uid: bad lines as fast as it can, for 5 s,
+# reconnecting whenever the agent closes a connection (after 3 bad
+# lines), with enrollment requests the policy refuses in between. Each
+# would be an fsync'ed record; the uid's budget (10 a second, 60 at once)
+# lets a bounded number through and the rest become one summary record.
+cat >"$T/flood.py" <<'PY'
+import socket, sys, time
+path, duration = sys.argv[1], float(sys.argv[2])
+end, sent, busy = time.time() + duration, 0, 0
+while time.time() < end:
+    try:
+        s = socket.socket(socket.AF_UNIX); s.connect(path)
+        s.sendall(b'not json\n{"op":"enroll","connector":"x","profile":"p","csr":"y"}\nnot json\nnot json\n')
+        r = s.makefile().read(); s.close()
+        sent += 4; busy += r.count('"busy"')
+    except OSError:
+        pass
+print("%d lines sent, %d answered busy" % (sent, busy))
+PY
+by_nobody() { python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if (json.loads(l).get("actor") or {}).get("uid") == 65534))' "$T/state/audit.log"; }
+before=$(by_nobody)
+t0=$(date +%s)
+setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 "$T/flood.py" "$SOCK" 5 \
+	>"$T/flood.out" 2>&1 &
+flooder=$!
+PIDS+=("$flooder")
+sleep 1
+read -r med max n < <(python3 "$T/good.py" "$SOCK" 50) || fail "the good client failed under the flood"
+wait "$flooder" || { cat "$T/flood.out" >&2; fail "the flood script failed"; }
+sleep 11	# the summary record comes within API_BUDGET_REPORT_MS
+after=$(by_nobody)
+records=$((after - before))
+secs=$(( $(date +%s) - t0 ))
+# 60 at once plus 10 a second, plus the summary records.
+[ "$records" -le $((60 + 10 * secs + 5)) ] ||
+	fail "uid nobody wrote $records audit records in $secs s ($(cat "$T/flood.out"))"
+grep '"event":"api.throttled"' "$T/state/audit.log" | grep -q '"uid":65534[,}]' ||
+	fail "no summary record for the throttled uid"
+"$BUILD/hsmagent" audit verify "$T/state/audit.log" >/dev/null || fail "audit log broken"
+note "audit flood from uid nobody: $(cat "$T/flood.out"); $records records in $secs s (at most $((60 + 10 * secs + 5))), one api.throttled summary; good client: median ${med} ms (max ${max})"

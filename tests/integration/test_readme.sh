@@ -49,7 +49,7 @@ pkcs11:token=gateway;object=gw-ec;type=private${tab}$EC_KEY_URI
 https://gateway.example.com/cagw${tab}https://localhost:$port/cagw
 systemctl reload nginx${tab}true
 child_user = hsmagent${tab}child_user = nobody
-group = hsmagent${tab}group = root
+group = hsmagent-clients${tab}group = root
 server-tls${tab}issue
 EOF
 python3 "$ROOT/tests/tools/readme_blocks.py" "$ROOT/README.md" "$T/map" "$T/blocks" >"$T/kinds" ||
