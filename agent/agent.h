@@ -30,6 +30,14 @@ struct order;
 struct orders;
 struct policy;
 
+/*
+ * hsmagentd's exit codes (sysexits.h): a supervisor retries 1, never 78
+ * (the configuration is wrong) or 77 (the PIN is: a retry would spend
+ * a PIN attempt of a token that locks after a few). hsmagentd(8).
+ */
+#define AGENT_EXIT_CONFIG	78
+#define AGENT_EXIT_CREDENTIAL	77
+
 #define AGENT_MAX_JOBS		64
 #define JOB_GRACE_MS		10000	/* past the child's own timeout */
 #define RESTART_MIN_MS		250
@@ -305,7 +313,7 @@ void	file_sha256_hex(const char *path, char out[65]);
 /* local_api.c */
 int	local_api_open(struct agent *, int check_only, char *err,
 	    size_t errlen);
-void	local_api_close(struct agent *, const char *why);
+void	local_api_close(struct agent *, const char *why, int failed);
 
 /* cred_watch.c: client-certificate rotation without a restart */
 /* path_trust.c: who can write what the agent trusts (StrictModes). */

@@ -568,6 +568,7 @@ main(int argc, char *argv[])
 	static struct agent	 a;
 	static struct config	 cfg;
 	struct hsm_params	 hp;
+	enum hsm_fail		 hfail = HSM_FAIL_OTHER;
 	const char		*conffile = SYSCONFDIR "/hsmagentd.conf";
 	char			 err[1024];
 	int			 ch, test_only = 0, command = 0, selftest = 0;
@@ -594,7 +595,7 @@ main(int argc, char *argv[])
 	if (optind != argc || (selftest && !command))
 		usage();
 	if (config_load(conffile, &cfg, err, sizeof(err)) == -1)
-		fatalx("%s", err);
+		fatalc(AGENT_EXIT_CONFIG, "%s", err);
 	a.cfg = &cfg;
 	if (log_level_from_name(cfg.log_level, &lvl) == 0)
 		log_set_level(a.debug ? LOG_LVL_DEBUG : lvl);
@@ -605,14 +606,14 @@ main(int argc, char *argv[])
 	    connector_passwords_load(&cfg, a.conn_password,
 	    a.conn_password_cap, err, sizeof(err)) == -1 ||
 	    local_api_open(&a, test_only, err, sizeof(err)) == -1)
-		fatalx("%s", err);
+		fatalc(AGENT_EXIT_CONFIG, "%s", err);
 	a.started_ms = monotime_ms();
 	a.started_at = (int64_t)time(NULL);
 	a.child.stop_cause = -1;
 	a.http01_fd = -1;
 	say_tls12(&cfg, test_only);
 	if (test_only) {
-		local_api_close(&a, "check only");
+		local_api_close(&a, "check only", 0);
 		printf("%s: configuration OK\n", conffile);
 		freezero(a.trust_pem, a.trust_len);
 		freezero(a.chain_pem, a.chain_len);
@@ -621,17 +622,18 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	if (command && cfg.probe_url == NULL)
-		fatalx("%s: -P needs a [probe] section with a url", conffile);
+		fatalc(AGENT_EXIT_CONFIG, "%s: -P needs a [probe] section with "
+		    "a url", conffile);
 	harden_process();
 	if (child_identity(&a, err, sizeof(err)) == -1)
-		fatalx("%s", err);
+		fatalc(AGENT_EXIT_CONFIG, "%s", err);
 	if ((a.sigfd = setup_signals()) == -1)
 		fatal("signalfd");
 	a.rx = xmalloc(IPC_MAX_DGRAM + 1);
 	a.child.fd = -1;
 	/* Bound by us, served by the child: it may bind nothing itself. */
 	if (http01_listen_open(&a, err, sizeof(err)) == -1) {
-		local_api_close(&a, "http-01 listener error");
+		local_api_close(&a, "http-01 listener error", 1);
 		fatalx("%s", err);
 	}
 	if (a.http01_fd != -1 && (a.http01 = http01_server_new(a.http01_fd)) ==
@@ -651,12 +653,16 @@ main(int argc, char *argv[])
 	hp.pin_file = cfg.hsm_pin_file;
 	hp.cert_file = cfg.hsm_certificate;
 	hp.allow_extractable = cfg.hsm_insecure_allow_extractable;
+	hp.fail = &hfail;
 	if ((a.hsm = hsm_open(&hp, err, sizeof(err))) == NULL) {
-		agent_audit(&a, "hsm.login", cfg.hsm_key_uri, "failed",
-		    json_pack("{s:s}", "error", err));
+		agent_audit(&a, hfail == HSM_FAIL_CREDENTIAL ? "hsm.login" :
+		    "hsm.open", cfg.hsm_key_uri, "failed", json_pack("{s:s}",
+		    "error", err));
 		shutdown_child(&a);
-		local_api_close(&a, "HSM error");
-		fatalx("hsm: %s", err);
+		local_api_close(&a, "HSM error", 1);
+		fatalc(hfail == HSM_FAIL_CREDENTIAL ? AGENT_EXIT_CREDENTIAL :
+		    hfail == HSM_FAIL_CONFIG ? AGENT_EXIT_CONFIG : 1, "hsm: %s",
+		    err);
 	}
 	cred_watch_init(&a);
 	/* hsm_open() logged in once and checked the key's attributes. */
@@ -672,9 +678,9 @@ main(int argc, char *argv[])
 		agent_audit(&a, "hsm.key_check", NULL, "failed",
 		    json_pack("{s:s}", "error", err));
 		shutdown_child(&a);
-		local_api_close(&a, "ACME account key error");
+		local_api_close(&a, "ACME account key error", 1);
 		hsm_close(a.hsm);
-		fatalx("%s", err);
+		fatalc(AGENT_EXIT_CONFIG, "%s", err);
 	}
 	sign_policy_init(&a.sp, cfg.sign_schemes, hsm_key_type(a.hsm) ==
 	    HSM_KEY_EC, cfg.sign_rate, cfg.sign_burst, monotime_ms());
@@ -698,7 +704,8 @@ main(int argc, char *argv[])
 	    (json_int_t)a.child.restarts, "sandbox_kills",
 	    (json_int_t)a.child.sigsys_kills));
 	local_api_close(&a, a.child.config_refused ? "connector configuration "
-	    "refused" : a.draining || quit ? "signal" : "done");
+	    "refused" : a.draining || quit ? "signal" : "done",
+	    a.child.config_refused);
 	log_info("event=agent.stop state persisted; exiting");
 	acme_signers_close(a.acme, &a.nacme);
 	broker_free(a.broker);
@@ -714,7 +721,7 @@ main(int argc, char *argv[])
 	config_free(&cfg);
 	/* Not a clean stop: the service manager must see it failed. */
 	if (a.child.config_refused)
-		return 1;
+		return AGENT_EXIT_CONFIG;
 	if (command) {
 		/* Sequential full handshakes: the rate is the path's throughput. */
 		printf("%u probes succeeded, %d steps failed; %.1f probes per "

@@ -73,7 +73,8 @@ local_api_open(struct agent *a, int check_only, char *err, size_t errlen)
 		return -1;
 	file_sha256_hex(cfg->path, cfg_hash);
 	file_sha256_hex(cfg->api_policy, pol_hash);
-	if (agent_audit(a, "agent.start", NULL, "ok", json_pack(
+	/* "started": serving is agent.ready's, a failed start agent.stop's. */
+	if (agent_audit(a, "agent.start", NULL, "started", json_pack(
 	    "{s:s,s:s,s:s,s:s,s:s}", "version", HSMAGENT_VERSION, "config",
 	    cfg->path ? cfg->path : "", "config_sha256", cfg_hash, "policy",
 	    cfg->api_policy, "policy_sha256", pol_hash)) == -1) {
@@ -90,11 +91,11 @@ local_api_open(struct agent *a, int check_only, char *err, size_t errlen)
 }
 
 void
-local_api_close(struct agent *a, const char *why)
+local_api_close(struct agent *a, const char *why, int failed)
 {
 	if (a->audit != NULL)
-		agent_audit(a, "agent.stop", NULL, "ok", json_pack("{s:s}",
-		    "reason", why));
+		agent_audit(a, "agent.stop", NULL, failed ? "failed" : "ok",
+		    json_pack("{s:s}", "reason", why));
 	api_close_all(&a->api);
 	if (a->orders != NULL)
 		orders_close(a->orders);

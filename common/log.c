@@ -179,3 +179,15 @@ fatalx(const char *fmt, ...)
 	log_exit(1);
 	abort();
 }
+
+void
+fatalc(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_ERROR, fmt, ap);
+	va_end(ap);
+	log_exit(code);
+	abort();
+}

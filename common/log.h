@@ -48,7 +48,13 @@ void	log_vmsg(enum log_level, const char *fmt, va_list)
 #define log_info(...)	log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...)	log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
 
-/* fatal() appends strerror(errno); fatalx() does not. Both end with 1. */
+/*
+ * fatal() appends strerror(errno); fatalx() does not. Both end with 1;
+ * fatalc() with the code given (sysexits: 78 configuration, 77
+ * credentials, so that a supervisor does not retry what cannot work).
+ */
+__attribute__((noreturn, format(printf, 2, 3)))
+void	fatalc(int code, const char *fmt, ...);
 void	fatal(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *fmt, ...)

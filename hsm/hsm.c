@@ -444,7 +444,10 @@ open_with(const struct hsm_params *p, const unsigned char *expect_pin,
 	struct hsm	*h = xcalloc(1, sizeof(*h));
 	struct p11uri	 u;
 	char		 e[256];
+	enum hsm_fail	 kind = HSM_FAIL_CONFIG;
 
+	if (p->fail != NULL)
+		*p->fail = HSM_FAIL_CONFIG;
 	if (p11uri_parse(p->key_uri, &u, err, errlen) == -1) {
 		free(h);
 		return NULL;
@@ -467,16 +470,28 @@ open_with(const struct hsm_params *p, const unsigned char *expect_pin,
 	h->module = xstrdup(p->module);
 	h->cert_file = xstrdup(p->cert_file);
 	h->allow_extractable = p->allow_extractable;
-	if (select_token(h, &u, err, errlen) == -1 ||
-	    login_once(h, p->pin_file, expect_pin, err, errlen) == -1 ||
-	    select_key(h, &u, err, errlen) == -1 ||
-	    open_raw(h, p->module, err, errlen) == -1 ||
-	    check_attributes(h, p->allow_extractable, err, errlen) == -1 ||
+	/* Each step, and what its failure means for a retry. */
+	kind = HSM_FAIL_OTHER;
+	if (select_token(h, &u, err, errlen) == -1)
+		goto fail;
+	kind = HSM_FAIL_CREDENTIAL;
+	if (login_once(h, p->pin_file, expect_pin, err, errlen) == -1)
+		goto fail;
+	kind = HSM_FAIL_CONFIG;
+	if (select_key(h, &u, err, errlen) == -1)
+		goto fail;
+	kind = HSM_FAIL_OTHER;
+	if (open_raw(h, p->module, err, errlen) == -1)
+		goto fail;
+	kind = HSM_FAIL_CONFIG;
+	if (check_attributes(h, p->allow_extractable, err, errlen) == -1 ||
 	    check_certificate(h, p->cert_file, err, errlen) == -1)
 		goto fail;
 	p11uri_free(&u);
 	return h;
  fail:
+	if (p->fail != NULL)
+		*p->fail = kind;
 	p11uri_free(&u);
 	hsm_close(h);
 	return NULL;

@@ -24,12 +24,20 @@
 
 struct hsm;
 
+/* Why hsm_open() failed: what a retry could change. */
+enum hsm_fail {
+	HSM_FAIL_OTHER = 0,	/* the token or the library: may pass later */
+	HSM_FAIL_CONFIG,	/* module, URI, key, attributes, certificate */
+	HSM_FAIL_CREDENTIAL,	/* the PIN: file, wrong, locked */
+};
+
 struct hsm_params {
 	const char	*module;	/* PKCS#11 module path */
 	const char	*key_uri;	/* pkcs11: URI of the private key */
 	const char	*pin_file;	/* NULL: systemd credential */
 	const char	*cert_file;	/* PEM, leaf first */
 	int		 allow_extractable;	/* tests only; logged loudly */
+	enum hsm_fail	*fail;		/* set when hsm_open fails; may be NULL */
 };
 
 enum hsm_key_type {

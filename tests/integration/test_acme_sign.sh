@@ -81,7 +81,7 @@ acme_config "$T/c.conf" "$ACME_EC_KEY_URI" "$CONNECTOR"
 sed -i 's/^type = entrust$/type = testca/' "$T/c.conf"
 rc=0
 timeout 30 "$HSMAGENTD" -c "$T/c.conf" >"$T/out" 2>"$T/err" || rc=$?
-[ "$rc" -eq 1 ] || { cat "$T/err" >&2; fail "type testca in the product child: rc $rc, expected 1"; }
+[ "$rc" -eq 78 ] || { cat "$T/err" >&2; fail "type testca in the product child: rc $rc, expected 78 (configuration)"; }
 expect_in "$T/err" 'error: child\[[0-9]+\]: connector other: type "testca" is not in this build' \
 	"the child names the connector and the type"
 expect_in "$T/err" 'error: supervisor: the connector child refused the configuration' \
