@@ -316,6 +316,16 @@ int	local_api_open(struct agent *, int check_only, char *err,
 void	local_api_close(struct agent *, const char *why, int failed);
 
 /* cred_watch.c: client-certificate rotation without a restart */
+/*
+ * config_check.c: beyond the syntax, without a login. At every start the
+ * users, groups and directories (and a warning for a policy rule that
+ * names no configured connector); with test_only (-t) that rule is an
+ * error, and the PIN file, the connector types and the token's public
+ * objects are checked, saying on out what could not be.
+ */
+int	config_check(const struct agent *, int test_only, FILE *out,
+	    char *err, size_t errlen);
+
 /* path_trust.c: who can write what the agent trusts (StrictModes). */
 int	path_trust_check(const struct config *, char *err, size_t errlen);
 

@@ -605,7 +605,8 @@ main(int argc, char *argv[])
 	    load_public(&a, err, sizeof(err)) == -1 ||
 	    connector_passwords_load(&cfg, a.conn_password,
 	    a.conn_password_cap, err, sizeof(err)) == -1 ||
-	    local_api_open(&a, test_only, err, sizeof(err)) == -1)
+	    local_api_open(&a, test_only, err, sizeof(err)) == -1 ||
+	    config_check(&a, test_only, stdout, err, sizeof(err)) == -1)
 		fatalc(AGENT_EXIT_CONFIG, "%s", err);
 	a.started_ms = monotime_ms();
 	a.started_at = (int64_t)time(NULL);

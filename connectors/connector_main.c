@@ -270,8 +270,12 @@ main(int argc, char *argv[])
 {
 	static struct child c;
 
-	(void)argc;
-	(void)argv;
+	/* hsmagentd -t asks which connector types this program has. */
+	if (argc == 2 && strcmp(argv[1], "--types") == 0) {
+		for (size_t i = 0; connector_types[i] != NULL; i++)
+			printf("%s\n", connector_types[i]->name);
+		return 0;
+	}
 	check_fd_contract();
 	log_init("hsmagent-connector", LOG_LVL_DEBUG);
 	log_set_exit(_exit);

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "config.h"
 
 #define HSM_MAX_SIG	1024
@@ -46,6 +48,13 @@ enum hsm_key_type {
 };
 
 struct hsm	*hsm_open(const struct hsm_params *, char *err, size_t errlen);
+/*
+ * Without a login (hsmagentd -t): the public key of the key key_uri
+ * names, from its public key object on the token; NULL with err if the
+ * module, the token or the object is not there. The caller frees it.
+ */
+EVP_PKEY	*hsm_public_key(const char *module, const char *key_uri,
+		    char *err, size_t errlen);
 void		 hsm_close(struct hsm *);
 
 enum hsm_key_type hsm_key_type(const struct hsm *);

@@ -67,6 +67,13 @@ int	policy_is_admin(const struct policy *, const struct caller *);
  */
 int	policy_decide(struct policy *, const struct caller *,
 	    const struct enroll_request *, int64_t now, struct decision *);
+/*
+ * The first connector a rule names that is not among names (the
+ * configured connectors), with *rule set to that rule's name; NULL if
+ * every rule names only configured ones.
+ */
+const char *policy_unknown_connector(const struct policy *,
+	    const char *const *names, size_t n, const char **rule);
 /* 1 if approver may approve an order that rule allowed for requester. */
 int	policy_may_approve(const struct policy *, const char *rule,
 	    const struct caller *approver, uid_t requester_uid, char *reason,

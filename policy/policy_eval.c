@@ -42,6 +42,28 @@ in_list(const struct plist *l, const char *s)
 	return 0;
 }
 
+const char *
+policy_unknown_connector(const struct policy *pol, const char *const *names,
+    size_t n, const char **rule)
+{
+	for (size_t i = 0; pol != NULL && i < pol->nrules; i++) {
+		const struct plist *l = &pol->rules[i].connectors;
+
+		for (size_t j = 0; j < l->n; j++) {
+			size_t k;
+
+			for (k = 0; k < n && strcmp(names[k], l->item[j]) != 0;
+			    k++)
+				;
+			if (k == n) {
+				*rule = pol->rules[i].name;
+				return l->item[j];
+			}
+		}
+	}
+	return NULL;
+}
+
 static int
 san_allowed(const struct rule *r, const struct san *s)
 {

@@ -34,7 +34,7 @@ cp "$T/a.conf" "$T/a.conf.orig"
 cp "$T/policy.conf" "$T/policy.good"
 echo "colour = blue" >>"$T/policy.conf"
 rc=0; "$HSMAGENTD" -t -c "$T/a.conf" >"$T/t.out" 2>&1 || rc=$?
-[ "$rc" -eq 1 ] || fail "-t with a bad policy: exit $rc"
+[ "$rc" -eq 78 ] || fail "-t with a bad policy: exit $rc, expected 78"
 expect_in "$T/t.out" "policy.conf:[0-9]+: .*colour" "-t names the policy's line"
 cp "$T/policy.good" "$T/policy.conf"
 note "-t: configuration and policy checked, a bad policy line named"
