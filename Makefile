@@ -54,9 +54,7 @@ WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
 HARDEN	 = -fstack-protector-strong -fPIE -fno-strict-aliasing
 OPT	?= -O2 -D_FORTIFY_SOURCE=2
 BASE_CFLAGS = -std=c17 -g $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
-	   -DLIBEXECDIR='"$(libexecdir)/hsmagent"' \
-	   -DSYSCONFDIR='"$(sysconfdir)/hsmagent"' \
-	   -DHSMAGENT_SOCKET='"$(runstatedir)/hsmagent/hsmagent.sock"' \
+	   -include $(DIRS_H) \
 	   -Icommon -Iagent -Ihsm -Iconnectors -Ipolicy
 BASE_LDFLAGS = -pie -Wl,-z,relro,-z,now
 
@@ -128,15 +126,27 @@ PROGRAMS	:= $(HSMAGENTD) $(CONNECTOR) $(CLIENT)
 
 all: $(PROGRAMS)
 
-$(BUILD)/p/%.o: %.c
+# The directories compiled in (the default configuration, connector and
+# socket paths): written on every make, replaced only when they change,
+# so that "make install prefix=/usr sysconfdir=/etc" after a plain
+# "make" rebuilds what names them instead of installing /usr/local's.
+DIRS_H		:= $(BUILD)/dirs.h
+$(DIRS_H): FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define LIBEXECDIR "%s"\n#define SYSCONFDIR "%s"\n#define HSMAGENT_SOCKET "%s"\n' \
+		'$(libexecdir)/hsmagent' '$(sysconfdir)/hsmagent' \
+		'$(runstatedir)/hsmagent/hsmagent.sock' >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+
+$(BUILD)/p/%.o: %.c $(DIRS_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_P) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/c/%.o: %.c
+$(BUILD)/c/%.o: %.c $(DIRS_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_C) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/u/%.o: %.c
+$(BUILD)/u/%.o: %.c $(DIRS_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_U) $(CFLAGS) -MMD -MP -c $< -o $@
 

@@ -11,9 +11,24 @@ DEST=$T/dest
 # A prefix that does not exist on this host: install must not create it.
 PFX=/opt/hsmagent-install-test-$$
 [ ! -e "$PFX" ] || fail "$PFX exists already"
-mk() { make -s -C "$ROOT" BUILD="$BUILD" prefix="$PFX" sysconfdir="$PFX/etc" \
+# As an operator does: a plain "make" first, then "make install" naming
+# the directories (a build of its own: the suite's is not touched).
+IB=$T/build
+make -s -j2 -C "$ROOT" BUILD="$IB" all >"$T/make.out" 2>&1 || { cat "$T/make.out" >&2; fail "make"; }
+mk() { make -s -C "$ROOT" BUILD="$IB" prefix="$PFX" sysconfdir="$PFX/etc" \
 	mandir="$PFX/man" systemdunitdir="$PFX/units" "$@"; }
 mk install DESTDIR="$DEST" >"$T/install.out" 2>&1 || { cat "$T/install.out" >&2; fail "make install"; }
+# The installed programs name the directories given to make install,
+# not the ones of the first make.
+rc=0
+"$DEST$PFX/sbin/hsmagentd" -t >"$T/t.out" 2>&1 || rc=$?
+expect_in "$T/t.out" "$PFX/etc/hsmagent/hsmagentd.conf" "the installed daemon's default configuration"
+grep -q "$PFX/libexec/hsmagent/hsmagent-connector" "$DEST$PFX/sbin/hsmagentd" ||
+	fail "the installed daemon's default connector_path is not under $PFX"
+grep -q "/usr/local/etc/hsmagent" "$DEST$PFX/sbin/hsmagentd" &&
+	fail "the installed daemon still names /usr/local/etc"
+note "make, then make install prefix=$PFX: the daemon reads $PFX/etc/hsmagent/hsmagentd.conf (exit $rc without one)"
+
 [ ! -e "$PFX" ] || { rm -rf "$PFX"; fail "make install wrote outside DESTDIR ($PFX)"; }
 
 expect_files="sbin/hsmagentd bin/hsmagent libexec/hsmagent/hsmagent-connector

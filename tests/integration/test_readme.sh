@@ -40,6 +40,7 @@ cat >"$T/map" <<EOF
 /usr/local/libexec/hsmagent/hsmagent-connector${tab}$CONNECTOR
 /usr/lib/softhsm/libsofthsm2.so${tab}$HSM_MODULE
 pkcs11:token=gateway;object=gw-ec;type=private${tab}$EC_KEY_URI
+pkcs11:token=gateway;object=acme-account;type=private${tab}$ACME_EC_KEY_URI
 /run/hsmagent/hsmagent.sock${tab}$SOCK
 /run/hsmagent/empty${tab}$T/run/empty
 /var/lib/hsmagent${tab}$T/state
@@ -48,7 +49,7 @@ pkcs11:token=gateway;object=gw-ec;type=private${tab}$EC_KEY_URI
 /etc/ssl${tab}$T/ssl
 https://gateway.example.com/cagw${tab}https://localhost:$port/cagw
 systemctl reload nginx${tab}true
-child_user = hsmagent${tab}child_user = nobody
+child_user = hsmagent${tab}child_user = nobody\\nconnector_path = $CONNECTOR
 group = hsmagent-clients${tab}group = root
 server-tls${tab}issue
 EOF
@@ -73,8 +74,12 @@ for f in "$B"/*-connector; do
 	check "connector example $(basename "$f")" "$T/c.conf"
 	n=$((n + 1))
 done
+# The policies name the connectors the examples above configure: -t
+# refuses a rule that names one not configured.
+cp "$T/hsmagentd.conf" "$T/all.conf"
+for f in "$B"/*-connector; do { echo; cat "$f"; } >>"$T/all.conf"; done
 for f in "$B"/*-policy*; do
-	sed "s|^policy = .*|policy = $f|" "$T/hsmagentd.conf" >"$T/c.conf"
+	sed "s|^policy = .*|policy = $f|" "$T/all.conf" >"$T/c.conf"
 	check "policy example $(basename "$f")" "$T/c.conf"
 	n=$((n + 1))
 done
