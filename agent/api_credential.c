@@ -78,9 +78,15 @@ op_new(struct agent *a, struct api_conn *c, struct api_request *r)
 	if (api_ops_audit(a, c, "credential.new", nk.label, "ok", json_pack(
 	    "{s:s,s:s,s:i,s:s}", "key_id", nk.id_hex, "type", r->key_type,
 	    "bits", nk.bits, "subject_cn", cn)) == 0)
-		api_reply(c, json_pack("{s:b,s:{s:s,s:s,s:s,s:i},s:s}", "ok", 1,
-		    "key", "id", nk.id_hex, "label", nk.label, "type",
-		    r->key_type, "bits", nk.bits, "csr", nk.csr_pem));
+	{
+		char uri[512];
+
+		hsm_id_uri(a->hsm, nk.id_hex, uri, sizeof(uri));
+		api_reply(c, json_pack("{s:b,s:{s:s,s:s,s:s,s:i,s:s},s:s}",
+		    "ok", 1, "key", "id", nk.id_hex, "label", nk.label, "type",
+		    r->key_type, "bits", nk.bits, "uri", uri, "csr",
+		    nk.csr_pem));
+	}
 	free(nk.csr_pem);
 }
 
@@ -88,6 +94,8 @@ static void
 op_retire(struct agent *a, struct api_conn *c, struct api_request *r)
 {
 	char	 id[sizeof(a->retirable_id)], label[128], err[512];
+	char	 conf_id[sizeof(a->retirable_id)], cur[sizeof(a->retirable_id)];
+	char	 uri[512];
 
 	snprintf(id, sizeof(id), "%s", r->key_id[0] ? r->key_id :
 	    a->retirable_id);
@@ -95,6 +103,24 @@ op_retire(struct agent *a, struct api_conn *c, struct api_request *r)
 		api_reply_error(c, "bad_request", "no key is known to be "
 		    "retirable (none was switched away from since the start); "
 		    "name one with key_id");
+		return;
+	}
+	/*
+	 * The key [hsm] key_uri names is what the next start looks for:
+	 * gone, the agent would not start. The operator points key_uri at
+	 * the key in use first.
+	 */
+	if (hsm_uri_key_id(a->hsm, a->cfg->hsm_key_uri, conf_id,
+	    sizeof(conf_id)) == 0 && strcmp(conf_id, id) == 0) {
+		hsm_current_id(a->hsm, cur, sizeof(cur));
+		hsm_id_uri(a->hsm, cur, uri, sizeof(uri));
+		if (api_ops_audit(a, c, "credential.retire", id, "refused",
+		    json_pack("{s:s}", "reason", "named by [hsm] key_uri")) == 0)
+			api_reply_error(c, "bad_request", "key %s is the one "
+			    "[hsm] key_uri in %s names: without it the agent would "
+			    "not start. Set key_uri = %s (the key in use), reload "
+			    "or restart, then retire it", id, a->cfg->path ?
+			    a->cfg->path : "the configuration", uri);
 		return;
 	}
 	if (api_ops_audit(a, c, "credential.retire", id, "intent", NULL) == -1)

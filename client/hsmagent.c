@@ -578,10 +578,17 @@ cmd_credential(int argc, char *argv[])
 			fprintf(stderr, "hsmagent: %s\n", err);
 			rc = EX_ERROR;
 		} else if (!agent_echo)
-			printf("key %s (id %s) made in the HSM; CSR in %s. Have "
-			    "it certified, then install the certificate as the "
-			    "[hsm] certificate file.\n", agent_str(k, "label"),
-			    agent_str(k, "id"), out);
+			printf("key %s (id %s) made in the HSM; CSR in %s.\n"
+			    "Next:\n"
+			    "  1. have the CSR certified by the gateway's CA;\n"
+			    "  2. install the certificate as the [hsm] "
+			    "certificate file: the agent switches to the new "
+			    "key at its next handshake;\n"
+			    "  3. set [hsm] key_uri = %s so that a restart "
+			    "finds it;\n"
+			    "  4. hsmagent credential retire (the old key).\n",
+			    agent_str(k, "label"), agent_str(k, "id"), out,
+			    agent_str(k, "uri"));
 	} else if (!agent_echo) {
 		k = json_object_get(r, "retired");
 		sub = agent_str(k, "label");

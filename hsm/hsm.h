@@ -102,6 +102,14 @@ int	hsm_keygen(struct hsm *, const struct hsm_keygen *,
 /* The current key's CKA_ID in hex. */
 void	hsm_current_id(const struct hsm *, char *hex, size_t len);
 /*
+ * The CKA_ID (hex) of the private key uri selects on the agent's token,
+ * or -1 if none or several; and the URI that names a key by its id
+ * ("pkcs11:token=LABEL;id=%..;type=private"), for messages.
+ */
+int	hsm_uri_key_id(struct hsm *, const char *uri, char *hex, size_t len);
+void	hsm_id_uri(const struct hsm *, const char *id_hex, char *uri,
+	    size_t len);
+/*
  * Destroys the private and public key objects with this CKA_ID (never
  * the key in use); label gets the private key's label. 0 or -1.
  */

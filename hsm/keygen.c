@@ -365,6 +365,38 @@ hsm_current_id(const struct hsm *h, char *hex, size_t len)
 }
 
 int
+hsm_uri_key_id(struct hsm *h, const char *uri, char *hex, size_t len)
+{
+	struct p11uri	 u;
+	PKCS11_KEY	*k = NULL;
+	char		 err[256];
+	int		 n;
+
+	hex[0] = '\0';
+	if (h->slot == NULL || p11uri_parse(uri, &u, err, sizeof(err)) == -1)
+		return -1;
+	n = (int)hsm_match_keys(h->slot->token, &u, &k, err, sizeof(err));
+	p11uri_free(&u);
+	if (n != 1 || k == NULL)
+		return -1;
+	hex_of(k->id, k->id_len, hex, len);
+	return 0;
+}
+
+void
+hsm_id_uri(const struct hsm *h, const char *id_hex, char *uri, size_t len)
+{
+	size_t	 n = (size_t)snprintf(uri, len, "pkcs11:token=%s;id=",
+		    h->slot != NULL ? h->slot->token->label : "?");
+
+	for (size_t i = 0; id_hex[i] != '\0' && id_hex[i + 1] != '\0' &&
+	    n + 4 < len; i += 2)
+		n += (size_t)snprintf(uri + n, len - n, "%%%c%c", id_hex[i],
+		    id_hex[i + 1]);
+	snprintf(uri + n, len - n, ";type=private");
+}
+
+int
 hsm_retire(struct hsm *h, const char *id_hex, char *label, size_t labellen,
     char *err, size_t errlen)
 {

@@ -113,7 +113,25 @@ enroll after
 	fail "the next enrollment used $(last_client), not the new certificate"
 note "certificate installed: the next enrollment presented it; old key 01 reported retirable"
 
-"$CLI" --socket "$SOCK" credential retire >"$T/retire.out" 2>&1 ||
+# The old key is still what [hsm] key_uri names: retiring it would stop
+# the next start, so it is refused, naming the line to change.
+set +e
+"$CLI" --socket "$SOCK" credential retire >"$T/retire0.out" 2>&1
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "the key [hsm] key_uri names was retired"
+expect_in "$T/retire0.out" "key 01 is the one \[hsm\] key_uri in .* names.*Set key_uri = pkcs11:token=hsmagent-test;id=%[0-9a-f%]+;type=private" \
+	"the refusal names the line to change"
+privkeys | grep -q 'label:      gw-ec$' || fail "gw-ec was destroyed although refused"
+newuri=$(grep -o 'Set key_uri = [^ ]*' "$T/retire0.out" | cut -d' ' -f4)
+expect_in "$T/new.out" "set \[hsm\] key_uri = $newuri" "credential new printed the next step"
+note "retiring the configured key refused: $(grep -o 'Set key_uri = [^ ]*' "$T/retire0.out")"
+# The operator changes the line and restarts, as told.
+sed -i "s|^key_uri = .*|key_uri = $newuri|" "$T/a.conf"
+kill -TERM "$agent"; wait "$agent" || true
+rm -f "$SOCK"
+start_agent "$T/a.conf" "$T/agent2.err"
+"$CLI" --socket "$SOCK" credential retire --key-id 01 >"$T/retire.out" 2>&1 ||
 	{ cat "$T/retire.out" >&2; fail "credential retire"; }
 grep -q 'key gw-ec (id 01) destroyed' "$T/retire.out" || { cat "$T/retire.out" >&2; fail "retire output"; }
 privkeys >"$T/keys2.txt"
@@ -123,8 +141,13 @@ set +e
 "$CLI" --socket "$SOCK" credential retire --key-id "$newid" >"$T/retire2.out" 2>&1
 rc=$?
 set -e
-[ "$rc" -ne 0 ] && grep -q 'the one in use' "$T/retire2.out" || fail "retiring the key in use was not refused"
+[ "$rc" -ne 0 ] && grep -Eq 'the one in use|the one \[hsm\] key_uri' "$T/retire2.out" || fail "retiring the key in use was not refused"
 grep '"event":"credential.retire"' "$T/state/audit.log" | grep '"outcome":"ok"' >/dev/null ||
 	fail "credential retire not audited"
 enroll after-retire
-note "credential retire: old key destroyed (audited), the key in use refused; enrollment still works"
+# And the agent starts again afterwards (the old bug: it did not).
+kill -TERM "$agent"; wait "$agent" || true
+rm -f "$SOCK"
+start_agent "$T/a.conf" "$T/agent3.err"
+enroll after-restart
+note "credential retire: old key destroyed (audited), the key in use refused; enrollment still works, and after a restart"
