@@ -158,7 +158,8 @@ transfer_error(const struct probe_job *j, CURLcode cc, char *buf, size_t len)
 	    cc == CURLE_COULDNT_RESOLVE_PROXY))
 		snprintf(buf, len, "%s", j->connect_error);
 	else if (cc == CURLE_WRITE_ERROR && j->oversized)
-		snprintf(buf, len, "the answer exceeded %d bytes; abandoned",
+		snprintf(buf, len, "the %s answer exceeded %d bytes; "
+		    "abandoned", j->kind == XFER_CA ? "CA's" : "server's",
 		    PROBE_MAX_READ);
 	else if (!j->allow_tls12 && (cc == CURLE_SSL_CONNECT_ERROR ||
 	    cc == CURLE_SSL_CERTPROBLEM) && (strstr(e, "protocol version") ||

@@ -168,16 +168,20 @@ check_rule(struct rule *r, const struct caller *c,
 	size_t			 nsans = rq->nsans ? rq->nsans : csr->nsans;
 	struct rate_slot	*rs;
 
+	/*
+	 * Each refusal here is the policy's: a denial (policy_denied, exit
+	 * 11, audited as policy.decision denied), SANs that differ from the
+	 * CSR's included; only a request that cannot be read is a
+	 * bad_request, and that is decided before the policy.
+	 */
 	d->code = "policy_denied";
 	if (rq->nsans > 0 && !same_sans(rq->sans, rq->nsans, csr->sans,
 	    csr->nsans)) {
-		d->code = "bad_request";
 		snprintf(d->reason, sizeof(d->reason), "the request's SANs "
 		    "differ from the CSR's");
 		return -1;
 	}
 	if (nsans == 0) {
-		d->code = "bad_request";
 		snprintf(d->reason, sizeof(d->reason), "no SANs in the CSR");
 		return -1;
 	}

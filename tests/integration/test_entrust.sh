@@ -167,6 +167,7 @@ for m in malformed huge slow; do
 	cat "$T/$m.out" >>"$T/$m.err"
 	expect_in "$T/$m.err" 'unknown .*check at the CA' "$m: the caller is told the outcome is unknown"
 done
+expect_in "$T/huge.err" "the CA's answer exceeded 1048576 bytes" "huge: the cap is named, not curl's write failure"
 kill -0 "$agent" || fail "agent died on a hostile gateway answer"
 note "malformed JSON, 10 MiB body, timeout: failed with 'check at the CA', agent fine (at ${SECONDS} s)"
 

@@ -110,6 +110,23 @@ enroll e-398 entrust issue --validity 398
 [ "$before" = "$(gw_count)" ] || fail "entrust, 398 days: the CA was asked"
 note "entrust: no validity sends no validityPeriod, --validity 20 sends P20D, 398 denied by the rule"
 
+# SANs that differ from the CSR's: the policy's denial, in every place the
+# caller or an auditor looks (exit 11, the JSON code, the audit outcome).
+before=$(gw_count)
+acme_csr e-san
+rc=0
+timeout 30 "$CLI" --socket "$SOCK" --json enroll --connector entrust \
+	--profile issue --csr "$T/e-san.csr" --san dns:other.example.test \
+	>"$T/e-san.out" 2>"$T/e-san.err" || rc=$?
+[ "$rc" -eq 11 ] || { cat "$T/e-san.err" "$T/e-san.out" >&2; fail "SAN mismatch: exit $rc, expected 11"; }
+cat "$T/e-san.out" >>"$T/e-san.err"
+expect_in "$T/e-san.err" '"code": ?"policy_denied"' "SAN mismatch: the JSON error code"
+expect_in "$T/e-san.err" "differ from the CSR's" "SAN mismatch: the reason"
+[ "$before" = "$(gw_count)" ] || fail "SAN mismatch: the CA was asked"
+grep '"event":"policy.decision"' "$T/state/audit.log" | grep '"outcome":"denied"' |
+	grep -q "differ from the CSR" || fail "SAN mismatch: no policy.decision denied in the audit log"
+note "SANs differing from the CSR's: exit 11, policy_denied, audited as denied"
+
 # ACME: the CA sets the validity; one asked for is refused, not ignored.
 enroll a-none pebble default
 issued a-none "acme, no validity"
