@@ -182,7 +182,8 @@ $(BUILD)/tests/test_sign_policy: $(call obj_p,tests/unit/test_sign_policy.c \
 $(BUILD)/tests/test_p11uri: $(call obj_p,tests/unit/test_p11uri.c \
 	hsm/p11uri.c $(T_COMMON))
 $(BUILD)/tests/test_config: $(call obj_p,tests/unit/test_config.c \
-	agent/config.c hsm/p11uri.c policy/acme_sign_policy.c \
+	agent/config.c agent/poll_schedule.c hsm/p11uri.c \
+	policy/acme_sign_policy.c \
 	common/b64url.c $(T_COMMON))
 $(BUILD)/tests/test_sandbox: $(call obj_c,tests/unit/test_sandbox.c \
 	connectors/sandbox_linux.c $(T_COMMON))
@@ -335,7 +336,7 @@ FUZZ_FLAGS	:= -std=c17 -g -O1 -D_GNU_SOURCE \
 FUZZ_LIBS	:= $(shell $(PKG_CONFIG) --libs openssl jansson)
 build-fuzz/fuzz_ipc: fuzz/fuzz_ipc.c $(T_COMMON)
 build-fuzz/fuzz_config: fuzz/fuzz_config.c agent/config.c hsm/p11uri.c \
-	policy/acme_sign_policy.c common/b64url.c $(T_COMMON)
+	agent/poll_schedule.c policy/acme_sign_policy.c common/b64url.c $(T_COMMON)
 build-fuzz/fuzz_p11uri: fuzz/fuzz_p11uri.c hsm/p11uri.c $(T_COMMON)
 build-fuzz/fuzz_api_request: fuzz/fuzz_api_request.c agent/api_request.c \
 	policy/san.c common/util.c common/log.c

@@ -85,6 +85,7 @@ enum value_type {
 	V_CONTACT,
 	V_CHAIN,
 	V_LISTEN,
+	V_SCHEDULE,
 };
 
 enum required {
@@ -194,6 +195,7 @@ static const struct key keys[] = {
 	{ SEC_CONNECTOR, "http01_listen", V_LISTEN, C(http01_listen), 0, 0,
 	    REQ_NO },
 	{ SEC_CONNECTOR, "allow_tls12", V_BOOL, C(allow_tls12), 0, 0, REQ_NO },
+	{ SEC_CONNECTOR, "poll_schedule", V_SCHEDULE, C(poll), 0, 0, REQ_NO },
 };
 
 #undef F
@@ -963,6 +965,14 @@ set_value(struct parser *p, const struct key *k, char *v)
 	case V_URL:
 		r = check_url(p, k, v);
 		break;
+	case V_SCHEDULE: {
+		char why[160];
+
+		if (poll_schedule_parse(v, (struct poll_schedule *)(void *)base,
+		    why, sizeof(why)) == -1)
+			return kfail(p, k, "%s", why);
+		return 0;
+	}
 	case V_BOOL:
 		return parse_bool(p, k, v, (int *)(void *)base);
 	case V_NUMBER:

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "poll_schedule.h"
 #include "scheme.h"
 
 #define CONFIG_MAX_FILE		(256 * 1024)	/* bytes */
@@ -57,6 +58,7 @@ struct connector_cfg {
 	char		*preferred_chain;	/* issuer CN of the chain wanted */
 	char		*http01_listen;		/* "ADDR:PORT" or NULL */
 	int		 allow_tls12;		/* 0: TLS 1.3 only (default) */
+	struct poll_schedule poll;		/* poll_schedule; n 0: default */
 };
 
 #define SECTIGO_URL_PASSWORD	"https://cert-manager.com/api"

@@ -37,13 +37,16 @@ order_is_final(const char *state)
 
 /* Seconds until the next poll, with jitter from the kernel's RNG. */
 static int64_t
-backoff_s(uint32_t attempts, uint32_t retry_after)
+backoff_s(const struct agent *a, const struct order *o, uint32_t retry_after)
 {
-	uint16_t r = 32768;
+	const struct connector_cfg	*cc = config_connector(a->cfg,
+					    o->connector);
+	uint16_t			 r = 32768;
 
 	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
 		r = 32768;
-	return poll_delay_s(attempts, retry_after, r);
+	return poll_delay_s(cc ? &cc->poll : NULL, o->attempts, retry_after,
+	    r);
 }
 
 static void
@@ -189,7 +192,7 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 			    r->renew_id[0] ? r->renew_id : NULL);
 		/* The next poll first: those told "pending" learn when. */
 		orders_record_attempt(a->orders, o->id, now +
-		    backoff_s(o->attempts, r->retry_after_s), NULL);
+		    backoff_s(a, o, r->retry_after_s), NULL);
 		if (strcmp(o->state, "submitting") == 0) {
 			orders_set_state(a->orders, o->id, "submitting",
 			    "pending", err, sizeof(err));
@@ -211,7 +214,7 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		    err, sizeof(err)) == 1)
 			api_ops_order_changed(a, o->id);
 		orders_record_attempt(a->orders, o->id, now +
-		    backoff_s(o->attempts, r->retry_after_s), r->message);
+		    backoff_s(a, o, r->retry_after_s), r->message);
 		return;
 	case CA_UNKNOWN: {
 		char why[IPC_MAX_STR + 256];
@@ -240,7 +243,7 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		agent_audit(a, "ca.result", o->id, "retry", json_pack("{s:s}",
 		    "error", r->message));
 		orders_record_attempt(a->orders, o->id, now +
-		    backoff_s(o->attempts, r->retry_after_s), r->message);
+		    backoff_s(a, o, r->retry_after_s), r->message);
 		return;
 	}
 }

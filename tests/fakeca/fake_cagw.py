@@ -261,6 +261,7 @@ class Handler(BaseHTTPRequestHandler):
                 if e is None:
                     return self.send(404, error("cagw-4040", "no such enrollment"))
                 e["polls"] += 1
+                e.setdefault("times", []).append(time.time())
                 if e["status"] == "PENDING" and e["profile"] == "denied":
                     e["status"] = "REJECTED"
                 elif e["status"] == "PENDING" and e["polls"] >= e["issue_after"]:
@@ -323,6 +324,7 @@ class Handler(BaseHTTPRequestHandler):
             m = re.fullmatch(r"pending-(\d+)", prof)
             e = {"id": eid, "profile": prof, "csr": req["csr"], "status": "PENDING",
                  "polls": 0, "issue_after": int(m.group(1)) if m else 0,
+                 "times": [time.time()],   # the POST, then each poll
                  "sans": req.get("subjectAltNames", []),
                  "validity": (req.get("optionalCertificateRequestDetails") or
                               {}).get("validityPeriod")}

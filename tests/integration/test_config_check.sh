@@ -26,6 +26,11 @@ ACME_SECTION='[connector acme]\ntype = acme\nurl = https://acme.example:14000/di
 check_bad "http01_listen not an address" "printf '$ACME_SECTION\nhttp01_listen = localhost:80\n' >>\"\$T/bad.conf\"" "bad.conf:[0-9]+: \[connector\] http01_listen: expected an IPv4"
 check_bad "two http01_listen addresses" "printf '$ACME_SECTION\nhttp01_listen = 127.0.0.1:80\n${ACME_SECTION/acme]/acme2]}\nhttp01_listen = 127.0.0.1:81\n' >>\"\$T/bad.conf\"" "\[connector acme2\] http01_listen 127.0.0.1:81 differs from \[connector acme\] http01_listen 127.0.0.1:80"
 
+GW_SECTION='[connector gw]\ntype = entrust\nurl = https://ca.example/cagw\nca_id = ca1'
+check_bad "poll step under 1 s" "printf '$GW_SECTION\npoll_schedule = 0, 5\n' >>\"\$T/bad.conf\"" "bad.conf:[0-9]+: \[connector\] poll_schedule: a step of 0 s: each step is 1 to 3600 s"
+check_bad "poll step of half a second" "printf '$GW_SECTION\npoll_schedule = 0.5, 5\n' >>\"\$T/bad.conf\"" "bad.conf:[0-9]+: \[connector\] poll_schedule: expected whole seconds"
+check_bad "poll schedule that speeds up" "printf '$GW_SECTION\npoll_schedule = 60, 5\n' >>\"\$T/bad.conf\"" "poll_schedule: a step of 5 s after one of 60 s"
+
 # Trust in paths (StrictModes): what the agent trusts is writable by no
 # one but root, and so is its directory; the child's user is no client.
 check_bad "config writable by others" "chmod 0646 \"\$T/bad.conf\"" "the configuration .*bad.conf is writable by others \(mode 0646\)"

@@ -1,0 +1,53 @@
+# test_poll_schedule.sh - a connector's poll_schedule is followed: the
+# fake gateway keeps an order pending for four polls and sends no
+# Retry-After, the connector says "1, 2, 8"; the gateway's own clock
+# shows each wait near its step (+-20 %, whole seconds, the agent's 1 s
+# tick), the last step repeated, and nothing like the default 5/15 s.
+. "$(dirname "$0")/lib.sh"
+
+CLI=$BUILD/hsmagent
+SOCK=$T/agent.sock
+start_cagw ca1 --pending-retry-after 0
+
+cat >"$T/policy.conf" <<EOF
+[rule p]
+callers = user:root
+connectors = entrust
+profiles = pending-4
+san_dns = *.p.example.com
+max_validity_days = 30
+key_types = ec:p256
+EOF
+entrust_config "$CLIENT_EC_CRT"
+echo "poll_schedule = 1, 2, 8" >>"$T/a.conf"
+"$HSMAGENTD" -t -c "$T/a.conf" >"$T/t.out" 2>&1 || { cat "$T/t.out" >&2; fail "-t refused poll_schedule = 1, 2, 8"; }
+start_agent
+wait_validated
+
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/s.key" -out "$T/s.csr" -subj "/CN=s.p.example.com" \
+	-addext "subjectAltName=DNS:s.p.example.com" 2>/dev/null
+rc=0
+timeout 120 "$CLI" --socket "$SOCK" enroll --connector entrust \
+	--profile pending-4 --csr "$T/s.csr" --wait --out "$T/s.crt" \
+	>"$T/s.out" 2>"$T/s.err" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$T/s.err" >&2; fail "enroll --wait: exit $rc"; }
+[ -s "$T/s.crt" ] || fail "no certificate"
+
+# Waits between the POST and each poll, as the gateway saw them. Lower
+# bound: the step's low jitter, rounded, less the tick's second; upper:
+# the high jitter plus the tick and a slow machine's slack.
+python3 - "$T/gw.json" <<'PY' || fail "the polls did not follow poll_schedule = 1, 2, 8"
+import json, sys
+e = list(json.load(open(sys.argv[1]))["enrollments"].values())[-1]
+t = e["times"]
+gaps = [round(b - a, 2) for a, b in zip(t, t[1:])]
+steps = [1, 2, 8, 8]
+print("  waits between polls: %s s for steps %s" % (gaps, steps))
+assert len(gaps) == 4, "expected 4 polls, saw %d" % len(gaps)
+for g, s in zip(gaps, steps):
+    lo = max(1, round(s * 0.8)) - 1.1
+    hi = s * 1.2 + 3.5
+    assert lo <= g <= hi, "wait %.2f s for a step of %d s (%.1f..%.1f)" % (g, s, lo, hi)
+PY
+note "poll_schedule = 1, 2, 8: each wait near its step, the last repeated, no Retry-After"
