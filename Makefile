@@ -87,7 +87,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/order_flow.c agent/agent_audit.c agent/local_api.c \
 		   agent/activation.c agent/reload.c agent/health.c \
 		   agent/metrics.c agent/audit.c agent/orders.c \
-		   agent/poll_schedule.c agent/cred_watch.c \
+		   agent/poll_schedule.c agent/hsm_worker.c agent/cred_watch.c \
 		   agent/http01_listen.c agent/http01_server.c agent/acme_http01.c \
 		   agent/connector_validity.c agent/key_roles.c \
 		   agent/connect_broker.c agent/resolver.c agent/api_budget.c \
@@ -168,12 +168,13 @@ UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_csr test_api_request test_entrust_msg test_poll_schedule \
 		   test_sectigo_msg test_acme_jws test_acme_sign_policy \
 		   test_acme_msg test_acme_eab test_acme_http01 test_child_ipc \
-		   test_http01_server
+		   test_http01_server test_hsm_worker
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
 HOSTILE		:= $(BUILD)/tests/hostile-child
 TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
+SLOW_P11	:= $(BUILD)/tests/pkcs11-slow.so
 FIXTURES	:= $(BUILD)/fixtures
 
 $(BUILD)/tests/test_ipc: $(call obj_c,tests/unit/test_ipc.c $(T_COMMON))
@@ -204,6 +205,8 @@ $(BUILD)/tests/test_api_request: $(call obj_p,tests/unit/test_api_request.c \
 	agent/api_request.c policy/san.c common/util.c common/log.c)
 $(BUILD)/tests/test_poll_schedule: $(call obj_p,tests/unit/test_poll_schedule.c \
 	agent/poll_schedule.c)
+$(BUILD)/tests/test_hsm_worker: $(call obj_p,tests/unit/test_hsm_worker.c \
+	agent/hsm_worker.c $(T_COMMON))
 $(BUILD)/tests/test_entrust_msg: $(call obj_c,tests/unit/test_entrust_msg.c \
 	connectors/entrust_msg.c $(T_COMMON))
 $(BUILD)/tests/test_sectigo_msg: $(call obj_c,tests/unit/test_sectigo_msg.c \
@@ -243,6 +246,13 @@ $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_C)
 
+# A PKCS#11 module that forwards to SoftHSM with a slow or hung C_Sign
+# (test_hsm_slow.sh). Never instrumented: it stands for a vendor's module.
+$(SLOW_P11): tests/pkcs11_slow.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -fPIC -shared $(shell $(PKG_CONFIG) --cflags \
+	    p11-kit-1) -o $@ $< -ldl
+
 $(UNIT_BINS) $(ROGUE) $(ACME_PROBE) $(HOSTILE):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P) $(LIBS_C) $(LIBS_T) -pthread
@@ -280,7 +290,7 @@ deps:
 
 # test-run: the suite without the package check (used by asan too).
 test-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
-	$(HOSTILE) fixtures
+	$(HOSTILE) $(SLOW_P11) fixtures
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 		bash tests/run-all.sh
 
@@ -310,7 +320,7 @@ valgrind:
 	$(MAKE) valgrind-run
 
 valgrind-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
-	$(HOSTILE) fixtures
+	$(HOSTILE) $(SLOW_P11) fixtures
 	@rm -rf $(VALGRIND_LOGDIR) && mkdir -p $(VALGRIND_LOGDIR)
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 	VALGRIND_LOGDIR=$(VALGRIND_LOGDIR) bash -c 'set -a; \

@@ -156,11 +156,32 @@ acme_signer_answer(struct acme_signer *s, struct hsm *h,
     struct acme_sign_req *rq, uint8_t *sig, size_t *siglen, int *failed,
     char *err, size_t errlen)
 {
-	const char		*in = (const char *)rq->input;
 	enum acme_sign_verdict	 v;
 
 	*failed = 0;
 	*siglen = 0;
+	if ((v = acme_signer_check(s, rq)) != ACME_SIGN_OK)
+		return v;
+	if (rq->kind == JWS_ACCOUNT) {
+		if (hsm_account_sign(h, s->account, rq->input, rq->len, sig,
+		    siglen, err, errlen) == -1)
+			*failed = 1;
+	} else {
+		if (acme_eab_mac(s->eab_key_file, (const char *)rq->input,
+		    rq->len, sig, err, errlen) == -1)
+			*failed = 1;
+		else
+			*siglen = ACME_HS256_LEN;
+	}
+	return v;
+}
+
+enum acme_sign_verdict
+acme_signer_check(struct acme_signer *s, struct acme_sign_req *rq)
+{
+	const char		*in = (const char *)rq->input;
+	enum acme_sign_verdict	 v;
+
 	rq->url[0] = '\0';
 	if (rq->kind == JWS_ACCOUNT)
 		v = acme_sign_op_check(&s->rules, rq->facts, rq->op, in,
@@ -171,19 +192,6 @@ acme_signer_answer(struct acme_signer *s, struct hsm *h,
 		    acme_eab_check(&s->rules, in, rq->len);
 	else
 		v = ACME_SIGN_DENY_FORMAT;
-	if (v != ACME_SIGN_OK)
-		return v;
-	if (rq->kind == JWS_ACCOUNT) {
-		if (hsm_account_sign(h, s->account, rq->input, rq->len, sig,
-		    siglen, err, errlen) == -1)
-			*failed = 1;
-	} else {
-		if (acme_eab_mac(s->eab_key_file, in, rq->len, sig, err,
-		    errlen) == -1)
-			*failed = 1;
-		else
-			*siglen = ACME_HS256_LEN;
-	}
 	return v;
 }
 

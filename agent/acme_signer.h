@@ -80,6 +80,12 @@ struct acme_sign_req {
 enum acme_sign_verdict acme_signer_answer(struct acme_signer *,
 	    struct hsm *, struct acme_sign_req *, uint8_t *sig,
 	    size_t *siglen, int *failed, char *err, size_t errlen);
+/*
+ * The checks of acme_signer_answer alone (rq->url set when granted):
+ * the parent's loop checks, then hands the signature to its HSM worker.
+ */
+enum acme_sign_verdict acme_signer_check(struct acme_signer *,
+	    struct acme_sign_req *);
 
 struct config;
 

@@ -25,6 +25,7 @@
 struct acme_signer;
 struct http01_server;
 struct broker;
+struct hsm_worker;
 struct audit;
 struct order;
 struct orders;
@@ -188,6 +189,9 @@ struct agent {
 	/* The key a rotation switched away from: "credential retire" it. */
 	char			 retirable_id[129];
 	char			 hsm_error[IPC_MAX_STR + 1];	/* "" if signing works */
+	/* PKCS#11 signatures run here, off the loop (hsm_worker.h). */
+	struct hsm_worker	*hsm_worker;
+	uint64_t		 hsm_overdue;	/* signatures past the deadline */
 	/* ACME connectors: the parent's JWS signers, by connector name. */
 	struct acme_signer	*acme[CONFIG_MAX_CONNECTORS];
 	size_t			 nacme;
@@ -243,6 +247,9 @@ void	http01_listen_close(struct agent *);
 
 /* dispatch.c */
 void	child_readable(struct agent *);
+/* The HSM worker's finished signatures; an overdue one (health down). */
+void	hsm_work_done(struct agent *);
+void	hsm_work_tick(struct agent *, int64_t now_ms);
 /* After the child was reaped: the log lines it sent before it ended. */
 void	child_last_words(struct agent *);
 

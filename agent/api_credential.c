@@ -24,6 +24,7 @@
 #include <openssl/x509.h>
 
 #include "agent.h"
+#include "hsm_worker.h"
 #include "api_request.h"
 #include "hsm.h"
 #include "log.h"
@@ -45,12 +46,32 @@ current_cn(const struct agent *a, char *out, size_t len)
 	ERR_clear_error();
 }
 
+/*
+ * The token lock for a credential operation (hsm_worker.h): held on 0;
+ * on 1 the caller was told the token is busy (a signature holds it, or
+ * it does not answer) and nothing was done.
+ */
+static int
+token_busy(struct agent *a, struct api_conn *c, const char *event,
+    const char *subject)
+{
+	if (hsm_worker_lock(a->hsm_worker, HSM_LOCK_WAIT_MS) == 0)
+		return 0;
+	if (api_ops_audit(a, c, event, subject, "failed", json_pack("{s:s}",
+	    "error", "the token is busy or not answering")) == 0)
+		api_reply_error(c, "busy", "the token has not been free for %d "
+		    "ms (a signature holds it or it does not answer): nothing "
+		    "was done; try again", HSM_LOCK_WAIT_MS);
+	return 1;
+}
+
 static void
 op_new(struct agent *a, struct api_conn *c, struct api_request *r)
 {
 	struct hsm_keygen	kg;
 	struct hsm_newkey	nk;
 	char			cn[256], err[512];
+	int			rc;
 
 	if (r->subject[0] != '\0')
 		snprintf(cn, sizeof(cn), "%s", r->subject);
@@ -64,7 +85,11 @@ op_new(struct agent *a, struct api_conn *c, struct api_request *r)
 	kg.type = strcmp(r->key_type, "rsa") == 0 ? HSM_KEY_RSA : HSM_KEY_EC;
 	kg.bits = (int)r->bits;
 	kg.subject_cn = cn;
-	if (hsm_keygen(a->hsm, &kg, &nk, err, sizeof(err)) == -1) {
+	if (token_busy(a, c, "credential.new", NULL))
+		return;
+	rc = hsm_keygen(a->hsm, &kg, &nk, err, sizeof(err));
+	hsm_worker_unlock(a->hsm_worker);
+	if (rc == -1) {
 		log_error("credential new: %s", err);
 		if (api_ops_audit(a, c, "credential.new", NULL, "failed",
 		    json_pack("{s:s}", "error", err)) == 0)
@@ -96,6 +121,7 @@ op_retire(struct agent *a, struct api_conn *c, struct api_request *r)
 	char	 id[sizeof(a->retirable_id)], label[128], err[512];
 	char	 conf_id[sizeof(a->retirable_id)], cur[sizeof(a->retirable_id)];
 	char	 uri[512];
+	int	 rc;
 
 	snprintf(id, sizeof(id), "%s", r->key_id[0] ? r->key_id :
 	    a->retirable_id);
@@ -110,8 +136,11 @@ op_retire(struct agent *a, struct api_conn *c, struct api_request *r)
 	 * gone, the agent would not start. The operator points key_uri at
 	 * the key in use first.
 	 */
+	if (token_busy(a, c, "credential.retire", id))
+		return;
 	if (hsm_uri_key_id(a->hsm, a->cfg->hsm_key_uri, conf_id,
 	    sizeof(conf_id)) == 0 && strcmp(conf_id, id) == 0) {
+		hsm_worker_unlock(a->hsm_worker);
 		hsm_current_id(a->hsm, cur, sizeof(cur));
 		hsm_id_uri(a->hsm, cur, uri, sizeof(uri));
 		if (api_ops_audit(a, c, "credential.retire", id, "refused",
@@ -123,10 +152,14 @@ op_retire(struct agent *a, struct api_conn *c, struct api_request *r)
 			    a->cfg->path : "the configuration", uri);
 		return;
 	}
-	if (api_ops_audit(a, c, "credential.retire", id, "intent", NULL) == -1)
+	if (api_ops_audit(a, c, "credential.retire", id, "intent", NULL) ==
+	    -1) {
+		hsm_worker_unlock(a->hsm_worker);
 		return;
-	if (hsm_retire(a->hsm, id, label, sizeof(label), err,
-	    sizeof(err)) == -1) {
+	}
+	rc = hsm_retire(a->hsm, id, label, sizeof(label), err, sizeof(err));
+	hsm_worker_unlock(a->hsm_worker);
+	if (rc == -1) {
 		if (api_ops_audit(a, c, "credential.retire", id, "failed",
 		    json_pack("{s:s}", "error", err)) == 0)
 			api_reply_error(c, "bad_request", "%s", err);

@@ -256,6 +256,26 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 		free(csr);
 		return -1;
 	}
+	if (config_connector(a->cfg, r->connector) == NULL) {
+		/* A typo, not a policy question: say what there is. */
+		size_t n = 0;
+
+		n += (size_t)snprintf(err, sizeof(err), "no connector \"%s\" "
+		    "is configured; configured:", r->connector);
+		for (size_t i = 0; i < a->cfg->nconnectors && n < sizeof(err);
+		    i++)
+			n += (size_t)snprintf(err + n, sizeof(err) - n, "%s %s",
+			    i ? "," : "", a->cfg->connectors[i].name);
+		if (a->cfg->nconnectors == 0)
+			snprintf(err + n, n < sizeof(err) ? sizeof(err) - n : 0,
+			    " none");
+		if (api_ops_audit(a, c, "order.request", NULL, "refused",
+		    json_pack("{s:s,s:s,s:s}", "connector", r->connector,
+		    "profile", r->profile, "reason", "no such connector")) == 0)
+			api_reply_error(c, "not_found", "%s", err);
+		free(csr);
+		return -1;
+	}
 	if (csr_parse(r->csr, strlen(r->csr), csr, err, sizeof(err)) == -1) {
 		if (api_ops_audit(a, c, "order.request", NULL, "refused",
 		    json_pack("{s:s,s:s,s:s}", "connector", r->connector,

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "hsm_worker.h"
 #include "audit.h"
 #include "log.h"
 #include "util.h"
@@ -64,7 +65,7 @@ rotate(struct agent *a, const struct stat *st)
 {
 	char		*pem, err[512], old_id[129];
 	size_t		 len;
-	int		 type, switched;
+	int		 type, switched, rc;
 	struct sign_policy saved = a->sp;
 
 	if (read_file_capped(a->cfg->hsm_certificate, IPC_MAX_BLOB, &pem,
@@ -83,10 +84,19 @@ rotate(struct agent *a, const struct stat *st)
 		fail(a, "", err);
 		return;
 	}
+	/* The token free, or the next check tries again (hsm_worker.h). */
+	if (hsm_worker_lock(a->hsm_worker, HSM_LOCK_WAIT_MS) == -1) {
+		free(pem);
+		log_warn("client certificate: the token is busy or not "
+		    "answering; the new certificate waits");
+		return;
+	}
 	hsm_current_id(a->hsm, old_id, sizeof(old_id));
-	if (hsm_use_cert(a->hsm, a->cfg->hsm_certificate,
+	rc = hsm_use_cert(a->hsm, a->cfg->hsm_certificate,
 	    a->cfg->hsm_insecure_allow_extractable, &switched, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err));
+	hsm_worker_unlock(a->hsm_worker);
+	if (rc == -1) {
 		free(pem);
 		fail(a, "", err);
 		return;

@@ -16,9 +16,12 @@
 #include <openssl/sha.h>
 
 #include "acme_http01.h"
+#include "acme_eab.h"
 #include "acme_signer.h"
 #include "agent.h"
 #include "connect_broker.h"
+#include "hsm_account.h"
+#include "hsm_worker.h"
 #include "http01_server.h"
 #include "log.h"
 #include "tls13_cv.h"
@@ -127,6 +130,160 @@ record_grant(struct agent *a, uint32_t req, json_t *details, uint8_t *sig,
 	return -1;
 }
 
+enum { WORK_TLS = 1, WORK_ACCOUNT, WORK_EAB };
+
+/* On the HSM worker: the TLS key signs a digest. */
+static int
+run_tls_sign(struct hsm_work *w)
+{
+	return hsm_sign(w->arg, w->scheme, w->input, w->len, w->sig,
+	    &w->siglen, w->err, sizeof(w->err));
+}
+
+/* On the HSM worker: an ACME account key signs a JWS signing input. */
+static int
+run_account_sign(struct hsm_work *w)
+{
+	return hsm_account_sign(w->arg, w->arg2, w->input, w->len, w->sig,
+	    &w->siglen, w->err, sizeof(w->err));
+}
+
+/*
+ * A signature made: its record first, then the answer (withheld if the
+ * record cannot be written). An ACME job that got one is progressing:
+ * its next request gets its time, within the job's signing window.
+ */
+static void
+granted(struct agent *a, uint32_t req, uint32_t job_id, int kind,
+    json_t *record, uint8_t *sig, size_t siglen)
+{
+	struct job *j = job_find(a, job_id);
+
+	if (kind != WORK_EAB)
+		hsm_signed(a);
+	if (kind != WORK_TLS && j != NULL && j->state == JOB_SENT)
+		job_alive(a, j);
+	log_debug("sign: granted: job %u (%s)", job_id, kind == WORK_TLS ?
+	    "tls" : kind == WORK_ACCOUNT ? "jws-account" : "jws-eab");
+	/* The one high-rate record: synced within AUDIT_SYNC_MS (audit.h). */
+	if (record_grant(a, req, record, sig, HSM_MAX_SIG) == -1)
+		return;
+	reply_sign(a, req, SIGN_OK, sig, siglen);
+	explicit_bzero(sig, HSM_MAX_SIG);
+}
+
+/*
+ * Hands a granted request to the HSM worker (hsm_worker.h): the loop
+ * goes on serving while the token signs. Refused at once while a
+ * signature is overdue (the token does not answer) or the queue is full.
+ */
+static void
+sign_async(struct agent *a, uint32_t req, uint32_t job_id, int kind,
+    int (*fn)(struct hsm_work *), void *arg, void *arg2,
+    enum sign_scheme scheme, const uint8_t *in, size_t len, json_t *record)
+{
+	struct hsm_work *w = xcalloc(1, sizeof(*w));
+
+	w->fn = fn;
+	w->arg = arg;
+	w->arg2 = arg2;
+	w->scheme = scheme;
+	w->input = xmalloc(len ? len : 1);
+	memcpy(w->input, in, len);
+	w->len = len;
+	w->req = req;
+	w->job_id = job_id;
+	w->kind = kind;
+	w->record = record;
+	w->owner = a->child.pid;
+	w->submitted_ms = monotime_ms();
+	if (hsm_worker_submit(a->hsm_worker, w) == 0)
+		return;
+	if (hsm_worker_stuck(a->hsm_worker)) {
+		a->sp.failed++;
+		log_warn("sign: job %u: refused: %s", job_id, a->hsm_error);
+	} else {
+		char why[96];
+
+		snprintf(why, sizeof(why), "more than %d signatures wait for "
+		    "the HSM", HSM_WORKER_MAX_QUEUE);
+		hsm_failed(a, job_id, why);
+	}
+	reply_sign(a, req, SIGN_FAILED, NULL, 0);
+	json_decref(record);
+	explicit_bzero(w->input, len);
+	free(w->input);
+	free(w);
+}
+
+/* The HSM worker's finished signatures: recorded, then answered. */
+void
+hsm_work_done(struct agent *a)
+{
+	struct hsm_work	*w, *next;
+	int		 ours;
+
+	for (w = hsm_worker_take(a->hsm_worker); w != NULL; w = next) {
+		next = w->next;
+		/* A child restarted since: the answer is for no one. */
+		ours = w->owner == a->child.pid && a->child.ready;
+		if (w->overdue) {
+			/* Answered as failed already; the token is back. */
+			log_info("sign: job %u: the HSM answered after %lld ms",
+			    w->job_id, (long long)(monotime_ms() -
+			    w->submitted_ms));
+			if (w->rc == 0)
+				hsm_signed(a);
+			else
+				hsm_failed(a, w->job_id, w->err);
+			json_decref(w->record);
+		} else if (w->rc == -1) {
+			if (w->not_run)		/* behind a hung one, or stopping */
+				a->sp.failed++;
+			else
+				hsm_failed(a, w->job_id, w->err);
+			json_decref(w->record);
+			if (ours)
+				reply_sign(a, w->req, SIGN_FAILED, NULL, 0);
+		} else if (ours)
+			granted(a, w->req, w->job_id, w->kind, w->record,
+			    w->sig, w->siglen);
+		else {
+			/* Made, never delivered: recorded all the same. */
+			hsm_signed(a);
+			(void)agent_audit_deferred(a, "sign.granted", NULL,
+			    "undelivered", w->record);
+		}
+		explicit_bzero(w->sig, sizeof(w->sig));
+		explicit_bzero(w->input, w->len);
+		free(w->input);
+		free(w);
+	}
+}
+
+/*
+ * A signature the token has not answered within reply_timeout_ms (the
+ * child has stopped waiting): health says the HSM is down, naming it,
+ * and signatures fail at once until it answers (hsm_work_done).
+ */
+void
+hsm_work_tick(struct agent *a, int64_t now)
+{
+	struct hsm_work	*w;
+	char		 why[IPC_MAX_STR];
+
+	if ((w = hsm_worker_overdue(a->hsm_worker, now,
+	    a->cfg->sign_timeout_ms)) == NULL)
+		return;
+	a->hsm_overdue++;
+	snprintf(why, sizeof(why), "the token (%s) has not answered a "
+	    "signature in %u ms (reply_timeout_ms); signatures fail until it "
+	    "does", hsm_key_label(a->hsm), a->cfg->sign_timeout_ms);
+	hsm_failed(a, w->job_id, why);
+	if (w->owner == a->child.pid && a->child.ready)
+		reply_sign(a, w->req, SIGN_FAILED, NULL, 0);
+}
+
 /* Lower-case hex of SHA-256(data). */
 static void
 sha256_hex(const uint8_t *data, size_t len, char out[65])
@@ -198,9 +355,9 @@ on_sign_request(struct agent *a, const struct ipc_msg *msg)
 	struct job		*j;
 	enum sign_verdict	 v;
 	int			 tls13 = msg->type == IPC_TLS13_SIGN_REQUEST;
-	uint8_t			 sig[HSM_MAX_SIG], dg[IPC_MAX_DIGEST];
-	size_t			 siglen = 0, dlen = 0;
-	char			 err[256], hex[2 * IPC_MAX_DIGEST + 1];
+	uint8_t			 dg[IPC_MAX_DIGEST];
+	size_t			 dlen = 0;
+	char			 hex[2 * IPC_MAX_DIGEST + 1];
 	char			 content_sha[65] = "";
 
 	if (!a->child.ready || (tls13 ? ipc_dec_tls13_sign_request(msg,
@@ -236,28 +393,22 @@ on_sign_request(struct agent *a, const struct ipc_msg *msg)
 		reply_sign(a, msg->id, SIGN_REFUSED, NULL, 0);
 		return;
 	}
-	if (tls_digest(&rq, tls13, dg, &dlen, content_sha) == -1 ||
-	    hsm_sign(a->hsm, rq.scheme, dg, dlen, sig, &siglen, err,
-	    sizeof(err)) == -1) {
-		hsm_failed(a, rq.job_id, err);
+	if (tls_digest(&rq, tls13, dg, &dlen, content_sha) == -1) {
+		hsm_failed(a, rq.job_id, "the TLS 1.3 content could not be "
+		    "built");
 		reply_sign(a, msg->id, SIGN_FAILED, NULL, 0);
 		return;
 	}
-	hsm_signed(a);
-	log_debug("sign: granted: job %u %s TLS %s", rq.job_id,
-	    sign_scheme_name(rq.scheme), tls13 ? "1.3" : "1.2");
-	/* The one high-rate record: synced within AUDIT_SYNC_MS (audit.h). */
+	/* The record is written when the token answers, before the reply. */
 	hex_of(rq.digest, rq.dlen, hex);
-	if (record_grant(a, msg->id, tls13 ? json_pack(
+	sign_async(a, msg->id, rq.job_id, WORK_TLS, run_tls_sign, a->hsm,
+	    NULL, rq.scheme, dg, dlen, tls13 ? json_pack(
 	    "{s:I,s:s,s:s,s:s,s:s}", "job", (json_int_t)rq.job_id, "scheme",
 	    sign_scheme_name(rq.scheme), "connector", job_connector_name(a, j),
 	    "tls", "1.3", "content_sha256", content_sha) : json_pack(
 	    "{s:I,s:s,s:s,s:s,s:s}", "job", (json_int_t)rq.job_id, "scheme",
 	    sign_scheme_name(rq.scheme), "connector", job_connector_name(a, j),
-	    "tls", "1.2", "digest", hex), sig, sizeof(sig)) == -1)
-		return;
-	reply_sign(a, msg->id, SIGN_OK, sig, siglen);
-	explicit_bzero(sig, sizeof(sig));
+	    "tls", "1.2", "digest", hex));
 }
 
 static const char *
@@ -312,9 +463,8 @@ on_jws_sign_request(struct agent *a, const struct ipc_msg *msg)
 	enum sign_verdict		 v;
 	enum acme_sign_verdict		 av;
 	uint8_t				 sig[HSM_MAX_SIG];
-	size_t				 siglen = 0;
 	char				 err[256], h[65];
-	int				 failed;
+	json_t				*record;
 
 	if (!a->child.ready || ipc_dec_jws_sign_request(msg, &rq) == -1) {
 		violation(a, "malformed or premature jws-sign-request");
@@ -337,8 +487,7 @@ on_jws_sign_request(struct agent *a, const struct ipc_msg *msg)
 	ar.len = rq.len;
 	ar.facts = acme_job_view_init(&view, &j->payload) == 0 ? &view.f :
 	    NULL;
-	av = acme_signer_answer(s, a->hsm, &ar, sig, &siglen, &failed, err,
-	    sizeof(err));
+	av = acme_signer_check(s, &ar);
 	if (ar.facts != NULL)
 		acme_job_view_free(&view);
 	if (av != ACME_SIGN_OK) {
@@ -348,32 +497,28 @@ on_jws_sign_request(struct agent *a, const struct ipc_msg *msg)
 		jws_refused(a, msg->id, &rq, acme_sign_verdict_name(av));
 		return;
 	}
-	if (failed && rq.kind == JWS_ACCOUNT)
-		hsm_failed(a, rq.job_id, err);
-	else if (failed) {
+	sha256_hex(rq.input, rq.len, h);
+	record = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "job",
+	    (json_int_t)rq.job_id, "scheme", jws_kind_name(rq.kind),
+	    "connector", s->connector, "op", acme_op_name(rq.op), "url",
+	    ar.url, "input_sha256", h);
+	if (rq.kind == JWS_ACCOUNT) {
+		/* The token signs off the loop; the reply follows its answer. */
+		sign_async(a, msg->id, rq.job_id, WORK_ACCOUNT, run_account_sign,
+		    a->hsm, s->account, 0, rq.input, rq.len, record);
+		return;
+	}
+	/* EAB: an HMAC with a key file the parent reads, not the token. */
+	if (acme_eab_mac(s->eab_key_file, (const char *)rq.input, rq.len, sig,
+	    err, sizeof(err)) == -1) {
 		/* The EAB key file, not the HSM: the operator must fix it. */
 		a->sp.failed++;
 		log_error("sign: job %u: EAB: %s", rq.job_id, err);
-	}
-	if (failed) {
+		json_decref(record);
 		reply_sign(a, msg->id, SIGN_FAILED, NULL, 0);
 		return;
 	}
-	if (rq.kind == JWS_ACCOUNT)
-		hsm_signed(a);
-	/* The job is progressing: its next request gets its time, within
-	   the job's signing window. */
-	job_alive(a, j);
-	log_debug("sign: granted: job %u %s %s", rq.job_id,
-	    jws_kind_name(rq.kind), acme_op_name(rq.op));
-	sha256_hex(rq.input, rq.len, h);
-	if (record_grant(a, msg->id, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}",
-	    "job", (json_int_t)rq.job_id, "scheme", jws_kind_name(rq.kind),
-	    "connector", s->connector, "op", acme_op_name(rq.op), "url",
-	    ar.url, "input_sha256", h), sig, sizeof(sig)) == -1)
-		return;
-	reply_sign(a, msg->id, SIGN_OK, sig, siglen);
-	explicit_bzero(sig, sizeof(sig));
+	granted(a, msg->id, rq.job_id, WORK_EAB, record, sig, ACME_HS256_LEN);
 }
 
 /*

@@ -28,6 +28,7 @@
 
 #include "acme_signer.h"
 #include "connect_broker.h"
+#include "hsm_worker.h"
 #include "http01_server.h"
 #include "agent.h"
 #include "log.h"
@@ -446,7 +447,7 @@ static void
 event_loop(struct agent *a, int command)
 {
 	size_t		 room = 2 + 1 + a->api.max + HTTP01_MAX_POLLFDS +
-			    BROKER_MAX_POLLFDS;
+			    BROKER_MAX_POLLFDS + 1;
 	struct pollfd	*pfd = xcalloc(room, sizeof(*pfd));
 
 	while (!quit && !a->child.config_refused && !drained(a,
@@ -467,6 +468,8 @@ event_loop(struct agent *a, int command)
 		nh = http01_pollfds(a->http01, pfd + n + napi, room - n - napi);
 		nb = broker_pollfds(a->broker, pfd + n + napi + nh,
 		    room - n - napi - nh);
+		pfd[n + napi + nh + nb] = (struct pollfd){
+		    hsm_worker_fd(a->hsm_worker), POLLIN, 0 };
 		timeout = broker_timeout_ms(a->broker, http01_timeout_ms(a->http01,
 		    poll_timeout(a, now)));
 		if ((t = api_tick(&a->api, now)) != 0 && t - now < timeout)
@@ -475,7 +478,10 @@ event_loop(struct agent *a, int command)
 			timeout = t <= now ? 0 : (int)(t - now);
 		if ((t = api_ops_budget_tick(a, now)) != 0 && t - now < timeout)
 			timeout = t <= now ? 0 : (int)(t - now);
-		if (poll(pfd, n + napi + nh + nb, timeout) == -1 &&
+		if ((t = hsm_worker_deadline(a->hsm_worker,
+		    a->cfg->sign_timeout_ms)) != 0 && t - now < timeout)
+			timeout = t <= now ? 0 : (int)(t - now);
+		if (poll(pfd, n + napi + nh + nb + 1, timeout) == -1 &&
 		    errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents & POLLIN)
@@ -487,6 +493,9 @@ event_loop(struct agent *a, int command)
 			api_handle(a, &a->api, pfd + n, napi, now);
 		http01_handle(a->http01, pfd + n + napi, nh);
 		broker_handle(a, pfd + n + napi + nh, nb);
+		if (pfd[n + napi + nh + nb].revents & POLLIN)
+			hsm_work_done(a);
+		hsm_work_tick(a, now);
 		/* Draining: no restarts, no new polls or probes. */
 		if (!a->draining || a->child.pid != 0)
 			child_tick(a, now);
@@ -569,6 +578,7 @@ main(int argc, char *argv[])
 	static struct config	 cfg;
 	struct hsm_params	 hp;
 	enum hsm_fail		 hfail = HSM_FAIL_OTHER;
+	int			 hung = 0;
 	const char		*conffile = SYSCONFDIR "/hsmagentd.conf";
 	char			 err[1024];
 	int			 ch, test_only = 0, command = 0, selftest = 0;
@@ -685,6 +695,9 @@ main(int argc, char *argv[])
 	}
 	sign_policy_init(&a.sp, cfg.sign_schemes, hsm_key_type(a.hsm) ==
 	    HSM_KEY_EC, cfg.sign_rate, cfg.sign_burst, monotime_ms());
+	/* Signatures run off the loop from here on (hsm_worker.h). */
+	if ((a.hsm_worker = hsm_worker_new()) == NULL)
+		fatal("cannot start the HSM worker");
 	log_info("hsmagentd %s: key %s (%s-%d) logged in", HSMAGENT_VERSION,
 	    hsm_key_label(a.hsm), hsm_key_type(a.hsm) == HSM_KEY_EC ? "EC" :
 	    "RSA", hsm_key_bits(a.hsm));
@@ -708,13 +721,24 @@ main(int argc, char *argv[])
 	    "refused" : a.draining || quit ? "signal" : "done",
 	    a.child.config_refused);
 	log_info("event=agent.stop state persisted; exiting");
-	acme_signers_close(a.acme, &a.nacme);
+	/* A token inside a call is left open: closing it could hang too. */
+	if ((hung = hsm_worker_stop(a.hsm_worker, 2000)) == -1)
+		log_warn("hsm: a signature is still inside the token; it is "
+		    "left open");
+	else {
+		hsm_work_done(&a);	/* recorded, answered to no one */
+		hsm_worker_free(a.hsm_worker);
+		a.hsm_worker = NULL;
+	}
+	if (!hung)
+		acme_signers_close(a.acme, &a.nacme);
 	broker_free(a.broker);
 	a.broker = NULL;
 	http01_server_free(a.http01);
 	a.http01 = NULL;
 	http01_listen_close(&a);
-	hsm_close(a.hsm);
+	if (!hung)
+		hsm_close(a.hsm);
 	freezero(a.trust_pem, a.trust_len);
 	freezero(a.chain_pem, a.chain_len);
 	connector_passwords_free(a.conn_password, a.conn_password_cap);

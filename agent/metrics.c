@@ -128,6 +128,9 @@ metrics_write(struct agent *a, FILE *f)
 		    (unsigned long long)p->count[v]);
 	counter(f, "hsmagent_hsm_sign_failures_total",
 	    "signatures the HSM failed to make", p->failed);
+	counter(f, "hsmagent_hsm_sign_timeouts_total",
+	    "signatures the token did not answer within reply_timeout_ms",
+	    a->hsm_overdue);
 	counter(f, "hsmagent_acme_signatures_refused_total",
 	    "ACME JWS refused for what they say (acme_sign_policy)",
 	    a->acme_refused);

@@ -385,9 +385,10 @@ child_tick(struct agent *a, int64_t now)
 		struct job *j = &a->jobs[i];
 
 		if (j->state == JOB_SENT && now > j->deadline_ms) {
+			/* Silent past its window: hung, or keeping a job open. */
 			child_kill(a, now > j->sign_until_ms ? "a job passed "
-			    "its signing window" : "a job passed its deadline: "
-			    "child hung");
+			    "its signing window: child hung or looping" :
+			    "a job passed its deadline: child hung");
 			break;
 		}
 	}

@@ -13,11 +13,13 @@
  * with certmonger's exit codes.
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +30,7 @@
 #include "certmonger.h"
 #include "deliver.h"
 #include "util.h"
+#include "version.h"
 
 #ifndef HSMAGENT_SOCKET
 #define HSMAGENT_SOCKET	"/run/hsmagent/hsmagent.sock"
@@ -43,36 +46,128 @@ enum {
 
 static const char	*socket_path = HSMAGENT_SOCKET;
 
-static __attribute__((noreturn)) void
-usage(void)
+/* Each command's synopsis: "hsmagent --help", "hsmagent CMD --help". */
+static const struct {
+	const char	*cmd;
+	const char	*text;
+} synopsis[] = {
+	{ "enroll", "  enroll --connector NAME --profile NAME --csr FILE [--san TYPE:VALUE]...\n"
+	    "         [--validity DAYS] [--wait] [--out CERT] [--chain-out CHAIN]\n" },
+	{ "status", "  status ORDER [--out CERT] [--chain-out CHAIN]\n" },
+	{ "list", "  list [--all]\n" },
+	{ "revoke", "  revoke (--order ORDER | --serial SERIAL) [--reason NAME] [--comment TEXT]\n"
+	    "         (SERIAL as openssl prints it: 0A1B, 0a:1b or serial=0A1B)\n" },
+	{ "approve", "  approve ORDER\n" },
+	{ "reject", "  reject ORDER [--comment TEXT]\n" },
+	{ "track", "  track NAME (--order ORDER | --connector NAME --profile NAME --csr FILE\n"
+	    "         [--san TYPE:VALUE]... [--validity DAYS])\n" },
+	{ "untrack", "  untrack NAME\n" },
+	{ "fetch", "  fetch NAME --out CERT [--chain-out CHAIN] [--exec CMD]\n" },
+	{ "tracked", "  tracked [--all]\n" },
+	{ "credential", "  credential new --csr-out FILE [--rsa BITS] [--subject CN]\n"
+	    "  credential retire [--key-id HEX]\n" },
+	{ "health", "  health\n" },
+	{ "metrics", "  metrics\n" },
+	{ "version", "  version          (the agent's; hsmagent --version: this client's)\n" },
+	{ "audit", "  audit verify FILE\n" },
+	{ "certmonger-helper", "  certmonger-helper [--socket PATH] [--connector NAME --profile NAME]\n"
+	    "         (run by certmonger: getcert add-ca -e '...'; README.md)\n" },
+};
+
+static const char *current_cmd;	/* the subcommand being parsed, or NULL */
+static int	   list_all;	/* list --all */
+
+static void
+print_usage(FILE *f, const char *cmd)
 {
-	fprintf(stderr,
-	    "usage: hsmagent [--socket PATH] [--json] COMMAND [ARGS]\n"
-	    "  enroll --connector NAME --profile NAME --csr FILE [--san TYPE:VALUE]...\n"
-	    "         [--validity DAYS] [--wait] [--out CERT] [--chain-out CHAIN]\n"
-	    "  status ORDER [--out CERT] [--chain-out CHAIN]\n"
-	    "  list [--all]\n"
-	    "  revoke (--order ORDER | --serial HEX) [--reason NAME] [--comment TEXT]\n"
-	    "  approve ORDER\n"
-	    "  reject ORDER [--comment TEXT]\n"
-	    "  track NAME (--order ORDER | --connector NAME --profile NAME --csr FILE\n"
-	    "         [--san TYPE:VALUE]... [--validity DAYS])\n"
-	    "  untrack NAME\n"
-	    "  fetch NAME --out CERT [--chain-out CHAIN] [--exec CMD]\n"
-	    "  tracked [--all]\n"
-	    "  credential new --csr-out FILE [--rsa BITS] [--subject CN]\n"
-	    "  credential retire [--key-id HEX]\n"
-	    "  health | metrics | version\n"
-	    "  audit verify FILE\n"
-	    "  certmonger-helper [--socket PATH] [--connector NAME --profile NAME]\n"
-	    "         (run by certmonger: getcert add-ca -e '...'; README.md)\n"
+	size_t	i, n = sizeof(synopsis) / sizeof(synopsis[0]);
+
+	for (i = 0; cmd != NULL && i < n; i++)
+		if (strcmp(synopsis[i].cmd, cmd) == 0) {
+			fprintf(f, "usage: hsmagent [--socket PATH] [--json] "
+			    "%s ...\n%s", cmd, synopsis[i].text);
+			if (f == stderr)
+				fprintf(f, "(hsmagent --help: every command "
+				    "and the exit codes)\n");
+			return;
+		}
+	fprintf(f, "usage: hsmagent [--socket PATH] [--json] COMMAND [ARGS]\n"
+	    "       hsmagent --help | --version | COMMAND --help\n");
+	for (i = 0; i < n; i++)
+		fputs(synopsis[i].text, f);
+	fprintf(f,
+	    "--json (anywhere on the line): the agent's replies as they came.\n"
+	    "The socket: --socket, else $HSMAGENT_SOCKET, else %s.\n"
 	    "exit: 0 done/issued/written, 10 pending, 11 denied by policy,\n"
 	    "      12 rejected, 13 retry later, 14 fetch: nothing new, 1 error,\n"
 	    "      2 usage, 3 agent not reachable\n"
 	    "health: 0 ok, 1 degraded, 2 down, 3 agent not reachable\n"
 	    "certmonger-helper: certmonger's codes (0 issued, 2 rejected,\n"
-	    "      3 unreachable, 4 underconfigured, 5 wait, 6 not supported)\n");
+	    "      3 unreachable, 4 underconfigured, 5 wait, 6 not supported)\n",
+	    HSMAGENT_SOCKET);
+}
+
+/* A usage error: the command's own synopsis on stderr, exit 2. */
+static __attribute__((noreturn)) void
+usage(void)
+{
+	print_usage(stderr, current_cmd);
 	exit(EX_USAGE);
+}
+
+/* A bad option value: named, with what was expected; exit 2. */
+static __attribute__((noreturn)) void
+bad_value(const char *opt, const char *got, const char *expected)
+{
+	fprintf(stderr, "hsmagent: %s%s: expected %s, got \"%.80s\"\n",
+	    current_cmd ? current_cmd : "", opt, expected, got);
+	exit(EX_USAGE);
+}
+
+/*
+ * A serial as openssl and browsers print it ("serial=0A1B", "0a:1b",
+ * "0x0A1B") in the agent's form: lower-case hex, no leading zeros.
+ */
+static char *
+normalize_serial(const char *in)
+{
+	char	*out = xmalloc(strlen(in) + 2), *p = out;
+
+	if (strncasecmp(in, "serial=", 7) == 0)
+		in += 7;
+	if (in[0] == '0' && (in[1] == 'x' || in[1] == 'X'))
+		in += 2;
+	for (; *in != '\0'; in++) {
+		if (*in == ':' || *in == ' ')
+			continue;
+		if (!isxdigit((unsigned char)*in) || p - out >= 128)
+			bad_value(" --serial", in, "a serial in hex, such as "
+			    "0A1B, 0a:1b or serial=0A1B");
+		if (p == out && *in == '0')
+			continue;
+		*p++ = (char)tolower((unsigned char)*in);
+	}
+	if (p == out)
+		*p++ = '0';
+	*p = '\0';
+	return out;
+}
+
+/* "DNS:x", "Ip:1.2.3.4": the agent's lower-case type, the value as given. */
+static json_t *
+san_arg(const char *in)
+{
+	const char	*colon = strchr(in, ':');
+	char		*v = xstrdup(in);
+	json_t		*j;
+
+	if (colon == NULL)
+		bad_value(" --san", in, "TYPE:VALUE, TYPE dns, ip or email");
+	for (char *q = v; q < v + (colon - in); q++)
+		*q = (char)tolower((unsigned char)*q);
+	j = json_string(v);
+	free(v);
+	return j;
 }
 
 /* The CLI's exit for a failure to talk to the agent at all. */
@@ -122,6 +217,15 @@ print_order(json_t *o)
 	    (long long)json_integer_value(json_object_get(o, "uid")));
 	if (json_object_get(o, "serial") != NULL)
 		printf("  serial %s", agent_str(o, "serial"));
+	if (json_array_size(json_object_get(o, "sans")) > 0) {
+		size_t	 i;
+		json_t	*v;
+
+		printf("  sans");
+		json_array_foreach(json_object_get(o, "sans"), i, v)
+			printf("%s%s", i ? "," : " ", json_string_value(v) ?
+			    json_string_value(v) : "?");
+	}
 	if (json_object_get(o, "last_error") != NULL)
 		printf("  (%s)", agent_str(o, "last_error"));
 	printf("\n");
@@ -225,6 +329,13 @@ transact(json_t *req, const char *out, const char *chain_out)
 				size_t i;
 				json_t *e;
 
+				if (json_array_size(v) == 0)
+					printf("no orders%s\n", list_all ? "" :
+					    " of yours (--all: everyone's, for "
+					    "admins)");
+				else
+					printf("ORDER: STATE  CONNECTOR/PROFILE  "
+					    "UID  [SERIAL] [SANS] [(LAST ERROR)]\n");
 				json_array_foreach(v, i, e)
 					print_order(e);
 			} else if ((v = json_object_get(r, "tracked")) != NULL &&
@@ -269,6 +380,21 @@ read_csr(const char *path)
 		    "larger than 48 KiB" : strerror(errno));
 		exit(EX_USAGE);
 	}
+	/* DER starts with a SEQUENCE tag; PEM with text. */
+	if (len > 0 && (unsigned char)buf[0] == 0x30) {
+		fprintf(stderr, "hsmagent: %s is a DER (binary) CSR; the agent "
+		    "takes PEM: openssl req -inform DER -in %s -out %s.pem\n",
+		    path, path, path);
+		free(buf);
+		exit(EX_USAGE);
+	}
+	if (strstr(buf, "-----BEGIN CERTIFICATE REQUEST-----") == NULL &&
+	    strstr(buf, "-----BEGIN NEW CERTIFICATE REQUEST-----") == NULL) {
+		fprintf(stderr, "hsmagent: %s: no PEM CSR in it (no line "
+		    "\"-----BEGIN CERTIFICATE REQUEST-----\")\n", path);
+		free(buf);
+		exit(EX_USAGE);
+	}
 	return buf;
 }
 
@@ -298,11 +424,13 @@ cmd_enroll(int argc, char *argv[])
 		case 'c': connector = optarg; break;
 		case 'p': profile = optarg; break;
 		case 'r': csr = optarg; break;
-		case 's': json_array_append_new(sans, json_string(optarg)); break;
+		case 's': json_array_append_new(sans, san_arg(optarg)); break;
 		case 'v':
 			validity = strtol(optarg, &end, 10);
-			if (*end != '\0' || validity < 1 || validity > 825)
-				usage();
+			if (end == optarg || *end != '\0' || validity < 1 ||
+			    validity > 825)
+				bad_value(" --validity", optarg, "whole days, 1 to "
+				    "825");
 			break;
 		case 'w': wait = 1; break;
 		case 'o': out = optarg; break;
@@ -372,7 +500,13 @@ cmd_revoke(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'o': json_object_set_new(req, "order", json_string(optarg)); break;
-		case 's': json_object_set_new(req, "serial", json_string(optarg)); break;
+		case 's': {
+			char *sn = normalize_serial(optarg);
+
+			json_object_set_new(req, "serial", json_string(sn));
+			free(sn);
+			break;
+		}
 		case 'r': json_object_set_new(req, "reason", json_string(optarg)); break;
 		case 'm': json_object_set_new(req, "comment", json_string(optarg)); break;
 		default: usage();
@@ -482,11 +616,13 @@ cmd_track(int argc, char *argv[])
 		case 'c': connector = optarg; break;
 		case 'p': profile = optarg; break;
 		case 'r': csr = optarg; break;
-		case 's': json_array_append_new(sans, json_string(optarg)); break;
+		case 's': json_array_append_new(sans, san_arg(optarg)); break;
 		case 'v':
 			validity = strtol(optarg, &end, 10);
-			if (*end != '\0' || validity < 1 || validity > 825)
-				usage();
+			if (end == optarg || *end != '\0' || validity < 1 ||
+			    validity > 825)
+				bad_value(" --validity", optarg, "whole days, 1 to "
+				    "825");
 			break;
 		default: usage();
 		}
@@ -600,22 +736,28 @@ cmd_credential(int argc, char *argv[])
 }
 
 /*
- * health: one line "ok", "degraded" or "down", then each check; the
- * exit code is the Nagios plugin convention, so that monitoring can run
- * it as it is: 0 ok, 1 degraded, 2 down, 3 (unknown) no agent.
+ * health: a Nagios plugin's first line ("HSMAGENT OK - summary |
+ * perfdata"), then each check on its own line; the exit code is the
+ * plugin convention, so monitoring can run it as it is: 0 ok, 1
+ * degraded (WARNING), 2 down (CRITICAL), 3 (UNKNOWN) no agent.
  */
 static int
 cmd_health(void)
 {
+	static const char *const word[] = { "OK", "WARNING", "CRITICAL" };
 	enum agent_fail	 fail;
 	json_t		*r, *checks, *v;
-	const char	*st, *k;
-	int		 rc;
+	const char	*st, *k, *val;
+	int		 rc, nok = 0, nbad = 0, first = 1;
 
 	/* No answer, for whatever reason, is Nagios' 3 (unknown). */
 	if ((r = agent_call(socket_path, json_pack("{s:s}", "op", "health"),
-	    &fail)) == NULL)
+	    &fail)) == NULL) {
+		if (!agent_echo)
+			printf("HSMAGENT UNKNOWN - the agent at %s did not "
+			    "answer\n", socket_path);
 		return fail == AGENT_BAD_PATH ? EX_USAGE : EX_NOAGENT;
+	}
 	if (!json_is_true(json_object_get(r, "ok"))) {
 		rc = error_exit(r);
 		json_decref(r);
@@ -625,8 +767,22 @@ cmd_health(void)
 	rc = strcmp(st, "ok") == 0 ? EX_DONE : strcmp(st, "degraded") == 0 ?
 	    1 : 2;
 	if (!agent_echo) {
-		printf("%s\n", st);
 		checks = json_object_get(r, "checks");
+		printf("HSMAGENT %s - ", word[rc]);
+		json_object_foreach(checks, k, v) {
+			val = json_string_value(v);
+			if (val != NULL && strcmp(val, "ok") == 0) {
+				nok++;
+				continue;
+			}
+			nbad++;
+			printf("%s%s: %s", first ? "" : "; ", k, val ? val : "?");
+			first = 0;
+		}
+		if (nbad == 0)
+			printf("all %d checks ok", nok);
+		printf(" | checks_ok=%d checks_failing=%d\n%s\n", nok, nbad,
+		    st);
 		json_object_foreach(checks, k, v)
 			printf("  %s: %s\n", k, json_string_value(v));
 	}
@@ -653,6 +809,27 @@ cmd_audit(int argc, char *argv[])
 	return EX_ERROR;
 }
 
+/* "--json" anywhere before "--" (not certmonger's line): taken out. */
+static int
+take_json_flag(int argc, char *argv[])
+{
+	int i, j;
+
+	for (i = 1, j = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[j++] = argv[i++];
+			break;
+		}
+		if (strcmp(argv[i], "--json") == 0)
+			agent_echo = 1;
+		else
+			argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	return j;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -660,16 +837,25 @@ main(int argc, char *argv[])
 		{ "socket", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char	*cmd;
+	const char	*cmd, *env;
 	int		 ch;
 
+	if ((env = getenv("HSMAGENT_SOCKET")) != NULL && env[0] != '\0')
+		socket_path = env;
 	/* Global options end at the subcommand ("+": no permuting). */
-	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'S': socket_path = optarg; break;
 		case 'j': agent_echo = 1; break;
+		case 'h':
+			print_usage(stdout, NULL);
+			return EX_DONE;
+		case 'V':
+			printf("hsmagent %s\n", HSMAGENT_VERSION);
+			return EX_DONE;
 		default: usage();
 		}
 	}
@@ -678,8 +864,22 @@ main(int argc, char *argv[])
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
+	if (strcmp(cmd, "help") == 0) {
+		print_usage(stdout, argc > 1 ? argv[1] : NULL);
+		return EX_DONE;
+	}
 	/* 0, not 1: glibc then starts afresh, permuting "NAME --opt" too. */
 	optind = 0;
+	/* certmonger's line is its own: no --json or --help taken from it. */
+	if (strcmp(cmd, "certmonger-helper") == 0)
+		return certmonger_helper(argc, argv, socket_path);
+	current_cmd = cmd;
+	argc = take_json_flag(argc, argv);
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			print_usage(stdout, cmd);
+			return EX_DONE;
+		}
 	if (strcmp(cmd, "enroll") == 0)
 		return cmd_enroll(argc, argv);
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "approve") == 0 ||
@@ -690,6 +890,7 @@ main(int argc, char *argv[])
 	if (strcmp(cmd, "list") == 0) {
 		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--all") != 0))
 			usage();
+		list_all = argc == 2;
 		return transact(json_pack("{s:s,s:b}", "op", "list", "all",
 		    argc == 2), NULL, NULL);
 	}
@@ -717,13 +918,13 @@ main(int argc, char *argv[])
 		return transact(json_pack("{s:s,s:s}", "op", "untrack", "name",
 		    argv[1]), NULL, NULL);
 	}
-	if (strcmp(cmd, "certmonger-helper") == 0)
-		return certmonger_helper(argc, argv, socket_path);
 	if (strcmp(cmd, "tracked") == 0) {
 		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--all") != 0))
 			usage();
 		return transact(json_pack("{s:s,s:b}", "op", "tracked", "all",
 		    argc == 2), NULL, NULL);
 	}
+	fprintf(stderr, "hsmagent: unknown command \"%.64s\"\n", cmd);
+	current_cmd = NULL;
 	usage();
 }

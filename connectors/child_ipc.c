@@ -254,6 +254,10 @@ child_connect(struct child *c, uint32_t job_id, const char *host,
 				child_violation("a descriptor with a job");
 			child_defer(c, &msg);
 			continue;
+		case IPC_SIGN_REPLY:
+			if (msg.fd != -1)
+				child_violation("a descriptor with a sign-reply");
+			continue;	/* late: its wait had timed out */
 		default:
 			child_violation("unexpected message during a connect "
 			    "wait");

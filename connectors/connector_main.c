@@ -157,6 +157,12 @@ dispatch(struct child *c, const struct ipc_msg *msg)
 		if (msg->fd != -1)
 			close(msg->fd);
 		break;
+	case IPC_SIGN_REPLY:
+		/*
+		 * The answer to a signature this child stopped waiting for
+		 * (reply_timeout_ms): the parent's token was slow. Dropped.
+		 */
+		break;
 	default:
 		child_violation("unexpected message type");
 	}

@@ -205,7 +205,7 @@ main(int argc, char **argv)
 	existing = strcmp(argv[10], "existing") == 0;
 	log_init("acme-probe", LOG_LVL_INFO);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	hp = (struct hsm_params){ argv[3], argv[4], argv[7], argv[6], 0 };
+	hp = (struct hsm_params){ argv[3], argv[4], argv[7], argv[6], 0, NULL };
 	if ((h = hsm_open(&hp, err, sizeof(err))) == NULL ||
 	    (ak = hsm_account_open(h, argv[5], 0, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "hsm: %s\n", err);

@@ -168,6 +168,14 @@ entrust_config() {
 	} >>"$T/a.conf"
 }
 
+# ec_csr NAME DOMAIN: $T/NAME.key and $T/NAME.csr (EC P-256) for
+# NAME.DOMAIN, its one DNS SAN.
+ec_csr() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/$1.key" -out "$T/$1.csr" -subj "/CN=$1.$2" \
+		-addext "subjectAltName=DNS:$1.$2" 2>/dev/null
+}
+
 # expect_in FILE PATTERN WHAT: grep -E or fail with the file shown.
 expect_in() {
 	if ! grep -Eq -- "$2" "$1"; then

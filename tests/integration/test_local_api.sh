@@ -11,6 +11,10 @@ SOCK=$T/agent.sock
 nobody_uid=$(id -u nobody)
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 
+# The connector the policy names, at the fake gateway (orders approved
+# here are issued there).
+start_cagw ca1
+gwport=$port
 port=$(free_port)
 start_sserver "$port" "$T/server.log"
 cat >"$T/policy.conf" <<EOF
@@ -37,8 +41,12 @@ idle_timeout = 5
 policy = $T/policy.conf
 [state]
 dir = $T/state
+[connector entrust]
+type = entrust
+url = https://localhost:$gwport/cagw
+ca_id = ca1
 EOF
-"$HSMAGENTD" -t -c "$T/a.conf" >/dev/null || fail "config with [api] rejected"
+"$HSMAGENTD" -t -c "$T/a.conf" >"$T/t.out" 2>&1 || { cat "$T/t.out" >&2; fail "config with [api] rejected"; }
 start_agent
 cli() { "$CLI" --socket "$SOCK" "$@"; }
 

@@ -25,12 +25,6 @@ sed -i 's/^timeout = 10$/timeout = 2/' "$T/a.conf"
 start_agent
 wait_validated
 
-csr() {	# NAME
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$1.key" -out "$T/$1.csr" -subj "/CN=$1.w.example.com" \
-		-addext "subjectAltName=DNS:$1.w.example.com" 2>/dev/null
-}
-
 same_key() {	# NAME: the certificate at $T/NAME.crt carries NAME's key
 	[ -s "$T/$1.crt" ] || return 1
 	[ "$(openssl x509 -in "$T/$1.crt" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)" = \
@@ -43,7 +37,7 @@ start=$SECONDS
 for n in a b c; do
 	prof=pending-8
 	[ "$n" = c ] && prof=pending-3
-	csr "$n"
+	ec_csr "$n" w.example.com
 	timeout 120 "$CLI" --socket "$SOCK" enroll --connector entrust \
 		--profile "$prof" --csr "$T/$n.csr" --wait --out "$T/$n.crt" \
 		>"$T/$n.out" 2>"$T/$n.err" &

@@ -108,7 +108,9 @@ note "SIGHUP with a new connector and policy: audited, child restarted (cause re
 # Health: ok, checks named; metrics: valid text, every family.
 health_until 0 "$T/health.txt"
 [ "$rc" -eq 0 ] || { cat "$T/health.txt" >&2; fail "health exit $rc, expected 0"; }
-head -n1 "$T/health.txt" | grep -qx ok || fail "health's first line is not ok"
+head -n1 "$T/health.txt" | grep -Eqx 'HSMAGENT OK - all [0-9]+ checks ok \| checks_ok=[0-9]+ checks_failing=0' ||
+	{ cat "$T/health.txt" >&2; fail "health's first line is not the Nagios OK line"; }
+sed -n 2p "$T/health.txt" | grep -qx ok || fail "health's second line is not ok"
 for c in hsm child "ca lab" "ca lab2" client_certificate audit database tracked; do
 	grep -q "^  $c: ok$" "$T/health.txt" || { cat "$T/health.txt" >&2; fail "health has no check '$c'"; }
 done
@@ -132,6 +134,7 @@ cli enroll --connector lab --profile server --csr "$T/four.csr" >/dev/null 2>&1 
 health_until 1 "$T/health.txt"
 [ "$rc" -eq 1 ] || { cat "$T/health.txt" >&2; fail "health exit $rc with the CA gone, expected 1"; }
 expect_in "$T/health.txt" '^degraded$' "health degraded"
+expect_in "$T/health.txt" '^HSMAGENT WARNING - .*ca lab: last call failed.* \| checks_ok=[0-9]+ checks_failing=[1-9]' "the Nagios WARNING line names the CA"
 expect_in "$T/health.txt" '^  ca lab: last call failed' "health names the CA"
 note "CA gone: health degraded (exit 1): $(grep 'ca lab:' "$T/health.txt" | sed 's/^ *//')"
 
@@ -141,6 +144,7 @@ rc=0; cli health >"$T/health.txt" || rc=$?
 mv "$T/orders.db.away" "$T/state/orders.db"
 [ "$rc" -eq 2 ] || { cat "$T/health.txt" >&2; fail "health exit $rc with the database gone, expected 2"; }
 expect_in "$T/health.txt" '^down$' "health down"
+expect_in "$T/health.txt" '^HSMAGENT CRITICAL - .*database: ' "the Nagios CRITICAL line names the database"
 expect_in "$T/health.txt" '^  database: the orders database was moved' "health names the database"
 rc=0; cli health >/dev/null || rc=$?
 [ "$rc" -le 1 ] || fail "health still down with the database back"

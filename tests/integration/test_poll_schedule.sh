@@ -24,9 +24,7 @@ echo "poll_schedule = 1, 2, 8" >>"$T/a.conf"
 start_agent
 wait_validated
 
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout "$T/s.key" -out "$T/s.csr" -subj "/CN=s.p.example.com" \
-	-addext "subjectAltName=DNS:s.p.example.com" 2>/dev/null
+ec_csr s p.example.com
 rc=0
 timeout 120 "$CLI" --socket "$SOCK" enroll --connector entrust \
 	--profile pending-4 --csr "$T/s.csr" --wait --out "$T/s.crt" \

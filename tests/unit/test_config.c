@@ -88,6 +88,8 @@ static const char example[] =
 	"ca_id = PKIaaS~ca1\n"
 	"# profile_id = cagw.profile.server   (else the order's profile)\n"
 	"poll_max_wait_seconds = 600\n"
+	"# Seconds between polls of a pending order, the last repeated (+-20 %).\n"
+	"poll_schedule = 5, 15, 45, 120, 300\n"
 	"# spki_pin = sha256//...             (the gateway's public key)\n"
 	"# proxy = http://proxy.example.com:3128\n"
 	"\n"
@@ -203,6 +205,8 @@ test_example(void **state)
 	assert_int_equal(cfg.probe_interval_s, 3600);
 	assert_int_equal(cfg.nconnectors, 2);
 	assert_string_equal(cfg.connectors[0].ca_id, "PKIaaS~ca1");
+	assert_int_equal(cfg.connectors[0].poll.n, 5);
+	assert_int_equal(cfg.connectors[0].poll.step[4], 300);
 	assert_string_equal(cfg.connectors[1].type, "sectigo");
 	assert_null(cfg.connectors[1].password_file);
 	assert_int_equal(cfg.connectors[1].cert_type, 423);

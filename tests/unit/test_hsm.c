@@ -57,7 +57,8 @@ static struct hsm *
 open_key(const char *uri, const char *cert, const char *pin, int allow,
     char *err, size_t errlen)
 {
-	struct hsm_params p = { module(), uri, path(pin), path(cert), allow };
+	struct hsm_params p = { module(), uri, path(pin), path(cert), allow,
+	    NULL };
 
 	return hsm_open(&p, err, errlen);
 }
@@ -180,13 +181,17 @@ test_refusals(void **state)
 static void
 test_missing_module(void **state)
 {
+	enum hsm_fail fail = HSM_FAIL_OTHER;
 	struct hsm_params p = { "/nonexistent/libpkcs11.so",
-	    getenv("EC_KEY_URI"), path("pin"), path("client-ec.crt"), 0 };
+	    getenv("EC_KEY_URI"), path("pin"), path("client-ec.crt"), 0,
+	    &fail };
 	char err[512];
 
 	(void)state;
 	assert_null(hsm_open(&p, err, sizeof(err)));
 	assert_non_null(strstr(err, "/nonexistent/libpkcs11.so"));
+	/* A module that is not there is the configuration's fault. */
+	assert_int_equal(fail, HSM_FAIL_CONFIG);
 }
 /* A certificate from the fixture CA for the CSR's key, written to out. */
 static void

@@ -1,0 +1,93 @@
+/*
+ * pkcs11_slow.c - a PKCS#11 module for tests that forwards every call to
+ * the real one (SoftHSM) and makes C_Sign slow or hang on demand, as a
+ * network HSM does on a bad day.
+ *
+ * HSM_SLOW_MODULE names the module to forward to; HSM_SLOW_CONTROL a
+ * file read at each C_Sign:
+ *   (missing or empty)  forward at once
+ *   delay MS            sleep MS milliseconds, then forward
+ *   hang                wait until the file says something else, then
+ *                       forward (the token "answers again")
+ * Test code only: never installed.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <p11-kit/pkcs11.h>
+
+static CK_FUNCTION_LIST	 slow_list;
+static CK_FUNCTION_LIST	*real;
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1)
+		;
+}
+
+/* What the control file says: 0 forward, >0 delay in ms, -1 hang. */
+static long
+control(void)
+{
+	const char	*path = getenv("HSM_SLOW_CONTROL");
+	char		 buf[64] = "";
+	FILE		*f;
+
+	if (path == NULL || (f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	if (strncmp(buf, "hang", 4) == 0)
+		return -1;
+	if (strncmp(buf, "delay ", 6) == 0)
+		return strtol(buf + 6, NULL, 10);
+	return 0;
+}
+
+static CK_RV
+slow_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len,
+    CK_BYTE_PTR sig, CK_ULONG_PTR siglen)
+{
+	long c = control();
+
+	/* A length query is answered at once; the signature waits. */
+	if (sig != NULL) {
+		if (c > 0)
+			sleep_ms(c);
+		while (c == -1) {
+			sleep_ms(50);
+			c = control();
+		}
+	}
+	return real->C_Sign(s, data, len, sig, siglen);
+}
+
+CK_RV
+C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
+{
+	const char	*path = getenv("HSM_SLOW_MODULE");
+	CK_RV		(*get)(CK_FUNCTION_LIST_PTR_PTR);
+	void		*h;
+
+	if (out == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if (real == NULL) {
+		if (path == NULL || (h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) ==
+		    NULL)
+			return CKR_GENERAL_ERROR;
+		*(void **)&get = dlsym(h, "C_GetFunctionList");
+		if (get == NULL || get(&real) != CKR_OK)
+			return CKR_GENERAL_ERROR;
+		slow_list = *real;
+		slow_list.C_Sign = slow_sign;
+	}
+	*out = &slow_list;
+	return CKR_OK;
+}
