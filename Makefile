@@ -265,7 +265,7 @@ BENCH_TLS	:= $(BUILD)/bench/tls-server
 BENCH_LOAD	:= $(BUILD)/bench/api-load
 BENCH_BINS	:= $(BENCH_SIGN) $(BENCH_HS) $(BENCH_TLS) $(BENCH_LOAD)
 BENCH_COMMON	:= hsm/pin.c common/secret_file.c common/log.c common/util.c
-$(BENCH_SIGN): $(call obj_p,bench/sign_libp11.c bench/sign_loop.c \
+$(BENCH_SIGN): $(call obj_p,bench/sign_libp11.c bench/sign_loop.c common/tls13_cv.c \
 	$(BENCH_COMMON))
 $(BENCH_HS): $(call obj_c,bench/handshake_engine.c $(BENCH_COMMON))
 $(BENCH_TLS): $(call obj_c,bench/tls_server.c common/log.c)

@@ -124,6 +124,12 @@ struct child_proc {
 };
 
 /* A connector's host and port, split from its URL at startup. */
+struct ca_latency {
+	uint64_t	 bucket[CA_LATENCY_BUCKETS];	/* not cumulative */
+	uint64_t	 count;
+	double		 sum;		/* seconds */
+};
+
 struct ca_target {
 	char		 host[IPC_MAX_HOST + 1];
 	uint16_t	 port;
@@ -138,12 +144,7 @@ struct ca_target {
 	int64_t		 last_ok;	/* unix time, 0: none yet */
 	int64_t		 last_fail;
 	char		 last_error[IPC_MAX_STR + 1];
-};
-
-struct ca_latency {
-	uint64_t	 bucket[CA_LATENCY_BUCKETS];	/* not cumulative */
-	uint64_t	 count;
-	double		 sum;		/* seconds */
+	struct ca_latency latency;	/* its calls, job sent to answer */
 };
 
 struct agent {
@@ -176,7 +177,7 @@ struct agent {
 	int64_t			 started_at;	/* unix time */
 	int			 draining;	/* SIGTERM: finishing jobs */
 	uint64_t		 reloads[2];	/* SIGHUP: ok, failed */
-	struct ca_latency	 ca_latency;
+	struct ca_latency	 ca_latency;	/* the probe's calls */
 	struct ca_target	 ca_targets[CONFIG_MAX_CONNECTORS];
 	/* auth = password: the password (freezero(p, cap)), else NULL. */
 	char			*conn_password[CONFIG_MAX_CONNECTORS];

@@ -430,11 +430,17 @@ api_ops_answer_order(struct agent *a, struct api_conn *c, const char *id,
 void
 api_ops_order_changed(struct agent *a, const char *id)
 {
-	struct order o;
+	struct order	o;
+	size_t		i;
 
-	if (orders_get(a->orders, id, &o) != 1)
+	/* Most orders have no one waiting: no read for them. */
+	for (i = 0; i < a->api.max; i++)
+		if (a->api.conns[i].fd != -1 &&
+		    strcmp(a->api.conns[i].waiting, id) == 0)
+			break;
+	if (i == a->api.max || orders_get(a->orders, id, &o) != 1)
 		return;
-	for (size_t i = 0; i < a->api.max; i++) {
+	for (i = 0; i < a->api.max; i++) {
 		struct api_conn *c = &a->api.conns[i];
 
 		if (c->fd == -1 || strcmp(c->waiting, id) != 0)
@@ -517,6 +523,26 @@ list_cb(const struct order *o, void *arg)
 	return 0;
 }
 
+/* list --awaiting: orders waiting for an approval this caller may give. */
+struct awaiting_ctx {
+	struct agent	*a;
+	struct caller	*k;
+	json_t		*arr;
+};
+
+static int
+awaiting_cb(const struct order *o, void *arg)
+{
+	struct awaiting_ctx	*x = arg;
+	char			 reason[256];
+
+	if (strcmp(o->state, "awaiting_approval") == 0 &&
+	    policy_may_approve(x->a->policy, o->rule, x->k, (uid_t)o->uid,
+	    reason, sizeof(reason)))
+		json_array_append_new(x->arr, order_json(o, 0));
+	return 0;
+}
+
 static void
 op_list(struct agent *a, struct api_conn *c, struct api_request *r)
 {
@@ -525,6 +551,17 @@ op_list(struct agent *a, struct api_conn *c, struct api_request *r)
 	int64_t		 filter = (int64_t)c->uid;
 
 	caller_of(c, &k);
+	if (r->awaiting) {
+		struct awaiting_ctx x = { a, &k, arr };
+
+		if (orders_list(a->orders, -1, 1000, awaiting_cb, &x) == -1) {
+			json_decref(arr);
+			api_reply_error(c, "internal", "cannot read orders");
+			return;
+		}
+		api_reply(c, json_pack("{s:b,s:o}", "ok", 1, "orders", arr));
+		return;
+	}
 	if (r->all) {
 		if (!policy_is_admin(a->policy, &k)) {
 			json_decref(arr);
@@ -680,6 +717,37 @@ op_metrics(struct agent *a, struct api_conn *c)
 	free(text);
 }
 
+/* offers: what the caller may ask for, per rule, connector and profile. */
+struct offers_ctx {
+	const struct config	*cfg;
+	json_t			*arr;
+};
+
+static void
+offer_cb(void *arg, const char *rule, const char *connector,
+    const char *profile, uint32_t max_validity, int approval)
+{
+	struct offers_ctx		*x = arg;
+	const struct connector_cfg	*cc = config_connector(x->cfg,
+					    connector);
+
+	json_array_append_new(x->arr, json_pack("{s:s,s:s,s:s,s:s,s:i,s:b}",
+	    "rule", rule, "connector", connector, "type", cc ? cc->type :
+	    "not configured", "profile", profile, "max_validity_days",
+	    (int)max_validity, "approval", approval));
+}
+
+static void
+op_offers(struct agent *a, struct api_conn *c)
+{
+	struct caller		k;
+	struct offers_ctx	x = { a->cfg, json_array() };
+
+	caller_of(c, &k);
+	policy_each_offer(a->policy, &k, offer_cb, &x);
+	api_reply(c, json_pack("{s:b,s:o}", "ok", 1, "offers", x.arr));
+}
+
 void
 api_ops_handle(struct agent *a, struct api_conn *c, struct api_request *r)
 {
@@ -715,6 +783,7 @@ api_ops_handle(struct agent *a, struct api_conn *c, struct api_request *r)
 	case OP_UNTRACK:
 	case OP_FETCH:
 	case OP_TRACKED:
+	case OP_RENEW:
 		api_track_handle(a, c, r);
 		break;
 	case OP_CREDENTIAL_NEW:
@@ -723,6 +792,9 @@ api_ops_handle(struct agent *a, struct api_conn *c, struct api_request *r)
 		break;
 	case OP_CA_CHAIN:
 		api_chain_handle(a, c, r);
+		break;
+	case OP_OFFERS:
+		op_offers(a, c);
 		break;
 	}
 }

@@ -29,7 +29,7 @@ static const struct op_spec ops[] = {
 	{ OP_ENROLL, "enroll",
 	    "connector profile csr sans validity_days wait reuse_pending" },
 	{ OP_STATUS, "status", "order" },
-	{ OP_LIST, "list", "all" },
+	{ OP_LIST, "list", "all awaiting" },
 	{ OP_REVOKE, "revoke", "order serial reason comment" },
 	{ OP_APPROVE, "approve", "order" },
 	{ OP_REJECT, "reject", "order comment" },
@@ -44,6 +44,8 @@ static const struct op_spec ops[] = {
 	{ OP_CREDENTIAL_NEW, "credential_new", "key_type bits subject" },
 	{ OP_CREDENTIAL_RETIRE, "credential_retire", "key_id" },
 	{ OP_CA_CHAIN, "ca_chain", "connector" },
+	{ OP_OFFERS, "offers", "" },
+	{ OP_RENEW, "renew", "name" },
 };
 
 /* RFC 5280 5.3.1 codes a subscriber may give; the CA-only ones are not. */
@@ -354,7 +356,8 @@ parse_members(json_t *obj, struct api_request *r, char *err, size_t errlen)
 			return -1;
 		return 0;
 	case OP_LIST:
-		return get_bool(obj, "all", &r->all, err, errlen);
+		return get_bool(obj, "all", &r->all, err, errlen) ||
+		    get_bool(obj, "awaiting", &r->awaiting, err, errlen) ? -1 : 0;
 	case OP_REVOKE:
 		if ((got = get_order(obj, r->order, 0, err, errlen)) == -1 ||
 		    get_str(obj, "serial", r->serial, API_MAX_SERIAL, 0, err,
@@ -394,6 +397,7 @@ parse_members(json_t *obj, struct api_request *r, char *err, size_t errlen)
 		return 0;
 	case OP_UNTRACK:
 	case OP_FETCH:
+	case OP_RENEW:
 		return get_track_name(obj, r->name, err, errlen);
 	case OP_TRACKED:
 		return get_bool(obj, "all", &r->all, err, errlen);
@@ -415,6 +419,7 @@ parse_members(json_t *obj, struct api_request *r, char *err, size_t errlen)
 	case OP_HEALTH:
 	case OP_METRICS:
 	case OP_VERSION:
+	case OP_OFFERS:
 		return 0;
 	}
 	return -1;

@@ -39,8 +39,10 @@ enum api_op {
 	OP_CREDENTIAL_NEW,
 	OP_CREDENTIAL_RETIRE,
 	OP_CA_CHAIN,
+	OP_OFFERS,
+	OP_RENEW,
 };
-#define OP_LAST		OP_CA_CHAIN
+#define OP_LAST		OP_RENEW
 #define API_MAX_TRACK_NAME	64
 
 struct api_request {
@@ -66,6 +68,7 @@ struct api_request {
 	int		 reason;		/* RFC 5280 CRLReason code */
 	/* list */
 	int		 all;
+	int		 awaiting;	/* those the caller may approve */
 	/* reject, revoke */
 	char		 comment[API_MAX_COMMENT + 1];
 	/* track, untrack, fetch: [a-z0-9][a-z0-9._-]* */

@@ -92,7 +92,13 @@ bind_socket(struct api_server *s, const char *path, uint32_t mode,
 	old = umask(0177);
 	r = bind(s->lfd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (r == -1 || chmod(path, (mode_t)mode) == -1 ||
+	/*
+	 * By path, but never through a symlink (the directory is the
+	 * agent's alone, path_trust.c; this is the second lock): glibc's
+	 * AT_SYMLINK_NOFOLLOW refuses a symlink instead of following it.
+	 */
+	if (r == -1 || fchmodat(AT_FDCWD, path, (mode_t)mode,
+	    AT_SYMLINK_NOFOLLOW) == -1 ||
 	    (gr != NULL && lchown(path, (uid_t)-1, gr->gr_gid) == -1) ||
 	    listen(s->lfd, 128) == -1) {
 		fail(err, errlen, "bind/chmod/chown/listen", path);

@@ -251,6 +251,30 @@ op_tracked(struct agent *a, struct api_conn *c, struct api_request *r)
 	api_reply(c, json_pack("{s:b,s:o}", "ok", 1, "tracked", l.arr));
 }
 
+/* renew: now, not at the window (getcert resubmit); its order follows. */
+static void
+op_renew(struct agent *a, struct api_conn *c, struct api_request *r)
+{
+	struct tracked	t;
+	int		n;
+
+	if (load_own(a, c, r->name, &t) == -1)
+		return;
+	if ((n = tracked_renew_now(a->orders, r->name)) == -1)
+		api_reply_error(c, "internal", "cannot renew %s", r->name);
+	else if (n == 0)
+		api_reply_error(c, "conflict", "a renewal of %s is under way "
+		    "(order %s)", r->name, t.order_id ? t.order_id : "?");
+	else if (api_ops_audit(a, c, "track.renew", r->name, "requested",
+	    json_pack("{s:I}", "owner_uid", (json_int_t)t.uid)) == 0) {
+		/* The next tick (within a second) makes the order. */
+		api_reply(c, json_pack("{s:b,s:s,s:s}", "ok", 1, "name",
+		    r->name, "text", "renewal requested: hsmagent tracked NAME "
+		    "shows its order\n"));
+	}
+	tracked_free(&t);
+}
+
 void
 api_track_handle(struct agent *a, struct api_conn *c, struct api_request *r)
 {
@@ -266,6 +290,9 @@ api_track_handle(struct agent *a, struct api_conn *c, struct api_request *r)
 		break;
 	case OP_TRACKED:
 		op_tracked(a, c, r);
+		break;
+	case OP_RENEW:
+		op_renew(a, c, r);
 		break;
 	default:
 		break;

@@ -582,7 +582,10 @@ static void
 ca_observe(struct agent *a, const struct job *j,
     const struct ipc_ca_result *r)
 {
-	struct ca_latency	*l = &a->ca_latency;
+	int			 known = j->conn >= 0 &&
+				    (size_t)j->conn < a->cfg->nconnectors;
+	struct ca_latency	*l = known ? &a->ca_targets[j->conn].latency :
+				    &a->ca_latency;
 	double			 s = (double)(monotime_ms() - j->sent_ms) / 1000;
 	size_t			 b;
 

@@ -43,35 +43,53 @@ tracked_metrics(const struct tracked *t, void *arg)
 }
 
 static void
-ca_metrics(const struct agent *a, FILE *f)
+latency_lines(FILE *f, const char *connector, const struct ca_latency *l)
 {
-	const struct ca_latency	*l = &a->ca_latency;
-	uint64_t		 cum = 0;
+	uint64_t cum = 0;
 
-	fprintf(f, "# HELP hsmagent_ca_request_duration_seconds CA calls "
-	    "through the connector child, job sent to answer\n"
-	    "# TYPE hsmagent_ca_request_duration_seconds histogram\n");
 	for (size_t b = 0; b < CA_LATENCY_BUCKETS; b++) {
 		cum += l->bucket[b];
 		fprintf(f, "hsmagent_ca_request_duration_seconds_bucket"
-		    "{le=\"%g\"} %llu\n", ca_latency_bounds[b],
-		    (unsigned long long)cum);
+		    "{connector=\"%s\",le=\"%g\"} %llu\n", connector,
+		    ca_latency_bounds[b], (unsigned long long)cum);
 	}
-	fprintf(f, "hsmagent_ca_request_duration_seconds_bucket{le=\"+Inf\"} "
-	    "%llu\nhsmagent_ca_request_duration_seconds_sum %.3f\n"
-	    "hsmagent_ca_request_duration_seconds_count %llu\n",
-	    (unsigned long long)l->count, l->sum,
-	    (unsigned long long)l->count);
+	fprintf(f, "hsmagent_ca_request_duration_seconds_bucket{connector="
+	    "\"%s\",le=\"+Inf\"} %llu\n"
+	    "hsmagent_ca_request_duration_seconds_sum{connector=\"%s\"} %.3f\n"
+	    "hsmagent_ca_request_duration_seconds_count{connector=\"%s\"} "
+	    "%llu\n", connector, (unsigned long long)l->count, connector,
+	    l->sum, connector, (unsigned long long)l->count);
+}
+
+static void
+ca_metrics(const struct agent *a, FILE *f)
+{
+	fprintf(f, "# HELP hsmagent_ca_request_duration_seconds CA calls "
+	    "through the connector child, job sent to answer, by connector "
+	    "(\"probe\": the [probe] URL)\n"
+	    "# TYPE hsmagent_ca_request_duration_seconds histogram\n");
+	for (size_t i = 0; i < a->cfg->nconnectors; i++)
+		latency_lines(f, a->cfg->connectors[i].name,
+		    &a->ca_targets[i].latency);
+	if (a->cfg->probe_url != NULL)
+		latency_lines(f, "probe", &a->ca_latency);
+	/* Times of last events: no sample until the event happened. */
 	for (int w = 0; w < 2; w++) {
-		gauge_head(f, w == 0 ? "hsmagent_ca_last_success_seconds" :
-		    "hsmagent_ca_last_failure_seconds", w == 0 ? "last CA call "
-		    "that got an answer (unix time; 0 none)" : "last CA call "
-		    "that got none: network, 5xx, 429 (unix time; 0 none)");
-		for (size_t i = 0; i < a->cfg->nconnectors; i++)
-			fprintf(f, "hsmagent_ca_last_%s_seconds{connector="
-			    "\"%s\"} %lld\n", w == 0 ? "success" : "failure",
-			    a->cfg->connectors[i].name, (long long)(w == 0 ?
-			    a->ca_targets[i].last_ok : a->ca_targets[i].last_fail));
+		gauge_head(f, w == 0 ?
+		    "hsmagent_ca_last_success_timestamp_seconds" :
+		    "hsmagent_ca_last_failure_timestamp_seconds", w == 0 ?
+		    "last CA call that got an answer (unix time)" : "last CA "
+		    "call that got none: network, 5xx, 429 (unix time)");
+		for (size_t i = 0; i < a->cfg->nconnectors; i++) {
+			int64_t t = w == 0 ? a->ca_targets[i].last_ok :
+			    a->ca_targets[i].last_fail;
+
+			if (t > 0)
+				fprintf(f, "hsmagent_ca_last_%s_timestamp_seconds"
+				    "{connector=\"%s\"} %lld\n", w == 0 ?
+				    "success" : "failure",
+				    a->cfg->connectors[i].name, (long long)t);
+		}
 	}
 }
 
@@ -90,6 +108,10 @@ agent_metrics(struct agent *a, FILE *f)
 	for (int i = HEALTH_OK; i <= HEALTH_DOWN; i++)
 		fprintf(f, "hsmagent_health{status=\"%s\"} %d\n",
 		    health_name((enum health_status)i), (int)hs == i);
+	gauge_head(f, "hsmagent_build_info", "1, labelled with this build's "
+	    "version");
+	fprintf(f, "hsmagent_build_info{version=\"%s\"} 1\n",
+	    HSMAGENT_VERSION);
 	gauge_head(f, "hsmagent_start_time_seconds", "when the agent started "
 	    "(unix time)");
 	fprintf(f, "hsmagent_start_time_seconds %lld\n",

@@ -198,8 +198,9 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 			    "pending", err, sizeof(err));
 			agent_audit(a, "ca.result", o->id, "pending",
 			    json_pack("{s:s}", "handle", r->handle));
-			api_ops_order_changed(a, o->id);
 		}
+		/* Those waiting learn when the CA is asked next. */
+		api_ops_order_changed(a, o->id);
 		return;
 	case CA_REJECTED:
 		finish(a, o->id, "rejected", r->message[0] ? r->message :

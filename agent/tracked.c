@@ -188,6 +188,16 @@ tracked_set_failed(struct orders *o, const char *name, int64_t next_attempt,
 }
 
 int
+tracked_renew_now(struct orders *o, const char *name)
+{
+	int n = change(o, "UPDATE tracked SET renew_at = ?2, next_attempt = 0, "
+	    "updated = ?2 WHERE name = ?1 AND (order_id IS NULL OR "
+	    "order_id = issued_order)", name, NULL, NULL, 0, 0, 0);
+
+	return n < 0 ? -1 : n;
+}
+
+int
 tracked_list(struct orders *o, int64_t uid_filter,
     int (*cb)(const struct tracked *, void *), void *arg)
 {

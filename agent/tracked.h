@@ -57,6 +57,11 @@ int	tracked_set_issued(struct orders *, const char *name,
 /* An attempt failed (order rejected, policy refused): when to retry. */
 int	tracked_set_failed(struct orders *, const char *name,
 	    int64_t next_attempt, const char *why);
+/*
+ * Renew now (getcert resubmit): the window opens at once, retries are
+ * due. 1 done, 0 if a renewal is already in flight, -1 error.
+ */
+int	tracked_renew_now(struct orders *, const char *name);
 void	tracked_free(struct tracked *);
 
 #endif

@@ -4,7 +4,9 @@
  * signatures with the job's proxy key, the way libssl makes them
  * (EVP_DigestSign: SHA-256, PSS for RSA as TLS 1.3 uses), each one
  * answered by the parent over IPC and the HSM. The profile "sign-N"
- * says how many; the job is rejected with "signed N in T us", which
+ * says how many TLS 1.3 CertificateVerify contents, "sign12-N" how many
+ * TLS 1.2 digests (a connector with allow_tls12 = yes); the job is
+ * rejected with "signed N in T us", which
  * bench/run.sh reads. So the figure covers the whole privsep path:
  * sandboxed child -> IPC -> sign policy -> HSM -> audit -> IPC.
  */
@@ -24,14 +26,18 @@ bench_prepare(struct ca_xfer *x)
 	int64_t		 us = 0;
 	char		*end;
 
-	if (strncmp(x->profile, "sign-", 5) != 0 ||
-	    (n = strtol(x->profile + 5, &end, 10)) < 1 || *end != '\0' ||
+	int		 tls13 = strncmp(x->profile, "sign-", 5) == 0;
+	size_t		 skip = tls13 ? 5 : 7;
+
+	if ((!tls13 && strncmp(x->profile, "sign12-", 7) != 0) ||
+	    (n = strtol(x->profile + skip, &end, 10)) < 1 || *end != '\0' ||
 	    n > BENCH_MAX_SIGNS) {
 		snprintf(x->prep_error, sizeof(x->prep_error), "profile %s: "
-		    "want sign-N, 1 <= N <= %d", x->profile, BENCH_MAX_SIGNS);
+		    "want sign-N or sign12-N, 1 <= N <= %d", x->profile,
+		    BENCH_MAX_SIGNS);
 		return -1;
 	}
-	if (bench_sign_loop(x->t.key, n, &us, &failed) == -1) {
+	if (bench_sign_loop(x->t.key, n, tls13, &us, &failed) == -1) {
 		snprintf(x->prep_error, sizeof(x->prep_error),
 		    "signature %ld of %ld failed", failed, n);
 		return -1;

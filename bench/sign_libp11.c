@@ -64,7 +64,7 @@ main(int argc, char *argv[])
 			key = &keys[i];
 	if (key == NULL || (pkey = PKCS11_get_private_key(key)) == NULL)
 		fatalx("no private key %s", argv[3]);
-	if (bench_sign_loop(pkey, n, &us, &failed) == -1)
+	if (bench_sign_loop(pkey, n, 1, &us, &failed) == -1)
 		fatalx("signature %ld of %ld failed", failed, n);
 	printf("signed %ld in %lld us\n", n, (long long)us);
 	EVP_PKEY_free(pkey);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sign_loop.h"
+#include "tls13_cv.h"
 #include "util.h"
 
 static int
@@ -29,15 +30,30 @@ sign_once(EVP_PKEY *key, const unsigned char *msg, size_t len)
 }
 
 int
-bench_sign_loop(EVP_PKEY *key, long n, int64_t *us, long *failed_at)
+bench_sign_loop(EVP_PKEY *key, long n, int tls13, int64_t *us,
+    long *failed_at)
 {
-	unsigned char	msg[128];
+	unsigned char	msg[TLS13_CV_MAX], hash[32];
+	size_t		len = 130;
 	int64_t		t0 = monotime_us();
 
 	memset(msg, 0x5a, sizeof(msg));
+	memset(hash, 0xa5, sizeof(hash));
 	for (long i = 0; i < n; i++) {
-		msg[0] = (unsigned char)i;
-		if (sign_once(key, msg, sizeof(msg)) == -1) {
+		hash[0] = (unsigned char)i;
+		hash[1] = (unsigned char)(i >> 8);
+		if (tls13) {
+			int l = tls13_cv_content(hash, sizeof(hash), msg,
+			    sizeof(msg));
+
+			if (l == -1) {
+				*failed_at = i + 1;
+				return -1;
+			}
+			len = (size_t)l;
+		} else
+			memcpy(msg, hash, 2);
+		if (sign_once(key, msg, len) == -1) {
 			*failed_at = i + 1;
 			return -1;
 		}

@@ -1,7 +1,10 @@
 /*
  * sign_loop.h - the signing loop both sides of sign_ratio_* run: N
- * signatures over a 128-byte message with EVP_DigestSign (SHA-256; PSS
- * with salt = hash length for RSA, as TLS 1.3 signs), timed.
+ * signatures with EVP_DigestSign (SHA-256; PSS with salt = hash length
+ * for RSA, as TLS 1.3 signs), timed. With tls13 each message is a TLS
+ * 1.3 client CertificateVerify content around a 32-byte transcript hash
+ * (what a handshake signs, and all the agent signs by default); without,
+ * 130 bytes of anything (TLS 1.2's digest path, allow_tls12 only).
  */
 #ifndef HSMAGENT_BENCH_SIGN_LOOP_H
 #define HSMAGENT_BENCH_SIGN_LOOP_H
@@ -11,6 +14,7 @@
 #include <openssl/evp.h>
 
 /* 0 with *us the time taken; -1 with *failed_at the signature (1-based). */
-int	bench_sign_loop(EVP_PKEY *, long n, int64_t *us, long *failed_at);
+int	bench_sign_loop(EVP_PKEY *, long n, int tls13, int64_t *us,
+	    long *failed_at);
 
 #endif

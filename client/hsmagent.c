@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,7 @@ static const struct {
 	{ "enroll", "  enroll --connector NAME --profile NAME --csr FILE [--san TYPE:VALUE]...\n"
 	    "         [--validity DAYS] [--wait] [--out CERT] [--chain-out CHAIN]\n" },
 	{ "status", "  status ORDER [--out CERT] [--chain-out CHAIN]\n" },
-	{ "list", "  list [--all]\n" },
+	{ "list", "  list [--all | --awaiting]   (--awaiting: orders you may approve)\n" },
 	{ "revoke", "  revoke (--order ORDER | --serial SERIAL) [--reason NAME] [--comment TEXT]\n"
 	    "         (SERIAL as openssl prints it: 0A1B, 0a:1b or serial=0A1B)\n" },
 	{ "approve", "  approve ORDER\n" },
@@ -63,9 +64,11 @@ static const struct {
 	    "         [--san TYPE:VALUE]... [--validity DAYS])\n" },
 	{ "untrack", "  untrack NAME\n" },
 	{ "fetch", "  fetch NAME --out CERT [--chain-out CHAIN] [--exec CMD]\n" },
-	{ "tracked", "  tracked [--all]\n" },
+	{ "tracked", "  tracked [--all | NAME]\n" },
+	{ "renew", "  renew NAME       (now, not at the renewal window: getcert resubmit)\n" },
 	{ "credential", "  credential new --csr-out FILE [--rsa BITS] [--subject CN]\n"
 	    "  credential retire [--key-id HEX]\n" },
+	{ "offers", "  offers           (the connectors and profiles you may ask for)\n" },
 	{ "health", "  health\n" },
 	{ "metrics", "  metrics\n" },
 	{ "version", "  version          (the agent's; hsmagent --version: this client's)\n" },
@@ -76,6 +79,7 @@ static const struct {
 
 static const char *current_cmd;	/* the subcommand being parsed, or NULL */
 static int	   list_all;	/* list --all */
+static int	   list_awaiting;	/* list --awaiting */
 
 static void
 print_usage(FILE *f, const char *cmd)
@@ -257,6 +261,31 @@ print_tracked(json_t *t)
 	printf("\n");
 }
 
+/* offers: a header and a line per connector and profile, or none. */
+static void
+print_offers(json_t *v)
+{
+	size_t	 i;
+	json_t	*e;
+
+	if (json_array_size(v) == 0)
+		printf("no rule of the policy names you\n");
+	else
+		printf("CONNECTOR (TYPE)  PROFILE  MAX DAYS  APPROVAL  RULE\n");
+	json_array_foreach(v, i, e) {
+		char		days[24] = "-";
+		json_int_t	d = json_integer_value(json_object_get(e,
+				    "max_validity_days"));
+
+		if (d > 0)
+			snprintf(days, sizeof(days), "%lld", (long long)d);
+		printf("%s (%s)  %s  %s  %s  %s\n", agent_str(e, "connector"),
+		    agent_str(e, "type"), agent_str(e, "profile"), days,
+		    json_is_true(json_object_get(e, "approval")) ?
+		    "second-person" : "no", agent_str(e, "rule"));
+	}
+}
+
 /* Certificates go out atomically (deliver.c); -1 after saying why. */
 static int
 write_pem(const char *path, const char *pem)
@@ -294,6 +323,53 @@ order_exit(json_t *o, const char *out, const char *chain_out)
 	return EX_PENDING;
 }
 
+/* What a waiting terminal is told: the order as last heard of. */
+struct wait_view {
+	time_t	 start;
+	char	 id[40];
+	char	 state[32];
+	char	 said[32];		/* the state last printed */
+	time_t	 said_at;		/* when something was last printed */
+	time_t	 next_poll;
+};
+
+/*
+ * Waits for the agent's next line, saying every 30 s how long the order
+ * has waited and when the agent asks the CA next. 1 when there is
+ * something to read (or the connection ended).
+ */
+static int
+wait_quietly(FILE *f, struct wait_view *w)
+{
+	struct pollfd	 p = { fileno(f), POLLIN, 0 };
+	char		 next[32] = "";
+	struct tm	 tm;
+	time_t		 now;
+	int		 n;
+
+	for (;;) {
+		/* 30 s after anything was last said, lines or not. */
+		now = time(NULL);
+		n = w->said_at + 30 > now ? (int)(w->said_at + 30 - now) : 0;
+		if ((n = poll(&p, 1, n * 1000)) > 0 || (n == -1 &&
+		    errno != EINTR))
+			return 1;
+		if (n == -1)
+			continue;
+		now = time(NULL);
+		next[0] = '\0';
+		if (w->next_poll > now && localtime_r(&w->next_poll, &tm) !=
+		    NULL)
+			strftime(next, sizeof(next), "; next CA poll at %H:%M:%S",
+			    &tm);
+		fprintf(stderr, "hsmagent: order %s: %s, waiting %lldm%02llds%s\n",
+		    w->id[0] ? w->id : "(new)", w->state[0] ? w->state :
+		    "submitted", (long long)(now - w->start) / 60,
+		    (long long)(now - w->start) % 60, next);
+		w->said_at = now;
+	}
+}
+
 /*
  * Sends req and handles the replies: progress lines (enroll --wait)
  * go to stderr, the last line decides the exit code.
@@ -305,14 +381,32 @@ transact(json_t *req, const char *out, const char *chain_out)
 	FILE		*f;
 	json_t		*r, *o;
 	int		 rc = EX_DONE;
+	/* A person waiting at a terminal hears from us every 30 s. */
+	int		 tell = json_is_true(json_object_get(req, "wait")) &&
+			    isatty(STDERR_FILENO) && !agent_echo;
+	struct wait_view w = { time(NULL), "", "", "", time(NULL), 0 };
 
 	if ((f = agent_open(socket_path, req, &fail)) == NULL)
 		return fail_exit(fail);
-	while ((r = agent_next(f, &fail)) != NULL) {
+	/* Unbuffered, so poll() on the descriptor sees every byte. */
+	if (tell)
+		setvbuf(f, NULL, _IONBF, 0);
+	while ((!tell || wait_quietly(f, &w)) &&
+	    (r = agent_next(f, &fail)) != NULL) {
 		if (json_is_true(json_object_get(r, "progress"))) {
 			o = json_object_get(r, "order");
-			fprintf(stderr, "hsmagent: order %s: %s\n", agent_str(o, "id"),
+			snprintf(w.id, sizeof(w.id), "%s", agent_str(o, "id"));
+			snprintf(w.state, sizeof(w.state), "%s",
 			    agent_str(o, "state"));
+			w.next_poll = (time_t)json_integer_value(
+			    json_object_get(o, "next_poll"));
+			/* A new state is news; a new poll time is not. */
+			if (strcmp(w.said, w.state) != 0) {
+				fprintf(stderr, "hsmagent: order %s: %s\n", w.id,
+				    w.state);
+				w.said_at = time(NULL);
+			}
+			snprintf(w.said, sizeof(w.said), "%s", w.state);
 			json_decref(r);
 			continue;
 		}
@@ -330,14 +424,18 @@ transact(json_t *req, const char *out, const char *chain_out)
 				json_t *e;
 
 				if (json_array_size(v) == 0)
-					printf("no orders%s\n", list_all ? "" :
-					    " of yours (--all: everyone's, for "
-					    "admins)");
+					printf("no orders%s\n", list_awaiting ?
+					    " await your approval" : list_all ?
+					    "" : " of yours (--all: everyone's, "
+					    "for admins)");
 				else
 					printf("ORDER: STATE  CONNECTOR/PROFILE  "
 					    "UID  [SERIAL] [SANS] [(LAST ERROR)]\n");
 				json_array_foreach(v, i, e)
 					print_order(e);
+			} else if ((v = json_object_get(r, "offers")) != NULL &&
+			    json_is_array(v)) {
+				print_offers(v);
 			} else if ((v = json_object_get(r, "tracked")) != NULL &&
 			    json_is_array(v)) {
 				size_t i;
@@ -790,6 +888,32 @@ cmd_health(void)
 	return rc;
 }
 
+/* tracked NAME: one of the caller's tracked certificates, or exit 1. */
+static int
+cmd_tracked_one(const char *name)
+{
+	json_t	*r, *v, *e;
+	size_t	 i;
+	int	 rc = EX_ERROR;
+
+	if ((r = ask(json_pack("{s:s,s:b}", "op", "tracked", "all", 0), &rc))
+	    == NULL)
+		return rc;
+	rc = EX_ERROR;
+	v = json_object_get(r, "tracked");
+	json_array_foreach(v, i, e)
+		if (strcmp(agent_str(e, "name"), name) == 0) {
+			if (!agent_echo)	/* --json: the list came as is */
+				print_tracked(e);
+			rc = EX_DONE;
+		}
+	if (rc != EX_DONE)
+		fprintf(stderr, "hsmagent: no tracked certificate %s of yours "
+		    "(hsmagent tracked lists them)\n", name);
+	json_decref(r);
+	return rc;
+}
+
 static int
 cmd_audit(int argc, char *argv[])
 {
@@ -888,16 +1012,26 @@ main(int argc, char *argv[])
 	if (strcmp(cmd, "revoke") == 0)
 		return cmd_revoke(argc, argv);
 	if (strcmp(cmd, "list") == 0) {
-		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--all") != 0))
+		int awaiting = argc == 2 && strcmp(argv[1], "--awaiting") == 0;
+
+		if (argc > 2 || (argc == 2 && !awaiting &&
+		    strcmp(argv[1], "--all") != 0))
 			usage();
-		list_all = argc == 2;
-		return transact(json_pack("{s:s,s:b}", "op", "list", "all",
-		    argc == 2), NULL, NULL);
+		list_all = argc == 2 && !awaiting;
+		list_awaiting = awaiting;
+		return transact(json_pack("{s:s,s:b,s:b}", "op", "list", "all",
+		    list_all, "awaiting", awaiting), NULL, NULL);
 	}
 	if (strcmp(cmd, "health") == 0) {
 		if (argc != 1)
 			usage();
 		return cmd_health();
+	}
+	if (strcmp(cmd, "offers") == 0) {
+		if (argc != 1)
+			usage();
+		return transact(json_pack("{s:s}", "op", "offers"), NULL,
+		    NULL);
 	}
 	if (strcmp(cmd, "metrics") == 0 || strcmp(cmd, "version") == 0) {
 		if (argc != 1)
@@ -919,10 +1053,18 @@ main(int argc, char *argv[])
 		    argv[1]), NULL, NULL);
 	}
 	if (strcmp(cmd, "tracked") == 0) {
-		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--all") != 0))
+		if (argc > 2)
 			usage();
+		if (argc == 2 && strcmp(argv[1], "--all") != 0)
+			return cmd_tracked_one(argv[1]);
 		return transact(json_pack("{s:s,s:b}", "op", "tracked", "all",
 		    argc == 2), NULL, NULL);
+	}
+	if (strcmp(cmd, "renew") == 0) {
+		if (argc != 2)
+			usage();
+		return transact(json_pack("{s:s,s:s}", "op", "renew", "name",
+		    argv[1]), NULL, NULL);
 	}
 	fprintf(stderr, "hsmagent: unknown command \"%.64s\"\n", cmd);
 	current_cmd = NULL;

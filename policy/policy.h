@@ -74,6 +74,16 @@ int	policy_decide(struct policy *, const struct caller *,
  */
 const char *policy_unknown_connector(const struct policy *,
 	    const char *const *names, size_t n, const char **rule);
+/*
+ * What the caller may ask for: fn once per rule naming the caller, per
+ * connector and profile it lists, with its maximum validity (0: none)
+ * and whether a second person must approve. Checks that depend on the
+ * request (SANs, key type, rate) are the rule's and not listed.
+ */
+void	policy_each_offer(const struct policy *, const struct caller *,
+	    void (*fn)(void *arg, const char *rule, const char *connector,
+	    const char *profile, uint32_t max_validity, int approval),
+	    void *arg);
 /* 1 if approver may approve an order that rule allowed for requester. */
 int	policy_may_approve(const struct policy *, const char *rule,
 	    const struct caller *approver, uid_t requester_uid, char *reason,

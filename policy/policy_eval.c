@@ -64,6 +64,24 @@ policy_unknown_connector(const struct policy *pol, const char *const *names,
 	return NULL;
 }
 
+void
+policy_each_offer(const struct policy *pol, const struct caller *c,
+    void (*fn)(void *, const char *, const char *, const char *, uint32_t,
+    int), void *arg)
+{
+	for (size_t i = 0; pol != NULL && i < pol->nrules; i++) {
+		const struct rule *r = &pol->rules[i];
+
+		if (!principal_match(r->callers, r->ncallers, c))
+			continue;
+		for (size_t j = 0; j < r->connectors.n; j++)
+			for (size_t k = 0; k < r->profiles.n; k++)
+				fn(arg, r->name, r->connectors.item[j],
+				    r->profiles.item[k], r->max_validity,
+				    r->napprovers > 0);
+	}
+}
+
 static int
 san_allowed(const struct rule *r, const struct san *s)
 {

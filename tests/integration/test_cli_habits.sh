@@ -54,6 +54,12 @@ HSMAGENT_SOCKET=$SOCK "$CLI" health --json >"$T/h2.out" || fail "health --json"
 python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/h2.out" || fail "--json after the command: not JSON"
 note "HSMAGENT_SOCKET used, --json after the command, health's Nagios line"
 
+# What the caller may ask for.
+"$CLI" --socket "$SOCK" offers >"$T/offers.out" || fail "offers"
+expect_in "$T/offers.out" '^CONNECTOR \(TYPE\)  PROFILE  MAX DAYS  APPROVAL  RULE$' "offers: a header"
+expect_in "$T/offers.out" '^entrust \(entrust\)  issue  30  no  c$' "offers: the rule's connector and profile"
+note "offers: $(sed -n 2p "$T/offers.out")"
+
 # An empty list says so.
 "$CLI" --socket "$SOCK" list >"$T/l0.out" || fail "list"
 expect_in "$T/l0.out" '^no orders of yours' "an empty list says so"

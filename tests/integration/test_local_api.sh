@@ -104,6 +104,12 @@ set -e
 order=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["order"]["id"])' "$T/enroll.json")
 expect_in "$T/enroll.json" '"state":"awaiting_approval"' "awaiting approval"
 set +e
+# The approver finds what waits for them; the requester is not one.
+as_nobody "$CLI" --socket "$SOCK" list --awaiting >"$T/awaiting.out" 2>&1 ||
+	{ cat "$T/awaiting.out" >&2; fail "list --awaiting as the approver"; }
+expect_in "$T/awaiting.out" "order $order: awaiting_approval" "the approver's list --awaiting"
+cli list --awaiting >"$T/awaiting-root.out" 2>&1 || fail "list --awaiting as the requester"
+expect_in "$T/awaiting-root.out" '^no orders await your approval' "the requester may approve nothing"
 cli approve "$order" 2>"$T/self.err"; rc=$?
 set -e
 [ "$rc" -eq 11 ] || fail "requester approving own order: exit $rc, expected 11"

@@ -119,11 +119,16 @@ python3 "$ROOT/tests/tools/prom_check.py" "$T/metrics.txt" hsmagent_orders \
 	hsmagent_ca_request_duration_seconds hsmagent_signatures_total \
 	hsmagent_child_exits_total hsmagent_child_restarts_total \
 	hsmagent_sandbox_kills_total hsmagent_client_certificate_not_after_seconds \
-	hsmagent_health hsmagent_config_reloads_total hsmagent_ca_last_success_seconds \
+	hsmagent_health hsmagent_config_reloads_total hsmagent_ca_last_success_timestamp_seconds \
+	hsmagent_build_info \
 	hsmagent_api_requests_total || fail "metrics: not valid or incomplete"
 grep -q '^hsmagent_orders{state="issued"} 3$' "$T/metrics.txt" || fail "metrics: 3 issued orders"
 grep -q '^hsmagent_config_reloads_total{outcome="failed"} 3$' "$T/metrics.txt" || fail "metrics: 3 failed reloads"
-grep -Eq '^hsmagent_ca_request_duration_seconds_count [3-9]' "$T/metrics.txt" || fail "metrics: CA latency not counted"
+calls=$(awk '/^hsmagent_ca_request_duration_seconds_count\{connector="lab2?"\} / { n += $2 } END { print n + 0 }' "$T/metrics.txt")
+[ "$calls" -ge 3 ] || { grep duration_seconds_count "$T/metrics.txt" >&2; fail "metrics: CA latency not counted under its connectors ($calls)"; }
+grep -q '^hsmagent_build_info{version="[0-9.]*"} 1$' "$T/metrics.txt" || fail "metrics: no build_info"
+# A time of a last event is absent until it happens (no failure yet).
+! grep -q '^hsmagent_ca_last_failure_timestamp_seconds{' "$T/metrics.txt" || fail "metrics: a failure time before any failure"
 grep -Eq '^hsmagent_signatures_total\{verdict="granted"\} [1-9]' "$T/metrics.txt" || fail "metrics: no granted signature"
 note "health ok (exit 0) with every check; metrics valid Prometheus text, $(grep -vc '^#' "$T/metrics.txt") samples"
 

@@ -1,8 +1,10 @@
 # test_poll_schedule.sh - a connector's poll_schedule is followed: the
-# fake gateway keeps an order pending for four polls and sends no
+# fake gateway keeps an order pending for six polls and sends no
 # Retry-After, the connector says "1, 2, 8"; the gateway's own clock
 # shows each wait near its step (+-20 %, whole seconds, the agent's 1 s
 # tick), the last step repeated, and nothing like the default 5/15 s.
+# The wait (about 35 s) runs on a terminal: enroll --wait says how long
+# it has waited and when the CA is asked next, at least every 30 s.
 . "$(dirname "$0")/lib.sh"
 
 CLI=$BUILD/hsmagent
@@ -13,7 +15,7 @@ cat >"$T/policy.conf" <<EOF
 [rule p]
 callers = user:root
 connectors = entrust
-profiles = pending-4
+profiles = pending-6
 san_dns = *.p.example.com
 max_validity_days = 30
 key_types = ec:p256
@@ -26,11 +28,13 @@ wait_validated
 
 ec_csr s p.example.com
 rc=0
-timeout 120 "$CLI" --socket "$SOCK" enroll --connector entrust \
-	--profile pending-4 --csr "$T/s.csr" --wait --out "$T/s.crt" \
-	>"$T/s.out" 2>"$T/s.err" || rc=$?
-[ "$rc" -eq 0 ] || { cat "$T/s.err" >&2; fail "enroll --wait: exit $rc"; }
+script -qefc "timeout 120 $CLI --socket $SOCK enroll --connector entrust --profile pending-6 --csr $T/s.csr --wait --out $T/s.crt" \
+	/dev/null >"$T/s.out" 2>&1 </dev/null || rc=$?
+[ "$rc" -eq 0 ] || { cat "$T/s.out" >&2; fail "enroll --wait: exit $rc"; }
 [ -s "$T/s.crt" ] || fail "no certificate"
+expect_in "$T/s.out" 'order [0-9a-f]{16}: pending, waiting 0m3[0-9]s; next CA poll at [0-9:]{8}' \
+	"the terminal was told the wait and the next poll after 30 s"
+note "on a terminal: '$(grep -o 'pending, waiting 0m3[0-9]s; next CA poll at [0-9:]*' "$T/s.out" | head -n1)'"
 
 # Waits between the POST and each poll, as the gateway saw them. Lower
 # bound: the step's low jitter, rounded, less the tick's second; upper:
@@ -40,9 +44,9 @@ import json, sys
 e = list(json.load(open(sys.argv[1]))["enrollments"].values())[-1]
 t = e["times"]
 gaps = [round(b - a, 2) for a, b in zip(t, t[1:])]
-steps = [1, 2, 8, 8]
+steps = [1, 2, 8, 8, 8, 8]
 print("  waits between polls: %s s for steps %s" % (gaps, steps))
-assert len(gaps) == 4, "expected 4 polls, saw %d" % len(gaps)
+assert len(gaps) == 6, "expected 6 polls, saw %d" % len(gaps)
 for g, s in zip(gaps, steps):
     lo = max(1, round(s * 0.8)) - 1.1
     hi = s * 1.2 + 3.5

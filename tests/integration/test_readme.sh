@@ -45,7 +45,7 @@ pkcs11:token=gateway;object=acme-account;type=private${tab}$ACME_EC_KEY_URI
 /run/hsmagent/empty${tab}$T/run/empty
 /var/lib/hsmagent${tab}$T/state
 /var/log/hsmagent${tab}$T/log
-/var/lib/node_exporter/textfile_collector${tab}$T/textfile
+/var/lib/prometheus/node-exporter${tab}$T/textfile
 /etc/ssl${tab}$T/ssl
 https://gateway.example.com/cagw${tab}https://localhost:$port/cagw
 systemctl reload nginx${tab}true

@@ -148,6 +148,23 @@ oid=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["order"]["id"])
 "$CLI" --socket "$SOCK" track api --order "$oid" >"$T/track2.out" 2>&1 ||
 	{ cat "$T/track2.out" >&2; fail "track --order"; }
 grep -q '^api: ok' "$T/track2.out" || { cat "$T/track2.out" >&2; fail "track --order: not issued at once"; }
+# tracked NAME shows that one; renew NAME renews now (getcert resubmit).
+"$CLI" --socket "$SOCK" tracked api >"$T/t1.out" || fail "tracked api"
+[ "$(wc -l <"$T/t1.out")" -eq 1 ] && grep -q '^api: ok' "$T/t1.out" ||
+	{ cat "$T/t1.out" >&2; fail "tracked api: not that one line"; }
+rc=0; "$CLI" --socket "$SOCK" tracked nosuch 2>"$T/t2.err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'no tracked certificate nosuch' "$T/t2.err" || fail "tracked nosuch: exit $rc"
+"$CLI" --socket "$SOCK" fetch api --out "$T/api1.crt" >/dev/null 2>&1 || fail "fetch api"
+"$CLI" --socket "$SOCK" renew api >"$T/rn.out" 2>&1 || { cat "$T/rn.out" >&2; fail "renew api"; }
+renewed=0
+for _ in $(seq 1 100); do
+	rc=0; "$CLI" --socket "$SOCK" fetch api --out "$T/api1.crt" >/dev/null 2>&1 || rc=$?
+	[ "$rc" -eq 0 ] && { renewed=1; break; }
+	sleep 0.1
+done
+[ "$renewed" -eq 1 ] || fail "renew api: no new certificate within 10 s"
+grep '"event":"track.renew"' "$T/state/audit.log" | grep -q '"outcome":"requested"' || fail "renew not audited"
+note "tracked NAME shows it; renew NAME: a new certificate now, not at the window, audited (at ${SECONDS} s)"
 "$CLI" --socket "$SOCK" untrack api >/dev/null || fail "untrack"
 set +e
 "$CLI" --socket "$SOCK" fetch api --out "$T/api.crt" >"$T/f3.out" 2>&1

@@ -31,10 +31,13 @@ def main():
         if fam not in type_ or fam not in help_:
             sys.exit(f"line {n}: {name} without HELP and TYPE before it")
         seen[fam] = seen.get(fam, 0) + 1
+        # One histogram per label set (le aside): its own buckets.
+        labels = ",".join(l for l in (m.group(3) or "").split(",")
+                          if l and not l.startswith("le="))
         if name.endswith("_bucket"):
-            buckets.setdefault(fam, []).append(float(m.group(4)))
+            buckets.setdefault((fam, labels), []).append(float(m.group(4)))
         if name.endswith("_count") and type_[fam] == "histogram":
-            b = buckets.get(fam, [])
+            b = buckets.get((fam, labels), [])
             if b != sorted(b) or not b or b[-1] != float(m.group(4)):
                 sys.exit(f"{fam}: buckets not cumulative or +Inf != count")
     for fam in sys.argv[2:]:
