@@ -42,7 +42,7 @@ caller_of(const struct api_conn *c, struct caller *k)
 	k->ngroups = c->ngroups;
 }
 
-/* 0, or -1 after replying "internal" (the record could not be kept). */
+/* 0, or -1 after replying "unavailable" (the record could not be kept). */
 int
 api_ops_audit(struct agent *a, struct api_conn *c, const char *event,
     const char *target, const char *outcome, json_t *details)
@@ -56,7 +56,7 @@ api_ops_audit(struct agent *a, struct api_conn *c, const char *event,
 	if (r == -1) {
 		log_error("audit: cannot write %s for uid %ld: refusing the "
 		    "operation", event, (long)c->uid);
-		api_reply_error(c, "internal", "the audit log cannot be "
+		api_reply_error(c, "unavailable", "the audit log cannot be "
 		    "written; operation refused");
 	}
 	return r;
@@ -340,7 +340,8 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 	free(csr);
 	if (orders_create(a->orders, &o, err, sizeof(err)) == -1) {
 		log_error("orders: %s", err);
-		api_reply_error(c, "internal", "cannot store the order");
+		/* Storage fails closed: nothing was taken, try again. */
+		api_reply_error(c, "unavailable", "cannot store the order");
 		free(sans_s);
 		json_decref(sans);
 		return -1;

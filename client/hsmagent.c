@@ -782,9 +782,13 @@ cmd_credential(int argc, char *argv[])
 		switch (ch) {
 		case 'o': out = optarg; break;
 		case 'r':
-			bits = strtol(optarg, &end, 10);
-			if (*end != '\0' || !is_new)
+			if (!is_new)
 				usage();
+			bits = strtol(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || (bits != 2048 &&
+			    bits != 3072 && bits != 4096))
+				bad_value(" new --rsa", optarg, "2048, 3072 or "
+				    "4096");
 			json_object_set_new(req, "key_type", json_string("rsa"));
 			json_object_set_new(req, "bits", json_integer(bits));
 			break;

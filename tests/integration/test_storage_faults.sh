@@ -57,6 +57,7 @@ for _ in 1 2 3; do
 	dd if=/dev/zero of="$T/state/filler2" bs=512 2>/dev/null || true
 done
 [ "$refused" -eq 1 ] || fail "enrollment went through on a full disk"
+[ "$rc" -eq 13 ] || fail "a full disk: exit $rc, expected 13 (retry later: storage fails closed, as README says)"
 expect_in "$T/e.out" "audit log cannot be written|cannot store the order" "refusal names the cause"
 if grep -q "audit log cannot be written" "$T/e.out"; then
 	storage | grep -q 'cannot be written' || fail "health does not show the audit log: $(storage)"
