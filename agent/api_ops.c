@@ -65,12 +65,15 @@ api_ops_audit(struct agent *a, struct api_conn *c, const char *event,
 void
 api_ops_refused(struct agent *a, const struct api_conn *who, const char *why)
 {
-	struct audit_actor ac;
+	struct audit_actor	 ac;
+	json_t			*d = json_pack("{s:s}", "reason", why);
 
 	actor_of(who, &ac);
+	/* audit_append takes no reference: the details are ours to free. */
 	if (audit_append(a->audit, "api.connection_refused", &ac, NULL,
-	    "refused", json_pack("{s:s}", "reason", why)) == -1)
+	    "refused", d) == -1)
 		log_error("audit: cannot record a refused connection");
+	json_decref(d);
 }
 
 /* One record per uid that went over its budget, and by how much. */
@@ -79,13 +82,15 @@ report_throttled(void *arg, uint32_t uid, uint64_t n)
 {
 	struct agent		*a = arg;
 	struct audit_actor	 ac = { (long)uid, -1, -1, NULL };
+	json_t			*d = json_pack("{s:I,s:i}", "requests",
+				    (json_int_t)n, "per_second", API_BUDGET_RATE);
 
 	log_warn("api: uid %u was over its request budget %llu times",
 	    (unsigned)uid, (unsigned long long)n);
 	if (audit_append(a->audit, "api.throttled", &ac, NULL, "refused",
-	    json_pack("{s:I,s:i}", "requests", (json_int_t)n,
-	    "per_second", API_BUDGET_RATE)) == -1)
+	    d) == -1)
 		log_error("audit: cannot record a throttled uid");
+	json_decref(d);
 }
 
 int64_t
