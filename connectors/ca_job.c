@@ -185,13 +185,6 @@ xfer_start(struct child *c, struct ca_xfer *x, int (*prepare)(struct ca_xfer *))
 	    /* A tunnel: the proxy sees host and port, not the TLS inside. */
 	    (conf->proxy[0] != '\0' && (curl_easy_setopt(x->t.easy,
 	    CURLOPT_PROXY, proxy) != CURLE_OK ||
-	    /*
-	     * The proxy's address is the placeholder already; the CONNECT
-	     * must name the CA's host, so no connect-to rewrite of it (curl
-	     * resolves nothing behind a tunnelling proxy).
-	     */
-	    curl_easy_setopt(x->t.easy, CURLOPT_CONNECT_TO, NULL) !=
-	    CURLE_OK ||
 	    curl_easy_setopt(x->t.easy, CURLOPT_HTTPPROXYTUNNEL, 1L) !=
 	    CURLE_OK)) ||
 	    prepare(x) == -1 ||

@@ -110,6 +110,39 @@ child_defer(struct child *c, const struct ipc_msg *msg)
 }
 
 /*
+ * A message that is not the one a wait is for: a job is kept for the
+ * main loop; a late answer to an earlier, timed-out request (a
+ * connection or a signature) is dropped; anything else is a violation.
+ */
+static void
+aside(struct child *c, struct ipc_msg *msg, const char *waiting_for)
+{
+	char why[64];
+
+	switch (msg->type) {
+	case IPC_JOB_PROBE:
+	case IPC_JOB_CA:
+	case IPC_SELFTEST:
+		if (msg->fd != -1)
+			child_violation("a descriptor with a job");
+		child_defer(c, msg);
+		return;
+	case IPC_CONNECT_REPLY:
+		if (msg->fd != -1)
+			close(msg->fd);
+		return;
+	case IPC_SIGN_REPLY:
+		if (msg->fd != -1)
+			child_violation("a descriptor with a sign-reply");
+		return;
+	default:
+		snprintf(why, sizeof(why), "unexpected message while waiting "
+		    "for %s", waiting_for);
+		child_violation(why);
+	}
+}
+
+/*
  * The wait for the IPC_SIGN_REPLY to request req, shared by the TLS
  * and the JWS signatures. A reply that arrives after its request timed
  * out has an older id and is skipped (relayd's cookie rule); work
@@ -135,6 +168,8 @@ await_sign_reply(struct child *c, uint32_t req, uint32_t job_id,
 		}
 		switch (msg.type) {
 		case IPC_SIGN_REPLY:
+			if (msg.fd != -1)
+				child_violation("a descriptor with a sign-reply");
 			if (msg.id < req)
 				continue;	/* late answer to a timed-out request */
 			if (msg.id != req || ipc_dec_sign_reply(&msg, rp) == -1)
@@ -146,21 +181,8 @@ await_sign_reply(struct child *c, uint32_t req, uint32_t job_id,
 				return rp->status == SIGN_REFUSED ? -2 : -1;
 			}
 			return 0;
-		case IPC_JOB_PROBE:
-		case IPC_JOB_CA:
-		case IPC_SELFTEST:
-			if (msg.fd != -1)
-				child_violation("a descriptor with a job");
-			child_defer(c, &msg);
-			continue;
-		case IPC_CONNECT_REPLY:
-			/* A late answer to a connect request: dropped. */
-			if (msg.fd != -1)
-				close(msg.fd);
-			continue;
 		default:
-			child_violation("unexpected message during a signature "
-			    "wait");
+			aside(c, &msg, "a signature");
 		}
 	}
 }
@@ -247,20 +269,8 @@ child_connect(struct child *c, uint32_t job_id, const char *host,
 				return -1;
 			}
 			return msg.fd;
-		case IPC_JOB_PROBE:
-		case IPC_JOB_CA:
-		case IPC_SELFTEST:
-			if (msg.fd != -1)
-				child_violation("a descriptor with a job");
-			child_defer(c, &msg);
-			continue;
-		case IPC_SIGN_REPLY:
-			if (msg.fd != -1)
-				child_violation("a descriptor with a sign-reply");
-			continue;	/* late: its wait had timed out */
 		default:
-			child_violation("unexpected message during a connect "
-			    "wait");
+			aside(c, &msg, "a connection");
 		}
 	}
 }

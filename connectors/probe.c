@@ -183,8 +183,13 @@ transfer_setup(struct child *c, struct probe_job *j, const char *url)
 	SETOPT(j->easy, CURLOPT_NOSIGNAL, 1L);
 	/* Ignore *_proxy variables: the child's egress is configured, not inherited. */
 	SETOPT(j->easy, CURLOPT_PROXY, "");
-	/* Every connection is the parent's; curl resolves nothing. */
-	SETOPT(j->easy, CURLOPT_CONNECT_TO, c->connect_to);
+	/*
+	 * Every connection is the parent's; curl resolves nothing. Behind
+	 * a proxy the proxy's address is the placeholder already, and the
+	 * CONNECT must name the CA's host: no connect-to rewrite then.
+	 */
+	if (j->proxy_port == 0)
+		SETOPT(j->easy, CURLOPT_CONNECT_TO, c->connect_to);
 	SETOPT(j->easy, CURLOPT_IPRESOLVE, (long)CURL_IPRESOLVE_V4);
 	SETOPT(j->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	SETOPT(j->easy, CURLOPT_OPENSOCKETDATA, j);

@@ -57,7 +57,8 @@ struct probe_job {
 /*
  * Sets the options every transfer shares (https only, TLS >= 1.2, our
  * trust store and proxy key, pinned addresses, no proxy from the
- * environment, timeouts, capped body) on j->easy for url. 0 or -1.
+ * environment, timeouts, capped body) on j->easy for url. A proxy, if
+ * any, is split into j->proxy_host and j->proxy_port first. 0 or -1.
  */
 int	transfer_setup(struct child *, struct probe_job *, const char *url);
 /*

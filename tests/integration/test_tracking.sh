@@ -92,6 +92,14 @@ orc=$?
 set -e
 [ "$orc" -eq 1 ] && grep -q 'not_found' "$T/other.out" || { cat "$T/other.out" >&2; fail "another user fetched it"; }
 [ ! -e /tmp/hsmagent-nobody.$$ ] || fail "a file was written for another user"
+# Nor force its renewal: the same not_found, nothing requested.
+set +e
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$CLI" --socket "$SOCK" \
+	renew web >"$T/other-renew.out" 2>&1
+orc=$?
+set -e
+[ "$orc" -eq 1 ] && grep -q 'not_found' "$T/other-renew.out" || { cat "$T/other-renew.out" >&2; fail "another user renewed it"; }
+! grep -q '"event":"track.renew"' "$T/state/audit.log" || fail "another user's renew was recorded as requested"
 
 # Renewal without any client action, before expiry (window: a third left).
 renewed=0
