@@ -94,7 +94,8 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
 		   agent/path_trust.c \
 		   agent/tracked.c agent/tracking.c agent/api_track.c \
 		   agent/api_credential.c agent/api_chain.c \
-		   policy/acme_sign_policy.c common/acme_jws.c common/b64url.c \
+		   policy/acme_sign_policy.c policy/acme_url_pin.c \
+		   common/acme_jws.c common/b64url.c \
 		   hsm/account_key.c agent/acme_signer.c agent/acme_eab.c \
 		   $(POLICY_SRCS)
 CLIENT_SRCS	:= client/hsmagent.c client/deliver.c client/agent_conn.c \
@@ -168,7 +169,7 @@ UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_csr test_api_request test_entrust_msg test_poll_schedule \
 		   test_sectigo_msg test_acme_jws test_acme_sign_policy \
 		   test_acme_msg test_acme_eab test_acme_http01 test_child_ipc \
-		   test_http01_server test_hsm_worker
+		   test_http01_server test_hsm_worker test_acme_url_pin
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
@@ -191,7 +192,8 @@ $(BUILD)/tests/test_sandbox: $(call obj_c,tests/unit/test_sandbox.c \
 $(BUILD)/tests/test_hsm: $(call obj_p,tests/unit/test_hsm.c hsm/hsm.c \
 	hsm/keygen.c hsm/p11uri.c hsm/pin.c common/secret_file.c \
 	hsm/account_key.c common/acme_jws.c common/b64url.c \
-	policy/acme_sign_policy.c agent/acme_signer.c agent/acme_eab.c \
+	policy/acme_sign_policy.c policy/acme_url_pin.c agent/acme_signer.c \
+	agent/acme_eab.c \
 	$(T_COMMON))
 $(BUILD)/tests/test_audit: $(call obj_p,tests/unit/test_audit.c \
 	agent/audit.c common/util.c common/log.c)
@@ -215,7 +217,10 @@ $(BUILD)/tests/test_acme_jws: $(call obj_c,tests/unit/test_acme_jws.c \
 	common/acme_jws.c common/b64url.c $(T_COMMON))
 $(BUILD)/tests/test_acme_sign_policy: $(call obj_p, \
 	tests/unit/test_acme_sign_policy.c policy/acme_sign_policy.c \
+	policy/acme_url_pin.c \
 	common/acme_jws.c common/b64url.c $(T_COMMON))
+$(BUILD)/tests/test_acme_url_pin: $(call obj_p, \
+	tests/unit/test_acme_url_pin.c policy/acme_url_pin.c $(T_COMMON))
 $(BUILD)/tests/test_acme_msg: $(call obj_c,tests/unit/test_acme_msg.c \
 	connectors/acme_msg.c $(T_COMMON))
 $(BUILD)/tests/test_acme_eab: $(call obj_p,tests/unit/test_acme_eab.c \
@@ -355,7 +360,7 @@ build-fuzz/fuzz_policy: fuzz/fuzz_policy.c $(POLICY_SRCS) common/util.c \
 build-fuzz/fuzz_csr: fuzz/fuzz_csr.c $(POLICY_SRCS) common/util.c common/log.c
 build-fuzz/fuzz_cagw: fuzz/fuzz_cagw.c connectors/entrust_msg.c $(T_COMMON)
 build-fuzz/fuzz_scm: fuzz/fuzz_scm.c connectors/sectigo_msg.c $(T_COMMON)
-build-fuzz/fuzz_acme_sign: fuzz/fuzz_acme_sign.c policy/acme_sign_policy.c \
+build-fuzz/fuzz_acme_sign: fuzz/fuzz_acme_sign.c policy/acme_sign_policy.c policy/acme_url_pin.c \
 	common/b64url.c $(T_COMMON)
 build-fuzz/fuzz_acme_msg: fuzz/fuzz_acme_msg.c connectors/acme_msg.c \
 	$(T_COMMON)

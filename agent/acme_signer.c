@@ -11,6 +11,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <jansson.h>
+
 #include "acme_eab.h"
 #include "acme_signer.h"
 #include "config.h"
@@ -117,6 +119,17 @@ pem_der(const uint8_t *pem, size_t len, int is_csr, size_t *derlen)
 	return n > 0 ? der : NULL;
 }
 
+/* The names of the job's ["dns:a",...], capped as the policy caps them. */
+static size_t
+sans_count(const char *sans_json)
+{
+	json_t	*v = json_loads(sans_json, JSON_REJECT_DUPLICATES, NULL);
+	size_t	 n = json_is_array(v) ? json_array_size(v) : 0;
+
+	json_decref(v);
+	return n > ACME_SIGN_MAX_NAMES ? ACME_SIGN_MAX_NAMES : n;
+}
+
 int
 acme_job_view_init(struct acme_job_view *v, const struct wbuf *job)
 {
@@ -132,6 +145,7 @@ acme_job_view_init(struct acme_job_view *v, const struct wbuf *job)
 	memcpy(v->sans, jc.sans_json, jc.sans_len);
 	v->sans[jc.sans_len] = '\0';
 	v->f.sans_json = v->sans;
+	v->nnames = sans_count(v->sans);
 	/* A revoke job carries the certificate where others carry the CSR. */
 	if (jc.action == CA_REVOKE)
 		v->f.cert_der = v->cert_der = pem_der(jc.csr, jc.csr_len, 0,
@@ -179,14 +193,27 @@ acme_signer_answer(struct acme_signer *s, struct hsm *h,
 enum acme_sign_verdict
 acme_signer_check(struct acme_signer *s, struct acme_sign_req *rq)
 {
-	const char		*in = (const char *)rq->input;
+	const char		*in = (const char *)rq->input, *kid;
 	enum acme_sign_verdict	 v;
 
-	rq->url[0] = '\0';
-	if (rq->kind == JWS_ACCOUNT)
+	rq->url[0] = rq->kid[0] = '\0';
+	rq->pinned = 0;
+	if (rq->kind == JWS_ACCOUNT && rq->job_pins == NULL)
+		v = ACME_SIGN_DENY_OP;
+	else if (rq->kind == JWS_ACCOUNT) {
 		v = acme_sign_op_check(&s->rules, rq->facts, rq->op, in,
-		    rq->len, rq->url, sizeof(rq->url));
-	else if (rq->kind == JWS_EAB)
+		    rq->len, rq->url, sizeof(rq->url), rq->kid,
+		    sizeof(rq->kid));
+		kid = rq->kid[0] != '\0' ? rq->kid : NULL;
+		if (v == ACME_SIGN_OK)
+			v = acme_pin_check(&s->pins, rq->job_pins, rq->op,
+			    rq->url, kid, rq->nnames);
+		if (v == ACME_SIGN_OK)
+			rq->pinned = acme_pin_learn(&s->pins, rq->job_pins,
+			    rq->op, rq->url, kid);
+		else
+			rq->url[0] = rq->kid[0] = '\0';
+	} else if (rq->kind == JWS_EAB)
 		v = rq->facts == NULL || !acme_op_allowed(ACME_OP_NEW_ACCOUNT,
 		    rq->facts->action) ? ACME_SIGN_DENY_OP :
 		    acme_eab_check(&s->rules, in, rq->len);

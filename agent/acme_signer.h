@@ -16,6 +16,7 @@
 
 #include "acme_jws.h"
 #include "acme_sign_policy.h"
+#include "acme_url_pin.h"
 #include "buf.h"
 #include "hsm.h"
 
@@ -31,6 +32,7 @@ struct acme_signer {
 	char			*contact;	/* rules.contact; NULL: none */
 	char			 thumbprint[ACME_THUMBPRINT_LEN + 1];	/* http-01 */
 	char			*prefix[ACME_SIGN_MAX_PREFIXES];
+	struct acme_pins	 pins;		/* learned; see acme_url_pin.h */
 };
 
 /*
@@ -52,6 +54,7 @@ void	acme_signer_free(struct acme_signer *);
  */
 struct acme_job_view {
 	struct acme_job_facts	 f;
+	size_t			 nnames;	/* in f.sans_json */
 	char			*sans;
 	unsigned char		*csr_der;
 	unsigned char		*cert_der;
@@ -67,7 +70,11 @@ struct acme_sign_req {
 	const uint8_t		*input;
 	size_t			 len;
 	const struct acme_job_facts *facts;
+	size_t			 nnames;	/* the job's names */
+	struct acme_job_pins	*job_pins;	/* the job's own; NULL: none */
 	char			 url[ACME_MAX_URL + 1];	/* set when granted */
+	char			 kid[ACME_MAX_URL + 1];	/* "": by the key */
+	unsigned		 pinned;	/* 1 << acme_pin_role learned */
 };
 
 /*
@@ -81,8 +88,11 @@ enum acme_sign_verdict acme_signer_answer(struct acme_signer *,
 	    struct hsm *, struct acme_sign_req *, uint8_t *sig,
 	    size_t *siglen, int *failed, char *err, size_t errlen);
 /*
- * The checks of acme_signer_answer alone (rq->url set when granted):
- * the parent's loop checks, then hands the signature to its HSM worker.
+ * The checks of acme_signer_answer alone: the policy, then the pins
+ * (an account-key JWS without job_pins is refused). On a grant rq->url
+ * and rq->kid are set and the pins learned (rq->pinned says which of
+ * the connector's). The parent's loop checks, then hands the signature
+ * to its HSM worker.
  */
 enum acme_sign_verdict acme_signer_check(struct acme_signer *,
 	    struct acme_sign_req *);

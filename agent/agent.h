@@ -23,6 +23,7 @@
 #include "version.h"
 
 struct acme_signer;
+struct acme_job_pins;
 struct http01_server;
 struct broker;
 struct hsm_worker;
@@ -79,6 +80,7 @@ struct job {
 	int		 conn;		/* IPC_JOB_CA: its connector's index */
 	int64_t		 sent_ms;	/* when it went to the child */
 	int64_t		 sign_until_ms;	/* no signature after (no grant moves it) */
+	struct acme_job_pins *acme_pins; /* its URLs (acme_url_pin.h); lazily */
 };
 
 /* Why a connector child ended (metrics: restarts by cause). */

@@ -448,6 +448,31 @@ jws_refused(struct agent *a, uint32_t req, const struct ipc_jws_sign_request
 }
 
 /*
+ * What a grant pinned (acme_url_pin.h) goes into its record and the
+ * log: an auditor sees which URLs the connector's account is held to.
+ */
+static void
+pinned(const struct acme_signer *s, const struct acme_sign_req *ar,
+    json_t *record)
+{
+	json_t	*roles;
+
+	if (ar->pinned == 0 || record == NULL)
+		return;
+	roles = json_array();
+	for (int r = 0; r < ACME_PIN_ROLES; r++) {
+		if (!(ar->pinned & (1u << r)))
+			continue;
+		json_array_append_new(roles, json_string(
+		    acme_pin_role_name((enum acme_pin_role)r)));
+		log_info("acme: connector %s: %s pinned to %s", s->connector,
+		    acme_pin_role_name((enum acme_pin_role)r),
+		    s->pins.url[r]);
+	}
+	json_object_set_new(record, "pinned", roles);
+}
+
+/*
  * The parent half of child_sign_jws(): ACME's JWS (RFC 8555 §6.2). Only
  * for a CA job in flight on an ACME connector, within the rate, and
  * only what acme_sign_policy lets that connector's account sign.
@@ -487,6 +512,10 @@ on_jws_sign_request(struct agent *a, const struct ipc_msg *msg)
 	ar.len = rq.len;
 	ar.facts = acme_job_view_init(&view, &j->payload) == 0 ? &view.f :
 	    NULL;
+	ar.nnames = view.nnames;
+	if (j->acme_pins == NULL)
+		j->acme_pins = xcalloc(1, sizeof(*j->acme_pins));
+	ar.job_pins = j->acme_pins;
 	av = acme_signer_check(s, &ar);
 	if (ar.facts != NULL)
 		acme_job_view_free(&view);
@@ -502,6 +531,7 @@ on_jws_sign_request(struct agent *a, const struct ipc_msg *msg)
 	    (json_int_t)rq.job_id, "scheme", jws_kind_name(rq.kind),
 	    "connector", s->connector, "op", acme_op_name(rq.op), "url",
 	    ar.url, "input_sha256", h);
+	pinned(s, &ar, record);
 	if (rq.kind == JWS_ACCOUNT) {
 		/* The token signs off the loop; the reply follows its answer. */
 		sign_async(a, msg->id, rq.job_id, WORK_ACCOUNT, run_account_sign,

@@ -7,8 +7,10 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "acme_sign_policy.h"
+#include "acme_url_pin.h"
 #include "ipc.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -37,15 +39,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct acme_job_facts	 revoke = { .action = CA_REVOKE,
 	    .sans_json = "[\"dns:a.test\"]", .cert_der = der,
 	    .cert_len = sizeof(der), .reason = 1 };
-	char			 url[1100];
+	static struct acme_pins		pins;
+	static struct acme_job_pins	jp;
+	char			 url[1100], kid[1100];
 
 	(void)acme_sign_check(&r, (const char *)data, size);
 	(void)acme_eab_check(&r, (const char *)data, size);
 	if (size > 0) {
-		(void)acme_sign_op_check(&r, &enroll, data[0] % 8,
-		    (const char *)data + 1, size - 1, url, sizeof(url));
 		(void)acme_sign_op_check(&r, &revoke, data[0] % 8,
-		    (const char *)data + 1, size - 1, url, sizeof(url));
+		    (const char *)data + 1, size - 1, url, sizeof(url), kid,
+		    sizeof(kid));
+		/* What passes goes through the pins, as the parent does. */
+		if (acme_sign_op_check(&r, &enroll, data[0] % 8,
+		    (const char *)data + 1, size - 1, url, sizeof(url), kid,
+		    sizeof(kid)) == ACME_SIGN_OK && acme_pin_check(&pins, &jp,
+		    data[0] % 8, url, kid[0] ? kid : NULL, 2) == ACME_SIGN_OK)
+			(void)acme_pin_learn(&pins, &jp, data[0] % 8, url,
+			    kid[0] ? kid : NULL);
+		if (data[0] & 0x80)	/* a new job, now and then */
+			memset(&jp, 0, sizeof(jp));
 	}
 	return 0;
 }

@@ -464,15 +464,17 @@ revoke_ok(const struct parsed *p, const struct acme_job_facts *f)
 enum acme_sign_verdict
 acme_sign_op_check(const struct acme_sign_rules *r,
     const struct acme_job_facts *f, unsigned op, const char *input,
-    size_t len, char *url, size_t urllen)
+    size_t len, char *url, size_t urllen, char *kid, size_t kidlen)
 {
 	struct parsed		 p;
 	enum acme_sign_verdict	 v;
-	const char		*u;
+	const char		*u, *k;
 	int			 ok;
 
 	if (url != NULL && urllen > 0)
 		url[0] = '\0';
+	if (kid != NULL && kidlen > 0)
+		kid[0] = '\0';
 	if (split(input, len, &p) != 0)
 		return ACME_SIGN_DENY_FORMAT;
 	if ((v = form(r, &p)) != ACME_SIGN_OK)
@@ -501,6 +503,9 @@ acme_sign_op_check(const struct acme_sign_rules *r,
 	v = ok ? ACME_SIGN_OK : ACME_SIGN_DENY_PAYLOAD;
 	if (v == ACME_SIGN_OK && url != NULL && urllen > 0)
 		snprintf(url, urllen, "%s", u);
+	k = json_string_value(json_object_get(p.hdr, "kid"));
+	if (v == ACME_SIGN_OK && k != NULL && kid != NULL && kidlen > 0)
+		snprintf(kid, kidlen, "%s", k);
  out:
 	parsed_free(&p);
 	return v;

@@ -33,8 +33,8 @@
  * and each only in the jobs that need it (a validation job signs
  * nothing). Everything else, key change, account update or
  * deactivation, a payload that is itself a JWS, unknown members, is
- * refused. The job-in-flight and rate checks stay in sign_policy.
- * Pure logic.
+ * refused. The job-in-flight and rate checks stay in sign_policy, the
+ * pinned URLs in acme_url_pin. Pure logic.
  */
 #ifndef HSMAGENT_ACME_SIGN_POLICY_H
 #define HSMAGENT_ACME_SIGN_POLICY_H
@@ -97,11 +97,12 @@ enum acme_sign_verdict acme_eab_check(const struct acme_sign_rules *,
  * The whole decision on one account-key JWS: the form (acme_sign_check),
  * then op (ACME_OP_*) against the job and the payload against op. On
  * ACME_SIGN_OK, url (urllen bytes) holds the request's url, for the
- * grant's audit record.
+ * grant's audit record and the pins (acme_url_pin.h), and kid its kid
+ * ("" for a newAccount, which goes by the key).
  */
 enum acme_sign_verdict acme_sign_op_check(const struct acme_sign_rules *,
 	    const struct acme_job_facts *, unsigned op, const char *input,
-	    size_t len, char *url, size_t urllen);
+	    size_t len, char *url, size_t urllen, char *kid, size_t kidlen);
 /* May a job of this action ask for op (an EAB: ACME_OP_NEW_ACCOUNT)? */
 int	acme_op_allowed(unsigned op, uint8_t action);
 const char	*acme_op_name(unsigned op);

@@ -552,6 +552,48 @@ validation_attacks(uint32_t job, const char *jwk)
 	http01_attack("validate-http01", job, "validateToken123");
 }
 
+/*
+ * Once the job has used its URLs, the same well-formed requests aimed
+ * elsewhere under the server's prefix: the pins refuse them. finalize is
+ * the order's own finalize payload.
+ */
+static void
+pin_attacks(uint32_t job, const char *jwk, const char *sans,
+    const char *finalize)
+{
+	uint8_t	 sig[IPC_MAX_SIG];
+	size_t	 siglen, n;
+	char	*ids = identifiers(sans, NULL, 0, 0, NULL), u[64];
+	int	 st = SIGN_OK;
+
+	attack("pin-order-elsewhere", job, JWS_ACCOUNT, ACME_OP_NEW_ORDER,
+	    input_of(jwk, KID, SRV "new-order-2", ids));
+	attack("pin-other-kid", job, JWS_ACCOUNT, ACME_OP_FETCH,
+	    input_of(jwk, SRV "my-account/2", SRV "authz/1", ""));
+	attack("pin-finalize-elsewhere", job, JWS_ACCOUNT, ACME_OP_FINALIZE,
+	    input_of(jwk, KID, SRV "finalize/2", finalize));
+	attack("pin-challenge-finalize", job, JWS_ACCOUNT, ACME_OP_CHALLENGE,
+	    input_of(jwk, KID, SRV "finalize/1", "{}"));
+	attack("pin-fetch-endpoint", job, JWS_ACCOUNT, ACME_OP_FETCH,
+	    input_of(jwk, KID, SRV "new-order", ""));
+	attack("pin-challenge-account", job, JWS_ACCOUNT, ACME_OP_CHALLENGE,
+	    input_of(jwk, KID, KID, "{}"));
+	/* Two names, two challenges; not a third. */
+	control("control-second-challenge", job, ACME_OP_CHALLENGE,
+	    input_of(jwk, KID, SRV "chall/2", "{}"));
+	attack("pin-third-challenge", job, JWS_ACCOUNT, ACME_OP_CHALLENGE,
+	    input_of(jwk, KID, SRV "chall/3", "{}"));
+	/* Fetches of ever new URLs: granted up to the job's cap, no more. */
+	for (n = 0; n < 64 && st == SIGN_OK; n++) {
+		snprintf(u, sizeof(u), SRV "flood/%zu", n);
+		siglen = 0;
+		st = jws(job, JWS_ACCOUNT, ACME_OP_FETCH,
+		    input_of(jwk, KID, u, ""), sig, &siglen);
+	}
+	say("hostile: pin-url-flood=%s after %zu", stub_verdict(st), n - 1);
+	free(ids);
+}
+
 static void
 enroll_attacks(uint32_t job, const struct ipc_job_ca *jc, const char *jwk)
 {
@@ -668,6 +710,7 @@ enroll_attacks(uint32_t job, const struct ipc_job_ca *jc, const char *jwk)
 	p = der_payload("csr", der, len, -1);
 	control("control-finalize", job, ACME_OP_FINALIZE,
 	    input_of(jwk, KID, SRV "finalize/1", p));
+	pin_attacks(job, jwk, sans, p);
 	free(p);
 	OPENSSL_free(der);
 	if (acme_eab_init(&e, EAB_KID, SRV "new-acct", jwk) == -1)
@@ -720,6 +763,8 @@ revoke_attacks(uint32_t job, const struct ipc_job_ca *jc, const char *jwk)
 	p = der_payload("certificate", der, len, jc->reason);
 	control("control-revoke", job, ACME_OP_REVOKE,
 	    input_of(jwk, KID, SRV "revoke-cert", p));
+	attack("pin-revoke-elsewhere", job, JWS_ACCOUNT, ACME_OP_REVOKE,
+	    input_of(jwk, KID, SRV "revoke-cert-2", p));
 	free(p);
 	OPENSSL_free(der);
 }

@@ -72,6 +72,12 @@ expect_in "$T/agent.err" 'acme: connector pebble: account https://localhost:[0-9
 expect_in "$T/pebble/pebble.log" "Successful newAccount Binding.*$PEBBLE_EAB_KID" \
 	"Pebble verified the binding"
 acct=$(grep -Eo 'my-account/[^ ]+' "$T/agent.err" | head -1)
+# The parent pinned the URLs the real connector used, learned from its
+# first requests: the directory's endpoints and this account.
+expect_in "$T/agent.err" 'acme: connector pebble: newOrder pinned to https://localhost:[0-9]+/order-plz' \
+	"newOrder pinned"
+expect_in "$T/agent.err" "acme: connector pebble: account pinned to https://localhost:[0-9]+/$acct" \
+	"the account URL pinned"
 note "issued through newAccount (EAB), newOrder, 2 authorizations, finalize, download: $(openssl x509 -in "$T/one.crt" -noout -serial)"
 note "the preferred chain, offered as an alternate: up to \"$ROOT1\""
 

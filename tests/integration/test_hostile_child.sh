@@ -11,7 +11,10 @@
 #      http-01: the child holds no listener; a token it names is answered
 #      by the parent only during an enrollment job and only with the
 #      account's own thumbprint. A log flood is cut to the rate and
-#      shows in metrics and health.
+#      shows in metrics and health. Once a URL is used, the same request
+#      aimed elsewhere under the server's prefix is refused (the pins:
+#      directory endpoints, the account, the order's finalize, one
+#      challenge per name, a cap on a job's URLs).
 #   2. The signing window: legitimate requests without end are granted
 #      only inside the job's window; then the parent ends the child.
 #   3. A full disk: no signature leaves without its audit record.
@@ -88,10 +91,12 @@ refused=(validate-fetch validate-account validate-keychange validate-eab
 	order-more-names order-fewer-names order-extra-member order-other-names
 	finalize-other-csr revoke-in-enroll challenge-not-empty fetch-with-payload
 	account-eab-other-url revoke-other-certificate revoke-other-reason
-	order-in-revoke)
+	order-in-revoke pin-order-elsewhere pin-other-kid pin-finalize-elsewhere
+	pin-challenge-finalize pin-fetch-endpoint pin-challenge-account
+	pin-third-challenge pin-revoke-elsewhere)
 granted=(control-account-lookup control-new-order control-new-order-reordered
-	control-fetch control-challenge control-finalize control-eab
-	control-new-account control-revoke)
+	control-fetch control-challenge control-finalize control-second-challenge
+	control-eab control-new-account control-revoke)
 for n in "${refused[@]}"; do
 	v=$(verdict "$n")
 	[ "$v" = refused ] || fail "attack $n: '$v', expected refused"
@@ -100,6 +105,12 @@ for n in "${granted[@]}"; do
 	v=$(verdict "$n")
 	[ "$v" = granted ] || fail "control $n: '$v', expected granted (and verified)"
 done
+# The job's URLs: authz/1, chall/1, chall/2, finalize/1, then 8 more of
+# the 2 x 2 names + 8 a job may name; the next is refused.
+expect_in "$T/agent.err" 'hostile: pin-url-flood=refused after 8' \
+	"new URLs past the job's cap"
+expect_in "$T/agent.err" 'acme: connector acme: newOrder pinned to https://localhost:14000/new-order' \
+	"the pin is logged"
 expect_in "$T/agent.err" 'hostile: tls12-digest-of-jws=refused' \
 	"a bare digest for a TLS 1.3-only connector"
 expect_in "$T/agent.err" 'hostile: tls13-over-jws=granted as-jws-by-account=no as-jws-by-tls-key=no as-certificate-verify=yes' \
@@ -119,7 +130,8 @@ note "${#refused[@]} attacks refused, ${#granted[@]} controls granted and verifi
 
 # The audit log: each refusal with its reason and the hash of what was
 # asked; each grant with operation, url and the hash of what was signed.
-python3 - "$A" "${#refused[@]}" "${#granted[@]}" <<'PY' || fail "audit records"
+# The flood adds one refusal and 8 grants.
+python3 - "$A" "$((${#refused[@]} + 1))" "$((${#granted[@]} + 8))" <<'PY' || fail "audit records"
 import json, sys, collections
 recs = [json.loads(l) for l in open(sys.argv[1])]
 ref = [r for r in recs if r["event"] == "sign.refused" and str(r["details"].get("scheme", "")).startswith("jws")]
@@ -136,7 +148,10 @@ for r in gr:
     if d["scheme"] == "jws-account":
         assert d["url"].startswith("https://localhost:14000/"), r
 c = collections.Counter(r["outcome"] for r in ref)
-assert c["op"] >= 6 and c["payload"] >= 12, c
+assert c["op"] >= 6 and c["payload"] >= 12 and c["url"] >= 8 and c["key"] >= 1, c
+# What the grants pinned, each once: the directory's endpoints and the account.
+pins = [p for r in gr for p in r["details"].get("pinned", [])]
+assert sorted(pins) == ["account", "newAccount", "newOrder", "revokeCert"], pins
 print("refused by reason:", dict(c))
 PY
 "$CLI" audit verify "$A" >/dev/null || fail "audit log broken"

@@ -307,16 +307,19 @@ op_check(const struct acme_job_facts *f, unsigned op, const char *kid,
 {
 	struct acme_jws		 j;
 	enum acme_sign_verdict	 v;
-	char			 url[ACME_MAX_URL + 1];
+	char			 url[ACME_MAX_URL + 1], k[ACME_MAX_URL + 1];
 
 	assert_int_equal(acme_jws_init(&j, "ES256", kid ? NULL : jwk, kid,
 	    "n", SRV "x", payload, strlen(payload)), 0);
 	v = acme_sign_op_check(&rules, f, op, j.signing_input,
-	    strlen(j.signing_input), url, sizeof(url));
-	if (v == ACME_SIGN_OK)
+	    strlen(j.signing_input), url, sizeof(url), k, sizeof(k));
+	if (v == ACME_SIGN_OK) {
 		assert_string_equal(url, SRV "x");
-	else
+		assert_string_equal(k, kid ? kid : "");
+	} else {
 		assert_string_equal(url, "");
+		assert_string_equal(k, "");
+	}
 	acme_jws_free(&j);
 	return v;
 }
@@ -474,7 +477,7 @@ test_op_new_account_eab(void **state)
 	    strlen(pl)), 0);
 	assert_int_equal(acme_sign_op_check(&rules, &enroll_job,
 	    ACME_OP_NEW_ACCOUNT, j.signing_input, strlen(j.signing_input), url,
-	    sizeof(url)), ACME_SIGN_DENY_PAYLOAD);
+	    sizeof(url), NULL, 0), ACME_SIGN_DENY_PAYLOAD);
 	acme_jws_free(&j);
 	free(obj);
 	acme_jws_free(&e);
