@@ -435,9 +435,11 @@ answer(struct acme_signer *s, struct hsm *h, uint8_t kind, const char *in,
 {
 	static const struct acme_job_facts enroll = { .action = CA_ENROLL,
 	    .sans_json = "[\"dns:a.test\"]" };
+	static struct acme_job_pins	 pins;	/* one job for the whole test */
 	struct acme_sign_req	 rq = { .kind = kind, .op = kind == JWS_EAB ?
 	    ACME_OP_NEW_ACCOUNT : ACME_OP_CHALLENGE, .input =
-	    (const uint8_t *)in, .len = strlen(in), .facts = &enroll };
+	    (const uint8_t *)in, .len = strlen(in), .facts = &enroll,
+	    .nnames = 1, .job_pins = &pins };
 	char			 err[256];
 
 	return acme_signer_answer(s, h, &rq, sig, siglen, failed, err,
@@ -479,6 +481,19 @@ test_acme_signer(void **state)
 	    &siglen, &failed), ACME_SIGN_OK);
 	assert_false(failed);
 	assert_int_equal(acme_ecdsa_der_to_raw(sig, siglen, mac, 64), 64);
+	/* The grant pinned the account; another kid is refused. */
+	assert_string_equal(s.pins.url[ACME_PIN_ACCOUNT],
+	    "https://ca.test/acme/acct/1");
+	acme_jws_free(&j);
+	assert_int_equal(acme_jws_init(&j, "ES256", NULL,
+	    "https://ca.test/acme/acct/2", "n0", "https://ca.test/acme/order",
+	    "{}", 2), 0);
+	assert_int_equal(answer(&s, h, JWS_ACCOUNT, j.signing_input, sig,
+	    &siglen, &failed), ACME_SIGN_DENY_KEY);
+	acme_jws_free(&j);
+	assert_int_equal(acme_jws_init(&j, "ES256", NULL,
+	    "https://ca.test/acme/acct/1", "n0", "https://ca.test/acme/order",
+	    "{}", 2), 0);
 	/* The same input as an EAB is refused: an EAB has no nonce. */
 	assert_int_equal(answer(&s, h, JWS_EAB, j.signing_input, sig, &siglen,
 	    &failed), ACME_SIGN_DENY_NONCE);
