@@ -55,7 +55,7 @@ HARDEN	 = -fstack-protector-strong -fPIE -fno-strict-aliasing
 OPT	?= -O2 -D_FORTIFY_SOURCE=2
 BASE_CFLAGS = -std=c17 -g $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
 	   -include $(DIRS_H) \
-	   -Icommon -Iagent -Ihsm -Iconnectors -Ipolicy
+	   -Icommon -Iagent -Iconfig -Iapi -Iorders -Iaudit -Ihsm -Iconnectors -Ipolicy
 BASE_LDFLAGS = -pie -Wl,-z,relro,-z,now
 
 ifeq ($(SAN),1)
@@ -78,28 +78,28 @@ POLICY_SRCS	:= policy/policy_parse.c policy/policy_eval.c policy/san.c \
 		   policy/csr.c
 COMMON_SRCS	:= common/log.c common/util.c common/buf.c common/ipc.c \
 		   common/scheme.c common/tls13_cv.c
-PARENT_SRCS	:= agent/hsmagentd.c agent/config.c agent/supervisor.c \
-		   hsm/hsm_public.c agent/config_check.c \
+PARENT_SRCS	:= agent/hsmagentd.c config/config.c agent/supervisor.c \
+		   hsm/hsm_public.c config/config_check.c \
 		   agent/dispatch.c agent/jobs.c agent/resolve.c agent/notify.c \
 		   hsm/hsm.c hsm/keygen.c hsm/p11uri.c hsm/pin.c \
 		   common/secret_file.c policy/sign_policy.c \
-		   agent/api_server.c agent/peer_ident.c agent/api_request.c agent/api_ops.c \
-		   agent/order_flow.c agent/agent_audit.c agent/local_api.c \
-		   agent/activation.c agent/reload.c agent/health.c \
-		   agent/metrics.c agent/audit.c agent/orders.c \
-		   agent/poll_schedule.c agent/hsm_worker.c agent/cred_watch.c \
+		   api/api_server.c api/peer_ident.c api/api_request.c api/api_ops.c \
+		   orders/order_flow.c agent/agent_audit.c api/local_api.c \
+		   api/activation.c agent/reload.c api/health.c \
+		   api/metrics.c audit/audit.c orders/orders.c \
+		   config/poll_schedule.c agent/hsm_worker.c agent/cred_watch.c \
 		   agent/http01_listen.c agent/http01_server.c agent/acme_http01.c \
-		   agent/connector_validity.c agent/key_roles.c \
-		   agent/connect_broker.c agent/resolver.c agent/api_budget.c \
+		   config/connector_validity.c agent/key_roles.c \
+		   agent/connect_broker.c agent/resolver.c api/api_budget.c \
 		   agent/path_trust.c \
-		   agent/tracked.c agent/tracking.c agent/api_track.c \
-		   agent/api_credential.c agent/api_chain.c \
+		   orders/tracked.c orders/tracking.c api/api_track.c \
+		   api/api_credential.c api/api_chain.c \
 		   policy/acme_sign_policy.c policy/acme_url_pin.c \
 		   common/acme_jws.c common/b64url.c \
 		   hsm/account_key.c agent/acme_signer.c agent/acme_eab.c \
 		   $(POLICY_SRCS)
 CLIENT_SRCS	:= client/hsmagent.c client/deliver.c client/agent_conn.c \
-		   client/certmonger.c agent/audit.c common/util.c \
+		   client/certmonger.c audit/audit.c common/util.c \
 		   common/log.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/tls_setup.c connectors/probe.c \
@@ -184,7 +184,7 @@ $(BUILD)/tests/test_sign_policy: $(call obj_p,tests/unit/test_sign_policy.c \
 $(BUILD)/tests/test_p11uri: $(call obj_p,tests/unit/test_p11uri.c \
 	hsm/p11uri.c $(T_COMMON))
 $(BUILD)/tests/test_config: $(call obj_p,tests/unit/test_config.c \
-	agent/config.c agent/poll_schedule.c hsm/p11uri.c \
+	config/config.c config/poll_schedule.c hsm/p11uri.c \
 	policy/acme_sign_policy.c \
 	common/b64url.c $(T_COMMON))
 $(BUILD)/tests/test_sandbox: $(call obj_c,tests/unit/test_sandbox.c \
@@ -196,17 +196,17 @@ $(BUILD)/tests/test_hsm: $(call obj_p,tests/unit/test_hsm.c hsm/hsm.c \
 	agent/acme_eab.c \
 	$(T_COMMON))
 $(BUILD)/tests/test_audit: $(call obj_p,tests/unit/test_audit.c \
-	agent/audit.c common/util.c common/log.c)
+	audit/audit.c common/util.c common/log.c)
 $(BUILD)/tests/test_orders: $(call obj_p,tests/unit/test_orders.c \
-	agent/orders.c agent/tracked.c common/util.c common/log.c)
+	orders/orders.c orders/tracked.c common/util.c common/log.c)
 $(BUILD)/tests/test_policy: $(call obj_p,tests/unit/test_policy.c \
 	$(POLICY_SRCS) common/util.c common/log.c)
 $(BUILD)/tests/test_csr: $(call obj_p,tests/unit/test_csr.c \
 	$(POLICY_SRCS) common/util.c common/log.c)
 $(BUILD)/tests/test_api_request: $(call obj_p,tests/unit/test_api_request.c \
-	agent/api_request.c policy/san.c common/util.c common/log.c)
+	api/api_request.c policy/san.c common/util.c common/log.c)
 $(BUILD)/tests/test_poll_schedule: $(call obj_p,tests/unit/test_poll_schedule.c \
-	agent/poll_schedule.c)
+	config/poll_schedule.c)
 $(BUILD)/tests/test_hsm_worker: $(call obj_p,tests/unit/test_hsm_worker.c \
 	agent/hsm_worker.c $(T_COMMON))
 $(BUILD)/tests/test_entrust_msg: $(call obj_c,tests/unit/test_entrust_msg.c \
@@ -345,15 +345,16 @@ FUZZ_TARGETS	:= fuzz_ipc fuzz_config fuzz_p11uri fuzz_api_request \
 		   fuzz_policy fuzz_csr fuzz_audit_verify fuzz_cagw \
 		   fuzz_scm fuzz_acme_sign fuzz_acme_msg fuzz_acme_http01
 FUZZ_FLAGS	:= -std=c17 -g -O1 -D_GNU_SOURCE \
-		   -fsanitize=fuzzer,address,undefined -Icommon -Iagent -Ihsm \
+		   -fsanitize=fuzzer,address,undefined -Icommon -Iagent -Iconfig -Iapi \
+		   -Iorders -Iaudit -Ihsm \
 		   -Ipolicy -Iconnectors \
 		   $(shell $(PKG_CONFIG) --cflags openssl jansson)
 FUZZ_LIBS	:= $(shell $(PKG_CONFIG) --libs openssl jansson)
 build-fuzz/fuzz_ipc: fuzz/fuzz_ipc.c $(T_COMMON)
-build-fuzz/fuzz_config: fuzz/fuzz_config.c agent/config.c hsm/p11uri.c \
-	agent/poll_schedule.c policy/acme_sign_policy.c common/b64url.c $(T_COMMON)
+build-fuzz/fuzz_config: fuzz/fuzz_config.c config/config.c hsm/p11uri.c \
+	config/poll_schedule.c policy/acme_sign_policy.c common/b64url.c $(T_COMMON)
 build-fuzz/fuzz_p11uri: fuzz/fuzz_p11uri.c hsm/p11uri.c $(T_COMMON)
-build-fuzz/fuzz_api_request: fuzz/fuzz_api_request.c agent/api_request.c \
+build-fuzz/fuzz_api_request: fuzz/fuzz_api_request.c api/api_request.c \
 	policy/san.c common/util.c common/log.c
 build-fuzz/fuzz_policy: fuzz/fuzz_policy.c $(POLICY_SRCS) common/util.c \
 	common/log.c
@@ -366,7 +367,7 @@ build-fuzz/fuzz_acme_msg: fuzz/fuzz_acme_msg.c connectors/acme_msg.c \
 	$(T_COMMON)
 build-fuzz/fuzz_acme_http01: fuzz/fuzz_acme_http01.c \
 	agent/acme_http01.c
-build-fuzz/fuzz_audit_verify: fuzz/fuzz_audit_verify.c agent/audit.c \
+build-fuzz/fuzz_audit_verify: fuzz/fuzz_audit_verify.c audit/audit.c \
 	common/util.c common/log.c
 build-fuzz/%:
 	@mkdir -p build-fuzz
@@ -401,9 +402,10 @@ bench: deps
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-		--std=c11 -D_GNU_SOURCE -Icommon -Iagent -Ihsm -Iconnectors \
+		--std=c11 -D_GNU_SOURCE -Icommon -Iagent -Iconfig -Iapi -Iorders \
+		-Iaudit -Ihsm -Iconnectors \
 		-Ipolicy --suppress=missingIncludeSystem \
-		common agent hsm connectors policy
+		common agent config api orders audit hsm connectors policy
 
 # Man pages and units name the installed paths: made from their sources
 # with the directories above (never with DESTDIR).

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """audit_check.py LOG - an independent re-check of an hsmagent audit log,
-the recipe agent/audit.h gives auditors. Exit 0 if intact."""
+the recipe audit/audit.h gives auditors. Exit 0 if intact."""
 import hashlib
 import json
 import re

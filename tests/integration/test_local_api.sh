@@ -191,7 +191,7 @@ kill "$agent"
 wait "$agent" 2>/dev/null || true
 "$CLI" audit verify "$T/state/audit.log" >"$T/verify.out" || fail "audit log does not verify"
 expect_in "$T/verify.out" 'intact' "audit verify"
-# The recipe auditors get (agent/audit.h), run independently.
+# The recipe auditors get (audit/audit.h), run independently.
 python3 "$ROOT/tests/integration/audit_check.py" "$T/state/audit.log" >/dev/null ||
 	fail "the documented re-check disagrees with hsmagent audit verify"
 for ev in agent.start hsm.login hsm.key_check child.start policy.decision \
