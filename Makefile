@@ -54,8 +54,34 @@ WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
 HARDEN	 = -fstack-protector-strong -fPIE -fno-strict-aliasing
 OPT	?= -O2 -D_FORTIFY_SOURCE=2
 BASE_CFLAGS = -std=c17 -g $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
-	   -include $(DIRS_H) \
-	   -Icommon -Iagent -Iconfig -Iapi -Iorders -Iaudit -Ihsm -Iconnectors -Ipolicy
+	   -include $(DIRS_H)
+
+# The walls between rooms, kept by the build: an object is compiled with
+# the include paths of its room only (its folder: ARCHITECTURE.md), so an
+# include across a wall fails to compile. The child's connectors see
+# common/ alone; policy/, hsm/ and audit/ are leaves that see common/;
+# the parent's rooms see each other and the leaves, never connectors/;
+# the client sees audit/ (it verifies the log). Tests, fuzz targets and
+# benchmarks see it all.
+INC_ALL		:= -Icommon -Iagent -Iconfig -Iapi -Iorders -Iaudit -Ihsm \
+		   -Ipolicy -Iconnectors
+INC_PARENT	:= -Icommon -Iagent -Iconfig -Iapi -Iorders -Iaudit -Ihsm \
+		   -Ipolicy
+INC_common	:= -Icommon
+INC_connectors	:= -Icommon -Iconnectors
+INC_policy	:= -Icommon -Ipolicy
+INC_hsm		:= -Icommon -Ihsm
+INC_audit	:= -Icommon -Iaudit
+INC_client	:= -Icommon -Iclient -Iaudit
+INC_agent	:= $(INC_PARENT)
+INC_config	:= $(INC_PARENT)
+INC_api		:= $(INC_PARENT)
+INC_orders	:= $(INC_PARENT)
+room_inc	= $(or $(INC_$(firstword $(subst /, ,$(1)))),$(INC_ALL))
+# What a room's objects are compiled with (tests/integration/test_walls.sh).
+room-cflags-%:
+	@echo $(BASE_CFLAGS) $(call room_inc,$*/x.c) \
+		$(shell $(PKG_CONFIG) --cflags $(PARENT_PKGS) $(CHILD_PKGS))
 BASE_LDFLAGS = -pie -Wl,-z,relro,-z,now
 
 ifeq ($(SAN),1)
@@ -141,15 +167,15 @@ $(DIRS_H): FORCE
 
 $(BUILD)/p/%.o: %.c $(DIRS_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_P) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_P) $(call room_inc,$<) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/c/%.o: %.c $(DIRS_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_C) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_C) $(call room_inc,$<) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/u/%.o: %.c $(DIRS_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_U) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_U) $(call room_inc,$<) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(HSMAGENTD): $(call obj_p,$(PARENT_SRCS) $(COMMON_SRCS))
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P)

@@ -13,14 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api_limits.h"
 #include "san.h"
-
-#define API_MAX_LINE		(64 * 1024)	/* bytes, newline excluded */
-#define API_MAX_NAME		64		/* connector, profile */
-#define API_MAX_CSR		(48 * 1024)
-#define API_ORDER_ID_LEN	16
-#define API_MAX_SERIAL		64		/* hex digits */
-#define API_MAX_COMMENT		256
 
 enum api_op {
 	OP_ENROLL = 1,

@@ -36,7 +36,7 @@
 #include <openssl/x509v3.h>
 
 #include "agent_conn.h"
-#include "api_request.h"
+#include "api_limits.h"
 #include "certmonger.h"
 #include "util.h"
 #include "version.h"

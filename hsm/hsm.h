@@ -20,7 +20,7 @@
 
 #include <openssl/evp.h>
 
-#include "config.h"
+#include "scheme.h"
 
 #define HSM_MAX_SIG	1024
 
