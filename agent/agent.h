@@ -40,7 +40,7 @@ struct policy;
 #define AGENT_EXIT_CONFIG	78
 #define AGENT_EXIT_CREDENTIAL	77
 
-#define AGENT_MAX_JOBS		64
+#define AGENT_MAX_JOBS		IPC_MAX_JOBS	/* the child holds as many */
 #define JOB_GRACE_MS		10000	/* past the child's own timeout */
 #define RESTART_MIN_MS		250
 #define RESTART_MAX_MS		30000

@@ -31,7 +31,11 @@ static const char *const passed_env[] = {
 	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", NULL
 };
 
-#define CHILD_IPC_FD		3	/* as connectors/child.h has it */
+/* What the child is sent must fit what it holds. */
+_Static_assert(CONFIG_MAX_CONNECTORS <= IPC_MAX_CONNECTORS,
+    "more connectors configured than the IPC carries");
+_Static_assert(AGENT_MAX_JOBS <= IPC_MAX_JOBS,
+    "more jobs in flight than the child holds");
 
 /*
  * fd 3 as the child expects it, moved above 3 first (it may sit on 3
@@ -292,7 +296,10 @@ describe_death(struct agent *a, int status, char *buf, size_t len)
 		cause = c->stop_cause;
 	c->ends[cause]++;
 	c->stop_cause = -1;
-	if (WIFEXITED(status))
+	if (WIFEXITED(status) && child_exit_name(WEXITSTATUS(status)))
+		snprintf(buf, len, "exited with status %d (%s)",
+		    WEXITSTATUS(status), child_exit_name(WEXITSTATUS(status)));
+	else if (WIFEXITED(status))
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
 		c->sigsys_kills++;

@@ -776,3 +776,23 @@ ipc_dec_ca_result(const struct ipc_msg *msg, struct ipc_ca_result *m)
 		return -1;
 	return 0;
 }
+
+const char *
+child_exit_name(int status)
+{
+	switch (status) {
+	case CHILD_EXIT_PARENT_GONE:	return "the parent closed the socket";
+	case CHILD_EXIT_SETUP:		return "set-up failed";
+	case CHILD_EXIT_PROTOCOL:	return "protocol violation";
+	case CHILD_EXIT_USAGE:		return "not started by hsmagentd";
+	case CHILD_EXIT_CONFIG:		return "configuration refused";
+	default:			return NULL;
+	}
+}
+
+int
+ipc_is_child_work(uint16_t type)
+{
+	return type == IPC_JOB_PROBE || type == IPC_JOB_CA ||
+	    type == IPC_SELFTEST;
+}

@@ -22,11 +22,31 @@
 
 #define IPC_HDR_LEN		12
 /*
- * The child's exit status when it refuses its configuration (a connector
- * type it does not have): a restart would refuse it again, so the parent
- * stops instead of restarting it (sysexits.h EX_CONFIG).
+ * The child's exit statuses, named once for both sides of the wall: the
+ * child exits with them, the parent's supervisor reads them.
+ *  - CHILD_EXIT_CONFIG: it refuses its configuration (a connector type
+ *    it does not have): a restart would refuse it again, so the parent
+ *    stops instead of restarting it (sysexits.h EX_CONFIG).
  */
-#define CHILD_EXIT_CONFIG	78
+#define CHILD_EXIT_PARENT_GONE	0	/* the parent closed the socket */
+#define CHILD_EXIT_SETUP	1	/* trust, chain or sandbox set-up failed */
+#define CHILD_EXIT_PROTOCOL	2	/* the parent broke the protocol */
+#define CHILD_EXIT_USAGE	64	/* not started by hsmagentd (EX_USAGE) */
+#define CHILD_EXIT_CONFIG	78	/* configuration refused (EX_CONFIG) */
+
+/*
+ * Work the parent gives the child (a job or a self-test): the child's
+ * main loop runs it, a wait for a reply keeps it for later. One list.
+ */
+int		 ipc_is_child_work(uint16_t type);
+
+/* "protocol violation" for CHILD_EXIT_PROTOCOL; NULL for another status. */
+const char	*child_exit_name(int status);
+
+/* The child's fd contract: the IPC socket is fd 3, nothing past it. */
+#define CHILD_IPC_FD		3
+/* Jobs in flight at once: the parent sends no more, the child holds this. */
+#define IPC_MAX_JOBS		64
 
 #define IPC_MAX_PAYLOAD		(64 * 1024)
 #define IPC_MAX_DGRAM		(IPC_HDR_LEN + IPC_MAX_PAYLOAD)

@@ -19,11 +19,9 @@
 #include "log.h"
 #include "scheme.h"
 
-#define CHILD_IPC_FD		3
-#define CHILD_HTTP01_FD		4	/* the http-01 listener, if cfg.http01 */
-#define CHILD_MAX_JOBS_IN	64	/* = AGENT_MAX_JOBS: the parent sends no more */
-#define CHILD_MAX_DEFERRED	(2 * CHILD_MAX_JOBS_IN)	/* jobs + selftests, with room */
-#define CHILD_MAX_JOBS		64
+/* CHILD_IPC_FD and IPC_MAX_JOBS: ipc.h, shared with the parent. */
+#define CHILD_MAX_JOBS		IPC_MAX_JOBS
+#define CHILD_MAX_DEFERRED	(2 * IPC_MAX_JOBS)	/* jobs + selftests, with room */
 
 struct ca_xfer;
 struct http01_server;

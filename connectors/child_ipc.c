@@ -23,7 +23,7 @@ child_violation(const char *what)
 {
 	/* The parent broke the protocol or vanished: nothing safe is left. */
 	log_error("ipc: %s; exiting", what);
-	_exit(2);
+	_exit(CHILD_EXIT_PROTOCOL);
 }
 
 void
@@ -31,7 +31,7 @@ child_send(struct child *c, uint16_t type, uint32_t id, const struct wbuf *b)
 {
 	if (ipc_send(c->fd, type, id, b) == -1) {
 		if (errno == EPIPE || errno == ECONNRESET)
-			_exit(0);		/* parent gone */
+			_exit(CHILD_EXIT_PARENT_GONE);		/* parent gone */
 		log_set_sink(NULL);
 		child_violation("cannot send to the parent");
 	}
@@ -52,7 +52,7 @@ child_log_sink(enum log_level level, const char *text)
 	ipc_enc_log(&b, &m);
 	if (ipc_send(log_child->fd, IPC_LOG, 0, &b) == -1 &&
 	    (errno == EPIPE || errno == ECONNRESET))
-		_exit(0);
+		_exit(CHILD_EXIT_PARENT_GONE);
 	wbuf_free(&b);
 }
 
@@ -86,7 +86,7 @@ child_recv_wait(struct child *c, struct ipc_msg *msg, int timeout_ms)
 		if (r == 1)
 			return 1;
 		if (r == 0)
-			_exit(0);		/* parent closed: quietly end */
+			_exit(CHILD_EXIT_PARENT_GONE);		/* parent closed: quietly end */
 		if (errno == EAGAIN || errno == EINTR)
 			continue;
 		child_violation("malformed datagram from the parent");
@@ -119,14 +119,13 @@ aside(struct child *c, struct ipc_msg *msg, const char *waiting_for)
 {
 	char why[64];
 
-	switch (msg->type) {
-	case IPC_JOB_PROBE:
-	case IPC_JOB_CA:
-	case IPC_SELFTEST:
+	if (ipc_is_child_work(msg->type)) {
 		if (msg->fd != -1)
 			child_violation("a descriptor with a job");
 		child_defer(c, msg);
 		return;
+	}
+	switch (msg->type) {
 	case IPC_CONNECT_REPLY:
 		if (msg->fd != -1)
 			close(msg->fd);

@@ -46,7 +46,7 @@ check_fd_contract(void)
 	    type != SOCK_SEQPACKET) {
 		fprintf(stderr, "hsmagent-connector: fd 3 is not the IPC "
 		    "socket; this program is started by hsmagentd only\n");
-		_exit(64);
+		_exit(CHILD_EXIT_USAGE);
 	}
 }
 
@@ -102,7 +102,7 @@ receive_config(struct child *c)
 	    blobs[BLOB_TRUST_PEM].total) == -1 ||
 	    tls_load_chain(c, blobs[BLOB_CHAIN_PEM].data,
 	    blobs[BLOB_CHAIN_PEM].total) == -1)
-		_exit(1);
+		_exit(CHILD_EXIT_SETUP);
 	for (int k = 1; k < BLOB_KIND_MAX; k++)
 		free(blobs[k].data);
 }
@@ -196,7 +196,7 @@ drain_ipc(struct child *c)
 		int r = ipc_recv(c->fd, c->rx, IPC_MAX_DGRAM + 1, &msg);
 
 		if (r == 0)
-			_exit(0);
+			_exit(CHILD_EXIT_PARENT_GONE);
 		if (r == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
@@ -260,7 +260,7 @@ enter_sandbox(struct child *c)
 	memset(&rep, 0, sizeof(rep));
 	if (sandbox_enter(&p, &rep, err, sizeof(err)) == -1) {
 		log_error("sandbox: %s", err);
-		_exit(1);
+		_exit(CHILD_EXIT_SETUP);
 	}
 	memset(&ready, 0, sizeof(ready));
 	ready.landlock_abi = (uint8_t)rep.landlock_abi;
