@@ -1,9 +1,10 @@
 /*
- * hsmagentd.c - the parent: startup order, event loop, probe command.
+ * hsmagentd.c - the parent: start-up order, event loop, stop.
  *
- * Startup (DESIGN.md "Startup order"): config; public material (trust
- * store, certificate chain), child identity, CA names; then the child is
- * started BEFORE any PKCS#11 call; only then the HSM login; then READY.
+ * Start-up order (ARCHITECTURE.md, and main() at the end of this file):
+ * config; public material (trust store, certificate chain), child
+ * identity, CA names; then the child is started BEFORE any PKCS#11 call;
+ * only then the HSM login; then READY.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -32,38 +33,14 @@
 #include "http01_server.h"
 #include "agent.h"
 #include "log.h"
+#include "probe_run.h"
 #include "secret_file.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR	"/usr/local/etc/hsmagent"
 #endif
-#define SELFTEST_WAIT_MS	5000
-
-enum step_kind { STEP_PROBE, STEP_SELFTEST };
-
-struct step {
-	enum step_kind	 kind;
-	uint8_t		 what;		/* SELFTEST_* */
-	unsigned	 repeat;	/* STEP_PROBE: this many, one at a time */
-};
-
-#define PROBE_MAX_COUNT	100000
-
-/* The -P command: a sequence of probe and self-test steps. */
-static struct {
-	struct step	 steps[64];
-	size_t		 nsteps, cur;
-	int		 running;
-	int64_t		 deadline;
-	int		 failures;
-	unsigned	 probes_ok;
-	unsigned	 done;		/* of the current step's repeats */
-	int64_t		 first_us, last_us;	/* probes: start, end */
-} run;
-
 static volatile int	 quit;
-static int64_t		 next_probe_ms;
 static int64_t		 drain_deadline_ms;
 
 static __attribute__((noreturn)) void
@@ -235,123 +212,6 @@ setup_signals(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-/* Network data reaches the terminal printable, or as '.'. */
-static void
-print_body(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int ch = p[i];
-
-		putchar((ch >= 0x20 && ch <= 0x7e) || ch == '\n' || ch == '\t' ?
-		    ch : '.');
-	}
-	if (n > 0 && p[n - 1] != '\n')
-		putchar('\n');
-}
-
-static void
-probe_cmd_done(struct agent *a, struct job *j, const struct ipc_job_result *r,
-    const char *error)
-{
-	if (r == NULL || r->status != JOB_OK) {
-		printf("probe %u: %s: FAILED: %s\n", j->id, a->cfg->probe_url,
-		    r ? r->error : error);
-		run.failures++;
-	} else {
-		printf("probe %u: %s: HTTP %u, %s, %zu bytes%s\n", j->id,
-		    a->cfg->probe_url, r->http_status, r->tls_version, r->body_len,
-		    r->truncated ? " (truncated)" : "");
-		print_body(r->body, r->body_len);
-		run.probes_ok++;
-	}
-	fflush(stdout);
-	run.last_us = monotime_us();
-	run.running = 0;
-	if (++run.done >= run.steps[run.cur].repeat) {
-		run.done = 0;
-		run.cur++;
-	}
-}
-
-static void
-probe_daemon_done(struct agent *a, struct job *j,
-    const struct ipc_job_result *r, const char *error)
-{
-	(void)j;
-	if (r == NULL || r->status != JOB_OK)
-		log_warn("probe: %s: failed: %s", a->cfg->probe_url,
-		    r ? r->error : error);
-	else
-		log_info("probe: %s: HTTP %u over %s, %zu bytes",
-		    a->cfg->probe_url, r->http_status, r->tls_version,
-		    r->body_len);
-}
-
-static void
-start_probe(struct agent *a, job_done_fn done)
-{
-	if (job_new_probe(a, a->cfg->probe_url, done) == NULL)
-		log_warn("probe: too many jobs in flight");
-}
-
-/* Advances the -P sequence; returns 1 when it is over. */
-static int
-run_steps(struct agent *a, int64_t now)
-{
-	struct step *s;
-
-	if (run.cur >= run.nsteps)
-		return 1;
-	s = &run.steps[run.cur];
-	if (s->kind == STEP_PROBE) {
-		if (!run.running) {
-			run.running = 1;
-			if (run.first_us == 0)
-				run.first_us = monotime_us();
-			start_probe(a, probe_cmd_done);
-		}
-		return 0;
-	}
-	if (!run.running) {
-		struct ipc_selftest	 st = { s->what };
-		struct wbuf		 b;
-
-		if (!a->child.ready)
-			return 0;
-		wbuf_init(&b, IPC_MAX_PAYLOAD);
-		ipc_enc_selftest(&b, &st);
-		a->child.selftest = s->what;
-		a->child.selftest_ok = 0;
-		printf("sandbox self-test: asking child %ld to call %s\n",
-		    (long)a->child.pid, s->what == SELFTEST_OPENAT ? "openat" :
-		    "execve");
-		child_send(a, IPC_SELFTEST, 0, &b);
-		wbuf_free(&b);
-		run.running = 1;
-		run.deadline = now + SELFTEST_WAIT_MS;
-		return 0;
-	}
-	if (a->child.pid == 0 || now > run.deadline) {
-		const char *name = s->what == SELFTEST_OPENAT ? "openat" : "execve";
-
-		if (a->child.pid != 0)
-			child_kill(a, "self-test: child survived");
-		if (a->child.pid == 0 && a->child.selftest_ok)
-			printf("sandbox self-test: %s: child killed by SIGSYS: "
-			    "ok\n", name);
-		else {
-			printf("sandbox self-test: %s: child was NOT killed by "
-			    "SIGSYS: FAILED\n", name);
-			run.failures++;
-		}
-		fflush(stdout);
-		a->child.selftest = 0;
-		run.running = 0;
-		run.cur++;
-	}
-	return 0;
-}
-
 /*
  * SIGTERM: no new connections and no new CA calls; the jobs in flight
  * get until the deadline ([global] shutdown_timeout) to finish, so an
@@ -415,8 +275,7 @@ handle_signals(struct agent *a)
 			start_drain(a);
 			break;
 		case SIGUSR1:
-			if (a->cfg->probe_url != NULL)
-				start_probe(a, probe_daemon_done);
+			probe_daemon_now(a);
 			break;
 		case SIGHUP:
 			if (!a->draining)
@@ -436,8 +295,8 @@ poll_timeout(const struct agent *a, int64_t now)
 		next = a->child.restart_at_ms;
 	if ((t = jobs_next_deadline(a)) != 0 && t < next)
 		next = t;
-	if (next_probe_ms != 0 && next_probe_ms < next)
-		next = next_probe_ms;
+	if ((t = probe_daemon_next_ms()) != 0 && t < next)
+		next = t;
 	if (a->draining && drain_deadline_ms < next)
 		next = drain_deadline_ms;
 	return next <= now ? 0 : (int)(next - now);
@@ -456,7 +315,7 @@ event_loop(struct agent *a, int command)
 		size_t		 n = 1, napi, nh, nb;
 		int		 timeout, child_at = -1;
 
-		if (command && run_steps(a, now))
+		if (command && probe_run_step(a, now))
 			break;
 		pfd[0] = (struct pollfd){ a->sigfd, POLLIN, 0 };
 		if (a->child.fd != -1) {
@@ -504,10 +363,8 @@ event_loop(struct agent *a, int command)
 		cred_watch_tick(a, now);
 		if (a->orders != NULL)
 			orders_tick(a, now);
-		if (!command && next_probe_ms != 0 && now >= next_probe_ms) {
-			start_probe(a, probe_daemon_done);
-			next_probe_ms = now + (int64_t)a->cfg->probe_interval_s * 1000;
-		}
+		if (!command)
+			probe_daemon_tick(a, now);
 	}
 	free(pfd);
 }
@@ -558,202 +415,263 @@ report_counters(const struct agent *a)
 	    (unsigned long long)a->child.violations);
 }
 
+/* What the command line asks for. */
+struct options {
+	const char	*conffile;
+	int		 debug, test_only, command, selftest;
+	unsigned	 count;
+};
+
 static void
-plan_steps(unsigned count, int selftest)
+parse_options(int argc, char *argv[], struct options *o)
 {
-	run.steps[run.nsteps++] = (struct step){ STEP_PROBE, 0, count };
-	if (!selftest)
-		return;
-	run.steps[run.nsteps++] = (struct step){ STEP_SELFTEST, SELFTEST_OPENAT, 1 };
-	run.steps[run.nsteps++] = (struct step){ STEP_PROBE, 0, 1 };
-	run.steps[run.nsteps++] = (struct step){ STEP_SELFTEST, SELFTEST_EXECVE, 1 };
-	run.steps[run.nsteps++] = (struct step){ STEP_PROBE, 0, 1 };
+	int ch;
+
+	o->conffile = SYSCONFDIR "/hsmagentd.conf";
+	o->count = 1;
+	while ((ch = getopt(argc, argv, "c:dn:PStV")) != -1) {
+		switch (ch) {
+		case 'c': o->conffile = optarg; break;
+		case 'd': o->debug = 1; break;
+		case 'n':
+			o->count = (unsigned)strtoul(optarg, NULL, 10);
+			if (o->count < 1 || o->count > PROBE_MAX_COUNT)
+				usage();
+			break;
+		case 'P': o->command = 1; break;
+		case 'S': o->selftest = 1; break;
+		case 't': o->test_only = 1; break;
+		case 'V': printf("hsmagentd %s\n", HSMAGENT_VERSION); exit(0);
+		default: usage();
+		}
+	}
+	if (optind != argc || (o->selftest && !o->command))
+		usage();
 }
 
+/*
+ * Step 1: the configuration and everything public the child needs, the
+ * policy, the state and the socket; no secret is read, nothing started.
+ */
+static void
+start_config(struct agent *a, struct config *cfg, const struct options *o)
+{
+	enum log_level	 lvl;
+	char		 err[1024];
+
+	if (config_load(o->conffile, cfg, err, sizeof(err)) == -1)
+		fatalc(AGENT_EXIT_CONFIG, "%s", err);
+	a->cfg = cfg;
+	a->debug = o->debug;
+	if (log_level_from_name(cfg->log_level, &lvl) == 0)
+		log_set_level(a->debug ? LOG_LVL_DEBUG : lvl);
+	if (!o->test_only && strcmp(cfg->log_target, "syslog") == 0)
+		log_use_syslog();
+	if (path_trust_check(cfg, err, sizeof(err)) == -1 ||
+	    load_public(a, err, sizeof(err)) == -1 ||
+	    connector_passwords_load(cfg, a->conn_password,
+	    a->conn_password_cap, err, sizeof(err)) == -1 ||
+	    local_api_open(a, o->test_only, err, sizeof(err)) == -1 ||
+	    config_check(a, o->test_only, stdout, err, sizeof(err)) == -1)
+		fatalc(AGENT_EXIT_CONFIG, "%s", err);
+	a->started_ms = monotime_ms();
+	a->started_at = (int64_t)time(NULL);
+	a->child.stop_cause = -1;
+	a->http01_fd = -1;
+	say_tls12(cfg, o->test_only);
+}
+
+/* -t: step 1 passed; say so and leave nothing behind. */
+static int
+check_only(struct agent *a, struct config *cfg, const char *conffile)
+{
+	local_api_close(a, "check only", 0);
+	printf("%s: configuration OK\n", conffile);
+	freezero(a->trust_pem, a->trust_len);
+	freezero(a->chain_pem, a->chain_len);
+	connector_passwords_free(a->conn_password, a->conn_password_cap);
+	config_free(cfg);
+	return 0;
+}
+
+/*
+ * Step 2: the process hardened, the child's identity, signals, the
+ * http-01 port and the connection broker, then the child, BEFORE any
+ * PKCS#11 call: no token state exists yet to leak into it.
+ */
+static void
+start_child(struct agent *a, const struct options *o)
+{
+	char err[1024];
+
+	if (o->command && a->cfg->probe_url == NULL)
+		fatalc(AGENT_EXIT_CONFIG, "%s: -P needs a [probe] section with "
+		    "a url", o->conffile);
+	harden_process();
+	if (child_identity(a, err, sizeof(err)) == -1)
+		fatalc(AGENT_EXIT_CONFIG, "%s", err);
+	if ((a->sigfd = setup_signals()) == -1)
+		fatal("signalfd");
+	a->rx = xmalloc(IPC_MAX_DGRAM + 1);
+	a->child.fd = -1;
+	/* Bound by us and answered by us: the child binds nothing. */
+	if (http01_listen_open(a, err, sizeof(err)) == -1) {
+		local_api_close(a, "http-01 listener error", 1);
+		fatalx("%s", err);
+	}
+	if (a->http01_fd != -1 && (a->http01 = http01_server_new(
+	    a->http01_fd)) == NULL)
+		fatalx("http-01: the listener is not a listening TCP socket");
+	/* The child's connections: made here, names resolved off the loop. */
+	if ((a->broker = broker_new()) == NULL)
+		fatal("cannot start the resolver");
+	if (child_spawn(a) == -1)
+		fatalx("cannot start the connector child");
+}
+
+/* Step 3: the login; the TLS key's attributes checked (hsm_open). */
+static void
+start_hsm(struct agent *a)
+{
+	const struct config	*cfg = a->cfg;
+	struct hsm_params	 hp;
+	enum hsm_fail		 hfail = HSM_FAIL_OTHER;
+	char			 err[1024];
+
+	memset(&hp, 0, sizeof(hp));
+	hp.module = cfg->hsm_module;
+	hp.key_uri = cfg->hsm_key_uri;
+	hp.pin_file = cfg->hsm_pin_file;
+	hp.cert_file = cfg->hsm_certificate;
+	hp.allow_extractable = cfg->hsm_insecure_allow_extractable;
+	hp.fail = &hfail;
+	if ((a->hsm = hsm_open(&hp, err, sizeof(err))) != NULL)
+		return;
+	agent_audit(a, hfail == HSM_FAIL_CREDENTIAL ? "hsm.login" : "hsm.open",
+	    cfg->hsm_key_uri, "failed", json_pack("{s:s}", "error", err));
+	shutdown_child(a);
+	local_api_close(a, "HSM error", 1);
+	fatalc(hfail == HSM_FAIL_CREDENTIAL ? AGENT_EXIT_CREDENTIAL :
+	    hfail == HSM_FAIL_CONFIG ? AGENT_EXIT_CONFIG : 1, "hsm: %s", err);
+}
+
+/*
+ * Step 4: the keys' roles. Each ACME account key is checked now, not at
+ * its first JWS, and no two roles share a key; then the signing policy
+ * and the HSM worker that signs off the loop from here on.
+ */
+static void
+start_signing(struct agent *a)
+{
+	const struct config	*cfg = a->cfg;
+	char			 err[1024];
+
+	cred_watch_init(a);
+	agent_audit(a, "hsm.login", cfg->hsm_key_uri, "ok", NULL);
+	agent_audit(a, "hsm.key_check", hsm_key_label(a->hsm), "ok",
+	    json_pack("{s:s,s:i,s:b}", "type", hsm_key_type(a->hsm) ==
+	    HSM_KEY_EC ? "EC" : "RSA", "bits", hsm_key_bits(a->hsm),
+	    "insecure_allow_extractable", cfg->hsm_insecure_allow_extractable));
+	if (acme_signers_open(a->acme, &a->nacme, cfg, a->hsm, err,
+	    sizeof(err)) == -1 || key_roles_check(a, a->chain_pem,
+	    a->chain_len, err, sizeof(err)) == -1) {
+		agent_audit(a, "hsm.key_check", NULL, "failed",
+		    json_pack("{s:s}", "error", err));
+		shutdown_child(a);
+		local_api_close(a, "ACME account key error", 1);
+		hsm_close(a->hsm);
+		fatalc(AGENT_EXIT_CONFIG, "%s", err);
+	}
+	sign_policy_init(&a->sp, cfg->sign_schemes, hsm_key_type(a->hsm) ==
+	    HSM_KEY_EC, cfg->sign_rate, cfg->sign_burst, monotime_ms());
+	if ((a->hsm_worker = hsm_worker_new()) == NULL)
+		fatal("cannot start the HSM worker");
+	log_info("hsmagentd %s: key %s (%s-%d) logged in", HSMAGENT_VERSION,
+	    hsm_key_label(a->hsm), hsm_key_type(a->hsm) == HSM_KEY_EC ? "EC" :
+	    "RSA", hsm_key_bits(a->hsm));
+	/* READY=1 follows when the child reports its sandbox (dispatch.c). */
+}
+
+/* The loop is over: the child stopped, the summary audited, the API shut. */
+static void
+stop_serving(struct agent *a)
+{
+	shutdown_child(a);
+	report_counters(a);
+	agent_audit(a, "sign.summary", NULL, "ok", json_pack(
+	    "{s:I,s:I,s:I,s:I}", "granted", (json_int_t)a->sp.count[SIGN_GRANT],
+	    "refused", (json_int_t)(sign_policy_refused(&a->sp) +
+	    a->acme_refused), "child_restarts",
+	    (json_int_t)a->child.restarts, "sandbox_kills",
+	    (json_int_t)a->child.sigsys_kills));
+	local_api_close(a, a->child.config_refused ? "connector configuration "
+	    "refused" : a->draining || quit ? "signal" : "done",
+	    a->child.config_refused);
+	log_info("event=agent.stop state persisted; exiting");
+}
+
+/* Everything released; a token stuck inside a call is left open. */
+static void
+release_all(struct agent *a)
+{
+	int hung;
+
+	/* Closing a token that hangs inside a call could hang too. */
+	if ((hung = hsm_worker_stop(a->hsm_worker, 2000)) == -1)
+		log_warn("hsm: a signature is still inside the token; it is "
+		    "left open");
+	else {
+		hsm_work_done(a);	/* recorded, answered to no one */
+		hsm_worker_free(a->hsm_worker);
+		a->hsm_worker = NULL;
+	}
+	if (!hung)
+		acme_signers_close(a->acme, &a->nacme);
+	broker_free(a->broker);
+	a->broker = NULL;
+	http01_server_free(a->http01);
+	a->http01 = NULL;
+	http01_listen_close(a);
+	if (!hung)
+		hsm_close(a->hsm);
+	freezero(a->trust_pem, a->trust_len);
+	freezero(a->chain_pem, a->chain_len);
+	connector_passwords_free(a->conn_password, a->conn_password_cap);
+	free(a->rx);
+	config_free(a->cfg);
+}
+
+/*
+ * The start-up order, each step a function above: configuration and
+ * public material; the child; the HSM login; the keys' roles; then the
+ * loop. The stop: the child, the audit summary, the API, the token.
+ */
 int
 main(int argc, char *argv[])
 {
 	/* Static: they live until exit, also on the fatal() paths. */
 	static struct agent	 a;
 	static struct config	 cfg;
-	struct hsm_params	 hp;
-	enum hsm_fail		 hfail = HSM_FAIL_OTHER;
-	int			 hung = 0;
-	const char		*conffile = SYSCONFDIR "/hsmagentd.conf";
-	char			 err[1024];
-	int			 ch, test_only = 0, command = 0, selftest = 0;
-	unsigned		 count = 1;
-	enum log_level		 lvl;
+	struct options		 o;
 
+	memset(&o, 0, sizeof(o));
 	log_init("hsmagentd", LOG_LVL_INFO);
-	while ((ch = getopt(argc, argv, "c:dn:PStV")) != -1) {
-		switch (ch) {
-		case 'c': conffile = optarg; break;
-		case 'd': a.debug = 1; break;
-		case 'n':
-			count = (unsigned)strtoul(optarg, NULL, 10);
-			if (count < 1 || count > PROBE_MAX_COUNT)
-				usage();
-			break;
-		case 'P': command = 1; break;
-		case 'S': selftest = 1; break;
-		case 't': test_only = 1; break;
-		case 'V': printf("hsmagentd %s\n", HSMAGENT_VERSION); return 0;
-		default: usage();
-		}
-	}
-	if (optind != argc || (selftest && !command))
-		usage();
-	if (config_load(conffile, &cfg, err, sizeof(err)) == -1)
-		fatalc(AGENT_EXIT_CONFIG, "%s", err);
-	a.cfg = &cfg;
-	if (log_level_from_name(cfg.log_level, &lvl) == 0)
-		log_set_level(a.debug ? LOG_LVL_DEBUG : lvl);
-	if (!test_only && strcmp(cfg.log_target, "syslog") == 0)
-		log_use_syslog();
-	if (path_trust_check(&cfg, err, sizeof(err)) == -1 ||
-	    load_public(&a, err, sizeof(err)) == -1 ||
-	    connector_passwords_load(&cfg, a.conn_password,
-	    a.conn_password_cap, err, sizeof(err)) == -1 ||
-	    local_api_open(&a, test_only, err, sizeof(err)) == -1 ||
-	    config_check(&a, test_only, stdout, err, sizeof(err)) == -1)
-		fatalc(AGENT_EXIT_CONFIG, "%s", err);
-	a.started_ms = monotime_ms();
-	a.started_at = (int64_t)time(NULL);
-	a.child.stop_cause = -1;
-	a.http01_fd = -1;
-	say_tls12(&cfg, test_only);
-	if (test_only) {
-		local_api_close(&a, "check only", 0);
-		printf("%s: configuration OK\n", conffile);
-		freezero(a.trust_pem, a.trust_len);
-		freezero(a.chain_pem, a.chain_len);
-		connector_passwords_free(a.conn_password, a.conn_password_cap);
-		config_free(&cfg);
-		return 0;
-	}
-	if (command && cfg.probe_url == NULL)
-		fatalc(AGENT_EXIT_CONFIG, "%s: -P needs a [probe] section with "
-		    "a url", conffile);
-	harden_process();
-	if (child_identity(&a, err, sizeof(err)) == -1)
-		fatalc(AGENT_EXIT_CONFIG, "%s", err);
-	if ((a.sigfd = setup_signals()) == -1)
-		fatal("signalfd");
-	a.rx = xmalloc(IPC_MAX_DGRAM + 1);
-	a.child.fd = -1;
-	/* Bound by us, served by the child: it may bind nothing itself. */
-	if (http01_listen_open(&a, err, sizeof(err)) == -1) {
-		local_api_close(&a, "http-01 listener error", 1);
-		fatalx("%s", err);
-	}
-	if (a.http01_fd != -1 && (a.http01 = http01_server_new(a.http01_fd)) ==
-	    NULL)
-		fatalx("http-01: the listener is not a listening TCP socket");
-
-	/* The child's connections: made here, names resolved off the loop. */
-	if ((a.broker = broker_new()) == NULL)
-		fatal("cannot start the resolver");
-	/* The child first: no PKCS#11 state exists yet to leak into it. */
-	if (child_spawn(&a) == -1)
-		fatalx("cannot start the connector child");
-
-	memset(&hp, 0, sizeof(hp));
-	hp.module = cfg.hsm_module;
-	hp.key_uri = cfg.hsm_key_uri;
-	hp.pin_file = cfg.hsm_pin_file;
-	hp.cert_file = cfg.hsm_certificate;
-	hp.allow_extractable = cfg.hsm_insecure_allow_extractable;
-	hp.fail = &hfail;
-	if ((a.hsm = hsm_open(&hp, err, sizeof(err))) == NULL) {
-		agent_audit(&a, hfail == HSM_FAIL_CREDENTIAL ? "hsm.login" :
-		    "hsm.open", cfg.hsm_key_uri, "failed", json_pack("{s:s}",
-		    "error", err));
-		shutdown_child(&a);
-		local_api_close(&a, "HSM error", 1);
-		fatalc(hfail == HSM_FAIL_CREDENTIAL ? AGENT_EXIT_CREDENTIAL :
-		    hfail == HSM_FAIL_CONFIG ? AGENT_EXIT_CONFIG : 1, "hsm: %s",
-		    err);
-	}
-	cred_watch_init(&a);
-	/* hsm_open() logged in once and checked the key's attributes. */
-	agent_audit(&a, "hsm.login", cfg.hsm_key_uri, "ok", NULL);
-	agent_audit(&a, "hsm.key_check", hsm_key_label(a.hsm), "ok",
-	    json_pack("{s:s,s:i,s:b}", "type", hsm_key_type(a.hsm) ==
-	    HSM_KEY_EC ? "EC" : "RSA", "bits", hsm_key_bits(a.hsm),
-	    "insecure_allow_extractable", cfg.hsm_insecure_allow_extractable));
-	/* Each ACME account key is checked now, not at its first JWS. */
-	if (acme_signers_open(a.acme, &a.nacme, &cfg, a.hsm, err,
-	    sizeof(err)) == -1 || key_roles_check(&a, a.chain_pem,
-	    a.chain_len, err, sizeof(err)) == -1) {
-		agent_audit(&a, "hsm.key_check", NULL, "failed",
-		    json_pack("{s:s}", "error", err));
-		shutdown_child(&a);
-		local_api_close(&a, "ACME account key error", 1);
-		hsm_close(a.hsm);
-		fatalc(AGENT_EXIT_CONFIG, "%s", err);
-	}
-	sign_policy_init(&a.sp, cfg.sign_schemes, hsm_key_type(a.hsm) ==
-	    HSM_KEY_EC, cfg.sign_rate, cfg.sign_burst, monotime_ms());
-	/* Signatures run off the loop from here on (hsm_worker.h). */
-	if ((a.hsm_worker = hsm_worker_new()) == NULL)
-		fatal("cannot start the HSM worker");
-	log_info("hsmagentd %s: key %s (%s-%d) logged in", HSMAGENT_VERSION,
-	    hsm_key_label(a.hsm), hsm_key_type(a.hsm) == HSM_KEY_EC ? "EC" :
-	    "RSA", hsm_key_bits(a.hsm));
-	/* READY=1 follows when the child reports its sandbox (dispatch.c). */
-
-	if (command)
-		plan_steps(count, selftest);
-	else if (cfg.probe_url != NULL && cfg.probe_interval_s > 0)
-		next_probe_ms = monotime_ms();
-	event_loop(&a, command);
-
-	shutdown_child(&a);
-	report_counters(&a);
-	agent_audit(&a, "sign.summary", NULL, "ok", json_pack(
-	    "{s:I,s:I,s:I,s:I}", "granted", (json_int_t)a.sp.count[SIGN_GRANT],
-	    "refused", (json_int_t)(sign_policy_refused(&a.sp) +
-	    a.acme_refused), "child_restarts",
-	    (json_int_t)a.child.restarts, "sandbox_kills",
-	    (json_int_t)a.child.sigsys_kills));
-	local_api_close(&a, a.child.config_refused ? "connector configuration "
-	    "refused" : a.draining || quit ? "signal" : "done",
-	    a.child.config_refused);
-	log_info("event=agent.stop state persisted; exiting");
-	/* A token inside a call is left open: closing it could hang too. */
-	if ((hung = hsm_worker_stop(a.hsm_worker, 2000)) == -1)
-		log_warn("hsm: a signature is still inside the token; it is "
-		    "left open");
-	else {
-		hsm_work_done(&a);	/* recorded, answered to no one */
-		hsm_worker_free(a.hsm_worker);
-		a.hsm_worker = NULL;
-	}
-	if (!hung)
-		acme_signers_close(a.acme, &a.nacme);
-	broker_free(a.broker);
-	a.broker = NULL;
-	http01_server_free(a.http01);
-	a.http01 = NULL;
-	http01_listen_close(&a);
-	if (!hung)
-		hsm_close(a.hsm);
-	freezero(a.trust_pem, a.trust_len);
-	freezero(a.chain_pem, a.chain_len);
-	connector_passwords_free(a.conn_password, a.conn_password_cap);
-	free(a.rx);
-	config_free(&cfg);
+	parse_options(argc, argv, &o);
+	start_config(&a, &cfg, &o);
+	if (o.test_only)
+		return check_only(&a, &cfg, o.conffile);
+	start_child(&a, &o);
+	start_hsm(&a);
+	start_signing(&a);
+	if (o.command)
+		probe_run_plan(o.count, o.selftest);
+	else
+		probe_daemon_schedule(&a, monotime_ms());
+	event_loop(&a, o.command);
+	stop_serving(&a);
+	release_all(&a);
 	/* Not a clean stop: the service manager must see it failed. */
 	if (a.child.config_refused)
 		return AGENT_EXIT_CONFIG;
-	if (command) {
-		/* Sequential full handshakes: the rate is the path's throughput. */
-		printf("%u probes succeeded, %d steps failed; %.1f probes per "
-		    "second\n", run.probes_ok, run.failures, run.last_us >
-		    run.first_us ? (double)run.probes_ok * 1e6 /
-		    (double)(run.last_us - run.first_us) : 0.0);
-		return run.failures == 0 ? 0 : 1;
-	}
-	return 0;
+	return o.command ? probe_run_report() : 0;
 }
