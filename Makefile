@@ -116,7 +116,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   api/metrics.c audit/audit.c orders/orders.c \
 		   config/poll_schedule.c agent/hsm_worker.c agent/cred_watch.c \
 		   agent/http01_listen.c agent/http01_server.c agent/acme_http01.c \
-		   config/connector_validity.c agent/key_roles.c \
+		   config/connector_kind.c agent/key_roles.c \
 		   agent/connect_broker.c agent/resolver.c api/api_budget.c \
 		   agent/path_trust.c \
 		   orders/tracked.c orders/tracking.c api/api_track.c \
@@ -205,72 +205,52 @@ TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
 SLOW_P11	:= $(BUILD)/tests/pkcs11-slow.so
 FIXTURES	:= $(BUILD)/fixtures
 
-$(BUILD)/tests/test_ipc: $(call obj_c,tests/unit/test_ipc.c $(T_COMMON))
-$(BUILD)/tests/test_sign_policy: $(call obj_p,tests/unit/test_sign_policy.c \
-	policy/sign_policy.c common/scheme.c)
-$(BUILD)/tests/test_p11uri: $(call obj_p,tests/unit/test_p11uri.c \
-	hsm/p11uri.c $(T_COMMON))
-$(BUILD)/tests/test_config: $(call obj_p,tests/unit/test_config.c \
-	config/config.c config/poll_schedule.c hsm/p11uri.c \
-	policy/acme_sign_policy.c \
-	common/b64url.c $(T_COMMON))
-$(BUILD)/tests/test_sandbox: $(call obj_c,tests/unit/test_sandbox.c \
-	connectors/sandbox_linux.c $(T_COMMON))
-$(BUILD)/tests/test_hsm: $(call obj_p,tests/unit/test_hsm.c hsm/hsm.c \
-	hsm/keygen.c hsm/p11uri.c hsm/pin.c common/secret_file.c \
-	hsm/account_key.c common/acme_jws.c common/b64url.c \
-	policy/acme_sign_policy.c policy/acme_url_pin.c agent/acme_signer.c \
-	agent/acme_eab.c \
-	$(T_COMMON))
-$(BUILD)/tests/test_audit: $(call obj_p,tests/unit/test_audit.c \
-	audit/audit.c common/util.c common/log.c)
-$(BUILD)/tests/test_orders: $(call obj_p,tests/unit/test_orders.c \
-	orders/orders.c orders/tracked.c common/util.c common/log.c)
-$(BUILD)/tests/test_policy: $(call obj_p,tests/unit/test_policy.c \
-	$(POLICY_SRCS) common/util.c common/log.c)
-$(BUILD)/tests/test_csr: $(call obj_p,tests/unit/test_csr.c \
-	$(POLICY_SRCS) common/util.c common/log.c)
-$(BUILD)/tests/test_api_request: $(call obj_p,tests/unit/test_api_request.c \
-	api/api_request.c policy/san.c common/util.c common/log.c)
-$(BUILD)/tests/test_poll_schedule: $(call obj_p,tests/unit/test_poll_schedule.c \
-	config/poll_schedule.c)
-$(BUILD)/tests/test_hsm_worker: $(call obj_p,tests/unit/test_hsm_worker.c \
-	agent/hsm_worker.c $(T_COMMON))
-$(BUILD)/tests/test_entrust_msg: $(call obj_c,tests/unit/test_entrust_msg.c \
-	connectors/entrust_msg.c $(T_COMMON))
-$(BUILD)/tests/test_sectigo_msg: $(call obj_c,tests/unit/test_sectigo_msg.c \
-	connectors/sectigo_msg.c $(T_COMMON))
-$(BUILD)/tests/test_acme_jws: $(call obj_c,tests/unit/test_acme_jws.c \
-	common/acme_jws.c common/b64url.c $(T_COMMON))
-$(BUILD)/tests/test_acme_sign_policy: $(call obj_p, \
-	tests/unit/test_acme_sign_policy.c policy/acme_sign_policy.c \
-	policy/acme_url_pin.c \
-	common/acme_jws.c common/b64url.c $(T_COMMON))
-$(BUILD)/tests/test_acme_url_pin: $(call obj_p, \
-	tests/unit/test_acme_url_pin.c policy/acme_url_pin.c $(T_COMMON))
-$(BUILD)/tests/test_acme_msg: $(call obj_c,tests/unit/test_acme_msg.c \
-	connectors/acme_msg.c $(T_COMMON))
-$(BUILD)/tests/test_acme_eab: $(call obj_p,tests/unit/test_acme_eab.c \
-	agent/acme_eab.c common/acme_jws.c common/b64url.c \
-	common/secret_file.c $(T_COMMON))
-$(BUILD)/tests/test_acme_http01: $(call obj_p, \
-	tests/unit/test_acme_http01.c agent/acme_http01.c $(T_COMMON))
-$(BUILD)/tests/test_http01_server: $(call obj_p, \
-	tests/unit/test_http01_server.c agent/http01_server.c \
-	agent/acme_http01.c common/b64url.c $(T_COMMON))
-$(BUILD)/tests/test_child_ipc: $(call obj_c,tests/unit/test_child_ipc.c \
-	connectors/child_ipc.c common/acme_jws.c common/b64url.c $(T_COMMON))
-$(ROGUE): $(call obj_c,tests/rogue_connector.c tests/stub_child.c \
-	$(T_COMMON))
-$(HOSTILE): $(call obj_c,tests/hostile_child.c tests/stub_child.c \
-	common/acme_jws.c common/b64url.c $(T_COMMON))
+# Tests link rooms, not files: each room's objects are one archive per
+# flavour (parent or child), and the linker takes from it what the test
+# uses. The rooms are linked as a group: the parent's refer to each other.
+PARENT_ROOMS	:= agent api orders config audit hsm policy common
+CHILD_ROOMS	:= connectors common
+room_lib_p	= $(BUILD)/lib/p/$(1).a
+room_lib_c	= $(BUILD)/lib/c/$(1).a
+define parent_room
+$(call room_lib_p,$(1)): $(call obj_p,$(filter-out agent/hsmagentd.c, \
+	$(filter $(1)/%,$(sort $(PARENT_SRCS) $(COMMON_SRCS)))))
+endef
+define child_room
+$(call room_lib_c,$(1)): $(call obj_c,$(filter-out \
+	connectors/connector_main.c connectors/registry.c, \
+	$(filter $(1)/%,$(sort $(CHILD_SRCS) $(COMMON_SRCS)))))
+endef
+$(foreach r,$(PARENT_ROOMS),$(eval $(call parent_room,$(r))))
+$(foreach r,$(CHILD_ROOMS),$(eval $(call child_room,$(r))))
+# Two rules: one pattern rule with two targets would make both at once.
+$(BUILD)/lib/p/%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(BUILD)/lib/c/%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(AR) rcs $@ $^
+ROOMS_P		:= $(foreach r,$(PARENT_ROOMS),$(call room_lib_p,$(r)))
+ROOMS_C		:= $(foreach r,$(CHILD_ROOMS),$(call room_lib_c,$(r)))
+
+P_TESTS		:= test_sign_policy test_p11uri test_config test_hsm \
+		   test_audit test_orders test_policy test_csr test_api_request \
+		   test_poll_schedule test_hsm_worker test_acme_sign_policy \
+		   test_acme_url_pin test_acme_eab test_acme_http01 \
+		   test_http01_server
+C_TESTS		:= $(filter-out $(P_TESTS),$(UNIT_TESTS))
+$(foreach t,$(P_TESTS),$(eval $(BUILD)/tests/$(t): \
+	$(call obj_p,tests/unit/$(t).c) $(ROOMS_P)))
+$(foreach t,$(C_TESTS),$(eval $(BUILD)/tests/$(t): \
+	$(call obj_c,tests/unit/$(t).c) $(ROOMS_C)))
+$(ROGUE): $(call obj_c,tests/rogue_connector.c tests/stub_child.c) $(ROOMS_C)
+$(HOSTILE): $(call obj_c,tests/hostile_child.c tests/stub_child.c) $(ROOMS_C)
 # A test tool: an ACME account with EAB registered at Pebble through the
 # ACME pieces, in one process (test_acme_account.sh).
-$(ACME_PROBE): $(call obj_p,tests/acme_account_probe.c hsm/hsm.c \
-	hsm/keygen.c hsm/p11uri.c hsm/pin.c hsm/account_key.c \
-	common/secret_file.c common/acme_jws.c common/b64url.c \
-	policy/acme_sign_policy.c agent/acme_eab.c connectors/acme_msg.c \
-	$(T_COMMON))
+$(ACME_PROBE): $(call obj_p,tests/acme_account_probe.c \
+	connectors/acme_msg.c) $(ROOMS_P)
 # The child with the test CA connector instead of the product registry.
 $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
 	tests/testca_connector.c tests/sandbox_probe_connector.c \
@@ -287,7 +267,9 @@ $(SLOW_P11): tests/pkcs11_slow.c
 
 $(UNIT_BINS) $(ROGUE) $(ACME_PROBE) $(HOSTILE):
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P) $(LIBS_C) $(LIBS_T) -pthread
+	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) -Wl,--start-group \
+		$(filter %.a,$^) -Wl,--end-group $(LIBS_P) $(LIBS_C) $(LIBS_T) \
+		-pthread
 
 # ---- benchmarks (make bench): the peers the agent is measured against --
 
@@ -378,7 +360,8 @@ FUZZ_FLAGS	:= -std=c17 -g -O1 -D_GNU_SOURCE \
 		   $(shell $(PKG_CONFIG) --cflags openssl jansson)
 FUZZ_LIBS	:= $(shell $(PKG_CONFIG) --libs openssl jansson)
 build-fuzz/fuzz_ipc: fuzz/fuzz_ipc.c $(T_COMMON)
-build-fuzz/fuzz_config: fuzz/fuzz_config.c config/config.c hsm/p11uri.c \
+build-fuzz/fuzz_config: fuzz/fuzz_config.c config/config.c \
+	config/connector_kind.c hsm/p11uri.c \
 	config/poll_schedule.c policy/acme_sign_policy.c common/b64url.c $(T_COMMON)
 build-fuzz/fuzz_p11uri: fuzz/fuzz_p11uri.c hsm/p11uri.c $(T_COMMON)
 build-fuzz/fuzz_api_request: fuzz/fuzz_api_request.c api/api_request.c \

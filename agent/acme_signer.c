@@ -16,6 +16,7 @@
 #include "acme_eab.h"
 #include "acme_signer.h"
 #include "config.h"
+#include "connector_kind.h"
 #include "hsm_account.h"
 #include "ipc.h"
 #include "util.h"
@@ -234,7 +235,7 @@ acme_signers_open(struct acme_signer **out, size_t *n,
 		const struct connector_cfg	*cc = &cfg->connectors[i];
 		struct acme_signer		*s;
 
-		if (strcmp(cc->type, "acme") != 0)
+		if (!connector_kind_of(cc)->has_account_key)
 			continue;
 		s = xcalloc(1, sizeof(*s));
 		if (acme_signer_init(s, h, cc->account_key_uri,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "connector_kind.h"
 #include "http01_server.h"
 #include "log.h"
 #include "util.h"
@@ -118,20 +119,28 @@ job_release(struct agent *a, struct job *j)
 	memset(j, 0, sizeof(*j));
 }
 
-/*
- * How long the child may take before the job counts as hung: one
- * request's timeout, plus grace. An ACME job is a run of requests, so
- * it gets three (the directory and a nonce may come before its next
- * signature), and each signature it obtains starts that time again
- * (job_alive): a long order lives while it makes progress, a hung
- * child is still caught.
- */
-static int
-job_is_acme(const struct agent *a, const struct job *j)
+/* The kind of the job's connector; NULL for a probe. */
+static const struct connector_kind *
+job_kind(const struct agent *a, const struct job *j)
 {
-	return j->type == IPC_JOB_CA && j->conn >= 0 &&
-	    (size_t)j->conn < a->cfg->nconnectors &&
-	    strcmp(a->cfg->connectors[j->conn].type, "acme") == 0;
+	if (j->type != IPC_JOB_CA || j->conn < 0 ||
+	    (size_t)j->conn >= a->cfg->nconnectors)
+		return NULL;
+	return connector_kind_of(&a->cfg->connectors[j->conn]);
+}
+
+/*
+ * How long the child may take before the job counts as hung: its
+ * kind's request timeouts (one; an ACME job is a run of requests),
+ * plus grace. Each signature it obtains starts that time again: a long
+ * order lives while it makes progress, a hung child is still caught.
+ */
+static int64_t
+job_requests(const struct agent *a, const struct job *j)
+{
+	const struct connector_kind *k = job_kind(a, j);
+
+	return k != NULL ? k->job_requests : 1;
 }
 
 void
@@ -141,7 +150,7 @@ job_alive(struct agent *a, struct job *j)
 
 	if (j == NULL)
 		return;
-	requests = job_is_acme(a, j) ? 3 : 1;
+	requests = job_requests(a, j);
 	j->deadline_ms = monotime_ms() + requests *
 	    (int64_t)a->cfg->tls_timeout_s * 1000 + JOB_GRACE_MS;
 	/* A job ends with its signing window, whatever it was granted. */
@@ -158,7 +167,9 @@ job_alive(struct agent *a, struct job *j)
 static int64_t
 job_sign_window_ms(const struct agent *a, const struct job *j)
 {
-	int64_t requests = job_is_acme(a, j) ? ACME_JOB_BUDGET_REQUESTS + 1 : 1;
+	const struct connector_kind	*k = job_kind(a, j);
+	int64_t				 requests = k != NULL ?
+					    k->window_requests : 1;
 
 	return requests * (int64_t)a->cfg->tls_timeout_s * 1000 + JOB_GRACE_MS;
 }

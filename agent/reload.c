@@ -20,6 +20,7 @@
 
 #include "acme_eab.h"
 #include "agent.h"
+#include "connector_kind.h"
 #include "log.h"
 #include "policy.h"
 #include "secret_file.h"
@@ -151,7 +152,7 @@ acme_named(const struct config *c, const char *name)
 {
 	for (size_t i = 0; i < c->nconnectors; i++)
 		if (strcmp(c->connectors[i].name, name) == 0 &&
-		    strcmp(c->connectors[i].type, "acme") == 0)
+		    connector_kind_of(&c->connectors[i])->has_account_key)
 			return &c->connectors[i];
 	return NULL;
 }
@@ -168,7 +169,7 @@ acme_bound_same(const struct config *o, const struct config *n)
 
 	for (size_t i = 0; i < o->nconnectors; i++) {
 		x = &o->connectors[i];
-		if (strcmp(x->type, "acme") != 0)
+		if (!connector_kind_of(x)->has_account_key)
 			continue;
 		if ((y = acme_named(n, x->name)) == NULL ||
 		    !same(x->account_key_uri, y->account_key_uri) ||
@@ -178,7 +179,7 @@ acme_bound_same(const struct config *o, const struct config *n)
 			return 0;
 	}
 	for (size_t i = 0; i < n->nconnectors; i++)
-		if (strcmp(n->connectors[i].type, "acme") == 0 &&
+		if (connector_kind_of(&n->connectors[i])->has_account_key &&
 		    acme_named(o, n->connectors[i].name) == NULL)
 			return 0;
 	return 1;

@@ -20,6 +20,7 @@
 
 #include "acme_sign_policy.h"
 #include "config.h"
+#include "connector_kind.h"
 #include "p11uri.h"
 #include "scheme.h"
 #include "util.h"
@@ -1017,162 +1018,22 @@ start_connector(struct parser *p, const char *name)
 	return 0;
 }
 
-/*
- * Sectigo SCM: certificate authentication (the HSM-held client
- * certificate, headers customerUri and login) uses the /private/api
- * base; password authentication adds a password header and uses /api.
- * A base that does not match the mode would fail at the CA with an
- * unhelpful 401, so it is refused here.
- */
-static int
-finish_sectigo(struct parser *p, struct connector_cfg *c)
-{
-	int		 pw = c->auth != NULL && strcmp(c->auth, "password") == 0;
-	const char	*u;
-
-	if (c->customer_uri == NULL || c->login == NULL || c->org_id == 0)
-		return fail(p, "[connector %s] type sectigo needs customer_uri, "
-		    "login and org_id", c->name);
-	if (pw && c->password_file == NULL)
-		return fail(p, "[connector %s] auth = password needs "
-		    "password_file", c->name);
-	if (!pw && c->password_file != NULL)
-		return fail(p, "[connector %s] password_file is for auth = "
-		    "password; certificate authentication sends no password",
-		    c->name);
-	if (c->url == NULL)
-		c->url = xstrdup(pw ? SECTIGO_URL_PASSWORD : SECTIGO_URL_CERT);
-	u = strstr(c->url + 8, "/private/");
-	if (!pw && u == NULL)
-		return fail(p, "[connector %s] certificate authentication needs "
-		    "the /private/api base (like %s)", c->name,
-		    SECTIGO_URL_CERT);
-	if (pw && u != NULL)
-		return fail(p, "[connector %s] the /private/ base takes "
-		    "certificate authentication; use auth = certificate or "
-		    "the /api base", c->name);
-	return 0;
-}
-
-static int
-same_listen(const char *x, const char *y)
-{
-	struct sockaddr_storage	 a, b;
-	socklen_t		 alen, blen;
-
-	/* Both were checked by check_listen(); "[::0]:80" is "[::]:80". */
-	return config_listen_addr(x, &a, &alen) == 0 &&
-	    config_listen_addr(y, &b, &blen) == 0 && alen == blen &&
-	    memcmp(&a, &b, alen) == 0;
-}
-
-/*
- * The parent binds one http-01 listener for the agent and hands it to
- * the one child all connectors share: every ACME connector that names
- * one must name the same.
- */
-static int
-agree_http01(struct parser *p, const struct connector_cfg *c)
-{
-	const struct connector_cfg *o;
-
-	for (size_t i = 0; i + 1 < p->cfg->nconnectors; i++) {
-		o = &p->cfg->connectors[i];
-		if (o->http01_listen == NULL ||
-		    same_listen(o->http01_listen, c->http01_listen))
-			continue;
-		return fail(p, "[connector %s] http01_listen %s differs from "
-		    "[connector %s] http01_listen %s: the agent has one http-01 "
-		    "listener, all ACME connectors share it", c->name,
-		    c->http01_listen, o->name, o->http01_listen);
-	}
-	if (p->cfg->http01_listen == NULL)
-		p->cfg->http01_listen = xstrdup(c->http01_listen);
-	return 0;
-}
-
-/*
- * ACME (RFC 8555): url is the directory. The parent signs only requests
- * to the server prefixes, by default the directory's origin; the account
- * key is a second key on the agent's token; EAB needs both its key id
- * and its key file, read by the parent when it computes the MAC.
- */
-static int
-finish_acme(struct parser *p, struct connector_cfg *c)
-{
-	char	*s, *save = NULL, *tok;
-	size_t	 n;
-
-	if (c->url == NULL)
-		return fail(p, "[connector %s] type acme needs url (the ACME "
-		    "directory)", c->name);
-	if (c->account_key_uri == NULL)
-		return fail(p, "[connector %s] type acme needs account_key_uri",
-		    c->name);
-	if ((c->eab_kid == NULL) != (c->eab_hmac_file == NULL))
-		return fail(p, "[connector %s] eab_kid and eab_hmac_file go "
-		    "together", c->name);
-	if (c->auth != NULL && strcmp(c->auth, "certificate") != 0)
-		return fail(p, "[connector %s] type acme authenticates with "
-		    "its account key", c->name);
-	if (c->http01_listen != NULL && agree_http01(p, c) == -1)
-		return -1;
-	if (c->server_prefixes == NULL) {
-		n = 8 + strcspn(c->url + 8, "/");
-		c->prefix[c->nprefix] = xmalloc(n + 2);
-		memcpy(c->prefix[c->nprefix], c->url, n);
-		memcpy(c->prefix[c->nprefix++] + n, "/", 2);
-		return 0;
-	}
-	/* check_prefixes() has bounded their number and checked each. */
-	s = xstrdup(c->server_prefixes);
-	for (tok = strtok_r(s, " \t", &save); tok != NULL &&
-	    c->nprefix < CONFIG_MAX_ACME_PREFIXES;
-	    tok = strtok_r(NULL, " \t", &save))
-		c->prefix[c->nprefix++] = xstrdup(tok);
-	free(s);
-	return 0;
-}
-
-/* Keys of type acme elsewhere would be ignored: refused instead. */
-static int
-refuse_acme_keys(struct parser *p, const struct connector_cfg *c)
-{
-	if (c->server_prefixes != NULL || c->account_key_uri != NULL ||
-	    c->eab_kid != NULL || c->eab_hmac_file != NULL ||
-	    c->contact != NULL || c->preferred_chain != NULL ||
-	    c->http01_listen != NULL)
-		return fail(p, "[connector %s] server_prefixes, account_key_uri, "
-		    "eab_kid, eab_hmac_file, contact, preferred_chain and "
-		    "http01_listen are for type acme", c->name);
-	return 0;
-}
-
 /* The connector section that ends here must have its required keys. */
 static int
 finish_connector(struct parser *p)
 {
-	struct connector_cfg *c;
+	struct connector_cfg	*c;
+	char			 err[512];
 
 	if (p->section != SEC_CONNECTOR)
 		return 0;
 	c = &p->cfg->connectors[p->cfg->nconnectors - 1];
 	if (c->type == NULL)
 		return fail(p, "[connector %s] needs a type", c->name);
-	if (strcmp(c->type, "acme") == 0)
-		return finish_acme(p, c);
-	if (refuse_acme_keys(p, c) == -1)
-		return -1;
-	if (strcmp(c->type, "sectigo") == 0)
-		return finish_sectigo(p, c);
-	if (c->url == NULL)
-		return fail(p, "[connector %s] needs a url", c->name);
-	if (strcmp(c->type, "entrust") == 0 && c->ca_id == NULL)
-		return fail(p, "[connector %s] type entrust needs ca_id",
-		    c->name);
-	if (c->auth != NULL && strcmp(c->auth, "certificate") != 0)
-		return fail(p, "[connector %s] type %s authenticates with the "
-		    "client certificate only", c->name, c->type);
+	/* What each kind needs: its row's finish (connector_kind.c). */
+	if (connector_kind_find(c->type)->finish(p->cfg, c, err,
+	    sizeof(err)) == -1)
+		return fail(p, "%s", err);
 	return 0;
 }
 
