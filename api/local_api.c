@@ -1,7 +1,8 @@
 /*
  * local_api.c - bringing up and down what serves local clients: the
  * policy, the state directory (orders.db), the audit log and the socket,
- * in the order DESIGN.md gives (all before the child and the HSM).
+ * in the start-up order of ARCHITECTURE.md (all before the child and the
+ * HSM).
  */
 #include <sys/stat.h>
 
