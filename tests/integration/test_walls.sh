@@ -57,4 +57,22 @@ for r in agent config api orders; do
 	wall "$r" connector.h child.h keyproxy.h sandbox.h
 done
 note "$denied includes across a wall refused by the build; every room's own headers compile"
+
+# ARCHITECTURE.md names files and functions: each must exist where it says.
+python3 - "$ROOT" <<'PY' || fail "ARCHITECTURE.md names what is not there"
+import os, re, sys
+root = sys.argv[1]
+text = open(os.path.join(root, "ARCHITECTURE.md")).read()
+paths = set(re.findall(r"`((?:agent|api|audit|client|common|config|connectors|hsm|orders|policy|tests|fuzz)/[A-Za-z0-9_/.]+\.(?:c|h|sh))`", text))
+missing = [p for p in sorted(paths) if not os.path.exists(os.path.join(root, p))]
+# "`file.c` (`function`)": the function is defined in that file.
+bad = []
+for f, fn in re.findall(r"`([a-z]+/[a-z0-9_]+\.c)` \(`([a-z0-9_]+)`", text):
+    src = open(os.path.join(root, f)).read()
+    if not re.search(r"^" + fn + r"\(", src, re.M):
+        bad.append(f + ": " + fn)
+assert len(paths) >= 30, len(paths)
+assert not missing and not bad, (missing, bad)
+print("  ARCHITECTURE.md: %d paths, every one present" % len(paths))
+PY
 echo "test_walls: ok"
