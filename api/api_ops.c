@@ -663,8 +663,9 @@ op_revoke(struct agent *a, struct api_conn *c, struct api_request *r)
 
 /* health.c decides; here the answer, with the details the CLI shows. */
 static void
-op_health(struct agent *a, struct api_conn *c)
+op_health(struct agent *a, struct api_conn *c, struct api_request *r)
 {
+	(void)r;
 	uint64_t		 n[6] = { 0 };
 	static const char *const st[6] = { "awaiting_approval", "submitting",
 	    "pending", "issued", "rejected", "failed" };
@@ -707,8 +708,9 @@ op_health(struct agent *a, struct api_conn *c)
 }
 
 static void
-op_metrics(struct agent *a, struct api_conn *c)
+op_metrics(struct agent *a, struct api_conn *c, struct api_request *r)
 {
+	(void)r;
 	char	*text = NULL;
 	size_t	 len = 0;
 	FILE	*f = open_memstream(&text, &len);
@@ -744,8 +746,9 @@ offer_cb(void *arg, const char *rule, const char *connector,
 }
 
 static void
-op_offers(struct agent *a, struct api_conn *c)
+op_offers(struct agent *a, struct api_conn *c, struct api_request *r)
 {
+	(void)r;
 	struct caller		k;
 	struct offers_ctx	x = { a->cfg, json_array() };
 
@@ -754,53 +757,65 @@ op_offers(struct agent *a, struct api_conn *c)
 	api_reply(c, json_pack("{s:b,s:o}", "ok", 1, "offers", x.arr));
 }
 
+static void
+op_approve(struct agent *a, struct api_conn *c, struct api_request *r)
+{
+	op_decide(a, c, r, 1);
+}
+
+static void
+op_reject(struct agent *a, struct api_conn *c, struct api_request *r)
+{
+	op_decide(a, c, r, 0);
+}
+
+static void
+op_version(struct agent *a, struct api_conn *c, struct api_request *r)
+{
+	(void)a;
+	(void)r;
+	api_reply(c, json_pack("{s:b,s:s}", "ok", 1, "version",
+	    HSMAGENT_VERSION));
+}
+
+/*
+ * Each operation's handler, by the api_op of its row in api_request.c's
+ * ops[] (which names it and parses its members). Who may do what is the
+ * handler's first check (api_ops_is_admin, api_ops_may_see, the policy).
+ */
+typedef void (*op_handler)(struct agent *, struct api_conn *,
+    struct api_request *);
+static const op_handler handlers[OP_LAST + 1] = {
+	[OP_ENROLL] = op_enroll,
+	[OP_STATUS] = op_status,
+	[OP_LIST] = op_list,
+	[OP_REVOKE] = op_revoke,
+	[OP_APPROVE] = op_approve,
+	[OP_REJECT] = op_reject,
+	[OP_HEALTH] = op_health,
+	[OP_METRICS] = op_metrics,
+	[OP_VERSION] = op_version,
+	[OP_TRACK] = api_track_handle,
+	[OP_UNTRACK] = api_track_handle,
+	[OP_FETCH] = api_track_handle,
+	[OP_TRACKED] = api_track_handle,
+	[OP_RENEW] = api_track_handle,
+	[OP_CREDENTIAL_NEW] = api_credential_handle,
+	[OP_CREDENTIAL_RETIRE] = api_credential_handle,
+	[OP_CA_CHAIN] = api_chain_handle,
+	[OP_OFFERS] = op_offers,
+};
+
+_Static_assert(sizeof(handlers) / sizeof(handlers[0]) == OP_LAST + 1,
+    "handlers[] must be indexed by every api_op");
+
 void
 api_ops_handle(struct agent *a, struct api_conn *c, struct api_request *r)
 {
 	a->api_requests[r->op]++;
-	switch (r->op) {
-	case OP_ENROLL:
-		op_enroll(a, c, r);
-		break;
-	case OP_STATUS:
-		op_status(a, c, r);
-		break;
-	case OP_LIST:
-		op_list(a, c, r);
-		break;
-	case OP_REVOKE:
-		op_revoke(a, c, r);
-		break;
-	case OP_APPROVE:
-	case OP_REJECT:
-		op_decide(a, c, r, r->op == OP_APPROVE);
-		break;
-	case OP_HEALTH:
-		op_health(a, c);
-		break;
-	case OP_METRICS:
-		op_metrics(a, c);
-		break;
-	case OP_VERSION:
-		api_reply(c, json_pack("{s:b,s:s}", "ok", 1, "version",
-		    HSMAGENT_VERSION));
-		break;
-	case OP_TRACK:
-	case OP_UNTRACK:
-	case OP_FETCH:
-	case OP_TRACKED:
-	case OP_RENEW:
-		api_track_handle(a, c, r);
-		break;
-	case OP_CREDENTIAL_NEW:
-	case OP_CREDENTIAL_RETIRE:
-		api_credential_handle(a, c, r);
-		break;
-	case OP_CA_CHAIN:
-		api_chain_handle(a, c, r);
-		break;
-	case OP_OFFERS:
-		op_offers(a, c);
-		break;
-	}
+	/* api_request_parse gives only ops of the table, each with its row. */
+	if (r->op >= OP_ENROLL && r->op <= OP_LAST && handlers[r->op] != NULL)
+		handlers[r->op](a, c, r);
+	else
+		api_reply_error(c, "internal", "operation without a handler");
 }

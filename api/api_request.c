@@ -23,29 +23,8 @@ struct op_spec {
 	enum api_op	 op;
 	const char	*name;
 	const char	*members;	/* allowed besides "op", space-separated */
-};
-
-static const struct op_spec ops[] = {
-	{ OP_ENROLL, "enroll",
-	    "connector profile csr sans validity_days wait reuse_pending" },
-	{ OP_STATUS, "status", "order" },
-	{ OP_LIST, "list", "all awaiting" },
-	{ OP_REVOKE, "revoke", "order serial reason comment" },
-	{ OP_APPROVE, "approve", "order" },
-	{ OP_REJECT, "reject", "order comment" },
-	{ OP_HEALTH, "health", "" },
-	{ OP_METRICS, "metrics", "" },
-	{ OP_VERSION, "version", "" },
-	{ OP_TRACK, "track",
-	    "name order connector profile csr sans validity_days" },
-	{ OP_UNTRACK, "untrack", "name" },
-	{ OP_FETCH, "fetch", "name" },
-	{ OP_TRACKED, "tracked", "all" },
-	{ OP_CREDENTIAL_NEW, "credential_new", "key_type bits subject" },
-	{ OP_CREDENTIAL_RETIRE, "credential_retire", "key_id" },
-	{ OP_CA_CHAIN, "ca_chain", "connector" },
-	{ OP_OFFERS, "offers", "" },
-	{ OP_RENEW, "renew", "name" },
+	int		(*parse)(json_t *, struct api_request *, char *err,
+			    size_t errlen);
 };
 
 /* RFC 5280 5.3.1 codes a subscriber may give; the CA-only ones are not. */
@@ -60,15 +39,6 @@ static const struct {
 	{ "cessationOfOperation", 5 },
 	{ "privilegeWithdrawn", 9 },
 };
-
-const char *
-api_op_name(enum api_op op)
-{
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (ops[i].op == op)
-			return ops[i].name;
-	return "?";
-}
 
 int
 api_reason_from_name(const char *name)
@@ -329,100 +299,182 @@ get_credential_new(json_t *obj, struct api_request *r, char *err,
 	return 0;
 }
 
+/*
+ * The members of each operation: one function per operation (or per
+ * family that takes the same members), named in its row of ops[].
+ */
 static int
-parse_members(json_t *obj, struct api_request *r, char *err, size_t errlen)
+parse_enroll(json_t *obj, struct api_request *r, char *err, size_t errlen)
+{
+	if (get_name(obj, "connector", r->connector, err, errlen) ||
+	    get_name(obj, "profile", r->profile, err, errlen) ||
+	    get_csr(obj, r, err, errlen) ||
+	    get_sans(obj, r, err, errlen) ||
+	    get_validity(obj, r, err, errlen) ||
+	    get_bool(obj, "wait", &r->wait, err, errlen) ||
+	    get_bool(obj, "reuse_pending", &r->reuse_pending, err, errlen))
+		return -1;
+	return 0;
+}
+
+/* status, approve: the order. */
+static int
+parse_order(json_t *obj, struct api_request *r, char *err, size_t errlen)
+{
+	return get_order(obj, r->order, 1, err, errlen) == -1 ? -1 : 0;
+}
+
+static int
+parse_reject(json_t *obj, struct api_request *r, char *err, size_t errlen)
+{
+	if (get_order(obj, r->order, 1, err, errlen) == -1 ||
+	    get_str(obj, "comment", r->comment, API_MAX_COMMENT, 0, err,
+	    errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+parse_list(json_t *obj, struct api_request *r, char *err, size_t errlen)
+{
+	return get_bool(obj, "all", &r->all, err, errlen) ||
+	    get_bool(obj, "awaiting", &r->awaiting, err, errlen) ? -1 : 0;
+}
+
+static int
+parse_revoke(json_t *obj, struct api_request *r, char *err, size_t errlen)
 {
 	int got;
 
-	switch (r->op) {
-	case OP_ENROLL:
-		if (get_name(obj, "connector", r->connector, err, errlen) ||
-		    get_name(obj, "profile", r->profile, err, errlen) ||
-		    get_csr(obj, r, err, errlen) ||
-		    get_sans(obj, r, err, errlen) ||
-		    get_validity(obj, r, err, errlen) ||
-		    get_bool(obj, "wait", &r->wait, err, errlen) ||
-		    get_bool(obj, "reuse_pending", &r->reuse_pending, err,
-		    errlen))
-			return -1;
-		return 0;
-	case OP_STATUS:
-	case OP_APPROVE:
-		return get_order(obj, r->order, 1, err, errlen) == -1 ? -1 : 0;
-	case OP_REJECT:
-		if (get_order(obj, r->order, 1, err, errlen) == -1 ||
-		    get_str(obj, "comment", r->comment, API_MAX_COMMENT, 0,
-		    err, errlen) == -1)
-			return -1;
-		return 0;
-	case OP_LIST:
-		return get_bool(obj, "all", &r->all, err, errlen) ||
-		    get_bool(obj, "awaiting", &r->awaiting, err, errlen) ? -1 : 0;
-	case OP_REVOKE:
-		if ((got = get_order(obj, r->order, 0, err, errlen)) == -1 ||
-		    get_str(obj, "serial", r->serial, API_MAX_SERIAL, 0, err,
-		    errlen) == -1 || get_reason(obj, r, err, errlen) == -1 ||
-		    get_str(obj, "comment", r->comment, API_MAX_COMMENT, 0,
-		    err, errlen) == -1)
-			return -1;
-		if ((got == 1) == (r->serial[0] != '\0')) {
-			snprintf(err, errlen, "revoke takes exactly one of "
-			    "\"order\" and \"serial\"");
+	if ((got = get_order(obj, r->order, 0, err, errlen)) == -1 ||
+	    get_str(obj, "serial", r->serial, API_MAX_SERIAL, 0, err,
+	    errlen) == -1 || get_reason(obj, r, err, errlen) == -1 ||
+	    get_str(obj, "comment", r->comment, API_MAX_COMMENT, 0, err,
+	    errlen) == -1)
+		return -1;
+	if ((got == 1) == (r->serial[0] != '\0')) {
+		snprintf(err, errlen, "revoke takes exactly one of \"order\" "
+		    "and \"serial\"");
+		return -1;
+	}
+	if (r->serial[0] != '\0' && !is_lower_hex(r->serial)) {
+		snprintf(err, errlen, "\"serial\" must be lowercase hex");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_track(json_t *obj, struct api_request *r, char *err, size_t errlen)
+{
+	int got;
+
+	if (get_track_name(obj, r->name, err, errlen) == -1 ||
+	    (got = get_order(obj, r->order, 0, err, errlen)) == -1)
+		return -1;
+	/* An issued order of the caller's, or what enroll takes. */
+	if (got == 1) {
+		if (json_object_size(obj) != 3) {
+			snprintf(err, errlen, "track takes \"order\" or the "
+			    "members of enroll, not both");
 			return -1;
 		}
-		if (r->serial[0] != '\0' && !is_lower_hex(r->serial)) {
-			snprintf(err, errlen, "\"serial\" must be lowercase hex");
-			return -1;
-		}
-		return 0;
-	case OP_TRACK:
-		if (get_track_name(obj, r->name, err, errlen) == -1 ||
-		    (got = get_order(obj, r->order, 0, err, errlen)) == -1)
-			return -1;
-		/* An issued order of the caller's, or what enroll takes. */
-		if (got == 1) {
-			if (json_object_size(obj) != 3) {
-				snprintf(err, errlen, "track takes \"order\" or "
-				    "the members of enroll, not both");
-				return -1;
-			}
-			return 0;
-		}
-		if (get_name(obj, "connector", r->connector, err, errlen) ||
-		    get_name(obj, "profile", r->profile, err, errlen) ||
-		    get_csr(obj, r, err, errlen) ||
-		    get_sans(obj, r, err, errlen) ||
-		    get_validity(obj, r, err, errlen))
-			return -1;
-		return 0;
-	case OP_UNTRACK:
-	case OP_FETCH:
-	case OP_RENEW:
-		return get_track_name(obj, r->name, err, errlen);
-	case OP_TRACKED:
-		return get_bool(obj, "all", &r->all, err, errlen);
-	case OP_CREDENTIAL_NEW:
-		return get_credential_new(obj, r, err, errlen);
-	case OP_CREDENTIAL_RETIRE:
-		if (get_str(obj, "key_id", r->key_id, sizeof(r->key_id) - 1, 0,
-		    err, errlen) == -1)
-			return -1;
-		if (r->key_id[0] != '\0' && (strlen(r->key_id) % 2 != 0 ||
-		    !is_lower_hex(r->key_id))) {
-			snprintf(err, errlen, "\"key_id\" must be lowercase hex "
-			    "(a CKA_ID)");
-			return -1;
-		}
-		return 0;
-	case OP_CA_CHAIN:
-		return get_name(obj, "connector", r->connector, err, errlen);
-	case OP_HEALTH:
-	case OP_METRICS:
-	case OP_VERSION:
-	case OP_OFFERS:
 		return 0;
 	}
-	return -1;
+	if (get_name(obj, "connector", r->connector, err, errlen) ||
+	    get_name(obj, "profile", r->profile, err, errlen) ||
+	    get_csr(obj, r, err, errlen) ||
+	    get_sans(obj, r, err, errlen) ||
+	    get_validity(obj, r, err, errlen))
+		return -1;
+	return 0;
+}
+
+/* untrack, fetch, renew: the tracked name. */
+static int
+parse_name(json_t *obj, struct api_request *r, char *err, size_t errlen)
+{
+	return get_track_name(obj, r->name, err, errlen);
+}
+
+static int
+parse_tracked(json_t *obj, struct api_request *r, char *err, size_t errlen)
+{
+	return get_bool(obj, "all", &r->all, err, errlen);
+}
+
+static int
+parse_retire(json_t *obj, struct api_request *r, char *err, size_t errlen)
+{
+	if (get_str(obj, "key_id", r->key_id, sizeof(r->key_id) - 1, 0, err,
+	    errlen) == -1)
+		return -1;
+	if (r->key_id[0] != '\0' && (strlen(r->key_id) % 2 != 0 ||
+	    !is_lower_hex(r->key_id))) {
+		snprintf(err, errlen, "\"key_id\" must be lowercase hex (a "
+		    "CKA_ID)");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_ca_chain(json_t *obj, struct api_request *r, char *err, size_t errlen)
+{
+	return get_name(obj, "connector", r->connector, err, errlen);
+}
+
+/*
+ * The operations: name, the members each takes besides "op" (an
+ * unknown member is refused before its parser runs), and its parser
+ * (NULL: no members). The handler of each is api_ops.c's handlers[].
+ */
+static const struct op_spec ops[] = {
+	{ OP_ENROLL, "enroll",
+	    "connector profile csr sans validity_days wait reuse_pending",
+	    parse_enroll },
+	{ OP_STATUS, "status", "order", parse_order },
+	{ OP_LIST, "list", "all awaiting", parse_list },
+	{ OP_REVOKE, "revoke", "order serial reason comment", parse_revoke },
+	{ OP_APPROVE, "approve", "order", parse_order },
+	{ OP_REJECT, "reject", "order comment", parse_reject },
+	{ OP_HEALTH, "health", "", NULL },
+	{ OP_METRICS, "metrics", "", NULL },
+	{ OP_VERSION, "version", "", NULL },
+	{ OP_TRACK, "track",
+	    "name order connector profile csr sans validity_days",
+	    parse_track },
+	{ OP_UNTRACK, "untrack", "name", parse_name },
+	{ OP_FETCH, "fetch", "name", parse_name },
+	{ OP_TRACKED, "tracked", "all", parse_tracked },
+	{ OP_CREDENTIAL_NEW, "credential_new", "key_type bits subject",
+	    get_credential_new },
+	{ OP_CREDENTIAL_RETIRE, "credential_retire", "key_id", parse_retire },
+	{ OP_CA_CHAIN, "ca_chain", "connector", parse_ca_chain },
+	{ OP_OFFERS, "offers", "", NULL },
+	{ OP_RENEW, "renew", "name", parse_name },
+};
+#define NOPS	(sizeof(ops) / sizeof(ops[0]))
+_Static_assert(NOPS == OP_LAST, "an operation without its row in ops[]");
+
+const char *
+api_op_name(enum api_op op)
+{
+	for (size_t i = 0; i < NOPS; i++)
+		if (ops[i].op == op)
+			return ops[i].name;
+	return "?";
+}
+
+/* "unknown op; expected enroll, status, ... or renew", from the table. */
+static void
+unknown_op(char *err, size_t errlen)
+{
+	size_t n = (size_t)snprintf(err, errlen, "unknown op; expected ");
+
+	for (size_t i = 0; i < NOPS && n < errlen; i++)
+		n += (size_t)snprintf(err + n, errlen - n, "%s%s",
+		    i == 0 ? "" : i + 1 == NOPS ? " or " : ", ", ops[i].name);
 }
 
 int
@@ -456,14 +508,11 @@ api_request_parse(const char *line, size_t len, struct api_request *r,
 		snprintf(err, errlen, "\"op\" (a string) is required");
 		goto bad;
 	}
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+	for (size_t i = 0; i < NOPS; i++)
 		if (strcmp(ops[i].name, json_string_value(opv)) == 0)
 			spec = &ops[i];
 	if (spec == NULL) {
-		snprintf(err, errlen, "unknown op; expected enroll, status, "
-		    "list, revoke, approve, reject, track, untrack, fetch, "
-		    "tracked, credential_new, credential_retire, ca_chain, "
-		    "health, metrics or version");
+		unknown_op(err, errlen);
 		goto bad;
 	}
 	r->op = spec->op;
@@ -474,7 +523,7 @@ api_request_parse(const char *line, size_t len, struct api_request *r,
 			goto bad;
 		}
 	}
-	if (parse_members(obj, r, err, errlen) == -1)
+	if (spec->parse != NULL && spec->parse(obj, r, err, errlen) == -1)
 		goto bad;
 	json_decref(obj);
 	return 0;

@@ -138,6 +138,13 @@ test_refuses_structure(void **state)
 	BAD("{\"op\":5}", "\"op\"");
 	BAD("{}", "\"op\"");
 	BAD("{\"op\":\"shutdown\"}", "unknown op");
+	/* The list of operations comes from the table: every one, in it. */
+	BAD("{\"op\":\"shutdown\"}", "expected enroll, status, list, "
+	    "revoke, approve, reject, health, metrics, version, track, "
+	    "untrack, fetch, tracked, credential_new, credential_retire, "
+	    "ca_chain, offers or renew");
+	for (int op = OP_ENROLL; op <= OP_LAST; op++)
+		assert_string_not_equal(api_op_name((enum api_op)op), "?");
 	BAD("{\"op\":\"health\",\"uid\":0}", "unknown member \"uid\"");
 	BAD("{\"op\":\"health\",\"op\":\"version\"}", "not a JSON object");
 	/* Invalid UTF-8 inside a string. */
