@@ -806,8 +806,15 @@ static const op_handler handlers[OP_LAST + 1] = {
 	[OP_OFFERS] = op_offers,
 };
 
-_Static_assert(sizeof(handlers) / sizeof(handlers[0]) == OP_LAST + 1,
-    "handlers[] must be indexed by every api_op");
+/* Does every operation have its handler? Checked at every start. */
+int
+api_ops_complete(void)
+{
+	for (int op = OP_ENROLL; op <= OP_LAST; op++)
+		if (handlers[op] == NULL)
+			return 0;
+	return 1;
+}
 
 void
 api_ops_handle(struct agent *a, struct api_conn *c, struct api_request *r)

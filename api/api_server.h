@@ -89,6 +89,8 @@ void	api_reply_error(struct api_conn *, const char *code, const char *fmt,
 size_t	api_open_connections(const struct api_server *);
 
 /* Implemented by api_ops.c: one parsed request from c. */
+/* Every operation of api_request.c's table has its handler (at start). */
+int	api_ops_complete(void);
 void	api_ops_handle(struct agent *, struct api_conn *,
 	    struct api_request *);
 /* A connection is going away (drops any wait it had). */

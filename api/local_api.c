@@ -60,6 +60,11 @@ local_api_open(struct agent *a, int check_only, char *err, size_t errlen)
 	a->api.lfd = -1;
 	if (cfg->api_socket == NULL)
 		return 0;
+	if (!api_ops_complete()) {
+		snprintf(err, errlen, "internal: a local API operation has no "
+		    "handler");
+		return -1;
+	}
 	if ((a->policy = policy_load(cfg->api_policy, err, errlen)) == NULL)
 		return -1;
 	if (check_only)
