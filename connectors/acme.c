@@ -47,7 +47,7 @@
 #include "child.h"
 #include "connector.h"
 #include "log.h"
-#include "sectigo_msg.h"
+#include "pem_bundle.h"
 #include "util.h"
 
 #define ACME_NONCE_POOL		8	/* unused nonces, per connector */
@@ -90,7 +90,6 @@ struct acme_server {
 	size_t			 nnonce;
 };
 
-static struct acme_server servers[IPC_MAX_CONNECTORS];
 
 struct acme_job {
 	enum acme_step	 goal;		/* the request it is after */
@@ -115,10 +114,18 @@ struct acme_job {
 	char		*first_cert, *first_chain;	/* default chain */
 };
 
+/* Made once per configured ACME connector (ca_configure). */
+static void *
+acme_conn_state_new(const struct ipc_cfg_connector *conf)
+{
+	(void)conf;
+	return xcalloc(1, sizeof(struct acme_server));
+}
+
 static struct acme_server *
 server_of(const struct ca_xfer *x)
 {
-	return &servers[x->conf - x->t.child->conns];
+	return x->conn->state;
 }
 
 static int
@@ -757,7 +764,7 @@ cert_next(struct ca_xfer *x, struct ipc_ca_result *r)
 	const char	*want = x->conf->preferred_chain;
 	char		*cert = NULL, *chain = NULL, why[256];
 
-	if (scm_split_bundle((const char *)x->t.body, x->t.body_len, x->csr,
+	if (pem_bundle_split((const char *)x->t.body, x->t.body_len, x->csr,
 	    &cert, &chain, why, sizeof(why)) == -1) {
 		finish(r, CA_REJECTED, "ACME certificate: %s", why);
 		return;
@@ -1009,4 +1016,5 @@ const struct connector_type acme_connector = {
 	.parse = acme_parse,
 	.on_failure = acme_on_failure,
 	.free_state = acme_free_state,
+	.conn_state_new = acme_conn_state_new,
 };

@@ -33,14 +33,22 @@ find_type(const char *name)
 int
 ca_configure(struct child *c, const struct ipc_cfg_connector *conf)
 {
+	struct ca_connector		*k;
+	const struct connector_type	*t;
+
 	if (c->nconns >= IPC_MAX_CONNECTORS)
 		return -1;
-	if (find_type(conf->type) == NULL) {
+	if ((t = find_type(conf->type)) == NULL) {
 		log_error("connector %s: type \"%s\" is not in this build",
 		    conf->name, conf->type);
 		return -1;
 	}
-	c->conns[c->nconns++] = *conf;
+	k = &c->conns[c->nconns++];
+	memset(k, 0, sizeof(*k));
+	k->conf = *conf;
+	k->type = t;
+	if (t->conn_state_new != NULL)
+		k->state = t->conn_state_new(&k->conf);
 	return 0;
 }
 
@@ -225,12 +233,15 @@ xfer_reset(struct ca_xfer *x)
 void
 ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 {
+	struct ca_connector		*k = NULL;
 	const struct ipc_cfg_connector	*conf = NULL;
 	struct ca_xfer			*x;
 
 	for (size_t i = 0; i < c->nconns; i++)
-		if (strcmp(c->conns[i].name, job->connector) == 0)
-			conf = &c->conns[i];
+		if (strcmp(c->conns[i].conf.name, job->connector) == 0)
+			k = &c->conns[i];
+	if (k != NULL)
+		conf = &k->conf;
 	if (conf == NULL) {
 		fail_job(c, job_id, CA_REJECTED, "no such connector");
 		return;
@@ -239,12 +250,12 @@ ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 		fail_job(c, job_id, CA_RETRY, "connector child busy");
 		return;
 	}
-	if (job->action == CA_VALIDATE && !find_type(conf->type)->can_validate) {
+	if (job->action == CA_VALIDATE && !k->type->can_validate) {
 		fail_job(c, job_id, CA_VALID, "");
 		return;
 	}
 	if (job->action == CA_LOOKUP && job->handle[0] == '\0' &&
-	    find_type(conf->type)->lookup_needs_handle) {
+	    k->type->lookup_needs_handle) {
 		fail_job(c, job_id, CA_UNKNOWN, "this CA cannot be asked by "
 		    "reference");
 		return;
@@ -266,8 +277,9 @@ ca_start(struct child *c, uint32_t job_id, const struct ipc_job_ca *job)
 	memcpy(x->csr, job->csr, job->csr_len);
 	x->sans_json = xcalloc(1, job->sans_len + 1);
 	memcpy(x->sans_json, job->sans_json, job->sans_len);
+	x->conn = k;
 	x->conf = conf;
-	x->type = find_type(conf->type);
+	x->type = k->type;
 	x->retry_after = -1;
 	if (conf->auth == IPC_AUTH_PASSWORD && job->secret_len > 0) {
 		x->secret_len = job->secret_len;
@@ -394,16 +406,16 @@ chain_fits(const char *leaf_pem, const char *chain_pem)
 static int
 find_chain(struct child *c, struct ca_xfer *x, struct ipc_ca_result *r)
 {
-	size_t	 k = (size_t)(x->conf - c->conns);
-	int64_t	 now = (int64_t)time(NULL);
+	struct ca_connector	*k = x->conn;
+	int64_t			 now = (int64_t)time(NULL);
 
 	if (x->type->prepare_chain == NULL)
 		return -1;
-	if (c->ca_chain[k] != NULL && now - c->ca_chain_at[k] >= 0 &&
-	    now - c->ca_chain_at[k] < CA_CHAIN_CACHE_S &&
-	    chain_fits(x->cert, c->ca_chain[k])) {
+	if (k->ca_chain != NULL && now - k->ca_chain_at >= 0 &&
+	    now - k->ca_chain_at < CA_CHAIN_CACHE_S &&
+	    chain_fits(x->cert, k->ca_chain)) {
 		free(x->chain);
-		x->chain = xstrdup(c->ca_chain[k]);
+		x->chain = xstrdup(k->ca_chain);
 		return -1;
 	}
 	xfer_reset(x);
@@ -422,7 +434,7 @@ static void
 chain_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 {
 	struct ipc_ca_result	 r = x->issued;
-	size_t			 k = (size_t)(x->conf - c->conns);
+	struct ca_connector	*k = x->conn;
 	long			 http = 0;
 	char			*chain = NULL;
 
@@ -431,9 +443,9 @@ chain_done(struct child *c, struct ca_xfer *x, CURLcode cc)
 		chain = x->type->parse_chain((const char *)x->t.body,
 		    x->t.body_len);
 	if (chain != NULL && chain_fits(x->cert, chain)) {
-		free(c->ca_chain[k]);
-		c->ca_chain[k] = xstrdup(chain);
-		c->ca_chain_at[k] = (int64_t)time(NULL);
+		free(k->ca_chain);
+		k->ca_chain = xstrdup(chain);
+		k->ca_chain_at = (int64_t)time(NULL);
 		free(x->chain);
 		x->chain = chain;
 	} else {

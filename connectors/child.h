@@ -31,6 +31,17 @@ struct deferred {
 	size_t		 len;
 };
 
+struct connector_type;
+
+/* One configured CA connector, as the child keeps it between its jobs. */
+struct ca_connector {
+	struct ipc_cfg_connector	 conf;
+	const struct connector_type	*type;
+	void				*state;	/* the type's own (state_new) */
+	char				*ca_chain;	/* its CA's, last fetched */
+	int64_t				 ca_chain_at;	/* when (time(NULL)) */
+};
+
 struct child {
 	int			 fd;
 	uint8_t			*rx;		/* IPC_MAX_DGRAM + 1 */
@@ -48,11 +59,8 @@ struct child {
 	CURLM			*multi;
 	size_t			 njobs;
 	/* CA connectors as configured (ca_job.c). */
-	struct ipc_cfg_connector conns[IPC_MAX_CONNECTORS];
+	struct ca_connector	 conns[IPC_MAX_CONNECTORS];
 	size_t			 nconns;
-	/* Per connector: its CA's chain as last fetched (PEM), and when. */
-	char			*ca_chain[IPC_MAX_CONNECTORS];
-	int64_t			 ca_chain_at[IPC_MAX_CONNECTORS];
 	/* CA jobs waiting to send their next request (ACME polling). */
 	struct ca_xfer		*later[CHILD_MAX_JOBS];
 	size_t			 nlater;

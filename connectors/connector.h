@@ -21,6 +21,7 @@
 #define CA_MAX_RESPONSE		(256 * 1024)	/* bytes read from a CA */
 
 struct ca_xfer;
+struct ca_connector;
 
 struct connector_type {
 	const char	*name;
@@ -55,6 +56,13 @@ struct connector_type {
 	 */
 	uint8_t		(*on_failure)(struct ca_xfer *, struct ipc_ca_result *r);
 	void		(*free_state)(struct ca_xfer *);
+	/*
+	 * Optional: what the type keeps for one configured connector
+	 * between its jobs (ACME: the directory, the account URL, unused
+	 * nonces), made when the connector is configured, reached from a
+	 * job as x->conn->state.
+	 */
+	void	       *(*conn_state_new)(const struct ipc_cfg_connector *);
 };
 
 /* How long the child keeps a CA chain fetched with prepare_chain. */
@@ -71,8 +79,9 @@ struct ca_xfer {
 	uint8_t				 reason;
 	char				*csr;		/* PEM, NUL-terminated */
 	char				*sans_json;	/* JSON array text */
-	const struct ipc_cfg_connector	*conf;
-	const struct connector_type	*type;
+	const struct ipc_cfg_connector	*conf;		/* &conn->conf */
+	const struct connector_type	*type;		/* conn->type */
+	struct ca_connector		*conn;		/* child.h */
 	struct curl_slist		*headers;
 	char				*post;		/* request body */
 	long				 retry_after;	/* seconds, or -1 */

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "connector.h"
+#include "pem_bundle.h"
 #include "sectigo_msg.h"
 #include "util.h"
 
@@ -134,7 +135,7 @@ sectigo_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 
 	scm_parse(x->action, http, (const char *)x->t.body, x->t.body_len,
 	    x->handle, &a);
-	if (a.outcome == CA_ISSUED && scm_split_bundle((const char *)x->t.body,
+	if (a.outcome == CA_ISSUED && pem_bundle_split((const char *)x->t.body,
 	    x->t.body_len, x->csr, &x->cert, &x->chain, a.message,
 	    sizeof(a.message)) == -1)
 		a.outcome = CA_REJECTED;

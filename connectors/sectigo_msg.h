@@ -12,7 +12,6 @@
 
 #include "ipc.h"
 
-#define SCM_MAX_BUNDLE_CERTS	10	/* certificates in one collect answer */
 
 struct scm_answer {
 	uint8_t	 outcome;			/* CA_* */
@@ -47,21 +46,12 @@ uint32_t scm_cert_type(const char *profile);
  * Classifies an answer (HTTP status, body: any bytes, not NUL-terminated)
  * to action (CA_ENROLL, CA_LOOKUP, CA_REVOKE, CA_VALIDATE). Never fails.
  * A 2xx collect or types answer comes back as CA_ISSUED or CA_VALID:
- * the caller still reads the bundle (scm_split_bundle) or the types
+ * the caller still reads the bundle (pem_bundle_split) or the types
  * (scm_check_types). Not-ready collects (HTTP 400 or 404 with code 0,
  * -183, -1400, -109 or -195) are CA_PENDING under handle.
  */
 void	scm_parse(uint8_t action, long http, const char *body, size_t len,
 	    const char *handle, struct scm_answer *);
-
-/*
- * A collect answer (PEM, in either order) into the certificate whose key
- * is the CSR's and the rest as its chain, issuer first (both malloc'd,
- * normalised PEM). -1 with why if it holds no certificate, more than
- * SCM_MAX_BUNDLE_CERTS, or none for the CSR's key.
- */
-int	scm_split_bundle(const char *body, size_t len, const char *csr_pem,
-	    char **cert, char **chain, char *why, size_t whylen);
 
 /*
  * A types answer: does it offer cert_type (if not 0) with term among its

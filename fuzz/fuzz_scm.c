@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "pem_bundle.h"
 #include "sectigo_msg.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -32,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	scm_parse((uint8_t)(1 + data[0] % 4), http[data[0] / 4 % 7],
 	    (const char *)data + 1, size - 1, "1001", &a);
-	if (scm_split_bundle((const char *)data + 1, size - 1, csr, &cert,
+	if (pem_bundle_split((const char *)data + 1, size - 1, csr, &cert,
 	    &chain, why, sizeof(why)) == 0) {
 		free(cert);
 		free(chain);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "pem_bundle.h"
 #include "sectigo_msg.h"
 
 /* A throwaway CA, a leaf for csr_pem's key, and a CSR for another key. */
@@ -238,7 +239,7 @@ test_split_bundle(void **state)
 	(void)state;
 	/* x509: leaf, then chain. */
 	both = concat(leaf_pem, ca_pem);
-	assert_int_equal(scm_split_bundle(both, strlen(both), csr_pem, &cert,
+	assert_int_equal(pem_bundle_split(both, strlen(both), csr_pem, &cert,
 	    &chain, why, sizeof(why)), 0);
 	assert_string_equal(cert, leaf_pem);
 	assert_string_equal(chain, ca_pem);
@@ -247,40 +248,40 @@ test_split_bundle(void **state)
 	free(both);
 	/* x509R: chain, then leaf; the chain comes out issuer first. */
 	both = concat(ca_pem, leaf_pem);
-	assert_int_equal(scm_split_bundle(both, strlen(both), csr_pem, &cert,
+	assert_int_equal(pem_bundle_split(both, strlen(both), csr_pem, &cert,
 	    &chain, why, sizeof(why)), 0);
 	assert_string_equal(cert, leaf_pem);
 	assert_string_equal(chain, ca_pem);
 	free(cert);
 	free(chain);
 	/* Not for this CSR's key. */
-	assert_int_equal(scm_split_bundle(both, strlen(both), other_csr_pem,
+	assert_int_equal(pem_bundle_split(both, strlen(both), other_csr_pem,
 	    &cert, &chain, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "no certificate for the CSR's key"));
 	assert_null(cert);
 	free(both);
 	/* Leaf only. */
-	assert_int_equal(scm_split_bundle(leaf_pem, strlen(leaf_pem), csr_pem,
+	assert_int_equal(pem_bundle_split(leaf_pem, strlen(leaf_pem), csr_pem,
 	    &cert, &chain, why, sizeof(why)), 0);
 	assert_string_equal(chain, "");
 	free(cert);
 	free(chain);
 	/* No certificate at all, or PKCS#7 (format=base64). */
 	why[0] = '\0';
-	assert_int_equal(scm_split_bundle("-----BEGIN PKCS7-----\nAAAA\n"
+	assert_int_equal(pem_bundle_split("-----BEGIN PKCS7-----\nAAAA\n"
 	    "-----END PKCS7-----\n", 44, csr_pem, &cert, &chain, why,
 	    sizeof(why)), -1);
 	assert_non_null(strstr(why, "no certificate"));
 	/* More than the cap. */
 	both = strdup("");
-	for (int i = 0; i <= SCM_MAX_BUNDLE_CERTS; i++) {
+	for (int i = 0; i <= PEM_BUNDLE_MAX_CERTS; i++) {
 		char *t = concat(both, ca_pem);
 
 		free(both);
 		both = t;
 	}
 	why[0] = '\0';
-	assert_int_equal(scm_split_bundle(both, strlen(both), csr_pem, &cert,
+	assert_int_equal(pem_bundle_split(both, strlen(both), csr_pem, &cert,
 	    &chain, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "more than"));
 	free(both);
