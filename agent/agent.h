@@ -263,7 +263,6 @@ int	url_split(const char *url, const char *scheme, uint16_t dport,
 	    char *host, size_t hostlen, uint16_t *port, int *is_ip);
 
 /* order_flow.c: an order's way from "received" to a final state */
-int	order_is_final(const char *state);
 void	order_submit(struct agent *, const char *id);
 void	order_revoke(struct agent *, struct api_conn *, const struct order *,
 	    int reason);

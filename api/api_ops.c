@@ -132,13 +132,15 @@ order_json(const struct order *o, int with_pem)
 
 	sans = json_loads(o->sans_json ? o->sans_json : "[]", 0, &e);
 	j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:s,s:o*,s:I}",
-	    "id", o->id, "state", o->state, "created", (json_int_t)o->created,
+	    "id", o->id, "state", order_state_name(o->state), "created",
+	    (json_int_t)o->created,
 	    "updated", (json_int_t)o->updated, "uid", (json_int_t)o->uid,
 	    "user", o->user ? o->user : "", "connector", o->connector,
 	    "profile", o->profile, "sans", sans,
 	    "validity_days", (json_int_t)o->validity_days);
 	if (j == NULL)
-		return json_pack("{s:s,s:s}", "id", o->id, "state", o->state);
+		return json_pack("{s:s,s:s}", "id", o->id, "state",
+		    order_state_name(o->state));
 	if (o->rule != NULL)
 		json_object_set_new(j, "rule", json_string(o->rule));
 	if (o->serial != NULL)
@@ -152,7 +154,7 @@ order_json(const struct order *o, int with_pem)
 	if (o->last_error != NULL)
 		json_object_set_new(j, "last_error", json_string(o->last_error));
 	/* When the agent next asks the CA: a poller can come just after. */
-	if (o->next_poll > 0 && !order_is_final(o->state))
+	if (o->next_poll > 0 && !order_state_final(o->state))
 		json_object_set_new(j, "next_poll",
 		    json_integer((json_int_t)o->next_poll));
 	if (o->revoke_reason != NULL)
@@ -340,8 +342,7 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 	sans_s = json_dumps(sans, JSON_COMPACT);
 	o.sans_json = sans_s;
 	o.validity_days = d.validity_days;
-	snprintf(o.state, sizeof(o.state), "%s", d.needs_approval ?
-	    "awaiting_approval" : "received");
+	o.state = d.needs_approval ? ORDER_AWAITING_APPROVAL : ORDER_RECEIVED;
 	free(csr);
 	if (orders_create(a->orders, &o, err, sizeof(err)) == -1) {
 		log_error("orders: %s", err);
@@ -357,7 +358,7 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 	    "profile", r->profile, "rule", d.rule, "approval",
 	    d.needs_approval, "validity_days", (int)d.validity_days, "sans",
 	    sans)) == -1) {
-		orders_set_failed(a->orders, o.id, "failed",
+		orders_set_failed(a->orders, o.id, ORDER_FAILED,
 		    "audit log unavailable");
 		json_decref(sans);
 		return -1;
@@ -420,10 +421,10 @@ api_ops_answer_order(struct agent *a, struct api_conn *c, const char *id,
 		api_reply_error(c, "internal", "order %s vanished", id);
 		return;
 	}
-	if (wait && !order_is_final(o.state) && !may_wait(a, c, id)) {
+	if (wait && !order_state_final(o.state) && !may_wait(a, c, id)) {
 		/* The order stands: the caller asks for it later. */
 		reply_order(c, &o, 1);
-	} else if (wait && !order_is_final(o.state)) {
+	} else if (wait && !order_state_final(o.state)) {
 		snprintf(c->waiting, sizeof(c->waiting), "%s", id);
 		api_reply(c, json_pack("{s:b,s:b,s:o}", "ok", 1, "progress", 1,
 		    "order", order_json(&o, 0)));
@@ -451,7 +452,7 @@ api_ops_order_changed(struct agent *a, const char *id)
 
 		if (c->fd == -1 || strcmp(c->waiting, id) != 0)
 			continue;
-		if (order_is_final(o.state)) {
+		if (order_state_final(o.state)) {
 			c->waiting[0] = '\0';
 			reply_order(c, &o, 1);
 		} else
@@ -542,7 +543,7 @@ awaiting_cb(const struct order *o, void *arg)
 	struct awaiting_ctx	*x = arg;
 	char			 reason[256];
 
-	if (strcmp(o->state, "awaiting_approval") == 0 &&
+	if (o->state == ORDER_AWAITING_APPROVAL &&
 	    policy_may_approve(x->a->policy, o->rule, x->k, (uid_t)o->uid,
 	    reason, sizeof(reason)))
 		json_array_append_new(x->arr, order_json(o, 0));
@@ -599,9 +600,9 @@ op_decide(struct agent *a, struct api_conn *c, struct api_request *r,
 	if (load_visible(a, c, r->order, &o, 1) == -1)
 		return;
 	caller_of(c, &k);
-	if (strcmp(o.state, "awaiting_approval") != 0) {
+	if (o.state != ORDER_AWAITING_APPROVAL) {
 		api_reply_error(c, "conflict", "order %s is %s, not awaiting "
-		    "approval", o.id, o.state);
+		    "approval", o.id, order_state_name(o.state));
 		order_free(&o);
 		return;
 	}
@@ -621,11 +622,11 @@ op_decide(struct agent *a, struct api_conn *c, struct api_request *r,
 	}
 	orders_set_approver(a->orders, o.id, (uint32_t)c->uid);
 	if (approve) {
-		if (orders_set_state(a->orders, o.id, "awaiting_approval",
-		    "received", err, sizeof(err)) == 1)
+		if (orders_set_state(a->orders, o.id, ORDER_AWAITING_APPROVAL,
+		    ORDER_RECEIVED, err, sizeof(err)) == 1)
 			order_submit(a, o.id);
 	} else
-		orders_set_failed(a->orders, o.id, "rejected", r->comment[0] ?
+		orders_set_failed(a->orders, o.id, ORDER_REJECTED, r->comment[0] ?
 		    r->comment : "rejected by the approver");
 	api_ops_order_changed(a, o.id);
 	api_ops_answer_order(a, c, o.id, 0);
@@ -648,9 +649,10 @@ op_revoke(struct agent *a, struct api_conn *c, struct api_request *r)
 		api_reply_error(c, "not_found", "no such order or serial");
 		return;
 	}
-	if (strcmp(o.state, "issued") != 0) {
+	if (o.state != ORDER_ISSUED) {
 		api_reply_error(c, "conflict", "order %s is %s; only issued "
-		    "certificates can be revoked", o.id, o.state);
+		    "certificates can be revoked", o.id,
+		    order_state_name(o.state));
 		order_free(&o);
 		return;
 	}
@@ -667,8 +669,9 @@ op_health(struct agent *a, struct api_conn *c, struct api_request *r)
 {
 	(void)r;
 	uint64_t		 n[6] = { 0 };
-	static const char *const st[6] = { "awaiting_approval", "submitting",
-	    "pending", "issued", "rejected", "failed" };
+	static const enum order_state st[6] = { ORDER_AWAITING_APPROVAL,
+	    ORDER_SUBMITTING, ORDER_PENDING, ORDER_ISSUED, ORDER_REJECTED,
+	    ORDER_FAILED };
 	json_t			*counts = json_object(), *conns = json_object();
 	json_t			*checks = json_object(), *reasons = json_array();
 	enum health_status	 hs;
@@ -684,7 +687,8 @@ op_health(struct agent *a, struct api_conn *c, struct api_request *r)
 	}
 	for (size_t i = 0; i < 6; i++) {
 		orders_count_by_state(a->orders, st[i], &n[i]);
-		json_object_set_new(counts, st[i], json_integer((json_int_t)n[i]));
+		json_object_set_new(counts, order_state_name(st[i]),
+		    json_integer((json_int_t)n[i]));
 	}
 	hs = health_eval(a, checks, reasons);
 	audit = json_string_value(json_object_get(checks, "audit"));

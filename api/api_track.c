@@ -110,10 +110,10 @@ op_track(struct agent *a, struct api_conn *c, struct api_request *r)
 			api_reply_error(c, "not_found", "no order %s", r->order);
 			return;
 		}
-		if (strcmp(o.state, "rejected") == 0 || strcmp(o.state,
-		    "failed") == 0 || strcmp(o.state, "revoked") == 0) {
+		if (o.state == ORDER_REJECTED || o.state == ORDER_FAILED ||
+		    o.state == ORDER_REVOKED) {
 			api_reply_error(c, "bad_request", "order %s is %s",
-			    o.id, o.state);
+			    o.id, order_state_name(o.state));
 			order_free(&o);
 			return;
 		}
@@ -198,9 +198,10 @@ op_fetch(struct agent *a, struct api_conn *c, struct api_request *r)
 		tracked_free(&t);
 		return;
 	}
-	if (strcmp(o.state, "issued") != 0 || o.cert_pem == NULL) {
+	if (o.state != ORDER_ISSUED || o.cert_pem == NULL) {
 		api_reply_error(c, "not_issued", "the certificate of %s was %s; "
-		    "a renewal is under way", r->name, o.state);
+		    "a renewal is under way", r->name,
+		    order_state_name(o.state));
 	} else if (now >= t.not_after) {
 		api_reply_error(c, "not_issued", "the certificate of %s expired "
 		    "and no renewal was issued%s%s", r->name, t.last_error ?

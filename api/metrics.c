@@ -136,9 +136,9 @@ metrics_write(struct agent *a, FILE *f)
 	static const char *const verdict[] = { "granted", "refused_scheme",
 	    "refused_digest_length", "refused_no_job", "refused_rate",
 	    "refused_tls12" };
-	static const char *const states[] = { "received", "awaiting_approval",
-	    "submitting", "pending", "issued", "rejected", "failed",
-	    "revoked" };
+	static const enum order_state states[] = { ORDER_RECEIVED,
+	    ORDER_AWAITING_APPROVAL, ORDER_SUBMITTING, ORDER_PENDING,
+	    ORDER_ISSUED, ORDER_REJECTED, ORDER_FAILED, ORDER_REVOKED };
 	const struct sign_policy *p = &a->sp;
 
 	fprintf(f, "# HELP hsmagent_signatures_total HSM signatures asked "
@@ -193,8 +193,8 @@ metrics_write(struct agent *a, FILE *f)
 		uint64_t n = 0;
 
 		orders_count_by_state(a->orders, states[i], &n);
-		fprintf(f, "hsmagent_orders{state=\"%s\"} %llu\n", states[i],
-		    (unsigned long long)n);
+		fprintf(f, "hsmagent_orders{state=\"%s\"} %llu\n",
+		    order_state_name(states[i]), (unsigned long long)n);
 	}
 	gauge_head(f, "hsmagent_client_certificate_not_after_seconds",
 	    "expiry of the gateway client certificate (unix time)");

@@ -28,13 +28,6 @@
 
 #define TICK_MS		1000
 
-int
-order_is_final(const char *state)
-{
-	return strcmp(state, "issued") == 0 || strcmp(state, "rejected") == 0 ||
-	    strcmp(state, "failed") == 0 || strcmp(state, "revoked") == 0;
-}
-
 /* Seconds until the next poll, with jitter from the kernel's RNG. */
 static int64_t
 backoff_s(const struct agent *a, const struct order *o, uint32_t retry_after)
@@ -50,11 +43,14 @@ backoff_s(const struct agent *a, const struct order *o, uint32_t retry_after)
 }
 
 static void
-finish(struct agent *a, const char *id, const char *to, const char *why)
+finish(struct agent *a, const char *id, enum order_state to, const char *why)
 {
+	const char *name = order_state_name(to);
+
 	orders_set_failed(a->orders, id, to, why);
-	agent_audit(a, "ca.result", id, to, json_pack("{s:s}", "error", why));
-	log_warn("order %s: %s: %s", id, to, why);
+	agent_audit(a, "ca.result", id, name, json_pack("{s:s}", "error",
+	    why));
+	log_warn("order %s: %s: %s", id, name, why);
 	api_ops_order_changed(a, id);
 }
 
@@ -132,22 +128,22 @@ order_submit(struct agent *a, const char *id)
 		snprintf(why, sizeof(why), "no CA connector \"%s\" is "
 		    "configured", o.connector);
 		order_free(&o);
-		finish(a, id, "failed", why);
+		finish(a, id, ORDER_FAILED, why);
 		return;
 	}
 	/* Intent first: the audit record and the state, then the call. */
 	if (agent_audit(a, "order.submit", id, "intent",
 	    json_pack("{s:s,s:s}", "connector", o.connector, "profile",
 	    o.profile)) == -1 ||
-	    orders_set_state(a->orders, id, "received", "submitting", err,
+	    orders_set_state(a->orders, id, ORDER_RECEIVED, ORDER_SUBMITTING, err,
 	    sizeof(err)) != 1) {
 		order_free(&o);
-		finish(a, id, "failed", "cannot record the submission");
+		finish(a, id, ORDER_FAILED, "cannot record the submission");
 		return;
 	}
 	api_ops_order_changed(a, id);
 	if (ca_send(a, &o, CA_ENROLL) == -1)
-		finish(a, id, "failed", "cannot encode the request");
+		finish(a, id, ORDER_FAILED, "cannot encode the request");
 	order_free(&o);
 }
 
@@ -176,7 +172,8 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		if (detail != NULL && r->message[0] != '\0')
 			json_object_set_new(detail, "note",
 			    json_string(r->message));
-		agent_audit(a, "ca.result", o->id, "issued", detail);
+		agent_audit(a, "ca.result", o->id, order_state_name(ORDER_ISSUED),
+		    detail);
 		log_info("order %s: issued, serial %s", o->id, r->serial);
 		/* Issued, with a note: so far only a chain that is missing. */
 		if (r->message[0] != '\0')
@@ -193,26 +190,27 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		/* The next poll first: those told "pending" learn when. */
 		orders_record_attempt(a->orders, o->id, now +
 		    backoff_s(a, o, r->retry_after_s), NULL);
-		if (strcmp(o->state, "submitting") == 0) {
-			orders_set_state(a->orders, o->id, "submitting",
-			    "pending", err, sizeof(err));
-			agent_audit(a, "ca.result", o->id, "pending",
+		if (o->state == ORDER_SUBMITTING) {
+			orders_set_state(a->orders, o->id, ORDER_SUBMITTING,
+			    ORDER_PENDING, err, sizeof(err));
+			agent_audit(a, "ca.result", o->id,
+			    order_state_name(ORDER_PENDING),
 			    json_pack("{s:s}", "handle", r->handle));
 		}
 		/* Those waiting learn when the CA is asked next. */
 		api_ops_order_changed(a, o->id);
 		return;
 	case CA_REJECTED:
-		finish(a, o->id, "rejected", r->message[0] ? r->message :
+		finish(a, o->id, ORDER_REJECTED, r->message[0] ? r->message :
 		    "rejected by the CA");
 		return;
 	case CA_NOT_TAKEN:
 		/* A definite "not now": submitting again later is safe. */
 		agent_audit(a, "ca.result", o->id, "not_taken", json_pack(
 		    "{s:s}", "error", r->message));
-		if (strcmp(o->state, "submitting") == 0 &&
-		    orders_set_state(a->orders, o->id, "submitting", "received",
-		    err, sizeof(err)) == 1)
+		if (o->state == ORDER_SUBMITTING &&
+		    orders_set_state(a->orders, o->id, ORDER_SUBMITTING,
+		    ORDER_RECEIVED, err, sizeof(err)) == 1)
 			api_ops_order_changed(a, o->id);
 		orders_record_attempt(a->orders, o->id, now +
 		    backoff_s(a, o, r->retry_after_s), r->message);
@@ -226,11 +224,11 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		    "check at the CA before enrolling again", action ==
 		    CA_ENROLL && r->message[0] ? r->message : o->last_error ?
 		    o->last_error : "the agent stopped while submitting");
-		finish(a, o->id, "failed", why);
+		finish(a, o->id, ORDER_FAILED, why);
 		return;
 	}
 	case CA_NOT_FOUND:
-		if (strcmp(o->state, "submitting") == 0 && action == CA_LOOKUP) {
+		if (o->state == ORDER_SUBMITTING && action == CA_LOOKUP) {
 			/* The CA never saw it: now it is safe to submit. */
 			agent_audit(a, "order.submit", o->id, "resubmit",
 			    json_pack("{s:s}", "reason", "the CA has no order "
@@ -238,7 +236,7 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 			ca_send(a, o, CA_ENROLL);
 			return;
 		}
-		finish(a, o->id, "failed", "the CA no longer knows the order");
+		finish(a, o->id, ORDER_FAILED, "the CA no longer knows the order");
 		return;
 	default:	/* CA_RETRY */
 		agent_audit(a, "ca.result", o->id, "retry", json_pack("{s:s}",
@@ -258,7 +256,7 @@ on_ca_done(struct agent *a, struct job *j, const struct ipc_ca_result *r,
 
 	if (orders_get(a->orders, j->order, &o) != 1)
 		return;
-	if (order_is_final(o.state)) {
+	if (order_state_final(o.state)) {
 		order_free(&o);
 		return;
 	}
@@ -287,23 +285,24 @@ due_cb(const struct order *o, void *arg)
 	    o->next_poll < 0)
 		return 0;
 	if (cc == NULL) {
-		finish(a, o->id, "failed", "its connector is no longer "
+		finish(a, o->id, ORDER_FAILED, "its connector is no longer "
 		    "configured");
 		return 0;
 	}
-	if (strcmp(o->state, "received") == 0) {
+	if (o->state == ORDER_RECEIVED) {
 		order_submit(a, o->id);
 		return 0;
 	}
-	if (strcmp(o->state, "received") != 0 &&
+	if (o->state != ORDER_RECEIVED &&
 	    poll_deadline_passed(o->poll_since, now, cc->deadline_s)) {
 		/* Not lost: it stays, and "hsmagent status" resumes it. */
 		orders_stop_polling(a->orders, o->id, "polling stopped at the "
 		    "connector's deadline; hsmagent status ORDER resumes it");
-		agent_audit(a, "order.poll_stopped", o->id, o->state,
+		agent_audit(a, "order.poll_stopped", o->id,
+		    order_state_name(o->state),
 		    json_pack("{s:i}", "deadline_s", (int)cc->deadline_s));
 		log_warn("order %s: %s at the CA past the deadline; polling "
-		    "stopped", o->id, o->state);
+		    "stopped", o->id, order_state_name(o->state));
 		api_ops_order_changed(a, o->id);
 		return 0;
 	}

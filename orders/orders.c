@@ -124,30 +124,69 @@ static const char upgrade_v2[] =
 	"approver_uid, ca_handle, attempts, next_poll, last_error, cert_pem, " \
 	"chain_pem, serial, revoke_reason, poll_since, ca_renew_id"
 
+/* The one name table of the states: orders.db, the API, metrics. */
+static const char *const state_names[ORDER_STATES] = {
+	[ORDER_RECEIVED] = "received",
+	[ORDER_AWAITING_APPROVAL] = "awaiting_approval",
+	[ORDER_SUBMITTING] = "submitting",
+	[ORDER_PENDING] = "pending",
+	[ORDER_ISSUED] = "issued",
+	[ORDER_REVOKED] = "revoked",
+	[ORDER_REJECTED] = "rejected",
+	[ORDER_FAILED] = "failed",
+	[ORDER_UNKNOWN] = "unknown",
+};
+
+const char *
+order_state_name(enum order_state s)
+{
+	return (unsigned)s < ORDER_STATES ? state_names[s] : "unknown";
+}
+
+enum order_state
+order_state_of(const char *s)
+{
+	for (int i = 0; s != NULL && i < ORDER_UNKNOWN; i++)
+		if (strcmp(state_names[i], s) == 0)
+			return (enum order_state)i;
+	return ORDER_UNKNOWN;
+}
+
+int
+order_state_final(enum order_state s)
+{
+	return s == ORDER_ISSUED || s == ORDER_REJECTED || s == ORDER_FAILED ||
+	    s == ORDER_REVOKED || s == ORDER_UNKNOWN;
+}
+
 /* Allowed transitions; anything else is a bug in the caller. */
 static const struct {
-	const char *from, *to;
+	enum order_state from, to;
 } transitions[] = {
-	{ "received", "awaiting_approval" },
-	{ "awaiting_approval", "received" },
-	{ "received", "submitting" },
-	{ "submitting", "pending" },
-	{ "submitting", "received" },	/* the CA did not take it (429, 503) */
-	{ "submitting", "issued" },
-	{ "pending", "issued" },
-	{ "issued", "revoked" },
-	{ "received", "rejected" }, { "awaiting_approval", "rejected" },
-	{ "submitting", "rejected" }, { "pending", "rejected" },
-	{ "received", "failed" }, { "awaiting_approval", "failed" },
-	{ "submitting", "failed" }, { "pending", "failed" },
+	{ ORDER_RECEIVED, ORDER_AWAITING_APPROVAL },
+	{ ORDER_AWAITING_APPROVAL, ORDER_RECEIVED },
+	{ ORDER_RECEIVED, ORDER_SUBMITTING },
+	{ ORDER_SUBMITTING, ORDER_PENDING },
+	/* The CA did not take it (429, 503). */
+	{ ORDER_SUBMITTING, ORDER_RECEIVED },
+	{ ORDER_SUBMITTING, ORDER_ISSUED },
+	{ ORDER_PENDING, ORDER_ISSUED },
+	{ ORDER_ISSUED, ORDER_REVOKED },
+	{ ORDER_RECEIVED, ORDER_REJECTED },
+	{ ORDER_AWAITING_APPROVAL, ORDER_REJECTED },
+	{ ORDER_SUBMITTING, ORDER_REJECTED },
+	{ ORDER_PENDING, ORDER_REJECTED },
+	{ ORDER_RECEIVED, ORDER_FAILED },
+	{ ORDER_AWAITING_APPROVAL, ORDER_FAILED },
+	{ ORDER_SUBMITTING, ORDER_FAILED },
+	{ ORDER_PENDING, ORDER_FAILED },
 };
 
 static int
-allowed(const char *from, const char *to)
+allowed(enum order_state from, enum order_state to)
 {
 	for (size_t i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
-		if (strcmp(transitions[i].from, from) == 0 &&
-		    strcmp(transitions[i].to, to) == 0)
+		if (transitions[i].from == from && transitions[i].to == to)
 			return 1;
 	return 0;
 }
@@ -342,7 +381,7 @@ row_to_order(sqlite3_stmt *st, struct order *o)
 	o->sans_json = db_col_str(st, 11);
 	o->validity_days = (uint32_t)sqlite3_column_int64(st, 12);
 	s = sqlite3_column_text(st, 13);
-	snprintf(o->state, sizeof(o->state), "%s", s ? (const char *)s : "");
+	o->state = order_state_of((const char *)s);
 	o->has_approver = sqlite3_column_type(st, 14) != SQLITE_NULL;
 	o->approver_uid = (uint32_t)sqlite3_column_int64(st, 14);
 	o->ca_handle = db_col_str(st, 15);
@@ -388,12 +427,10 @@ orders_create(struct orders *o, struct order *ord, char *err, size_t errlen)
 		snprintf(err, errlen, "the database file was moved or deleted");
 		return -1;
 	}
-	if (ord->state[0] == '\0')
-		snprintf(ord->state, sizeof(ord->state), "received");
-	if (strcmp(ord->state, "received") != 0 &&
-	    strcmp(ord->state, "awaiting_approval") != 0) {
+	if (ord->state != ORDER_RECEIVED &&
+	    ord->state != ORDER_AWAITING_APPROVAL) {
 		snprintf(err, errlen, "a new order starts as received or "
-		    "awaiting_approval, not %s", ord->state);
+		    "awaiting_approval, not %s", order_state_name(ord->state));
 		return -1;
 	}
 	if (new_id(ord->id) == -1) {
@@ -418,7 +455,7 @@ orders_create(struct orders *o, struct order *ord, char *err, size_t errlen)
 	db_bind_text(st, 10, ord->csr_pem);
 	db_bind_text(st, 11, ord->sans_json ? ord->sans_json : "[]");
 	sqlite3_bind_int64(st, 12, ord->validity_days);
-	db_bind_text(st, 13, ord->state);
+	db_bind_text(st, 13, order_state_name(ord->state));
 	rc = sqlite3_step(st);
 	done(o, st);
 	if (rc == SQLITE_DONE)
@@ -536,18 +573,19 @@ update(struct orders *o, const char *sql, const char *id, const char *a1,
 }
 
 int
-orders_set_state(struct orders *o, const char *id, const char *from,
-    const char *to, char *err, size_t errlen)
+orders_set_state(struct orders *o, const char *id, enum order_state from,
+    enum order_state to, char *err, size_t errlen)
 {
 	int n;
 
 	if (!allowed(from, to)) {
 		snprintf(err, errlen, "order %s: %s -> %s is not a transition",
-		    id, from, to);
+		    id, order_state_name(from), order_state_name(to));
 		return -1;
 	}
 	n = update(o, "UPDATE orders SET state = ?4, updated = ?2 WHERE "
-	    "id = ?1 AND state = ?3", id, from, to, NULL, 0);
+	    "id = ?1 AND state = ?3", id, order_state_name(from),
+	    order_state_name(to), NULL, 0);
 	if (n == -1)
 		snprintf(err, errlen, "order %s: %s", id, sqlite3_errmsg(o->db));
 	return n < 0 ? -1 : n > 0;
@@ -606,15 +644,15 @@ orders_set_issued(struct orders *o, const char *id, const char *cert,
 }
 
 int
-orders_set_failed(struct orders *o, const char *id, const char *to,
+orders_set_failed(struct orders *o, const char *id, enum order_state to,
     const char *last_error)
 {
-	if (strcmp(to, "failed") != 0 && strcmp(to, "rejected") != 0)
+	if (to != ORDER_FAILED && to != ORDER_REJECTED)
 		return -1;
 	return update(o, "UPDATE orders SET state = ?4, last_error = ?3, "
 	    "next_poll = 0, updated = ?2 WHERE id = ?1 AND state IN "
 	    "('received', 'awaiting_approval', 'submitting', 'pending')", id,
-	    last_error, to, NULL, 0) == 1 ? 0 : -1;
+	    last_error, order_state_name(to), NULL, 0) == 1 ? 0 : -1;
 }
 
 int
@@ -677,7 +715,7 @@ orders_list_resumable(struct orders *o, int64_t due_by,
 }
 
 int
-orders_count_by_state(struct orders *o, const char *state, uint64_t *n)
+orders_count_by_state(struct orders *o, enum order_state state, uint64_t *n)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
@@ -686,7 +724,8 @@ orders_count_by_state(struct orders *o, const char *state, uint64_t *n)
 	if ((st = prep(o, "SELECT count(*) FROM orders WHERE "
 	    "state = ?1")) == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, order_state_name(state), -1,
+	    SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*n = (uint64_t)sqlite3_column_int64(st, 0);

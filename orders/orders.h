@@ -17,6 +17,26 @@
 #include <stdint.h>
 
 #define ORDER_ID_LEN		16	/* hex of 8 random bytes */
+
+/* An order's state; order_state_name() is its name in orders.db and the API. */
+enum order_state {
+	ORDER_RECEIVED = 0,
+	ORDER_AWAITING_APPROVAL,
+	ORDER_SUBMITTING,
+	ORDER_PENDING,
+	ORDER_ISSUED,
+	ORDER_REVOKED,
+	ORDER_REJECTED,
+	ORDER_FAILED,
+	ORDER_UNKNOWN,		/* a row whose state this build cannot read */
+	ORDER_STATES
+};
+
+const char	*order_state_name(enum order_state);
+/* The state named s; ORDER_UNKNOWN for any other text. */
+enum order_state order_state_of(const char *s);
+/* issued, rejected, failed, revoked (and unknown): nothing more happens. */
+int		 order_state_final(enum order_state);
 #define ORDERS_SCHEMA_VERSION	2	/* 1 is upgraded in place */
 
 struct order {
@@ -29,7 +49,7 @@ struct order {
 	char		*csr_pem;
 	char		*sans_json;		/* ["dns:...", ...] */
 	uint32_t	 validity_days;
-	char		 state[24];
+	enum order_state state;
 	uint32_t	 approver_uid;
 	int		 has_approver;
 	char		*ca_handle;		/* the CA's order id (sslId) */
@@ -56,8 +76,8 @@ void		 db_bind_text(struct sqlite3_stmt *, int, const char *);
 char		*db_col_str(struct sqlite3_stmt *, int);
 
 /*
- * Stores a new order: fills id, created, updated; state "received"
- * unless the caller set "awaiting_approval".
+ * Stores a new order: fills id, created, updated; its state is
+ * ORDER_RECEIVED or ORDER_AWAITING_APPROVAL, as the caller set it.
  */
 int	orders_create(struct orders *, struct order *, char *err,
 	    size_t errlen);
@@ -67,8 +87,9 @@ int	orders_get(struct orders *, const char *id, struct order *);
  * Compare-and-set: 1 done, 0 the order was not in from (nothing
  * changed), -1 error or a transition the state machine does not allow.
  */
-int	orders_set_state(struct orders *, const char *id, const char *from,
-	    const char *to, char *err, size_t errlen);
+int	orders_set_state(struct orders *, const char *id,
+	    enum order_state from, enum order_state to, char *err,
+	    size_t errlen);
 int	orders_set_approver(struct orders *, const char *id, uint32_t uid);
 /* renew_id NULL keeps the one stored. */
 int	orders_set_ca_handle(struct orders *, const char *id,
@@ -79,8 +100,9 @@ int	orders_record_attempt(struct orders *, const char *id,
 int	orders_set_issued(struct orders *, const char *id, const char *cert,
 	    const char *chain, const char *serial, const char *handle,
 	    const char *renew_id);
-int	orders_set_failed(struct orders *, const char *id, const char *to,
-	    const char *last_error);
+/* to: ORDER_FAILED or ORDER_REJECTED, from any live state. */
+int	orders_set_failed(struct orders *, const char *id,
+	    enum order_state to, const char *last_error);
 int	orders_set_revoked(struct orders *, const char *id,
 	    const char *reason);
 /*
@@ -112,7 +134,7 @@ int	orders_list(struct orders *, int64_t uid_filter, size_t limit,
  */
 int	orders_list_resumable(struct orders *, int64_t due_by,
 	    int (*cb)(const struct order *, void *), void *arg);
-int	orders_count_by_state(struct orders *, const char *state,
+int	orders_count_by_state(struct orders *, enum order_state,
 	    uint64_t *n);
 /* Frees the strings of o, not o. */
 void	order_free(struct order *);

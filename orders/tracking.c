@@ -197,8 +197,7 @@ new_order(struct agent *a, const struct tracked *t, int64_t now, char *id,
 	o.csr_pem = t->csr_pem;
 	o.sans_json = t->sans_json;
 	o.validity_days = d.validity_days;
-	snprintf(o.state, sizeof(o.state), "%s", d.needs_approval ?
-	    "awaiting_approval" : "received");
+	o.state = d.needs_approval ? ORDER_AWAITING_APPROVAL : ORDER_RECEIVED;
 	if (orders_create(a->orders, &o, err, sizeof(err)) == -1 ||
 	    tracked_set_order(a->orders, t->name, o.id) == -1) {
 		snprintf(why, whylen, "cannot store the order");
@@ -237,8 +236,7 @@ follow_order(struct agent *a, struct tracked *t, int64_t now)
 		record_failure(a, t, now, "its order is gone");
 		return 1;
 	}
-	if (strcmp(o.state, "issued") == 0 || strcmp(o.state, "revoked") ==
-	    0) {
+	if (o.state == ORDER_ISSUED || o.state == ORDER_REVOKED) {
 		if (t->issued_order == NULL || strcmp(t->issued_order, o.id) !=
 		    0) {
 			if (pem_cert_dates(o.cert_pem ? o.cert_pem : "", &nb,
@@ -261,13 +259,13 @@ follow_order(struct agent *a, struct tracked *t, int64_t now)
 			order_free(&o);
 			return 1;
 		}
-		r = strcmp(o.state, "revoked") == 0 ? 2 : 0;
+		r = o.state == ORDER_REVOKED ? 2 : 0;
 		order_free(&o);
 		return r;
 	}
-	if (strcmp(o.state, "rejected") == 0 || strcmp(o.state, "failed") ==
-	    0) {
-		snprintf(why, sizeof(why), "order %s %s: %.900s", o.id, o.state,
+	if (o.state == ORDER_REJECTED || o.state == ORDER_FAILED) {
+		snprintf(why, sizeof(why), "order %s %s: %.900s", o.id,
+		    order_state_name(o.state),
 		    o.last_error ? o.last_error : "no reason given");
 		record_failure(a, t, now, why);
 		order_free(&o);

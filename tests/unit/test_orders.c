@@ -73,7 +73,7 @@ new_order(struct orders *o, struct order *ord, uint32_t uid,
 	ord->sans_json = "[\"dns:a.example.com\"]";
 	ord->validity_days = 90;
 	if (state != NULL)
-		snprintf(ord->state, sizeof(ord->state), "%s", state);
+		ord->state = order_state_of(state);
 	if (orders_create(o, ord, err, sizeof(err)) != 0)
 		fail_msg("orders_create: %s", err);
 }
@@ -93,7 +93,7 @@ test_round_trip(void **state)
 	new_order(o, &c, 1000, NULL);
 	assert_string_not_equal(a.id, c.id);
 	assert_int_equal(orders_get(o, a.id, &b), 1);
-	assert_string_equal(b.state, "received");
+	assert_int_equal(b.state, ORDER_RECEIVED);
 	assert_int_equal(b.uid, 1000);
 	assert_int_equal(b.pid, 42);
 	assert_string_equal(b.user, "alice");
@@ -122,20 +122,20 @@ test_state_machine(void **state)
 	(void)state;
 	new_order(o, &a, 1, "awaiting_approval");
 	/* Not allowed: skipping approval, or going backwards. */
-	assert_int_equal(orders_set_state(o, a.id, "awaiting_approval",
-	    "submitting", err, sizeof(err)), -1);
-	assert_int_equal(orders_set_state(o, a.id, "awaiting_approval",
-	    "issued", err, sizeof(err)), -1);
+	assert_int_equal(orders_set_state(o, a.id, ORDER_AWAITING_APPROVAL,
+	    ORDER_SUBMITTING, err, sizeof(err)), -1);
+	assert_int_equal(orders_set_state(o, a.id, ORDER_AWAITING_APPROVAL,
+	    ORDER_ISSUED, err, sizeof(err)), -1);
 	/* Compare-and-set: a stale from-state changes nothing. */
-	assert_int_equal(orders_set_state(o, a.id, "received", "submitting",
+	assert_int_equal(orders_set_state(o, a.id, ORDER_RECEIVED, ORDER_SUBMITTING,
 	    err, sizeof(err)), 0);
 	assert_int_equal(orders_set_approver(o, a.id, 2000), 0);
-	assert_int_equal(orders_set_state(o, a.id, "awaiting_approval",
-	    "received", err, sizeof(err)), 1);
-	assert_int_equal(orders_set_state(o, a.id, "received", "submitting",
+	assert_int_equal(orders_set_state(o, a.id, ORDER_AWAITING_APPROVAL,
+	    ORDER_RECEIVED, err, sizeof(err)), 1);
+	assert_int_equal(orders_set_state(o, a.id, ORDER_RECEIVED, ORDER_SUBMITTING,
 	    err, sizeof(err)), 1);
 	assert_int_equal(orders_set_ca_handle(o, a.id, "ca-77", "rn-1"), 0);
-	assert_int_equal(orders_set_state(o, a.id, "submitting", "pending",
+	assert_int_equal(orders_set_state(o, a.id, ORDER_SUBMITTING, ORDER_PENDING,
 	    err, sizeof(err)), 1);
 	assert_int_equal(orders_record_attempt(o, a.id, 12345, "HTTP 503"), 0);
 	assert_int_equal(orders_set_issued(o, a.id, "CERT", "CHAIN", "0a1b",
@@ -143,9 +143,9 @@ test_state_machine(void **state)
 	/* Issued twice: refused. */
 	assert_int_equal(orders_set_issued(o, a.id, "X", "Y", "ff", "h", NULL),
 	    -1);
-	assert_int_equal(orders_set_failed(o, a.id, "failed", "late"), -1);
+	assert_int_equal(orders_set_failed(o, a.id, ORDER_FAILED, "late"), -1);
 	assert_int_equal(orders_get(o, a.id, &b), 1);
-	assert_string_equal(b.state, "issued");
+	assert_int_equal(b.state, ORDER_ISSUED);
 	assert_int_equal(b.has_approver, 1);
 	assert_int_equal(b.approver_uid, 2000);
 	assert_string_equal(b.ca_handle, "ca-77");
@@ -162,8 +162,8 @@ test_state_machine(void **state)
 		struct order c, d;
 
 		new_order(o, &c, 1000, NULL);
-		assert_int_equal(orders_set_state(o, c.id, "received",
-		    "submitting", err, sizeof(err)), 1);
+		assert_int_equal(orders_set_state(o, c.id, ORDER_RECEIVED,
+		    ORDER_SUBMITTING, err, sizeof(err)), 1);
 		assert_int_equal(orders_set_issued(o, c.id, "C2", "", "0c",
 		    "h-9", "rn-9"), 0);
 		assert_int_equal(orders_get(o, c.id, &d), 1);
@@ -175,10 +175,31 @@ test_state_machine(void **state)
 	assert_int_equal(orders_set_revoked(o, a.id, "keyCompromise"), -1);
 	/* A new order cannot start anywhere but the beginning. */
 	memset(&b, 0, sizeof(b));
-	snprintf(b.state, sizeof(b.state), "issued");
+	b.state = ORDER_ISSUED;
 	b.connector = b.profile = b.csr_pem = "x";
 	assert_int_equal(orders_create(o, &b, err, sizeof(err)), -1);
 	orders_close(o);
+}
+
+/* One name table: every state round-trips; other text is unknown. */
+static void
+test_state_names(void **state)
+{
+	(void)state;
+	for (int s = ORDER_RECEIVED; s < ORDER_UNKNOWN; s++) {
+		assert_int_equal(order_state_of(order_state_name(
+		    (enum order_state)s)), s);
+		assert_int_equal(order_state_final((enum order_state)s),
+		    s == ORDER_ISSUED || s == ORDER_REJECTED ||
+		    s == ORDER_FAILED || s == ORDER_REVOKED);
+	}
+	assert_string_equal(order_state_name(ORDER_AWAITING_APPROVAL),
+	    "awaiting_approval");
+	assert_int_equal(order_state_of("Issued"), ORDER_UNKNOWN);
+	assert_int_equal(order_state_of(""), ORDER_UNKNOWN);
+	assert_int_equal(order_state_of(NULL), ORDER_UNKNOWN);
+	assert_true(order_state_final(ORDER_UNKNOWN));
+	assert_string_equal(order_state_name(ORDER_STATES), "unknown");
 }
 
 static int
@@ -206,7 +227,7 @@ test_lists(void **state)
 	assert_true(all >= 5);
 	assert_int_equal(orders_list(o, -1, 3, count_cb, &limited), 0);
 	assert_int_equal(limited, 3);
-	assert_int_equal(orders_count_by_state(o, "received", &n), 0);
+	assert_int_equal(orders_count_by_state(o, ORDER_RECEIVED, &n), 0);
 	assert_true(n >= 5);
 	orders_close(o);
 }
@@ -240,7 +261,7 @@ test_survives_kill(void **state)
 		char		 err[256];
 
 		new_order(c, &a, 5, NULL);
-		if (orders_set_state(c, a.id, "received", "submitting", err,
+		if (orders_set_state(c, a.id, ORDER_RECEIVED, ORDER_SUBMITTING, err,
 		    sizeof(err)) != 1)
 			_exit(2);
 		if (write(fds[1], a.id, ORDER_ID_LEN) != ORDER_ID_LEN)
@@ -254,7 +275,7 @@ test_survives_kill(void **state)
 	assert_true(WIFSIGNALED(status));
 	o = open_db();
 	assert_int_equal(orders_get(o, id, &b), 1);
-	assert_string_equal(b.state, "submitting");
+	assert_int_equal(b.state, ORDER_SUBMITTING);
 	order_free(&b);
 	assert_int_equal(orders_list_resumable(o, (int64_t)time(NULL), find_cb,
 	    id), 0);
@@ -277,10 +298,10 @@ test_resumable_due(void **state)
 	new_order(o, &a, 1000, NULL);
 	new_order(o, &b, 1000, NULL);
 	new_order(o, &c, 1000, NULL);
-	assert_int_equal(orders_set_state(o, b.id, "received", "submitting",
+	assert_int_equal(orders_set_state(o, b.id, ORDER_RECEIVED, ORDER_SUBMITTING,
 	    err, sizeof(err)), 1);
 	assert_int_equal(orders_record_attempt(o, b.id, now + 100, NULL), 0);
-	assert_int_equal(orders_set_state(o, c.id, "received", "submitting",
+	assert_int_equal(orders_set_state(o, c.id, ORDER_RECEIVED, ORDER_SUBMITTING,
 	    err, sizeof(err)), 1);
 	assert_int_equal(orders_stop_polling(o, c.id, "deadline"), 0);
 	memcpy(ida, a.id, sizeof(ida));
@@ -464,13 +485,13 @@ test_find_live(void **state)
 	    &f), 1);
 	assert_string_equal(f.id, b.id);
 	order_free(&f);
-	assert_int_equal(orders_set_state(o, a.id, "received", "submitting",
+	assert_int_equal(orders_set_state(o, a.id, ORDER_RECEIVED, ORDER_SUBMITTING,
 	    err, sizeof(err)), 1);
-	assert_int_equal(orders_set_state(o, a.id, "submitting", "pending",
+	assert_int_equal(orders_set_state(o, a.id, ORDER_SUBMITTING, ORDER_PENDING,
 	    err, sizeof(err)), 1);
 	assert_int_equal(orders_find_live(o, 4242, "entrust", "server", "PEM",
 	    &f), 1);
-	assert_string_equal(f.state, "pending");
+	assert_int_equal(f.state, ORDER_PENDING);
 	order_free(&f);
 	/* Issued: a new submission is a renewal, not a retry. */
 	assert_int_equal(orders_set_issued(o, a.id, "CERT", "", "01", NULL,
@@ -484,7 +505,7 @@ test_find_live(void **state)
 	    &f), 1);
 	assert_string_equal(f.id, c.id);
 	order_free(&f);
-	assert_int_equal(orders_set_failed(o, c.id, "rejected", "no"), 0);
+	assert_int_equal(orders_set_failed(o, c.id, ORDER_REJECTED, "no"), 0);
 	assert_int_equal(orders_find_live(o, 4245, "entrust", "server", "PEM",
 	    &f), 1);
 	assert_string_equal(f.id, b.id);
@@ -510,13 +531,13 @@ test_latest_chain(void **state)
 	assert_int_equal(orders_create(o, &a, err, sizeof(err)), 0);
 	b = a;
 	assert_int_equal(orders_create(o, &b, err, sizeof(err)), 0);
-	assert_int_equal(orders_set_state(o, a.id, "received", "submitting",
+	assert_int_equal(orders_set_state(o, a.id, ORDER_RECEIVED, ORDER_SUBMITTING,
 	    err, sizeof(err)), 1);
 	/* Issued without a chain: still none known. */
 	assert_int_equal(orders_set_issued(o, a.id, "CERT", "", "02", NULL,
 	    NULL), 0);
 	assert_int_equal(orders_latest_chain(o, "cmchain", &chain), 0);
-	assert_int_equal(orders_set_state(o, b.id, "received", "submitting",
+	assert_int_equal(orders_set_state(o, b.id, ORDER_RECEIVED, ORDER_SUBMITTING,
 	    err, sizeof(err)), 1);
 	assert_int_equal(orders_set_issued(o, b.id, "CERT", "CHAIN-B", "03",
 	    NULL, NULL), 0);
@@ -533,6 +554,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_state_machine),
+		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_find_live),
 		cmocka_unit_test(test_latest_chain),
