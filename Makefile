@@ -119,7 +119,8 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   config/connector_kind.c agent/key_roles.c \
 		   agent/connect_broker.c agent/resolver.c api/api_budget.c \
 		   agent/path_trust.c \
-		   orders/tracked.c orders/tracking.c api/api_track.c \
+		   orders/tracked.c orders/tracking.c orders/order_new.c \
+		   api/api_track.c \
 		   api/api_credential.c api/api_chain.c \
 		   policy/acme_sign_policy.c policy/acme_url_pin.c \
 		   common/acme_jws.c common/b64url.c \

@@ -17,6 +17,7 @@
 #include "api_server.h"
 #include "audit.h"
 #include "csr.h"
+#include "order_new.h"
 #include "log.h"
 #include "orders.h"
 #include "policy.h"
@@ -193,20 +194,6 @@ api_ops_may_see(struct agent *a, const struct api_conn *c, uint32_t owner)
 
 /* ---- enroll ---------------------------------------------------------------- */
 
-static json_t *
-sans_to_json(const struct san *s, size_t n)
-{
-	static const char *const prefix[] = { "", "dns:", "ip:", "email:" };
-	json_t *arr = json_array();
-	char	buf[300];
-
-	for (size_t i = 0; i < n; i++) {
-		snprintf(buf, sizeof(buf), "%s%s", prefix[s[i].type], s[i].value);
-		json_array_append_new(arr, json_string(buf));
-	}
-	return arr;
-}
-
 /*
  * A retried submission (reuse_pending) of a CSR the caller already has
  * a live order for: that order, not a second enrollment. Checked after
@@ -236,6 +223,29 @@ reuse_live(struct agent *a, struct api_conn *c, const struct api_request *r,
 	    0 ? 1 : -1;
 }
 
+/* A typo, not a policy question: say what there is. -1 after replying. */
+static int
+no_such_connector(struct agent *a, struct api_conn *c,
+    const struct api_request *r)
+{
+	char	 err[512];
+	size_t	 n = 0;
+
+	n += (size_t)snprintf(err, sizeof(err), "no connector \"%s\" is "
+	    "configured; configured:", r->connector);
+	for (size_t i = 0; i < a->cfg->nconnectors && n < sizeof(err); i++)
+		n += (size_t)snprintf(err + n, sizeof(err) - n, "%s %s",
+		    i ? "," : "", a->cfg->connectors[i].name);
+	if (a->cfg->nconnectors == 0)
+		snprintf(err + n, n < sizeof(err) ? sizeof(err) - n : 0,
+		    " none");
+	if (api_ops_audit(a, c, "order.request", NULL, "refused",
+	    json_pack("{s:s,s:s,s:s}", "connector", r->connector, "profile",
+	    r->profile, "reason", "no such connector")) == 0)
+		api_reply_error(c, "not_found", "%s", err);
+	return -1;
+}
+
 /*
  * An order from an enroll (or track) request: audited, decided by the
  * policy, stored and, unless it awaits approval, submitted. 0 with its
@@ -245,70 +255,43 @@ int
 api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
     char *id)
 {
-	struct csr_info		*csr = xcalloc(1, sizeof(*csr));
-	struct enroll_request	 er;
+	struct order_ask	 q;
 	struct decision		 d;
 	struct caller		 k;
-	struct order		 o;
-	const struct connector_cfg *con;
-	json_t			*sans;
-	char			 err[512], *sans_s;
+	json_t			*sans = NULL;
+	char			 err[512];
 	int			 rc;
 
 	/* Every request is on record before anything is decided. */
 	if (api_ops_audit(a, c, "order.request", NULL, "received",
 	    json_pack("{s:s,s:s,s:i,s:b,s:i}", "connector", r->connector,
 	    "profile", r->profile, "sans", (int)r->nsans, "wait", r->wait,
-	    "validity_days", (int)r->validity_days)) == -1) {
-		free(csr);
+	    "validity_days", (int)r->validity_days)) == -1)
 		return -1;
-	}
-	if (config_connector(a->cfg, r->connector) == NULL) {
-		/* A typo, not a policy question: say what there is. */
-		size_t n = 0;
-
-		n += (size_t)snprintf(err, sizeof(err), "no connector \"%s\" "
-		    "is configured; configured:", r->connector);
-		for (size_t i = 0; i < a->cfg->nconnectors && n < sizeof(err);
-		    i++)
-			n += (size_t)snprintf(err + n, sizeof(err) - n, "%s %s",
-			    i ? "," : "", a->cfg->connectors[i].name);
-		if (a->cfg->nconnectors == 0)
-			snprintf(err + n, n < sizeof(err) ? sizeof(err) - n : 0,
-			    " none");
-		if (api_ops_audit(a, c, "order.request", NULL, "refused",
-		    json_pack("{s:s,s:s,s:s}", "connector", r->connector,
-		    "profile", r->profile, "reason", "no such connector")) == 0)
-			api_reply_error(c, "not_found", "%s", err);
-		free(csr);
-		return -1;
-	}
-	if (csr_parse(r->csr, strlen(r->csr), csr, err, sizeof(err)) == -1) {
+	if (config_connector(a->cfg, r->connector) == NULL)
+		return no_such_connector(a, c, r);
+	/* A live order has a CSR that parsed: a bad one never matches. */
+	if (r->reuse_pending && (rc = reuse_live(a, c, r, id)) != 0)
+		return rc == 1 ? 0 : -1;
+	caller_of(c, &k);
+	memset(&q, 0, sizeof(q));
+	q.caller = &k;
+	q.user = c->user;
+	q.connector = r->connector;
+	q.profile = r->profile;
+	q.csr_pem = r->csr;
+	q.sans = r->sans;
+	q.nsans = r->nsans;
+	q.validity_days = r->validity_days;
+	switch (order_new(a, &q, (int64_t)time(NULL), &d, &sans, id, err,
+	    sizeof(err))) {
+	case ORDER_NEW_BAD_CSR:
 		if (api_ops_audit(a, c, "order.request", NULL, "refused",
 		    json_pack("{s:s,s:s,s:s}", "connector", r->connector,
 		    "profile", r->profile, "reason", err)) == 0)
 			api_reply_error(c, "bad_request", "CSR: %s", err);
-		free(csr);
 		return -1;
-	}
-	if (r->reuse_pending && (rc = reuse_live(a, c, r, id)) != 0) {
-		free(csr);
-		return rc == 1 ? 0 : -1;
-	}
-	memset(&er, 0, sizeof(er));
-	er.connector = r->connector;
-	er.profile = r->profile;
-	er.sans = r->sans;
-	er.nsans = r->nsans;
-	er.validity_days = r->validity_days;
-	er.csr = csr;
-	caller_of(c, &k);
-	if (policy_decide(a->policy, &k, &er, (int64_t)time(NULL), &d) == -1)
-		d.allowed = 0;
-	/* The SANs the order is for: the request's, else the CSR's. */
-	sans = r->nsans > 0 ? sans_to_json(r->sans, r->nsans) :
-	    sans_to_json(csr->sans, csr->nsans);
-	if (!d.allowed) {
+	case ORDER_NEW_DENIED:
 		if (api_ops_audit(a, c, "policy.decision", NULL, "denied",
 		    json_pack("{s:s,s:s,s:s,s:s,s:O}", "connector",
 		    r->connector, "profile", r->profile, "rule", d.rule,
@@ -316,57 +299,35 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 			api_reply_error(c, d.code ? d.code : "policy_denied",
 			    "%s", d.reason);
 		json_decref(sans);
-		free(csr);
 		return -1;
-	}
-	if ((con = config_connector(a->cfg, r->connector)) != NULL &&
-	    config_connector_validity(con, d.validity_days, err,
-	    sizeof(err)) == -1) {
+	case ORDER_NEW_VALIDITY:
 		if (api_ops_audit(a, c, "order.request", NULL, "refused",
 		    json_pack("{s:s,s:s,s:s}", "connector", r->connector,
 		    "profile", r->profile, "reason", err)) == 0)
 			api_reply_error(c, "bad_request", "%s", err);
 		json_decref(sans);
-		free(csr);
 		return -1;
-	}
-	memset(&o, 0, sizeof(o));
-	o.uid = (uint32_t)c->uid;
-	o.gid = (uint32_t)c->gid;
-	o.pid = (int32_t)c->pid;
-	o.user = c->user;
-	o.connector = r->connector;
-	o.profile = r->profile;
-	o.rule = d.rule;
-	o.csr_pem = r->csr;
-	sans_s = json_dumps(sans, JSON_COMPACT);
-	o.sans_json = sans_s;
-	o.validity_days = d.validity_days;
-	o.state = d.needs_approval ? ORDER_AWAITING_APPROVAL : ORDER_RECEIVED;
-	free(csr);
-	if (orders_create(a->orders, &o, err, sizeof(err)) == -1) {
-		log_error("orders: %s", err);
+	case ORDER_NEW_STORAGE:
 		/* Storage fails closed: nothing was taken, try again. */
 		api_reply_error(c, "unavailable", "cannot store the order");
-		free(sans_s);
 		json_decref(sans);
 		return -1;
+	case ORDER_NEW_MADE:
+		break;
 	}
-	free(sans_s);
-	if (api_ops_audit(a, c, "policy.decision", o.id, "allowed",
+	rc = api_ops_audit(a, c, "policy.decision", id, "allowed",
 	    json_pack("{s:s,s:s,s:s,s:b,s:i,s:O}", "connector", r->connector,
 	    "profile", r->profile, "rule", d.rule, "approval",
 	    d.needs_approval, "validity_days", (int)d.validity_days, "sans",
-	    sans)) == -1) {
-		orders_set_failed(a->orders, o.id, ORDER_FAILED,
+	    sans));
+	json_decref(sans);
+	if (rc == -1) {
+		orders_set_failed(a->orders, id, ORDER_FAILED,
 		    "audit log unavailable");
-		json_decref(sans);
 		return -1;
 	}
-	json_decref(sans);
 	if (!d.needs_approval)
-		order_submit(a, o.id);
-	snprintf(id, ORDER_ID_LEN + 1, "%s", o.id);
+		order_submit(a, id);
 	return 0;
 }
 

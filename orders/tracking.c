@@ -31,6 +31,7 @@
 #include "agent.h"
 #include "csr.h"
 #include "log.h"
+#include "order_new.h"
 #include "orders.h"
 #include "policy.h"
 #include "tracked.h"
@@ -136,16 +137,13 @@ static int
 new_order(struct agent *a, const struct tracked *t, int64_t now, char *id,
     char *why, size_t whylen)
 {
-	struct csr_info		*csr = xcalloc(1, sizeof(*csr));
 	gid_t			 groups[MAX_GROUPS];
 	int			 ng = MAX_GROUPS;
 	struct caller		 k;
-	struct enroll_request	 er;
+	struct order_ask	 q;
 	struct decision		 d;
-	struct order		 o;
-	const struct connector_cfg *con;
 	struct san		*sans = NULL;
-	size_t			 nsans = 0;
+	json_t			*names = NULL;
 	char			 err[256];
 	int			 r = -1;
 
@@ -160,60 +158,49 @@ new_order(struct agent *a, const struct tracked *t, int64_t now, char *id,
 		ng = 1;
 	k.groups = groups;
 	k.ngroups = (size_t)ng;
-	if (csr_parse(t->csr_pem, strlen(t->csr_pem), csr, err,
-	    sizeof(err)) == -1) {
-		snprintf(why, whylen, "the stored CSR: %s", err);
-		goto out;
-	}
-	if ((sans = stored_sans(t->sans_json, &nsans)) == NULL) {
+	memset(&q, 0, sizeof(q));
+	q.caller = &k;
+	q.user = t->user;
+	q.connector = t->connector;
+	q.profile = t->profile;
+	q.csr_pem = t->csr_pem;
+	q.validity_days = t->validity_days;
+	if ((sans = stored_sans(t->sans_json, &q.nsans)) == NULL) {
 		snprintf(why, whylen, "the stored names do not parse");
 		goto out;
 	}
-	memset(&er, 0, sizeof(er));
-	er.connector = t->connector;
-	er.profile = t->profile;
-	er.sans = sans;
-	er.nsans = nsans;
-	er.validity_days = t->validity_days;
-	er.csr = csr;
-	if (policy_decide(a->policy, &k, &er, now, &d) == -1 || !d.allowed) {
+	q.sans = sans;
+	switch (order_new(a, &q, now, &d, &names, id, err, sizeof(err))) {
+	case ORDER_NEW_BAD_CSR:
+		snprintf(why, whylen, "the stored CSR: %s", err);
+		goto out;
+	case ORDER_NEW_DENIED:
 		snprintf(why, whylen, "the policy refuses the renewal: %s",
 		    d.reason[0] ? d.reason : "no decision");
 		goto out;
-	}
-	if ((con = config_connector(a->cfg, t->connector)) != NULL &&
-	    config_connector_validity(con, d.validity_days, err,
-	    sizeof(err)) == -1) {
+	case ORDER_NEW_VALIDITY:
 		snprintf(why, whylen, "%s", err);
 		goto out;
+	case ORDER_NEW_STORAGE:
+		snprintf(why, whylen, "cannot store the order");
+		goto out;
+	case ORDER_NEW_MADE:
+		break;
 	}
-	memset(&o, 0, sizeof(o));
-	o.uid = t->uid;
-	o.gid = t->gid;
-	o.user = t->user;
-	o.connector = t->connector;
-	o.profile = t->profile;
-	o.rule = d.rule;
-	o.csr_pem = t->csr_pem;
-	o.sans_json = t->sans_json;
-	o.validity_days = d.validity_days;
-	o.state = d.needs_approval ? ORDER_AWAITING_APPROVAL : ORDER_RECEIVED;
-	if (orders_create(a->orders, &o, err, sizeof(err)) == -1 ||
-	    tracked_set_order(a->orders, t->name, o.id) == -1) {
+	if (tracked_set_order(a->orders, t->name, id) == -1) {
 		snprintf(why, whylen, "cannot store the order");
 		goto out;
 	}
-	snprintf(id, ORDER_ID_LEN + 1, "%s", o.id);
 	agent_audit(a, "track.renew", t->name, "submitted", json_pack(
-	    "{s:s,s:s,s:b,s:I}", "order", o.id, "rule", d.rule, "approval",
+	    "{s:s,s:s,s:b,s:I}", "order", id, "rule", d.rule, "approval",
 	    d.needs_approval, "owner_uid", (json_int_t)t->uid));
-	log_info("tracked %s: renewal order %s", t->name, o.id);
+	log_info("tracked %s: renewal order %s", t->name, id);
 	if (!d.needs_approval)
-		order_submit(a, o.id);
+		order_submit(a, id);
 	r = 0;
  out:
+	json_decref(names);
 	free(sans);
-	free(csr);
 	return r;
 }
 
