@@ -149,6 +149,42 @@ struct ca_target {
 	struct ca_latency latency;	/* its calls, job sent to answer */
 };
 
+/* Public material for the child, read at start and at each rotation. */
+struct agent_public {
+	char		*trust_pem;	/* [tls] ca_file */
+	size_t		 trust_len;
+	char		*chain_pem;	/* [hsm] certificate: leaf, chain */
+	size_t		 chain_len;
+	int		 key_type;	/* IPC_KEY_* of the leaf */
+	int64_t		 cert_not_before, cert_not_after;	/* the leaf's */
+};
+
+/* The client credential as last loaded, and its rotation (cred_watch.c). */
+struct agent_cred {
+	struct stat	 st;		/* the certificate file's */
+	char		 error[IPC_MAX_STR + 1];	/* "" if fine */
+	/* The key a rotation switched away from: "credential retire" it. */
+	char		 retirable_id[129];
+	int64_t		 next_check_ms;
+};
+
+/* [probe] url, split. */
+struct probe_target {
+	char		 host[IPC_MAX_HOST + 1];
+	uint16_t	 port;
+	int		 host_is_ip;
+};
+
+/* What metrics and the stop summary count, besides sign_policy's. */
+struct agent_counters {
+	uint64_t	 acme_refused;	/* by acme_sign_policy and the pins */
+	uint64_t	 sign_unrecorded;	/* made, withheld: no audit */
+	uint64_t	 hsm_overdue;	/* signatures past the deadline */
+	uint64_t	 http01_refused;	/* token registrations */
+	uint64_t	 dns_failures;
+	uint64_t	 reloads[2];	/* SIGHUP: ok, failed */
+};
+
 struct agent {
 	struct config		*cfg;
 	struct hsm		*hsm;
@@ -159,14 +195,9 @@ struct agent {
 	uint8_t			*rx;		/* IPC_MAX_DGRAM + 1 */
 	int			 debug;
 	int			 sigfd;
-	/* Public material for the child, read once at startup. */
-	char			*trust_pem;
-	size_t			 trust_len;
-	char			*chain_pem;
-	size_t			 chain_len;
+	struct agent_public	 pub;
 	uid_t			 child_uid;
 	gid_t			 child_gid;
-	int			 key_type;	/* IPC_KEY_* */
 	/* Local API, policy, orders, audit (NULL/closed without [api]). */
 	struct api_server	 api;
 	struct policy		*policy;
@@ -178,7 +209,6 @@ struct agent {
 	int			 ready_told;	/* READY=1 sent (first sandboxed child) */
 	int64_t			 started_at;	/* unix time */
 	int			 draining;	/* SIGTERM: finishing jobs */
-	uint64_t		 reloads[2];	/* SIGHUP: ok, failed */
 	struct ca_latency	 ca_latency;	/* the probe's calls */
 	struct ca_target	 ca_targets[CONFIG_MAX_CONNECTORS];
 	/* auth = password: the password (freezero(p, cap)), else NULL. */
@@ -186,35 +216,21 @@ struct agent {
 	size_t			 conn_password_cap[CONFIG_MAX_CONNECTORS];
 	int64_t			 next_orders_tick_ms;
 	int			 connectors_validated;	/* asked once */
-	/* The client certificate file as last loaded (cred_watch.c). */
-	struct stat		 cert_st;
-	char			 cred_error[IPC_MAX_STR + 1];	/* "" if fine */
-	/* The key a rotation switched away from: "credential retire" it. */
-	char			 retirable_id[129];
+	struct agent_cred	 cred;
 	char			 hsm_error[IPC_MAX_STR + 1];	/* "" if signing works */
 	/* PKCS#11 signatures run here, off the loop (hsm_worker.h). */
 	struct hsm_worker	*hsm_worker;
-	uint64_t		 hsm_overdue;	/* signatures past the deadline */
 	/* ACME connectors: the parent's JWS signers, by connector name. */
 	struct acme_signer	*acme[CONFIG_MAX_CONNECTORS];
 	size_t			 nacme;
-	uint64_t		 acme_refused;	/* by acme_sign_policy */
-	uint64_t		 sign_unrecorded;	/* made, withheld: no audit */
-	int64_t			 cert_not_before;	/* the client cert's */
-	int64_t			 cert_not_after;
 	int			 child_refresh;	/* restart the child when idle */
-	int64_t			 next_cred_check_ms;
 	/* The http-01 listener (http01_listen.c), fd 4 in every child; -1. */
 	int			 http01_fd;
 	struct http01_server	*http01;	/* answers it; NULL: no port */
-	uint64_t		 http01_refused;	/* token registrations */
 	/* The child's connections, made here (connect_broker.c). */
 	struct broker		*broker;
-	uint64_t		 dns_failures;
-	/* Probe target, split from the URL. */
-	char			 probe_host[IPC_MAX_HOST + 1];
-	uint16_t		 probe_port;
-	int			 probe_host_is_ip;
+	struct probe_target	 probe;
+	struct agent_counters	 count;
 };
 
 /* jobs.c */

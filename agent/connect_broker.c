@@ -141,7 +141,7 @@ target_ok(struct agent *a, const struct job *j, const char *host,
 	int				 ip;
 
 	if (j->type == IPC_JOB_PROBE)
-		return same_target(host, port, a->probe_host, a->probe_port);
+		return same_target(host, port, a->probe.host, a->probe.port);
 	if (j->conn < 0 || (size_t)j->conn >= a->cfg->nconnectors)
 		return 0;
 	cc = &a->cfg->connectors[j->conn];
@@ -202,7 +202,7 @@ resolved(struct agent *a, struct breq *q)
 	char msg[IPC_MAX_STR];
 
 	if (q->r.error != 0) {
-		a->dns_failures++;
+		a->count.dns_failures++;
 		snprintf(msg, sizeof(msg), "cannot resolve %s for connector %s: "
 		    "%s", q->host, conn_name(a, q), gai_strerror(q->r.error));
 		failed(a, q, msg);
@@ -354,7 +354,7 @@ broker_handle(struct agent *a, const struct pollfd *p, size_t n)
 			    "cannot resolve" : "cannot connect to", q->host,
 			    q->port, conn_name(a, q), a->cfg->tls_timeout_s);
 			if (q->state == B_RESOLVING)
-				a->dns_failures++;
+				a->count.dns_failures++;
 			failed(a, q, msg);
 		}
 	}

@@ -31,8 +31,8 @@
 void
 cred_watch_init(struct agent *a)
 {
-	if (stat(a->cfg->hsm_certificate, &a->cert_st) == -1)
-		memset(&a->cert_st, 0, sizeof(a->cert_st));
+	if (stat(a->cfg->hsm_certificate, &a->cred.st) == -1)
+		memset(&a->cred.st, 0, sizeof(a->cred.st));
 }
 
 static int
@@ -51,13 +51,13 @@ fail(struct agent *a, const char *what, const char *detail)
 	char msg[IPC_MAX_STR + 1];
 
 	snprintf(msg, sizeof(msg), "%s%s", what, detail);
-	if (strcmp(msg, a->cred_error) != 0) {
+	if (strcmp(msg, a->cred.error) != 0) {
 		log_error("client certificate: %s; no CA requests until it "
 		    "is fixed", msg);
 		agent_audit(a, "cert.rotation", a->cfg->hsm_certificate,
 		    "failed", json_pack("{s:s}", "error", msg));
 	}
-	snprintf(a->cred_error, sizeof(a->cred_error), "%s", msg);
+	snprintf(a->cred.error, sizeof(a->cred.error), "%s", msg);
 }
 
 static void
@@ -101,27 +101,27 @@ rotate(struct agent *a, const struct stat *st)
 		fail(a, "", err);
 		return;
 	}
-	freezero(a->chain_pem, a->chain_len);
-	a->chain_pem = pem;
-	a->chain_len = len;
-	(void)pem_cert_dates(a->chain_pem, &a->cert_not_before,
-	    &a->cert_not_after);
-	if (type != a->key_type) {
+	freezero(a->pub.chain_pem, a->pub.chain_len);
+	a->pub.chain_pem = pem;
+	a->pub.chain_len = len;
+	(void)pem_cert_dates(a->pub.chain_pem, &a->pub.cert_not_before,
+	    &a->pub.cert_not_after);
+	if (type != a->pub.key_type) {
 		/* Another key type: another scheme family; counters stay. */
 		sign_policy_init(&a->sp, a->cfg->sign_schemes, type == IPC_KEY_EC,
 		    a->cfg->sign_rate, a->cfg->sign_burst, monotime_ms());
 		memcpy(a->sp.count, saved.count, sizeof(a->sp.count));
 		a->sp.failed = saved.failed;
 	}
-	a->key_type = type;
-	a->cert_st = *st;
-	a->cred_error[0] = '\0';
+	a->pub.key_type = type;
+	a->cred.st = *st;
+	a->cred.error[0] = '\0';
 	a->child_refresh = CHILD_REFRESH_ROTATION;
 	log_info("client certificate rotated: key %s%s", hsm_key_label(a->hsm),
 	    switched ? " (another HSM key)" : "");
 	if (switched) {
 		/* Nothing signs with it any more: the operator may destroy it. */
-		snprintf(a->retirable_id, sizeof(a->retirable_id), "%s", old_id);
+		snprintf(a->cred.retirable_id, sizeof(a->cred.retirable_id), "%s", old_id);
 		log_info("the previous key (id %s) is no longer used; "
 		    "\"hsmagent credential retire\" destroys it", old_id);
 	}
@@ -149,13 +149,13 @@ cred_watch_tick(struct agent *a, int64_t now)
 		a->child.fd = -1;
 		a->child.ready = 0;
 	}
-	if (now < a->next_cred_check_ms)
+	if (now < a->cred.next_check_ms)
 		return;
-	a->next_cred_check_ms = now + CRED_CHECK_MS;
+	a->cred.next_check_ms = now + CRED_CHECK_MS;
 	if (stat(a->cfg->hsm_certificate, &st) == -1) {
 		fail(a, "cannot stat it: ", strerror(errno));
 		return;
 	}
-	if (changed(&a->cert_st, &st) || a->cred_error[0] != '\0')
+	if (changed(&a->cred.st, &st) || a->cred.error[0] != '\0')
 		rotate(a, &st);
 }

@@ -123,7 +123,7 @@ record_grant(struct agent *a, uint32_t req, json_t *details, uint8_t *sig,
 	if (agent_audit_deferred(a, "sign.granted", NULL, "ok", details) == 0)
 		return 0;
 	explicit_bzero(sig, siglen);
-	a->sign_unrecorded++;
+	a->count.sign_unrecorded++;
 	log_error("sign: a signature was made but its audit record could "
 	    "not be written: withheld");
 	reply_sign(a, req, SIGN_FAILED, NULL, 0);
@@ -275,7 +275,7 @@ hsm_work_tick(struct agent *a, int64_t now)
 	if ((w = hsm_worker_overdue(a->hsm_worker, now,
 	    a->cfg->sign_timeout_ms)) == NULL)
 		return;
-	a->hsm_overdue++;
+	a->count.hsm_overdue++;
 	snprintf(why, sizeof(why), "the token (%s) has not answered a "
 	    "signature in %u ms (reply_timeout_ms); signatures fail until it "
 	    "does", hsm_key_label(a->hsm), a->cfg->sign_timeout_ms);
@@ -522,7 +522,7 @@ on_jws_sign_request(struct agent *a, const struct ipc_msg *msg)
 	if (av != ACME_SIGN_OK) {
 		/* The rate's token is spent, but the request was refused. */
 		a->sp.count[SIGN_GRANT]--;
-		a->acme_refused++;
+		a->count.acme_refused++;
 		jws_refused(a, msg->id, &rq, acme_sign_verdict_name(av));
 		return;
 	}
@@ -591,7 +591,7 @@ on_http01_token(struct agent *a, const struct ipc_msg *msg)
 	    t.token, ka) == -1)
 		why = "full";
 	if (why != NULL) {
-		a->http01_refused++;
+		a->count.http01_refused++;
 		log_warn("http-01: %s: job %u token %s", why, t.job_id,
 		    t.token);
 		agent_audit_deferred(a, "http_token.refused", NULL, why, json_pack(

@@ -129,27 +129,27 @@ load_public(struct agent *a, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	if (read_file_capped(cfg->tls_ca_file, IPC_MAX_BLOB, &a->trust_pem,
-	    &a->trust_len) == -1 || a->trust_len == 0) {
+	if (read_file_capped(cfg->tls_ca_file, IPC_MAX_BLOB, &a->pub.trust_pem,
+	    &a->pub.trust_len) == -1 || a->pub.trust_len == 0) {
 		snprintf(err, errlen, "[tls] ca_file %s: %s", cfg->tls_ca_file,
-		    a->trust_pem ? "empty" : strerror(errno));
+		    a->pub.trust_pem ? "empty" : strerror(errno));
 		return -1;
 	}
-	if (read_file_capped(cfg->hsm_certificate, IPC_MAX_BLOB, &a->chain_pem,
-	    &a->chain_len) == -1 ||
-	    leaf_key_type(a->chain_pem, a->chain_len, &a->key_type) == -1) {
+	if (read_file_capped(cfg->hsm_certificate, IPC_MAX_BLOB, &a->pub.chain_pem,
+	    &a->pub.chain_len) == -1 ||
+	    leaf_key_type(a->pub.chain_pem, a->pub.chain_len, &a->pub.key_type) == -1) {
 		snprintf(err, errlen, "[hsm] certificate %s: %s",
-		    cfg->hsm_certificate, a->chain_pem ? "no EC or RSA "
+		    cfg->hsm_certificate, a->pub.chain_pem ? "no EC or RSA "
 		    "certificate in it" : strerror(errno));
 		return -1;
 	}
 	/* For health: the gateway credential's own expiry. */
-	(void)pem_cert_dates(a->chain_pem, &a->cert_not_before,
-	    &a->cert_not_after);
+	(void)pem_cert_dates(a->pub.chain_pem, &a->pub.cert_not_before,
+	    &a->pub.cert_not_after);
 	if (connector_targets_split(cfg, a->ca_targets, err, errlen) == -1)
 		return -1;
-	return probe_target_split(cfg, a->probe_host, sizeof(a->probe_host),
-	    &a->probe_port, &a->probe_host_is_ip, err, errlen);
+	return probe_target_split(cfg, a->probe.host, sizeof(a->probe.host),
+	    &a->probe.port, &a->probe.host_is_ip, err, errlen);
 }
 
 /* Who the child becomes: a dedicated user when we run as root. */
@@ -402,12 +402,12 @@ report_counters(const struct agent *a)
 	    "acme-policy %llu, tls12 %llu), hsm-failed %llu; child restarts %llu, "
 	    "sandbox kills %llu, protocol violations %llu",
 	    (unsigned long long)p->count[SIGN_GRANT],
-	    (unsigned long long)(sign_policy_refused(p) + a->acme_refused),
+	    (unsigned long long)(sign_policy_refused(p) + a->count.acme_refused),
 	    (unsigned long long)p->count[SIGN_DENY_SCHEME],
 	    (unsigned long long)p->count[SIGN_DENY_LENGTH],
 	    (unsigned long long)p->count[SIGN_DENY_NO_JOB],
 	    (unsigned long long)p->count[SIGN_DENY_RATE],
-	    (unsigned long long)a->acme_refused,
+	    (unsigned long long)a->count.acme_refused,
 	    (unsigned long long)p->count[SIGN_DENY_TLS12],
 	    (unsigned long long)p->failed,
 	    (unsigned long long)a->child.restarts,
@@ -487,8 +487,8 @@ check_only(struct agent *a, struct config *cfg, const char *conffile)
 {
 	local_api_close(a, "check only", 0);
 	printf("%s: configuration OK\n", conffile);
-	freezero(a->trust_pem, a->trust_len);
-	freezero(a->chain_pem, a->chain_len);
+	freezero(a->pub.trust_pem, a->pub.trust_len);
+	freezero(a->pub.chain_pem, a->pub.chain_len);
 	connector_passwords_free(a->conn_password, a->conn_password_cap);
 	config_free(cfg);
 	return 0;
@@ -573,8 +573,8 @@ start_signing(struct agent *a)
 	    HSM_KEY_EC ? "EC" : "RSA", "bits", hsm_key_bits(a->hsm),
 	    "insecure_allow_extractable", cfg->hsm_insecure_allow_extractable));
 	if (acme_signers_open(a->acme, &a->nacme, cfg, a->hsm, err,
-	    sizeof(err)) == -1 || key_roles_check(a, a->chain_pem,
-	    a->chain_len, err, sizeof(err)) == -1) {
+	    sizeof(err)) == -1 || key_roles_check(a, a->pub.chain_pem,
+	    a->pub.chain_len, err, sizeof(err)) == -1) {
 		agent_audit(a, "hsm.key_check", NULL, "failed",
 		    json_pack("{s:s}", "error", err));
 		shutdown_child(a);
@@ -601,7 +601,7 @@ stop_serving(struct agent *a)
 	agent_audit(a, "sign.summary", NULL, "ok", json_pack(
 	    "{s:I,s:I,s:I,s:I}", "granted", (json_int_t)a->sp.count[SIGN_GRANT],
 	    "refused", (json_int_t)(sign_policy_refused(&a->sp) +
-	    a->acme_refused), "child_restarts",
+	    a->count.acme_refused), "child_restarts",
 	    (json_int_t)a->child.restarts, "sandbox_kills",
 	    (json_int_t)a->child.sigsys_kills));
 	local_api_close(a, a->child.config_refused ? "connector configuration "
@@ -634,8 +634,8 @@ release_all(struct agent *a)
 	http01_listen_close(a);
 	if (!hung)
 		hsm_close(a->hsm);
-	freezero(a->trust_pem, a->trust_len);
-	freezero(a->chain_pem, a->chain_len);
+	freezero(a->pub.trust_pem, a->pub.trust_len);
+	freezero(a->pub.chain_pem, a->pub.chain_len);
 	connector_passwords_free(a->conn_password, a->conn_password_cap);
 	free(a->rx);
 	config_free(a->cfg);

@@ -332,9 +332,9 @@ commit(struct agent *a, struct config *n, struct policy *np,
 	memset(pp->pw, 0, sizeof(pp->pw));
 	if (child_differs) {
 		memcpy(a->ca_targets, pp->targets, sizeof(a->ca_targets));
-		memcpy(a->probe_host, pp->probe_host, sizeof(a->probe_host));
-		a->probe_port = pp->probe_port;
-		a->probe_host_is_ip = pp->probe_host_is_ip;
+		memcpy(a->probe.host, pp->probe_host, sizeof(a->probe.host));
+		a->probe.port = pp->probe_port;
+		a->probe.host_is_ip = pp->probe_host_is_ip;
 		/* Checked again at the CA once the new child is ready. */
 		a->connectors_validated = 0;
 		a->child_refresh = CHILD_REFRESH_RELOAD;
@@ -364,7 +364,7 @@ agent_reload(struct agent *a)
 		agent_audit(a, "config.reload", a->cfg->path, "failed",
 		    json_pack("{s:s,s:s}", "error", err, "config_sha256",
 		    cfg_hash));
-		a->reloads[1]++;
+		a->count.reloads[1]++;
 		notify_ready("reload failed; running with the previous settings");
 		return;
 	}
@@ -377,7 +377,7 @@ agent_reload(struct agent *a)
 	agent_audit(a, "config.reload", a->cfg->path, "ok", json_pack(
 	    "{s:s,s:s,s:b}", "config_sha256", cfg_hash, "policy_sha256",
 	    pol_hash, "connectors_changed", differs));
-	a->reloads[0]++;
+	a->count.reloads[0]++;
 	notify_ready(differs ? "reloaded; connector child restarts when idle" :
 	    "reloaded");
 }

@@ -111,8 +111,8 @@ send_config(struct agent *a)
 	struct wbuf		 b;
 	int			 r;
 
-	if (send_blob(a, BLOB_TRUST_PEM, a->trust_pem, a->trust_len) == -1 ||
-	    send_blob(a, BLOB_CHAIN_PEM, a->chain_pem, a->chain_len) == -1)
+	if (send_blob(a, BLOB_TRUST_PEM, a->pub.trust_pem, a->pub.trust_len) == -1 ||
+	    send_blob(a, BLOB_CHAIN_PEM, a->pub.chain_pem, a->pub.chain_len) == -1)
 		return -1;
 	for (size_t i = 0; i < a->cfg->nconnectors; i++) {
 		const struct connector_cfg	*cc = &a->cfg->connectors[i];
@@ -162,10 +162,10 @@ send_config(struct agent *a)
 	snprintf(d.chroot_dir, sizeof(d.chroot_dir), "%s", a->cfg->chroot_dir);
 	d.tls_timeout_s = a->cfg->tls_timeout_s;
 	d.sign_timeout_ms = a->cfg->sign_timeout_ms;
-	d.key_type = (uint8_t)a->key_type;
+	d.key_type = (uint8_t)a->pub.key_type;
 	/* Landlock (ABI >= 4) lets the child connect to these ports only. */
-	if (a->probe_port != 0)
-		d.ports[d.nports++] = a->probe_port;
+	if (a->probe.port != 0)
+		d.ports[d.nports++] = a->probe.port;
 	for (size_t i = 0; i < 2 * a->cfg->nconnectors; i++) {
 		const struct ca_target *t = &a->ca_targets[i / 2];
 		uint16_t port = i % 2 ? t->proxy_port : t->port;

@@ -34,7 +34,7 @@
 static void
 current_cn(const struct agent *a, char *out, size_t len)
 {
-	BIO	*b = BIO_new_mem_buf(a->chain_pem, (int)a->chain_len);
+	BIO	*b = BIO_new_mem_buf(a->pub.chain_pem, (int)a->pub.chain_len);
 	X509	*x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 
 	snprintf(out, len, "hsmagent");
@@ -118,13 +118,13 @@ op_new(struct agent *a, struct api_conn *c, struct api_request *r)
 static void
 op_retire(struct agent *a, struct api_conn *c, struct api_request *r)
 {
-	char	 id[sizeof(a->retirable_id)], label[128], err[512];
-	char	 conf_id[sizeof(a->retirable_id)], cur[sizeof(a->retirable_id)];
+	char	 id[sizeof(a->cred.retirable_id)], label[128], err[512];
+	char	 conf_id[sizeof(a->cred.retirable_id)], cur[sizeof(a->cred.retirable_id)];
 	char	 uri[512];
 	int	 rc;
 
 	snprintf(id, sizeof(id), "%s", r->key_id[0] ? r->key_id :
-	    a->retirable_id);
+	    a->cred.retirable_id);
 	if (id[0] == '\0') {
 		api_reply_error(c, "bad_request", "no key is known to be "
 		    "retirable (none was switched away from since the start); "
@@ -165,8 +165,8 @@ op_retire(struct agent *a, struct api_conn *c, struct api_request *r)
 			api_reply_error(c, "bad_request", "%s", err);
 		return;
 	}
-	if (strcmp(id, a->retirable_id) == 0)
-		a->retirable_id[0] = '\0';
+	if (strcmp(id, a->cred.retirable_id) == 0)
+		a->cred.retirable_id[0] = '\0';
 	log_info("credential retire: key %s (id %s) destroyed on the token",
 	    label, id);
 	if (api_ops_audit(a, c, "credential.retire", id, "ok", json_pack(

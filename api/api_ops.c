@@ -664,10 +664,10 @@ op_health(struct agent *a, struct api_conn *c, struct api_request *r)
 	    a->child.ready, "uptime_s", (json_int_t)((monotime_ms() -
 	    a->started_ms) / 1000), "order_counts", counts, "connectors", conns,
 	    "client_certificate", json_object_get(checks, "client_certificate"),
-	    "client_certificate_not_after", (json_int_t)a->cert_not_after,
+	    "client_certificate_not_after", (json_int_t)a->pub.cert_not_after,
 	    "tracked", api_track_health(a, (int64_t)time(NULL), &expired),
-	    "retirable_key", a->retirable_id[0] ?
-	    json_string(a->retirable_id) : json_null(),
+	    "retirable_key", a->cred.retirable_id[0] ?
+	    json_string(a->cred.retirable_id) : json_null(),
 	    "storage", storage, "hsm", json_object_get(checks, "hsm")));
 	json_decref(checks);
 }

@@ -89,13 +89,13 @@ static void
 check_certificate(struct agent *a, int64_t now, json_t *checks,
     json_t *reasons, enum health_status *st)
 {
-	int64_t	days_left = (a->cert_not_after - now) / 86400;
+	int64_t	days_left = (a->pub.cert_not_after - now) / 86400;
 	char	msg[IPC_MAX_STR + 64];
 
-	if (a->cred_error[0] != '\0')
+	if (a->cred.error[0] != '\0')
 		check(checks, reasons, st, "client_certificate", HEALTH_DOWN,
-		    a->cred_error);
-	else if (a->cert_not_after <= now)
+		    a->cred.error);
+	else if (a->pub.cert_not_after <= now)
 		check(checks, reasons, st, "client_certificate", HEALTH_DOWN,
 		    "expired");
 	else if (days_left < (int64_t)a->cfg->cert_warn_days) {

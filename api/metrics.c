@@ -126,8 +126,8 @@ agent_metrics(struct agent *a, FILE *f)
 	    "outcome\n# TYPE hsmagent_config_reloads_total counter\n"
 	    "hsmagent_config_reloads_total{outcome=\"ok\"} %llu\n"
 	    "hsmagent_config_reloads_total{outcome=\"failed\"} %llu\n",
-	    (unsigned long long)a->reloads[0],
-	    (unsigned long long)a->reloads[1]);
+	    (unsigned long long)a->count.reloads[0],
+	    (unsigned long long)a->count.reloads[1]);
 }
 
 void
@@ -152,16 +152,16 @@ metrics_write(struct agent *a, FILE *f)
 	    "signatures the HSM failed to make", p->failed);
 	counter(f, "hsmagent_hsm_sign_timeouts_total",
 	    "signatures the token did not answer within reply_timeout_ms",
-	    a->hsm_overdue);
+	    a->count.hsm_overdue);
 	counter(f, "hsmagent_acme_signatures_refused_total",
 	    "ACME JWS refused for what they say (acme_sign_policy)",
-	    a->acme_refused);
+	    a->count.acme_refused);
 	counter(f, "hsmagent_signatures_withheld_total",
 	    "signatures made but not given to the child: their audit record "
-	    "could not be written", a->sign_unrecorded);
+	    "could not be written", a->count.sign_unrecorded);
 	counter(f, "hsmagent_dns_failures_total",
 	    "CA host names that could not be resolved for a connection",
-	    a->dns_failures);
+	    a->count.dns_failures);
 	counter(f, "hsmagent_child_log_lines_dropped_total",
 	    "connector child log lines over the rate limit", a->child.log_dropped);
 	counter(f, "hsmagent_child_restarts_total",
@@ -199,7 +199,7 @@ metrics_write(struct agent *a, FILE *f)
 	gauge_head(f, "hsmagent_client_certificate_not_after_seconds",
 	    "expiry of the gateway client certificate (unix time)");
 	fprintf(f, "hsmagent_client_certificate_not_after_seconds %lld\n",
-	    (long long)a->cert_not_after);
+	    (long long)a->pub.cert_not_after);
 	for (int w = 0; w < 3; w++) {
 		struct tracked_metric m = { f, w };
 

@@ -219,7 +219,7 @@ token(const struct agent *a, FILE *out, char *err, size_t errlen)
 	if ((tls = hsm_public_key(cfg->hsm_module, cfg->hsm_key_uri, err,
 	    errlen)) == NULL)
 		return -1;
-	if ((cert = cert_key(a->chain_pem, a->chain_len)) == NULL ||
+	if ((cert = cert_key(a->pub.chain_pem, a->pub.chain_len)) == NULL ||
 	    EVP_PKEY_eq(cert, tls) != 1) {
 		snprintf(err, errlen, "[hsm] certificate %s does not match the "
 		    "key %s (its public key is not the token's)",

@@ -121,7 +121,7 @@ order_submit(struct agent *a, const char *id)
 	 * No room for the job, or no usable client certificate: stay
 	 * "received"; orders_tick() comes back.
 	 */
-	if (jobs_room(a) == 0 || a->cred_error[0] != '\0' ||
+	if (jobs_room(a) == 0 || a->cred.error[0] != '\0' ||
 	    orders_get(a->orders, id, &o) != 1)
 		return;
 	if (config_connector(a->cfg, o.connector) == NULL) {
@@ -279,7 +279,7 @@ due_cb(const struct order *o, void *arg)
 	const struct connector_cfg	*cc = config_connector(a->cfg, o->connector);
 	int64_t				 now = (int64_t)time(NULL);
 
-	if (jobs_room(a) == 0 || a->cred_error[0] != '\0')
+	if (jobs_room(a) == 0 || a->cred.error[0] != '\0')
 		return 1;		/* the rest waits for the next tick */
 	if (job_for_order(a, o->id) != NULL || o->next_poll > now ||
 	    o->next_poll < 0)
