@@ -104,6 +104,36 @@ send_blob(struct agent *a, uint8_t kind, const char *data, size_t len)
 	return 0;
 }
 
+#define STR(dst, src)	snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")
+
+/* The settings of the connector's own kind: its part of the message. */
+static void
+kind_part(const struct connector_cfg *cc, struct ipc_cfg_connector *m)
+{
+	switch (ipc_cfg_part_of(cc->type)) {
+	case IPC_PART_ENTRUST:
+		STR(m->kind.entrust.ca_id, cc->ca_id);
+		STR(m->kind.entrust.profile_id, cc->profile_id);
+		break;
+	case IPC_PART_SECTIGO:
+		STR(m->kind.sectigo.customer_uri, cc->customer_uri);
+		STR(m->kind.sectigo.login, cc->login);
+		STR(m->kind.sectigo.external_requester,
+		    cc->external_requester);
+		m->kind.sectigo.org_id = cc->org_id;
+		m->kind.sectigo.cert_type = cc->cert_type;
+		m->kind.sectigo.term = cc->term;
+		break;
+	case IPC_PART_ACME:
+		STR(m->kind.acme.contact, cc->contact);
+		STR(m->kind.acme.preferred_chain, cc->preferred_chain);
+		STR(m->kind.acme.eab_kid, cc->eab_kid);
+		break;
+	case IPC_PART_NONE:
+		break;
+	}
+}
+
 static int
 send_config(struct agent *a)
 {
@@ -122,33 +152,15 @@ send_config(struct agent *a)
 		snprintf(m.name, sizeof(m.name), "%s", cc->name);
 		snprintf(m.type, sizeof(m.type), "%s", cc->type);
 		snprintf(m.url, sizeof(m.url), "%s", cc->url);
-		snprintf(m.ca_id, sizeof(m.ca_id), "%s", cc->ca_id ? cc->ca_id :
-		    "");
-		snprintf(m.profile_id, sizeof(m.profile_id), "%s",
-		    cc->profile_id ? cc->profile_id : "");
 		snprintf(m.spki_pin, sizeof(m.spki_pin), "%s", cc->spki_pin ?
 		    cc->spki_pin : "");
 		snprintf(m.proxy, sizeof(m.proxy), "%s", cc->proxy ? cc->proxy :
 		    "");
-		snprintf(m.customer_uri, sizeof(m.customer_uri), "%s",
-		    cc->customer_uri ? cc->customer_uri : "");
-		snprintf(m.login, sizeof(m.login), "%s", cc->login ? cc->login :
-		    "");
-		snprintf(m.external_requester, sizeof(m.external_requester),
-		    "%s", cc->external_requester ? cc->external_requester : "");
-		m.org_id = cc->org_id;
-		m.cert_type = cc->cert_type;
-		m.term = cc->term;
 		m.allow_tls12 = cc->allow_tls12 ? 1 : 0;
 		/* The password itself is not configuration: jobs carry it. */
 		m.auth = cc->password_file != NULL ? IPC_AUTH_PASSWORD :
 		    IPC_AUTH_CERT;
-		snprintf(m.contact, sizeof(m.contact), "%s", cc->contact ?
-		    cc->contact : "");
-		snprintf(m.preferred_chain, sizeof(m.preferred_chain), "%s",
-		    cc->preferred_chain ? cc->preferred_chain : "");
-		snprintf(m.eab_kid, sizeof(m.eab_kid), "%s", cc->eab_kid ?
-		    cc->eab_kid : "");
+		kind_part(cc, &m);
 		wbuf_init(&b, IPC_MAX_PAYLOAD);
 		ipc_enc_cfg_connector(&b, &m);
 		r = child_send(a, IPC_CFG_CONNECTOR, 0, &b);

@@ -580,41 +580,117 @@ is_pem_text(const uint8_t *p, size_t n)
 	return 1;
 }
 
+enum ipc_cfg_part
+ipc_cfg_part_of(const char *type)
+{
+	if (strcmp(type, "entrust") == 0)
+		return IPC_PART_ENTRUST;
+	if (strcmp(type, "sectigo") == 0)
+		return IPC_PART_SECTIGO;
+	if (strcmp(type, "acme") == 0)
+		return IPC_PART_ACME;
+	return IPC_PART_NONE;
+}
+
+static void
+enc_part(struct wbuf *b, const struct ipc_cfg_connector *m)
+{
+	enum ipc_cfg_part part = ipc_cfg_part_of(m->type);
+
+	wbuf_put_u8(b, (uint8_t)part);
+	switch (part) {
+	case IPC_PART_ENTRUST:
+		wbuf_put_cstr(b, m->kind.entrust.ca_id);
+		wbuf_put_cstr(b, m->kind.entrust.profile_id);
+		break;
+	case IPC_PART_SECTIGO:
+		wbuf_put_cstr(b, m->kind.sectigo.customer_uri);
+		wbuf_put_cstr(b, m->kind.sectigo.login);
+		wbuf_put_cstr(b, m->kind.sectigo.external_requester);
+		wbuf_put_u32(b, m->kind.sectigo.org_id);
+		wbuf_put_u32(b, m->kind.sectigo.cert_type);
+		wbuf_put_u32(b, m->kind.sectigo.term);
+		break;
+	case IPC_PART_ACME:
+		wbuf_put_cstr(b, m->kind.acme.contact);
+		wbuf_put_cstr(b, m->kind.acme.preferred_chain);
+		wbuf_put_cstr(b, m->kind.acme.eab_kid);
+		break;
+	case IPC_PART_NONE:
+		break;
+	}
+}
+
 int
 ipc_enc_cfg_connector(struct wbuf *b, const struct ipc_cfg_connector *m)
 {
 	wbuf_put_cstr(b, m->name);
 	wbuf_put_cstr(b, m->type);
 	wbuf_put_cstr(b, m->url);
-	wbuf_put_cstr(b, m->ca_id);
-	wbuf_put_cstr(b, m->profile_id);
 	wbuf_put_cstr(b, m->spki_pin);
 	wbuf_put_cstr(b, m->proxy);
-	wbuf_put_cstr(b, m->customer_uri);
-	wbuf_put_cstr(b, m->login);
-	wbuf_put_cstr(b, m->external_requester);
-	wbuf_put_u32(b, m->org_id);
-	wbuf_put_u32(b, m->cert_type);
-	wbuf_put_u32(b, m->term);
 	wbuf_put_u8(b, m->auth);
-	wbuf_put_cstr(b, m->contact);
-	wbuf_put_cstr(b, m->preferred_chain);
-	wbuf_put_cstr(b, m->eab_kid);
-	return wbuf_put_u8(b, m->allow_tls12);
+	wbuf_put_u8(b, m->allow_tls12);
+	enc_part(b, m);
+	return b->failed ? -1 : 0;
+}
+
+static int
+dec_entrust(struct rbuf *r, struct ipc_cfg_entrust *e)
+{
+	return rbuf_get_cstr(r, e->ca_id, sizeof(e->ca_id), IPC_MAX_HANDLE) ==
+	    -1 || rbuf_get_cstr(r, e->profile_id, sizeof(e->profile_id),
+	    IPC_MAX_HANDLE) == -1 ? -1 : 0;
+}
+
+/* They become HTTP header values: no separators a header could split on. */
+static int
+dec_sectigo(struct rbuf *r, struct ipc_cfg_sectigo *e)
+{
+	if (rbuf_get_cstr(r, e->customer_uri, sizeof(e->customer_uri),
+	    IPC_MAX_NAME) == -1 ||
+	    rbuf_get_cstr(r, e->login, sizeof(e->login), IPC_MAX_HANDLE) == -1 ||
+	    rbuf_get_cstr(r, e->external_requester,
+	    sizeof(e->external_requester), IPC_MAX_STR) == -1 ||
+	    rbuf_get_u32(r, &e->org_id) == -1 ||
+	    rbuf_get_u32(r, &e->cert_type) == -1 ||
+	    rbuf_get_u32(r, &e->term) == -1)
+		return -1;
+	return strpbrk(e->customer_uri, ":;, ") != NULL ||
+	    strpbrk(e->login, ":; ") != NULL || e->term > 3650 ||
+	    e->org_id > INT32_MAX || e->cert_type > INT32_MAX ? -1 : 0;
 }
 
 /* ACME settings go into JSON the child builds: nothing to escape there. */
 static int
-acme_settings_ok(const struct ipc_cfg_connector *m)
+dec_acme(struct rbuf *r, struct ipc_cfg_acme *e)
 {
-	if (strcmp(m->type, "acme") != 0)
-		return m->contact[0] == '\0' && m->preferred_chain[0] == '\0' &&
-		    m->eab_kid[0] == '\0';
-	if (m->contact[0] != '\0' && strncmp(m->contact, "mailto:", 7) != 0)
-		return 0;
-	return strpbrk(m->contact, "\"\\ ") == NULL &&
-	    strpbrk(m->preferred_chain, "\"\\") == NULL &&
-	    strpbrk(m->eab_kid, "\"\\ ") == NULL;
+	if (rbuf_get_cstr(r, e->contact, sizeof(e->contact), IPC_MAX_STR) ==
+	    -1 || rbuf_get_cstr(r, e->preferred_chain,
+	    sizeof(e->preferred_chain), IPC_MAX_HANDLE) == -1 ||
+	    rbuf_get_cstr(r, e->eab_kid, sizeof(e->eab_kid), IPC_MAX_STR) == -1)
+		return -1;
+	if (e->contact[0] != '\0' && strncmp(e->contact, "mailto:", 7) != 0)
+		return -1;
+	return strpbrk(e->contact, "\"\\ ") == NULL &&
+	    strpbrk(e->preferred_chain, "\"\\") == NULL &&
+	    strpbrk(e->eab_kid, "\"\\ ") == NULL ? 0 : -1;
+}
+
+/* The part on the wire must be the one of the connector's type. */
+static int
+dec_part(struct rbuf *r, struct ipc_cfg_connector *m)
+{
+	uint8_t part;
+
+	if (rbuf_get_u8(r, &part) == -1 || part != ipc_cfg_part_of(m->type))
+		return -1;
+	switch (part) {
+	case IPC_PART_ENTRUST:	return dec_entrust(r, &m->kind.entrust);
+	case IPC_PART_SECTIGO:	return dec_sectigo(r, &m->kind.sectigo);
+	case IPC_PART_ACME:	return dec_acme(r, &m->kind.acme);
+	default:		return 0;
+	}
 }
 
 int
@@ -622,42 +698,25 @@ ipc_dec_cfg_connector(const struct ipc_msg *msg, struct ipc_cfg_connector *m)
 {
 	struct rbuf r;
 
+	memset(m, 0, sizeof(*m));
 	if (begin(msg, IPC_CFG_CONNECTOR, &r) == -1 ||
 	    rbuf_get_cstr(&r, m->name, sizeof(m->name), IPC_MAX_NAME) == -1 ||
 	    rbuf_get_cstr(&r, m->type, sizeof(m->type), IPC_MAX_NAME) == -1 ||
 	    rbuf_get_cstr(&r, m->url, sizeof(m->url), IPC_MAX_URL) == -1 ||
-	    rbuf_get_cstr(&r, m->ca_id, sizeof(m->ca_id), IPC_MAX_HANDLE) == -1 ||
-	    rbuf_get_cstr(&r, m->profile_id, sizeof(m->profile_id),
-	    IPC_MAX_HANDLE) == -1 ||
 	    rbuf_get_cstr(&r, m->spki_pin, sizeof(m->spki_pin),
 	    IPC_MAX_STR) == -1 ||
 	    rbuf_get_cstr(&r, m->proxy, sizeof(m->proxy), IPC_MAX_URL) == -1 ||
-	    rbuf_get_cstr(&r, m->customer_uri, sizeof(m->customer_uri),
-	    IPC_MAX_NAME) == -1 ||
-	    rbuf_get_cstr(&r, m->login, sizeof(m->login), IPC_MAX_HANDLE) == -1 ||
-	    rbuf_get_cstr(&r, m->external_requester,
-	    sizeof(m->external_requester), IPC_MAX_STR) == -1 ||
-	    rbuf_get_u32(&r, &m->org_id) == -1 ||
-	    rbuf_get_u32(&r, &m->cert_type) == -1 ||
-	    rbuf_get_u32(&r, &m->term) == -1 ||
 	    rbuf_get_u8(&r, &m->auth) == -1 ||
-	    rbuf_get_cstr(&r, m->contact, sizeof(m->contact), IPC_MAX_STR) ==
-	    -1 || rbuf_get_cstr(&r, m->preferred_chain,
-	    sizeof(m->preferred_chain), IPC_MAX_HANDLE) == -1 ||
-	    rbuf_get_cstr(&r, m->eab_kid, sizeof(m->eab_kid), IPC_MAX_STR) ==
-	    -1 || rbuf_get_u8(&r, &m->allow_tls12) == -1 || rbuf_end(&r) == -1)
+	    rbuf_get_u8(&r, &m->allow_tls12) == -1 ||
+	    !name_ok(m->type, IPC_MAX_NAME) || dec_part(&r, m) == -1 ||
+	    rbuf_end(&r) == -1)
 		return -1;
-	if (!acme_settings_ok(m) || m->allow_tls12 > 1)
+	if (m->allow_tls12 > 1 || m->auth > IPC_AUTH_PASSWORD)
 		return -1;
 	if (m->proxy[0] != '\0' && strncmp(m->proxy, "http://", 7) != 0)
 		return -1;
-	/* They become HTTP header values: no separators a header could split on. */
-	if (m->auth > IPC_AUTH_PASSWORD || strpbrk(m->customer_uri, ":;, ") !=
-	    NULL || strpbrk(m->login, ":; ") != NULL || m->term > 3650 ||
-	    m->org_id > INT32_MAX || m->cert_type > INT32_MAX)
-		return -1;
-	if (!name_ok(m->name, IPC_MAX_NAME) || !name_ok(m->type, IPC_MAX_NAME) ||
-	    strncmp(m->url, "https://", 8) != 0)
+	if (!name_ok(m->name, IPC_MAX_NAME) || strncmp(m->url, "https://", 8) !=
+	    0)
 		return -1;
 	return 0;
 }

@@ -207,28 +207,60 @@ struct ipc_cfg_done {
 	uint8_t		 http01;	/* 1: fd 4 is the http-01 listener */
 };
 
-struct ipc_cfg_connector {
-	char		 name[IPC_MAX_NAME + 1];
-	char		 type[IPC_MAX_NAME + 1];
-	char		 url[IPC_MAX_URL + 1];
-	char		 ca_id[IPC_MAX_HANDLE + 1];	/* Entrust: caId; may be "" */
+/*
+ * A connector's settings travel in two parts of IPC_CFG_CONNECTOR: what
+ * every kind has, then its kind's own part, tagged. Only the part of the
+ * connector's type is on the wire; the decoder refuses a part that is
+ * not its type's (ipc_cfg_part_of), so no kind's settings ride along in
+ * another's. Adding a kind with settings: a struct and a tag here, its
+ * encoder and strict decoder in ipc.c.
+ */
+enum ipc_cfg_part {
+	IPC_PART_NONE = 0,	/* a type with no settings of its own */
+	IPC_PART_ENTRUST = 1,
+	IPC_PART_SECTIGO = 2,
+	IPC_PART_ACME = 3,
+};
+
+struct ipc_cfg_entrust {
+	char		 ca_id[IPC_MAX_HANDLE + 1];	/* caId; may be "" */
 	char		 profile_id[IPC_MAX_HANDLE + 1];	/* "" = the order's */
-	char		 spki_pin[IPC_MAX_STR + 1];	/* "sha256//B64;..." or "" */
-	char		 proxy[IPC_MAX_URL + 1];	/* "http://host:port" or "" */
-	/* Sectigo SCM (zero/empty for other types) */
+};
+
+struct ipc_cfg_sectigo {
 	char		 customer_uri[IPC_MAX_NAME + 1];
 	char		 login[IPC_MAX_HANDLE + 1];
 	char		 external_requester[IPC_MAX_STR + 1];
 	uint32_t	 org_id;
 	uint32_t	 cert_type;		/* 0 = the order's profile */
 	uint32_t	 term;			/* days, when the order has none */
-	uint8_t		 auth;			/* IPC_AUTH_* */
-	/* ACME ("" for other types); url is the directory. */
+};
+
+/* url is the directory. */
+struct ipc_cfg_acme {
 	char		 contact[IPC_MAX_STR + 1];	/* "mailto:..[,mailto:..]" */
 	char		 preferred_chain[IPC_MAX_HANDLE + 1];	/* issuer CN */
 	char		 eab_kid[IPC_MAX_STR + 1];	/* "": no EAB */
-	uint8_t		 allow_tls12;	/* 0: TLS 1.3 only */
 };
+
+struct ipc_cfg_connector {
+	char		 name[IPC_MAX_NAME + 1];
+	char		 type[IPC_MAX_NAME + 1];
+	char		 url[IPC_MAX_URL + 1];
+	char		 spki_pin[IPC_MAX_STR + 1];	/* "sha256//B64;..." or "" */
+	char		 proxy[IPC_MAX_URL + 1];	/* "http://host:port" or "" */
+	uint8_t		 auth;			/* IPC_AUTH_* */
+	uint8_t		 allow_tls12;	/* 0: TLS 1.3 only */
+	/* The kind's own part: only the one of ipc_cfg_part_of(type). */
+	union {
+		struct ipc_cfg_entrust	 entrust;
+		struct ipc_cfg_sectigo	 sectigo;
+		struct ipc_cfg_acme	 acme;
+	} kind;
+};
+
+/* The part a connector type's settings travel in. */
+enum ipc_cfg_part ipc_cfg_part_of(const char *type);
 
 /* How a connector authenticates besides the TLS client certificate. */
 enum {

@@ -74,6 +74,13 @@ enum acme_step {
 	ST_REVOKE,
 };
 
+/* This connector's own settings (its part of IPC_CFG_CONNECTOR). */
+static const struct ipc_cfg_acme *
+acme_conf(const struct ca_xfer *x)
+{
+	return &x->conf->kind.acme;
+}
+
 static const char *const step_names[] = {
 	"", "directory", "newNonce", "account lookup", "newAccount",
 	"newOrder", "authorization", "challenge", "finalize", "order",
@@ -348,7 +355,7 @@ eab_object(struct ca_xfer *x)
 	json_t			*o = NULL;
 	int			 rc;
 
-	if (acme_eab_init(&jws, x->conf->eab_kid, s->dir.new_account,
+	if (acme_eab_init(&jws, acme_conf(x)->eab_kid, s->dir.new_account,
 	    x->account_jwk) == -1)
 		return NULL;
 	rc = child_sign_jws(x->t.child, x->t.id, JWS_EAB, ACME_OP_NEW_ACCOUNT,
@@ -375,16 +382,16 @@ account_payload(struct ca_xfer *x)
 
 	if (o == NULL)
 		return NULL;
-	if (x->conf->contact[0] != '\0') {
+	if (acme_conf(x)->contact[0] != '\0') {
 		contacts = json_array();
-		list = xstrdup(x->conf->contact);
+		list = xstrdup(acme_conf(x)->contact);
 		for (tok = strtok_r(list, ",", &save); tok != NULL;
 		    tok = strtok_r(NULL, ",", &save))
 			json_array_append_new(contacts, json_string(tok));
 		free(list);
 		json_object_set_new(o, "contact", contacts);
 	}
-	if (x->conf->eab_kid[0] != '\0') {
+	if (acme_conf(x)->eab_kid[0] != '\0') {
 		if ((eab = eab_object(x)) == NULL)
 			goto out;
 		json_object_set_new(o, "externalAccountBinding", eab);
@@ -559,7 +566,7 @@ acme_prepare(struct ca_xfer *x)
 		return post_jws(x, s->dir.new_account, 1,
 		    "{\"onlyReturnExisting\":true}", "application/json");
 	case ST_ACCOUNT_NEW:
-		if (s->dir.eab_required && x->conf->eab_kid[0] == '\0') {
+		if (s->dir.eab_required && acme_conf(x)->eab_kid[0] == '\0') {
 			snprintf(x->prep_error, sizeof(x->prep_error), "the "
 			    "ACME server requires external account binding: "
 			    "set eab_kid and eab_hmac_file");
@@ -761,7 +768,7 @@ static void
 cert_next(struct ca_xfer *x, struct ipc_ca_result *r)
 {
 	struct acme_job	*j = x->state;
-	const char	*want = x->conf->preferred_chain;
+	const char	*want = acme_conf(x)->preferred_chain;
 	char		*cert = NULL, *chain = NULL, why[256];
 
 	if (pem_bundle_split((const char *)x->t.body, x->t.body_len, x->csr,
@@ -874,7 +881,8 @@ parse_answer(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 		}
 		s->dir_at = monotime_ms();
 		if (j->goal == ST_DIR) {
-			if (s->dir.eab_required && x->conf->eab_kid[0] == '\0')
+			if (s->dir.eab_required &&
+			    acme_conf(x)->eab_kid[0] == '\0')
 				finish(r, CA_REJECTED, "the ACME server "
 				    "requires external account binding: set "
 				    "eab_kid and eab_hmac_file");

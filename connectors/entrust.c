@@ -30,6 +30,13 @@
 #include "entrust_msg.h"
 #include "util.h"
 
+/* This connector's own settings (its part of IPC_CFG_CONNECTOR). */
+static const struct ipc_cfg_entrust *
+cagw_conf(const struct ca_xfer *x)
+{
+	return &x->conf->kind.entrust;
+}
+
 static int
 set_json_headers(struct ca_xfer *x, int with_body)
 {
@@ -45,15 +52,16 @@ static int
 entrust_prepare(struct ca_xfer *x)
 {
 	char	url[IPC_MAX_URL + 512];
-	char	*esc_ca = curl_easy_escape(x->t.easy, x->conf->ca_id, 0);
+	char	*esc_ca = curl_easy_escape(x->t.easy, cagw_conf(x)->ca_id,
+		    0);
 	int	 r = -1;
 
 	if (esc_ca == NULL)
 		return -1;
 	switch (x->action) {
 	case CA_ENROLL:
-		x->post = cagw_enroll_body(x->conf->profile_id[0] ?
-		    x->conf->profile_id : x->profile, x->csr, x->sans_json,
+		x->post = cagw_enroll_body(cagw_conf(x)->profile_id[0] ?
+		    cagw_conf(x)->profile_id : x->profile, x->csr, x->sans_json,
 		    x->validity_days);
 		snprintf(url, sizeof(url), "%s/v1/certificate-authorities/%s/"
 		    "enrollments", x->conf->url, esc_ca);
@@ -103,12 +111,12 @@ entrust_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 	cagw_parse(x->action, http, (const char *)x->t.body, x->t.body_len,
 	    &a);
 	if (x->action == CA_VALIDATE && a.outcome == CA_VALID &&
-	    x->conf->profile_id[0] != '\0' &&
+	    cagw_conf(x)->profile_id[0] != '\0' &&
 	    !cagw_has_profile((const char *)x->t.body, x->t.body_len,
-	    x->conf->profile_id)) {
+	    cagw_conf(x)->profile_id)) {
 		a.outcome = CA_REJECTED;
 		snprintf(a.message, sizeof(a.message), "the CA offers no "
-		    "profile \"%.64s\"", x->conf->profile_id);
+		    "profile \"%.64s\"", cagw_conf(x)->profile_id);
 	}
 	r->outcome = a.outcome;
 	snprintf(r->handle, sizeof(r->handle), "%s", a.handle);
@@ -121,7 +129,8 @@ static int
 entrust_prepare_chain(struct ca_xfer *x)
 {
 	char	 url[IPC_MAX_URL + 512];
-	char	*esc_ca = curl_easy_escape(x->t.easy, x->conf->ca_id, 0);
+	char	*esc_ca = curl_easy_escape(x->t.easy, cagw_conf(x)->ca_id,
+		    0);
 	int	 r = -1;
 
 	if (esc_ca == NULL)

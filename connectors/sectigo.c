@@ -32,11 +32,18 @@
 #include "sectigo_msg.h"
 #include "util.h"
 
+/* This connector's own settings (its part of IPC_CFG_CONNECTOR). */
+static const struct ipc_cfg_sectigo *
+scm_conf(const struct ca_xfer *x)
+{
+	return &x->conf->kind.sectigo;
+}
+
 static int
 auth_headers(struct ca_xfer *x, int json_body)
 {
-	if (ca_add_header(x, "customerUri", x->conf->customer_uri) == -1 ||
-	    ca_add_header(x, "login", x->conf->login) == -1)
+	if (ca_add_header(x, "customerUri", scm_conf(x)->customer_uri) == -1 ||
+	    ca_add_header(x, "login", scm_conf(x)->login) == -1)
 		return -1;
 	if (x->conf->auth == IPC_AUTH_PASSWORD) {
 		if (x->secret == NULL) {
@@ -78,9 +85,9 @@ sectigo_prepare(struct ca_xfer *x)
 	switch (x->action) {
 	case CA_ENROLL:
 		memset(&e, 0, sizeof(e));
-		e.org_id = x->conf->org_id;
-		e.cert_type = x->conf->cert_type != 0 ? x->conf->cert_type :
-		    scm_cert_type(x->profile);
+		e.org_id = scm_conf(x)->org_id;
+		e.cert_type = scm_conf(x)->cert_type != 0 ?
+		    scm_conf(x)->cert_type : scm_cert_type(x->profile);
 		if (e.cert_type == 0) {
 			snprintf(x->prep_error, sizeof(x->prep_error), "profile "
 			    "\"%.64s\" is not a Sectigo certificate type id "
@@ -88,13 +95,13 @@ sectigo_prepare(struct ca_xfer *x)
 			return -1;
 		}
 		e.term = x->validity_days != 0 ? x->validity_days :
-		    x->conf->term;
+		    scm_conf(x)->term;
 		e.csr_pem = x->csr;
 		e.sans_json = x->sans_json;
 		snprintf(comments, sizeof(comments), "hsmagent order %s",
 		    x->ref);
 		e.comments = comments;
-		e.external_requester = x->conf->external_requester;
+		e.external_requester = scm_conf(x)->external_requester;
 		if ((x->post = scm_enroll_body(&e, x->prep_error,
 		    sizeof(x->prep_error))) == NULL)
 			return -1;
@@ -141,7 +148,7 @@ sectigo_parse(struct ca_xfer *x, long http, struct ipc_ca_result *r)
 		a.outcome = CA_REJECTED;
 	if (a.outcome == CA_VALID && x->action == CA_VALIDATE &&
 	    scm_check_types((const char *)x->t.body, x->t.body_len,
-	    x->conf->cert_type, x->conf->term, a.message,
+	    scm_conf(x)->cert_type, scm_conf(x)->term, a.message,
 	    sizeof(a.message)) == -1)
 		a.outcome = CA_REJECTED;
 	r->outcome = a.outcome;

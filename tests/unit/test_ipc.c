@@ -586,65 +586,123 @@ static void
 test_cfg_connector(void **state)
 {
 	struct ipc_cfg_connector	 c, o;
+	struct ipc_cfg_sectigo		*scm = &c.kind.sectigo;
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
 	snprintf(c.name, sizeof(c.name), "scm");
 	snprintf(c.type, sizeof(c.type), "sectigo");
 	snprintf(c.url, sizeof(c.url), "https://cert-manager.com/private/api");
-	snprintf(c.customer_uri, sizeof(c.customer_uri), "InCommon");
-	snprintf(c.login, sizeof(c.login), "api@example.org");
-	c.org_id = 1234;
-	c.cert_type = 423;
-	c.term = 365;
+	snprintf(scm->customer_uri, sizeof(scm->customer_uri), "InCommon");
+	snprintf(scm->login, sizeof(scm->login), "api@example.org");
+	scm->org_id = 1234;
+	scm->cert_type = 423;
+	scm->term = 365;
 	c.auth = IPC_AUTH_PASSWORD;
 	assert_int_equal(cfg_connector_rt(&c, &o), 0);
-	assert_string_equal(o.login, "api@example.org");
-	assert_int_equal(o.org_id, 1234);
-	assert_int_equal(o.cert_type, 423);
+	assert_string_equal(o.kind.sectigo.login, "api@example.org");
+	assert_int_equal(o.kind.sectigo.org_id, 1234);
+	assert_int_equal(o.kind.sectigo.cert_type, 423);
 	assert_int_equal(o.auth, IPC_AUTH_PASSWORD);
-	snprintf(c.login, sizeof(c.login), "x: y");
+	snprintf(scm->login, sizeof(scm->login), "x: y");
 	assert_int_equal(cfg_connector_rt(&c, &o), -1);
-	snprintf(c.login, sizeof(c.login), "api");
+	snprintf(scm->login, sizeof(scm->login), "api");
 	c.auth = 7;
 	assert_int_equal(cfg_connector_rt(&c, &o), -1);
+	c.auth = IPC_AUTH_CERT;
+	scm->term = 3651;
+	assert_int_equal(cfg_connector_rt(&c, &o), -1);
+	/* Entrust's part, and a type with none (a test CA's). */
+	memset(&c.kind, 0, sizeof(c.kind));
+	snprintf(c.type, sizeof(c.type), "entrust");
+	snprintf(c.kind.entrust.ca_id, sizeof(c.kind.entrust.ca_id), "ca~1");
+	assert_int_equal(cfg_connector_rt(&c, &o), 0);
+	assert_string_equal(o.kind.entrust.ca_id, "ca~1");
+	snprintf(c.type, sizeof(c.type), "testca");
+	assert_int_equal(cfg_connector_rt(&c, &o), 0);
+	assert_string_equal(o.kind.entrust.ca_id, "");
+	assert_int_equal(ipc_cfg_part_of("testca"), IPC_PART_NONE);
 }
 
-/* ACME's settings: carried whole, refused on another type or unsafe. */
+/* ACME's settings: carried whole, unsafe ones refused. */
 static void
 test_cfg_connector_acme(void **state)
 {
 	struct ipc_cfg_connector	 c, o;
+	struct ipc_cfg_acme		*ac = &c.kind.acme;
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
 	snprintf(c.name, sizeof(c.name), "acme");
 	snprintf(c.type, sizeof(c.type), "acme");
 	snprintf(c.url, sizeof(c.url), "https://acme.example:14000/dir");
-	snprintf(c.contact, sizeof(c.contact), "mailto:a@b.org,mailto:c@d");
-	snprintf(c.preferred_chain, sizeof(c.preferred_chain), "Root X1");
-	snprintf(c.eab_kid, sizeof(c.eab_kid), "kid-1");
+	snprintf(ac->contact, sizeof(ac->contact), "mailto:a@b.org,mailto:c@d");
+	snprintf(ac->preferred_chain, sizeof(ac->preferred_chain), "Root X1");
+	snprintf(ac->eab_kid, sizeof(ac->eab_kid), "kid-1");
 	assert_int_equal(cfg_connector_rt(&c, &o), 0);
-	assert_string_equal(o.contact, "mailto:a@b.org,mailto:c@d");
-	assert_string_equal(o.preferred_chain, "Root X1");
-	assert_string_equal(o.eab_kid, "kid-1");
+	assert_string_equal(o.kind.acme.contact, "mailto:a@b.org,mailto:c@d");
+	assert_string_equal(o.kind.acme.preferred_chain, "Root X1");
+	assert_string_equal(o.kind.acme.eab_kid, "kid-1");
 	/* A full-length key id fits. */
-	memset(c.eab_kid, 'k', IPC_MAX_STR);
+	memset(ac->eab_kid, 'k', IPC_MAX_STR);
 	assert_int_equal(cfg_connector_rt(&c, &o), 0);
-	assert_int_equal(strlen(o.eab_kid), IPC_MAX_STR);
-	snprintf(c.eab_kid, sizeof(c.eab_kid), "k\"");
+	assert_int_equal(strlen(o.kind.acme.eab_kid), IPC_MAX_STR);
+	snprintf(ac->eab_kid, sizeof(ac->eab_kid), "k\"");
 	assert_int_equal(cfg_connector_rt(&c, &o), -1);
-	snprintf(c.eab_kid, sizeof(c.eab_kid), "kid-1");
-	snprintf(c.contact, sizeof(c.contact), "tel:+1");
+	snprintf(ac->eab_kid, sizeof(ac->eab_kid), "kid-1");
+	snprintf(ac->contact, sizeof(ac->contact), "tel:+1");
 	assert_int_equal(cfg_connector_rt(&c, &o), -1);
-	snprintf(c.contact, sizeof(c.contact), "%s", "");
-	snprintf(c.preferred_chain, sizeof(c.preferred_chain), "a\\b");
+	snprintf(ac->contact, sizeof(ac->contact), "%s", "");
+	snprintf(ac->preferred_chain, sizeof(ac->preferred_chain), "a\\b");
 	assert_int_equal(cfg_connector_rt(&c, &o), -1);
-	snprintf(c.preferred_chain, sizeof(c.preferred_chain), "%s", "");
-	snprintf(c.type, sizeof(c.type), "entrust");
-	assert_int_equal(cfg_connector_rt(&c, &o), -1);	/* eab_kid left */
-	snprintf(c.eab_kid, sizeof(c.eab_kid), "%s", "");
-	assert_int_equal(cfg_connector_rt(&c, &o), 0);
+}
+
+/*
+ * A kind's part travels only for its own type: an ACME part under type
+ * entrust (what a confused or hostile encoder would send) is refused,
+ * as is an unknown tag or a part cut short.
+ */
+static void
+test_cfg_connector_part(void **state)
+{
+	static uint8_t	 dg[IPC_MAX_DGRAM];
+	struct ipc_cfg_connector o;
+	struct ipc_msg	 m;
+	struct wbuf	 b;
+	const struct {
+		const char	*type;
+		uint8_t		 tag;
+		int		 cut;
+		int		 want;
+	} cases[] = {
+		{ "acme", IPC_PART_ACME, 0, 0 },
+		{ "entrust", IPC_PART_ACME, 0, -1 },
+		{ "acme", IPC_PART_NONE, 0, -1 },
+		{ "testca", IPC_PART_ACME, 0, -1 },
+		{ "acme", 9, 0, -1 },
+		{ "acme", IPC_PART_ACME, 1, -1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		wbuf_init(&b, IPC_MAX_PAYLOAD);
+		wbuf_put_cstr(&b, "c");
+		wbuf_put_cstr(&b, cases[i].type);
+		wbuf_put_cstr(&b, "https://ca.test/dir");
+		wbuf_put_cstr(&b, "");
+		wbuf_put_cstr(&b, "");
+		wbuf_put_u8(&b, IPC_AUTH_CERT);
+		wbuf_put_u8(&b, 0);
+		wbuf_put_u8(&b, cases[i].tag);
+		wbuf_put_cstr(&b, "mailto:a@b.org");
+		wbuf_put_cstr(&b, "");
+		if (!cases[i].cut)
+			wbuf_put_cstr(&b, "kid");
+		assert_int_equal(ipc_parse(dg, frame(dg, IPC_CFG_CONNECTOR, 0,
+		    &b), &m), 0);
+		assert_int_equal(ipc_dec_cfg_connector(&m, &o), cases[i].want);
+		wbuf_free(&b);
+	}
 }
 
 /* The TLS 1.3 request carries a transcript hash; the token message a token. */
@@ -729,6 +787,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cfg_connector),
 		cmocka_unit_test(test_cfg_connector_acme),
+		cmocka_unit_test(test_cfg_connector_part),
 		cmocka_unit_test(test_sign_request_roundtrip),
 		cmocka_unit_test(test_jws_sign_request),
 		cmocka_unit_test(test_tls13_and_http01_token),
