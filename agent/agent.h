@@ -231,6 +231,14 @@ struct agent {
 	struct broker		*broker;
 	struct probe_target	 probe;
 	struct agent_counters	 count;
+	/*
+	 * Who hears that an order changed or failed: the local API's
+	 * waiting clients (local_api_open sets them; NULL without [api]).
+	 * The orders room calls them and never the API itself.
+	 */
+	void			(*order_changed)(struct agent *, const char *id);
+	void			(*order_error)(struct agent *, const char *id,
+				    const char *code, const char *msg);
 };
 
 /* jobs.c */
@@ -280,8 +288,8 @@ int	url_split(const char *url, const char *scheme, uint16_t dport,
 
 /* order_flow.c: an order's way from "received" to a final state */
 void	order_submit(struct agent *, const char *id);
-void	order_revoke(struct agent *, struct api_conn *, const struct order *,
-	    int reason);
+int	order_revoke(struct agent *, const struct order *, int reason,
+	    const char **code, char *err, size_t errlen);
 /* Polls and resumes orders whose time has come (after a restart, too). */
 void	orders_tick(struct agent *, int64_t now_ms);
 /* Once, when the first child is ready: is each CA there as configured? */

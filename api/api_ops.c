@@ -597,8 +597,10 @@ op_decide(struct agent *a, struct api_conn *c, struct api_request *r,
 static void
 op_revoke(struct agent *a, struct api_conn *c, struct api_request *r)
 {
-	struct order	o;
-	int		found;
+	struct order	 o;
+	const char	*code = "internal";
+	char		 err[256];
+	int		 found;
 
 	if (r->order[0] != '\0')
 		found = orders_get(a->orders, r->order, &o);
@@ -619,8 +621,13 @@ op_revoke(struct agent *a, struct api_conn *c, struct api_request *r)
 	}
 	if (api_ops_audit(a, c, "order.revoke", o.id, "requested",
 	    json_pack("{s:s,s:s,s:s}", "serial", o.serial ? o.serial : "",
-	    "reason", api_reason_name(r->reason), "comment", r->comment)) == 0)
-		order_revoke(a, c, &o, r->reason);
+	    "reason", api_reason_name(r->reason), "comment", r->comment)) != 0)
+		goto out;
+	if (order_revoke(a, &o, r->reason, &code, err, sizeof(err)) == -1)
+		api_reply_error(c, code, "%s", err);
+	else	/* The answer comes when the CA has spoken. */
+		snprintf(c->waiting, sizeof(c->waiting), "%s", o.id);
+ out:
 	order_free(&o);
 }
 

@@ -67,6 +67,8 @@ local_api_open(struct agent *a, int check_only, char *err, size_t errlen)
 	}
 	if ((a->policy = policy_load(cfg->api_policy, err, errlen)) == NULL)
 		return -1;
+	a->order_changed = api_ops_order_changed;
+	a->order_error = api_ops_order_error;
 	if (check_only)
 		return 0;
 	if (open_state_dir(cfg->state_dir, err, errlen) == -1 ||

@@ -42,6 +42,14 @@ backoff_s(const struct agent *a, const struct order *o, uint32_t retry_after)
 	    r);
 }
 
+/* Those waiting on the order hear of it (the local API's clients). */
+static void
+order_changed(struct agent *a, const char *id)
+{
+	if (a->order_changed != NULL)
+		a->order_changed(a, id);
+}
+
 static void
 finish(struct agent *a, const char *id, enum order_state to, const char *why)
 {
@@ -51,7 +59,7 @@ finish(struct agent *a, const char *id, enum order_state to, const char *why)
 	agent_audit(a, "ca.result", id, name, json_pack("{s:s}", "error",
 	    why));
 	log_warn("order %s: %s: %s", id, name, why);
-	api_ops_order_changed(a, id);
+	order_changed(a, id);
 }
 
 static void	on_ca_done(struct agent *, struct job *,
@@ -141,7 +149,7 @@ order_submit(struct agent *a, const char *id)
 		finish(a, id, ORDER_FAILED, "cannot record the submission");
 		return;
 	}
-	api_ops_order_changed(a, id);
+	order_changed(a, id);
 	if (ca_send(a, &o, CA_ENROLL) == -1)
 		finish(a, id, ORDER_FAILED, "cannot encode the request");
 	order_free(&o);
@@ -178,7 +186,7 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		/* Issued, with a note: so far only a chain that is missing. */
 		if (r->message[0] != '\0')
 			log_warn("order %s: %s", o->id, r->message);
-		api_ops_order_changed(a, o->id);
+		order_changed(a, o->id);
 		return;
 	case CA_PENDING:
 		/* A poll that changes nothing writes nothing but the attempt. */
@@ -198,7 +206,7 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 			    json_pack("{s:s}", "handle", r->handle));
 		}
 		/* Those waiting learn when the CA is asked next. */
-		api_ops_order_changed(a, o->id);
+		order_changed(a, o->id);
 		return;
 	case CA_REJECTED:
 		finish(a, o->id, ORDER_REJECTED, r->message[0] ? r->message :
@@ -211,7 +219,7 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		if (o->state == ORDER_SUBMITTING &&
 		    orders_set_state(a->orders, o->id, ORDER_SUBMITTING,
 		    ORDER_RECEIVED, err, sizeof(err)) == 1)
-			api_ops_order_changed(a, o->id);
+			order_changed(a, o->id);
 		orders_record_attempt(a->orders, o->id, now +
 		    backoff_s(a, o, r->retry_after_s), r->message);
 		return;
@@ -303,7 +311,7 @@ due_cb(const struct order *o, void *arg)
 		    json_pack("{s:i}", "deadline_s", (int)cc->deadline_s));
 		log_warn("order %s: %s at the CA past the deadline; polling "
 		    "stopped", o->id, order_state_name(o->state));
-		api_ops_order_changed(a, o->id);
+		order_changed(a, o->id);
 		return 0;
 	}
 	/* Submitting: we may or may not have reached the CA. Ask. */
@@ -338,23 +346,25 @@ on_revoke_done(struct agent *a, struct job *j, const struct ipc_ca_result *r,
 		    "reason", api_reason_name(j->reason)));
 		log_info("order %s: revoked (%s)", j->order,
 		    api_reason_name(j->reason));
-		api_ops_order_changed(a, j->order);
+		order_changed(a, j->order);
 		return;
 	}
 	agent_audit(a, "ca.revoke", j->order, "failed", json_pack("{s:s}",
 	    "error", why));
 	snprintf(msg, sizeof(msg), "revocation failed: %s", why);
-	api_ops_order_error(a, j->order, r != NULL && r->outcome ==
-	    CA_REJECTED ? "ca_rejected" : "ca_unavailable", msg);
+	if (a->order_error != NULL)
+		a->order_error(a, j->order, r != NULL && r->outcome ==
+		    CA_REJECTED ? "ca_rejected" : "ca_unavailable", msg);
 }
 
 /*
  * Revocation is asked of the CA once; the caller waits for the answer
- * and retries on failure (the order stays "issued" until the CA agrees).
+ * (order_changed or order_error) and retries on failure (the order stays
+ * "issued" until the CA agrees). 0: asked; -1 with *code and err.
  */
-void
-order_revoke(struct agent *a, struct api_conn *c, const struct order *o,
-    int reason)
+int
+order_revoke(struct agent *a, const struct order *o, int reason,
+    const char **code, char *err, size_t errlen)
 {
 	struct ipc_job_ca	 jc;
 	struct wbuf		 b;
@@ -363,14 +373,16 @@ order_revoke(struct agent *a, struct api_conn *c, const struct order *o,
 	if (config_connector(a->cfg, o->connector) == NULL) {
 		agent_audit(a, "ca.revoke", o->id, "failed", json_pack(
 		    "{s:s}", "error", "connector not configured"));
-		api_reply_error(c, "ca_unavailable", "no CA connector \"%s\" "
-		    "is configured", o->connector);
-		return;
+		*code = "ca_unavailable";
+		snprintf(err, errlen, "no CA connector \"%s\" is configured",
+		    o->connector);
+		return -1;
 	}
 	if (job_for_order(a, o->id) != NULL) {
-		api_reply_error(c, "conflict", "order %s has a CA request in "
-		    "flight; try again", o->id);
-		return;
+		*code = "conflict";
+		snprintf(err, errlen, "order %s has a CA request in flight; "
+		    "try again", o->id);
+		return -1;
 	}
 	memset(&jc, 0, sizeof(jc));
 	jc.action = CA_REVOKE;
@@ -391,12 +403,12 @@ order_revoke(struct agent *a, struct api_conn *c, const struct order *o,
 	if (ipc_enc_job_ca(&b, &jc) == -1 ||
 	    (j = job_new_ca(a, &b, on_revoke_done, o->id, CA_REVOKE)) == NULL) {
 		wbuf_free(&b);
-		api_reply_error(c, "busy", "too many CA requests in flight");
-		return;
+		*code = "busy";
+		snprintf(err, errlen, "too many CA requests in flight");
+		return -1;
 	}
 	j->reason = (uint8_t)reason;
-	/* The answer comes when the CA has spoken. */
-	snprintf(c->waiting, sizeof(c->waiting), "%s", o->id);
+	return 0;
 }
 
 /* ---- connector validation at start ------------------------------------- */
