@@ -113,7 +113,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   api/api_server.c api/peer_ident.c api/api_request.c api/api_ops.c \
 		   orders/order_flow.c agent/agent_audit.c api/local_api.c \
 		   api/activation.c agent/reload.c api/health.c \
-		   api/metrics.c audit/audit.c orders/orders.c \
+		   api/metrics.c audit/audit.c audit/merkle.c orders/orders.c \
 		   config/poll_schedule.c agent/hsm_worker.c agent/cred_watch.c \
 		   agent/http01_listen.c agent/http01_server.c agent/acme_http01.c \
 		   config/connector_kind.c agent/key_roles.c \
@@ -127,7 +127,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   hsm/account_key.c agent/acme_signer.c agent/acme_eab.c \
 		   $(POLICY_SRCS)
 CLIENT_SRCS	:= client/hsmagent.c client/deliver.c client/agent_conn.c \
-		   client/certmonger.c audit/audit.c common/util.c \
+		   client/certmonger.c audit/audit.c audit/merkle.c common/util.c \
 		   common/log.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/tls_setup.c connectors/probe.c \
@@ -198,7 +198,8 @@ UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_csr test_api_request test_entrust_msg test_poll_schedule \
 		   test_sectigo_msg test_acme_jws test_acme_sign_policy \
 		   test_acme_msg test_acme_eab test_acme_http01 test_child_ipc \
-		   test_http01_server test_hsm_worker test_acme_url_pin
+		   test_http01_server test_hsm_worker test_acme_url_pin \
+		   test_merkle
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
@@ -241,7 +242,7 @@ P_TESTS		:= test_sign_policy test_p11uri test_config test_hsm \
 		   test_audit test_orders test_policy test_csr test_api_request \
 		   test_poll_schedule test_hsm_worker test_acme_sign_policy \
 		   test_acme_url_pin test_acme_eab test_acme_http01 \
-		   test_http01_server
+		   test_http01_server test_merkle
 C_TESTS		:= $(filter-out $(P_TESTS),$(UNIT_TESTS))
 $(foreach t,$(P_TESTS),$(eval $(BUILD)/tests/$(t): \
 	$(call obj_p,tests/unit/$(t).c) $(ROOMS_P)))
