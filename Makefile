@@ -113,7 +113,8 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   api/api_server.c api/peer_ident.c api/api_request.c api/api_ops.c \
 		   orders/order_flow.c agent/agent_audit.c api/local_api.c \
 		   api/activation.c agent/reload.c api/health.c \
-		   api/metrics.c audit/audit.c audit/merkle.c orders/orders.c \
+		   api/metrics.c audit/audit.c audit/merkle.c \
+		   audit/signed_note.c audit/checkpoint.c orders/orders.c \
 		   config/poll_schedule.c agent/hsm_worker.c agent/cred_watch.c \
 		   agent/http01_listen.c agent/http01_server.c agent/acme_http01.c \
 		   config/connector_kind.c agent/key_roles.c \
@@ -127,7 +128,8 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   hsm/account_key.c agent/acme_signer.c agent/acme_eab.c \
 		   $(POLICY_SRCS)
 CLIENT_SRCS	:= client/hsmagent.c client/deliver.c client/agent_conn.c \
-		   client/certmonger.c audit/audit.c audit/merkle.c common/util.c \
+		   client/certmonger.c audit/audit.c audit/merkle.c \
+		   audit/signed_note.c audit/checkpoint.c common/util.c \
 		   common/log.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/tls_setup.c connectors/probe.c \
@@ -199,7 +201,7 @@ UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_sectigo_msg test_acme_jws test_acme_sign_policy \
 		   test_acme_msg test_acme_eab test_acme_http01 test_child_ipc \
 		   test_http01_server test_hsm_worker test_acme_url_pin \
-		   test_merkle
+		   test_merkle test_signed_note
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
@@ -242,7 +244,7 @@ P_TESTS		:= test_sign_policy test_p11uri test_config test_hsm \
 		   test_audit test_orders test_policy test_csr test_api_request \
 		   test_poll_schedule test_hsm_worker test_acme_sign_policy \
 		   test_acme_url_pin test_acme_eab test_acme_http01 \
-		   test_http01_server test_merkle
+		   test_http01_server test_merkle test_signed_note
 C_TESTS		:= $(filter-out $(P_TESTS),$(UNIT_TESTS))
 $(foreach t,$(P_TESTS),$(eval $(BUILD)/tests/$(t): \
 	$(call obj_p,tests/unit/$(t).c) $(ROOMS_P)))
@@ -355,7 +357,8 @@ valgrind-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
 FUZZ_SECONDS	?= 30
 FUZZ_TARGETS	:= fuzz_ipc fuzz_config fuzz_p11uri fuzz_api_request \
 		   fuzz_policy fuzz_csr fuzz_audit_verify fuzz_cagw \
-		   fuzz_scm fuzz_acme_sign fuzz_acme_msg fuzz_acme_http01
+		   fuzz_scm fuzz_acme_sign fuzz_acme_msg fuzz_acme_http01 \
+		   fuzz_note
 FUZZ_FLAGS	:= -std=c17 -g -O1 -D_GNU_SOURCE \
 		   -fsanitize=fuzzer,address,undefined -Icommon -Iagent -Iconfig -Iapi \
 		   -Iorders -Iaudit -Ihsm \
@@ -381,6 +384,7 @@ build-fuzz/fuzz_acme_msg: fuzz/fuzz_acme_msg.c connectors/acme_msg.c \
 	$(T_COMMON)
 build-fuzz/fuzz_acme_http01: fuzz/fuzz_acme_http01.c \
 	agent/acme_http01.c
+build-fuzz/fuzz_note: fuzz/fuzz_note.c audit/signed_note.c audit/checkpoint.c
 build-fuzz/fuzz_audit_verify: fuzz/fuzz_audit_verify.c audit/audit.c \
 	common/util.c common/log.c
 build-fuzz/%:
