@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "audit.h"
+#include "merkle.h"
 #include "util.h"
 
 #define HASH_HEX	64
@@ -45,6 +46,7 @@ struct audit {
 	char		 prev[HASH_HEX + 1];
 	uint64_t	 unsynced;	/* deferred records not yet fsync'ed */
 	off_t		 end;		/* the log's size after our last write */
+	struct merkle_frontier tree;	/* RFC 6962, a leaf per line (merkle.h) */
 };
 
 static const char zero_hash[HASH_HEX + 1] =
@@ -426,6 +428,52 @@ audit_verify_file(const char *path, uint64_t *nrecords, uint64_t *bad_line,
 
 /* ---- appending --------------------------------------------------------- */
 
+/*
+ * The tree of the lines on disk, read from the start: at open, and when
+ * the file changed under us. Streamed in AUDIT_MAX_LINE chunks; a line
+ * longer than that (which verification refuses anyway) fails it.
+ */
+static int
+tree_rebuild(struct audit *a)
+{
+	char		*buf = xmalloc(2 * AUDIT_MAX_LINE + 2);
+	size_t		 have = 0, start;
+	off_t		 off = 0;
+	ssize_t		 n;
+	merkle_hash	 leaf;
+	char		*nl;
+
+	merkle_frontier_init(&a->tree);
+	for (;;) {
+		n = pread(a->fd, buf + have, 2 * AUDIT_MAX_LINE + 1 - have,
+		    off);
+		if (n < 0)
+			break;
+		off += n;
+		have += (size_t)n;
+		start = 0;
+		while ((nl = memchr(buf + start, '\n', have - start)) != NULL) {
+			merkle_leaf(buf + start, (size_t)(nl - buf - start),
+			    leaf);
+			merkle_frontier_add(&a->tree, leaf);
+			start = (size_t)(nl - buf) + 1;
+		}
+		memmove(buf, buf + start, have - start);
+		have -= start;
+		if (n == 0 || have > AUDIT_MAX_LINE)
+			break;
+	}
+	free(buf);
+	return n == 0 && have == 0 ? 0 : -1;
+}
+
+void
+audit_tree(const struct audit *a, uint64_t *size, uint8_t root[32])
+{
+	*size = a->tree.size;
+	merkle_frontier_root(&a->tree, root);
+}
+
 /* The last line of the file, read backwards in at most 64 KiB. */
 static char *
 read_last_line(int fd, off_t size, size_t *lenp)
@@ -499,6 +547,10 @@ resume_chain(struct audit *a, char *err, size_t errlen)
 	free(line);
 	a->seq = v.seq;
 	memcpy(a->prev, v.prev, sizeof(a->prev));
+	if (tree_rebuild(a) == -1) {
+		snprintf(err, errlen, "cannot read the log back for its tree");
+		return -1;
+	}
 	return 0;
 }
 
@@ -740,6 +792,9 @@ append_record(struct audit *a, int sync, const char *event,
 			a->end = lseek(a->fd, 0, SEEK_END);
 		else
 			return -1;
+		/* Lines we did not write, or a cut tail: count them anew. */
+		if (tree_rebuild(a) == -1)
+			return -1;
 		before = a->end;
 	}
 	if ((rec = build_record(a, event, actor, target, outcome,
@@ -758,6 +813,12 @@ append_record(struct audit *a, int sync, const char *event,
 	if (write_all(a->fd, line, len + 1) == 0 &&
 	    (!sync || fsync(a->fd) == 0))
 		r = 0;
+	if (r == 0) {
+		merkle_hash leaf;
+
+		merkle_leaf(line, len, leaf);
+		merkle_frontier_add(&a->tree, leaf);
+	}
 	free(line);
 	if (r == -1) {
 		/*

@@ -78,6 +78,13 @@ struct audit	*audit_open(const char *path, char *err, size_t errlen);
  * appending resumes by itself when the disk takes writes again.
  */
 int		 audit_healthy(struct audit *);
+/*
+ * The RFC 6962 tree over the log's lines (leaf = SHA-256(0x00 || the
+ * line without its newline), merkle.h): its size and root, kept current
+ * by each append and rebuilt from the file at open.
+ */
+void		 audit_tree(const struct audit *, uint64_t *size,
+		    uint8_t root[32]);
 int		 audit_append(struct audit *, const char *event,
 		    const struct audit_actor *actor, const char *target,
 		    const char *outcome, json_t *details);

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "audit.h"
+#include "merkle.h"
 
 #define NREC	6
 
@@ -441,6 +442,62 @@ test_verify_buf(void **state)
 	    1);
 }
 
+/* The root the file's lines give, computed apart from the writer. */
+static void
+root_of_file(uint64_t *n, merkle_hash root)
+{
+	static merkle_hash	 leaves[128];
+	char			 line[AUDIT_MAX_LINE + 2];
+	FILE			*f = fopen(path, "r");
+
+	assert_non_null(f);
+	*n = 0;
+	while (fgets(line, sizeof(line), f) != NULL && *n < 128)
+		merkle_leaf(line, strcspn(line, "\n"), leaves[(*n)++]);
+	fclose(f);
+	merkle_root(leaves, *n, root);
+}
+
+/* The writer's tree: a leaf per line, across a reopen and a foreign line. */
+static void
+test_tree(void **state)
+{
+	struct audit	*a;
+	char		 err[256];
+	uint64_t	 n, m;
+	merkle_hash	 r, want;
+
+	(void)state;
+	unlink(path);
+	unlink(head);
+	assert_non_null(a = audit_open(path, err, sizeof(err)));
+	audit_tree(a, &n, r);
+	merkle_root(NULL, 0, want);
+	assert_int_equal(n, 0);
+	assert_memory_equal(r, want, 32);
+	for (int i = 0; i < 37; i++)
+		assert_int_equal(audit_append(a, i % 3 ? "order.request" :
+		    "sign.granted", NULL, "x", "ok", NULL), 0);
+	audit_tree(a, &n, r);
+	root_of_file(&m, want);
+	assert_int_equal(n, 37);
+	assert_int_equal(m, 37);
+	assert_memory_equal(r, want, 32);
+	audit_close(a);
+	/* Reopened: the tree is read back from the file. */
+	assert_non_null(a = audit_open(path, err, sizeof(err)));
+	audit_tree(a, &n, r);
+	assert_int_equal(n, 37);
+	assert_memory_equal(r, want, 32);
+	assert_int_equal(audit_append_deferred(a, "sign.granted", NULL, NULL,
+	    "ok", NULL), 0);
+	audit_tree(a, &n, r);
+	root_of_file(&m, want);
+	assert_int_equal(n, 38);
+	assert_memory_equal(r, want, 32);
+	audit_close(a);
+}
+
 int
 main(void)
 {
@@ -454,6 +511,7 @@ main(void)
 		cmocka_unit_test(test_deferred_sync),
 		cmocka_unit_test(test_write_failure_then_recovery),
 		cmocka_unit_test(test_verify_buf),
+		cmocka_unit_test(test_tree),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
