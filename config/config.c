@@ -87,6 +87,7 @@ enum value_type {
 	V_CHAIN,
 	V_LISTEN,
 	V_SCHEDULE,
+	V_ORIGIN,
 };
 
 enum required {
@@ -151,6 +152,15 @@ static const struct key keys[] = {
 
 	{ SEC_STATE, "dir", V_PATH, F(state_dir), 0, 0, REQ_IN_SECTION },
 	{ SEC_STATE, "audit_log", V_PATH, F(audit_log), 0, 0, REQ_NO },
+	/* The transparency log: checkpoints signed by their own key. */
+	{ SEC_STATE, "checkpoint_key_uri", V_KEYURI, F(ckpt_key_uri), 0, 0,
+	    REQ_NO },
+	{ SEC_STATE, "checkpoint_records", V_NUMBER, F(ckpt_records), 1,
+	    1000000, REQ_NO },
+	{ SEC_STATE, "checkpoint_interval", V_NUMBER, F(ckpt_interval_s), 1,
+	    86400, REQ_NO },
+	{ SEC_STATE, "checkpoint_origin", V_ORIGIN, F(ckpt_origin), 0, 0,
+	    REQ_NO },
 
 	{ SEC_RENEWAL, "window_percent", V_NUMBER, F(renew_window_pct), 1, 90,
 	    REQ_NO },
@@ -402,6 +412,26 @@ check_name(struct parser *p, const struct key *k, const char *v,
 	return kfail(p, k, "expected a %s name of 1 to %d characters "
 	    "[a-z_][a-z0-9_-]*, got %s", what, CONFIG_MAX_USER,
 	    shown(v, q, sizeof(q)));
+}
+
+/*
+ * A transparency log's origin (C2SP tlog-checkpoint, and the key name of
+ * its signed notes): printable ASCII, no space and no '+', 1 to 256.
+ */
+static int
+check_origin(struct parser *p, const struct key *k, const char *v)
+{
+	char	q[SHOWN_MAX + 8];
+	size_t	n = strlen(v);
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i] <= 0x20 || v[i] >= 0x7f || v[i] == '+')
+			n = 0;
+	if (n >= 1 && n <= 256)
+		return 0;
+	return kfail(p, k, "expected a log origin of 1 to 256 printable "
+	    "characters without spaces or '+' (like \"hsmagent.example/"
+	    "host-1\"), got %s", shown(v, q, sizeof(q)));
 }
 
 static int
@@ -921,6 +951,9 @@ set_value(struct parser *p, const struct key *k, char *v)
 	case V_NAME:
 		r = check_name(p, k, v, "connector type");
 		break;
+	case V_ORIGIN:
+		r = check_origin(p, k, v);
+		break;
 	case V_CAID:
 		r = check_ca_id(p, k, v);
 		break;
@@ -1157,6 +1190,8 @@ set_defaults(struct config *cfg)
 	cfg->api_mode = 0660;
 	cfg->api_max_conns = 64;
 	cfg->api_idle_s = 30;
+	cfg->ckpt_records = 1000;
+	cfg->ckpt_interval_s = 60;
 	cfg->renew_window_pct = 33;
 	cfg->renew_retry_min_s = 60;
 	cfg->renew_retry_max_s = 3600;
@@ -1285,6 +1320,8 @@ config_free(struct config *cfg)
 	free(cfg->api_policy);
 	free(cfg->state_dir);
 	free(cfg->audit_log);
+	free(cfg->ckpt_key_uri);
+	free(cfg->ckpt_origin);
 	free(cfg->http01_listen);
 	for (size_t i = 0; i < cfg->nconnectors; i++) {
 		free(cfg->connectors[i].name);

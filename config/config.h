@@ -102,6 +102,10 @@ struct config {
 	/* [state] (required with [api]) */
 	char		*state_dir;		/* orders.db lives here */
 	char		*audit_log;		/* default STATE_DIR/audit.log */
+	char		*ckpt_key_uri;		/* NULL: no signed checkpoints */
+	uint32_t	 ckpt_records;		/* a checkpoint every N; 1000 */
+	uint32_t	 ckpt_interval_s;	/* or every T s; 60 */
+	char		*ckpt_origin;		/* NULL: host name and key ID */
 
 	/*
 	 * The http-01 listener (RFC 8555 §8.3): one per agent, bound by the
