@@ -24,6 +24,7 @@
 
 struct acme_signer;
 struct acme_job_pins;
+struct audit_ckpt;
 struct http01_server;
 struct broker;
 struct hsm_worker;
@@ -203,6 +204,7 @@ struct agent {
 	struct policy		*policy;
 	struct orders		*orders;
 	struct audit		*audit;
+	struct audit_ckpt	*ckpt;		/* signed checkpoints; NULL: none */
 	int64_t			 audit_dirty_ms; /* first deferred record unsynced */
 	uint64_t		 api_requests[OP_LAST + 1];
 	int64_t			 started_ms;

@@ -33,6 +33,7 @@
 #include "http01_server.h"
 #include "agent.h"
 #include "log.h"
+#include "audit_checkpoint.h"
 #include "probe_run.h"
 #include "secret_file.h"
 #include "util.h"
@@ -337,6 +338,8 @@ event_loop(struct agent *a, int command)
 			timeout = t <= now ? 0 : (int)(t - now);
 		if ((t = api_ops_budget_tick(a, now)) != 0 && t - now < timeout)
 			timeout = t <= now ? 0 : (int)(t - now);
+		if ((t = audit_ckpt_tick(a, now)) != 0 && t - now < timeout)
+			timeout = t <= now ? 0 : (int)(t - now);
 		if ((t = hsm_worker_deadline(a->hsm_worker,
 		    a->cfg->sign_timeout_ms)) != 0 && t - now < timeout)
 			timeout = t <= now ? 0 : (int)(t - now);
@@ -586,6 +589,15 @@ start_signing(struct agent *a)
 	    HSM_KEY_EC, cfg->sign_rate, cfg->sign_burst, monotime_ms());
 	if ((a->hsm_worker = hsm_worker_new()) == NULL)
 		fatal("cannot start the HSM worker");
+	/* The log's checkpoints: their own key, then one at once. */
+	if (audit_ckpt_open(a, err, sizeof(err)) == -1) {
+		agent_audit(a, "hsm.key_check", cfg->ckpt_key_uri, "failed",
+		    json_pack("{s:s}", "error", err));
+		shutdown_child(a);
+		local_api_close(a, "checkpoint key error", 1);
+		fatalc(AGENT_EXIT_CONFIG, "%s", err);
+	}
+	(void)audit_ckpt_now(a, "start");
 	log_info("hsmagentd %s: key %s (%s-%d) logged in", HSMAGENT_VERSION,
 	    hsm_key_label(a->hsm), hsm_key_type(a->hsm) == HSM_KEY_EC ? "EC" :
 	    "RSA", hsm_key_bits(a->hsm));
@@ -604,6 +616,7 @@ stop_serving(struct agent *a)
 	    a->count.acme_refused), "child_restarts",
 	    (json_int_t)a->child.restarts, "sandbox_kills",
 	    (json_int_t)a->child.sigsys_kills));
+	(void)audit_ckpt_now(a, "stop");
 	local_api_close(a, a->child.config_refused ? "connector configuration "
 	    "refused" : a->draining || quit ? "signal" : "done",
 	    a->child.config_refused);
@@ -625,8 +638,10 @@ release_all(struct agent *a)
 		hsm_worker_free(a->hsm_worker);
 		a->hsm_worker = NULL;
 	}
-	if (!hung)
+	if (!hung) {
 		acme_signers_close(a->acme, &a->nacme);
+		audit_ckpt_close(a);
+	}
 	broker_free(a->broker);
 	a->broker = NULL;
 	http01_server_free(a->http01);

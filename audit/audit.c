@@ -467,6 +467,12 @@ tree_rebuild(struct audit *a)
 	return n == 0 && have == 0 ? 0 : -1;
 }
 
+const char *
+audit_file(const struct audit *a)
+{
+	return a->path;
+}
+
 void
 audit_tree(const struct audit *a, uint64_t *size, uint8_t root[32])
 {

@@ -85,6 +85,8 @@ int		 audit_healthy(struct audit *);
  */
 void		 audit_tree(const struct audit *, uint64_t *size,
 		    uint8_t root[32]);
+/* The log's path, as opened. */
+const char	*audit_file(const struct audit *);
 int		 audit_append(struct audit *, const char *event,
 		    const struct audit_actor *actor, const char *target,
 		    const char *outcome, json_t *details);

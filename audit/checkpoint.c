@@ -78,7 +78,8 @@ checkpoint_parse(const char *text, size_t textlen, struct checkpoint *c,
 		return fail(err, errlen, "the root line is not the base64 of "
 		    "32 bytes");
 	/* Extension lines: each non-empty; counted, not interpreted. */
-	for (; p < end; p = memchr(p, '\n', (size_t)(end - p)) + 1) {
+	for (; p < end; p = (const char *)memchr(p, '\n',
+	    (size_t)(end - p)) + 1) {
 		if (*p == '\n' || ++ext > CHECKPOINT_MAX_EXT)
 			return fail(err, errlen, "an empty or a seventeenth "
 			    "extension line");

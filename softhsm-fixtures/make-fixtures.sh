@@ -93,6 +93,8 @@ genkey() {	# genkey ALGO-OPTIONS... LABEL ID
 genkey gw-ec 01 ECDSA --curve=secp256r1
 genkey gw-rsa 02 RSA --bits=2048
 genkey acme-ec 04 ECDSA --curve=secp256r1
+# The audit log's checkpoint key: a role of its own.
+genkey audit-ec 05 ECDSA --curve=secp256r1
 
 # The extractable key: p11tool always marks keys sensitive, pkcs11-tool
 # can leave them extractable but only takes a PIN on its command line.
@@ -106,6 +108,7 @@ EC_KEY_URI="pkcs11:token=$LABEL;object=gw-ec;type=private"
 RSA_KEY_URI="pkcs11:token=$LABEL;object=gw-rsa;type=private"
 EXTRACTABLE_KEY_URI="pkcs11:token=$LABEL;object=gw-extractable;type=private"
 ACME_EC_KEY_URI="pkcs11:token=$LABEL;object=acme-ec;type=private"
+CKPT_KEY_URI="pkcs11:token=$LABEL;object=audit-ec;type=private"
 
 # ---- test CA and server certificate -------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
@@ -176,7 +179,7 @@ done
 # The good keys are sensitive and never extractable; the bad one is not.
 privkeys=$(GNUTLS_PIN=$PIN p11tool --provider "$MODULE" --login \
 	--list-all-privkeys "pkcs11:token=$LABEL" 2>/dev/null)
-for k in gw-ec gw-rsa acme-ec; do
+for k in gw-ec gw-rsa acme-ec audit-ec; do
 	echo "$privkeys" | grep -A2 "Label: $k\$" | grep -q 'CKA_NEVER_EXTRACTABLE; CKA_SENSITIVE' ||
 		die "$k is not marked sensitive and never-extractable"
 done
@@ -194,6 +197,8 @@ EC_KEY_URI='$EC_KEY_URI'
 RSA_KEY_URI='$RSA_KEY_URI'
 EXTRACTABLE_KEY_URI='$EXTRACTABLE_KEY_URI'
 ACME_EC_KEY_URI='$ACME_EC_KEY_URI'
+CKPT_KEY_URI='$CKPT_KEY_URI'
+CKPT_PUB_PEM=$DIR/audit-ec.pub.pem
 CA_CRT=$DIR/ca.crt
 SERVER_CRT=$DIR/server.crt
 SERVER_KEY=$DIR/server.key
@@ -205,4 +210,4 @@ PIN_FILE=$DIR/pin
 WRONG_PIN_FILE=$DIR/wrong-pin
 ENGINE_CONF=$DIR/engine.cnf
 EOF
-echo "make-fixtures: token \"$LABEL\" with gw-ec, gw-rsa, gw-extractable, acme-ec in $DIR"
+echo "make-fixtures: token \"$LABEL\" with gw-ec, gw-rsa, gw-extractable, acme-ec, audit-ec in $DIR"

@@ -1,0 +1,67 @@
+# test_tlog.sh - the audit log as a transparency log (work in progress):
+# the agent signs checkpoints of its tree with a key of their own in the
+# HSM, at start, every checkpoint_records records and at stop; each is a
+# record of the log, the latest is in FILE.checkpoint, and each line of
+# the system log carries one. An independent verifier
+# (tests/tools/tlog_verify.py, no code shared with the agent) checks
+# every note under the exported public key and every root against the
+# log's own lines.
+. "$(dirname "$0")/lib.sh"
+
+CLI=$BUILD/hsmagent
+SOCK=$T/agent.sock
+port=$(free_port)
+start_sserver "$port" "$T/server.log"
+printf "%s\n" "[rule r]" "callers = user:root" "connectors = none" \
+	"profiles = x" "max_validity_days = 30" "key_types = ec:p256" \
+	"san_dns = *.example.test" >"$T/policy.conf"
+write_config "$T/a.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
+printf '%s\n' "[api]" "socket = $SOCK" "policy = $T/policy.conf" \
+	"[state]" "dir = $T/state" "checkpoint_key_uri = $CKPT_KEY_URI" \
+	"checkpoint_records = 5" "checkpoint_origin = hsmagent.test/tlog" >>"$T/a.conf"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/k.key" -out "$T/k.csr" -subj "/CN=a.example.test" 2>/dev/null
+start_agent "$T/a.conf"
+# Each request is two records: received, then refused (no such connector).
+for i in $(seq 1 12); do
+	"$CLI" --socket "$SOCK" enroll --connector none --profile x \
+		--csr "$T/k.csr" >/dev/null 2>&1 || true
+done
+sleep 1.5
+kill -TERM "$agent"; wait "$agent" || true
+A=$T/state/audit.log
+n=$(grep -c '"event":"audit.checkpoint"' "$A" || true)
+[ "$n" -ge 3 ] || fail "only $n checkpoints in the log"
+V=$ROOT/tests/tools/tlog_verify.py
+i=0
+python3 - "$A" "$T" <<'PY' || fail "checkpoint records"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+k = 0
+for idx, r in enumerate(recs):
+    if r["event"] != "audit.checkpoint":
+        continue
+    d = r["details"]
+    assert d["size"] == idx, (d["size"], idx)
+    open("%s/ck%d.note" % (sys.argv[2], k), "w").write(d["note"])
+    k += 1
+print(k)
+PY
+for f in "$T"/ck*.note; do
+	out=$(python3 "$V" note "$f" "$CKPT_PUB_PEM" hsmagent.test/tlog) ||
+		fail "$f does not verify under the checkpoint key"
+	size=$(echo "$out" | cut -d' ' -f2)
+	root=$(echo "$out" | cut -d' ' -f3)
+	[ "$(python3 "$V" root "$A" "$size")" = "$root" ] ||
+		fail "$f: the root at $size is not the log's"
+	i=$((i + 1))
+done
+cmp -s "$A.checkpoint" "$(ls "$T"/ck*.note | sort -V | tail -n1)" ||
+	fail "FILE.checkpoint is not the last checkpoint"
+grep -q 'event=audit.checkpoint reason=stop note=hsmagent.test/tlog|' "$T/agent.err" ||
+	fail "no checkpoint line in the agent's log"
+# Another key does not verify them.
+python3 "$V" note "$A.checkpoint" "$FX/gw-ec.pub.pem" hsmagent.test/tlog >/dev/null 2>&1 &&
+	fail "a checkpoint verified under another key"
+note "$i checkpoints, each verified under the checkpoint key by an independent verifier, each root the log's"
+echo "test_tlog: ok"
