@@ -81,6 +81,12 @@ audit_ckpt_open(struct agent *a, char *err, size_t errlen)
 	return -1;
 }
 
+EVP_PKEY *
+audit_ckpt_pubkey(const struct agent *a)
+{
+	return a->ckpt != NULL ? hsm_account_pubkey(a->ckpt->key) : NULL;
+}
+
 void
 audit_ckpt_close(struct agent *a)
 {

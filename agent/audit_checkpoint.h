@@ -21,11 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 struct agent;
 
 /* After the login: the key checked (EC P-256), the origin set. */
 int	audit_ckpt_open(struct agent *, char *err, size_t errlen);
 void	audit_ckpt_close(struct agent *);
+/* The checkpoint key's public half (borrowed); NULL: none. */
+EVP_PKEY *audit_ckpt_pubkey(const struct agent *);
 /* Signs one when due; when the next is due (0: none configured). */
 int64_t	audit_ckpt_tick(struct agent *, int64_t now);
 /* Signs one now if the tree grew (start, stop). 0, or -1 (logged). */

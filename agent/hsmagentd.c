@@ -576,7 +576,8 @@ start_signing(struct agent *a)
 	    HSM_KEY_EC ? "EC" : "RSA", "bits", hsm_key_bits(a->hsm),
 	    "insecure_allow_extractable", cfg->hsm_insecure_allow_extractable));
 	if (acme_signers_open(a->acme, &a->nacme, cfg, a->hsm, err,
-	    sizeof(err)) == -1 || key_roles_check(a, a->pub.chain_pem,
+	    sizeof(err)) == -1 || audit_ckpt_open(a, err, sizeof(err)) == -1 ||
+	    key_roles_check(a, a->pub.chain_pem,
 	    a->pub.chain_len, err, sizeof(err)) == -1) {
 		agent_audit(a, "hsm.key_check", NULL, "failed",
 		    json_pack("{s:s}", "error", err));
@@ -589,14 +590,7 @@ start_signing(struct agent *a)
 	    HSM_KEY_EC, cfg->sign_rate, cfg->sign_burst, monotime_ms());
 	if ((a->hsm_worker = hsm_worker_new()) == NULL)
 		fatal("cannot start the HSM worker");
-	/* The log's checkpoints: their own key, then one at once. */
-	if (audit_ckpt_open(a, err, sizeof(err)) == -1) {
-		agent_audit(a, "hsm.key_check", cfg->ckpt_key_uri, "failed",
-		    json_pack("{s:s}", "error", err));
-		shutdown_child(a);
-		local_api_close(a, "checkpoint key error", 1);
-		fatalc(AGENT_EXIT_CONFIG, "%s", err);
-	}
+	/* The log's first checkpoint: what this start found. */
 	(void)audit_ckpt_now(a, "start");
 	log_info("hsmagentd %s: key %s (%s-%d) logged in", HSMAGENT_VERSION,
 	    hsm_key_label(a->hsm), hsm_key_type(a->hsm) == HSM_KEY_EC ? "EC" :

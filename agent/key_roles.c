@@ -6,7 +6,9 @@
  * has read. If one key held both roles, the TLS path would sign any JWS
  * the child cared to hash, and the ACME checks would be moot. So no two
  * roles may share a key, compared by public key (two URIs can name one
- * key), at start and whenever the client certificate changes.
+ * key), at start and whenever the client certificate changes. The audit
+ * log's checkpoint key is a role too: a key that signed checkpoints and
+ * anything else could sign a checkpoint for whoever asked.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 
 #include "acme_signer.h"
 #include "agent.h"
+#include "audit_checkpoint.h"
 #include "hsm_account.h"
 
 int
@@ -27,7 +30,7 @@ key_roles_check(const struct agent *a, const char *cert_pem, size_t len,
 	BIO		*bio = len < INT32_MAX ? BIO_new_mem_buf(cert_pem,
 			    (int)len) : NULL;
 	X509		*x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	EVP_PKEY	*tls = x ? X509_get0_pubkey(x) : NULL;
+	EVP_PKEY	*tls = x ? X509_get0_pubkey(x) : NULL, *ck;
 	int		 r = -1;
 
 	if (tls == NULL) {
@@ -35,9 +38,22 @@ key_roles_check(const struct agent *a, const char *cert_pem, size_t len,
 		    "key to compare");
 		goto out;
 	}
+	ck = audit_ckpt_pubkey(a);
+	if (ck != NULL && EVP_PKEY_eq(ck, tls) == 1) {
+		snprintf(err, errlen, "[state] checkpoint_key_uri names the "
+		    "TLS client key: one key, one role; give the checkpoints "
+		    "their own key");
+		goto out;
+	}
 	for (size_t i = 0; i < a->nacme; i++) {
 		EVP_PKEY *k = hsm_account_pubkey(a->acme[i]->account);
 
+		if (ck != NULL && EVP_PKEY_eq(k, ck) == 1) {
+			snprintf(err, errlen, "[connector %s] account_key_uri "
+			    "and [state] checkpoint_key_uri name the same key: "
+			    "one key, one role", a->acme[i]->connector);
+			goto out;
+		}
 		if (EVP_PKEY_eq(k, tls) == 1) {
 			snprintf(err, errlen, "[connector %s] account_key_uri "
 			    "names the TLS client key (the certificate's): one "

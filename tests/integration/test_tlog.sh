@@ -64,4 +64,19 @@ grep -q 'event=audit.checkpoint reason=stop note=hsmagent.test/tlog|' "$T/agent.
 python3 "$V" note "$A.checkpoint" "$FX/gw-ec.pub.pem" hsmagent.test/tlog >/dev/null 2>&1 &&
 	fail "a checkpoint verified under another key"
 note "$i checkpoints, each verified under the checkpoint key by an independent verifier, each root the log's"
+
+# One key, one role: the TLS key or an ACME account key as checkpoint key.
+for k in "$EC_KEY_URI" "$ACME_EC_KEY_URI"; do
+	sed "s|^checkpoint_key_uri = .*|checkpoint_key_uri = $k|" "$T/a.conf" >"$T/r.conf"
+	if [ "$k" = "$ACME_EC_KEY_URI" ]; then
+		printf '%s\n' "[connector acme]" "type = acme" \
+			"url = https://localhost:14000/dir" "account_key_uri = $k" >>"$T/r.conf"
+	fi
+	rm -rf "$T/state"
+	rc=0
+	timeout 30 "$HSMAGENTD" -c "$T/r.conf" >"$T/r.out" 2>&1 || rc=$?
+	[ "$rc" -eq 78 ] || { cat "$T/r.out" >&2; fail "a shared checkpoint key: exit $rc, not 78"; }
+	grep -q "one key, one role" "$T/r.out" || fail "the refusal does not say why"
+done
+note "the TLS key or an ACME account key as checkpoint key: refused at start (78)"
 echo "test_tlog: ok"
