@@ -130,7 +130,8 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   $(POLICY_SRCS)
 CLIENT_SRCS	:= client/hsmagent.c client/deliver.c client/agent_conn.c \
 		   client/certmonger.c audit/audit.c audit/merkle.c \
-		   audit/signed_note.c audit/checkpoint.c common/util.c \
+		   audit/signed_note.c audit/checkpoint.c audit/tlog_verify.c \
+		   common/util.c \
 		   common/log.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/tls_setup.c connectors/probe.c \

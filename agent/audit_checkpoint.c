@@ -154,17 +154,21 @@ write_latest(const struct audit_ckpt *k, const char *note)
 	free(tmp);
 }
 
-/* One line for the system log: the note with its newlines as "|". */
+/*
+ * One line for the system log, the note whole in base64 ("note64="):
+ * "hsmagent audit verify --checkpoint" takes the line as it is.
+ */
 static void
-log_line(const char *note, const char *why)
+log_line(const struct checkpoint *c, const char *note, const char *why)
 {
-	char	*l = xstrdup(note);
+	size_t	 n = strlen(note);
+	char	*b = xmalloc((n + 2) / 3 * 4 + 1);
 
-	for (char *p = l; *p != '\0'; p++)
-		if (*p == '\n')
-			*p = '|';
-	log_info("event=audit.checkpoint reason=%s note=%s", why, l);
-	free(l);
+	EVP_EncodeBlock((unsigned char *)b, (const unsigned char *)note,
+	    (int)n);
+	log_info("event=audit.checkpoint reason=%s size=%llu note64=%s", why,
+	    (unsigned long long)c->size, b);
+	free(b);
 }
 
 int
@@ -196,7 +200,7 @@ audit_ckpt_now(struct agent *a, const char *why)
 	    "{s:I,s:s,s:s,s:s}", "size", (json_int_t)c.size, "root", root,
 	    "reason", why, "note", note));
 	write_latest(k, note);
-	log_line(note, why);
+	log_line(&c, note, why);
 	free(note);
 	return r;
 }

@@ -25,9 +25,13 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "agent_conn.h"
 #include "audit.h"
+#include "signed_note.h"
+#include "tlog_verify.h"
 #include "certmonger.h"
 #include "deliver.h"
 #include "util.h"
@@ -72,7 +76,7 @@ static const struct {
 	{ "health", "  health\n" },
 	{ "metrics", "  metrics\n" },
 	{ "version", "  version          (the agent's; hsmagent --version: this client's)\n" },
-	{ "audit", "  audit verify FILE\n" },
+	{ "audit", "  audit verify FILE [--key PEM [--checkpoint FILE]]\n" },
 	{ "certmonger-helper", "  certmonger-helper [--socket PATH] [--connector NAME --profile NAME]\n"
 	    "         (run by certmonger: getcert add-ca -e '...'; README.md)\n" },
 };
@@ -918,23 +922,116 @@ cmd_tracked_one(const char *name)
 	return rc;
 }
 
+/*
+ * A checkpoint kept elsewhere: the note itself (FILE.checkpoint), or a
+ * line of the system log carrying it as "note64=BASE64". malloc'd.
+ */
+static char *
+kept_note(const char *path, size_t *len)
+{
+	char	*buf = NULL, *b64, *end, *note;
+	size_t	 n;
+	int	 m;
+
+	if (read_file_capped(path, NOTE_MAX_LEN * 2, &buf, &n) == -1)
+		return NULL;
+	if ((b64 = strstr(buf, "note64=")) == NULL) {
+		*len = n;
+		return buf;
+	}
+	b64 += 7;
+	for (end = b64; *end != '\0' && !isspace((unsigned char)*end); end++)
+		;
+	note = xmalloc((size_t)(end - b64) / 4 * 3 + 1);
+	m = (end - b64) % 4 == 0 ? EVP_DecodeBlock((unsigned char *)note,
+	    (unsigned char *)b64, (int)(end - b64)) : -1;
+	free(buf);
+	if (m < 0) {
+		free(note);
+		return NULL;
+	}
+	/* EVP_DecodeBlock counts the padding as bytes: the note ends at '\n'. */
+	while (m > 0 && note[m - 1] != '\n')
+		m--;
+	*len = (size_t)m;
+	return note;
+}
+
+/* The transparency log: --key PEM [--checkpoint FILE]. */
+static int
+audit_tlog(const char *path, const char *keyfile, const char *keptfile)
+{
+	struct tlog_result	 res;
+	EVP_PKEY		*key = NULL;
+	FILE			*f;
+	char			*kept = NULL, msg[512];
+	size_t			 kept_len = 0;
+	int			 r;
+
+	if ((f = fopen(keyfile, "re")) != NULL) {
+		key = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if (key == NULL) {
+		fprintf(stderr, "hsmagent: %s: not a PEM public key\n",
+		    keyfile);
+		return EX_ERROR;
+	}
+	if (keptfile != NULL && (kept = kept_note(keptfile, &kept_len)) ==
+	    NULL) {
+		fprintf(stderr, "hsmagent: %s: not a checkpoint\n", keptfile);
+		EVP_PKEY_free(key);
+		return EX_ERROR;
+	}
+	r = tlog_verify_file(path, key, kept, kept_len, &res, msg,
+	    sizeof(msg));
+	EVP_PKEY_free(key);
+	free(kept);
+	if (r != 0) {
+		fprintf(stderr, "%s: %s\n", path, msg);
+		return EX_ERROR;
+	}
+	printf("%s: %llu checkpoints verified, the last of %llu records",
+	    path, (unsigned long long)res.checkpoints,
+	    (unsigned long long)res.last_size);
+	if (keptfile != NULL)
+		printf("; extends the kept checkpoint");
+	printf("\n");
+	return EX_DONE;
+}
+
 static int
 cmd_audit(int argc, char *argv[])
 {
-	uint64_t	n = 0, bad = 0;
-	char		msg[512];
-	int		r;
+	uint64_t	 n = 0, bad = 0;
+	const char	*key = NULL, *kept = NULL;
+	char		 msg[512];
+	int		 r;
 
-	if (argc != 3 || strcmp(argv[1], "verify") != 0)
+	if (argc < 3 || strcmp(argv[1], "verify") != 0)
 		usage();
-	r = audit_verify_file(argv[2], &n, &bad, msg, sizeof(msg));
-	if (r == 0) {
-		printf("%s: intact, %llu records\n", argv[2],
-		    (unsigned long long)n);
-		return EX_DONE;
+	for (int i = 3; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			usage();
+		if (strcmp(argv[i], "--key") == 0)
+			key = argv[i + 1];
+		else if (strcmp(argv[i], "--checkpoint") == 0)
+			kept = argv[i + 1];
+		else
+			usage();
 	}
-	fprintf(stderr, "%s: %s\n", argv[2], msg);
-	return EX_ERROR;
+	if (kept != NULL && key == NULL) {
+		fprintf(stderr, "hsmagent: --checkpoint needs --key, the "
+		    "checkpoint key's public half\n");
+		return EX_USAGE;
+	}
+	r = audit_verify_file(argv[2], &n, &bad, msg, sizeof(msg));
+	if (r != 0) {
+		fprintf(stderr, "%s: %s\n", argv[2], msg);
+		return EX_ERROR;
+	}
+	printf("%s: intact, %llu records\n", argv[2], (unsigned long long)n);
+	return key == NULL ? EX_DONE : audit_tlog(argv[2], key, kept);
 }
 
 /* "--json" anywhere before "--" (not certmonger's line): taken out. */

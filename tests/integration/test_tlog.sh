@@ -58,12 +58,78 @@ for f in "$T"/ck*.note; do
 done
 cmp -s "$A.checkpoint" "$(ls "$T"/ck*.note | sort -V | tail -n1)" ||
 	fail "FILE.checkpoint is not the last checkpoint"
-grep -q 'event=audit.checkpoint reason=stop note=hsmagent.test/tlog|' "$T/agent.err" ||
+grep -Eq 'event=audit.checkpoint reason=stop size=[0-9]+ note64=[A-Za-z0-9+/=]+$' "$T/agent.err" ||
 	fail "no checkpoint line in the agent's log"
 # Another key does not verify them.
 python3 "$V" note "$A.checkpoint" "$FX/gw-ec.pub.pem" hsmagent.test/tlog >/dev/null 2>&1 &&
 	fail "a checkpoint verified under another key"
 note "$i checkpoints, each verified under the checkpoint key by an independent verifier, each root the log's"
+
+# ---- hsmagent audit verify --key: the same, by the C verifier -----------
+out=$("$CLI" audit verify "$A" --key "$CKPT_PUB_PEM") || fail "audit verify --key: $out"
+echo "$out" | grep -q "checkpoints verified" || fail "audit verify --key said: $out"
+cp "$A.checkpoint" "$T/kept.note"
+grep 'event=audit.checkpoint reason=stop' "$T/agent.err" | tail -n1 >"$T/kept.line"
+"$CLI" audit verify "$A" --key "$CKPT_PUB_PEM" --checkpoint "$T/kept.note" >/dev/null ||
+	fail "the log does not extend its own latest checkpoint"
+"$CLI" audit verify "$A" --key "$CKPT_PUB_PEM" --checkpoint "$T/kept.line" >/dev/null ||
+	fail "the checkpoint as a system-log line is not taken"
+"$CLI" audit verify "$A" --key "$FX/gw-ec.pub.pem" >/dev/null 2>&1 &&
+	fail "the log verified under another key"
+
+# rechain FILE: every record's prev and hash recomputed, as a root
+# attacker who rewrites the log would (audit.h says how).
+rechain() {
+	python3 - "$1" <<'PY'
+import hashlib, json, re, sys
+lines = open(sys.argv[1]).read().splitlines()
+prev = "0" * 64
+out = []
+for n, line in enumerate(lines, 1):
+    r = json.loads(line)
+    r.pop("hash", None)
+    r["seq"] = n
+    r["prev"] = prev
+    c = json.dumps(r, sort_keys=True, separators=(",", ":"))
+    c = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m[1].upper(), c)
+    h = hashlib.sha256(c.encode()).hexdigest()
+    r["hash"] = h
+    c = json.dumps(r, sort_keys=True, separators=(",", ":"))
+    c = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m[1].upper(), c)
+    out.append(c)
+    prev = h
+open(sys.argv[1], "w").write("\n".join(out) + "\n")
+PY
+	tail -n1 "$1" | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print("%020d %s" % (r["seq"], r["hash"]))' >"$1.head"
+}
+attack() {	# NAME FILE WANT: the chain holds, the transparency log does not
+	"$CLI" audit verify "$2" >/dev/null 2>&1 ||
+		fail "$1: the rewritten chain does not even verify: the attack is not a rewrite"
+	rc=0
+	"$CLI" audit verify "$2" --key "$CKPT_PUB_PEM" --checkpoint "$T/kept.note" \
+		>"$T/$1.out" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] || fail "$1: not detected"
+	grep -Eq "$3" "$T/$1.out" || { cat "$T/$1.out" >&2; fail "$1: the message does not say it"; }
+	note "$1: $(tail -n1 "$T/$1.out" | sed "s|^[^:]*: ||")"
+}
+total=$(wc -l <"$A")
+# A cut tail, the head rewritten to match.
+head -n $((total - 3)) "$A" >"$T/cut.log"; rechain "$T/cut.log"
+attack tail-cut "$T/cut.log" 'were cut'
+# A record in the middle changed (an order's outcome), re-chained.
+sed '7s/"outcome":"refused"/"outcome":"ok"/' "$A" >"$T/edit.log"; rechain "$T/edit.log"
+cmp -s "$A" "$T/edit.log" && fail "the edit changed nothing"
+attack middle-edit "$T/edit.log" 'was changed'
+# Two records swapped, re-chained.
+awk 'NR==8{l=$0; next} NR==9{print; print l; next} {print}' "$A" >"$T/swap.log"
+rechain "$T/swap.log"
+attack swap "$T/swap.log" 'was changed'
+# A fork: cut back to record 10 and written on differently.
+head -n 10 "$A" >"$T/fork.log"
+tail -n +11 "$A" | sed 's/"outcome":"refused"/"outcome":"denied"/' >>"$T/fork.log"
+rechain "$T/fork.log"
+attack fork "$T/fork.log" 'was changed|verify under the key'
+
 
 # One key, one role: the TLS key or an ACME account key as checkpoint key.
 for k in "$EC_KEY_URI" "$ACME_EC_KEY_URI"; do
