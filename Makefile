@@ -115,7 +115,8 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   orders/order_flow.c agent/agent_audit.c api/local_api.c \
 		   api/activation.c agent/reload.c api/health.c \
 		   api/metrics.c audit/audit.c audit/merkle.c \
-		   audit/signed_note.c audit/checkpoint.c orders/orders.c \
+		   audit/signed_note.c audit/checkpoint.c audit/tlog_proof.c \
+		   orders/orders.c \
 		   config/poll_schedule.c agent/hsm_worker.c agent/cred_watch.c \
 		   agent/http01_listen.c agent/http01_server.c agent/acme_http01.c \
 		   config/connector_kind.c agent/key_roles.c \
@@ -131,6 +132,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 CLIENT_SRCS	:= client/hsmagent.c client/deliver.c client/agent_conn.c \
 		   client/certmonger.c audit/audit.c audit/merkle.c \
 		   audit/signed_note.c audit/checkpoint.c audit/tlog_verify.c \
+		   audit/tlog_proof.c \
 		   common/util.c \
 		   common/log.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
@@ -386,7 +388,8 @@ build-fuzz/fuzz_acme_msg: fuzz/fuzz_acme_msg.c connectors/acme_msg.c \
 	$(T_COMMON)
 build-fuzz/fuzz_acme_http01: fuzz/fuzz_acme_http01.c \
 	agent/acme_http01.c
-build-fuzz/fuzz_note: fuzz/fuzz_note.c audit/signed_note.c audit/checkpoint.c
+build-fuzz/fuzz_note: fuzz/fuzz_note.c audit/signed_note.c audit/checkpoint.c \
+	audit/tlog_proof.c common/util.c common/log.c
 build-fuzz/fuzz_audit_verify: fuzz/fuzz_audit_verify.c audit/audit.c \
 	common/util.c common/log.c
 build-fuzz/%:

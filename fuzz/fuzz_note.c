@@ -7,6 +7,7 @@
 
 #include "checkpoint.h"
 #include "signed_note.h"
+#include "tlog_proof.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -21,5 +22,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)checkpoint_parse(n.text, n.textlen, &c, err,
 		    sizeof(err));
 	(void)checkpoint_parse((const char *)data, size, &c, err, sizeof(err));
+	{
+		struct tlog_proof t;
+
+		if (tlog_proof_parse((const char *)data, size, &t, err,
+		    sizeof(err)) == 0)
+			tlog_proof_free(&t);
+	}
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -19,6 +20,7 @@
 
 #include "checkpoint.h"
 #include "signed_note.h"
+#include "tlog_proof.h"
 
 static EVP_PKEY *
 p256(void)
@@ -212,6 +214,52 @@ test_malformed_checkpoints(void **state)
 	assert_int_equal(c.size, 0);
 }
 
+/* Receipts: C2SP's example layout, a round trip, and what is refused. */
+static void
+test_tlog_proof(void **state)
+{
+	static const char ex[] = "c2sp.org/tlog-proof@v1\n"
+	    "extra YWdl\n"
+	    "index 73894\n"
+	    "gSKyXoYZUgZ6jduWYrkDOARinOMGJveXjgMkBTcdPlQ=\n"
+	    "B95lDa8R83lS8n0eG+o0buTxRKQTYFi//1U8anccXmA=\n"
+	    "\n"
+	    "example.com/fancylog\n109482\n"
+	    "sFodV/vSp5O8n9a8QpW6PRY97tfOSW5bsc2Xl/EQi08=\n\n"
+	    "\xe2\x80\x94 example.com/fancylog AAAAAAA=\n";
+	static const char *const bad[] = {
+		"c2sp.org/tlog-proof@v2\nindex 1\n\nx\n",
+		"c2sp.org/tlog-proof@v1\nindex 01\n\nx\n",
+		"c2sp.org/tlog-proof@v1\nindex -1\n\nx\n",
+		"c2sp.org/tlog-proof@v1\nindex 1\nAAAA\n\nx\n",
+		"c2sp.org/tlog-proof@v1\nextra A\nindex 1\n\nx\n",
+		"c2sp.org/tlog-proof@v1\nindex 1\n",
+		"c2sp.org/tlog-proof@v1\n\nx\n",
+	};
+	struct tlog_proof	 t, u;
+	char			 err[128], *txt;
+
+	(void)state;
+	assert_int_equal(tlog_proof_parse(ex, sizeof(ex) - 1, &t, err,
+	    sizeof(err)), 0);
+	assert_int_equal(t.index, 73894);
+	assert_int_equal(t.npath, 2);
+	assert_int_equal(t.extra_len, 3);
+	assert_memory_equal(t.extra, "age", 3);
+	assert_int_equal(strncmp(t.note, "example.com/fancylog\n", 21), 0);
+	txt = tlog_proof_format(&t, t.note);
+	assert_string_equal(txt, ex);
+	assert_int_equal(tlog_proof_parse(txt, strlen(txt), &u, err,
+	    sizeof(err)), 0);
+	assert_memory_equal(u.path, t.path, 2 * MERKLE_HASH_LEN);
+	tlog_proof_free(&u);
+	free(txt);
+	tlog_proof_free(&t);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(tlog_proof_parse(bad[i], strlen(bad[i]), &t,
+		    err, sizeof(err)), -1);
+}
+
 int
 main(void)
 {
@@ -220,6 +268,7 @@ main(void)
 		cmocka_unit_test(test_published_example),
 		cmocka_unit_test(test_malformed_notes),
 		cmocka_unit_test(test_malformed_checkpoints),
+		cmocka_unit_test(test_tlog_proof),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
