@@ -116,7 +116,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   api/activation.c agent/reload.c api/health.c \
 		   api/metrics.c audit/audit.c audit/merkle.c \
 		   audit/signed_note.c audit/checkpoint.c audit/tlog_proof.c \
-		   orders/orders.c \
+		   audit/tlog_receipt.c orders/orders.c \
 		   config/poll_schedule.c agent/hsm_worker.c agent/cred_watch.c \
 		   agent/http01_listen.c agent/http01_server.c agent/acme_http01.c \
 		   config/connector_kind.c agent/key_roles.c \
@@ -132,7 +132,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 CLIENT_SRCS	:= client/hsmagent.c client/deliver.c client/agent_conn.c \
 		   client/certmonger.c audit/audit.c audit/merkle.c \
 		   audit/signed_note.c audit/checkpoint.c audit/tlog_verify.c \
-		   audit/tlog_proof.c \
+		   audit/tlog_proof.c audit/tlog_receipt.c \
 		   common/util.c \
 		   common/log.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \

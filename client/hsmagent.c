@@ -27,10 +27,13 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "agent_conn.h"
 #include "audit.h"
 #include "signed_note.h"
+#include "tlog_proof.h"
+#include "tlog_receipt.h"
 #include "tlog_verify.h"
 #include "certmonger.h"
 #include "deliver.h"
@@ -76,7 +79,9 @@ static const struct {
 	{ "health", "  health\n" },
 	{ "metrics", "  metrics\n" },
 	{ "version", "  version          (the agent's; hsmagent --version: this client's)\n" },
-	{ "audit", "  audit verify FILE [--key PEM [--checkpoint FILE]]\n" },
+	{ "audit", "  audit verify FILE [--key PEM [--checkpoint FILE]]\n"
+	    "  audit receipt FILE ORDER\n"
+	    "  audit verify-receipt RECEIPT CERT --key PEM\n" },
 	{ "certmonger-helper", "  certmonger-helper [--socket PATH] [--connector NAME --profile NAME]\n"
 	    "         (run by certmonger: getcert add-ca -e '...'; README.md)\n" },
 };
@@ -1000,8 +1005,84 @@ audit_tlog(const char *path, const char *keyfile, const char *keptfile)
 	return EX_DONE;
 }
 
+static int	cmd_audit_verify(int, char *[]);
+
+/* audit receipt LOG ORDER: the receipt, from a log the caller can read. */
+static int
+audit_receipt(const char *log, const char *order)
+{
+	char	*out = NULL, err[256];
+	int	 r = tlog_receipt_build(log, order, &out, err, sizeof(err));
+
+	if (r == 1) {
+		fprintf(stderr, "hsmagent: order %s is in the log but no "
+		    "checkpoint covers it yet; ask again after the next\n",
+		    order);
+		return EX_ERROR;
+	}
+	if (r == -1) {
+		fprintf(stderr, "hsmagent: %s\n", err);
+		return EX_ERROR;
+	}
+	fputs(out, stdout);
+	free(out);
+	return EX_DONE;
+}
+
+/* audit verify-receipt RECEIPT CERT --key PEM: offline, nothing else. */
+static int
+audit_verify_receipt(const char *receipt, const char *cert, const char *keyf)
+{
+	EVP_PKEY	*key = NULL;
+	X509		*x = NULL;
+	FILE		*f;
+	char		*buf = NULL, err[256];
+	unsigned char	*der = NULL;
+	size_t		 len;
+	int		 n = -1, ok = 0;
+
+	if ((f = fopen(keyf, "re")) != NULL) {
+		key = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if ((f = fopen(cert, "re")) != NULL) {
+		x = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if (x != NULL)
+		n = i2d_X509(x, &der);
+	if (key == NULL || n <= 0 || read_file_capped(receipt,
+	    TLOG_PROOF_MAX_EXTRA * 2 + NOTE_MAX_LEN, &buf, &len) == -1)
+		snprintf(err, sizeof(err), "cannot read %s", key == NULL ?
+		    keyf : n <= 0 ? cert : receipt);
+	else
+		ok = tlog_receipt_verify(buf, len, der, (size_t)n, key, err,
+		    sizeof(err));
+	if (ok)
+		printf("%s: the certificate was delivered as logged, under a "
+		    "signed checkpoint\n", cert);
+	else
+		fprintf(stderr, "%s: %s\n", receipt, err);
+	free(buf);
+	OPENSSL_free(der);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return ok ? EX_DONE : EX_ERROR;
+}
+
 static int
 cmd_audit(int argc, char *argv[])
+{
+	if (argc == 4 && strcmp(argv[1], "receipt") == 0)
+		return audit_receipt(argv[2], argv[3]);
+	if (argc == 6 && strcmp(argv[1], "verify-receipt") == 0 &&
+	    strcmp(argv[4], "--key") == 0)
+		return audit_verify_receipt(argv[2], argv[3], argv[5]);
+	return cmd_audit_verify(argc, argv);
+}
+
+static int
+cmd_audit_verify(int argc, char *argv[])
 {
 	uint64_t	 n = 0, bad = 0;
 	const char	*key = NULL, *kept = NULL;

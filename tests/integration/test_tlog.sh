@@ -10,23 +10,35 @@
 
 CLI=$BUILD/hsmagent
 SOCK=$T/agent.sock
-port=$(free_port)
-start_sserver "$port" "$T/server.log"
-printf "%s\n" "[rule r]" "callers = user:root" "connectors = none" \
-	"profiles = x" "max_validity_days = 30" "key_types = ec:p256" \
+start_cagw ca1
+printf "%s\n" "[rule r]" "callers = user:root" "connectors = entrust" \
+	"profiles = server" "max_validity_days = 30" "key_types = ec:p256" \
 	"san_dns = *.example.test" >"$T/policy.conf"
 write_config "$T/a.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
 printf '%s\n' "[api]" "socket = $SOCK" "policy = $T/policy.conf" \
 	"[state]" "dir = $T/state" "checkpoint_key_uri = $CKPT_KEY_URI" \
-	"checkpoint_records = 5" "checkpoint_origin = hsmagent.test/tlog" >>"$T/a.conf"
+	"checkpoint_records = 5" "checkpoint_origin = hsmagent.test/tlog" \
+	"[connector entrust]" "type = entrust" "url = https://localhost:$port/cagw" \
+	"ca_id = ca1" >>"$T/a.conf"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout "$T/k.key" -out "$T/k.csr" -subj "/CN=a.example.test" 2>/dev/null
+	-keyout "$T/k.key" -out "$T/k.csr" -subj "/CN=a.example.test" \
+	-addext "subjectAltName=DNS:a.example.test" 2>/dev/null
 start_agent "$T/a.conf"
-# Each request is two records: received, then refused (no such connector).
-for i in $(seq 1 12); do
-	"$CLI" --socket "$SOCK" enroll --connector none --profile x \
-		--csr "$T/k.csr" >/dev/null 2>&1 || true
+# Two certificates issued; requests refused on the way (two records each).
+for i in 1 2; do
+	timeout 60 "$CLI" --socket "$SOCK" --json enroll --connector entrust \
+		--profile server --csr "$T/k.csr" --wait --out "$T/c$i.crt" \
+		>"$T/e$i.out" 2>"$T/e$i.err" || { cat "$T/e$i.err" >&2; fail "enroll $i"; }
+	for j in 1 2 3; do
+		"$CLI" --socket "$SOCK" enroll --connector none --profile x \
+			--csr "$T/k.csr" >/dev/null 2>&1 || true
+	done
 done
+order1=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    o = json.loads(l).get("order")
+    if o: i = o["id"]
+print(i)' "$T/e1.out")
 sleep 1.5
 kill -TERM "$agent"; wait "$agent" || true
 A=$T/state/audit.log
@@ -64,6 +76,30 @@ grep -Eq 'event=audit.checkpoint reason=stop size=[0-9]+ note64=[A-Za-z0-9+/=]+$
 python3 "$V" note "$A.checkpoint" "$FX/gw-ec.pub.pem" hsmagent.test/tlog >/dev/null 2>&1 &&
 	fail "a checkpoint verified under another key"
 note "$i checkpoints, each verified under the checkpoint key by an independent verifier, each root the log's"
+
+# ---- receipts: the first certificate, proved offline ------------------------
+"$CLI" audit receipt "$A" "$order1" >"$T/c1.tlog-proof" || fail "no receipt for $order1"
+head -n1 "$T/c1.tlog-proof" | grep -qx 'c2sp.org/tlog-proof@v1' || fail "not a tlog-proof"
+"$CLI" audit verify-receipt "$T/c1.tlog-proof" "$T/c1.crt" --key "$CKPT_PUB_PEM" >/dev/null ||
+	fail "the receipt does not verify for its certificate"
+rc=0
+"$CLI" audit verify-receipt "$T/c1.tlog-proof" "$T/c2.crt" --key "$CKPT_PUB_PEM" \
+	>"$T/vr.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q "another certificate" "$T/vr.out" ||
+	fail "the receipt verified for another certificate"
+"$CLI" audit verify-receipt "$T/c1.tlog-proof" "$T/c1.crt" --key "$FX/gw-ec.pub.pem" \
+	>/dev/null 2>&1 && fail "the receipt verified under another key"
+# One changed byte of the logged record: not in the tree any more.
+python3 - "$T/c1.tlog-proof" <<'PY'
+import base64, sys
+l = open(sys.argv[1]).read().split("\n")
+rec = base64.b64decode(l[1][6:]).replace(b'"outcome":"issued"', b'"outcome":"issueD"')
+l[1] = "extra " + base64.b64encode(rec).decode()
+open(sys.argv[1] + ".bad", "w").write("\n".join(l))
+PY
+"$CLI" audit verify-receipt "$T/c1.tlog-proof.bad" "$T/c1.crt" --key "$CKPT_PUB_PEM" \
+	>/dev/null 2>&1 && fail "a changed record still verified"
+note "receipt: verifies for its certificate only, under the checkpoint key only; a changed record fails"
 
 # ---- hsmagent audit verify --key: the same, by the C verifier -----------
 out=$("$CLI" audit verify "$A" --key "$CKPT_PUB_PEM") || fail "audit verify --key: $out"
@@ -110,14 +146,15 @@ attack() {	# NAME FILE WANT: the chain holds, the transparency log does not
 		>"$T/$1.out" 2>&1 || rc=$?
 	[ "$rc" -ne 0 ] || fail "$1: not detected"
 	grep -Eq "$3" "$T/$1.out" || { cat "$T/$1.out" >&2; fail "$1: the message does not say it"; }
-	note "$1: $(tail -n1 "$T/$1.out" | sed "s|^[^:]*: ||")"
+	note "$1: $(grep -v ': intact, ' "$T/$1.out" | tail -n1 | sed "s|^[^:]*: ||")"
 }
 total=$(wc -l <"$A")
 # A cut tail, the head rewritten to match.
 head -n $((total - 3)) "$A" >"$T/cut.log"; rechain "$T/cut.log"
 attack tail-cut "$T/cut.log" 'were cut'
 # A record in the middle changed (an order's outcome), re-chained.
-sed '7s/"outcome":"refused"/"outcome":"ok"/' "$A" >"$T/edit.log"; rechain "$T/edit.log"
+awk '!done && NR > 5 && /"outcome":"refused"/ { sub(/"outcome":"refused"/, "\"outcome\":\"ok\""); done = 1 } { print }' \
+	"$A" >"$T/edit.log"; rechain "$T/edit.log"
 cmp -s "$A" "$T/edit.log" && fail "the edit changed nothing"
 attack middle-edit "$T/edit.log" 'was changed'
 # Two records swapped, re-chained.
