@@ -43,7 +43,7 @@ DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
 	libcurl4-openssl-dev libjansson-dev libseccomp-dev libsqlite3-dev \
 	libcmocka-dev softhsm2 opensc p11-kit gnutls-bin curl python3 \
 	valgrind certmonger \
-	procps iproute2 mandoc pebble lego
+	procps iproute2 mandoc pebble lego python3-cryptography
 
 PARENT_PKGS	:= openssl libp11 p11-kit-1 jansson sqlite3
 CLIENT_PKGS	:= openssl jansson
