@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "csr.h"
 #include "order_new.h"
+#include "tlog_receipt.h"
 #include "log.h"
 #include "orders.h"
 #include "policy.h"
@@ -741,6 +742,48 @@ op_reject(struct agent *a, struct api_conn *c, struct api_request *r)
 	op_decide(a, c, r, 0);
 }
 
+/*
+ * A receipt for an issued order the caller may see: built from the log
+ * (tlog_receipt.h), so it costs a read of the log up to the first
+ * checkpoint past the order's delivery.
+ */
+static void
+op_receipt(struct agent *a, struct api_conn *c, struct api_request *r)
+{
+	struct order	 o;
+	char		*out = NULL, err[256];
+	int		 rc;
+
+	if (orders_get(a->orders, r->order, &o) != 1 ||
+	    !api_ops_may_see(a, c, o.uid)) {
+		api_reply_error(c, "not_found", "no order %s of yours",
+		    r->order);
+		return;
+	}
+	if (o.state != ORDER_ISSUED && o.state != ORDER_REVOKED) {
+		api_reply_error(c, "not_issued", "order %s is %s: a receipt is "
+		    "for a delivered certificate", o.id,
+		    order_state_name(o.state));
+		order_free(&o);
+		return;
+	}
+	if (a->ckpt == NULL)
+		api_reply_error(c, "unavailable", "this agent signs no "
+		    "checkpoints ([state] checkpoint_key_uri): no receipts");
+	else if ((rc = tlog_receipt_build(audit_file(a->audit), o.id, &out,
+	    err, sizeof(err))) == 1)
+		api_reply_error(c, "busy", "no checkpoint covers order %s "
+		    "yet; the next comes within %u s", o.id,
+		    a->cfg->ckpt_interval_s);
+	else if (rc == -1)
+		api_reply_error(c, "internal", "%s", err);
+	else
+		api_reply(c, json_pack("{s:b,s:s,s:s}", "ok", 1, "order", o.id,
+		    "receipt", out));
+	free(out);
+	order_free(&o);
+}
+
 static void
 op_version(struct agent *a, struct api_conn *c, struct api_request *r)
 {
@@ -776,6 +819,7 @@ static const op_handler handlers[OP_LAST + 1] = {
 	[OP_CREDENTIAL_RETIRE] = api_credential_handle,
 	[OP_CA_CHAIN] = api_chain_handle,
 	[OP_OFFERS] = op_offers,
+	[OP_RECEIPT] = op_receipt,
 };
 
 /* Does every operation have its handler? Checked at every start. */

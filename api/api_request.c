@@ -453,6 +453,7 @@ static const struct op_spec ops[] = {
 	{ OP_CA_CHAIN, "ca_chain", "connector", parse_ca_chain },
 	{ OP_OFFERS, "offers", "", NULL },
 	{ OP_RENEW, "renew", "name", parse_name },
+	{ OP_RECEIPT, "receipt", "order", parse_order },
 };
 #define NOPS	(sizeof(ops) / sizeof(ops[0]))
 _Static_assert(NOPS == OP_LAST, "an operation without its row in ops[]");

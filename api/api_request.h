@@ -35,8 +35,9 @@ enum api_op {
 	OP_CA_CHAIN,
 	OP_OFFERS,
 	OP_RENEW,
+	OP_RECEIPT,
 };
-#define OP_LAST		OP_RENEW
+#define OP_LAST		OP_RECEIPT
 #define API_MAX_TRACK_NAME	64
 
 struct api_request {

@@ -82,6 +82,8 @@ static const struct {
 	{ "audit", "  audit verify FILE [--key PEM [--checkpoint FILE]]\n"
 	    "  audit receipt FILE ORDER\n"
 	    "  audit verify-receipt RECEIPT CERT --key PEM\n" },
+	{ "receipt", "  receipt ORDER [--out FILE]   (C2SP tlog-proof; audit "
+	    "verify-receipt checks it)\n" },
 	{ "certmonger-helper", "  certmonger-helper [--socket PATH] [--connector NAME --profile NAME]\n"
 	    "         (run by certmonger: getcert add-ca -e '...'; README.md)\n" },
 };
@@ -1007,6 +1009,42 @@ audit_tlog(const char *path, const char *keyfile, const char *keptfile)
 
 static int	cmd_audit_verify(int, char *[]);
 
+/* receipt ORDER [--out FILE]: the agent builds it; checked offline. */
+static int
+cmd_receipt(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char	*out = NULL;
+	json_t		*r;
+	int		 ch, rc;
+	char		 err[512];
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'o': out = optarg; break;
+		default: usage();
+		}
+	}
+	if (optind + 1 != argc)
+		usage();
+	if ((r = ask(json_pack("{s:s,s:s}", "op", "receipt", "order",
+	    argv[optind]), &rc)) == NULL)
+		return rc;
+	if (out == NULL)
+		fputs(agent_str(r, "receipt"), stdout);
+	else if (deliver_file(out, agent_str(r, "receipt"), err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "hsmagent: %s\n", err);
+		json_decref(r);
+		return EX_ERROR;
+	}
+	json_decref(r);
+	return EX_DONE;
+}
+
 /* audit receipt LOG ORDER: the receipt, from a log the caller can read. */
 static int
 audit_receipt(const char *log, const char *order)
@@ -1222,6 +1260,8 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(argc, argv);
+	if (strcmp(cmd, "receipt") == 0)
+		return cmd_receipt(argc, argv);
 	if (strcmp(cmd, "fetch") == 0)
 		return cmd_fetch(argc, argv);
 	if (strcmp(cmd, "credential") == 0)

@@ -142,7 +142,7 @@ test_refuses_structure(void **state)
 	BAD("{\"op\":\"shutdown\"}", "expected enroll, status, list, "
 	    "revoke, approve, reject, health, metrics, version, track, "
 	    "untrack, fetch, tracked, credential_new, credential_retire, "
-	    "ca_chain, offers or renew");
+	    "ca_chain, offers, renew or receipt");
 	for (int op = OP_ENROLL; op <= OP_LAST; op++)
 		assert_string_not_equal(api_op_name((enum api_op)op), "?");
 	BAD("{\"op\":\"health\",\"uid\":0}", "unknown member \"uid\"");
