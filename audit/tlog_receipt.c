@@ -56,18 +56,28 @@ add_leaf(struct scan *s, const char *line, size_t len)
 	merkle_leaf(line, len, s->leaves[s->n++]);
 }
 
-/* One line; 1 when the scan has what it needs. */
+/*
+ * One line; 1 when the scan has what it needs: the record (the order's
+ * delivery, or the one at index want when order is NULL), then the
+ * first checkpoint after it.
+ */
 static int
-scan_line(struct scan *s, const char *order, const char *line, size_t len)
+scan_line(struct scan *s, const char *order, uint64_t want,
+    const char *line, size_t len)
 {
 	json_t		*r = NULL;
 	const char	*note;
 	int		 done = 0;
 
-	if (strstr(line, order) != NULL || (s->at >= 0 &&
+	if ((order != NULL && strstr(line, order) != NULL) || (s->at >= 0 &&
 	    strstr(line, "audit.checkpoint") != NULL))
 		r = json_loadb(line, len, 0, NULL);
-	if (r != NULL && s->at < 0 && is_delivery(r, order)) {
+	if (order == NULL && s->at < 0 && s->n == want) {
+		s->at = (long long)s->n;
+		s->record = xmalloc(len + 1);
+		memcpy(s->record, line, len);
+		s->record[len] = '\0';
+	} else if (r != NULL && s->at < 0 && is_delivery(r, order)) {
 		s->at = (long long)s->n;
 		s->record = xmalloc(len + 1);
 		memcpy(s->record, line, len);
@@ -82,8 +92,25 @@ scan_line(struct scan *s, const char *order, const char *line, size_t len)
 	return done;
 }
 
+static int	build(const char *, const char *, uint64_t, char **, char *,
+		    size_t);
+
 int
 tlog_receipt_build(const char *path, const char *order, char **out,
+    char *err, size_t errlen)
+{
+	return build(path, order, 0, out, err, errlen);
+}
+
+int
+tlog_prove(const char *path, uint64_t index, char **out, char *err,
+    size_t errlen)
+{
+	return build(path, NULL, index, out, err, errlen);
+}
+
+static int
+build(const char *path, const char *order, uint64_t want, char **out,
     char *err, size_t errlen)
 {
 	struct scan		 s;
@@ -105,15 +132,18 @@ tlog_receipt_build(const char *path, const char *order, char **out,
 		if (line[n - 1] != '\n')
 			break;
 		line[n - 1] = '\0';
-		if (scan_line(&s, order, line, (size_t)n - 1))
+		if (scan_line(&s, order, want, line, (size_t)n - 1))
 			break;
 		add_leaf(&s, line, (size_t)n - 1);
 	}
 	free(line);
 	fclose(f);
-	if (s.at < 0)
+	if (s.at < 0 && order != NULL)
 		snprintf(err, errlen, "no certificate of order %s in the log",
 		    order);
+	else if (s.at < 0)
+		snprintf(err, errlen, "the log has no record %llu",
+		    (unsigned long long)want + 1);
 	else if (s.note == NULL)
 		r = 1;		/* delivered; no checkpoint yet */
 	else {

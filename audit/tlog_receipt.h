@@ -11,6 +11,7 @@
 #define HSMAGENT_TLOG_RECEIPT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/evp.h>
 
@@ -21,6 +22,9 @@
  */
 int	tlog_receipt_build(const char *path, const char *order, char **out,
 	    char *err, size_t errlen);
+/* The same for the record at index (from 0): "hsmagent audit prove". */
+int	tlog_prove(const char *path, uint64_t index, char **out, char *err,
+	    size_t errlen);
 /*
  * 1 if the receipt proves that cert_der was delivered as logged, under
  * a checkpoint signed by key; 0 with err saying what fails.

@@ -81,6 +81,7 @@ static const struct {
 	{ "version", "  version          (the agent's; hsmagent --version: this client's)\n" },
 	{ "audit", "  audit verify FILE [--key PEM [--checkpoint FILE]]\n"
 	    "  audit receipt FILE ORDER\n"
+	    "  audit prove FILE INDEX\n"
 	    "  audit verify-receipt RECEIPT CERT --key PEM\n" },
 	{ "receipt", "  receipt ORDER [--out FILE]   (C2SP tlog-proof; audit "
 	    "verify-receipt checks it)\n" },
@@ -1067,6 +1068,29 @@ audit_receipt(const char *log, const char *order)
 	return EX_DONE;
 }
 
+/* audit prove LOG INDEX: the inclusion proof of record INDEX (from 0). */
+static int
+audit_prove(const char *log, const char *index)
+{
+	char			*out = NULL, err[256], *end;
+	unsigned long long	 i;
+	int			 r;
+
+	errno = 0;
+	i = strtoull(index, &end, 10);
+	if (index[0] < '0' || index[0] > '9' || *end != '\0' || errno != 0)
+		usage();
+	if ((r = tlog_prove(log, (uint64_t)i, &out, err, sizeof(err))) == 1)
+		fprintf(stderr, "hsmagent: no checkpoint covers record %llu "
+		    "yet\n", i);
+	else if (r == -1)
+		fprintf(stderr, "hsmagent: %s\n", err);
+	else
+		fputs(out, stdout);
+	free(out);
+	return r == 0 ? EX_DONE : EX_ERROR;
+}
+
 /* audit verify-receipt RECEIPT CERT --key PEM: offline, nothing else. */
 static int
 audit_verify_receipt(const char *receipt, const char *cert, const char *keyf)
@@ -1113,6 +1137,8 @@ cmd_audit(int argc, char *argv[])
 {
 	if (argc == 4 && strcmp(argv[1], "receipt") == 0)
 		return audit_receipt(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "prove") == 0)
+		return audit_prove(argv[2], argv[3]);
 	if (argc == 6 && strcmp(argv[1], "verify-receipt") == 0 &&
 	    strcmp(argv[4], "--key") == 0)
 		return audit_verify_receipt(argv[2], argv[3], argv[5]);

@@ -13,6 +13,10 @@ shared would pass both; two readings of the RFC that disagree fail here.
   tlog_verify.py note NOTE PUBKEY.pem NAME
       a signed note: the type 0x02 signature of NAME's key, and the
       checkpoint body it carries; prints "origin size root"
+  tlog_verify.py proof PROOF PUBKEY.pem
+      a C2SP tlog-proof (a receipt, "hsmagent audit prove"): the
+      checkpoint's signature and the inclusion of its record; prints
+      "index size sha256(record)"
   tlog_verify.py root LOG [SIZE]
       the root of the log's first SIZE records (default all), in base64
 """
@@ -100,6 +104,49 @@ def parse_checkpoint(body):
     return origin, int(size), r
 
 
+def root_from_path(leaf, m, n, path):
+    """The root of n leaves from leaf m and its audit path, by the
+    recursion that defines PATH (RFC 6962 §2.1.1), not RFC 9162's loop."""
+    if n == 1:
+        if path:
+            raise ValueError("a proof longer than the tree is deep")
+        return leaf
+    if not path:
+        raise ValueError("a proof too short")
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    if m < k:
+        return node_hash(root_from_path(leaf, m, k, path[:-1]), path[-1])
+    return node_hash(path[-1], root_from_path(leaf, m - k, n - k, path[:-1]))
+
+
+def verify_proof(text, pub):
+    """A C2SP tlog-proof: (record bytes, index, origin, size)."""
+    lines = text.split("\n")
+    if lines[0] != "c2sp.org/tlog-proof@v1":
+        raise ValueError("not a tlog-proof")
+    i, extra = 1, b""
+    if lines[i].startswith("extra "):
+        extra = base64.b64decode(lines[i][6:], validate=True)
+        i += 1
+    if not lines[i].startswith("index "):
+        raise ValueError("no index")
+    index = int(lines[i][6:])
+    i += 1
+    path = []
+    while lines[i] != "":
+        path.append(base64.b64decode(lines[i], validate=True))
+        i += 1
+    note = "\n".join(lines[i + 1:])
+    body, sigs = parse_note(note)
+    origin, size, root = parse_checkpoint(body)
+    verify_note(note, pub, origin)
+    if index >= size or root_from_path(leaf_hash(extra), index, size, path) != root:
+        raise ValueError("the record is not in the checkpointed tree")
+    return extra, index, origin, size
+
+
 def selftest():
     data = [bytes.fromhex(h) for h in ("", "00", "10", "2021", "3031",
             "40414243", "5051525354555657",
@@ -129,6 +176,12 @@ def main(argv):
             body = verify_note(f.read(), pub, argv[4])
         origin, size, root = parse_checkpoint(body)
         print(origin, size, base64.b64encode(root).decode())
+    elif len(argv) == 4 and argv[1] == "proof":
+        with open(argv[3], "rb") as f:
+            pub = serialization.load_pem_public_key(f.read())
+        with open(argv[2], encoding="utf-8") as f:
+            extra, index, origin, size = verify_proof(f.read(), pub)
+        print(index, size, hashlib.sha256(extra).hexdigest())
     elif len(argv) in (3, 4) and argv[1] == "root":
         leaves = log_leaves(argv[2])
         n = int(argv[3]) if len(argv) == 4 else len(leaves)
