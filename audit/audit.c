@@ -49,6 +49,8 @@ struct audit {
 	struct merkle_frontier tree;	/* RFC 6962, a leaf per line (merkle.h) */
 };
 
+int	audit_verify_no_head;
+
 static const char zero_hash[HASH_HEX + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -351,8 +353,15 @@ verify_head(const char *path, const struct verifier *v, uint64_t *bad_line,
 	char		hash[HASH_HEX + 1];
 	int		fd = open_head(path, O_RDONLY), r;
 
+	/* Without it a cut tail cannot be seen: a failure, unless waived. */
+	if (fd == -1 && errno == ENOENT && !audit_verify_no_head) {
+		snprintf(msg, msglen, "%s.head is missing: records cut from "
+		    "the end could not be seen (hsmagent audit verify --no-head "
+		    "checks the chain without it)", path);
+		return 1;
+	}
 	if (fd == -1)
-		return 0;
+		return errno == ENOENT ? 0 : 1;
 	r = head_read(fd, &seq, hash);
 	close(fd);
 	if (r == -1) {

@@ -104,6 +104,8 @@ void		 audit_close(struct audit *);
  * Checks a whole log. 0: intact (*nrecords set). 1: the first bad record
  * is named in msg ("line N ...") and *bad_line. -1: unreadable (msg).
  */
+/* Set: a missing FILE.head is not a failure ("audit verify --no-head"). */
+extern int	audit_verify_no_head;
 int	audit_verify_file(const char *path, uint64_t *nrecords,
 	    uint64_t *bad_line, char *msg, size_t msglen);
 int	audit_verify_buf(const char *buf, size_t len, uint64_t *nrecords,

@@ -79,7 +79,7 @@ static const struct {
 	{ "health", "  health\n" },
 	{ "metrics", "  metrics\n" },
 	{ "version", "  version          (the agent's; hsmagent --version: this client's)\n" },
-	{ "audit", "  audit verify FILE [--key PEM [--checkpoint FILE]]\n"
+	{ "audit", "  audit verify FILE [--no-head] [--key PEM [--checkpoint FILE]]\n"
 	    "  audit receipt FILE ORDER\n"
 	    "  audit prove FILE INDEX\n"
 	    "  audit verify-receipt RECEIPT CERT --key PEM\n" },
@@ -1156,6 +1156,11 @@ cmd_audit_verify(int argc, char *argv[])
 	if (argc < 3 || strcmp(argv[1], "verify") != 0)
 		usage();
 	for (int i = 3; i < argc; i += 2) {
+		if (strcmp(argv[i], "--no-head") == 0) {
+			audit_verify_no_head = 1;
+			i--;
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage();
 		if (strcmp(argv[i], "--key") == 0)

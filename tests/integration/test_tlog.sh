@@ -137,6 +137,14 @@ grep 'event=audit.checkpoint reason=stop' "$T/agent.err" | tail -n1 >"$T/kept.li
 "$CLI" audit verify "$A" --key "$FX/gw-ec.pub.pem" >/dev/null 2>&1 &&
 	fail "the log verified under another key"
 
+# A log without its head file: a failure, unless waived.
+cp "$A" "$T/nohead.log"
+"$CLI" audit verify "$T/nohead.log" >/dev/null 2>"$T/nohead.err" &&
+	fail "a log without its head file verified"
+grep -q "head is missing" "$T/nohead.err" || fail "the missing head is not named"
+"$CLI" audit verify "$T/nohead.log" --no-head >/dev/null || fail "--no-head does not waive it"
+note "a missing head file fails verification unless --no-head waives it"
+
 # rechain FILE: every record's prev and hash recomputed, as a root
 # attacker who rewrites the log would (audit.h says how).
 rechain() {
