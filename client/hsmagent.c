@@ -370,10 +370,11 @@ wait_quietly(FILE *f, struct wait_view *w)
 			continue;
 		now = time(NULL);
 		next[0] = '\0';
-		if (w->next_poll > now && localtime_r(&w->next_poll, &tm) !=
-		    NULL)
-			strftime(next, sizeof(next), "; next CA poll at %H:%M:%S",
-			    &tm);
+		/* Past its time: the agent is asking the CA (or about to). */
+		if (w->next_poll > 0 && localtime_r(&w->next_poll, &tm) != NULL)
+			strftime(next, sizeof(next), w->next_poll > now ?
+			    "; next CA poll at %H:%M:%S" :
+			    "; the CA is being asked (due %H:%M:%S)", &tm);
 		fprintf(stderr, "hsmagent: order %s: %s, waiting %lldm%02llds%s\n",
 		    w->id[0] ? w->id : "(new)", w->state[0] ? w->state :
 		    "submitted", (long long)(now - w->start) / 60,
