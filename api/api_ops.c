@@ -197,10 +197,11 @@ api_ops_may_see(struct agent *a, const struct api_conn *c, uint32_t owner)
 
 /*
  * A retried submission (reuse_pending) of a CSR the caller already has
- * a live order for: that order, not a second enrollment. Checked after
- * the CSR is parsed but before the policy, so the retry neither counts
- * against the caller's rate nor is decided twice: the order it finds was
- * allowed when it was made. 1 with its id, 0 none, -1 after replying.
+ * a live order for: that order, not a second enrollment. Checked before
+ * the CSR is parsed and the policy asked (a live order's CSR parsed when
+ * it was made, so a bad CSR never matches): the retry neither counts
+ * against the caller's rate nor is decided twice, as the order it finds
+ * was allowed when it was made. 1 with its id, 0 none, -1 after replying.
  */
 static int
 reuse_live(struct agent *a, struct api_conn *c, const struct api_request *r,

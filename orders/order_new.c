@@ -47,7 +47,11 @@ store(struct agent *a, const struct order_ask *q, struct decision *d,
 	o.sans_json = sans_s;
 	o.validity_days = d->validity_days;
 	o.state = d->needs_approval ? ORDER_AWAITING_APPROVAL : ORDER_RECEIVED;
-	rc = sans_s == NULL ? -1 : orders_create(a->orders, &o, err, errlen);
+	if (sans_s == NULL) {
+		snprintf(err, errlen, "the order's names do not encode");
+		rc = -1;
+	} else
+		rc = orders_create(a->orders, &o, err, errlen);
 	free(sans_s);
 	if (rc == -1)
 		return ORDER_NEW_STORAGE;

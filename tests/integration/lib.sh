@@ -185,6 +185,17 @@ expect_in() {
 	fi
 }
 
+# expect_soon FILE PATTERN WHAT: expect_in for a line a running process
+# is still writing (the agent logs some start lines after its socket
+# exists); waits up to 10 s, longer only on failure.
+expect_soon() {
+	for _ in $(seq 1 200); do
+		grep -Eq -- "$2" "$1" && return 0
+		sleep 0.05
+	done
+	expect_in "$@"
+}
+
 expect_not_in() {
 	if grep -Eq -- "$2" "$1"; then
 		echo "---- $1 ----" >&2

@@ -30,7 +30,7 @@ sed -i "/^contact = /a http01_listen = 127.0.0.1:$h01" "$T/a.conf"
 # The http-01 listener is bound at start: SIGHUP cannot move it.
 rm -f "$SOCK"
 start_agent "$T/a.conf" "$T/hup.err"
-expect_in "$T/hup.err" "http-01: listening on 127.0.0.1:$h01" "http-01 port bound by the parent"
+expect_soon "$T/hup.err" "http-01: listening on 127.0.0.1:$h01" "http-01 port bound by the parent"
 sed -i "s|^http01_listen = .*|http01_listen = 127.0.0.1:$(free_port)|" "$T/a.conf"
 kill -HUP "$agent"
 for _ in $(seq 1 100); do
