@@ -129,7 +129,8 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   common/acme_jws.c common/b64url.c \
 		   hsm/account_key.c agent/acme_signer.c agent/acme_eab.c \
 		   $(POLICY_SRCS)
-CLIENT_SRCS	:= client/hsmagent.c client/deliver.c client/agent_conn.c \
+CLIENT_SRCS	:= client/hsmagent.c client/audit_cmd.c client/deliver.c \
+		   client/agent_conn.c \
 		   client/certmonger.c audit/audit.c audit/merkle.c \
 		   audit/signed_note.c audit/checkpoint.c audit/tlog_verify.c \
 		   audit/tlog_proof.c audit/tlog_receipt.c \

@@ -1,6 +1,7 @@
 /*
  * audit_checkpoint.c - see audit_checkpoint.h.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,26 +24,122 @@ struct audit_ckpt {
 	struct hsm_account	*key;
 	char			 origin[CHECKPOINT_MAX_ORIGIN + 1];
 	uint8_t			 key_id[4];
+	/*
+	 * A rotation: the key rotated from, open until the next checkpoint,
+	 * which it signs beside the new key after an audit.checkpoint_key
+	 * record that names both.
+	 */
+	struct hsm_account	*prev;
+	uint8_t			 prev_id[4];
 	uint64_t		 signed_size;	/* the last size signed */
 	int			 signed_any;
 	int64_t			 last_ms;
 	char			*file;		/* AUDIT.checkpoint */
 };
 
-/* "hsmagent/HOST/KEYID": which agent, and which key signs for it. */
+/*
+ * [state] checkpoint_origin, or "hsmagent/HOST/KEYID": which agent, and
+ * which key signs for it.
+ */
 static void
-default_origin(struct audit_ckpt *k)
+origin_of(const struct config *cfg, const uint8_t key_id[4], char *out,
+    size_t outlen)
 {
 	char	 host[128];
 
+	if (cfg->ckpt_origin != NULL) {
+		snprintf(out, outlen, "%s", cfg->ckpt_origin);
+		return;
+	}
 	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
 	for (char *p = host; *p != '\0'; p++)
 		if (*p <= 0x20 || *p >= 0x7f || *p == '+')
 			*p = '_';
-	snprintf(k->origin, sizeof(k->origin), "hsmagent/%s/%02x%02x%02x%02x",
-	    host, k->key_id[0], k->key_id[1], k->key_id[2], k->key_id[3]);
+	snprintf(out, outlen, "hsmagent/%s/%02x%02x%02x%02x", host, key_id[0],
+	    key_id[1], key_id[2], key_id[3]);
+}
+
+int
+audit_ckpt_vkey(const struct agent *a, EVP_PKEY *pub, char *out,
+    size_t outlen)
+{
+	char	 origin[CHECKPOINT_MAX_ORIGIN + 1];
+	uint8_t	 id[4];
+
+	if (note_ecdsa_key_id(pub, id) == -1)
+		return -1;
+	if (a->ckpt != NULL)
+		snprintf(origin, sizeof(origin), "%s", a->ckpt->origin);
+	else
+		origin_of(a->cfg, id, origin, sizeof(origin));
+	return note_ecdsa_vkey(origin, pub, out, outlen);
+}
+
+/*
+ * The latest checkpoint (FILE.checkpoint) as this start finds it, into
+ * n over buf; 0, or -1 if there is none that parses.
+ */
+static int
+read_latest(const char *file, char *buf, size_t cap, struct note *n,
+    struct checkpoint *c)
+{
+	char	 err[128];
+	ssize_t	 len;
+	int	 fd;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	len = read(fd, buf, cap);
+	close(fd);
+	if (len <= 0 || (size_t)len >= cap)
+		return -1;
+	return note_parse(buf, (size_t)len, n, err, sizeof(err)) == 0 &&
+	    checkpoint_parse(n->text, n->textlen, c, err, sizeof(err)) == 0 ?
+	    0 : -1;
+}
+
+/* Opens one checkpoint key (EC P-256) and its key ID; NULL with err. */
+static struct hsm_account *
+open_key(struct agent *a, const char *uri, const char *what, uint8_t id[4],
+    char *err, size_t errlen)
+{
+	struct hsm_account *h;
+
+	if ((h = hsm_account_open(a->hsm, uri,
+	    a->cfg->hsm_insecure_allow_extractable, err, errlen)) == NULL)
+		return NULL;
+	if (note_ecdsa_key_id(hsm_account_pubkey(h), id) == -1) {
+		snprintf(err, errlen, "[state] %s: the key is not EC P-256 "
+		    "(checkpoints are signed notes of type 0x02, ECDSA P-256)",
+		    what);
+		hsm_account_close(h);
+		return NULL;
+	}
+	return h;
+}
+
+/*
+ * The origin: [state] checkpoint_origin; else the one the latest
+ * checkpoint carries when one of our keys signed it, so that the log
+ * keeps its name across restarts and rotations; else derived from the
+ * host name and the first key's ID.
+ */
+static void
+choose_origin(struct agent *a, struct audit_ckpt *k, const struct note *n,
+    const struct checkpoint *c, int have_latest)
+{
+	char	 err[128];
+
+	if (a->cfg->ckpt_origin == NULL && have_latest &&
+	    (note_verify_ecdsa(n, c->origin, hsm_account_pubkey(k->key), err,
+	    sizeof(err)) || (k->prev != NULL && note_verify_ecdsa(n, c->origin,
+	    hsm_account_pubkey(k->prev), err, sizeof(err)))))
+		snprintf(k->origin, sizeof(k->origin), "%s", c->origin);
+	else
+		origin_of(a->cfg, k->prev != NULL ? k->prev_id : k->key_id,
+		    k->origin, sizeof(k->origin));
 }
 
 int
@@ -50,33 +147,56 @@ audit_ckpt_open(struct agent *a, char *err, size_t errlen)
 {
 	const struct config	*cfg = a->cfg;
 	struct audit_ckpt	*k;
-	EVP_PKEY		*pub;
+	static struct note	 n;	/* 100 signature lines */
+	struct checkpoint	 c;
+	char			*buf = NULL, why[128];
+	int			 have_latest;
 
 	if (cfg->ckpt_key_uri == NULL || a->audit == NULL)
 		return 0;
 	k = xcalloc(1, sizeof(*k));
-	if ((k->key = hsm_account_open(a->hsm, cfg->ckpt_key_uri,
-	    cfg->hsm_insecure_allow_extractable, err, errlen)) == NULL)
-		goto fail;
-	pub = hsm_account_pubkey(k->key);
-	if (note_ecdsa_key_id(pub, k->key_id) == -1) {
-		snprintf(err, errlen, "[state] checkpoint_key_uri: the key is "
-		    "not EC P-256 (checkpoints are signed notes of type "
-		    "0x02, ECDSA P-256)");
-		goto fail;
-	}
-	if (cfg->ckpt_origin != NULL)
-		snprintf(k->origin, sizeof(k->origin), "%s", cfg->ckpt_origin);
-	else
-		default_origin(k);
 	k->file = xmalloc(strlen(audit_file(a->audit)) + 12);
 	sprintf(k->file, "%s.checkpoint", audit_file(a->audit));
+	if ((k->key = open_key(a, cfg->ckpt_key_uri, "checkpoint_key_uri",
+	    k->key_id, err, errlen)) == NULL)
+		goto fail;
+	if (cfg->ckpt_prev_key_uri != NULL && (k->prev = open_key(a,
+	    cfg->ckpt_prev_key_uri, "checkpoint_previous_key_uri", k->prev_id,
+	    err, errlen)) == NULL)
+		goto fail;
+	if (k->prev != NULL && EVP_PKEY_eq(hsm_account_pubkey(k->prev),
+	    hsm_account_pubkey(k->key)) == 1) {
+		snprintf(err, errlen, "[state] checkpoint_previous_key_uri "
+		    "names the checkpoint key itself: a rotation is from one "
+		    "key to another");
+		goto fail;
+	}
+	buf = xmalloc(NOTE_MAX_LEN + 1);
+	have_latest = read_latest(k->file, buf, NOTE_MAX_LEN + 1, &n, &c) == 0;
+	choose_origin(a, k, &n, &c, have_latest);
+	/*
+	 * A rotation is recorded once: when the latest checkpoint is
+	 * already the new key's, the previous key is not needed again.
+	 */
+	if (k->prev != NULL && have_latest && note_verify_ecdsa(&n, k->origin,
+	    hsm_account_pubkey(k->key), why, sizeof(why))) {
+		log_warn("audit: [state] checkpoint_previous_key_uri: the "
+		    "latest checkpoint is already signed by the new key (the "
+		    "rotation is in the log); remove the setting");
+		hsm_account_close(k->prev);
+		k->prev = NULL;
+	}
+	free(buf);
 	a->ckpt = k;
-	log_info("audit: checkpoints of %s signed by %s", k->origin,
-	    cfg->ckpt_key_uri);
+	log_info("audit: checkpoints of %s signed by %s%s", k->origin,
+	    cfg->ckpt_key_uri, k->prev != NULL ? " (rotating from the "
+	    "previous key at the first checkpoint)" : "");
 	return 0;
  fail:
+	free(buf);
+	hsm_account_close(k->prev);
 	hsm_account_close(k->key);
+	free(k->file);
 	free(k);
 	return -1;
 }
@@ -87,29 +207,60 @@ audit_ckpt_pubkey(const struct agent *a)
 	return a->ckpt != NULL ? hsm_account_pubkey(a->ckpt->key) : NULL;
 }
 
+EVP_PKEY *
+audit_ckpt_prev_pubkey(const struct agent *a)
+{
+	return a->ckpt != NULL && a->ckpt->prev != NULL ?
+	    hsm_account_pubkey(a->ckpt->prev) : NULL;
+}
+
 void
 audit_ckpt_close(struct agent *a)
 {
 	if (a->ckpt == NULL)
 		return;
+	hsm_account_close(a->ckpt->prev);
 	hsm_account_close(a->ckpt->key);
 	free(a->ckpt->file);
 	free(a->ckpt);
 	a->ckpt = NULL;
 }
 
-/* The note: body, blank line, our signature line. NULL with err. */
+/* One signature line of key (its ID id) over body; 0, or -1 with err. */
+static int
+sig_line(struct agent *a, struct hsm_account *key, const uint8_t id[4],
+    const char *body, size_t n, char *line, size_t linelen, char *err,
+    size_t errlen)
+{
+	uint8_t	 sig[HSM_MAX_SIG];
+	size_t	 siglen = 0;
+
+	if (hsm_account_sign(a->hsm, key, (const uint8_t *)body, n, sig,
+	    &siglen, err, errlen) == -1)
+		return -1;
+	if (note_sig_line(a->ckpt->origin, id, sig, siglen, line, linelen) <
+	    0) {
+		snprintf(err, errlen, "the signature does not fit a note");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The note: body, blank line, our signature line, and during a rotation
+ * the previous key's line after it. NULL with err.
+ */
 static char *
 sign_note(struct agent *a, const struct checkpoint *c, char *err,
     size_t errlen)
 {
 	struct audit_ckpt	*k = a->ckpt;
 	char			 body[CHECKPOINT_MAX_ORIGIN + 128];
-	char			 line[NOTE_MAX_NAME + 160], *note;
-	uint8_t			 sig[HSM_MAX_SIG];
-	size_t			 siglen = 0;
+	char			 line[NOTE_MAX_NAME + 160], old[sizeof(line)];
+	char			*note;
 	int			 n, r;
 
+	old[0] = '\0';
 	if ((n = checkpoint_format(c, body, sizeof(body))) < 0) {
 		snprintf(err, errlen, "the checkpoint does not format");
 		return NULL;
@@ -118,19 +269,65 @@ sign_note(struct agent *a, const struct checkpoint *c, char *err,
 		snprintf(err, errlen, "the token is busy");
 		return NULL;
 	}
-	r = hsm_account_sign(a->hsm, k->key, (const uint8_t *)body,
-	    (size_t)n, sig, &siglen, err, errlen);
+	r = sig_line(a, k->key, k->key_id, body, (size_t)n, line, sizeof(line),
+	    err, errlen);
+	if (r == 0 && k->prev != NULL)
+		r = sig_line(a, k->prev, k->prev_id, body, (size_t)n, old,
+		    sizeof(old), err, errlen);
 	hsm_worker_unlock(a->hsm_worker);
-	if (r == -1 || note_sig_line(k->origin, k->key_id, sig, siglen, line,
-	    sizeof(line)) < 0) {
-		if (r == 0)
-			snprintf(err, errlen, "the signature does not fit a "
-			    "note");
+	if (r == -1)
 		return NULL;
-	}
-	note = xmalloc((size_t)n + 1 + strlen(line) + 1);
-	sprintf(note, "%s\n%s", body, line);
+	note = xmalloc((size_t)n + 1 + strlen(line) + strlen(old) + 1);
+	sprintf(note, "%s\n%s%s", body, line, old);
 	return note;
+}
+
+/*
+ * The rotation's record, before the checkpoint both keys sign: the
+ * verifier that trusts the old key learns the new one from it. 0 or -1.
+ */
+static int
+record_rotation(struct agent *a)
+{
+	struct audit_ckpt	*k = a->ckpt;
+	char			 from[512], to[512];
+
+	if (note_ecdsa_vkey(k->origin, hsm_account_pubkey(k->prev), from,
+	    sizeof(from)) < 0 || note_ecdsa_vkey(k->origin,
+	    hsm_account_pubkey(k->key), to, sizeof(to)) < 0) {
+		log_error("audit: the rotation's verifier keys do not format");
+		return -1;
+	}
+	return agent_audit(a, "audit.checkpoint_key", k->origin, "ok",
+	    json_pack("{s:s,s:s,s:s}", "reason", "rotation", "from", from,
+	    "to", to));
+}
+
+/*
+ * [state] checkpoint_dir: a copy of each checkpoint under its size, never
+ * replaced, for a forwarder or a mount another host owns.
+ */
+static void
+write_copy(const struct agent *a, uint64_t size, const char *note)
+{
+	char	 path[4096];
+	int	 fd, ok;
+
+	if (a->cfg->ckpt_dir == NULL)
+		return;
+	if (snprintf(path, sizeof(path), "%s/checkpoint.%020llu",
+	    a->cfg->ckpt_dir, (unsigned long long)size) >= (int)sizeof(path))
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    0644);
+	ok = fd != -1 && write(fd, note, strlen(note)) ==
+	    (ssize_t)strlen(note) && fsync(fd) == 0;
+	if (fd != -1)
+		close(fd);
+	if (!ok)
+		log_warn("audit: cannot write %s (checkpoint_dir)%s", path,
+		    fd == -1 && errno == EEXIST ? ": it exists, and is kept" :
+		    "");
 }
 
 /* FILE.checkpoint: written beside, then renamed over the last one. */
@@ -187,6 +384,11 @@ audit_ckpt_now(struct agent *a, const char *why)
 	/* A size is signed once: only a larger tree gets the next. */
 	if (k->signed_any && c.size <= k->signed_size)
 		return 0;
+	if (k->prev != NULL) {
+		if (record_rotation(a) == -1)
+			return -1;
+		audit_tree(a->audit, &c.size, c.root);
+	}
 	if ((note = sign_note(a, &c, err, sizeof(err))) == NULL) {
 		log_error("audit: checkpoint at %llu not signed: %s",
 		    (unsigned long long)c.size, err);
@@ -200,8 +402,17 @@ audit_ckpt_now(struct agent *a, const char *why)
 	    "{s:I,s:s,s:s,s:s}", "size", (json_int_t)c.size, "root", root,
 	    "reason", why, "note", note));
 	write_latest(k, note);
+	write_copy(a, c.size, note);
 	log_line(&c, note, why);
 	free(note);
+	if (k->prev != NULL) {
+		log_info("audit: checkpoint key rotated: the checkpoint of %llu "
+		    "records is signed by the previous key and the new one; "
+		    "remove [state] checkpoint_previous_key_uri",
+		    (unsigned long long)c.size);
+		hsm_account_close(k->prev);
+		k->prev = NULL;
+	}
 	return r;
 }
 

@@ -9,7 +9,13 @@
  *    "hsmagent audit verify" checks against the public key;
  *  - to FILE.checkpoint, the latest note, replaced atomically;
  *  - to the system log as one line, a copy the host cannot rewrite
- *    once it has been forwarded.
+ *    once it has been forwarded;
+ *  - to [state] checkpoint_dir, if set, one file per checkpoint.
+ * The log keeps its origin across restarts (the latest checkpoint's).
+ * A key rotation ([state] checkpoint_previous_key_uri) writes an
+ * audit.checkpoint_key record naming both keys (C2SP verifier key
+ * lines), then a checkpoint signed by both: a verifier that trusts the
+ * old key learns the new one from a checkpoint the old key signed.
  * A checkpoint covers every record before its own: its size is the
  * number of records before it. A size is signed once; the next
  * checkpoint is of a larger tree, so two checkpoints at one size never
@@ -30,6 +36,16 @@ int	audit_ckpt_open(struct agent *, char *err, size_t errlen);
 void	audit_ckpt_close(struct agent *);
 /* The checkpoint key's public half (borrowed); NULL: none. */
 EVP_PKEY *audit_ckpt_pubkey(const struct agent *);
+/* The key being rotated from, until its last checkpoint; else NULL. */
+EVP_PKEY *audit_ckpt_prev_pubkey(const struct agent *);
+/*
+ * The C2SP verifier key line of a checkpoint key (for auditors, printed
+ * by "credential new --role checkpoint") under the log's origin, which a
+ * rotation keeps; without checkpoints yet, the origin the key would
+ * give. Its length, or -1.
+ */
+int	audit_ckpt_vkey(const struct agent *, EVP_PKEY *pub, char *out,
+	    size_t outlen);
 /* Signs one when due; when the next is due (0: none configured). */
 int64_t	audit_ckpt_tick(struct agent *, int64_t now);
 /* Signs one now if the tree grew (start, stop). 0, or -1 (logged). */

@@ -30,7 +30,7 @@ key_roles_check(const struct agent *a, const char *cert_pem, size_t len,
 	BIO		*bio = len < INT32_MAX ? BIO_new_mem_buf(cert_pem,
 			    (int)len) : NULL;
 	X509		*x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	EVP_PKEY	*tls = x ? X509_get0_pubkey(x) : NULL, *ck;
+	EVP_PKEY	*tls = x ? X509_get0_pubkey(x) : NULL, *ck, *pk;
 	int		 r = -1;
 
 	if (tls == NULL) {
@@ -39,19 +39,25 @@ key_roles_check(const struct agent *a, const char *cert_pem, size_t len,
 		goto out;
 	}
 	ck = audit_ckpt_pubkey(a);
-	if (ck != NULL && EVP_PKEY_eq(ck, tls) == 1) {
-		snprintf(err, errlen, "[state] checkpoint_key_uri names the "
+	pk = audit_ckpt_prev_pubkey(a);
+	if ((ck != NULL && EVP_PKEY_eq(ck, tls) == 1) || (pk != NULL &&
+	    EVP_PKEY_eq(pk, tls) == 1)) {
+		snprintf(err, errlen, "[state] checkpoint_%skey_uri names the "
 		    "TLS client key: one key, one role; give the checkpoints "
-		    "their own key");
+		    "their own key", pk != NULL && EVP_PKEY_eq(pk, tls) == 1 ?
+		    "previous_" : "");
 		goto out;
 	}
 	for (size_t i = 0; i < a->nacme; i++) {
 		EVP_PKEY *k = hsm_account_pubkey(a->acme[i]->account);
 
-		if (ck != NULL && EVP_PKEY_eq(k, ck) == 1) {
+		if ((ck != NULL && EVP_PKEY_eq(k, ck) == 1) || (pk != NULL &&
+		    EVP_PKEY_eq(k, pk) == 1)) {
 			snprintf(err, errlen, "[connector %s] account_key_uri "
-			    "and [state] checkpoint_key_uri name the same key: "
-			    "one key, one role", a->acme[i]->connector);
+			    "and [state] checkpoint_%skey_uri name the same key: "
+			    "one key, one role", a->acme[i]->connector,
+			    ck != NULL && EVP_PKEY_eq(k, ck) == 1 ? "" :
+			    "previous_");
 			goto out;
 		}
 		if (EVP_PKEY_eq(k, tls) == 1) {

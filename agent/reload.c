@@ -239,6 +239,12 @@ fixed_change(const struct config *o, const struct config *n)
 	if (!same(o->state_dir, n->state_dir) ||
 	    !same(o->audit_log, n->audit_log))
 		return "[state]";
+	/* The checkpoint keys are opened, and the origin set, at start. */
+	if (!same(o->ckpt_key_uri, n->ckpt_key_uri) ||
+	    !same(o->ckpt_prev_key_uri, n->ckpt_prev_key_uri) ||
+	    !same(o->ckpt_origin, n->ckpt_origin))
+		return "[state] checkpoint_key_uri, checkpoint_previous_key_uri "
+		    "or checkpoint_origin";
 	if (!http01_same(o, n))
 		return "[connector] http01_listen (bound at start)";
 	if (!acme_bound_same(o, n))

@@ -9,6 +9,10 @@
  *                      of [hsm] certificate: cred_watch.c then switches
  *                      to the new key for the next handshake and names
  *                      the old one retirable.
+ *                      With role "checkpoint", the audit log's
+ *                      checkpoint key instead: EC P-256, no CSR; the
+ *                      reply carries its public key and C2SP verifier
+ *                      key line for auditors.
  *   credential_retire  destroys the retirable key (or the one named) on
  *                      the token; never the key in use.
  * Both are audited (credential.new, credential.retire).
@@ -24,6 +28,7 @@
 #include <openssl/x509.h>
 
 #include "agent.h"
+#include "audit_checkpoint.h"
 #include "hsm_worker.h"
 #include "api_request.h"
 #include "hsm.h"
@@ -65,26 +70,51 @@ token_busy(struct agent *a, struct api_conn *c, const char *event,
 	return 1;
 }
 
+/*
+ * The reply's "key" for a new checkpoint key: no CSR; its public key as
+ * PEM and as the C2SP verifier key line auditors are given.
+ */
+static json_t *
+checkpoint_reply(struct agent *a, const struct hsm_newkey *nk)
+{
+	BIO		*b = BIO_new_mem_buf(nk->pub_pem, -1);
+	EVP_PKEY	*pub = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+	char		 vkey[512];
+	json_t		*j = NULL;
+
+	if (pub != NULL && audit_ckpt_vkey(a, pub, vkey, sizeof(vkey)) >
+	    0)
+		j = json_pack("{s:s,s:s}", "public_key", nk->pub_pem, "vkey",
+		    vkey);
+	EVP_PKEY_free(pub);
+	BIO_free(b);
+	ERR_clear_error();
+	return j;
+}
+
 static void
 op_new(struct agent *a, struct api_conn *c, struct api_request *r)
 {
 	struct hsm_keygen	kg;
 	struct hsm_newkey	nk;
-	char			cn[256], err[512];
-	int			rc;
+	char			cn[256], err[512], uri[512];
+	int			rc, ckpt = strcmp(r->role, "checkpoint") == 0;
+	json_t			*reply, *extra;
 
 	if (r->subject[0] != '\0')
 		snprintf(cn, sizeof(cn), "%s", r->subject);
 	else
 		current_cn(a, cn, sizeof(cn));
-	if (api_ops_audit(a, c, "credential.new", NULL, "intent", json_pack(
-	    "{s:s,s:i,s:s}", "type", r->key_type, "bits", (int)r->bits,
-	    "subject_cn", cn)) == -1)
+	if (api_ops_audit(a, c, "credential.new", NULL, "intent", ckpt ?
+	    json_pack("{s:s,s:s}", "role", r->role, "type", r->key_type) :
+	    json_pack("{s:s,s:s,s:i,s:s}", "role", r->role, "type",
+	    r->key_type, "bits", (int)r->bits, "subject_cn", cn)) == -1)
 		return;
 	memset(&kg, 0, sizeof(kg));
 	kg.type = strcmp(r->key_type, "rsa") == 0 ? HSM_KEY_RSA : HSM_KEY_EC;
 	kg.bits = (int)r->bits;
-	kg.subject_cn = cn;
+	kg.subject_cn = ckpt ? NULL : cn;
+	kg.label_prefix = ckpt ? "hsmagent-checkpoint" : NULL;
 	if (token_busy(a, c, "credential.new", NULL))
 		return;
 	rc = hsm_keygen(a->hsm, &kg, &nk, err, sizeof(err));
@@ -97,22 +127,75 @@ op_new(struct agent *a, struct api_conn *c, struct api_request *r)
 			    "the key: %s", err);
 		return;
 	}
-	log_info("credential new: key %s (id %s, %s-%d) made in the token; "
-	    "the current key stays in use until its certificate is installed",
-	    nk.label, nk.id_hex, r->key_type, nk.bits);
-	if (api_ops_audit(a, c, "credential.new", nk.label, "ok", json_pack(
-	    "{s:s,s:s,s:i,s:s}", "key_id", nk.id_hex, "type", r->key_type,
-	    "bits", nk.bits, "subject_cn", cn)) == 0)
-	{
-		char uri[512];
-
-		hsm_id_uri(a->hsm, nk.id_hex, uri, sizeof(uri));
-		api_reply(c, json_pack("{s:b,s:{s:s,s:s,s:s,s:i,s:s},s:s}",
-		    "ok", 1, "key", "id", nk.id_hex, "label", nk.label, "type",
-		    r->key_type, "bits", nk.bits, "uri", uri, "csr",
-		    nk.csr_pem));
+	hsm_id_uri(a->hsm, nk.id_hex, uri, sizeof(uri));
+	extra = ckpt ? checkpoint_reply(a, &nk) : json_pack("{s:s}", "csr",
+	    nk.csr_pem);
+	if (extra == NULL) {
+		/* Not reached for a key the token just made and checked. */
+		if (api_ops_audit(a, c, "credential.new", nk.label, "failed",
+		    json_pack("{s:s,s:s}", "key_id", nk.id_hex, "error",
+		    "no verifier key for the new public key")) == 0)
+			api_reply_error(c, "internal", "key %s was made but its "
+			    "verifier key could not be written; retire it "
+			    "with credential retire --key-id %s", nk.id_hex,
+			    nk.id_hex);
+		goto out;
 	}
+	if (ckpt)
+		log_info("credential new: checkpoint key %s (id %s) made in the "
+		    "token; verifier key %s", nk.label, nk.id_hex,
+		    json_string_value(json_object_get(extra, "vkey")));
+	else
+		log_info("credential new: key %s (id %s, %s-%d) made in the "
+		    "token; the current key stays in use until its certificate "
+		    "is installed", nk.label, nk.id_hex, r->key_type, nk.bits);
+	if (api_ops_audit(a, c, "credential.new", nk.label, "ok", ckpt ?
+	    json_pack("{s:s,s:s,s:s,s:O}", "role", r->role, "key_id",
+	    nk.id_hex, "type", r->key_type, "vkey", json_object_get(extra,
+	    "vkey")) : json_pack("{s:s,s:s,s:s,s:i,s:s}", "role", r->role,
+	    "key_id", nk.id_hex, "type", r->key_type, "bits", nk.bits,
+	    "subject_cn", cn)) == 0) {
+		reply = json_pack("{s:b,s:{s:s,s:s,s:s,s:s,s:i,s:s}}", "ok", 1,
+		    "key", "id", nk.id_hex, "label", nk.label, "role", r->role,
+		    "type", r->key_type, "bits", nk.bits, "uri", uri);
+		json_object_update(reply, extra);
+		api_reply(c, reply);
+	}
+	json_decref(extra);
+ out:
 	free(nk.csr_pem);
+	free(nk.pub_pem);
+}
+
+/*
+ * Which role's setting names the key with this CKA_ID, if any besides
+ * [hsm] key_uri: the audit checkpoint key and each ACME account key are
+ * in use as long as the configuration names them, and a retired one
+ * would stop the checkpoints or lose the account.
+ */
+static const char *
+named_elsewhere(struct agent *a, const char *id, char *what, size_t len)
+{
+	const struct config	*cfg = a->cfg;
+	char			 hex[129];
+
+	if (cfg->ckpt_key_uri != NULL && hsm_uri_key_id(a->hsm,
+	    cfg->ckpt_key_uri, hex, sizeof(hex)) == 0 && strcmp(hex, id) == 0) {
+		snprintf(what, len, "[state] checkpoint_key_uri");
+		return what;
+	}
+	for (size_t i = 0; i < cfg->nconnectors; i++) {
+		const struct connector_cfg *cc = &cfg->connectors[i];
+
+		if (cc->account_key_uri != NULL && hsm_uri_key_id(a->hsm,
+		    cc->account_key_uri, hex, sizeof(hex)) == 0 &&
+		    strcmp(hex, id) == 0) {
+			snprintf(what, len, "[connector %s] account_key_uri",
+			    cc->name);
+			return what;
+		}
+	}
+	return NULL;
 }
 
 static void
@@ -120,7 +203,7 @@ op_retire(struct agent *a, struct api_conn *c, struct api_request *r)
 {
 	char	 id[sizeof(a->cred.retirable_id)], label[128], err[512];
 	char	 conf_id[sizeof(a->cred.retirable_id)], cur[sizeof(a->cred.retirable_id)];
-	char	 uri[512];
+	char	 uri[512], what[128];
 	int	 rc;
 
 	snprintf(id, sizeof(id), "%s", r->key_id[0] ? r->key_id :
@@ -150,6 +233,16 @@ op_retire(struct agent *a, struct api_conn *c, struct api_request *r)
 			    "not start. Set key_uri = %s (the key in use), reload "
 			    "or restart, then retire it", id, a->cfg->path ?
 			    a->cfg->path : "the configuration", uri);
+		return;
+	}
+	if (named_elsewhere(a, id, what, sizeof(what)) != NULL) {
+		hsm_worker_unlock(a->hsm_worker);
+		if (api_ops_audit(a, c, "credential.retire", id, "refused",
+		    json_pack("{s:s}", "reason", what)) == 0)
+			api_reply_error(c, "bad_request", "key %s is the one %s "
+			    "in %s names: it is in use. Point %s at another "
+			    "key and restart first", id, what, a->cfg->path ?
+			    a->cfg->path : "the configuration", what);
 		return;
 	}
 	if (api_ops_audit(a, c, "credential.retire", id, "intent", NULL) ==

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "audit_checkpoint.h"
 #include "api_server.h"
 #include "audit.h"
 #include "csr.h"
@@ -746,7 +747,11 @@ op_reject(struct agent *a, struct api_conn *c, struct api_request *r)
 /*
  * A receipt for an issued order the caller may see: built from the log
  * (tlog_receipt.h), so it costs a read of the log up to the first
- * checkpoint past the order's delivery.
+ * checkpoint past the order's delivery. When no checkpoint covers the
+ * delivery yet, one is signed now: the caller waits for one signature
+ * instead of up to [state] checkpoint_interval, and a second ask for the
+ * same order finds it covered (one extra checkpoint per delivered
+ * certificate at most; audit_ckpt_now signs only a grown tree).
  */
 static void
 op_receipt(struct agent *a, struct api_conn *c, struct api_request *r)
@@ -772,7 +777,9 @@ op_receipt(struct agent *a, struct api_conn *c, struct api_request *r)
 		api_reply_error(c, "unavailable", "this agent signs no "
 		    "checkpoints ([state] checkpoint_key_uri): no receipts");
 	else if ((rc = tlog_receipt_build(audit_file(a->audit), o.id, &out,
-	    err, sizeof(err))) == 1)
+	    err, sizeof(err))) == 1 && (audit_ckpt_now(a, "receipt") == -1 ||
+	    (rc = tlog_receipt_build(audit_file(a->audit), o.id, &out, err,
+	    sizeof(err))) == 1))
 		api_reply_error(c, "busy", "no checkpoint covers order %s "
 		    "yet; the next comes within %u s", o.id,
 		    a->cfg->ckpt_interval_s);

@@ -296,6 +296,21 @@ get_credential_new(json_t *obj, struct api_request *r, char *err,
 	if ((got = get_str(obj, "subject", r->subject, sizeof(r->subject) - 1,
 	    0, err, errlen)) == -1)
 		return -1;
+	if ((got = get_str(obj, "role", r->role, sizeof(r->role) - 1, 0, err,
+	    errlen)) == -1)
+		return -1;
+	if (got == 0)
+		snprintf(r->role, sizeof(r->role), "tls");
+	if (strcmp(r->role, "tls") != 0 && strcmp(r->role, "checkpoint") != 0) {
+		snprintf(err, errlen, "\"role\" must be tls or checkpoint");
+		return -1;
+	}
+	if (strcmp(r->role, "checkpoint") == 0 && (strcmp(r->key_type, "ec") !=
+	    0 || r->subject[0] != '\0')) {
+		snprintf(err, errlen, "a checkpoint key is EC P-256 (signed "
+		    "notes of type 0x02) and has no subject");
+		return -1;
+	}
 	return 0;
 }
 
@@ -447,7 +462,7 @@ static const struct op_spec ops[] = {
 	{ OP_UNTRACK, "untrack", "name", parse_name },
 	{ OP_FETCH, "fetch", "name", parse_name },
 	{ OP_TRACKED, "tracked", "all", parse_tracked },
-	{ OP_CREDENTIAL_NEW, "credential_new", "key_type bits subject",
+	{ OP_CREDENTIAL_NEW, "credential_new", "key_type bits subject role",
 	    get_credential_new },
 	{ OP_CREDENTIAL_RETIRE, "credential_retire", "key_id", parse_retire },
 	{ OP_CA_CHAIN, "ca_chain", "connector", parse_ca_chain },

@@ -68,7 +68,12 @@ struct api_request {
 	char		 comment[API_MAX_COMMENT + 1];
 	/* track, untrack, fetch: [a-z0-9][a-z0-9._-]* */
 	char		 name[API_MAX_TRACK_NAME + 1];
-	/* credential_new: "ec" or "rsa", RSA bits, the CSR's CN */
+	/*
+	 * credential_new: "ec" or "rsa", RSA bits, the CSR's CN; the role,
+	 * "tls" (the gateway credential, with a CSR) or "checkpoint" (the
+	 * audit log's checkpoint key: EC P-256, no CSR, no subject)
+	 */
+	char		 role[12];
 	char		 key_type[4];
 	uint32_t	 bits;
 	char		 subject[API_MAX_NAME * 2 + 1];

@@ -41,7 +41,7 @@ note_name_ok(const char *name, size_t len)
 static int
 b64_decode(const char *s, size_t len, uint8_t *out, size_t outlen)
 {
-	uint8_t	 buf[4 + NOTE_MAX_SIG + 3];
+	uint8_t	 buf[1 + NOTE_MAX_SPKI + 3];	/* > 4 + NOTE_MAX_SIG */
 	char	 again[(sizeof(buf) + 2) / 3 * 4 + 1];
 	int	 n, pad = 0;
 
@@ -143,6 +143,78 @@ note_ecdsa_key_id(EVP_PKEY *pub, uint8_t id[4])
 	return 0;
 }
 
+int
+note_ecdsa_vkey(const char *name, EVP_PKEY *pub, char *out, size_t outlen)
+{
+	unsigned char	*der = NULL;
+	uint8_t		 id[4], raw[1 + NOTE_MAX_SPKI];
+	char		 b64[4 * ((sizeof(raw) + 2) / 3) + 1];
+	int		 n, r;
+
+	if (!note_name_ok(name, strlen(name)) ||
+	    note_ecdsa_key_id(pub, id) == -1 ||
+	    (n = i2d_PUBKEY(pub, &der)) <= 0)
+		return -1;
+	if ((size_t)n > NOTE_MAX_SPKI) {
+		OPENSSL_free(der);
+		return -1;
+	}
+	raw[0] = NOTE_SIG_ECDSA;
+	memcpy(raw + 1, der, (size_t)n);
+	OPENSSL_free(der);
+	EVP_EncodeBlock((unsigned char *)b64, raw, n + 1);
+	r = snprintf(out, outlen, "%s+%02x%02x%02x%02x+%s", name, id[0], id[1],
+	    id[2], id[3], b64);
+	return r < 0 || (size_t)r >= outlen ? -1 : r;
+}
+
+int
+note_vkey_parse(const char *line, size_t len, char *name, uint8_t id[4],
+    EVP_PKEY **pub, char *err, size_t errlen)
+{
+	const char		*p1, *p2;
+	uint8_t			 raw[1 + NOTE_MAX_SPKI], want[4];
+	const unsigned char	*d;
+	EVP_PKEY		*k;
+	int			 n;
+
+	*pub = NULL;
+	if ((p1 = memchr(line, '+', len)) == NULL || (size_t)(p1 - line) >
+	    NOTE_MAX_NAME || !note_name_ok(line, (size_t)(p1 - line)) ||
+	    (size_t)(line + len - p1) < 10 || p1[9] != '+')
+		return fail(err, errlen, "not a verifier key "
+		    "(name+hash+key)");
+	p2 = p1 + 9;
+	for (int i = 0; i < 8; i++) {
+		int c = p1[1 + i], v = c >= '0' && c <= '9' ? c - '0' :
+		    c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (v < 0)
+			return fail(err, errlen, "the verifier key's hash is "
+			    "not 8 lower-case hex digits");
+		if (i % 2 == 0)
+			id[i / 2] = (uint8_t)(v << 4);
+		else
+			id[i / 2] |= (uint8_t)v;
+	}
+	if ((n = b64_decode(p2 + 1, (size_t)(line + len - p2 - 1), raw,
+	    sizeof(raw))) < 2 || raw[0] != NOTE_SIG_ECDSA)
+		return fail(err, errlen, "the verifier key is not of type 0x02 "
+		    "(ECDSA P-256) in canonical base64");
+	d = raw + 1;
+	if ((k = d2i_PUBKEY(NULL, &d, n - 1)) == NULL || d != raw + n ||
+	    note_ecdsa_key_id(k, want) == -1 || memcmp(want, id, 4) != 0) {
+		EVP_PKEY_free(k);
+		ERR_clear_error();
+		return fail(err, errlen, "the verifier key is not a P-256 "
+		    "SubjectPublicKeyInfo whose SHA-256 begins with its hash");
+	}
+	memcpy(name, line, (size_t)(p1 - line));
+	name[p1 - line] = '\0';
+	*pub = k;
+	return 0;
+}
+
 static int
 verifies(EVP_PKEY *pub, const struct note *n, const struct note_sig *s)
 {
@@ -155,6 +227,20 @@ verifies(EVP_PKEY *pub, const struct note *n, const struct note_sig *s)
 	EVP_MD_CTX_free(md);
 	ERR_clear_error();
 	return ok;
+}
+
+int
+note_has_sig(const struct note *n, const char *name, EVP_PKEY *pub)
+{
+	uint8_t id[4];
+
+	if (note_ecdsa_key_id(pub, id) == -1)
+		return 0;
+	for (size_t i = 0; i < n->nsigs; i++)
+		if (strcmp(n->sigs[i].name, name) == 0 &&
+		    memcmp(n->sigs[i].key_id, id, 4) == 0)
+			return 1;
+	return 0;
 }
 
 int

@@ -23,6 +23,8 @@
 #define NOTE_MAX_SIGS		100
 #define NOTE_MAX_NAME		256
 #define NOTE_MAX_SIG		80	/* DER ECDSA P-256 is at most 72 */
+#define NOTE_MAX_SPKI		128	/* DER SPKI of P-256 is 91 */
+#define NOTE_SIG_ECDSA		0x02	/* the signature type byte */
 
 struct note_sig {
 	char		 name[NOTE_MAX_NAME + 1];
@@ -43,6 +45,23 @@ int	note_parse(const char *buf, size_t len, struct note *n, char *err,
 	    size_t errlen);
 /* The type 0x02 key ID of a P-256 public key. 0, or -1. */
 int	note_ecdsa_key_id(EVP_PKEY *pub, uint8_t id[4]);
+/*
+ * The verifier key line auditors are given, as Go's note verifiers and
+ * Rekor read it: "name+hex(key ID)+base64(0x02 || DER SPKI)". Its
+ * length, or -1 (not P-256, bad name, out too small).
+ */
+int	note_ecdsa_vkey(const char *name, EVP_PKEY *pub, char *out,
+	    size_t outlen);
+/*
+ * Reads a verifier key line (len bytes, no newline): name (NOTE_MAX_NAME
+ * + 1 bytes), key ID and the public key (the caller frees it), checked:
+ * type 0x02, a P-256 SPKI with nothing after it, the hash its key ID.
+ * 0, or -1 with err.
+ */
+int	note_vkey_parse(const char *line, size_t len, char *name,
+	    uint8_t id[4], EVP_PKEY **pub, char *err, size_t errlen);
+/* Does n carry a line (valid or not) for name's key pub? 1 or 0. */
+int	note_has_sig(const struct note *, const char *name, EVP_PKEY *pub);
 /*
  * Does n carry a valid signature of name's key pub? 1 yes; 0 no, with
  * err saying why (no line for the key, or one that does not verify: a

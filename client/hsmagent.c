@@ -30,6 +30,8 @@
 #include <openssl/x509.h>
 
 #include "agent_conn.h"
+#include "audit_cmd.h"
+#include "exit_codes.h"
 #include "audit.h"
 #include "signed_note.h"
 #include "tlog_proof.h"
@@ -46,11 +48,6 @@
 
 #define MAX_CSR_FILE	(48 * 1024)
 
-enum {
-	EX_DONE = 0, EX_ERROR = 1, EX_USAGE = 2, EX_NOAGENT = 3,
-	EX_PENDING = 10, EX_DENIED = 11, EX_REJECTED = 12, EX_RETRY = 13,
-	EX_UNCHANGED = 14,
-};
 
 static const char	*socket_path = HSMAGENT_SOCKET;
 
@@ -60,8 +57,9 @@ static const struct {
 	const char	*text;
 } synopsis[] = {
 	{ "enroll", "  enroll --connector NAME --profile NAME --csr FILE [--san TYPE:VALUE]...\n"
-	    "         [--validity DAYS] [--wait] [--out CERT] [--chain-out CHAIN]\n" },
-	{ "status", "  status ORDER [--out CERT] [--chain-out CHAIN]\n" },
+	    "         [--validity DAYS] [--wait] [--out CERT] [--chain-out CHAIN]\n"
+	    "         [--receipt FILE]\n" },
+	{ "status", "  status ORDER [--out CERT] [--chain-out CHAIN] [--receipt FILE]\n" },
 	{ "list", "  list [--all | --awaiting]   (--awaiting: orders you may approve)\n" },
 	{ "revoke", "  revoke (--order ORDER | --serial SERIAL) [--reason NAME] [--comment TEXT]\n"
 	    "         (SERIAL as openssl prints it: 0A1B, 0a:1b or serial=0A1B)\n" },
@@ -74,15 +72,18 @@ static const struct {
 	{ "tracked", "  tracked [--all | NAME]\n" },
 	{ "renew", "  renew NAME       (now, not at the renewal window: getcert resubmit)\n" },
 	{ "credential", "  credential new --csr-out FILE [--rsa BITS] [--subject CN]\n"
+	    "  credential new --role checkpoint --pub-out FILE\n"
 	    "  credential retire [--key-id HEX]\n" },
 	{ "offers", "  offers           (the connectors and profiles you may ask for)\n" },
 	{ "health", "  health\n" },
 	{ "metrics", "  metrics\n" },
 	{ "version", "  version          (the agent's; hsmagent --version: this client's)\n" },
-	{ "audit", "  audit verify FILE [--no-head] [--key PEM [--checkpoint FILE]]\n"
+	{ "audit", "  audit verify FILE [--no-head] [--key PEM | --vkey LINE]...\n"
+	    "         [--checkpoint FILE]\n"
 	    "  audit receipt FILE ORDER\n"
 	    "  audit prove FILE INDEX\n"
-	    "  audit verify-receipt RECEIPT CERT --key PEM\n" },
+	    "  audit verify-receipt RECEIPT CERT (--key PEM | --vkey LINE)\n"
+	    "  audit vkey --key PEM --origin NAME\n" },
 	{ "receipt", "  receipt ORDER [--out FILE]   (C2SP tlog-proof; audit "
 	    "verify-receipt checks it)\n" },
 	{ "certmonger-helper", "  certmonger-helper [--socket PATH] [--connector NAME --profile NAME]\n"
@@ -92,6 +93,7 @@ static const struct {
 static const char *current_cmd;	/* the subcommand being parsed, or NULL */
 static int	   list_all;	/* list --all */
 static int	   list_awaiting;	/* list --awaiting */
+static const char *receipt_out;		/* enroll, status --receipt FILE */
 
 static void
 print_usage(FILE *f, const char *cmd)
@@ -313,6 +315,34 @@ write_pem(const char *path, const char *pem)
 	return 0;
 }
 
+static json_t *ask(json_t *, int *);
+
+/*
+ * The order's receipt (C2SP tlog-proof) into path, or to stdout for
+ * NULL. The agent signs a checkpoint for it if none covers it yet.
+ */
+static int
+receipt_to(const char *order, const char *path)
+{
+	json_t	*r;
+	int	 rc;
+	char	 err[512];
+
+	if ((r = ask(json_pack("{s:s,s:s}", "op", "receipt", "order", order),
+	    &rc)) == NULL)
+		return rc;
+	rc = EX_DONE;
+	if (path == NULL)
+		fputs(agent_str(r, "receipt"), stdout);
+	else if (deliver_file(path, agent_str(r, "receipt"), err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "hsmagent: %s\n", err);
+		rc = EX_ERROR;
+	}
+	json_decref(r);
+	return rc;
+}
+
 /* Exit code for an order in a final or waiting state. */
 static int
 order_exit(json_t *o, const char *out, const char *chain_out)
@@ -324,6 +354,15 @@ order_exit(json_t *o, const char *out, const char *chain_out)
 		    "certificate"))) == -1 || write_pem(chain_out,
 		    json_string_value(json_object_get(o, "chain"))) == -1)
 			return EX_ERROR;
+		if (receipt_out != NULL && receipt_to(agent_str(o, "id"),
+		    receipt_out) != EX_DONE) {
+			fprintf(stderr, "hsmagent: order %s is issued%s%s; its "
+			    "receipt is not written (hsmagent receipt %s --out "
+			    "%s asks again)\n", agent_str(o, "id"), out ?
+			    " and its certificate is in " : "", out ? out : "",
+			    agent_str(o, "id"), receipt_out);
+			return EX_ERROR;
+		}
 		return EX_DONE;
 	}
 	if (strcmp(st, "rejected") == 0)
@@ -521,6 +560,7 @@ cmd_enroll(int argc, char *argv[])
 		{ "wait", no_argument, NULL, 'w' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "chain-out", required_argument, NULL, 'C' },
+		{ "receipt", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char	*connector = NULL, *profile = NULL, *csr = NULL;
@@ -546,6 +586,7 @@ cmd_enroll(int argc, char *argv[])
 		case 'w': wait = 1; break;
 		case 'o': out = optarg; break;
 		case 'C': chain_out = optarg; break;
+		case 'R': receipt_out = optarg; break;
 		default: usage();
 		}
 	}
@@ -571,6 +612,7 @@ cmd_order_op(const char *op, int argc, char *argv[])
 		{ "out", required_argument, NULL, 'o' },
 		{ "chain-out", required_argument, NULL, 'C' },
 		{ "comment", required_argument, NULL, 'm' },
+		{ "receipt", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char	*out = NULL, *chain_out = NULL, *comment = NULL;
@@ -582,12 +624,14 @@ cmd_order_op(const char *op, int argc, char *argv[])
 		case 'o': out = optarg; break;
 		case 'C': chain_out = optarg; break;
 		case 'm': comment = optarg; break;
+		case 'R': receipt_out = optarg; break;
 		default: usage();
 		}
 	}
 	if (optind + 1 != argc)
 		usage();
-	if (strcmp(op, "reject") != 0 && comment != NULL)
+	if ((strcmp(op, "reject") != 0 && comment != NULL) ||
+	    (strcmp(op, "status") != 0 && receipt_out != NULL))
 		usage();
 	req = json_pack("{s:s,s:s}", "op", op, "order", argv[optind]);
 	if (comment != NULL)
@@ -764,6 +808,8 @@ cmd_track(int argc, char *argv[])
 
 /*
  * credential new: a key made in the HSM, its CSR written to --csr-out;
+ * with --role checkpoint, the audit log's checkpoint key, its public key
+ * written to --pub-out and its verifier key line printed, for auditors;
  * credential retire: the old key destroyed once the new one is in use.
  */
 static int
@@ -774,11 +820,13 @@ cmd_credential(int argc, char *argv[])
 		{ "rsa", required_argument, NULL, 'r' },
 		{ "subject", required_argument, NULL, 's' },
 		{ "key-id", required_argument, NULL, 'k' },
+		{ "role", required_argument, NULL, 'R' },
+		{ "pub-out", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char	*out = NULL, *sub;
+	const char	*out = NULL, *pub_out = NULL, *sub;
 	json_t		*req, *r, *k;
-	int		 ch, rc, is_new;
+	int		 ch, rc, is_new, ckpt = 0;
 	char		*end, err[512];
 	long		 bits;
 
@@ -815,15 +863,48 @@ cmd_credential(int argc, char *argv[])
 				usage();
 			json_object_set_new(req, "key_id", json_string(optarg));
 			break;
+		case 'R':
+			if (!is_new)
+				usage();
+			if (strcmp(optarg, "tls") != 0 &&
+			    strcmp(optarg, "checkpoint") != 0)
+				bad_value(" new --role", optarg, "tls or "
+				    "checkpoint");
+			ckpt = strcmp(optarg, "checkpoint") == 0;
+			json_object_set_new(req, "role", json_string(optarg));
+			break;
+		case 'p': pub_out = optarg; break;
 		default: usage();
 		}
 	}
-	if (optind != argc || (is_new != (out != NULL)))
+	/* new: a CSR for the TLS role, a public key for the checkpoint one */
+	if (optind != argc || (is_new && ckpt != (pub_out != NULL)) ||
+	    (is_new && !ckpt != (out != NULL)) || (!is_new && (out != NULL ||
+	    pub_out != NULL)))
 		usage();
 	if ((r = ask(req, &rc)) == NULL)
 		return rc;
 	rc = EX_DONE;
-	if (is_new) {
+	if (is_new && ckpt) {
+		k = json_object_get(r, "key");
+		if (deliver_file(pub_out, agent_str(r, "public_key"), err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "hsmagent: %s\n", err);
+			rc = EX_ERROR;
+		} else if (!agent_echo)
+			printf("checkpoint key %s (id %s) made in the HSM; public "
+			    "key in %s.\n"
+			    "Verifier key (for auditors and witnesses):\n"
+			    "  %s\n"
+			    "Next:\n"
+			    "  1. give auditors %s (hsmagent audit verify "
+			    "--key) and the line above;\n"
+			    "  2. set [state] checkpoint_key_uri = %s;\n"
+			    "  3. restart the agent: its checkpoints are then "
+			    "signed by this key.\n", agent_str(k, "label"),
+			    agent_str(k, "id"), pub_out, agent_str(r, "vkey"),
+			    pub_out, agent_str(k, "uri"));
+	} else if (is_new) {
 		k = json_object_get(r, "key");
 		if (deliver_file(out, agent_str(r, "csr"), err, sizeof(err)) == -1) {
 			fprintf(stderr, "hsmagent: %s\n", err);
@@ -931,86 +1012,6 @@ cmd_tracked_one(const char *name)
 	return rc;
 }
 
-/*
- * A checkpoint kept elsewhere: the note itself (FILE.checkpoint), or a
- * line of the system log carrying it as "note64=BASE64". malloc'd.
- */
-static char *
-kept_note(const char *path, size_t *len)
-{
-	char	*buf = NULL, *b64, *end, *note;
-	size_t	 n;
-	int	 m;
-
-	if (read_file_capped(path, NOTE_MAX_LEN * 2, &buf, &n) == -1)
-		return NULL;
-	if ((b64 = strstr(buf, "note64=")) == NULL) {
-		*len = n;
-		return buf;
-	}
-	b64 += 7;
-	for (end = b64; *end != '\0' && !isspace((unsigned char)*end); end++)
-		;
-	note = xmalloc((size_t)(end - b64) / 4 * 3 + 1);
-	m = (end - b64) % 4 == 0 ? EVP_DecodeBlock((unsigned char *)note,
-	    (unsigned char *)b64, (int)(end - b64)) : -1;
-	free(buf);
-	if (m < 0) {
-		free(note);
-		return NULL;
-	}
-	/* EVP_DecodeBlock counts the padding as bytes: the note ends at '\n'. */
-	while (m > 0 && note[m - 1] != '\n')
-		m--;
-	*len = (size_t)m;
-	return note;
-}
-
-/* The transparency log: --key PEM [--checkpoint FILE]. */
-static int
-audit_tlog(const char *path, const char *keyfile, const char *keptfile)
-{
-	struct tlog_result	 res;
-	EVP_PKEY		*key = NULL;
-	FILE			*f;
-	char			*kept = NULL, msg[512];
-	size_t			 kept_len = 0;
-	int			 r;
-
-	if ((f = fopen(keyfile, "re")) != NULL) {
-		key = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-		fclose(f);
-	}
-	if (key == NULL) {
-		fprintf(stderr, "hsmagent: %s: not a PEM public key\n",
-		    keyfile);
-		return EX_ERROR;
-	}
-	if (keptfile != NULL && (kept = kept_note(keptfile, &kept_len)) ==
-	    NULL) {
-		fprintf(stderr, "hsmagent: %s: not a checkpoint\n", keptfile);
-		EVP_PKEY_free(key);
-		return EX_ERROR;
-	}
-	r = tlog_verify_file(path, key, kept, kept_len, &res, msg,
-	    sizeof(msg));
-	EVP_PKEY_free(key);
-	free(kept);
-	if (r != 0) {
-		fprintf(stderr, "%s: %s\n", path, msg);
-		return EX_ERROR;
-	}
-	printf("%s: %llu checkpoints verified, the last of %llu records",
-	    path, (unsigned long long)res.checkpoints,
-	    (unsigned long long)res.last_size);
-	if (keptfile != NULL)
-		printf("; extends the kept checkpoint");
-	printf("\n");
-	return EX_DONE;
-}
-
-static int	cmd_audit_verify(int, char *[]);
-
 /* receipt ORDER [--out FILE]: the agent builds it; checked offline. */
 static int
 cmd_receipt(int argc, char *argv[])
@@ -1020,9 +1021,7 @@ cmd_receipt(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	const char	*out = NULL;
-	json_t		*r;
-	int		 ch, rc;
-	char		 err[512];
+	int		 ch;
 
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
@@ -1032,157 +1031,7 @@ cmd_receipt(int argc, char *argv[])
 	}
 	if (optind + 1 != argc)
 		usage();
-	if ((r = ask(json_pack("{s:s,s:s}", "op", "receipt", "order",
-	    argv[optind]), &rc)) == NULL)
-		return rc;
-	if (out == NULL)
-		fputs(agent_str(r, "receipt"), stdout);
-	else if (deliver_file(out, agent_str(r, "receipt"), err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "hsmagent: %s\n", err);
-		json_decref(r);
-		return EX_ERROR;
-	}
-	json_decref(r);
-	return EX_DONE;
-}
-
-/* audit receipt LOG ORDER: the receipt, from a log the caller can read. */
-static int
-audit_receipt(const char *log, const char *order)
-{
-	char	*out = NULL, err[256];
-	int	 r = tlog_receipt_build(log, order, &out, err, sizeof(err));
-
-	if (r == 1) {
-		fprintf(stderr, "hsmagent: order %s is in the log but no "
-		    "checkpoint covers it yet; ask again after the next\n",
-		    order);
-		return EX_ERROR;
-	}
-	if (r == -1) {
-		fprintf(stderr, "hsmagent: %s\n", err);
-		return EX_ERROR;
-	}
-	fputs(out, stdout);
-	free(out);
-	return EX_DONE;
-}
-
-/* audit prove LOG INDEX: the inclusion proof of record INDEX (from 0). */
-static int
-audit_prove(const char *log, const char *index)
-{
-	char			*out = NULL, err[256], *end;
-	unsigned long long	 i;
-	int			 r;
-
-	errno = 0;
-	i = strtoull(index, &end, 10);
-	if (index[0] < '0' || index[0] > '9' || *end != '\0' || errno != 0)
-		usage();
-	if ((r = tlog_prove(log, (uint64_t)i, &out, err, sizeof(err))) == 1)
-		fprintf(stderr, "hsmagent: no checkpoint covers record %llu "
-		    "yet\n", i);
-	else if (r == -1)
-		fprintf(stderr, "hsmagent: %s\n", err);
-	else
-		fputs(out, stdout);
-	free(out);
-	return r == 0 ? EX_DONE : EX_ERROR;
-}
-
-/* audit verify-receipt RECEIPT CERT --key PEM: offline, nothing else. */
-static int
-audit_verify_receipt(const char *receipt, const char *cert, const char *keyf)
-{
-	EVP_PKEY	*key = NULL;
-	X509		*x = NULL;
-	FILE		*f;
-	char		*buf = NULL, err[256];
-	unsigned char	*der = NULL;
-	size_t		 len;
-	int		 n = -1, ok = 0;
-
-	if ((f = fopen(keyf, "re")) != NULL) {
-		key = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-		fclose(f);
-	}
-	if ((f = fopen(cert, "re")) != NULL) {
-		x = PEM_read_X509(f, NULL, NULL, NULL);
-		fclose(f);
-	}
-	if (x != NULL)
-		n = i2d_X509(x, &der);
-	if (key == NULL || n <= 0 || read_file_capped(receipt,
-	    TLOG_PROOF_MAX_EXTRA * 2 + NOTE_MAX_LEN, &buf, &len) == -1)
-		snprintf(err, sizeof(err), "cannot read %s", key == NULL ?
-		    keyf : n <= 0 ? cert : receipt);
-	else
-		ok = tlog_receipt_verify(buf, len, der, (size_t)n, key, err,
-		    sizeof(err));
-	if (ok)
-		printf("%s: the certificate was delivered as logged, under a "
-		    "signed checkpoint\n", cert);
-	else
-		fprintf(stderr, "%s: %s\n", receipt, err);
-	free(buf);
-	OPENSSL_free(der);
-	X509_free(x);
-	EVP_PKEY_free(key);
-	return ok ? EX_DONE : EX_ERROR;
-}
-
-static int
-cmd_audit(int argc, char *argv[])
-{
-	if (argc == 4 && strcmp(argv[1], "receipt") == 0)
-		return audit_receipt(argv[2], argv[3]);
-	if (argc == 4 && strcmp(argv[1], "prove") == 0)
-		return audit_prove(argv[2], argv[3]);
-	if (argc == 6 && strcmp(argv[1], "verify-receipt") == 0 &&
-	    strcmp(argv[4], "--key") == 0)
-		return audit_verify_receipt(argv[2], argv[3], argv[5]);
-	return cmd_audit_verify(argc, argv);
-}
-
-static int
-cmd_audit_verify(int argc, char *argv[])
-{
-	uint64_t	 n = 0, bad = 0;
-	const char	*key = NULL, *kept = NULL;
-	char		 msg[512];
-	int		 r;
-
-	if (argc < 3 || strcmp(argv[1], "verify") != 0)
-		usage();
-	for (int i = 3; i < argc; i += 2) {
-		if (strcmp(argv[i], "--no-head") == 0) {
-			audit_verify_no_head = 1;
-			i--;
-			continue;
-		}
-		if (i + 1 >= argc)
-			usage();
-		if (strcmp(argv[i], "--key") == 0)
-			key = argv[i + 1];
-		else if (strcmp(argv[i], "--checkpoint") == 0)
-			kept = argv[i + 1];
-		else
-			usage();
-	}
-	if (kept != NULL && key == NULL) {
-		fprintf(stderr, "hsmagent: --checkpoint needs --key, the "
-		    "checkpoint key's public half\n");
-		return EX_USAGE;
-	}
-	r = audit_verify_file(argv[2], &n, &bad, msg, sizeof(msg));
-	if (r != 0) {
-		fprintf(stderr, "%s: %s\n", argv[2], msg);
-		return EX_ERROR;
-	}
-	printf("%s: intact, %llu records\n", argv[2], (unsigned long long)n);
-	return key == NULL ? EX_DONE : audit_tlog(argv[2], key, kept);
+	return receipt_to(argv[optind], out);
 }
 
 /* "--json" anywhere before "--" (not certmonger's line): taken out. */
@@ -1290,8 +1139,13 @@ main(int argc, char *argv[])
 			usage();
 		return transact(json_pack("{s:s}", "op", cmd), NULL, NULL);
 	}
-	if (strcmp(cmd, "audit") == 0)
-		return cmd_audit(argc, argv);
+	if (strcmp(cmd, "audit") == 0) {
+		int rc = audit_cmd(argc, argv);
+
+		if (rc == AUDIT_CMD_USAGE)
+			usage();
+		return rc;
+	}
 	if (strcmp(cmd, "receipt") == 0)
 		return cmd_receipt(argc, argv);
 	if (strcmp(cmd, "fetch") == 0)

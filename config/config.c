@@ -161,6 +161,9 @@ static const struct key keys[] = {
 	    86400, REQ_NO },
 	{ SEC_STATE, "checkpoint_origin", V_ORIGIN, F(ckpt_origin), 0, 0,
 	    REQ_NO },
+	{ SEC_STATE, "checkpoint_previous_key_uri", V_KEYURI,
+	    F(ckpt_prev_key_uri), 0, 0, REQ_NO },
+	{ SEC_STATE, "checkpoint_dir", V_PATH, F(ckpt_dir), 0, 0, REQ_NO },
 
 	{ SEC_RENEWAL, "window_percent", V_NUMBER, F(renew_window_pct), 1, 90,
 	    REQ_NO },
@@ -1322,6 +1325,8 @@ config_free(struct config *cfg)
 	free(cfg->audit_log);
 	free(cfg->ckpt_key_uri);
 	free(cfg->ckpt_origin);
+	free(cfg->ckpt_prev_key_uri);
+	free(cfg->ckpt_dir);
 	free(cfg->http01_listen);
 	for (size_t i = 0; i < cfg->nconnectors; i++) {
 		free(cfg->connectors[i].name);

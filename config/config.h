@@ -106,6 +106,8 @@ struct config {
 	uint32_t	 ckpt_records;		/* a checkpoint every N; 1000 */
 	uint32_t	 ckpt_interval_s;	/* or every T s; 60 */
 	char		*ckpt_origin;		/* NULL: host name and key ID */
+	char		*ckpt_prev_key_uri;	/* the key rotated from, or NULL */
+	char		*ckpt_dir;		/* a copy of each checkpoint, or NULL */
 
 	/*
 	 * The http-01 listener (RFC 8555 §8.3): one per agent, bound by the

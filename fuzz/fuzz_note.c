@@ -1,6 +1,7 @@
 /*
- * fuzz_note.c - the signed-note and checkpoint parsers on any bytes:
- * what an attacker could leave in a checkpoint file or a receipt.
+ * fuzz_note.c - the signed-note, checkpoint, tlog-proof and verifier
+ * key parsers on any bytes: what an attacker could leave in a checkpoint
+ * file, a receipt, or a key-rotation record of the log.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (tlog_proof_parse((const char *)data, size, &t, err,
 		    sizeof(err)) == 0)
 			tlog_proof_free(&t);
+	}
+	{
+		char		 name[NOTE_MAX_NAME + 1];
+		uint8_t		 id[4];
+		EVP_PKEY	*k;
+
+		if (note_vkey_parse((const char *)data, size, name, id, &k,
+		    err, sizeof(err)) == 0)
+			EVP_PKEY_free(k);
 	}
 	return 0;
 }

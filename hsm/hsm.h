@@ -81,21 +81,25 @@ int	hsm_sign(struct hsm *, enum sign_scheme, const uint8_t *dgst,
 /*
  * A new credential (keygen.c): a key pair generated in the token (EC
  * P-256, or RSA of bits), private key sensitive and never extractable,
- * checked after the fact, labelled "hsmagent-<UTC time>" with a random
- * CKA_ID; and a CSR for it with subject CN, signed in the token. The
+ * checked after the fact, labelled "<prefix>-<UTC time>" with a random
+ * CKA_ID; its public key as PEM; and, when a subject CN is given, a CSR
+ * for it signed in the token (the audit checkpoint key has no
+ * certificate: auditors are given its public key). The
  * agent keeps using the current key until a certificate for the new one
  * is installed (hsm_use_cert).
  */
 struct hsm_keygen {
 	enum hsm_key_type	 type;
 	int			 bits;		/* RSA only: 2048, 3072, 4096 */
-	const char		*subject_cn;
+	const char		*subject_cn;	/* NULL: no CSR */
+	const char		*label_prefix;	/* NULL: "hsmagent" */
 };
 struct hsm_newkey {
 	char	 id_hex[33];
 	char	 label[64];
 	int	 bits;
-	char	*csr_pem;			/* malloc'd */
+	char	*csr_pem;			/* malloc'd; NULL: none asked */
+	char	*pub_pem;			/* malloc'd SubjectPublicKeyInfo */
 };
 int	hsm_keygen(struct hsm *, const struct hsm_keygen *,
 	    struct hsm_newkey *, char *err, size_t errlen);

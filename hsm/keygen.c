@@ -272,6 +272,26 @@ make_csr(struct hsm *h, CK_OBJECT_HANDLE priv, EVP_PKEY *pub,
 	return pem;
 }
 
+/* The public key as PEM (SubjectPublicKeyInfo), malloc'd; NULL with err. */
+static char *
+pub_pem(EVP_PKEY *pk, char *err, size_t errlen)
+{
+	BIO	*b = BIO_new(BIO_s_mem());
+	char	*data, *pem = NULL;
+	long	 len;
+
+	if (b != NULL && PEM_write_bio_PUBKEY(b, pk) == 1 &&
+	    (len = BIO_get_mem_data(b, &data)) > 0) {
+		pem = xmalloc((size_t)len + 1);
+		memcpy(pem, data, (size_t)len);
+		pem[len] = '\0';
+	} else
+		snprintf(err, errlen, "cannot write the new public key");
+	BIO_free(b);
+	ERR_clear_error();
+	return pem;
+}
+
 int
 hsm_keygen(struct hsm *h, const struct hsm_keygen *kg, struct hsm_newkey *out,
     char *err, size_t errlen)
@@ -291,6 +311,7 @@ hsm_keygen(struct hsm *h, const struct hsm_keygen *kg, struct hsm_newkey *out,
 	CK_RV			 rv;
 	time_t			 now = time(NULL);
 	struct tm		 tm;
+	int			 n;
 
 	memset(out, 0, sizeof(*out));
 	err[0] = '\0';
@@ -301,7 +322,13 @@ hsm_keygen(struct hsm *h, const struct hsm_keygen *kg, struct hsm_newkey *out,
 		return -1;
 	}
 	gmtime_r(&now, &tm);
-	strftime(label, sizeof(label), "hsmagent-%Y%m%dT%H%M%SZ", &tm);
+	n = snprintf(label, sizeof(label), "%s-", kg->label_prefix != NULL ?
+	    kg->label_prefix : "hsmagent");
+	if (n < 0 || (size_t)n >= sizeof(label) - 20) {
+		snprintf(err, errlen, "the key label prefix is too long");
+		return -1;
+	}
+	strftime(label + n, sizeof(label) - (size_t)n, "%Y%m%dT%H%M%SZ", &tm);
 	pub[np++] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
 	pub[np++] = (CK_ATTRIBUTE){ CKA_VERIFY, &yes, sizeof(yes) };
 	pub[np++] = (CK_ATTRIBUTE){ CKA_LABEL, label, strlen(label) };
@@ -336,11 +363,14 @@ hsm_keygen(struct hsm *h, const struct hsm_keygen *kg, struct hsm_newkey *out,
 	}
 	if (check_new_key(h, rw, hpriv, err, errlen) == -1 ||
 	    (pk = public_key(h, rw, hpub, kg->type)) == NULL ||
-	    (out->csr_pem = make_csr(h, hpriv, pk, kg->type, kg->subject_cn,
-	    err, errlen)) == NULL) {
+	    (out->pub_pem = pub_pem(pk, err, errlen)) == NULL ||
+	    (kg->subject_cn != NULL && (out->csr_pem = make_csr(h, hpriv, pk,
+	    kg->type, kg->subject_cn, err, errlen)) == NULL)) {
 		if (pk == NULL && err[0] == '\0')
 			snprintf(err, errlen, "cannot read the new public key");
 		/* Nothing half-made stays on the token. */
+		free(out->pub_pem);
+		out->pub_pem = NULL;
 		h->fl->C_DestroyObject(rw, hpriv);
 		h->fl->C_DestroyObject(rw, hpub);
 		h->fl->C_CloseSession(rw);

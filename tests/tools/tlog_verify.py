@@ -19,7 +19,17 @@ shared would pass both; two readings of the RFC that disagree fail here.
       "index size sha256(record)"
   tlog_verify.py root LOG [SIZE]
       the root of the log's first SIZE records (default all), in base64
+  tlog_verify.py vkey LINE PUBKEY.pem NAME
+      a C2SP verifier key line (as Go's note verifiers and Rekor read
+      type 0x02 keys): NAME's, of type 0x02, the key in PUBKEY.pem, its
+      hash the key ID
+  tlog_verify.py log LOG PUBKEY.pem
+      every checkpoint record of the log, starting from the one trusted
+      key and following key rotations (a rotation record names a
+      trusted key and a new one; the next checkpoint must carry both
+      signatures); prints "checkpoints N rotations R"
 """
+import json
 import base64
 import hashlib
 import sys
@@ -147,6 +157,71 @@ def verify_proof(text, pub):
     return extra, index, origin, size
 
 
+def spki(pub):
+    return pub.public_bytes(serialization.Encoding.DER,
+                            serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def parse_vkey(line):
+    """(name, public key) of a type 0x02 verifier key line."""
+    name, khash, b64 = line.split("+", 2)
+    raw = base64.b64decode(b64, validate=True)
+    if base64.b64encode(raw).decode() != b64 or raw[:1] != b"\x02":
+        raise ValueError("not a type 0x02 verifier key")
+    pub = serialization.load_der_public_key(raw[1:])
+    if not isinstance(pub.curve, ec.SECP256R1) or spki(pub) != raw[1:]:
+        raise ValueError("not a P-256 SubjectPublicKeyInfo")
+    if key_id(pub).hex() != khash:
+        raise ValueError("the key hash is not the key's")
+    return name, pub
+
+
+def signed_by(text, pub, name):
+    """Does the note carry a valid signature of the key? A line for the
+    key that fails raises."""
+    body, sigs = parse_note(text)
+    for n, k, sig in sigs:
+        if n == name and k == key_id(pub):
+            pub.verify(sig, body.encode(), ec.ECDSA(hashes.SHA256()))
+            return True
+    return False
+
+
+def verify_log(path, pub):
+    with open(path, "rb") as f:
+        lines = [line.rstrip(b"\n") for line in f]
+    leaves = [leaf_hash(line) for line in lines]
+    trusted, pending, count, rotations = [pub], None, 0, 0
+    for i, line in enumerate(lines):
+        r = json.loads(line)
+        d = r.get("details") or {}
+        if r["event"] == "audit.checkpoint_key":
+            _, old = parse_vkey(d["from"])
+            _, new = parse_vkey(d["to"])
+            match = [k for k in trusted if spki(k) == spki(old)]
+            if not match:
+                raise ValueError("record %d rotates from an untrusted key" % (i + 1))
+            pending = (match[0], new)
+        elif r["event"] == "audit.checkpoint":
+            body = parse_note(d["note"])[0]
+            origin, size, root = parse_checkpoint(body)
+            if not any([signed_by(d["note"], k, origin) for k in trusted]):
+                raise ValueError("record %d: no trusted signature" % (i + 1))
+            if pending is not None:
+                old, new = pending
+                if not (signed_by(d["note"], old, origin) and
+                        signed_by(d["note"], new, origin)):
+                    raise ValueError("record %d: the rotation is not signed by both" % (i + 1))
+                trusted = [new if k is old else k for k in trusted]
+                pending, rotations = None, rotations + 1
+            if size != i or mth(leaves[:i]) != root:
+                raise ValueError("record %d: not the log's tree" % (i + 1))
+            count += 1
+    if pending is not None or count == 0:
+        raise ValueError("no checkpoint, or a rotation never signed by both")
+    return count, rotations
+
+
 def selftest():
     data = [bytes.fromhex(h) for h in ("", "00", "10", "2021", "3031",
             "40414243", "5051525354555657",
@@ -188,6 +263,18 @@ def main(argv):
         if n > len(leaves):
             raise ValueError("the log has %d records, not %d" % (len(leaves), n))
         print(base64.b64encode(mth(leaves[:n])).decode())
+    elif len(argv) == 5 and argv[1] == "vkey":
+        with open(argv[3], "rb") as f:
+            pub = serialization.load_pem_public_key(f.read())
+        name, got = parse_vkey(argv[2])
+        if name != argv[4] or spki(got) != spki(pub):
+            raise ValueError("the verifier key is not NAME's key in the PEM")
+        print("vkey", name, key_id(got).hex())
+    elif len(argv) == 4 and argv[1] == "log":
+        with open(argv[3], "rb") as f:
+            pub = serialization.load_pem_public_key(f.read())
+        count, rotations = verify_log(argv[2], pub)
+        print("checkpoints", count, "rotations", rotations)
     else:
         sys.stderr.write(__doc__)
         return 2
@@ -197,6 +284,6 @@ def main(argv):
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv))
-    except (ValueError, InvalidSignature, OSError) as e:
+    except (ValueError, InvalidSignature, OSError, KeyError) as e:
         sys.stderr.write("tlog_verify: %s\n" % (e or "the signature does not verify"))
         sys.exit(1)

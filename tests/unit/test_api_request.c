@@ -96,6 +96,11 @@ test_accepts(void **state)
 
 	/* The gateway credential: EC P-256 unless RSA is asked for. */
 	ok("{\"op\":\"credential_new\"}", &r);
+	assert_string_equal(r.role, "tls");
+	api_request_free(&r);
+	ok("{\"op\":\"credential_new\",\"role\":\"checkpoint\"}", &r);
+	assert_string_equal(r.role, "checkpoint");
+	assert_string_equal(r.key_type, "ec");
 	assert_int_equal(r.op, OP_CREDENTIAL_NEW);
 	assert_string_equal(r.key_type, "ec");
 	assert_int_equal(r.bits, 256);
@@ -177,6 +182,12 @@ test_refuses_values(void **state)
 	BAD("{\"op\":\"untrack\",\"name\":\"w\",\"all\":true}",
 	    "unknown member");
 	BAD("{\"op\":\"credential_new\",\"key_type\":\"dsa\"}", "ec or rsa");
+	BAD("{\"op\":\"credential_new\",\"role\":\"acme\"}",
+	    "tls or checkpoint");
+	BAD("{\"op\":\"credential_new\",\"role\":\"checkpoint\","
+	    "\"key_type\":\"rsa\"}", "EC P-256");
+	BAD("{\"op\":\"credential_new\",\"role\":\"checkpoint\","
+	    "\"subject\":\"x\"}", "no subject");
 	BAD("{\"op\":\"credential_new\",\"bits\":2048}", "is for rsa");
 	BAD("{\"op\":\"credential_new\",\"key_type\":\"rsa\",\"bits\":1024}",
 	    "2048, 3072 or 4096");

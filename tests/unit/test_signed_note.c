@@ -107,6 +107,62 @@ test_sign_and_verify(void **state)
 	EVP_PKEY_free(other);
 }
 
+/*
+ * Verifier key lines: ours read back to the same key; Rekor's published
+ * P-256 key (the form Go's note verifiers for type 0x02 take) parses
+ * under its real hash and not under the placeholder its docs show; a
+ * changed hash, type, key or name is refused.
+ */
+static void
+test_vkey(void **state)
+{
+	static const char rekor_key[] = "AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABN"
+	    "htmPtrWm3U1eQXBogSMdGvXwBcK5AW5i0hrZLOC96l+smGNM7nwZ4QvFK/4sueRo"
+	    "Vj//QP22Ni4Qt9DPfkWLc=";
+	EVP_PKEY	*k = p256(), *got = NULL;
+	char		 line[512], bad[512], name[NOTE_MAX_NAME + 1], err[160];
+	uint8_t		 id[4], want[4];
+	int		 n;
+
+	(void)state;
+	n = note_ecdsa_vkey("hsmagent/host-1/abcd", k, line, sizeof(line));
+	assert_true(n > 0);
+	assert_int_equal(note_vkey_parse(line, (size_t)n, name, id, &got, err,
+	    sizeof(err)), 0);
+	assert_string_equal(name, "hsmagent/host-1/abcd");
+	assert_int_equal(note_ecdsa_key_id(k, want), 0);
+	assert_memory_equal(id, want, 4);
+	assert_int_equal(EVP_PKEY_eq(k, got), 1);
+	EVP_PKEY_free(got);
+	assert_int_equal(note_ecdsa_vkey("bad+name", k, line, sizeof(line)),
+	    -1);
+	assert_int_equal(note_ecdsa_vkey("x", k, line, 20), -1);
+
+	snprintf(bad, sizeof(bad), "rekor.sigstore.dev+c0d23d6a+%s", rekor_key);
+	assert_int_equal(note_vkey_parse(bad, strlen(bad), name, id, &got, err,
+	    sizeof(err)), 0);
+	assert_string_equal(name, "rekor.sigstore.dev");
+	EVP_PKEY_free(got);
+	snprintf(bad, sizeof(bad), "rekor.sigstore.dev+12345678+%s", rekor_key);
+	assert_int_equal(note_vkey_parse(bad, strlen(bad), name, id, &got, err,
+	    sizeof(err)), -1);
+	assert_null(got);
+	assert_non_null(strstr(err, "hash"));
+	snprintf(bad, sizeof(bad), "rekor.sigstore.dev+C0D23D6A+%s", rekor_key);
+	assert_int_equal(note_vkey_parse(bad, strlen(bad), name, id, &got, err,
+	    sizeof(err)), -1);
+	/* Type 0x01 (Ed25519) is not ours. */
+	snprintf(bad, sizeof(bad), "rekor.sigstore.dev+c0d23d6a+AT%s",
+	    rekor_key + 2);
+	assert_int_equal(note_vkey_parse(bad, strlen(bad), name, id, &got, err,
+	    sizeof(err)), -1);
+	for (const char *b = "+c0d23d6a+Ag==\0x+c0d23d6a\0x+c0d23d6a+\0"
+	    "x+c0d2+AjBZ\0x y+c0d23d6a+AjBZ\0"; *b != '\0'; b += strlen(b) + 1)
+		assert_int_equal(note_vkey_parse(b, strlen(b), name, id, &got,
+		    err, sizeof(err)), -1);
+	EVP_PKEY_free(k);
+}
+
 /* golang.org/x/mod/sumdb/note's example: parsed, not verified (Ed25519). */
 static void
 test_published_example(void **state)
@@ -266,6 +322,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign_and_verify),
 		cmocka_unit_test(test_published_example),
+		cmocka_unit_test(test_vkey),
 		cmocka_unit_test(test_malformed_notes),
 		cmocka_unit_test(test_malformed_checkpoints),
 		cmocka_unit_test(test_tlog_proof),
