@@ -245,9 +245,9 @@ test_new_credential(void **state)
 	char			 certfile[] = "/tmp/hsmagent-newcred.XXXXXX";
 	struct hsm		*h = open_key(getenv("EC_KEY_URI"),
 				    "client-ec.crt", "pin", 0, err, sizeof(err));
-	struct hsm_keygen	 kg = { HSM_KEY_EC, 0, "rotated.example" };
+	struct hsm_keygen	 kg = { HSM_KEY_EC, 0, "rotated.example", NULL };
 	struct hsm_newkey	 nk, rk;
-	struct hsm_keygen	 rg = { HSM_KEY_RSA, 2048, "rsa.example" };
+	struct hsm_keygen	 rg = { HSM_KEY_RSA, 2048, "rsa.example", NULL };
 	uint8_t			 d[32], sig[HSM_MAX_SIG];
 	size_t			 siglen;
 	int			 fd, switched;
@@ -275,6 +275,23 @@ test_new_credential(void **state)
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "no key with id"));
 	free(rk.csr_pem);
+	free(rk.pub_pem);
+	/* No subject: no CSR (the checkpoint key), the public key only. */
+	{
+		struct hsm_keygen	 cg = { HSM_KEY_EC, 256, NULL,
+					    "hsmagent-checkpoint" };
+		struct hsm_newkey	 ck;
+
+		if (hsm_keygen(h, &cg, &ck, err, sizeof(err)) == -1)
+			fail_msg("hsm_keygen without a CSR: %s", err);
+		assert_null(ck.csr_pem);
+		assert_non_null(strstr(ck.pub_pem, "BEGIN PUBLIC KEY"));
+		assert_int_equal(strncmp(ck.label, "hsmagent-checkpoint-",
+		    20), 0);
+		assert_int_equal(hsm_retire(h, ck.id_hex, label,
+		    sizeof(label), err, sizeof(err)), 0);
+		free(ck.pub_pem);
+	}
 	/* The certificate for the new key arrives: the agent switches. */
 	assert_true((fd = mkstemp(certfile)) != -1);
 	close(fd);
@@ -301,6 +318,7 @@ test_new_credential(void **state)
 	    sizeof(err)), -1);
 	unlink(certfile);
 	free(nk.csr_pem);
+	free(nk.pub_pem);
 	hsm_close(h);
 }
 
