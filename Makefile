@@ -287,14 +287,22 @@ BENCH_SIGN	:= $(BUILD)/bench/sign-libp11
 BENCH_HS	:= $(BUILD)/bench/handshake-engine
 BENCH_TLS	:= $(BUILD)/bench/tls-server
 BENCH_LOAD	:= $(BUILD)/bench/api-load
-BENCH_BINS	:= $(BENCH_SIGN) $(BENCH_HS) $(BENCH_TLS) $(BENCH_LOAD)
+BENCH_AUDIT	:= $(BUILD)/bench/bench-audit
+BENCH_BINS	:= $(BENCH_SIGN) $(BENCH_HS) $(BENCH_TLS) $(BENCH_LOAD) \
+		   $(BENCH_AUDIT)
 BENCH_COMMON	:= hsm/pin.c common/secret_file.c common/log.c common/util.c
 $(BENCH_SIGN): $(call obj_p,bench/sign_libp11.c bench/sign_loop.c common/tls13_cv.c \
 	$(BENCH_COMMON))
 $(BENCH_HS): $(call obj_c,bench/handshake_engine.c $(BENCH_COMMON))
 $(BENCH_TLS): $(call obj_c,bench/tls_server.c common/log.c)
 $(BENCH_LOAD): $(call obj_p,bench/api_load.c common/log.c common/util.c)
-$(BENCH_BINS):
+# The audit room and the HSM room as the agent links them.
+$(BENCH_AUDIT): $(call obj_p,bench/audit_tlog.c) $(ROOMS_P)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) -Wl,--start-group \
+		$(filter %.a,$^) -Wl,--end-group $(LIBS_P) -pthread
+BENCH_OTHERS	:= $(filter-out $(BENCH_AUDIT),$(BENCH_BINS))
+$(BENCH_OTHERS):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P) $(LIBS_C) -pthread
 

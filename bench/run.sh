@@ -33,7 +33,8 @@ CLEANUP_HOOK='rm -rf "$FXD"'
 RESULTS=()
 T0=$(date +%s)
 
-# BENCH_ONLY="sign handshake enroll status memory startup poll acme": a subset.
+# BENCH_ONLY="sign handshake enroll status memory startup poll acme audit":
+# a subset.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 say() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 py() { python3 -c "$@"; }
@@ -393,6 +394,44 @@ want startup && { say "start-up"; startup_ms; }
 want poll && { say "polling"; poll_cpu; }
 stop_agent "$main_pid"
 want acme && { say "ACME against Pebble"; acme_ratio; }
+
+# The transparency log (bench/README.md, "Audit log"): what the tree adds
+# to a synced append, what a checkpoint costs next to a plain record, and
+# "audit verify" on BENCH_AUDIT_RECORDS (default 1,000,000) records with
+# and without the checkpoints, in interleaved rounds.
+audit_tlog() {
+	local d=$T/audit n=${BENCH_AUDIT_RECORDS:-1000000} out a t c r
+	local chain=() tlog=() i
+	mkdir -p "$d"
+	out=$("$B/bench-audit" append "$d" 2000)
+	say "$out"
+	a=$(echo "$out" | sed -n 's/.* records in \([0-9]*\) us;.*/\1/p')
+	t=$(echo "$out" | sed -n 's/.* leaves in \([0-9]*\) us.*/\1/p')
+	report audit_tree_share_of_append "$(py "print(round($t / $a, 4))")" x "<=" 0.05
+	out=$("$B/bench-audit" checkpoint "$d" 200 "$HSM_MODULE" "$EC_KEY_URI" \
+		"$PIN_FILE" "$CLIENT_EC_CRT" "$CKPT_KEY_URI")
+	say "$out"
+	c=$(echo "$out" | sed -n 's/^checkpoint: [0-9]* in \([0-9]*\) us;.*/\1/p')
+	r=$(echo "$out" | sed -n 's/.*record: [0-9]* in \([0-9]*\) us.*/\1/p')
+	report audit_checkpoint_cost_records "$(py "print(round($c / $r, 2))")" records "<=" 10
+	# Amortized over the default 1000 records a checkpoint covers.
+	report audit_checkpoint_share_at_1000 "$(py "print(round(($c / 200) / (1000 * $a / 2000), 4))")" x "<=" 0.01
+	"$B/bench-audit" gen "$d/big.log" "$n" "$d/big.pub" >/dev/null
+	for i in $(seq 1 "$ROUNDS"); do
+		t0=$(date +%s%N)
+		"$BUILD/hsmagent" audit verify "$d/big.log" >/dev/null
+		t1=$(date +%s%N)
+		"$BUILD/hsmagent" audit verify "$d/big.log" --key "$d/big.pub" >/dev/null
+		t2=$(date +%s%N)
+		chain+=("$(py "print(($t1 - $t0) / 1e9)")")
+		tlog+=("$(py "print(($t2 - $t1) / 1e9)")")
+		say "audit verify round $i: chain ${chain[-1]} s, chain and checkpoints ${tlog[-1]} s"
+	done
+	report audit_verify_${n}_seconds "$(printf %.1f "$(median "${tlog[@]}")")" s "<=" 60
+	report audit_verify_tlog_over_chain "$(py "print(round($(median "${tlog[@]}") / $(median "${chain[@]}"), 2))")" x "<=" 2.0
+	rm -rf "$d"
+}
+want audit && { say "audit log"; audit_tlog; }
 
 echo
 echo "== hsmagent benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(( $(date +%s) - T0 )) s"
