@@ -105,7 +105,7 @@ POLICY_SRCS	:= policy/policy_parse.c policy/policy_eval.c policy/san.c \
 COMMON_SRCS	:= common/log.c common/util.c common/buf.c common/ipc.c \
 		   common/scheme.c common/tls13_cv.c
 PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
-		   agent/audit_checkpoint.c \
+		   agent/audit_checkpoint.c agent/audit_receipts.c \
 		   agent/supervisor.c \
 		   hsm/hsm_public.c config/config_check.c \
 		   agent/dispatch.c agent/jobs.c agent/resolve.c agent/notify.c \

@@ -10,6 +10,7 @@
 
 #include "agent.h"
 #include "audit.h"
+#include "audit_checkpoint.h"
 #include "log.h"
 #include "util.h"
 
@@ -30,6 +31,10 @@ record(struct agent *a, int deferred, const char *event, const char *target,
 		    target ? " for " : "", target ? target : "");
 	if (r == 0 && deferred && a->audit_dirty_ms == 0)
 		a->audit_dirty_ms = monotime_ms();
+	/* A certificate delivered: its receipt comes with the checkpoint. */
+	if (r == 0 && a->audit != NULL && target != NULL &&
+	    strcmp(event, "ca.result") == 0 && strcmp(outcome, "issued") == 0)
+		audit_ckpt_delivered(a, target);
 	json_decref(details);
 	return r;
 }

@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "audit.h"
 #include "audit_checkpoint.h"
+#include "audit_receipts.h"
 #include "checkpoint.h"
 #include "hsm_account.h"
 #include "hsm_worker.h"
@@ -31,6 +32,7 @@ struct audit_ckpt {
 	 */
 	struct hsm_account	*prev;
 	uint8_t			 prev_id[4];
+	struct audit_receipts	*receipts;	/* NULL: made from the log */
 	uint64_t		 signed_size;	/* the last size signed */
 	int			 signed_any;
 	int64_t			 last_ms;
@@ -187,6 +189,7 @@ audit_ckpt_open(struct agent *a, char *err, size_t errlen)
 		k->prev = NULL;
 	}
 	free(buf);
+	k->receipts = audit_receipts_new(a->audit, audit_file(a->audit));
 	a->ckpt = k;
 	log_info("audit: checkpoints of %s signed by %s%s", k->origin,
 	    cfg->ckpt_key_uri, k->prev != NULL ? " (rotating from the "
@@ -207,6 +210,27 @@ audit_ckpt_pubkey(const struct agent *a)
 	return a->ckpt != NULL ? hsm_account_pubkey(a->ckpt->key) : NULL;
 }
 
+void
+audit_ckpt_delivered(struct agent *a, const char *order)
+{
+	if (a->ckpt != NULL)
+		audit_receipts_delivered(a->ckpt->receipts, order);
+}
+
+char *
+audit_ckpt_receipt(struct agent *a, const char *order)
+{
+	return a->ckpt != NULL ? audit_receipts_read(a->ckpt->receipts,
+	    order) : NULL;
+}
+
+void
+audit_ckpt_keep_receipt(struct agent *a, const char *order, const char *text)
+{
+	if (a->ckpt != NULL)
+		(void)audit_receipts_store(a->ckpt->receipts, order, text);
+}
+
 EVP_PKEY *
 audit_ckpt_prev_pubkey(const struct agent *a)
 {
@@ -219,6 +243,9 @@ audit_ckpt_close(struct agent *a)
 {
 	if (a->ckpt == NULL)
 		return;
+	if (a->audit != NULL)
+		audit_set_leaf_hook(a->audit, NULL, NULL);
+	audit_receipts_free(a->ckpt->receipts);
 	hsm_account_close(a->ckpt->prev);
 	hsm_account_close(a->ckpt->key);
 	free(a->ckpt->file);
@@ -403,6 +430,7 @@ audit_ckpt_now(struct agent *a, const char *why)
 	    "reason", why, "note", note));
 	write_latest(k, note);
 	write_copy(a, c.size, note);
+	audit_receipts_issue(k->receipts, c.size, note);
 	log_line(&c, note, why);
 	free(note);
 	if (k->prev != NULL) {

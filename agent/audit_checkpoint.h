@@ -46,6 +46,15 @@ EVP_PKEY *audit_ckpt_prev_pubkey(const struct agent *);
  */
 int	audit_ckpt_vkey(const struct agent *, EVP_PKEY *pub, char *out,
 	    size_t outlen);
+/*
+ * Receipts (audit_receipts.h): a delivery record was just written for
+ * order; the receipt kept for order (malloc'd) or NULL; one made from
+ * the log, kept.
+ */
+void	audit_ckpt_delivered(struct agent *, const char *order);
+char	*audit_ckpt_receipt(struct agent *, const char *order);
+void	audit_ckpt_keep_receipt(struct agent *, const char *order,
+	    const char *text);
 /* Signs one when due; when the next is due (0: none configured). */
 int64_t	audit_ckpt_tick(struct agent *, int64_t now);
 /* Signs one now if the tree grew (start, stop). 0, or -1 (logged). */

@@ -745,20 +745,22 @@ op_reject(struct agent *a, struct api_conn *c, struct api_request *r)
 }
 
 /*
- * A receipt for an issued order the caller may see: built from the log
- * (tlog_receipt.h), so it costs a read of the log up to the first
- * checkpoint past the order's delivery. When no checkpoint covers the
- * delivery yet, one is signed now: the caller waits for one signature
- * instead of up to [state] checkpoint_interval, and a second ask for the
- * same order finds it covered (one extra checkpoint per delivered
- * certificate at most; audit_ckpt_now signs only a grown tree).
+ * A receipt for an issued order the caller may see. Made when the first
+ * checkpoint after the delivery is signed (audit_receipts.h), so asking
+ * is a file read. When none covers the delivery yet, one is signed now:
+ * the caller waits for one signature instead of up to [state]
+ * checkpoint_interval, and asking again finds the receipt kept (one
+ * extra checkpoint per delivered certificate at most; audit_ckpt_now
+ * signs only a grown tree). A delivery from before the agent kept
+ * receipts (or dropped from the queue) is looked up in the log once
+ * (tlog_receipt.h: a read of the log up to the checkpoint), then kept.
  */
 static void
 op_receipt(struct agent *a, struct api_conn *c, struct api_request *r)
 {
 	struct order	 o;
 	char		*out = NULL, err[256];
-	int		 rc;
+	int		 rc = 0;
 
 	if (orders_get(a->orders, r->order, &o) != 1 ||
 	    !api_ops_may_see(a, c, o.uid)) {
@@ -773,13 +775,20 @@ op_receipt(struct agent *a, struct api_conn *c, struct api_request *r)
 		order_free(&o);
 		return;
 	}
-	if (a->ckpt == NULL)
+	if (a->ckpt == NULL) {
 		api_reply_error(c, "unavailable", "this agent signs no "
 		    "checkpoints ([state] checkpoint_key_uri): no receipts");
-	else if ((rc = tlog_receipt_build(audit_file(a->audit), o.id, &out,
-	    err, sizeof(err))) == 1 && (audit_ckpt_now(a, "receipt") == -1 ||
-	    (rc = tlog_receipt_build(audit_file(a->audit), o.id, &out, err,
-	    sizeof(err))) == 1))
+		order_free(&o);
+		return;
+	}
+	if ((out = audit_ckpt_receipt(a, o.id)) == NULL &&
+	    (audit_ckpt_now(a, "receipt") == -1 ||
+	    (out = audit_ckpt_receipt(a, o.id)) == NULL)) {
+		if ((rc = tlog_receipt_build(audit_file(a->audit), o.id, &out,
+		    err, sizeof(err))) == 0)
+			audit_ckpt_keep_receipt(a, o.id, out);
+	}
+	if (rc == 1)
 		api_reply_error(c, "busy", "no checkpoint covers order %s "
 		    "yet; the next comes within %u s", o.id,
 		    a->cfg->ckpt_interval_s);

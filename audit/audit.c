@@ -47,6 +47,8 @@ struct audit {
 	uint64_t	 unsynced;	/* deferred records not yet fsync'ed */
 	off_t		 end;		/* the log's size after our last write */
 	struct merkle_frontier tree;	/* RFC 6962, a leaf per line (merkle.h) */
+	audit_leaf_hook	 hook;		/* told of each line appended */
+	void		*hook_ctx;
 };
 
 int	audit_verify_no_head;
@@ -483,6 +485,13 @@ audit_file(const struct audit *a)
 }
 
 void
+audit_set_leaf_hook(struct audit *a, audit_leaf_hook hook, void *ctx)
+{
+	a->hook = hook;
+	a->hook_ctx = ctx;
+}
+
+void
 audit_tree(const struct audit *a, uint64_t *size, uint8_t root[32])
 {
 	*size = a->tree.size;
@@ -832,6 +841,8 @@ append_record(struct audit *a, int sync, const char *event,
 		merkle_hash leaf;
 
 		merkle_leaf(line, len, leaf);
+		if (a->hook != NULL)
+			a->hook(a->hook_ctx, &a->tree, leaf, line, len);
 		merkle_frontier_add(&a->tree, leaf);
 	}
 	free(line);

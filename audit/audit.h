@@ -83,6 +83,15 @@ int		 audit_healthy(struct audit *);
  * line without its newline), merkle.h): its size and root, kept current
  * by each append and rebuilt from the file at open.
  */
+/*
+ * Called for each line appended, before its leaf joins the tree: the
+ * frontier then is the tree of the lines before it (its size the line's
+ * index), as merkle_inclusion_proof_at needs it. NULL: none.
+ */
+struct merkle_frontier;
+typedef void (*audit_leaf_hook)(void *ctx, const struct merkle_frontier *,
+    const uint8_t leaf[32], const char *line, size_t len);
+void		 audit_set_leaf_hook(struct audit *, audit_leaf_hook, void *ctx);
 void		 audit_tree(const struct audit *, uint64_t *size,
 		    uint8_t root[32]);
 /* The log's path, as opened. */

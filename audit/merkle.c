@@ -100,6 +100,52 @@ merkle_inclusion_proof(const merkle_hash *leaves, uint64_t size,
 	return (int)len;
 }
 
+/*
+ * PATH(m, D[lo:hi]) from the frontier at m (the perfect subtrees left of
+ * m: RFC 6962's splits are aligned, so every left sibling is one of
+ * them) and the leaves from m on (right[0] is leaf m).
+ */
+static int
+path_split(const struct merkle_frontier *left, const merkle_hash *right,
+    uint64_t lo, uint64_t hi, merkle_hash *path, size_t *len, size_t max)
+{
+	uint64_t	 k, m = left->size;
+	int		 lvl = 0;
+
+	if (hi - lo <= 1)
+		return 0;
+	k = split(hi - lo);
+	if (m < lo + k) {
+		if (path_split(left, right, lo, lo + k, path, len, max) == -1 ||
+		    *len >= max)
+			return -1;
+		merkle_root(right + (lo + k - m), hi - lo - k, path[(*len)++]);
+		return 0;
+	}
+	if (path_split(left, right, lo + k, hi, path, len, max) == -1 ||
+	    *len >= max)
+		return -1;
+	while (((uint64_t)1 << lvl) < k)
+		lvl++;
+	/* [lo, lo + k) ends at or before m and m's bit lvl is set. */
+	if (!(m >> lvl & 1))
+		return -1;
+	memcpy(path[(*len)++], left->h[lvl], MERKLE_HASH_LEN);
+	return 0;
+}
+
+int
+merkle_inclusion_proof_at(const struct merkle_frontier *left,
+    const merkle_hash *right, uint64_t size, merkle_hash *path, size_t max)
+{
+	size_t len = 0;
+
+	if (left->size >= size || path_split(left, right, 0, size, path, &len,
+	    max) == -1)
+		return -1;
+	return (int)len;
+}
+
 /* SUBPROOF(m, D[0:n], b), RFC 6962 §2.1.2. */
 static int
 subproof(const merkle_hash *d, uint64_t n, uint64_t m, int whole,

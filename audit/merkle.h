@@ -57,5 +57,15 @@ struct merkle_frontier {
 void	merkle_frontier_init(struct merkle_frontier *);
 void	merkle_frontier_add(struct merkle_frontier *, const merkle_hash leaf);
 void	merkle_frontier_root(const struct merkle_frontier *, merkle_hash out);
+/*
+ * The audit path of leaf m = left->size in the tree of size leaves, from
+ * the frontier as it was before leaf m was added and the leaves from m
+ * on (right[0] is leaf m, size - m of them): what the writer can keep
+ * for a record until the next checkpoint, without the leaves before it.
+ * The same path as merkle_inclusion_proof; -1 as there.
+ */
+int	merkle_inclusion_proof_at(const struct merkle_frontier *left,
+	    const merkle_hash *right, uint64_t size, merkle_hash *path,
+	    size_t max);
 
 #endif

@@ -74,12 +74,45 @@ n0=$(grep -c '"event":"audit.checkpoint"' "$A")
 cmp -s "$T/c1.proof" "$T/s1.proof" || fail "status --receipt gave another receipt"
 [ "$(grep -c '"event":"audit.checkpoint"' "$A")" -eq "$n0" ] ||
 	fail "a second receipt for a covered order signed another checkpoint"
+# Kept beside the log when the checkpoint was signed, the same receipt
+# the log gives; removed, it is made from the log once and kept again.
+cmp -s "$A.receipts/$order1.tlog-proof" "$T/c1.proof" ||
+	fail "the receipt is not kept in $A.receipts"
+"$CLI" audit receipt "$A" "$order1" | cmp -s - "$T/c1.proof" ||
+	fail "the kept receipt is not the one the log gives"
+rm "$A.receipts/$order1.tlog-proof"
+"$CLI" --socket "$SOCK" receipt "$order1" --out "$T/s2.proof" >/dev/null ||
+	fail "a receipt no longer kept is not made from the log"
+cmp -s "$T/s2.proof" "$T/c1.proof" && [ -s "$A.receipts/$order1.tlog-proof" ] ||
+	fail "the receipt made from the log differs or is not kept"
+# Three deliveries under one checkpoint: each receipt made at it, each
+# the one the log gives.
+ids=()
+for n in d1 d2 d3; do
+	csr "$n"
+	timeout 60 "$CLI" --socket "$SOCK" --json enroll --connector entrust \
+		--profile server --csr "$T/$n.csr" --wait --out "$T/$n.crt" \
+		>"$T/$n.out" 2>"$T/$n.err" || { cat "$T/$n.err" >&2; fail "enroll $n"; }
+	ids+=("$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    o = json.loads(l).get("order")
+    if isinstance(o, dict): i = o["id"]
+print(i)' "$T/$n.out")")
+done
+[ ! -e "$A.receipts/${ids[0]}.tlog-proof" ] || fail "a receipt before its checkpoint"
+"$CLI" --socket "$SOCK" receipt "${ids[2]}" >/dev/null || fail "receipt ${ids[2]}"
+for i in 0 1 2; do
+	"$CLI" audit receipt "$A" "${ids[$i]}" | cmp -s - "$A.receipts/${ids[$i]}.tlog-proof" ||
+		fail "delivery $i: the receipt made at the checkpoint is not the log's"
+	"$CLI" audit verify-receipt "$A.receipts/${ids[$i]}.tlog-proof" "$T/d$((i + 1)).crt" \
+		--key "$OLD_PEM" >/dev/null || fail "delivery $i: the receipt does not verify"
+done
 rc=0
 "$CLI" --socket "$SOCK" enroll --connector entrust --profile server \
 	--csr "$T/c1.csr" --receipt "$T/x.proof" --san dns:bad.example.org \
 	>/dev/null 2>&1 || rc=$?
 [ "$rc" -ne 0 ] && [ ! -e "$T/x.proof" ] || fail "a refused enrollment wrote a receipt"
-note "enroll --receipt and status --receipt: a receipt at once, verified by both verifiers; asked again, no new checkpoint"
+note "enroll --receipt and status --receipt: a receipt at once, verified by both verifiers, kept beside the log; asked again, no new checkpoint"
 
 # ---- the checkpoint key made in the token ------------------------------
 "$CLI" --socket "$SOCK" --json credential new --role checkpoint \

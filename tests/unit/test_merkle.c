@@ -214,6 +214,47 @@ test_frontier(void **state)
 	}
 }
 
+/*
+ * The path from the frontier at m and the leaves from m on is the path
+ * from all the leaves, for every leaf of every tree to 130 leaves.
+ */
+static void
+test_proof_at(void **state)
+{
+	static merkle_hash	 leaves[130];
+	struct merkle_frontier	 f;
+	merkle_hash		 want[MERKLE_MAX_PROOF], got[MERKLE_MAX_PROOF];
+	uint8_t			 d[4];
+	int			 n, m;
+
+	(void)state;
+	for (int i = 0; i < 130; i++) {
+		memcpy(d, &i, sizeof(d));
+		merkle_leaf(d, sizeof(d), leaves[i]);
+	}
+	for (uint64_t s = 1; s <= 130; s++) {
+		merkle_frontier_init(&f);
+		for (uint64_t i = 0; i < s; i++) {
+			n = merkle_inclusion_proof(leaves, s, i, want,
+			    MERKLE_MAX_PROOF);
+			m = merkle_inclusion_proof_at(&f, leaves + i, s, got,
+			    MERKLE_MAX_PROOF);
+			assert_int_equal(n, m);
+			assert_memory_equal(want, got, (size_t)n *
+			    MERKLE_HASH_LEN);
+			merkle_frontier_add(&f, leaves[i]);
+		}
+		/* The frontier at s: no leaf s in a tree of s. */
+		assert_int_equal(merkle_inclusion_proof_at(&f, leaves, s, got,
+		    MERKLE_MAX_PROOF), -1);
+	}
+	merkle_frontier_init(&f);
+	for (int i = 0; i < 100; i++)
+		merkle_frontier_add(&f, leaves[i]);
+	assert_int_equal(merkle_inclusion_proof_at(&f, leaves + 100, 130, got,
+	    3), -1);
+}
+
 int
 main(void)
 {
@@ -222,6 +263,7 @@ main(void)
 		cmocka_unit_test_setup(test_published_proofs, setup),
 		cmocka_unit_test(test_all_proofs),
 		cmocka_unit_test(test_frontier),
+		cmocka_unit_test(test_proof_at),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
