@@ -338,44 +338,23 @@ static void
 write_copy(const struct agent *a, uint64_t size, const char *note)
 {
 	char	 path[4096];
-	int	 fd, ok;
 
 	if (a->cfg->ckpt_dir == NULL)
 		return;
 	if (snprintf(path, sizeof(path), "%s/checkpoint.%020llu",
 	    a->cfg->ckpt_dir, (unsigned long long)size) >= (int)sizeof(path))
 		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    0644);
-	ok = fd != -1 && write(fd, note, strlen(note)) ==
-	    (ssize_t)strlen(note) && fsync(fd) == 0;
-	if (fd != -1)
-		close(fd);
-	if (!ok)
+	if (write_file_synced(path, note, 0644, 0) == -1)
 		log_warn("audit: cannot write %s (checkpoint_dir)%s", path,
-		    fd == -1 && errno == EEXIST ? ": it exists, and is kept" :
-		    "");
+		    errno == EEXIST ? ": it exists, and is kept" : "");
 }
 
 /* FILE.checkpoint: written beside, then renamed over the last one. */
 static void
 write_latest(const struct audit_ckpt *k, const char *note)
 {
-	char	*tmp = xmalloc(strlen(k->file) + 8);
-	int	 fd, ok;
-
-	sprintf(tmp, "%s.new", k->file);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0644);
-	ok = fd != -1 && write(fd, note, strlen(note)) ==
-	    (ssize_t)strlen(note) && fsync(fd) == 0;
-	if (fd != -1)
-		close(fd);
-	if (!ok || rename(tmp, k->file) == -1) {
+	if (write_file_synced(k->file, note, 0644, 1) == -1)
 		log_warn("audit: cannot write %s", k->file);
-		unlink(tmp);
-	}
-	free(tmp);
 }
 
 /*

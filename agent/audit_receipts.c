@@ -172,27 +172,15 @@ int
 audit_receipts_store(struct audit_receipts *r, const char *order,
     const char *text)
 {
-	char	*path, *tmp;
-	int	 fd, ok;
+	char	*path;
+	int	 rc;
 
 	if (r == NULL || (path = receipt_path(r, order)) == NULL)
 		return -1;
-	tmp = xmalloc(strlen(path) + 5);
-	sprintf(tmp, "%s.new", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	ok = fd != -1 && write(fd, text, strlen(text)) ==
-	    (ssize_t)strlen(text) && fsync(fd) == 0;
-	if (fd != -1)
-		close(fd);
-	ok = ok && rename(tmp, path) == 0;
-	if (!ok) {
+	if ((rc = write_file_synced(path, text, 0600, 1)) == -1)
 		log_warn("audit: cannot write %s", path);
-		unlink(tmp);
-	}
-	free(tmp);
 	free(path);
-	return ok ? 0 : -1;
+	return rc;
 }
 
 void

@@ -73,6 +73,19 @@ struct keyset {
 	size_t		 n;
 };
 
+/* Takes k (freed if the set is full). 0 or -1. */
+static int
+keyset_add(struct keyset *ks, EVP_PKEY *k)
+{
+	if (ks->n == TLOG_MAX_KEYS) {
+		fprintf(stderr, "hsmagent: at most %d keys\n", TLOG_MAX_KEYS);
+		EVP_PKEY_free(k);
+		return -1;
+	}
+	ks->k[ks->n++] = k;
+	return 0;
+}
+
 static int
 add_pem(struct keyset *ks, const char *file)
 {
@@ -90,13 +103,7 @@ add_pem(struct keyset *ks, const char *file)
 		EVP_PKEY_free(k);
 		return -1;
 	}
-	if (ks->n == TLOG_MAX_KEYS) {
-		fprintf(stderr, "hsmagent: at most %d keys\n", TLOG_MAX_KEYS);
-		EVP_PKEY_free(k);
-		return -1;
-	}
-	ks->k[ks->n++] = k;
-	return 0;
+	return keyset_add(ks, k);
 }
 
 static int
@@ -111,13 +118,7 @@ add_vkey(struct keyset *ks, const char *line)
 		fprintf(stderr, "hsmagent: --vkey: %s\n", err);
 		return -1;
 	}
-	if (ks->n == TLOG_MAX_KEYS) {
-		fprintf(stderr, "hsmagent: at most %d keys\n", TLOG_MAX_KEYS);
-		EVP_PKEY_free(k);
-		return -1;
-	}
-	ks->k[ks->n++] = k;
-	return 0;
+	return keyset_add(ks, k);
 }
 
 static void

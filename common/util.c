@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -63,6 +64,37 @@ read_file_capped(const char *path, size_t max, char **bufp, size_t *lenp)
 	close(fd);
 	errno = saved;
 	return r;
+}
+
+int
+write_file_synced(const char *path, const char *text, int mode, int replace)
+{
+	size_t	 n = strlen(text), plen = strlen(path);
+	char	*tmp = NULL;
+	int	 fd, ok, e;
+
+	if (replace) {
+		tmp = xmalloc(plen + 5);
+		memcpy(tmp, path, plen);
+		memcpy(tmp + plen, ".new", 5);
+	}
+	fd = open(replace ? tmp : path, O_WRONLY | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW | (replace ? O_TRUNC : O_EXCL), (mode_t)mode);
+	ok = fd != -1 && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+	e = errno;
+	if (fd != -1 && close(fd) == -1 && ok) {
+		ok = 0;
+		e = errno;
+	}
+	if (ok && replace && rename(tmp, path) == -1) {
+		ok = 0;
+		e = errno;
+	}
+	if (!ok && replace && fd != -1)
+		unlink(tmp);
+	free(tmp);
+	errno = e;
+	return ok ? 0 : -1;
 }
 
 void

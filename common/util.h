@@ -16,6 +16,15 @@
 int	read_file_capped(const char *path, size_t max, char **bufp,
 	    size_t *lenp);
 
+/*
+ * Writes text to path and syncs it: replace 1, written to "path.new" and
+ * renamed over path (readers see the old file or the new, whole); 0, a
+ * new file only (O_EXCL: an existing one is kept, errno EEXIST). Never
+ * follows a symlink. 0, or -1 with errno.
+ */
+int	write_file_synced(const char *path, const char *text, int mode,
+	    int replace);
+
 /* Wipes then frees; NULL is fine. */
 void	freezero(void *p, size_t len);
 

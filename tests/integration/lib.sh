@@ -176,6 +176,20 @@ ec_csr() {
 		-addext "subjectAltName=DNS:$1.$2" 2>/dev/null
 }
 
+# own_token: a SoftHSM token of the test's own in $T/fx (FX and the
+# fixture variables point at it), for a test that makes, destroys or
+# wears out keys: the shared token stays as the other tests expect it.
+own_token() {
+	FX=$T/fx
+	bash "$ROOT/softhsm-fixtures/make-fixtures.sh" "$FX" >"$T/fx.log" 2>&1 ||
+		{ cat "$T/fx.log" >&2; fail "fixtures"; }
+	set -a
+	# shellcheck source=/dev/null
+	. "$FX/env.sh"
+	set +a
+	export SOFTHSM2_CONF
+}
+
 # expect_in FILE PATTERN WHAT: grep -E or fail with the file shown.
 expect_in() {
 	if ! grep -Eq -- "$2" "$1"; then

@@ -6,14 +6,7 @@
 # its own: retiring the shared fixture key would break the other tests.
 . "$(dirname "$0")/lib.sh"
 
-FX=$T/fx
-bash "$ROOT/softhsm-fixtures/make-fixtures.sh" "$FX" >"$T/fx.log" 2>&1 ||
-	{ cat "$T/fx.log" >&2; fail "fixtures"; }
-set -a
-# shellcheck source=/dev/null
-. "$FX/env.sh"
-set +a
-export SOFTHSM2_CONF
+own_token
 
 CLI=$BUILD/hsmagent
 SOCK=$T/agent.sock
