@@ -144,6 +144,47 @@ choose_origin(struct agent *a, struct audit_ckpt *k, const struct note *n,
 		    k->origin, sizeof(k->origin));
 }
 
+/* Did one of our keys sign the note? */
+static int
+ours(struct audit_ckpt *k, const struct note *n, const struct checkpoint *c)
+{
+	char why[128];
+
+	return note_verify_ecdsa(n, c->origin, hsm_account_pubkey(k->key),
+	    why, sizeof(why)) || (k->prev != NULL && note_verify_ecdsa(n,
+	    c->origin, hsm_account_pubkey(k->prev), why, sizeof(why)));
+}
+
+/*
+ * The latest checkpoint we signed holds a size: a log now shorter was
+ * cut (or rolled back to a copy), and checkpoints signed on it would be
+ * a fork of our own making. The agent does not start on it. Otherwise
+ * sizes up to it count as signed: the next checkpoint is of a larger
+ * tree, across restarts too.
+ */
+static int
+check_latest(struct agent *a, struct audit_ckpt *k, const struct checkpoint *c,
+    char *err, size_t errlen)
+{
+	uint64_t	size;
+	uint8_t		root[32];
+
+	audit_tree(a->audit, &size, root);
+	if (size < c->size) {
+		snprintf(err, errlen, "the audit log %s has %llu records and "
+		    "its latest signed checkpoint (%s) %llu: records were cut "
+		    "or the log was rolled back. \"hsmagent audit verify %s "
+		    "--key PEM --checkpoint %s\" says where; to start a new "
+		    "log, move both aside", audit_file(a->audit),
+		    (unsigned long long)size, k->file,
+		    (unsigned long long)c->size, audit_file(a->audit), k->file);
+		return -1;
+	}
+	k->signed_size = c->size;
+	k->signed_any = 1;
+	return 0;
+}
+
 int
 audit_ckpt_open(struct agent *a, char *err, size_t errlen)
 {
@@ -180,7 +221,7 @@ audit_ckpt_open(struct agent *a, char *err, size_t errlen)
 	 * A rotation is recorded once: when the latest checkpoint is
 	 * already the new key's, the previous key is not needed again.
 	 */
-	if (k->prev != NULL && have_latest && note_verify_ecdsa(&n, k->origin,
+	if (k->prev != NULL && have_latest && note_verify_ecdsa(&n, c.origin,
 	    hsm_account_pubkey(k->key), why, sizeof(why))) {
 		log_warn("audit: [state] checkpoint_previous_key_uri: the "
 		    "latest checkpoint is already signed by the new key (the "
@@ -188,6 +229,9 @@ audit_ckpt_open(struct agent *a, char *err, size_t errlen)
 		hsm_account_close(k->prev);
 		k->prev = NULL;
 	}
+	if (have_latest && ours(k, &n, &c) && check_latest(a, k, &c, err,
+	    errlen) == -1)
+		goto fail;
 	free(buf);
 	k->receipts = audit_receipts_new(a->audit, audit_file(a->audit));
 	a->ckpt = k;

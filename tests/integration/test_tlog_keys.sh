@@ -265,4 +265,16 @@ rc=0
 [ "$rc" -ne 0 ] && grep -q "no signature by a trusted key" "$T/old.out" ||
 	{ cat "$T/old.out" >&2; fail "the retired key's checkpoint passed"; }
 note "the old key signing after the rotation: $(grep -v ": intact, " "$T/old.out" | tail -n1 | sed "s|^[^:]*: ||")"
+
+# The log cut below its latest checkpoint and re-chained (the head file
+# too): the agent does not start on it, where it would sign a fork.
+head -n 20 "$A" >"$T/cut.log"
+mv "$T/cut.log" "$A"
+python3 "$ROOT/tests/tools/audit_rechain.py" "$A"
+rm -f "$SOCK"
+rc=0
+timeout 30 "$HSMAGENTD" -c "$T/c.conf" >"$T/cut.out" 2>&1 || rc=$?
+[ "$rc" -eq 78 ] && grep -q "records were cut or the log was rolled back" "$T/cut.out" ||
+	{ cat "$T/cut.out" >&2; fail "the agent started on a log cut below its checkpoint (exit $rc)"; }
+note "a log cut below its latest checkpoint: the agent refuses to start (78)"
 echo "test_tlog_keys: ok"
