@@ -1,6 +1,8 @@
 /*
  * audit_checkpoint.c - see audit_checkpoint.h.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -194,6 +196,7 @@ audit_ckpt_open(struct agent *a, char *err, size_t errlen)
 	struct checkpoint	 c;
 	char			*buf = NULL, why[128];
 	int			 have_latest;
+	struct stat		 st;
 
 	if (cfg->ckpt_key_uri == NULL || a->audit == NULL)
 		return 0;
@@ -212,6 +215,13 @@ audit_ckpt_open(struct agent *a, char *err, size_t errlen)
 		snprintf(err, errlen, "[state] checkpoint_previous_key_uri "
 		    "names the checkpoint key itself: a rotation is from one "
 		    "key to another");
+		goto fail;
+	}
+	if (cfg->ckpt_dir != NULL && (stat(cfg->ckpt_dir, &st) == -1 ||
+	    !S_ISDIR(st.st_mode) || access(cfg->ckpt_dir, W_OK | X_OK) ==
+	    -1)) {
+		snprintf(err, errlen, "[state] checkpoint_dir %s: not a "
+		    "directory the agent can write", cfg->ckpt_dir);
 		goto fail;
 	}
 	buf = xmalloc(NOTE_MAX_LEN + 1);

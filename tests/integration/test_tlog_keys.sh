@@ -266,6 +266,14 @@ rc=0
 	{ cat "$T/old.out" >&2; fail "the retired key's checkpoint passed"; }
 note "the old key signing after the rotation: $(grep -v ": intact, " "$T/old.out" | tail -n1 | sed "s|^[^:]*: ||")"
 
+# A checkpoint_dir that is not there: said at start, not at each copy.
+sed "s|^checkpoint_dir = .*|checkpoint_dir = $T/no-such-dir|" "$T/c.conf" >"$T/d.conf"
+rm -f "$SOCK"
+rc=0
+timeout 30 "$HSMAGENTD" -c "$T/d.conf" >"$T/d.out" 2>&1 || rc=$?
+[ "$rc" -eq 78 ] && grep -q "checkpoint_dir $T/no-such-dir: not a directory" "$T/d.out" ||
+	{ cat "$T/d.out" >&2; fail "a missing checkpoint_dir: exit $rc"; }
+
 # The log cut below its latest checkpoint and re-chained (the head file
 # too): the agent does not start on it, where it would sign a fork.
 head -n 20 "$A" >"$T/cut.log"
