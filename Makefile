@@ -400,7 +400,7 @@ build-fuzz/fuzz_acme_http01: fuzz/fuzz_acme_http01.c \
 build-fuzz/fuzz_note: fuzz/fuzz_note.c audit/signed_note.c audit/checkpoint.c \
 	audit/tlog_proof.c common/util.c common/log.c
 build-fuzz/fuzz_audit_verify: fuzz/fuzz_audit_verify.c audit/audit.c \
-	common/util.c common/log.c
+	audit/merkle.c common/util.c common/log.c
 build-fuzz/%:
 	@mkdir -p build-fuzz
 	clang $(FUZZ_FLAGS) -o $@ $^ $(FUZZ_LIBS)

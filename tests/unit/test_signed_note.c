@@ -245,8 +245,8 @@ test_malformed_checkpoints(void **state)
 		"o\n1\nq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6t=\n",
 		"o\n1\nq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s\n",
 		"o o\n1\nq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n",
-		"o\n9223372036854775808\n"
-		    "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n",
+		("o\n9223372036854775808\n"
+		    "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n"),
 		"o\n1\nq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n\n",
 		"o\n1\nq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=",
 	};
