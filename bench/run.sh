@@ -284,8 +284,9 @@ main_pid=$apid
 SOCK=$T/main.sock
 
 # ---- 3. enrollments: hsmagent vs a script of curl --engine pkcs11 ----
-# Equal terms: the same number of enrollments on both sides, one at a
-# time and 8 at a time (xargs -P 8 on both), each a process (hsmagent
+# Equal terms: the same number of enrollments on both sides (within the
+# agent's per-uid burst), one at a time and 8 at a time (xargs -P 8 on
+# both), each a process (hsmagent
 # enroll --wait; curl), every answer checked (the agent's exit status,
 # each curl answer ISSUED). ABBA rounds.
 enroll_one_agent() {
@@ -305,6 +306,10 @@ export -f enroll_one_agent enroll_one_script
 enroll_side() {	# agent|script N P: enrollments per second
 	local t0 t1
 	rm -f "$T"/script-*.out
+	# The agent gives one uid 10 requests a second, 60 at once
+	# (api_budget.h): each side starts with the bucket full and stays
+	# within it, so the figure is the path's and not the budget's.
+	sleep 6
 	t0=$(date +%s%N)
 	seq 1 "$2" | SOCK=$SOCK T=$T BUILD=$BUILD ENGINE_CONF=$ENGINE_CONF \
 		CA_CRT=$CA_CRT EC_KEY_URI=$EC_KEY_URI CLIENT_EC_CRT=$CLIENT_EC_CRT \
@@ -321,7 +326,7 @@ enroll_ratio() {
 	local r a s n p ratios
 	py "import json,sys; print(json.dumps({'profileId':'issue','requiredFormat':{'format':'X509'},'csr':''.join(l for l in open(sys.argv[1]).read().splitlines() if not l.startswith('-----'))}))" "$T/b.csr" >"$T/enroll.json"
 	for p in 1 8; do
-		n=$(( p == 1 ? 30 : 80 ))
+		n=$(( p == 1 ? 30 : 50 ))
 		ratios=()
 		for r in $(seq 1 "$ROUNDS"); do
 			if agent_first "$r"; then
