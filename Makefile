@@ -304,7 +304,7 @@ $(BENCH_AUDIT): $(call obj_p,bench/audit_tlog.c) $(ROOMS_P)
 BENCH_OTHERS	:= $(filter-out $(BENCH_AUDIT),$(BENCH_BINS))
 $(BENCH_OTHERS):
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P) $(LIBS_C) -pthread
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_P) $(LIBS_C) -pthread -lm
 
 # Tests run against a fresh SoftHSM token every time.
 fixtures:

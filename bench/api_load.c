@@ -3,7 +3,7 @@
  * benchmarks. Each request is what `hsmagent` sends: connect, one JSON
  * line, the reply line(s), close.
  *
- *   api-load status SOCKET ORDER CLIENTS SECONDS [RATE [keep]]
+ *   api-load status SOCKET ORDER CLIENTS SECONDS [RATE [keep|poisson]]
  *       CLIENTS threads ask for the status of ORDER for SECONDS: back to
  *       back (RATE 0), or RATE times a second each on a fixed schedule
  *       (open loop: a late request counts its latency from when it was
@@ -23,6 +23,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +49,7 @@ static size_t		 request_len;
 static int64_t		 until_us, start_us;
 static int64_t		 period_us;	/* status RATE: 1e6 / RATE, or 0 */
 static int		 keep_alive;	/* status: one connection per client */
+static int		 poisson;	/* status: exponential gaps, mean 1/RATE */
 static long		 remaining;	/* enroll: requests left to send */
 static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
 static int64_t		*samples;
@@ -191,9 +193,10 @@ static void *
 status_client(void *arg)
 {
 	/* Spread the clients' schedules over one period. */
-	int64_t	 due = start_us + (period_us * (int64_t)(intptr_t)arg) / 64;
-	FILE	*kf = NULL;
-	int	 kfd = -1;
+	int64_t		 due = start_us + (period_us * (int64_t)(intptr_t)arg) / 64;
+	FILE		*kf = NULL;
+	int		 kfd = -1;
+	unsigned int	 seed = (unsigned int)(intptr_t)arg * 2654435761u + 1;
 
 	while (monotime_us() < until_us) {
 		int64_t	 t0 = monotime_us();
@@ -206,7 +209,14 @@ status_client(void *arg)
 				t0 = due;
 			} else
 				t0 = due;	/* late: counted from when due */
-			due += period_us;
+			/*
+			 * Poisson arrivals: the gap to the next is exponential
+			 * with the same mean, so requests bunch up and queue as
+			 * independent callers' would.
+			 */
+			due += poisson ? (int64_t)(-log(((double)rand_r(&seed) +
+			    1.0) / ((double)RAND_MAX + 2.0)) * (double)period_us) :
+			    period_us;
 		}
 		r = keep_alive ? exchange_kept(&kfd, &kf) :
 		    exchange(request, request_len);
@@ -338,9 +348,14 @@ main(int argc, char *argv[])
 		if (argc >= 7 && number(argv[6], 0, 100000) > 0)
 			period_us = 1000000 / number(argv[6], 1, 100000);
 		if (argc == 8) {
-			if (strcmp(argv[7], "keep") != 0)
-				fatalx("%s: want keep", argv[7]);
-			keep_alive = 1;
+			if (strcmp(argv[7], "keep") == 0)
+				keep_alive = 1;
+			else if (strcmp(argv[7], "poisson") == 0 &&
+			    period_us > 0)
+				poisson = 1;
+			else
+				fatalx("%s: want keep, or poisson with a RATE",
+				    argv[7]);
 		}
 		secs = number(argv[5], 1, 600);
 		start_us = monotime_us();
@@ -387,7 +402,7 @@ main(int argc, char *argv[])
 		return failed == 0 ? 0 : 1;
 	}
 	fprintf(stderr, "usage: api-load status SOCKET ORDER CLIENTS SECONDS "
-	    "[RATE [keep]]\n"
+	    "[RATE [keep|poisson]]\n"
 	    "       api-load enroll SOCKET CONNECTOR PROFILE CSR_FILE CLIENTS "
 	    "COUNT WAIT\n");
 	return 2;

@@ -1,11 +1,14 @@
 /*
  * handshake_engine.c - the peer of handshake_ratio_engine_*: what a
  * program that links libcurl does to use an HSM key without hsmagent.
- * One process, the key through OpenSSL's pkcs11 engine (libp11's, with
- * its default module, p11-kit's proxy, which routes to the same SoftHSM
- * token), N requests one after another, each a full mTLS handshake: no
- * connection reuse, no session resumption, as the agent's child does.
- * Prints "N handshakes in T us".
+ * One process, the key through OpenSSL's pkcs11 engine (libp11's), N
+ * requests one after another, each a full mTLS handshake: no connection
+ * reuse, no session resumption, as the agent's child does. The module
+ * is the engine's MODULE_PATH when OPENSSL_CONF sets one (bench/run.sh:
+ * SoftHSM itself, as the agent loads it), else the engine's default,
+ * p11-kit's proxy. One request first, untimed: the engine loads the
+ * module and logs in on first use, which the agent does before its
+ * timed window. Prints "N handshakes in T us".
  *
  * usage: handshake-engine URL CA_FILE CERT KEY_URI PIN_FILE N
  */
@@ -58,6 +61,8 @@ main(int argc, char *argv[])
 	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	if ((rc = curl_easy_perform(c)) != CURLE_OK)
+		fatalx("warm-up request: %s", curl_easy_strerror(rc));
 	t0 = monotime_us();
 	for (long i = 0; i < n; i++) {
 		if ((rc = curl_easy_perform(c)) != CURLE_OK)

@@ -2,8 +2,10 @@
 # bench/run.sh - `make bench`: what hsmagent costs next to the ways of
 # doing the same without it, measured side by side in one run on
 # SoftHSM and loopback. bench/README.md says how each figure is taken
-# and what bounds it. Every ratio is the median of interleaved rounds
-# (agent, peer, agent, peer, ...) so that the machine's drift hits both.
+# and what bounds it. Every ratio is the median of interleaved rounds in
+# ABBA order (agent then peer, peer then agent, ...) so that the
+# machine's drift and warm caches hit both alike; verdicts are on the
+# unrounded medians.
 #
 # Ends with one line per figure:
 #   bench: NAME = VALUE UNIT (target OP VALUE) ok|MISSED
@@ -40,16 +42,26 @@ say() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 py() { python3 -c "$@"; }
 median() { py "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
 
-# report NAME VALUE UNIT OP TARGET
+# report NAME VALUE UNIT OP TARGET [DECIMALS]: the verdict is on VALUE
+# as measured (an unrounded median); the line shows it to DECIMALS
+# places (default 2).
 report() {
-	local verdict
+	local verdict shown
 	verdict=$(py "import sys; v,t=float(sys.argv[1]),float(sys.argv[3]); print('ok' if (v>=t if sys.argv[2]=='>=' else v<=t) else 'MISSED')" "$2" "$4" "$5")
-	RESULTS+=("bench: $1 = $2 $3 (target $4 $5) $verdict")
-	echo "bench: $1 = $2 $3 (target $4 $5) $verdict"
+	shown=$(printf "%.${6:-2}f" "$2")
+	RESULTS+=("bench: $1 = $shown $3 (target $4 $5) $verdict")
+	echo "bench: $1 = $shown $3 (target $4 $5) $verdict"
 }
 
-# Microseconds from a line "... in N us".
+# agent_first ROUND: rounds alternate which side goes first (AB, BA,
+# AB, ...: ABBA), so that a drift in the machine or a warm cache does
+# not favour one side.
+agent_first() { [ $(( $1 % 2 )) -eq 1 ]; }
+
+# Microseconds from a line "... in N us"; a percentile's nanoseconds
+# from "... pNN N ns".
 us_of() { sed -n 's/.* in \([0-9]*\) us.*/\1/p' | tail -1; }
+ns_of() { sed -n "s/.* $1 \([0-9]*\) ns.*/\1/p" | tail -1; }
 
 # agent_conf FILE KEY_URI CERT CHILD: an agent for the benchmarks; no
 # limit of ours in the way (signing rate, connections).
@@ -111,8 +123,30 @@ cert_of() { case $1 in ec) echo "$CLIENT_EC_CRT" ;; rsa) echo "$CLIENT_RSA_CRT" 
 label_of() { case $1 in ec) echo gw-ec ;; rsa) echo gw-rsa ;; esac; }
 
 # ---- 1. signatures: sandboxed child -> parent -> HSM, vs libp11 in-process
+# Each round runs both loops (ABBA order): the ratio of their rates, and
+# each signature's own time on both sides, whose difference at the
+# median and at p99 is what privilege separation adds to one signature.
+# Then the same rounds pinned: the agent's parent and child and the
+# peer all on CPU 0, so that the figure is the work added, not the
+# cost of waking another core.
+sign_agent() {	# KEY N: the agent's loop; its "signed ..." line
+	"$BUILD/hsmagent" --socket "$T/sign-$1.sock" enroll --connector bench \
+		--profile "sign-$2" --csr "$T/b.csr" --wait 2>&1 | grep 'signed ' || true
+}
+sign_peer() {	# KEY N [taskset prefix...]
+	local key=$1 n=$2
+	shift 2
+	"$@" "$B/sign-libp11" "$HSM_MODULE" "$TOKEN_LABEL" "$(label_of "$key")" \
+		"$PIN_FILE" "$n"
+}
+pin_agent() {	# PID CPU: the agent, its threads and its child
+	local c
+	taskset -a -p -c "$2" "$1" >/dev/null
+	for c in $(pgrep -P "$1"); do taskset -a -p -c "$2" "$c" >/dev/null; done
+}
 sign_ratio() {
-	local key=$1 n=$2 r a p t12 ratios=() costs=()
+	local key=$1 n=$2 target=$3 r a p t12 al pl ratios=() costs=() pin
+	local ov50=() ov99=() pratios=() pov50=() pov99=()
 	agent_conf "$T/sign-$key.conf" "$(key_of "$key")" "$(cert_of "$key")" \
 		"$BUILD/tests/hsmagent-connector-test"
 	api_conf "$T/sign-$key.conf" "sign-$key"
@@ -124,30 +158,74 @@ allow_tls12 = yes
 EOF
 	run_agent "$T/sign-$key.conf" "sign-$key"
 	local agent_pid=$apid
-	for r in $(seq 1 "$ROUNDS"); do
-		a=$("$BUILD/hsmagent" --socket "$T/sign-$key.sock" enroll \
-			--connector bench --profile "sign-$n" --csr "$T/b.csr" \
-			--wait 2>&1 | us_of || true)
-		p=$("$B/sign-libp11" "$HSM_MODULE" "$TOKEN_LABEL" \
-			"$(label_of "$key")" "$PIN_FILE" "$n" | us_of)
-		# The same loop over TLS 1.2's path: a bare digest, no content
-		# built in the parent. What the TLS 1.3 rule costs per signature.
-		t12=$("$BUILD/hsmagent" --socket "$T/sign-$key.sock" enroll \
-			--connector bench --profile "sign12-$n" --csr "$T/b.csr" \
-			--wait 2>&1 | us_of || true)
-		[ -n "$a" ] && [ -n "$p" ] && [ -n "$t12" ] || fail "sign $key: no figure"
-		ratios+=("$(py "print($p / $a)")")
-		costs+=("$(py "print($t12 / $a)")")
-		say "sign $key round $r: privsep TLS 1.3 content $(py "print(round($n * 1e6 / $a))")/s, TLS 1.2 digest $(py "print(round($n * 1e6 / $t12))")/s, libp11 in-process $(py "print(round($n * 1e6 / $p))")/s"
+	for pin in "" 0; do
+		if [ -n "$pin" ]; then
+			pin_agent "$agent_pid" "$pin"
+			set -- taskset -c "$pin"
+		else
+			set --
+		fi
+		for r in $(seq 1 "$ROUNDS"); do
+			if agent_first "$r"; then
+				al=$(sign_agent "$key" "$n"); pl=$(sign_peer "$key" "$n" "$@")
+			else
+				pl=$(sign_peer "$key" "$n" "$@"); al=$(sign_agent "$key" "$n")
+			fi
+			a=$(echo "$al" | us_of); p=$(echo "$pl" | us_of)
+			[ -n "$a" ] && [ -n "$p" ] || fail "sign $key: no figure ($al / $pl)"
+			if [ -z "$pin" ]; then
+				# The same loop over TLS 1.2's path: a bare digest,
+				# no content built in the parent.
+				t12=$("$BUILD/hsmagent" --socket "$T/sign-$key.sock" \
+					enroll --connector bench --profile "sign12-$n" \
+					--csr "$T/b.csr" --wait 2>&1 | us_of || true)
+				[ -n "$t12" ] || fail "sign $key: no TLS 1.2 figure"
+				ratios+=("$(py "print($p / $a)")")
+				costs+=("$(py "print($t12 / $a)")")
+				ov50+=("$(py "print(($(echo "$al" | ns_of p50) - $(echo "$pl" | ns_of p50)) / 1000)")")
+				ov99+=("$(py "print(($(echo "$al" | ns_of p99) - $(echo "$pl" | ns_of p99)) / 1000)")")
+				say "sign $key round $r: privsep TLS 1.3 content $(py "print(round($n * 1e6 / $a))")/s, TLS 1.2 digest $(py "print(round($n * 1e6 / $t12))")/s, libp11 in-process $(py "print(round($n * 1e6 / $p))")/s; per signature p50 $(echo "$al" | ns_of p50) vs $(echo "$pl" | ns_of p50) ns, p99 $(echo "$al" | ns_of p99) vs $(echo "$pl" | ns_of p99) ns"
+			else
+				pratios+=("$(py "print($p / $a)")")
+				pov50+=("$(py "print(($(echo "$al" | ns_of p50) - $(echo "$pl" | ns_of p50)) / 1000)")")
+				pov99+=("$(py "print(($(echo "$al" | ns_of p99) - $(echo "$pl" | ns_of p99)) / 1000)")")
+				say "sign $key round $r, pinned to CPU $pin: privsep $(py "print(round($n * 1e6 / $a))")/s, libp11 in-process $(py "print(round($n * 1e6 / $p))")/s; per signature p50 $(echo "$al" | ns_of p50) vs $(echo "$pl" | ns_of p50) ns, p99 $(echo "$al" | ns_of p99) vs $(echo "$pl" | ns_of p99) ns"
+			fi
+		done
 	done
 	stop_agent "$agent_pid"
-	report "sign_ratio_$key" "$(printf %.2f "$(median "${ratios[@]}")")" x ">=" "$3"
-	report "tls13_content_rate_vs_digest_$key" "$(printf %.2f "$(median "${costs[@]}")")" x ">=" 0.95
+	report "sign_ratio_$key" "$(median "${ratios[@]}")" x ">=" "$target"
+	report "tls13_content_rate_vs_digest_$key" "$(median "${costs[@]}")" x ">=" 0.95
+	say "sign_ratio_${key}_pinned = $(printf %.2f "$(median "${pratios[@]}")") x"
+	say "sign_overhead_us_$key (privsep minus in-process, per signature): unpinned p50 $(printf %.1f "$(median "${ov50[@]}")"), p99 $(printf %.1f "$(median "${ov99[@]}")"); pinned p50 $(printf %.1f "$(median "${pov50[@]}")"), p99 $(printf %.1f "$(median "${pov99[@]}")")"
+	if [ "$key" = ec ]; then
+		report sign_overhead_us_ec_pinned "$(median "${pov50[@]}")" us "<=" 15 1
+	fi
 }
 
 # ---- 2. full mTLS handshakes: sandboxed child vs libcurl + pkcs11 engine
+# Matched windows: the agent logs in before its first probe; the peer
+# makes one untimed request first (module load, login). The same module
+# the same way (OPENSSL_CONF names SoftHSM as the engine's MODULE_PATH,
+# as the agent loads it); p11-kit's proxy, the engine's default, is a
+# second line. ABBA rounds.
+hs_agent() {	# KEY N PORT: probes per second
+	"$BUILD/hsmagentd" -P -n "$2" -c "$T/hs-$1.conf" 2>/dev/null |
+		sed -n "s/^$2 probes succeeded, 0 steps failed; \([0-9.]*\) probes per second$/\1/p"
+}
+hs_peer() {	# KEY N PORT [proxy]: handshakes per second
+	local us
+	if [ -n "${4:-}" ]; then
+		us=$(env -u OPENSSL_CONF "$B/handshake-engine" "https://localhost:$3/" \
+			"$CA_CRT" "$(cert_of "$1")" "$(key_of "$1")" "$PIN_FILE" "$2" | us_of)
+	else
+		us=$(OPENSSL_CONF=$ENGINE_CONF "$B/handshake-engine" "https://localhost:$3/" \
+			"$CA_CRT" "$(cert_of "$1")" "$(key_of "$1")" "$PIN_FILE" "$2" | us_of)
+	fi
+	[ -n "$us" ] && py "print($2 * 1e6 / $us)"
+}
 handshake_ratio() {
-	local key=$1 n=300 r a p ratios=() port
+	local key=$1 n=300 r a p x ratios=() xratios=() port
 	port=$(free_port)
 	"$B/tls-server" "$port" "$SERVER_CRT" "$SERVER_KEY" "$CA_CRT" &
 	PIDS+=($!)
@@ -157,17 +235,20 @@ handshake_ratio() {
 		"$BUILD/hsmagent-connector"
 	printf '[probe]\nurl = https://localhost:%s/\n' "$port" >>"$T/hs-$key.conf"
 	for r in $(seq 1 "$ROUNDS"); do
-		a=$("$BUILD/hsmagentd" -P -n "$n" -c "$T/hs-$key.conf" 2>/dev/null |
-			sed -n "s/^$n probes succeeded, 0 steps failed; \([0-9.]*\) probes per second$/\1/p")
-		p=$("$B/handshake-engine" "https://localhost:$port/" "$CA_CRT" \
-			"$(cert_of "$key")" "$(key_of "$key")" "$PIN_FILE" "$n" | us_of)
-		[ -n "$a" ] && [ -n "$p" ] || fail "handshake $key: no figure"
-		p=$(py "print($n * 1e6 / $p)")
+		if agent_first "$r"; then
+			a=$(hs_agent "$key" "$n"); p=$(hs_peer "$key" "$n" "$port")
+		else
+			p=$(hs_peer "$key" "$n" "$port"); a=$(hs_agent "$key" "$n")
+		fi
+		x=$(hs_peer "$key" "$n" "$port" proxy)
+		[ -n "$a" ] && [ -n "$p" ] && [ -n "$x" ] || fail "handshake $key: no figure"
 		ratios+=("$(py "print($a / $p)")")
-		say "handshake $key round $r: child $a/s, libcurl+engine $(printf %.1f "$p")/s"
+		xratios+=("$(py "print($a / $x)")")
+		say "handshake $key round $r: child $a/s, libcurl+engine (SoftHSM module) $(printf %.1f "$p")/s, libcurl+engine (p11-kit proxy) $(printf %.1f "$x")/s"
 	done
 	kill "$srv"
-	report "handshake_ratio_engine_$key" "$(printf %.2f "$(median "${ratios[@]}")")" x ">=" 1.10
+	report "handshake_ratio_engine_$key" "$(median "${ratios[@]}")" x ">=" 1.10
+	say "handshake_ratio_engine_${key}_p11kit = $(printf %.2f "$(median "${xratios[@]}")") x (the engine through p11-kit's proxy)"
 }
 
 if want sign; then
@@ -202,84 +283,118 @@ run_agent "$T/main.conf" main
 main_pid=$apid
 SOCK=$T/main.sock
 
-# ---- 3. enrollments: hsmagent vs a shell loop of curl --engine pkcs11 --
+# ---- 3. enrollments: hsmagent vs a script of curl --engine pkcs11 ----
+# Equal terms: the same number of enrollments on both sides (within the
+# agent's per-uid burst), one at a time and 8 at a time (xargs -P 8 on
+# both), each a process (hsmagent
+# enroll --wait; curl), every answer checked (the agent's exit status,
+# each curl answer ISSUED). ABBA rounds.
+enroll_one_agent() {
+	"$BUILD/hsmagent" --socket "$SOCK" enroll --connector entrust \
+		--profile issue --csr "$T/b.csr" --wait >/dev/null 2>"$T/enroll-$1.err" ||
+		{ cat "$T/enroll-$1.err" >&2; exit 1; }
+}
+enroll_one_script() {
+	OPENSSL_CONF=$ENGINE_CONF curl -s --fail -o "$T/script-$1.out" \
+		--cacert "$CA_CRT" --engine pkcs11 --key-type ENG \
+		--key "$EC_KEY_URI" --cert "$CLIENT_EC_CRT" \
+		-H 'Content-Type: application/json' --data-binary "@$T/enroll.json" \
+		"https://localhost:$gw_port/cagw/v1/certificate-authorities/bench/enrollments" &&
+		grep -q '"ISSUED"' "$T/script-$1.out"
+}
+export -f enroll_one_agent enroll_one_script
+enroll_side() {	# agent|script N P: enrollments per second
+	local t0 t1
+	rm -f "$T"/script-*.out
+	# The agent gives one uid 10 requests a second, 60 at once
+	# (api_budget.h): each side starts with the bucket full and stays
+	# within it, so the figure is the path's and not the budget's.
+	sleep 6
+	t0=$(date +%s%N)
+	seq 1 "$2" | SOCK=$SOCK T=$T BUILD=$BUILD ENGINE_CONF=$ENGINE_CONF \
+		CA_CRT=$CA_CRT EC_KEY_URI=$EC_KEY_URI CLIENT_EC_CRT=$CLIENT_EC_CRT \
+		gw_port=$gw_port xargs -P "$3" -I{} bash -c "enroll_one_$1 {}" ||
+		fail "enroll ($1, P=$3): an enrollment failed"
+	t1=$(date +%s%N)
+	if [ "$1" = script ]; then
+		[ "$(grep -l '"ISSUED"' "$T"/script-*.out | wc -l)" -eq "$2" ] ||
+			fail "enroll (script, P=$3): not every answer ISSUED"
+	fi
+	py "print($2 * 1e9 / ($t1 - $t0))"
+}
 enroll_ratio() {
-	local na=200 ns=30 r a s ratios=() body i
+	local r a s n p ratios
 	py "import json,sys; print(json.dumps({'profileId':'issue','requiredFormat':{'format':'X509'},'csr':''.join(l for l in open(sys.argv[1]).read().splitlines() if not l.startswith('-----'))}))" "$T/b.csr" >"$T/enroll.json"
-	body=$T/enroll.json
-	for r in $(seq 1 "$ROUNDS"); do
-		local t0 t1
-		t0=$(date +%s%N)
-		seq 1 "$na" | xargs -P 8 -I{} "$BUILD/hsmagent" --socket "$SOCK" \
-			enroll --connector entrust --profile issue --csr "$T/b.csr" \
-			--wait >/dev/null 2>"$T/enroll.err" ||
-			{ cat "$T/enroll.err"; fail "enroll through the agent"; }
-		t1=$(date +%s%N)
-		a=$(py "print($na * 1e9 / ($t1 - $t0))")
-		t0=$(date +%s%N)
-		for i in $(seq 1 "$ns"); do
-			OPENSSL_CONF=$ENGINE_CONF curl -s --fail -o "$T/script.out" \
-				--cacert "$CA_CRT" --engine pkcs11 --key-type ENG \
-				--key "$EC_KEY_URI" --cert "$CLIENT_EC_CRT" \
-				-H 'Content-Type: application/json' --data-binary "@$body" \
-				"https://localhost:$gw_port/cagw/v1/certificate-authorities/bench/enrollments" ||
-				fail "script enrollment $i"
+	for p in 1 8; do
+		n=$(( p == 1 ? 30 : 50 ))
+		ratios=()
+		for r in $(seq 1 "$ROUNDS"); do
+			if agent_first "$r"; then
+				a=$(enroll_side agent "$n" "$p"); s=$(enroll_side script "$n" "$p")
+			else
+				s=$(enroll_side script "$n" "$p"); a=$(enroll_side agent "$n" "$p")
+			fi
+			ratios+=("$(py "print($a / $s)")")
+			say "enroll round $r, $p at a time, $n each: hsmagent $(printf %.1f "$a")/s, curl script $(printf %.1f "$s")/s"
 		done
-		t1=$(date +%s%N)
-		grep -q '"ISSUED"' "$T/script.out" || fail "script: not issued"
-		s=$(py "print($ns * 1e9 / ($t1 - $t0))")
-		ratios+=("$(py "print($a / $s)")")
-		say "enroll round $r: hsmagent $(printf %.1f "$a")/s (8 clients), curl script $(printf %.1f "$s")/s"
+		report "enroll_ratio_script_p$p" "$(median "${ratios[@]}")" x ">=" 5
 	done
-	report enroll_ratio_script "$(printf %.1f "$(median "${ratios[@]}")")" x ">=" 10
 	# For comparison: the agent alone, without a client process per order.
 	say "enroll over the socket from 8 threads (no process per order): $("$B/api-load" enroll "$SOCK" entrust issue "$T/b.csr" 8 400 1)"
 }
 
 # ---- 4. status latency under 50 concurrent clients ---------------------
-# Judged: 50 clients, each asking 100 times a second on its own schedule
-# (5,000 requests/s, open loop: a late answer counts from when it was
-# due), a connection per request as `hsmagent status` makes. Shown too:
-# the same 50 clients back to back, where latency is only 50 divided by
-# the agent's throughput (Little's law).
+# Judged: 50 clients, each asking 100 times a second with Poisson
+# arrivals (exponential gaps: 5,000 requests/s on average, bunched as
+# independent callers' are, so requests queue), open loop (a late answer
+# counts from when it was due), a connection per request as `hsmagent
+# status` makes. Shown too: the same 50 clients back to back
+# (saturation), where latency is 50 divided by the agent's throughput.
 status_p99() {
-	local order r out p50s=() p99s=()
+	local order r out p50s=() p99s=() sat=()
 	order=$("$BUILD/hsmagent" --socket "$SOCK" --json enroll --connector entrust \
 		--profile issue --csr "$T/b.csr" --wait |
 		py "import json,sys; print(json.loads(sys.stdin.readlines()[-1])['order']['id'])")
 	for r in $(seq 1 "$ROUNDS"); do
-		out=$("$B/api-load" status "$SOCK" "$order" 50 5 100)
-		say "status round $r, 50 clients x 100/s: $out"
+		out=$("$B/api-load" status "$SOCK" "$order" 50 5 100 poisson)
+		say "status round $r, 50 clients x 100/s, Poisson: $out"
 		p50s+=("$(echo "$out" | sed -n 's/.*p50 \([0-9]*\) us.*/\1/p')")
 		p99s+=("$(echo "$out" | sed -n 's/.*p99 \([0-9]*\) us.*/\1/p')")
 		out=$("$B/api-load" status "$SOCK" "$order" 50 3 0)
 		say "status round $r, 50 clients back to back (saturation): $out"
+		sat+=("$(echo "$out" | sed -n 's/.*p99 \([0-9]*\) us.*/\1/p')")
 	done
-	report status_p50_us "$(printf %.0f "$(median "${p50s[@]}")")" us "<=" 2000
-	report status_p99_us "$(printf %.0f "$(median "${p99s[@]}")")" us "<=" 2000
+	report status_p50_us "$(median "${p50s[@]}")" us "<=" 2000 0
+	report status_p99_us "$(median "${p99s[@]}")" us "<=" 2000 0
+	say "status_p99_us_saturation = $(median "${sat[@]}") us (50 clients back to back)"
 }
 
 # ---- 5. memory --------------------------------------------------------
+# Judged: RssAnon, the memory the process itself holds (VmRSS counts the
+# shared libraries' pages too, about 9.6 MiB of them, which every process
+# linking OpenSSL shares). PSS (smaps_rollup) is shown beside it.
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+anon_kib() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
+pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
 child_of() { pgrep -P "$1" -x hsmagent-connec | head -1; }
 
 memory() {
 	local child r1 r2 n1=$(( ORDERS / 10 ))
 	child=$(child_of "$main_pid")
 	sleep 3		# idle: the API gives freed buffers back 2 s after a burst
-	say "parent: $(grep -E '^(RssAnon|RssFile):' "/proc/$main_pid/status" | tr -s ' \t' ' ' | tr '\n' ' ')(file: shared libraries)"
-	say "child: $(grep -E '^(RssAnon|RssFile):' "/proc/$child/status" | tr -s ' \t' ' ' | tr '\n' ' ')"
-	report rss_parent_kib "$(rss_kib "$main_pid")" KiB "<=" 8192
-	report rss_child_kib "$(rss_kib "$child")" KiB "<=" 16384
+	say "parent: $(grep -E '^(VmRSS|RssAnon|RssFile):' "/proc/$main_pid/status" | tr -s ' \t' ' ' | tr '\n' ' ')Pss: $(pss_kib "$main_pid") kB"
+	say "child: $(grep -E '^(VmRSS|RssAnon|RssFile):' "/proc/$child/status" | tr -s ' \t' ' ' | tr '\n' ' ')Pss: $(pss_kib "$child") kB"
+	report rss_parent_anon_kib "$(anon_kib "$main_pid")" KiB "<=" 4096 0
+	report rss_child_kib "$(rss_kib "$child")" KiB "<=" 16384 0
 	say "orders 1..$n1 (warm-up)"
 	"$B/api-load" enroll "$SOCK" entrust issue - 8 "$n1" 1 | sed 's/^/  /'
-	r1=$(rss_kib "$main_pid")
+	r1=$(anon_kib "$main_pid")
 	say "orders $(( n1 + 1 ))..$ORDERS"
 	"$B/api-load" enroll "$SOCK" entrust issue - 8 $(( ORDERS - n1 )) 1 | sed 's/^/  /'
-	r2=$(rss_kib "$main_pid")
-	say "parent RSS $r1 KiB after $n1 orders, $r2 KiB after $ORDERS"
+	r2=$(anon_kib "$main_pid")
+	say "parent RssAnon $r1 KiB after $n1 orders, $r2 KiB after $ORDERS"
 	report rss_parent_growth_kib_per_1000_orders \
-		"$(py "print(max(0, round(($r2 - $r1) * 1000 / ($ORDERS - $n1))))")" KiB "<=" 1024
+		"$(py "print(max(0, ($r2 - $r1) * 1000 / ($ORDERS - $n1)))")" KiB "<=" 1024 0
 }
 
 # ---- 6. start-up: exec to READY=1 (socket, HSM login, child sandboxed) -
@@ -304,7 +419,7 @@ p.terminate(); p.wait(); os.unlink(path)
 ' "$BUILD/hsmagentd" "$T" "$conf")")
 	done
 	say "start-up: ${ms[*]} ms"
-	report startup_ms "$(median "${ms[@]}")" ms "<=" 200
+	report startup_ms "$(median "${ms[@]}")" ms "<=" 200 1
 }
 
 # ---- 7. polling: CPU while PENDING orders wait at the CA ---------------
@@ -322,7 +437,7 @@ poll_cpu() {
 	c0=$(cpu_ticks); t0=$(date +%s%N)
 	sleep "$POLL_SECONDS"
 	c1=$(cpu_ticks); t1=$(date +%s%N)
-	report poll_cpu_pct "$(py "print(round(($c1 - $c0) / $hz * 1e9 / ($t1 - $t0) * 100, 2))")" % "<=" 5
+	report poll_cpu_pct "$(py "print(($c1 - $c0) / $hz * 1e9 / ($t1 - $t0) * 100)")" % "<=" 2
 }
 
 # ---- 8. ACME: hsmagent vs lego --csr against the same Pebble ----------
@@ -346,6 +461,16 @@ acme_enroll_lego() {	# PORT: where lego's own http-01 server listens
 		--csr "$T/b.der" --path "$T/lego" --http \
 		--http.port "127.0.0.1:$1" run >>"$T/lego.log" 2>&1 ||
 		{ tail -20 "$T/lego.log"; fail "lego failed"; }
+}
+
+acme_rate() {	# agent|lego N [PORT]: enrollments per second, one at a time
+	local t0 t1
+	t0=$(date +%s%N)
+	for _ in $(seq 1 "$2"); do
+		if [ "$1" = agent ]; then acme_enroll_agent; else acme_enroll_lego "$3"; fi
+	done
+	t1=$(date +%s%N)
+	py "print($2 * 1e9 / ($t1 - $t0))"
 }
 
 acme_ratio() {
@@ -372,18 +497,15 @@ acme_ratio() {
 	acme_enroll_agent
 	acme_enroll_lego "$hport"
 	for r in $(seq 1 "$ROUNDS"); do
-		t0=$(date +%s%N)
-		for _ in $(seq 1 "$n"); do acme_enroll_agent; done
-		t1=$(date +%s%N)
-		a=$(py "print($n * 1e9 / ($t1 - $t0))")
-		t0=$(date +%s%N)
-		for _ in $(seq 1 "$n"); do acme_enroll_lego "$hport"; done
-		t1=$(date +%s%N)
-		l=$(py "print($n * 1e9 / ($t1 - $t0))")
+		if agent_first "$r"; then
+			a=$(acme_rate agent "$n"); l=$(acme_rate lego "$n" "$hport")
+		else
+			l=$(acme_rate lego "$n" "$hport"); a=$(acme_rate agent "$n")
+		fi
 		ratios+=("$(py "print($a / $l)")")
 		say "acme round $r: hsmagent $(printf %.2f "$a")/s, lego --csr $(printf %.2f "$l")/s"
 	done
-	report acme_enroll_ratio_lego "$(printf %.2f "$(median "${ratios[@]}")")" x ">=" 1.0
+	report acme_enroll_ratio_lego "$(median "${ratios[@]}")" x ">=" 5
 	stop_agent "$apid"
 }
 
@@ -407,15 +529,15 @@ audit_tlog() {
 	say "$out"
 	a=$(echo "$out" | sed -n 's/.* records in \([0-9]*\) us;.*/\1/p')
 	t=$(echo "$out" | sed -n 's/.* leaves in \([0-9]*\) us.*/\1/p')
-	report audit_tree_share_of_append "$(py "print(round($t / $a, 4))")" x "<=" 0.05
+	report audit_tree_share_of_append "$(py "print($t / $a)")" x "<=" 0.05 4
 	out=$("$B/bench-audit" checkpoint "$d" 200 "$HSM_MODULE" "$EC_KEY_URI" \
 		"$PIN_FILE" "$CLIENT_EC_CRT" "$CKPT_KEY_URI")
 	say "$out"
 	c=$(echo "$out" | sed -n 's/^checkpoint: [0-9]* in \([0-9]*\) us;.*/\1/p')
 	r=$(echo "$out" | sed -n 's/.*record: [0-9]* in \([0-9]*\) us.*/\1/p')
-	report audit_checkpoint_cost_records "$(py "print(round($c / $r, 2))")" records "<=" 10
+	report audit_checkpoint_cost_records "$(py "print($c / $r)")" records "<=" 10
 	# Amortized over the default 1000 records a checkpoint covers.
-	report audit_checkpoint_share_at_1000 "$(py "print(round(($c / 200) / (1000 * $a / 2000), 4))")" x "<=" 0.01
+	report audit_checkpoint_share_at_1000 "$(py "print(($c / 200) / (1000 * $a / 2000))")" x "<=" 0.01 4
 	"$B/bench-audit" gen "$d/big.log" "$n" "$d/big.pub" >/dev/null
 	for i in $(seq 1 "$ROUNDS"); do
 		t0=$(date +%s%N)
@@ -427,8 +549,8 @@ audit_tlog() {
 		tlog+=("$(py "print(($t2 - $t1) / 1e9)")")
 		say "audit verify round $i: chain ${chain[-1]} s, chain and checkpoints ${tlog[-1]} s"
 	done
-	report audit_verify_${n}_seconds "$(printf %.1f "$(median "${tlog[@]}")")" s "<=" 60
-	report audit_verify_tlog_over_chain "$(py "print(round($(median "${tlog[@]}") / $(median "${chain[@]}"), 2))")" x "<=" 2.0
+	report audit_verify_${n}_seconds "$(median "${tlog[@]}")" s "<=" 60 1
+	report audit_verify_tlog_over_chain "$(py "print($(median "${tlog[@]}") / $(median "${chain[@]}"))")" x "<=" 2.0
 	rm -rf "$d"
 }
 want audit && { say "audit log"; audit_tlog; }

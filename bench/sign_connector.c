@@ -6,7 +6,7 @@
  * answered by the parent over IPC and the HSM. The profile "sign-N"
  * says how many TLS 1.3 CertificateVerify contents, "sign12-N" how many
  * TLS 1.2 digests (a connector with allow_tls12 = yes); the job is
- * rejected with "signed N in T us", which
+ * rejected with "signed N in T us, p50 X ns, p99 Y ns", which
  * bench/run.sh reads. So the figure covers the whole privsep path:
  * sandboxed child -> IPC -> sign policy -> HSM -> audit -> IPC.
  */
@@ -23,7 +23,7 @@ static int
 bench_prepare(struct ca_xfer *x)
 {
 	long		 n, failed = 0;
-	int64_t		 us = 0;
+	struct bench_sign_times t;
 	char		*end;
 
 	int		 tls13 = strncmp(x->profile, "sign-", 5) == 0;
@@ -37,13 +37,14 @@ bench_prepare(struct ca_xfer *x)
 		    BENCH_MAX_SIGNS);
 		return -1;
 	}
-	if (bench_sign_loop(x->t.key, n, tls13, &us, &failed) == -1) {
+	if (bench_sign_loop(x->t.key, n, tls13, &t, &failed) == -1) {
 		snprintf(x->prep_error, sizeof(x->prep_error),
 		    "signature %ld of %ld failed", failed, n);
 		return -1;
 	}
-	snprintf(x->prep_error, sizeof(x->prep_error), "signed %ld in %lld us",
-	    n, (long long)us);
+	snprintf(x->prep_error, sizeof(x->prep_error), "signed %ld in %lld us, "
+	    "p50 %lld ns, p99 %lld ns", n, (long long)t.total_us,
+	    (long long)t.p50_ns, (long long)t.p99_ns);
 	return -1;
 }
 

@@ -38,7 +38,7 @@ main(int argc, char *argv[])
 	char		*pin, err[256], *end;
 	size_t		 cap;
 	long		 n, failed = 0;
-	int64_t		 us = 0;
+	struct bench_sign_times t;
 
 	if (argc != 6 || (n = strtol(argv[5], &end, 10)) < 1 || *end != '\0') {
 		fprintf(stderr, "usage: sign-libp11 MODULE TOKEN_LABEL "
@@ -64,9 +64,10 @@ main(int argc, char *argv[])
 			key = &keys[i];
 	if (key == NULL || (pkey = PKCS11_get_private_key(key)) == NULL)
 		fatalx("no private key %s", argv[3]);
-	if (bench_sign_loop(pkey, n, 1, &us, &failed) == -1)
+	if (bench_sign_loop(pkey, n, 1, &t, &failed) == -1)
 		fatalx("signature %ld of %ld failed", failed, n);
-	printf("signed %ld in %lld us\n", n, (long long)us);
+	printf("signed %ld in %lld us, p50 %lld ns, p99 %lld ns\n", n,
+	    (long long)t.total_us, (long long)t.p50_ns, (long long)t.p99_ns);
 	EVP_PKEY_free(pkey);
 	PKCS11_release_all_slots(ctx, slots, nslots);
 	PKCS11_CTX_unload(ctx);

@@ -13,8 +13,15 @@
 
 #include <openssl/evp.h>
 
-/* 0 with *us the time taken; -1 with *failed_at the signature (1-based). */
-int	bench_sign_loop(EVP_PKEY *, long n, int tls13, int64_t *us,
-	    long *failed_at);
+/* The loop's figures: its whole time, and each signature's percentiles. */
+struct bench_sign_times {
+	int64_t	total_us;
+	int64_t	p50_ns;
+	int64_t	p99_ns;
+};
+
+/* 0 with the times; -1 with *failed_at the signature (1-based). */
+int	bench_sign_loop(EVP_PKEY *, long n, int tls13,
+	    struct bench_sign_times *, long *failed_at);
 
 #endif

@@ -64,6 +64,12 @@ struct child {
 	/* CA jobs waiting to send their next request (ACME polling). */
 	struct ca_xfer		*later[CHILD_MAX_JOBS];
 	size_t			 nlater;
+	/*
+	 * A connection came from the parent inside curl's perform: curl
+	 * goes on with it only at its next perform, so the loop does not
+	 * wait (curl's own timer would hold the handshake ~200 ms).
+	 */
+	int			 kick;
 };
 
 /* child_ipc.c */

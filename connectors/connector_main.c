@@ -219,9 +219,10 @@ main_loop(struct child *c)
 
 		run_deferred(c);
 		/* At the latest when a delayed request is due. */
-		if (curl_multi_poll(c->multi, wfd, 1, ca_wait_ms(c, 1000),
-		    NULL) != CURLM_OK)
+		if (curl_multi_poll(c->multi, wfd, 1, c->kick ? 0 :
+		    ca_wait_ms(c, 1000), NULL) != CURLM_OK)
 			child_violation("curl_multi_poll failed");
+		c->kick = 0;
 		if (wfd[0].revents != 0)
 			drain_ipc(c);
 		ca_run_due(c);

@@ -135,6 +135,8 @@ open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 	}
 	fd = child_connect(j->child, j->id, host, port, j->connect_error,
 	    sizeof(j->connect_error));
+	if (fd != -1)
+		j->child->kick = 1;
 	return fd == -1 ? CURL_SOCKET_BAD : fd;
 }
 
