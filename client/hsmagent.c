@@ -393,7 +393,8 @@ static int
 wait_quietly(FILE *f, struct wait_view *w)
 {
 	struct pollfd	 p = { fileno(f), POLLIN, 0 };
-	char		 next[32] = "";
+	/* Room for the longer "; the CA is being asked (due HH:MM:SS)". */
+	char		 next[64] = "";
 	struct tm	 tm;
 	time_t		 now;
 	int		 n;
