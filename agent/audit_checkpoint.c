@@ -124,6 +124,17 @@ open_key(struct agent *a, const char *uri, const char *what, uint8_t id[4],
 	return h;
 }
 
+/* Did one of our keys sign the note? */
+static int
+ours(struct audit_ckpt *k, const struct note *n, const struct checkpoint *c)
+{
+	char why[128];
+
+	return note_verify_ecdsa(n, c->origin, hsm_account_pubkey(k->key),
+	    why, sizeof(why)) || (k->prev != NULL && note_verify_ecdsa(n,
+	    c->origin, hsm_account_pubkey(k->prev), why, sizeof(why)));
+}
+
 /*
  * The origin: [state] checkpoint_origin; else the one the latest
  * checkpoint carries when one of our keys signed it, so that the log
@@ -134,27 +145,11 @@ static void
 choose_origin(struct agent *a, struct audit_ckpt *k, const struct note *n,
     const struct checkpoint *c, int have_latest)
 {
-	char	 err[128];
-
-	if (a->cfg->ckpt_origin == NULL && have_latest &&
-	    (note_verify_ecdsa(n, c->origin, hsm_account_pubkey(k->key), err,
-	    sizeof(err)) || (k->prev != NULL && note_verify_ecdsa(n, c->origin,
-	    hsm_account_pubkey(k->prev), err, sizeof(err)))))
+	if (a->cfg->ckpt_origin == NULL && have_latest && ours(k, n, c))
 		snprintf(k->origin, sizeof(k->origin), "%s", c->origin);
 	else
 		origin_of(a->cfg, k->prev != NULL ? k->prev_id : k->key_id,
 		    k->origin, sizeof(k->origin));
-}
-
-/* Did one of our keys sign the note? */
-static int
-ours(struct audit_ckpt *k, const struct note *n, const struct checkpoint *c)
-{
-	char why[128];
-
-	return note_verify_ecdsa(n, c->origin, hsm_account_pubkey(k->key),
-	    why, sizeof(why)) || (k->prev != NULL && note_verify_ecdsa(n,
-	    c->origin, hsm_account_pubkey(k->prev), why, sizeof(why)));
 }
 
 /*
