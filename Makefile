@@ -206,7 +206,7 @@ UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_sectigo_msg test_acme_jws test_acme_sign_policy \
 		   test_acme_msg test_acme_eab test_acme_http01 test_child_ipc \
 		   test_http01_server test_hsm_worker test_acme_url_pin \
-		   test_merkle test_signed_note
+		   test_merkle test_signed_note test_api_budget
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
@@ -249,7 +249,8 @@ P_TESTS		:= test_sign_policy test_p11uri test_config test_hsm \
 		   test_audit test_orders test_policy test_csr test_api_request \
 		   test_poll_schedule test_hsm_worker test_acme_sign_policy \
 		   test_acme_url_pin test_acme_eab test_acme_http01 \
-		   test_http01_server test_merkle test_signed_note
+		   test_http01_server test_merkle test_signed_note \
+		   test_api_budget
 C_TESTS		:= $(filter-out $(P_TESTS),$(UNIT_TESTS))
 $(foreach t,$(P_TESTS),$(eval $(BUILD)/tests/$(t): \
 	$(call obj_p,tests/unit/$(t).c) $(ROOMS_P)))

@@ -331,6 +331,10 @@ commit(struct agent *a, struct config *n, struct policy *np,
 		policy_free(a->policy);
 		a->policy = np;
 		log_info("policy reloaded from %s", a->cfg->api_policy);
+		/* Each uid keeps the tokens it has; the new rate applies
+		 * from the next request on. */
+		api_budget_set(&a->api.budget, a->cfg->api_uid_rate,
+		    a->cfg->api_uid_burst);
 	}
 	connector_passwords_free(a->conn_password, a->conn_password_cap);
 	memcpy(a->conn_password, pp->pw, sizeof(pp->pw));

@@ -5,6 +5,25 @@
 
 #include "api_budget.h"
 
+void
+api_budget_set(struct api_budget *b, uint32_t rate, uint32_t burst)
+{
+	b->rate = rate;
+	b->burst = burst;
+}
+
+uint32_t
+api_budget_rate(const struct api_budget *b)
+{
+	return b->rate ? b->rate : API_BUDGET_RATE;
+}
+
+static double
+burst_of(const struct api_budget *b)
+{
+	return b->burst ? b->burst : API_BUDGET_BURST;
+}
+
 static struct api_budget_slot *
 slot_of(struct api_budget *b, uint32_t uid, int64_t now)
 {
@@ -29,7 +48,7 @@ slot_of(struct api_budget *b, uint32_t uid, int64_t now)
 	memset(free_s, 0, sizeof(*free_s));
 	free_s->used = 1;
 	free_s->uid = uid;
-	free_s->tokens = API_BUDGET_BURST;
+	free_s->tokens = burst_of(b);
 	free_s->last_ms = now;
 	return free_s;
 }
@@ -45,10 +64,10 @@ api_budget_take(struct api_budget *b, uint32_t uid, int64_t now)
 		return 0;
 	}
 	if (now > s->last_ms) {
-		s->tokens += (double)(now - s->last_ms) * API_BUDGET_RATE /
+		s->tokens += (double)(now - s->last_ms) * api_budget_rate(b) /
 		    1000.0;
-		if (s->tokens > API_BUDGET_BURST)
-			s->tokens = API_BUDGET_BURST;
+		if (s->tokens > burst_of(b))
+			s->tokens = burst_of(b);
 	}
 	s->last_ms = now;
 	if (s->tokens >= 1.0) {

@@ -4,8 +4,8 @@
  *
  * Every request that can write a record (all but health, metrics and
  * version; a line that does not parse too) takes a token from its
- * uid's bucket first: API_BUDGET_RATE a second, API_BUDGET_BURST at
- * once. Past that the request is answered "busy" without any record, and
+ * uid's bucket first: [api] uid_rate a second, uid_burst at once
+ * (defaults API_BUDGET_RATE and API_BUDGET_BURST). Past that the request is answered "busy" without any record, and
  * the refusals are summed up in one record per uid every
  * API_BUDGET_REPORT_MS. A record is an fsync: without this, any local
  * user could write thousands a second and fill the disk, after which
@@ -18,8 +18,8 @@
 #include <stdint.h>
 
 #define API_BUDGET_UIDS		64	/* uids tracked; the least recent goes */
-#define API_BUDGET_RATE		10	/* requests a second, per uid */
-#define API_BUDGET_BURST	60
+#define API_BUDGET_RATE		10	/* default requests a second, per uid */
+#define API_BUDGET_BURST	60	/* default bucket size */
 #define API_BUDGET_REPORT_MS	10000
 #define API_BAD_LINES_MAX	3	/* a connection's, then it is closed */
 
@@ -35,7 +35,13 @@ struct api_budget {
 	struct api_budget_slot	 slot[API_BUDGET_UIDS];
 	int64_t			 next_report_ms;
 	uint64_t		 refused_total;
+	uint32_t		 rate;		/* 0: API_BUDGET_RATE */
+	uint32_t		 burst;		/* 0: API_BUDGET_BURST */
 };
+
+/* Sets the per-uid rate and burst (0: the defaults); keeps the slots. */
+void	api_budget_set(struct api_budget *, uint32_t rate, uint32_t burst);
+uint32_t api_budget_rate(const struct api_budget *);
 
 /* 1: the uid may go on; 0: over its budget (counted). */
 int	api_budget_take(struct api_budget *, uint32_t uid, int64_t now_ms);

@@ -86,7 +86,7 @@ report_throttled(void *arg, uint32_t uid, uint64_t n)
 	struct agent		*a = arg;
 	struct audit_actor	 ac = { (long)uid, -1, -1, NULL };
 	json_t			*d = json_pack("{s:I,s:i}", "requests",
-				    (json_int_t)n, "per_second", API_BUDGET_RATE);
+				    (json_int_t)n, "per_second", (int)api_budget_rate(&a->api.budget));
 
 	log_warn("api: uid %u was over its request budget %llu times",
 	    (unsigned)uid, (unsigned long long)n);

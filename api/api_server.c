@@ -395,9 +395,9 @@ handle_line(struct agent *a, struct api_server *s, struct api_conn *c,
 	if (req.op != OP_HEALTH && req.op != OP_METRICS &&
 	    req.op != OP_VERSION && !api_budget_take(&s->budget,
 	    (uint32_t)c->uid, now)) {
-		api_reply_error(c, "busy", "uid %ld asks more than %d times a "
+		api_reply_error(c, "busy", "uid %ld asks more than %u times a "
 		    "second: try again shortly", (long)c->uid,
-		    API_BUDGET_RATE);
+		    (unsigned)api_budget_rate(&s->budget));
 		api_request_free(&req);
 		return;
 	}

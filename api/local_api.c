@@ -94,8 +94,15 @@ local_api_open(struct agent *a, int check_only, char *err, size_t errlen)
 	if (fd >= 0)
 		log_info("api: listening on %s (socket activation)",
 		    cfg->api_socket);
-	return api_listen(&a->api, cfg->api_socket, fd, cfg->api_mode,
-	    cfg->api_group, cfg->api_max_conns, cfg->api_idle_s, err, errlen);
+	_Static_assert(API_UID_RATE_DEFAULT == API_BUDGET_RATE &&
+	    API_UID_BURST_DEFAULT == API_BUDGET_BURST,
+	    "config's budget defaults are the API's");
+	if (api_listen(&a->api, cfg->api_socket, fd, cfg->api_mode,
+	    cfg->api_group, cfg->api_max_conns, cfg->api_idle_s, err,
+	    errlen) == -1)
+		return -1;
+	api_budget_set(&a->api.budget, cfg->api_uid_rate, cfg->api_uid_burst);
+	return 0;
 }
 
 void

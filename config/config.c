@@ -148,6 +148,9 @@ static const struct key keys[] = {
 	{ SEC_API, "max_connections", V_NUMBER, F(api_max_conns), 1, 1024,
 	    REQ_NO },
 	{ SEC_API, "idle_timeout", V_NUMBER, F(api_idle_s), 1, 3600, REQ_NO },
+	{ SEC_API, "uid_rate", V_NUMBER, F(api_uid_rate), 1, 10000, REQ_NO },
+	{ SEC_API, "uid_burst", V_NUMBER, F(api_uid_burst), 1, 100000,
+	    REQ_NO },
 	{ SEC_API, "policy", V_PATH, F(api_policy), 0, 0, REQ_IN_SECTION },
 
 	{ SEC_STATE, "dir", V_PATH, F(state_dir), 0, 0, REQ_IN_SECTION },
@@ -1193,6 +1196,8 @@ set_defaults(struct config *cfg)
 	cfg->api_mode = 0660;
 	cfg->api_max_conns = 64;
 	cfg->api_idle_s = 30;
+	cfg->api_uid_rate = API_UID_RATE_DEFAULT;
+	cfg->api_uid_burst = API_UID_BURST_DEFAULT;
 	cfg->ckpt_records = 1000;
 	cfg->ckpt_interval_s = 60;
 	cfg->renew_window_pct = 33;

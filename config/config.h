@@ -97,6 +97,10 @@ struct config {
 	char		*api_group;		/* NULL: the agent's own group */
 	uint32_t	 api_max_conns;		/* 1..1024, default 64 */
 	uint32_t	 api_idle_s;		/* 1..3600, default 30 */
+	uint32_t	 api_uid_rate;		/* 1..10000, default 10 */
+#define API_UID_RATE_DEFAULT	10	/* == API_BUDGET_RATE, asserted */
+#define API_UID_BURST_DEFAULT	60	/* == API_BUDGET_BURST */
+	uint32_t	 api_uid_burst;		/* 1..100000, default 60 */
 	char		*api_policy;		/* the policy file (policy/POLICY.md) */
 
 	/* [state] (required with [api]) */

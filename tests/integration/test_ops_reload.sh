@@ -157,5 +157,24 @@ rc=0; "$CLI" --socket "$T/nothing.sock" health >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 3 ] || fail "health without an agent: exit $rc, expected 3"
 note "database gone: health down (exit 2); no agent: exit 3"
 
+# The per-uid budget is reloadable: at 1 a second and 3 at once, ten
+# quick list requests get 3 answers (4 if a second passes) and the rest
+# "busy", with no record each.
+sed -i "s|^socket = $SOCK\$|&\\nuid_rate = 1\\nuid_burst = 3|" "$T/a.conf"
+grep -qx 'uid_burst = 3' "$T/a.conf" || fail "could not set the budget in the test's configuration"
+hup_expect 'event=config.reload outcome=ok'
+ok=0 busy=0
+for _ in $(seq 1 10); do
+	rc=0; cli list >"$T/status.out" 2>&1 || rc=$?
+	if [ "$rc" -eq 0 ]; then ok=$((ok + 1))
+	elif grep -q 'busy' "$T/status.out"; then busy=$((busy + 1))
+	else cat "$T/status.out" >&2; fail "list under the budget: exit $rc"; fi
+done
+{ [ "$ok" -ge 3 ] && [ "$ok" -le 4 ] && [ "$busy" -eq $((10 - ok)) ]; } ||
+	fail "budget of 3 at once, 1 a second: $ok answered, $busy busy"
+grep -q 'uid 0 asks more than 1 times a second' "$T/status.out" ||
+	{ cat "$T/status.out" >&2; fail "the busy answer does not name the configured rate"; }
+note "reloaded budget uid_rate = 1, uid_burst = 3: $ok of 10 quick requests answered, $busy busy"
+
 "$CLI" audit verify "$T/state/audit.log" >/dev/null || fail "audit chain"
 echo "test_ops_reload: ok"

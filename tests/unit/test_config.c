@@ -72,6 +72,10 @@ static const char example[] =
 	"group = hsmagent-clients\n"
 	"max_connections = 64\n"
 	"idle_timeout = 30\n"
+	"# Requests a second one uid may make, and at once (each can write an\n"
+	"# audit record, which is an fsync). Reloaded on SIGHUP.\n"
+	"uid_rate = 10\n"
+	"uid_burst = 60\n"
 	"# Who may ask for what: policy/POLICY.md. Reloaded on SIGHUP.\n"
 	"policy = /etc/hsmagent/policy.conf\n"
 	"\n"
@@ -694,20 +698,29 @@ test_api_sections(void **state)
 	assert_int_equal(cfg.api_mode, 0660);
 	assert_int_equal(cfg.api_max_conns, 64);
 	assert_int_equal(cfg.api_idle_s, 30);
+	assert_int_equal(cfg.api_uid_rate, 10);
+	assert_int_equal(cfg.api_uid_burst, 60);
 	assert_null(cfg.api_group);
 	assert_null(cfg.audit_log);
 	assert_string_equal(cfg.state_dir, "/var/lib/h");
 	config_free(&cfg);
 	expect_ok(MINIMAL "[api]\nsocket = /s\npolicy = /p\nmode = 0600\n"
 	    "group = hsmagent\nmax_connections = 8\nidle_timeout = 5\n"
+	    "uid_rate = 200\nuid_burst = 1000\n"
 	    "[state]\ndir = /d\naudit_log = /l/audit.log\n", &cfg);
 	assert_int_equal(cfg.api_mode, 0600);
+	assert_int_equal(cfg.api_uid_rate, 200);
+	assert_int_equal(cfg.api_uid_burst, 1000);
 	assert_string_equal(cfg.api_group, "hsmagent");
 	assert_int_equal(cfg.api_max_conns, 8);
 	assert_string_equal(cfg.audit_log, "/l/audit.log");
 	config_free(&cfg);
 	expect_error(MINIMAL "[api]\nsocket = /s\npolicy = /p\n",
 	    "[api] needs a [state] section");
+	expect_error(MINIMAL "[api]\nsocket = /s\npolicy = /p\nuid_rate = 0\n"
+	    "[state]\ndir = /d\n", "t:10: [api] uid_rate");
+	expect_error(MINIMAL "[api]\nsocket = /s\npolicy = /p\n"
+	    "uid_burst = 100001\n[state]\ndir = /d\n", "t:10: [api] uid_burst");
 	expect_error(MINIMAL "[api]\npolicy = /p\n[state]\ndir = /d\n",
 	    "[api] socket is required");
 	expect_error(MINIMAL "[api]\nsocket = /s\npolicy = /p\nmode = 0777\n"
