@@ -85,7 +85,6 @@ file_sha256_hex(const char *path, char out[65])
 		return;
 	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) == 1 &&
 	    mdlen == sizeof(md))
-		for (size_t i = 0; i < sizeof(md); i++)
-			snprintf(out + 2 * i, 3, "%02x", md[i]);
+		hex_lower(md, sizeof(md), out);
 	free(buf);
 }

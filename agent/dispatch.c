@@ -291,17 +291,14 @@ sha256_hex(const uint8_t *data, size_t len, char out[65])
 	uint8_t	 md[32];
 
 	SHA256(data, len, md);
-	for (size_t i = 0; i < sizeof(md); i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	hex_lower(md, sizeof(md), out);
 }
 
 /* Lower-case hex of a digest (at most IPC_MAX_DIGEST bytes). */
 static void
 hex_of(const uint8_t *data, size_t len, char *out)
 {
-	for (size_t i = 0; i < len && i < IPC_MAX_DIGEST; i++)
-		snprintf(out + 2 * i, 3, "%02x", data[i]);
-	out[2 * (len < IPC_MAX_DIGEST ? len : IPC_MAX_DIGEST)] = '\0';
+	hex_lower(data, len < IPC_MAX_DIGEST ? len : IPC_MAX_DIGEST, out);
 }
 
 /*

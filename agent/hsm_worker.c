@@ -215,7 +215,9 @@ hsm_worker_take(struct hsm_worker *hw)
 	struct hsm_work	*list;
 	char		 buf[64];
 
-	while (read(hw->pipe[0], buf, sizeof(buf)) > 0)
+	/* One read empties it unless it came back full: one wake-up byte
+	 * per finished signature, and this runs after each. */
+	while (read(hw->pipe[0], buf, sizeof(buf)) == (ssize_t)sizeof(buf))
 		;
 	pthread_mutex_lock(&hw->mu);
 	list = hw->done;

@@ -46,6 +46,8 @@ struct audit {
 	char		 prev[HASH_HEX + 1];
 	uint64_t	 unsynced;	/* deferred records not yet fsync'ed */
 	off_t		 end;		/* the log's size after our last write */
+	dev_t		 dev;		/* the file fd is open on: a path that */
+	ino_t		 ino;		/* names another one means it moved */
 	struct merkle_frontier tree;	/* RFC 6962, a leaf per line (merkle.h) */
 	audit_leaf_hook	 hook;		/* told of each line appended */
 	void		*hook_ctx;
@@ -65,8 +67,7 @@ sha256_hex(const char *s, size_t len, char out[HASH_HEX + 1])
 	if (EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
 	    mdlen != sizeof(md))
 		return -1;
-	for (size_t i = 0; i < sizeof(md); i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	hex_lower(md, sizeof(md), out);
 	return 0;
 }
 
@@ -602,6 +603,19 @@ check_head(struct audit *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* Notes which file fd is open on, for same_file(). */
+static int
+note_file(struct audit *a)
+{
+	struct stat f;
+
+	if (fstat(a->fd, &f) == -1)
+		return -1;
+	a->dev = f.st_dev;
+	a->ino = f.st_ino;
+	return 0;
+}
+
 struct audit *
 audit_open(const char *path, char *err, size_t errlen)
 {
@@ -617,6 +631,10 @@ audit_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	a->path = xstrdup(path);
+	if (note_file(a) == -1) {
+		snprintf(err, errlen, "audit log %s: %s", path, strerror(errno));
+		goto fail;
+	}
 	if (flock(a->fd, LOCK_EX | LOCK_NB) == -1) {
 		snprintf(err, errlen, "audit log %s: %s", path, errno ==
 		    EWOULDBLOCK ? "in use by another process" :
@@ -697,17 +715,22 @@ write_all(int fd, const char *s, size_t len)
 	return 0;
 }
 
-/* Is the file at the log's path still the one we append to? */
+/*
+ * Is the file at the log's path still the one we append to? One stat()
+ * on every append (the signing path's records too): the fd's file does
+ * not change, so its identity is kept from the open, and the size the
+ * path's stat gives is that file's when they are the same.
+ */
 static int
 same_file(const struct audit *a, off_t *size)
 {
-	struct stat p, f;
+	struct stat p;
 
-	if (stat(a->path, &p) == -1 || fstat(a->fd, &f) == -1 ||
-	    p.st_dev != f.st_dev || p.st_ino != f.st_ino)
+	if (stat(a->path, &p) == -1 || p.st_dev != a->dev ||
+	    p.st_ino != a->ino)
 		return 0;
 	if (size != NULL)
-		*size = f.st_size;
+		*size = p.st_size;
 	return 1;
 }
 
@@ -929,4 +952,5 @@ audit_test_set_fd(struct audit *a, int fd)
 {
 	close(a->fd);
 	a->fd = fd;
+	(void)note_file(a);
 }

@@ -187,8 +187,7 @@ names_cert(const uint8_t *rec, size_t len, const unsigned char *der,
 	else if (EVP_Digest(der, der_len, md, &mdlen, EVP_sha256(), NULL) != 1)
 		snprintf(err, errlen, "cannot hash the certificate");
 	else {
-		for (size_t i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		hex_lower(md, 32, hex);
 		ok = strcmp(hex, h) == 0;
 		if (!ok)
 			snprintf(err, errlen, "the receipt is for another "

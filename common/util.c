@@ -189,3 +189,15 @@ name_ok(const char *s, size_t max)
 		return 0;
 	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
+
+void
+hex_lower(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}

@@ -47,6 +47,13 @@ void	copy_printable(char *dst, size_t dstlen, const char *src);
  */
 int	name_ok(const char *s, size_t max);
 
+/*
+ * Lower-case hex of n bytes into out, which holds 2 * n + 1 (NUL
+ * added). Digests in records and names: one table lookup per nibble,
+ * no snprintf (this runs for every audit record).
+ */
+void	hex_lower(const uint8_t *p, size_t n, char *out);
+
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t	monotime_ms(void);
 int64_t	monotime_us(void);

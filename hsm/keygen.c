@@ -38,9 +38,7 @@ static const uint8_t oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00,
 static void
 hex_of(const uint8_t *p, size_t n, char *out, size_t outlen)
 {
-	out[0] = '\0';
-	for (size_t i = 0; i < n && 2 * i + 2 < outlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
+	hex_lower(p, n < outlen / 2 ? n : (outlen - 1) / 2, out);
 }
 
 static int

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "orders.h"
 #include "poll_schedule.h"
+#include "util.h"
 #include "api_request.h"
 
 #define TICK_MS		1000
@@ -59,8 +60,7 @@ cert_sha256(const char *cert, char hex[65])
 
 	if (n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(),
 	    NULL) == 1 && mdlen == sizeof(md)) {
-		for (size_t i = 0; i < sizeof(md); i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		hex_lower(md, sizeof(md), hex);
 		r = 0;
 	}
 	OPENSSL_free(der);

@@ -412,8 +412,7 @@ new_id(char out[ORDER_ID_LEN + 1])
 
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
 		return -1;
-	for (size_t i = 0; i < sizeof(r); i++)
-		snprintf(out + 2 * i, 3, "%02x", r[i]);
+	hex_lower(r, sizeof(r), out);
 	return 0;
 }
 
