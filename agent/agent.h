@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -222,6 +223,12 @@ struct agent {
 	char			 hsm_error[IPC_MAX_STR + 1];	/* "" if signing works */
 	/* PKCS#11 signatures run here, off the loop (hsm_worker.h). */
 	struct hsm_worker	*hsm_worker;
+	/*
+	 * Held by the loop except while it waits in poll: the worker
+	 * finishes a signature (record, reply) holding it. Everything in
+	 * struct agent is the loop's, and so guarded by it.
+	 */
+	pthread_mutex_t		 loop_lock;
 	/* ACME connectors: the parent's JWS signers, by connector name. */
 	struct acme_signer	*acme[CONFIG_MAX_CONNECTORS];
 	size_t			 nacme;
@@ -278,6 +285,8 @@ void	http01_listen_close(struct agent *);
 void	child_readable(struct agent *);
 /* The HSM worker's finished signatures; an overdue one (health down). */
 void	hsm_work_done(struct agent *);
+struct hsm_work;
+void	hsm_work_finish(void *agent, struct hsm_work *);
 void	hsm_work_tick(struct agent *, int64_t now_ms);
 /* After the child was reaped: the log lines it sent before it ended. */
 void	child_last_words(struct agent *);

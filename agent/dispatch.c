@@ -216,49 +216,71 @@ sign_async(struct agent *a, uint32_t req, uint32_t job_id, int kind,
 	free(w);
 }
 
-/* The HSM worker's finished signatures: recorded, then answered. */
+/* One finished signature: recorded, then answered; w is freed. */
+static void
+work_finished(struct agent *a, struct hsm_work *w)
+{
+	/* A child restarted since: the answer is for no one. */
+	int ours = w->owner == a->child.pid && a->child.ready;
+
+	if (w->overdue) {
+		/* Answered as failed already; the token is back. */
+		log_info("sign: job %u: the HSM answered after %lld ms",
+		    w->job_id, (long long)(monotime_ms() - w->submitted_ms));
+		if (w->rc == 0)
+			hsm_signed(a);
+		else
+			hsm_failed(a, w->job_id, w->err);
+		json_decref(w->record);
+	} else if (w->rc == -1) {
+		if (w->not_run)		/* behind a hung one, or stopping */
+			a->sp.failed++;
+		else
+			hsm_failed(a, w->job_id, w->err);
+		json_decref(w->record);
+		if (ours)
+			reply_sign(a, w->req, SIGN_FAILED, NULL, 0);
+	} else if (ours)
+		granted(a, w->req, w->job_id, w->kind, w->record, w->sig,
+		    w->siglen);
+	else {
+		/* Made, never delivered: recorded all the same. */
+		hsm_signed(a);
+		(void)agent_audit_deferred(a, "sign.granted", NULL,
+		    "undelivered", w->record);
+	}
+	explicit_bzero(w->sig, sizeof(w->sig));
+	explicit_bzero(w->input, w->len);
+	free(w->input);
+	free(w);
+}
+
+/* The HSM worker's finished signatures, when the loop is told of them. */
 void
 hsm_work_done(struct agent *a)
 {
 	struct hsm_work	*w, *next;
-	int		 ours;
 
 	for (w = hsm_worker_take(a->hsm_worker); w != NULL; w = next) {
 		next = w->next;
-		/* A child restarted since: the answer is for no one. */
-		ours = w->owner == a->child.pid && a->child.ready;
-		if (w->overdue) {
-			/* Answered as failed already; the token is back. */
-			log_info("sign: job %u: the HSM answered after %lld ms",
-			    w->job_id, (long long)(monotime_ms() -
-			    w->submitted_ms));
-			if (w->rc == 0)
-				hsm_signed(a);
-			else
-				hsm_failed(a, w->job_id, w->err);
-			json_decref(w->record);
-		} else if (w->rc == -1) {
-			if (w->not_run)		/* behind a hung one, or stopping */
-				a->sp.failed++;
-			else
-				hsm_failed(a, w->job_id, w->err);
-			json_decref(w->record);
-			if (ours)
-				reply_sign(a, w->req, SIGN_FAILED, NULL, 0);
-		} else if (ours)
-			granted(a, w->req, w->job_id, w->kind, w->record,
-			    w->sig, w->siglen);
-		else {
-			/* Made, never delivered: recorded all the same. */
-			hsm_signed(a);
-			(void)agent_audit_deferred(a, "sign.granted", NULL,
-			    "undelivered", w->record);
-		}
-		explicit_bzero(w->sig, sizeof(w->sig));
-		explicit_bzero(w->input, w->len);
-		free(w->input);
-		free(w);
+		work_finished(a, w);
 	}
+}
+
+/*
+ * The worker's finisher (hsm_worker.h): on the worker thread, holding
+ * the loop's lock. A first deferred record starts the loop's sync timer,
+ * which the loop sets only when it wakes: wake it for that.
+ */
+void
+hsm_work_finish(void *arg, struct hsm_work *w)
+{
+	struct agent	*a = arg;
+	int		 was_clean = a->audit_dirty_ms == 0;
+
+	work_finished(a, w);
+	if (was_clean && a->audit_dirty_ms != 0)
+		hsm_worker_wake(a->hsm_worker);
 }
 
 /*

@@ -34,6 +34,10 @@ struct hsm_worker {
 	int		 quit;
 	int		 running;	/* the thread exists */
 	int		 exited;
+	/* hsm_worker_set_finisher(): set before the first submit. */
+	pthread_mutex_t	*loop_lock;
+	void		(*finish)(void *, struct hsm_work *);
+	void		*finish_ctx;
 };
 
 static void
@@ -53,6 +57,58 @@ finish_locked(struct hsm_worker *hw, struct hsm_work *w)
 	append(&hw->done_tail, w);
 	/* The pipe only wakes the loop; a full pipe has woken it already. */
 	(void)!write(hw->pipe[1], &c, 1);
+}
+
+/*
+ * The loop's lock, for the finisher: 0 when held; -1 once the worker is
+ * told to quit while waiting for it (the loop may be stopping it with
+ * the lock held). Never called holding mu: the lock order is the loop's
+ * lock, then mu.
+ */
+static int
+take_loop_lock(struct hsm_worker *hw)
+{
+	struct timespec	 until;
+	int		 quit;
+
+	for (;;) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 10 * 1000 * 1000;
+		if (until.tv_nsec >= 1000 * 1000 * 1000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		if (pthread_mutex_timedlock(hw->loop_lock, &until) == 0)
+			return 0;
+		pthread_mutex_lock(&hw->mu);
+		quit = hw->quit;
+		pthread_mutex_unlock(&hw->mu);
+		if (quit)
+			return -1;
+	}
+}
+
+/*
+ * A finished item, with a finisher: handed over on this thread, under
+ * the loop's lock, so that the answer reaches the child without waking
+ * the loop first (one thread switch and the pipe's three system calls
+ * fewer per signature). The item stops being current before the
+ * finisher runs: the loop, once it has the lock again, cannot take it
+ * for overdue. 0, or -1 when the loop's path must take it (stopping).
+ */
+static int
+finish_on_worker(struct hsm_worker *hw, struct hsm_work *w)
+{
+	if (hw->finish == NULL || take_loop_lock(hw) == -1)
+		return -1;
+	pthread_mutex_lock(&hw->mu);
+	hw->current = NULL;
+	hw->current_since_ms = 0;
+	hw->stuck = 0;
+	pthread_mutex_unlock(&hw->mu);
+	hw->finish(hw->finish_ctx, w);
+	pthread_mutex_unlock(hw->loop_lock);
+	return 0;
 }
 
 static void *
@@ -93,6 +149,10 @@ worker_main(void *arg)
 		w->rc = w->fn(w);
 		pthread_mutex_unlock(&hw->token);
 
+		if (finish_on_worker(hw, w) == 0) {
+			pthread_mutex_lock(&hw->mu);
+			continue;
+		}
 		pthread_mutex_lock(&hw->mu);
 		hw->current = NULL;
 		hw->current_since_ms = 0;
@@ -183,6 +243,25 @@ hsm_worker_free(struct hsm_worker *hw)
 	pthread_cond_destroy(&hw->cv);
 	pthread_mutex_destroy(&hw->token);
 	free(hw);
+}
+
+void
+hsm_worker_set_finisher(struct hsm_worker *hw, pthread_mutex_t *loop_lock,
+    void (*finish)(void *, struct hsm_work *), void *ctx)
+{
+	pthread_mutex_lock(&hw->mu);
+	hw->loop_lock = loop_lock;
+	hw->finish = finish;
+	hw->finish_ctx = ctx;
+	pthread_mutex_unlock(&hw->mu);
+}
+
+void
+hsm_worker_wake(struct hsm_worker *hw)
+{
+	char c = 'w';
+
+	(void)!write(hw->pipe[1], &c, 1);
 }
 
 int

@@ -4,9 +4,13 @@
  * A token can take seconds to sign (network HSMs do) or hang on a
  * partition; the parent's loop serves the local API, health and the
  * audit log, so it never waits on the token. Each signature is a work
- * item run by one worker thread, in order, under the token lock; the
- * loop learns of finished items through a pipe and replies to the child
- * then, after the grant's audit record.
+ * item run by one worker thread, in order, under the token lock. The
+ * worker then takes the loop's lock (which the loop holds except while
+ * it waits in poll) and hands the item to the finisher, which writes
+ * the grant's audit record and replies to the child, as the loop would:
+ * the answer does not wait for the loop to wake. Without a finisher, or
+ * while the worker is stopping, the loop learns of finished items
+ * through a pipe and does the same.
  *
  * A signature that takes longer than the child waits for it (the
  * [signing] reply_timeout_ms) is overdue: hsm_worker_overdue() hands it
@@ -16,12 +20,14 @@
  * retire, a rotation) take the token lock with a bounded wait, so a hung
  * token makes them fail, not stall.
  *
- * Every submitted item comes back exactly once from hsm_worker_take(),
- * overdue ones included (then the loop has already answered for it).
+ * Every submitted item comes back exactly once, to the finisher or from
+ * hsm_worker_take(), overdue ones included (then the loop has already
+ * answered for it).
  */
 #ifndef HSMAGENT_HSM_WORKER_H
 #define HSMAGENT_HSM_WORKER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +73,20 @@ struct hsm_worker *hsm_worker_new(void);
 int		 hsm_worker_stop(struct hsm_worker *, int wait_ms);
 /* After hsm_worker_stop returned 0 (else nothing is freed). */
 void		 hsm_worker_free(struct hsm_worker *);
+/*
+ * The finisher: fn(ctx, w) runs on the worker for each finished item, w
+ * now the finisher's, with *loop_lock held (the loop must hold it
+ * whenever it is not waiting in poll, and may call every hsm_worker_
+ * function with it held). Items not handed over, because the worker
+ * was stopping, come back from hsm_worker_take() as before. Set before
+ * the first submit.
+ */
+void		 hsm_worker_set_finisher(struct hsm_worker *,
+		    pthread_mutex_t *loop_lock,
+		    void (*fn)(void *, struct hsm_work *), void *ctx);
+/* Makes hsm_worker_fd() readable: the finisher wants the loop's timers
+ * looked at again. */
+void		 hsm_worker_wake(struct hsm_worker *);
 /* Readable when finished items wait for hsm_worker_take(). */
 int		 hsm_worker_fd(const struct hsm_worker *);
 /*

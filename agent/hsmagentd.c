@@ -343,9 +343,12 @@ event_loop(struct agent *a, int command)
 		if ((t = hsm_worker_deadline(a->hsm_worker,
 		    a->cfg->sign_timeout_ms)) != 0 && t - now < timeout)
 			timeout = t <= now ? 0 : (int)(t - now);
+		/* The worker may finish a signature while we wait. */
+		pthread_mutex_unlock(&a->loop_lock);
 		if (poll(pfd, n + napi + nh + nb + 1, timeout) == -1 &&
 		    errno != EINTR)
 			fatal("poll");
+		pthread_mutex_lock(&a->loop_lock);
 		if (pfd[0].revents & POLLIN)
 			handle_signals(a);
 		if (child_at != -1 && pfd[child_at].revents != 0)
@@ -590,6 +593,11 @@ start_signing(struct agent *a)
 	    HSM_KEY_EC, cfg->sign_rate, cfg->sign_burst, monotime_ms());
 	if ((a->hsm_worker = hsm_worker_new()) == NULL)
 		fatal("cannot start the HSM worker");
+	/* From here on the loop holds its lock but in poll (agent.h). */
+	pthread_mutex_init(&a->loop_lock, NULL);
+	pthread_mutex_lock(&a->loop_lock);
+	hsm_worker_set_finisher(a->hsm_worker, &a->loop_lock, hsm_work_finish,
+	    a);
 	/* The log's first checkpoint: what this start found. */
 	(void)audit_ckpt_now(a, "start");
 	log_info("hsmagentd %s: key %s (%s-%d) logged in", HSMAGENT_VERSION,

@@ -3,7 +3,9 @@
  * test says so: order kept, every item back once, an overdue signature
  * handed over once with the queue behind it failed and new work refused
  * until the token answers, the loop's token lock bounded, a stop that
- * fails what never ran and refuses to free under a hung call.
+ * fails what never ran and refuses to free under a hung call; with a
+ * finisher, each item handed to it on the worker only while the loop
+ * lets go of its lock, and a stop with the lock held not deadlocked.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -226,6 +228,81 @@ test_stop(void **state)
 	hsm_worker_free(hw);
 }
 
+/* The finisher: what it was given, and whether it held the lock. */
+static pthread_mutex_t	 loop_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hsm_work	*finished[8];
+static int		 nfinished, finished_unlocked;
+
+static void
+finisher(void *ctx, struct hsm_work *w)
+{
+	(void)ctx;
+	/* Held by the worker: a trylock from the same thread fails. */
+	if (pthread_mutex_trylock(&loop_lock) == 0) {
+		finished_unlocked++;
+		pthread_mutex_unlock(&loop_lock);
+	}
+	if (nfinished < 8)
+		finished[nfinished++] = w;
+}
+
+static int
+finished_count(void)
+{
+	int n;
+
+	pthread_mutex_lock(&loop_lock);
+	n = nfinished;
+	pthread_mutex_unlock(&loop_lock);
+	return n;
+}
+
+static void
+test_finisher(void **state)
+{
+	struct hsm_worker	*hw = hsm_worker_new();
+	struct hsm_work		*back[4];
+	int64_t			 until;
+
+	(void)state;
+	gate(1);
+	nfinished = finished_unlocked = 0;
+	hsm_worker_set_finisher(hw, &loop_lock, finisher, NULL);
+	/* The loop holds its lock: the item is signed but not handed on. */
+	pthread_mutex_lock(&loop_lock);
+	assert_int_equal(hsm_worker_submit(hw, item(1)), 0);
+	usleep(200000);
+	assert_int_equal(nfinished, 0);
+	assert_null(hsm_worker_take(hw));
+	/* The loop waits (lets go): the finisher gets it, under the lock. */
+	pthread_mutex_unlock(&loop_lock);
+	for (until = monotime_ms() + 5000; finished_count() < 1 &&
+	    monotime_ms() < until; )
+		usleep(1000);
+	pthread_mutex_lock(&loop_lock);
+	assert_int_equal(nfinished, 1);
+	assert_int_equal(finished_unlocked, 0);
+	assert_int_equal(finished[0]->req, 1);
+	assert_int_equal(finished[0]->rc, 0);
+	assert_int_equal(finished[0]->siglen, 8);
+	release(finished[0]);
+	/* Not current any more: nothing is overdue, new work is taken. */
+	assert_null(hsm_worker_overdue(hw, monotime_ms() + 100000, 1));
+	assert_int_equal(hsm_worker_deadline(hw, 1), 0);
+	/* Stopping with the lock held (the loop's shutdown): no deadlock;
+	 * the signed item comes back through take instead. */
+	assert_int_equal(hsm_worker_submit(hw, item(2)), 0);
+	usleep(200000);
+	assert_int_equal(hsm_worker_stop(hw, 2000), 0);
+	assert_int_equal(nfinished, 1);
+	assert_int_equal(collect(hw, back, 1), 1);
+	assert_int_equal(back[0]->req, 2);
+	assert_int_equal(back[0]->rc, 0);
+	release(back[0]);
+	pthread_mutex_unlock(&loop_lock);
+	hsm_worker_free(hw);
+}
+
 int
 main(void)
 {
@@ -234,6 +311,7 @@ main(void)
 		cmocka_unit_test(test_overdue_then_recovered),
 		cmocka_unit_test(test_queue_cap),
 		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_finisher),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
