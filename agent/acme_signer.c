@@ -134,7 +134,7 @@ sans_count(const char *sans_json)
 int
 acme_job_view_init(struct acme_job_view *v, const struct wbuf *job)
 {
-	struct ipc_msg		m = { IPC_JOB_CA, 0, job->data, job->len, -1 };
+	struct ipc_msg		m = { IPC_JOB_CA, 0, job->data, job->len, -1, 0 };
 	struct ipc_job_ca	jc;
 
 	memset(v, 0, sizeof(*v));

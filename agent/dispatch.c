@@ -795,9 +795,10 @@ child_readable(struct agent *a)
 			    "malformed datagram header");
 			return;
 		}
-		if (msg.fd != -1) {
+		if (msg.fd != -1 || msg.fd_dropped) {
 			/* Descriptors go to the child, never from it. */
-			close(msg.fd);
+			if (msg.fd != -1)
+				close(msg.fd);
 			violation(a, "a descriptor passed by the child");
 			return;
 		}

@@ -55,7 +55,7 @@ static int
 job_connector(const struct agent *a, const struct wbuf *payload)
 {
 	struct ipc_msg		m = { IPC_JOB_CA, 0, payload->data, payload->len,
-				    -1 };
+				    -1, 0 };
 	struct ipc_job_ca	jc;
 
 	if (ipc_dec_job_ca(&m, &jc) == -1)

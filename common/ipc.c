@@ -95,6 +95,7 @@ ipc_parse(const uint8_t *d, size_t n, struct ipc_msg *msg)
 	msg->payload = d + IPC_HDR_LEN;
 	msg->len = plen;
 	msg->fd = -1;
+	msg->fd_dropped = 0;
 	return 0;
 }
 
@@ -133,15 +134,21 @@ ipc_recv(int fd, uint8_t *buf, size_t buflen, struct ipc_msg *msg)
 			close(passed);
 		return 0;
 	}
-	/* More than one descriptor, or a datagram we cannot take: none kept. */
-	if ((size_t)n > IPC_MAX_DGRAM || (mh.msg_flags & MSG_CTRUNC) ||
-	    ipc_parse(buf, (size_t)n, msg) == -1) {
+	/*
+	 * More than one descriptor, or a datagram we cannot take: none kept.
+	 * MSG_CTRUNC with no descriptor at all is the kernel failing to
+	 * install the one sent (EMFILE at our RLIMIT_NOFILE): the message
+	 * is whole and is delivered, marked fd_dropped.
+	 */
+	if ((size_t)n > IPC_MAX_DGRAM || ((mh.msg_flags & MSG_CTRUNC) &&
+	    passed != -1) || ipc_parse(buf, (size_t)n, msg) == -1) {
 		if (passed != -1)
 			close(passed);
 		errno = (size_t)n > IPC_MAX_DGRAM ? EMSGSIZE : EPROTO;
 		return -1;
 	}
 	msg->fd = passed;
+	msg->fd_dropped = (mh.msg_flags & MSG_CTRUNC) != 0;
 	return 1;
 }
 

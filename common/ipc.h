@@ -184,6 +184,12 @@ struct ipc_msg {
 	const uint8_t	*payload;
 	size_t		 len;
 	int		 fd;	/* passed with it (SCM_RIGHTS), or -1 */
+	/*
+	 * 1: a descriptor came with it but the kernel could not give it to
+	 * us (our RLIMIT_NOFILE is reached): fd is -1. Not the sender's
+	 * fault, so not malformed; the receiver decides what it means.
+	 */
+	int		 fd_dropped;
 };
 
 struct ipc_cfg_blob {

@@ -261,8 +261,15 @@ child_connect(struct child *c, uint32_t job_id, const char *host,
 				continue;
 			}
 			if (ipc_dec_connect_reply(&msg, &rp) == -1 ||
-			    (rp.status == 0) != (msg.fd != -1))
+			    (rp.status == 0) != (msg.fd != -1 ||
+			    msg.fd_dropped))
 				child_violation("bad connect-reply");
+			if (msg.fd_dropped) {
+				snprintf(err, errlen, "the connection to %s port "
+				    "%u could not be received: the child has "
+				    "too many open descriptors", host, port);
+				return -1;
+			}
 			if (rp.status != 0) {
 				snprintf(err, errlen, "%s", rp.message);
 				return -1;

@@ -21,6 +21,7 @@
 #include <openssl/ssl.h>
 
 #include "child.h"
+#include "child_limits.h"
 #include "connector.h"
 #include "keyproxy.h"
 #include "log.h"
@@ -306,6 +307,12 @@ main(int argc, char *argv[])
 	    (c.connect_to = curl_slist_append(NULL, "::" CONNECT_PLACEHOLDER
 	    ":")) == NULL)
 		fatalx("curl_multi_init failed");
+	/* Within the descriptors the sandbox leaves (child_limits.h). */
+	if (curl_multi_setopt(c.multi, CURLMOPT_MAXCONNECTS,
+	    (long)CHILD_IDLE_CONNECTIONS) != CURLM_OK ||
+	    curl_multi_setopt(c.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+	    (long)CHILD_MAX_CONNECTIONS) != CURLM_OK)
+		fatalx("cannot cap curl's connections");
 	enter_sandbox(&c);
 	main_loop(&c);
 }

@@ -31,8 +31,16 @@
 
 #include "landlock_compat.h"
 #include "sandbox.h"
+#include "child_limits.h"
 
-#define CHILD_NOFILE	64	/* IPC, curl's wakeup pair, a few TCP sockets */
+/*
+ * Descriptors: a connection for each job the parent may run at once, the
+ * idle ones curl keeps (both capped in connector_main.c), and 32 for the
+ * rest (stdio, IPC, the http-01 listener, curl's wakeup pair). Past the
+ * limit a connection the parent passes cannot be received: that job fails
+ * (child_connect), the child goes on.
+ */
+#define CHILD_NOFILE	(CHILD_MAX_CONNECTIONS + 32)
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)

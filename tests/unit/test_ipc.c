@@ -4,9 +4,11 @@
  * field values, trailing bytes, and the transport over a real
  * SOCK_SEQPACKET socketpair.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -404,6 +406,59 @@ test_transport_socketpair(void **state)
 	free(rx);
 }
 
+/*
+ * A descriptor the receiver has no room for (RLIMIT_NOFILE reached): the
+ * kernel drops it and flags MSG_CTRUNC. The message still arrives, whole,
+ * marked fd_dropped: the child's connection limit is not the parent's
+ * protocol violation (it was, and a busy child restarted over it).
+ */
+static void
+test_fd_past_nofile(void **state)
+{
+	int		 sv[2], fill[256], nfill = 0, nul, r;
+	uint8_t		*rx = malloc(IPC_MAX_DGRAM + 1);
+	struct wbuf	 b;
+	struct ipc_msg	 m;
+	struct rlimit	 old, low;
+
+	(void)state;
+	assert_non_null(rx);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	assert_true((nul = open("/dev/null", O_RDONLY)) >= 0);
+	wbuf_init(&b, IPC_MAX_PAYLOAD);
+	wbuf_put_u8(&b, 7);
+	assert_int_equal(ipc_send_fd(sv[0], IPC_CONNECT_REPLY, 3, &b, nul), 0);
+	assert_int_equal(ipc_send_fd(sv[0], IPC_CONNECT_REPLY, 4, &b, nul), 0);
+	wbuf_free(&b);
+	/* Every descriptor below a low limit in use. */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 200;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (nfill < 256 && (r = dup(nul)) != -1)
+		fill[nfill++] = r;
+	assert_int_equal(errno, EMFILE);
+	assert_int_equal(ipc_recv(sv[1], rx, IPC_MAX_DGRAM + 1, &m), 1);
+	assert_int_equal(m.type, IPC_CONNECT_REPLY);
+	assert_int_equal(m.id, 3);
+	assert_int_equal(m.len, 1);
+	assert_int_equal(m.fd, -1);
+	assert_int_equal(m.fd_dropped, 1);
+	/* With room again, the next one arrives with its descriptor. */
+	while (nfill > 0)
+		close(fill[--nfill]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(ipc_recv(sv[1], rx, IPC_MAX_DGRAM + 1, &m), 1);
+	assert_int_equal(m.id, 4);
+	assert_true(m.fd >= 0);
+	assert_int_equal(m.fd_dropped, 0);
+	close(m.fd);
+	close(nul);
+	close(sv[0]);
+	close(sv[1]);
+	free(rx);
+}
+
 static void
 test_buf_bounds(void **state)
 {
@@ -797,6 +852,7 @@ main(void)
 		cmocka_unit_test(test_wrong_type_for_decoder),
 		cmocka_unit_test(test_sign_reply_consistency),
 		cmocka_unit_test(test_cfg_checks),
+		cmocka_unit_test(test_fd_past_nofile),
 		cmocka_unit_test(test_strings_must_be_printable),
 		cmocka_unit_test(test_transport_socketpair),
 		cmocka_unit_test(test_buf_bounds),

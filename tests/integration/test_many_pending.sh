@@ -1,0 +1,63 @@
+# test_many_pending.sh - many orders pending at once, polled every
+# second: the child holds a connection for every job the parent runs at
+# once (IPC_MAX_JOBS) and the idle ones curl keeps, and never runs out of
+# descriptors. It did: at its RLIMIT_NOFILE of 64 the kernel dropped the
+# connection the parent passed, the child took the truncated message for
+# a protocol violation and restarted, again and again. Here 200 orders
+# wait at the fake gateway (a poll schedule of 1 s); for 20 s nothing may
+# end the child; and every order reaches the CA, none left behind
+# while older ones are polled again and again (they were: due orders
+# went oldest first), and none failed.
+. "$(dirname "$0")/lib.sh"
+
+CLI=$BUILD/hsmagent
+SOCK=$T/agent.sock
+N=200
+start_cagw ca1 --pending-retry-after 0
+
+cat >"$T/policy.conf" <<EOF2
+[rule p]
+callers = user:root
+connectors = entrust
+profiles = pending-1000000
+san_dns = *.p.example.com
+max_validity_days = 30
+key_types = ec:p256
+EOF2
+# One uid submits all of them: lift its request budget.
+entrust_config "$CLIENT_EC_CRT" "uid_rate = 10000" "uid_burst = 100000"
+echo "poll_schedule = 1" >>"$T/a.conf"
+start_agent
+wait_validated
+ec_csr m p.example.com
+
+# Each exits 10: pending.
+submit() { "$CLI" --socket "$SOCK" enroll --connector entrust \
+	--profile pending-1000000 --csr "$T/m.csr"; [ $? -eq 10 ]; }
+export -f submit
+export CLI SOCK T
+seq 1 "$N" | xargs -P 8 -I{} bash -c submit >"$T/enroll.out" 2>&1 ||
+	{ grep -v '^order' "$T/enroll.out" | tail -5 >&2; fail "submitting $N orders"; }
+child=$(pgrep -P "$agent" -x hsmagent-connec | head -1)
+[ -n "$child" ] || fail "no connector child"
+most=0
+for _ in $(seq 1 40); do
+	n=$(ls "/proc/$child/fd" 2>/dev/null | wc -l)
+	[ "$n" -gt "$most" ] && most=$n
+	sleep 0.5
+done
+polls=$(python3 -c 'import json,sys; print(sum(1 for r in json.load(open(sys.argv[1]))["requests"] if r["method"] == "GET" and "/enrollments/" in r["path"]))' "$T/gw.json")
+[ "$polls" -ge "$N" ] || fail "only $polls polls of $N pending orders in 20 s"
+! grep -q 'protocol violation\|malformed datagram\|supervisor: connector child .* exited' "$T/agent.err" ||
+	{ grep 'child' "$T/agent.err" | tail -5 >&2; fail "the child ended under $N pending orders"; }
+[ "$(pgrep -P "$agent" -x hsmagent-connec | head -1)" = "$child" ] || fail "the child was restarted"
+"$CLI" --socket "$SOCK" --json list >"$T/list.json" || true
+python3 - "$T/list.json" "$N" <<'PY' || fail "orders not all pending"
+import json, sys
+orders = json.load(open(sys.argv[1]))["orders"]
+states = [o["state"] for o in orders]
+assert len(states) == int(sys.argv[2]), "%d orders listed" % len(states)
+assert all(s == "pending" for s in states), sorted(set(states))
+PY
+note "$N orders pending, polled every second: $polls polls in 20 s, one child throughout, at most $most descriptors open in it"
+echo "test_many_pending: ok"
