@@ -386,6 +386,30 @@ enroll_ratio() {
 # counts from when it was due), a connection per request as `hsmagent
 # status` makes. Shown too: the same 50 clients back to back
 # (saturation), where latency is 50 divided by the agent's throughput.
+# BENCH_PROFILE=DIR: one more Poisson round with the agent's system
+# calls timed (strace -T), and those over 1 ms listed: where the loop
+# waited while requests queued. And one under perf, on-CPU by function.
+profile_status() {	# ORDER
+	local dir=${BENCH_PROFILE:-} st perf
+	[ -n "$dir" ] || return 0
+	mkdir -p "$dir"
+	strace -f -T -q -o "$dir/status.strace" -p "$main_pid" &
+	st=$!
+	sleep 0.5
+	"$B/api-load" status "$SOCK" "$1" 50 5 100 poisson >"$dir/status-strace-run.txt"
+	kill -INT "$st"; wait "$st" 2>/dev/null || true
+	awk -F'<' '/<[0-9.]+>$/ { t = $NF; sub(/>/, "", t); if (t + 0 > 0.001) print }' \
+		"$dir/status.strace" >"$dir/status-slow-syscalls.txt" || true
+	perf record -q -e cpu-clock -F 4999 -g -o "$dir/status.perf" -p "$main_pid" \
+		>/dev/null 2>&1 &
+	perf=$!
+	sleep 0.5
+	"$B/api-load" status "$SOCK" "$1" 50 5 100 poisson >"$dir/status-perf-run.txt"
+	kill -INT "$perf"; wait "$perf" 2>/dev/null || true
+	perf report -q -i "$dir/status.perf" --no-children --sort dso,sym \
+		--stdio -g none >"$dir/status.top.txt" 2>/dev/null || true
+	say "profile of the status load: $dir/status-slow-syscalls.txt ($(wc -l <"$dir/status-slow-syscalls.txt") calls over 1 ms), $dir/status.top.txt"
+}
 status_p99() {
 	local order r out p50s=() p99s=() sat=()
 	order=$("$BUILD/hsmagent" --socket "$SOCK" --json enroll --connector entrust \
@@ -400,6 +424,7 @@ status_p99() {
 		say "status round $r, 50 clients back to back (saturation): $out"
 		sat+=("$(echo "$out" | sed -n 's/.*p99 \([0-9]*\) us.*/\1/p')")
 	done
+	profile_status "$order"
 	report status_p50_us "$(median "${p50s[@]}")" us "<=" 2000 0
 	report status_p99_us "$(median "${p99s[@]}")" us "<=" 2000 0
 	say "status_p99_us_saturation = $(median "${sat[@]}") us (50 clients back to back)"
