@@ -129,13 +129,15 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   common/acme_jws.c common/b64url.c \
 		   hsm/account_key.c agent/acme_signer.c agent/acme_eab.c \
 		   $(POLICY_SRCS)
-CLIENT_SRCS	:= client/hsmagent.c client/audit_cmd.c client/deliver.c \
-		   client/agent_conn.c \
-		   client/certmonger.c audit/audit.c audit/merkle.c \
+# hsmagent links no libcrypto (half its start, bench/README.md): its
+# audit and certmonger-helper commands run hsmagent-tools, the same
+# client linked whole (client/tools.h).
+CLIENT_SRCS	:= client/hsmagent.c client/deliver.c client/agent_conn.c \
+		   common/util.c common/log.c
+TOOLS_SRCS	:= $(CLIENT_SRCS) client/audit_cmd.c client/certmonger.c \
+		   client/tools_inproc.c audit/audit.c audit/merkle.c \
 		   audit/signed_note.c audit/checkpoint.c audit/tlog_verify.c \
-		   audit/tlog_proof.c audit/tlog_receipt.c \
-		   common/util.c \
-		   common/log.c
+		   audit/tlog_proof.c audit/tlog_receipt.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/tls_setup.c connectors/probe.c \
 		   connectors/keyproxy.c connectors/sandbox_linux.c \
@@ -155,7 +157,8 @@ obj_u = $(patsubst %.c,$(BUILD)/u/%.o,$(1))
 HSMAGENTD	:= $(BUILD)/hsmagentd
 CONNECTOR	:= $(BUILD)/hsmagent-connector
 CLIENT		:= $(BUILD)/hsmagent
-PROGRAMS	:= $(HSMAGENTD) $(CONNECTOR) $(CLIENT)
+TOOLS		:= $(BUILD)/hsmagent-tools
+PROGRAMS	:= $(HSMAGENTD) $(CONNECTOR) $(CLIENT) $(TOOLS)
 
 .PHONY: all clean test test-run demo asan fuzz fuzz-long bench lint deps \
 	install valgrind valgrind-run \
@@ -193,7 +196,10 @@ $(HSMAGENTD): $(call obj_p,$(PARENT_SRCS) $(COMMON_SRCS))
 $(CONNECTOR): $(call obj_c,$(CHILD_SRCS) $(COMMON_SRCS))
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_C)
 
-$(CLIENT): $(call obj_u,$(CLIENT_SRCS))
+$(CLIENT): $(call obj_u,$(CLIENT_SRCS) client/tools_exec.c)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
+
+$(TOOLS): $(call obj_u,$(TOOLS_SRCS))
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_U)
 
 # ---- tests ---------------------------------------------------------------
@@ -474,6 +480,7 @@ man-lint: $(GENERATED)
 INSTALLED := \
 	$(HSMAGENTD):$(sbindir)/hsmagentd:0755 \
 	$(CLIENT):$(bindir)/hsmagent:0755 \
+	$(TOOLS):$(libexecdir)/hsmagent/hsmagent-tools:0755 \
 	$(CONNECTOR):$(libexecdir)/hsmagent/hsmagent-connector:0755 \
 	hsmagentd.conf.example:$(sysconfdir)/hsmagent/hsmagentd.conf.example:0644 \
 	policy/policy.conf.example:$(sysconfdir)/hsmagent/policy.conf.example:0644 \

@@ -341,25 +341,49 @@ enroll_one_script() {
 	done
 	return 1
 }
-export -f enroll_one_agent enroll_one_script
+# What the fake gateway and curl cost without any HSM: the same request
+# with a key in a file (client-mismatch.key, certified by the same CA).
+# Not a peer (no HSM), shown as the floor both sides share.
+enroll_one_filekey() {
+	curl -s --fail -o "$T/script-$1.out" --cacert "$CA_CRT" \
+		--key "$FX/client-mismatch.key" --cert "$FX/client-mismatch.crt" \
+		-H 'Content-Type: application/json' --data-binary "@$T/enroll.json" \
+		"https://localhost:$gw_port/cagw/v1/certificate-authorities/bench/enrollments" &&
+		grep -q '"ISSUED"' "$T/script-$1.out"
+}
+export -f enroll_one_agent enroll_one_script enroll_one_filekey
 enroll_side() {	# agent|script N P: enrollments per second
 	local t0 t1
 	rm -f "$T"/script-*.out
-	export -f enroll_one_agent enroll_one_script
+	export -f enroll_one_agent enroll_one_script enroll_one_filekey
 	t0=$(date +%s%N)
-	seq 1 "$2" | SOCK=$SOCK T=$T BUILD=$BUILD ENGINE_CONF=$ENGINE_CONF \
+	seq 1 "$2" | SOCK=$SOCK T=$T FX=$FX BUILD=$BUILD ENGINE_CONF=$ENGINE_CONF \
 		CA_CRT=$CA_CRT EC_KEY_URI=$EC_KEY_URI CLIENT_EC_CRT=$CLIENT_EC_CRT \
 		gw_port=$gw_port xargs -P "$3" -I{} bash -c "enroll_one_$1 {}" ||
 		fail "enroll ($1, P=$3): an enrollment failed"
 	t1=$(date +%s%N)
-	if [ "$1" = script ]; then
+	if [ "$1" != agent ]; then
 		[ "$(grep -l '"ISSUED"' "$T"/script-*.out | wc -l)" -eq "$2" ] ||
 			fail "enroll (script, P=$3): not every answer ISSUED"
 	fi
 	py "print($2 * 1e9 / ($t1 - $t0))"
 }
+# BENCH_PROFILE=DIR: the system calls of 30 serial enrollments, the
+# agent's parent and child together (strace -c -f), and the same 30
+# timed call by call (strace -T -f), for where an order's time goes.
+profile_enroll() {
+	local dir=${BENCH_PROFILE:-} st
+	[ -n "$dir" ] || return 0
+	mkdir -p "$dir"
+	strace -c -f -q -o "$dir/enroll.strace-c.txt" -p "$main_pid" &
+	st=$!
+	sleep 0.5
+	enroll_side agent 30 1 >/dev/null
+	kill -INT "$st"; wait "$st" 2>/dev/null || true
+	say "profile of 30 enrollments: $dir/enroll.strace-c.txt"
+}
 enroll_ratio() {
-	local r a s n p ratios
+	local r a s f n p ratios
 	py "import json,sys; print(json.dumps({'profileId':'issue','requiredFormat':{'format':'X509'},'csr':''.join(l for l in open(sys.argv[1]).read().splitlines() if not l.startswith('-----'))}))" "$T/b.csr" >"$T/enroll.json"
 	for p in 1 8; do
 		n=$(( p == 1 ? 30 : 50 ))
@@ -371,10 +395,12 @@ enroll_ratio() {
 				s=$(enroll_side script "$n" "$p"); a=$(enroll_side agent "$n" "$p")
 			fi
 			ratios+=("$(py "print($a / $s)")")
-			say "enroll round $r, $p at a time, $n each: hsmagent $(printf %.1f "$a")/s, curl script $(printf %.1f "$s")/s ($(cat "$T/script-retries" 2>/dev/null | wc -l) script retries so far)"
+			f=$(enroll_side filekey "$n" "$p")
+			say "enroll round $r, $p at a time, $n each: hsmagent $(printf %.1f "$a")/s, curl script $(printf %.1f "$s")/s ($(cat "$T/script-retries" 2>/dev/null | wc -l) script retries so far); floor without an HSM (curl, key in a file) $(printf %.1f "$f")/s"
 		done
 		report "enroll_ratio_script_p$p" "$(median "${ratios[@]}")" x ">=" 5
 	done
+	profile_enroll
 	# For comparison: the agent alone, without a client process per order.
 	say "enroll over the socket from 8 threads (no process per order): $("$B/api-load" enroll "$SOCK" entrust issue "$T/b.csr" 8 400 1)"
 }

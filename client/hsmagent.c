@@ -25,20 +25,12 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "agent_conn.h"
 #include "audit_cmd.h"
 #include "exit_codes.h"
-#include "audit.h"
-#include "signed_note.h"
-#include "tlog_proof.h"
-#include "tlog_receipt.h"
-#include "tlog_verify.h"
-#include "certmonger.h"
 #include "deliver.h"
+#include "tools.h"
 #include "util.h"
 #include "version.h"
 
@@ -1068,7 +1060,10 @@ main(int argc, char *argv[])
 	};
 	const char	*cmd, *env;
 	int		 ch;
+	/* The command line as given, for hsmagent-tools (tools.h). */
+	char		**whole = xcalloc((size_t)argc + 1, sizeof(*whole));
 
+	memcpy(whole, argv, (size_t)argc * sizeof(*whole));
 	if ((env = getenv("HSMAGENT_SOCKET")) != NULL && env[0] != '\0')
 		socket_path = env;
 	/* Global options end at the subcommand ("+": no permuting). */
@@ -1098,7 +1093,7 @@ main(int argc, char *argv[])
 	optind = 0;
 	/* certmonger's line is its own: no --json or --help taken from it. */
 	if (strcmp(cmd, "certmonger-helper") == 0)
-		return certmonger_helper(argc, argv, socket_path);
+		return tools_certmonger(argc, argv, socket_path, whole);
 	current_cmd = cmd;
 	argc = take_json_flag(argc, argv);
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
@@ -1141,7 +1136,7 @@ main(int argc, char *argv[])
 		return transact(json_pack("{s:s}", "op", cmd), NULL, NULL);
 	}
 	if (strcmp(cmd, "audit") == 0) {
-		int rc = audit_cmd(argc, argv);
+		int rc = tools_audit(argc, argv, whole);
 
 		if (rc == AUDIT_CMD_USAGE)
 			usage();

@@ -32,6 +32,7 @@ note "make, then make install prefix=$PFX: the daemon reads $PFX/etc/hsmagent/hs
 [ ! -e "$PFX" ] || { rm -rf "$PFX"; fail "make install wrote outside DESTDIR ($PFX)"; }
 
 expect_files="sbin/hsmagentd bin/hsmagent libexec/hsmagent/hsmagent-connector
+libexec/hsmagent/hsmagent-tools
 etc/hsmagent/hsmagentd.conf.example etc/hsmagent/policy.conf.example
 man/man1/hsmagent.1 man/man5/hsmagentd.conf.5 man/man5/hsmagent-policy.5
 man/man8/hsmagentd.8 units/hsmagentd.service units/hsmagentd.socket
@@ -50,6 +51,20 @@ grep -q "^ExecStart=$PFX/sbin/hsmagentd -c $PFX/etc/hsmagent/hsmagentd.conf$" "$
 	fail "the unit does not name the installed daemon"
 grep -q "$PFX/etc/hsmagent/hsmagentd.conf" "$DEST$PFX/man/man8/hsmagentd.8" || fail "the man page does not name the config"
 note "make install: $n files under DESTDIR, none outside, DESTDIR named nowhere"
+
+# The installed hsmagent links no libcrypto and runs its audit commands
+# through the installed hsmagent-tools (../libexec/hsmagent from it).
+! ldd "$DEST$PFX/bin/hsmagent" | grep -q libcrypto || fail "the installed hsmagent links libcrypto"
+"$DEST$PFX/bin/hsmagent" audit vkey --key "$CKPT_PUB_PEM" --origin install.test >"$T/vkey" 2>&1 ||
+	{ cat "$T/vkey" >&2; fail "the installed hsmagent cannot run audit vkey"; }
+grep -Eq '^install\.test\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$' "$T/vkey" || { cat "$T/vkey" >&2; fail "audit vkey printed no verifier key"; }
+# Without hsmagent-tools: one line saying what is missing, exit 1.
+mkdir -p "$T/lone"
+cp "$DEST$PFX/bin/hsmagent" "$T/lone/"
+rc=0; "$T/lone/hsmagent" audit verify /dev/null >"$T/lone.out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "audit without hsmagent-tools: exit $rc, expected 1"
+expect_in "$T/lone.out" "hsmagent-tools not found" "audit without hsmagent-tools names it"
+note "installed hsmagent: no libcrypto; audit runs through libexec/hsmagent/hsmagent-tools; without it: '$(head -c 80 "$T/lone.out")...'"
 
 mandoc -T lint -W warning "$DEST$PFX"/man/man*/* >"$T/lint" 2>&1 || { cat "$T/lint" >&2; fail "man pages not lint-clean"; }
 note "man pages lint-clean: $(cd "$DEST$PFX/man" && echo man*/*)"
