@@ -256,7 +256,8 @@ refuse(struct agent *a, struct api_server *s, int fd, const struct api_conn *who
 	api_ops_refused(a, who, why);
 }
 
-static void
+/* 0 when nothing more waits to be accepted (or accept fails). */
+static int
 accept_one(struct agent *a, struct api_server *s, int64_t now)
 {
 	struct api_conn	 tmp, *c = NULL, *victim;
@@ -264,16 +265,18 @@ accept_one(struct agent *a, struct api_server *s, int64_t now)
 
 	if ((fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK |
 	    SOCK_CLOEXEC)) == -1) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		if (errno == ECONNABORTED || errno == EINTR)
+			return 1;
+		if (errno != EAGAIN)
 			log_warn("api: accept: %s", strerror(errno));
-		return;
+		return 0;
 	}
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.fd = fd;
 	if (identify(&tmp) == -1) {
 		log_warn("api: SO_PEERCRED: %s", strerror(errno));
 		close(fd);
-		return;
+		return 1;
 	}
 	/*
 	 * Full (for this uid, or at all): the longest-idle connection makes
@@ -284,12 +287,12 @@ accept_one(struct agent *a, struct api_server *s, int64_t now)
 	if (count_uid(s, tmp.uid) >= s->per_uid &&
 	    (victim = evictable(s, 1, tmp.uid)) == NULL) {
 		refuse(a, s, fd, &tmp, "per-uid connection limit");
-		return;
+		return 1;
 	}
 	if (victim == NULL && (c = free_slot(s)) == NULL &&
 	    (victim = evictable(s, 0, 0)) == NULL) {
 		refuse(a, s, fd, &tmp, "connection limit");
-		return;
+		return 1;
 	}
 	if (victim != NULL) {
 		s->evicted++;
@@ -309,6 +312,7 @@ accept_one(struct agent *a, struct api_server *s, int64_t now)
 	s->accepted++;
 	log_debug("api: connection %llu from uid %ld pid %ld",
 	    (unsigned long long)c->serial, (long)c->uid, (long)c->pid);
+	return 1;
 }
 
 static void
@@ -519,8 +523,8 @@ api_handle(struct agent *a, struct api_server *s, const struct pollfd *pfd,
 	}
 	/* New connections last: their slots are then known to be free. */
 	if (n > 0 && (pfd[0].revents & POLLIN))
-		for (int k = 0; k < 16; k++)
-			accept_one(a, s, now);
+		for (int k = 0; k < 16 && accept_one(a, s, now); k++)
+			;
 }
 
 int64_t
