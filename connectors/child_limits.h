@@ -9,7 +9,7 @@
 #include "ipc.h"
 
 /* Idle connections curl keeps for reuse (CURLMOPT_MAXCONNECTS). */
-#define CHILD_IDLE_CONNECTIONS	8
+#define CHILD_IDLE_CONNECTIONS	32
 /*
  * All open at once (CURLMOPT_MAX_TOTAL_CONNECTIONS): one per job the
  * parent may run at once, and the idle ones. A transfer past it waits.
