@@ -37,13 +37,17 @@ CC		?= cc
 PKG_CONFIG	?= pkg-config
 
 # Debian packages the build, the tests and the demo need (make deps);
-# pebble and lego are the ACME peers of the tests and of make bench.
+# pebble and lego are the ACME peers of the tests and of make bench; swtpm,
+# tpm2-abrmd (with its TCTI), tpm2-pkcs11 and a D-Bus daemon make the TPM
+# token of the TPM tests (tpm-fixtures/tpm-token.sh).
 DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
 	libssl-dev openssl libp11-dev libengine-pkcs11-openssl libp11-kit-dev \
 	libcurl4-openssl-dev libjansson-dev libseccomp-dev libsqlite3-dev \
 	libcmocka-dev softhsm2 opensc p11-kit gnutls-bin curl python3 \
 	valgrind certmonger \
-	procps iproute2 mandoc pebble lego python3-cryptography
+	procps iproute2 mandoc pebble lego python3-cryptography \
+	swtpm swtpm-tools tpm2-abrmd libtss2-tcti-tabrmd0 libtpm2-pkcs11-1 \
+	libtpm2-pkcs11-tools tpm2-tools dbus-daemon dbus-bin p11-kit-modules
 
 PARENT_PKGS	:= openssl libp11 p11-kit-1 jansson sqlite3
 CLIENT_PKGS	:= openssl jansson
@@ -109,7 +113,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   agent/supervisor.c \
 		   hsm/hsm_public.c config/config_check.c \
 		   agent/dispatch.c agent/jobs.c agent/resolve.c agent/notify.c \
-		   hsm/hsm.c hsm/keygen.c hsm/p11uri.c hsm/pin.c \
+		   hsm/hsm.c hsm/keygen.c hsm/mechs.c hsm/p11uri.c hsm/pin.c \
 		   common/secret_file.c policy/sign_policy.c \
 		   api/api_server.c api/peer_ident.c api/api_request.c api/api_ops.c \
 		   orders/order_flow.c agent/agent_audit.c api/local_api.c \
