@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 
 #include "hsm_int.h"
+#include "log.h"
 #include "util.h"
 
 /* DER of the curve OIDs, as CKA_EC_PARAMS takes them. */
@@ -176,16 +177,22 @@ check_new_key(struct hsm *h, CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE priv,
     char *err, size_t errlen)
 {
 	CK_BBOOL	 sens = 0, extr = 1, local = 0, never = 0, always = 0;
+	CK_BBOOL	 sign = 0, use[3] = { 0, 0, 0 };
 	CK_ATTRIBUTE	 a[] = {
 		{ CKA_SENSITIVE, &sens, sizeof(sens) },
 		{ CKA_EXTRACTABLE, &extr, sizeof(extr) },
 		{ CKA_LOCAL, &local, sizeof(local) },
 		{ CKA_NEVER_EXTRACTABLE, &never, sizeof(never) },
 		{ CKA_ALWAYS_SENSITIVE, &always, sizeof(always) },
+		{ CKA_SIGN, &sign, sizeof(sign) },
 	};
+	static const CK_ATTRIBUTE_TYPE	 other[3] = { CKA_DECRYPT,
+		CKA_UNWRAP, CKA_DERIVE };
+	static const char		*other_name[3] = { "CKA_DECRYPT",
+		"CKA_UNWRAP", "CKA_DERIVE" };
 	CK_RV		 rv;
 
-	if ((rv = h->fl->C_GetAttributeValue(sess, priv, a, 5)) != CKR_OK) {
+	if ((rv = h->fl->C_GetAttributeValue(sess, priv, a, 6)) != CKR_OK) {
 		snprintf(err, errlen, "cannot read the new key's attributes "
 		    "(%s)", ckr_name(rv));
 		return -1;
@@ -196,7 +203,51 @@ check_new_key(struct hsm *h, CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE priv,
 		    "%d, always sensitive %d)", sens, extr, local, never, always);
 		return -1;
 	}
+	/* A signing credential signs, and does nothing else. */
+	for (int i = 0; i < 3; i++) {
+		CK_ATTRIBUTE b = { other[i], &use[i], sizeof(use[i]) };
+
+		if (h->fl->C_GetAttributeValue(sess, priv, &b, 1) != CKR_OK)
+			use[i] = CK_FALSE;	/* absent: it cannot */
+		if (use[i]) {
+			snprintf(err, errlen, "the token made a key that may "
+			    "do more than sign (%s true; tpm2-pkcs11 makes every "
+			    "RSA key sign and decrypt): a credential must only "
+			    "sign, use an EC key", other_name[i]);
+			return -1;
+		}
+	}
+	if (!sign) {
+		snprintf(err, errlen, "the token made a key that may not sign");
+		return -1;
+	}
 	return 0;
+}
+
+/*
+ * The key made without "false" uses may have them all: turn them off
+ * where the token lets us (C_SetAttributeValue); check_new_key decides.
+ */
+static void
+narrow_uses(struct hsm *h, CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE priv,
+    CK_OBJECT_HANDLE pub)
+{
+	CK_BBOOL	 no = CK_FALSE;
+	CK_ATTRIBUTE	 a[] = {
+		{ CKA_DECRYPT, &no, sizeof(no) },
+		{ CKA_UNWRAP, &no, sizeof(no) },
+		{ CKA_DERIVE, &no, sizeof(no) },
+	};
+	CK_ATTRIBUTE	 e = { CKA_ENCRYPT, &no, sizeof(no) };
+	CK_RV		 rv;
+
+	for (int i = 0; i < 3; i++)
+		if ((rv = h->fl->C_SetAttributeValue(rw, priv, &a[i], 1)) !=
+		    CKR_OK)
+			log_info("hsm: C_SetAttributeValue(0x%lx false) on the "
+			    "new key: %s", (unsigned long)a[i].type,
+			    ckr_name(rv));
+	(void)h->fl->C_SetAttributeValue(rw, pub, &e, 1);
 }
 
 /* The CSR: subject CN, the new public key, signed by the new key. */
@@ -354,8 +405,31 @@ hsm_keygen(struct hsm *h, const struct hsm_keygen *kg, struct hsm_newkey *out,
 	priv[nv++] = (CK_ATTRIBUTE){ CKA_ID, id, sizeof(id) };
 	if (open_rw(h, &rw, err, errlen) == -1)
 		return -1;
-	if ((rv = h->fl->C_GenerateKeyPair(rw, &mech, pub, np, priv, nv,
-	    &hpub, &hpriv)) != CKR_OK) {
+	rv = h->fl->C_GenerateKeyPair(rw, &mech, pub, np, priv, nv, &hpub,
+	    &hpriv);
+	/*
+	 * tpm2-pkcs11 takes the key's uses from its TPM template and fails
+	 * (CKR_GENERAL_ERROR, "User specified and TPM specified attr
+	 * mismatch") when the template also says what the key may not do.
+	 * Asked again without the three "false" uses (the last three before
+	 * the label); what the token made is checked (check_new_key), and a
+	 * key that may decrypt, unwrap or derive is destroyed.
+	 */
+	if (rv == CKR_GENERAL_ERROR || rv == CKR_TEMPLATE_INCONSISTENT ||
+	    rv == CKR_ATTRIBUTE_VALUE_INVALID) {
+		log_info("hsm: token '%s' refused a key template with "
+		    "CKA_DECRYPT, CKA_UNWRAP and CKA_DERIVE false (%s); asking "
+		    "again without them, the new key's uses checked after",
+		    h->slot->token->label, ckr_name(rv));
+		priv[nv - 5] = priv[nv - 2];	/* CKA_LABEL */
+		priv[nv - 4] = priv[nv - 1];	/* CKA_ID */
+		nv -= 3;
+		rv = h->fl->C_GenerateKeyPair(rw, &mech, pub, np, priv, nv,
+		    &hpub, &hpriv);
+		if (rv == CKR_OK)
+			narrow_uses(h, rw, hpriv, hpub);
+	}
+	if (rv != CKR_OK) {
 		snprintf(err, errlen, "C_GenerateKeyPair: %s (0x%lx)",
 		    ckr_name(rv), (unsigned long)rv);
 		h->fl->C_CloseSession(rw);
