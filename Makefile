@@ -217,6 +217,7 @@ ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
 HOSTILE		:= $(BUILD)/tests/hostile-child
 TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
 SLOW_P11	:= $(BUILD)/tests/pkcs11-slow.so
+QUIRKS_P11	:= $(BUILD)/tests/pkcs11-quirks.so
 FIXTURES	:= $(BUILD)/fixtures
 
 # Tests link rooms, not files: each room's objects are one archive per
@@ -279,6 +280,13 @@ $(SLOW_P11): tests/pkcs11_slow.c
 	$(CC) $(BASE_CFLAGS) -fPIC -shared $(shell $(PKG_CONFIG) --cflags \
 	    p11-kit-1) -o $@ $< -ldl
 
+# One that forwards to SoftHSM and behaves as other tokens do, on demand
+# (tpm2-pkcs11's quirks among them: test_hsm_quirks.sh).
+$(QUIRKS_P11): tests/pkcs11_quirks.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -fPIC -shared $(shell $(PKG_CONFIG) --cflags \
+	    p11-kit-1) -o $@ $< -ldl
+
 $(UNIT_BINS) $(ROGUE) $(ACME_PROBE) $(HOSTILE):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) -Wl,--start-group \
@@ -326,7 +334,7 @@ deps:
 
 # test-run: the suite without the package check (used by asan too).
 test-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
-	$(HOSTILE) $(SLOW_P11) fixtures
+	$(HOSTILE) $(SLOW_P11) $(QUIRKS_P11) fixtures
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 		bash tests/run-all.sh
 
@@ -356,7 +364,7 @@ valgrind:
 	$(MAKE) valgrind-run
 
 valgrind-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
-	$(HOSTILE) $(SLOW_P11) fixtures
+	$(HOSTILE) $(SLOW_P11) $(QUIRKS_P11) fixtures
 	@rm -rf $(VALGRIND_LOGDIR) && mkdir -p $(VALGRIND_LOGDIR)
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 	VALGRIND_LOGDIR=$(VALGRIND_LOGDIR) bash -c 'set -a; \

@@ -181,6 +181,21 @@ login_once(struct hsm *h, const char *pin_file, const unsigned char *expect,
 		h->have_pin_sha256 = 1;
 	freezero(pin, pincap);
 	if (rc != 0) {
+		/* libp11 raises the CK_RV as the error's reason. */
+		CK_RV why = ERR_GET_REASON(ERR_peek_last_error());
+
+		if (why == CKR_PIN_LOCKED) {
+			ERR_clear_error();
+			snprintf(err, errlen, "login to token '%s' failed "
+			    "(CKR_PIN_LOCKED), although the token did not report "
+			    "the PIN locked before: a TPM (tpm2-pkcs11) does this "
+			    "in dictionary-attack lockout, after wrong PINs or "
+			    "other failed authorisations by any TPM user; it ends "
+			    "after the TPM's recovery time or with "
+			    "tpm2_dictionarylockout --clear-lockout. One attempt "
+			    "was made and none will be retried", t->label);
+			return -1;
+		}
 		snprintf(err, errlen, "login to token '%s' failed (%s); one "
 		    "attempt was made and none will be retried: check the PIN "
 		    "file", t->label, ossl_errstr(e, sizeof(e)));

@@ -8,6 +8,8 @@
 #     but does not list), RSA PKCS#1 v1.5 over TLS 1.2;
 #   - a wrong PIN: one C_Login, counted by the TPM itself (its
 #     dictionary-attack counter goes up by exactly one), one clear line;
+#   - the TPM in dictionary-attack lockout, which the token's flags never
+#     show: the right PIN refused with CKR_PIN_LOCKED, the lockout named;
 #   - the same probes through p11-kit-proxy.so (Debian registers the
 #     TPM module with p11-kit; the proxy hands each caller an instance of
 #     its own, which the agent initialises for its signing session);
@@ -76,6 +78,29 @@ after=$(tpm_da_counter)
 note "wrong PIN: exit 77, one attempt (TPM lockout counter $before -> $after): $(grep ': error: ' "$T/err" | sed 's/.*: error: //' | cut -c1-90)"
 # The right PIN still works (the counter is below the TPM's limit).
 probe ec13-after ec 1_3
+
+# ---- the TPM in dictionary-attack lockout --------------------------------
+# Two more wrong PINs (pkcs11-tool, the PIN from its environment) reach
+# the TPM's limit; the token's flags never say so (no CKF_USER_PIN_COUNT_LOW,
+# _FINAL_TRY or _LOCKED), so the agent's check before the login cannot see
+# it, and the right PIN is refused: one attempt, the lockout named.
+max=$(tpm2_getcap properties-variable | sed -n 's/^TPM2_PT_MAX_AUTH_FAIL: *//p')
+while [ "$(tpm_da_counter)" -lt $((max)) ]; do
+	TPM_TEST_PIN=$(cat "$TPM_WRONG_PIN_FILE") pkcs11-tool --module "$TPM_MODULE" \
+		--token-label "$TOKEN_LABEL" --login --pin env:TPM_TEST_PIN \
+		--list-objects >/dev/null 2>&1 && fail "the wrong PIN logged in"
+done
+pkcs11-tool --module "$TPM_MODULE" --list-token-slots 2>/dev/null |
+	grep -A6 "token label *: $TOKEN_LABEL" >"$T/flags"
+expect_not_in "$T/flags" 'PIN (count low|final try|locked)' "the token reports no PIN state"
+rc=0
+"$HSMAGENTD" -P -c "$T/ec13.conf" >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -eq 77 ] || { cat "$T/err" >&2; fail "TPM lockout: exit $rc, expected 77"; }
+expect_in "$T/err" "failed \(CKR_PIN_LOCKED\).*dictionary-attack lockout.*One attempt was made" \
+	"the lockout is named"
+[ "$(grep -c ': error: ' "$T/err")" -eq 1 ] || fail "TPM lockout: more than one error line"
+tpm2_dictionarylockout --clear-lockout >/dev/null 2>&1 || fail "cannot clear the TPM's lockout"
+note "TPM in lockout ($max failures): the right PIN refused once, exit 77, the lockout named"
 
 # ---- the same through p11-kit-proxy.so -----------------------------------
 tpm_p11kit
