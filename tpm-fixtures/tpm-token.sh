@@ -28,6 +28,9 @@
 #                         $HSMAGENT_FIXTURES (make fixtures), for CSRs
 #                         signed inside the TPM (proof of possession)
 #       tpm-env.sh        the variables below, for "set -a; . tpm-env.sh"
+#   tpm_start_tpm DIR     the same without the store, token, keys and
+#                         certificates (TPM2_PKCS11_STORE=DIR/store is
+#                         empty): the README's example makes its own
 #   tpm_token_stop        kills abrmd, dbus-daemon and swtpm (in that
 #                         order); safe to call twice; the caller's EXIT
 #                         trap must call it, pass or fail.
@@ -94,7 +97,10 @@ tpm_token_stop() {
 	TPM_PIDS=()
 }
 
-tpm_token_start() {
+# tpm_start_tpm DIR: swtpm, the bus and the broker only (an empty store
+# directory DIR/store, no token): for the README's TPM example. Returns
+# as tpm_token_start.
+tpm_start_tpm() {
 	local d=$1 port i m
 	TPM_SKIP_REASON=
 	for m in "$SWTPM" dbus-daemon dbus-send tpm2-abrmd tpm2_ptool p11tool certtool openssl; do
@@ -173,8 +179,13 @@ EOF
 	done
 	kill -0 "${TPM_PIDS[2]}" 2>/dev/null ||
 		{ cat "$d/abrmd.log" >&2; tpm_token_stop; _tpm_die "tpm2-abrmd did not start"; return 1; }
+	return 0
+}
 
-	_tpm_fill "$d" || { tpm_token_stop; return 1; }
+tpm_token_start() {
+	local rc=0
+	tpm_start_tpm "$1" || return $?
+	_tpm_fill "$TPM_DIR" || { tpm_token_stop; return 1; }
 	return 0
 }
 

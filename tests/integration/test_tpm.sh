@@ -100,7 +100,7 @@ expect_in "$T/err" "failed \(CKR_PIN_LOCKED\).*dictionary-attack lockout.*One at
 	"the lockout is named"
 [ "$(grep -c ': error: ' "$T/err")" -eq 1 ] || fail "TPM lockout: more than one error line"
 tpm2_dictionarylockout --clear-lockout >/dev/null 2>&1 || fail "cannot clear the TPM's lockout"
-note "TPM in lockout ($max failures): the right PIN refused once, exit 77, the lockout named"
+note "TPM in lockout ($((max)) failures): the right PIN refused once, exit 77, the lockout named"
 
 # ---- the same through p11-kit-proxy.so -----------------------------------
 tpm_p11kit
