@@ -47,7 +47,8 @@ static const struct need tls_rsa[] = {
 	{ CKM_RSA_PKCS_PSS, "CKM_RSA_PKCS_PSS", SCHEME_RSA_PSS_SHA256,
 	    " (salt = digest length)", "TLS 1.3 with an RSA key", 1 },
 	{ CKM_RSA_PKCS, "CKM_RSA_PKCS", SCHEME_RSA_PKCS1_SHA256, "",
-	    "TLS 1.2 servers that ask for PKCS#1 v1.5", 0 },
+	    "a TLS 1.2 server that asks for PKCS#1 v1.5 (TLS 1.3 and "
+	    "other servers are not affected)", 0 },
 };
 static const struct need jws_ec[] = {
 	{ CKM_ECDSA, "CKM_ECDSA", SCHEME_ECDSA_SHA256, "",

@@ -10,6 +10,8 @@
  *                     still signs): tpm2-pkcs11 1.9
  *   no-pss            the same, and C_SignInit with it fails
  *                     (CKR_MECHANISM_INVALID): a token without RSA-PSS
+ *   no-pkcs1          C_GetMechanismList leaves out CKM_RSA_PKCS, and
+ *                     C_SignInit with it fails (CKR_MECHANISM_INVALID)
  *   pss-salt0         CKM_RSA_PKCS_PSS signs with salt length 0 whatever
  *                     the parameter says: a token that ignores it
  *   allowed-no-ecdsa  every key's CKA_ALLOWED_MECHANISMS is
@@ -54,12 +56,16 @@ q_get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list,
 	CK_ULONG		 n = 512, k = 0;
 	CK_RV			 rv;
 
-	if (!quirk("unlisted-pss") && !quirk("no-pss"))
+	int			 pss = quirk("unlisted-pss") || quirk("no-pss");
+	int			 pkcs1 = quirk("no-pkcs1");
+
+	if (!pss && !pkcs1)
 		return real->C_GetMechanismList(slot, list, count);
 	if ((rv = real->C_GetMechanismList(slot, all, &n)) != CKR_OK)
 		return rv;
 	for (CK_ULONG i = 0; i < n; i++)
-		if (all[i] != CKM_RSA_PKCS_PSS)
+		if (!(pss && all[i] == CKM_RSA_PKCS_PSS) &&
+		    !(pkcs1 && all[i] == CKM_RSA_PKCS))
 			all[k++] = all[i];
 	if (list != NULL) {
 		if (*count < k) {
@@ -75,6 +81,8 @@ q_get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list,
 static CK_RV
 q_sign_init(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key)
 {
+	if (m != NULL && m->mechanism == CKM_RSA_PKCS && quirk("no-pkcs1"))
+		return CKR_MECHANISM_INVALID;
 	if (m != NULL && m->mechanism == CKM_RSA_PKCS_PSS) {
 		if (quirk("no-pss"))
 			return CKR_MECHANISM_INVALID;

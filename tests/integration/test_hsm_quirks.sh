@@ -9,6 +9,8 @@
 #     naming the mechanism (TLS 1.3 needs it);
 #   - PSS signed with another salt length than asked: refused at start;
 #   - CKA_ALLOWED_MECHANISMS without CKM_ECDSA: refused at start;
+#   - no CKM_RSA_PKCS: an RSA TLS key serves TLS 1.3, with a warning; an
+#     RSA ACME account key is refused at start;
 #   - a token that fails a key template saying "no decrypt", and makes keys
 #     that decrypt: credential new turns decrypt off and checks; where the
 #     token will not, the key is destroyed and the refusal names why.
@@ -62,6 +64,25 @@ refused salt0 "cannot sign with CKM_RSA_PKCS_PSS \(salt = digest length\).*it is
 
 start_with noecdsa allowed-no-ecdsa ec
 refused noecdsa "key '[^']*gw-ec': its CKA_ALLOWED_MECHANISMS does not include CKM_ECDSA, which every TLS signature with an EC key needs"
+
+# No CKM_RSA_PKCS: an RSA TLS key still serves TLS 1.3 (a warning names
+# what fails); an RSA ACME account key (RS256) is refused at start.
+start_with nopkcs1 no-pkcs1 rsa
+[ "$rc" -eq 0 ] || { cat "$T/nopkcs1.err" >&2; fail "no PKCS#1, RSA TLS key: refused"; }
+expect_in "$T/nopkcs1.err" "warning: hsm: token 'hsmagent-test' cannot sign with CKM_RSA_PKCS for key '[^']*gw-rsa', which a TLS 1.2 server that asks for PKCS#1 v1.5 \(TLS 1.3 and other servers are not affected\) needs" \
+	"no PKCS#1: the warning"
+note "no CKM_RSA_PKCS, RSA TLS key: TLS 1.3 probe ok, warned: $(grep -o 'cannot sign with CKM_RSA_PKCS for[^(]*' "$T/nopkcs1.err" | head -1)"
+write_config "$T/acme.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$(free_port)"
+sed -i "s|^module = .*|module = $QUIRKS|" "$T/acme.conf"
+printf '%s\n' "[api]" "socket = $T/acme.sock" "policy = $T/acme-policy.conf" \
+	"[state]" "dir = $T/state-acme" "[connector acme]" "type = acme" \
+	"url = https://localhost:1/dir" "account_key_uri = $RSA_KEY_URI" >>"$T/acme.conf"
+printf '%s\n' "[rule a]" "callers = user:root" "connectors = acme" \
+	"profiles = default" "san_dns = *.example.test" "max_validity_days = 90" \
+	"key_types = ec:p256" >"$T/acme-policy.conf"
+rc=0
+HSM_QUIRKS=no-pkcs1 "$HSMAGENTD" -P -n 1 -c "$T/acme.conf" >"$T/acme.out" 2>"$T/acme.err" || rc=$?
+refused acme "cannot sign with CKM_RSA_PKCS for key '[^']*gw-rsa', which RS256 signatures \(ACME account, audit checkpoint\) needs"
 
 # ---- credential new on a token that will not make a sign-only key ----
 own_token
