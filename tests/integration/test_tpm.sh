@@ -57,6 +57,7 @@ probe() {
 	note "$name: $key over $proto ${*:-}: 2 probes"
 }
 probe ec13 ec 1_3
+expect_in "$T/ec13.err" "event=hsm.key_check outcome=ok target=token=$TOKEN_LABEL;object=tpm-ec" "the key attribute checks on the TPM key"
 probe rsa13 rsa 1_3
 probe rsa12-pkcs1 rsa 1_2 -client_sigalgs RSA+SHA256
 # What the agent found out about the token at start.
