@@ -11,6 +11,7 @@
 #   - CKA_ALLOWED_MECHANISMS without CKM_ECDSA: refused at start;
 #   - no CKM_RSA_PKCS: an RSA TLS key serves TLS 1.3, with a warning; an
 #     RSA ACME account key is refused at start;
+#   - p11-kit-proxy.so in front of SoftHSM;
 #   - a token that fails a key template saying "no decrypt", and makes keys
 #     that decrypt: credential new turns decrypt off and checks; where the
 #     token will not, the key is destroyed and the refusal names why.
@@ -83,6 +84,22 @@ printf '%s\n' "[rule a]" "callers = user:root" "connectors = acme" \
 rc=0
 HSM_QUIRKS=no-pkcs1 "$HSMAGENTD" -P -n 1 -c "$T/acme.conf" >"$T/acme.out" 2>"$T/acme.err" || rc=$?
 refused acme "cannot sign with CKM_RSA_PKCS for key '[^']*gw-rsa', which RS256 signatures \(ACME account, audit checkpoint\) needs"
+
+# p11-kit-proxy.so in front of SoftHSM (Debian registers it with p11-kit):
+# the proxy gives each C_GetFunctionList caller an instance of its own,
+# so the agent's signing session is on an instance libp11 did not
+# initialise (C_OpenSession: CKR_CRYPTOKI_NOT_INITIALIZED, before the
+# agent initialised it itself).
+PROXY=$(ls /usr/lib/x86_64-linux-gnu/p11-kit-proxy.so /usr/lib/*/p11-kit-proxy.so 2>/dev/null | head -1)
+[ -n "$PROXY" ] || fail "p11-kit-proxy.so not found (p11-kit-modules; make deps)"
+port=$(free_port)
+start_sserver "$port" "$T/server-proxy.log" -tls1_3
+write_config "$T/proxy.conf" "$EC_KEY_URI" "$CLIENT_EC_CRT" "$port"
+sed -i "s|^module = .*|module = $PROXY|" "$T/proxy.conf"
+"$HSMAGENTD" -P -n 2 -c "$T/proxy.conf" >"$T/proxy.out" 2>"$T/proxy.err" ||
+	{ cat "$T/proxy.out" "$T/proxy.err" >&2; fail "SoftHSM through p11-kit-proxy.so: probe failed"; }
+expect_in "$T/proxy.out" '^2 probes succeeded' "through the proxy"
+note "SoftHSM through $PROXY: 2 probes"
 
 # ---- credential new on a token that will not make a sign-only key ----
 own_token
