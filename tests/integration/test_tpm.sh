@@ -5,7 +5,8 @@
 #     without a login);
 #   - -P probes with both keys through the sandboxed child, EC and RSA
 #     over TLS 1.3 (RSA-PSS, salt = digest length, which tpm2-pkcs11 does
-#     but does not list), RSA PKCS#1 v1.5 over TLS 1.2;
+#     but does not list), RSA PKCS#1 v1.5 and ECDSA with SHA-384 (raw
+#     CKM_ECDSA over a digest longer than the key) over TLS 1.2;
 #   - a wrong PIN: one C_Login, counted by the TPM itself (its
 #     dictionary-attack counter goes up by exactly one), one clear line;
 #   - the TPM in dictionary-attack lockout, which the token's flags never
@@ -60,6 +61,9 @@ probe ec13 ec 1_3
 expect_in "$T/ec13.err" "event=hsm.key_check outcome=ok target=token=$TOKEN_LABEL;object=tpm-ec" "the key attribute checks on the TPM key"
 probe rsa13 rsa 1_3
 probe rsa12-pkcs1 rsa 1_2 -client_sigalgs RSA+SHA256
+# CKM_ECDSA over a digest longer than the P-256 key: the TPM truncates
+# it as ECDSA says (a SHA-384 signature with a P-256 key, TLS 1.2).
+probe ec12-sha384 ec 1_2 -client_sigalgs ECDSA+SHA384
 # What the agent found out about the token at start.
 expect_in "$T/rsa13.err" "token 'hsmagent-tpm' does not list CKM_RSA_PKCS_PSS in its mechanism list, but signs with it \\(salt = digest length\\)" \
 	"the unlisted PSS is named"
