@@ -71,6 +71,8 @@ ckr_name(CK_RV rv)
 	case CKR_FUNCTION_FAILED:		return "CKR_FUNCTION_FAILED";
 	case CKR_CRYPTOKI_NOT_INITIALIZED:	return "CKR_CRYPTOKI_NOT_INITIALIZED";
 	case CKR_ATTRIBUTE_READ_ONLY:		return "CKR_ATTRIBUTE_READ_ONLY";
+	case CKR_ATTRIBUTE_TYPE_INVALID:	return "CKR_ATTRIBUTE_TYPE_INVALID";
+	case CKR_ATTRIBUTE_SENSITIVE:		return "CKR_ATTRIBUTE_SENSITIVE";
 	case CKR_TEMPLATE_INCONSISTENT:		return "CKR_TEMPLATE_INCONSISTENT";
 	case CKR_ATTRIBUTE_VALUE_INVALID:	return "CKR_ATTRIBUTE_VALUE_INVALID";
 	default:				return "CKR_other";
@@ -687,6 +689,12 @@ reopen(struct hsm *h, char *err, size_t errlen)
 	memcpy(h, n, len);
 	free(n);
 	return 0;
+}
+
+int
+hsm_reload(struct hsm *h, char *err, size_t errlen)
+{
+	return reopen(h, err, errlen);
 }
 
 enum hsm_key_type

@@ -72,6 +72,12 @@ int		 hsm_check_key_obj(struct hsm *, CK_OBJECT_HANDLE,
  * again; -1: give up.
  */
 int		 hsm_recover(struct hsm *, char *err, size_t errlen);
+/*
+ * The module unloaded and loaded again, the same key selected, a login
+ * only with the PIN that worked: every object handle is new. 0 or -1
+ * (then h is released and the next signature tries again).
+ */
+int		 hsm_reload(struct hsm *, char *err, size_t errlen);
 /* hsm_sign() with another key object of the token (a new credential). */
 int		 hsm_sign_obj(struct hsm *, CK_OBJECT_HANDLE, enum hsm_key_type,
 		    int bits, enum sign_scheme, const uint8_t *dgst, size_t dlen,

@@ -192,11 +192,19 @@ check_new_key(struct hsm *h, CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE priv,
 		"CKA_UNWRAP", "CKA_DERIVE" };
 	CK_RV		 rv;
 
-	if ((rv = h->fl->C_GetAttributeValue(sess, priv, a, 6)) != CKR_OK) {
-		snprintf(err, errlen, "cannot read the new key's attributes "
-		    "(%s)", ckr_name(rv));
-		return -1;
-	}
+	static const char	*a_name[6] = { "CKA_SENSITIVE",
+		"CKA_EXTRACTABLE", "CKA_LOCAL", "CKA_NEVER_EXTRACTABLE",
+		"CKA_ALWAYS_SENSITIVE", "CKA_SIGN" };
+
+	/* One by one: a token that lacks one is named with it. */
+	for (int i = 0; i < 6; i++)
+		if ((rv = h->fl->C_GetAttributeValue(sess, priv, &a[i], 1)) !=
+		    CKR_OK) {
+			snprintf(err, errlen, "cannot read the new key's %s "
+			    "(%s, 0x%lx)", a_name[i], ckr_name(rv),
+			    (unsigned long)rv);
+			return -1;
+		}
 	if (!sens || extr || !local || !never || !always) {
 		snprintf(err, errlen, "the token made a key that could leave it "
 		    "(sensitive %d, extractable %d, local %d, never extractable "
@@ -211,15 +219,42 @@ check_new_key(struct hsm *h, CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE priv,
 			use[i] = CK_FALSE;	/* absent: it cannot */
 		if (use[i]) {
 			snprintf(err, errlen, "the token made a key that may "
-			    "do more than sign (%s true; tpm2-pkcs11 makes every "
-			    "RSA key sign and decrypt): a credential must only "
-			    "sign, use an EC key", other_name[i]);
+			    "do more than sign (%s true, and the token did not "
+			    "let the agent turn it off): a credential must only "
+			    "sign", other_name[i]);
 			return -1;
 		}
 	}
 	if (!sign) {
 		snprintf(err, errlen, "the token made a key that may not sign");
 		return -1;
+	}
+	return 0;
+}
+
+/* Are pub and priv the new key pair's objects (class and CKA_ID)? */
+static int
+handles_are_new_key(struct hsm *h, CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE pub,
+    CK_OBJECT_HANDLE priv, const uint8_t *id, size_t idlen)
+{
+	CK_OBJECT_HANDLE	 o[2] = { pub, priv };
+	CK_OBJECT_CLASS		 want[2] = { CKO_PUBLIC_KEY, CKO_PRIVATE_KEY };
+
+	if (pub == priv)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		CK_OBJECT_CLASS	 cls = (CK_OBJECT_CLASS)-1;
+		uint8_t		 got[16];
+		CK_ATTRIBUTE	 a[2] = {
+			{ CKA_CLASS, &cls, sizeof(cls) },
+			{ CKA_ID, got, sizeof(got) },
+		};
+
+		if (idlen != sizeof(got) ||
+		    h->fl->C_GetAttributeValue(rw, o[i], a, 2) != CKR_OK ||
+		    cls != want[i] || a[1].ulValueLen != idlen ||
+		    memcmp(got, id, idlen) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -360,6 +395,8 @@ hsm_keygen(struct hsm *h, const struct hsm_keygen *kg, struct hsm_newkey *out,
 	CK_SESSION_HANDLE	 rw;
 	EVP_PKEY		*pk = NULL;
 	CK_RV			 rv;
+	CK_MECHANISM_INFO	 mi;
+	int			 narrow = 0;
 	time_t			 now = time(NULL);
 	struct tm		 tm;
 	int			 n;
@@ -403,6 +440,18 @@ hsm_keygen(struct hsm *h, const struct hsm_keygen *kg, struct hsm_newkey *out,
 	priv[nv++] = (CK_ATTRIBUTE){ CKA_DERIVE, &no, sizeof(no) };
 	priv[nv++] = (CK_ATTRIBUTE){ CKA_LABEL, label, strlen(label) };
 	priv[nv++] = (CK_ATTRIBUTE){ CKA_ID, id, sizeof(id) };
+	/* A size the token says it cannot make is named, not tried. */
+	memset(&mi, 0, sizeof(mi));
+	if (kg->type == HSM_KEY_RSA && h->fl->C_GetMechanismInfo(
+	    PKCS11_get_slotid_from_slot(h->slot), CKM_RSA_PKCS_KEY_PAIR_GEN,
+	    &mi) == CKR_OK && mi.ulMaxKeySize != 0 &&
+	    (modbits > mi.ulMaxKeySize || modbits < mi.ulMinKeySize)) {
+		snprintf(err, errlen, "token '%s' makes RSA keys of %lu to %lu "
+		    "bits (CKM_RSA_PKCS_KEY_PAIR_GEN), not %lu",
+		    h->slot->token->label, (unsigned long)mi.ulMinKeySize,
+		    (unsigned long)mi.ulMaxKeySize, (unsigned long)modbits);
+		return -1;
+	}
 	if (open_rw(h, &rw, err, errlen) == -1)
 		return -1;
 	rv = h->fl->C_GenerateKeyPair(rw, &mech, pub, np, priv, nv, &hpub,
@@ -426,8 +475,7 @@ hsm_keygen(struct hsm *h, const struct hsm_keygen *kg, struct hsm_newkey *out,
 		nv -= 3;
 		rv = h->fl->C_GenerateKeyPair(rw, &mech, pub, np, priv, nv,
 		    &hpub, &hpriv);
-		if (rv == CKR_OK)
-			narrow_uses(h, rw, hpriv, hpub);
+		narrow = 1;
 	}
 	if (rv != CKR_OK) {
 		snprintf(err, errlen, "C_GenerateKeyPair: %s (0x%lx)",
@@ -435,6 +483,18 @@ hsm_keygen(struct hsm *h, const struct hsm_keygen *kg, struct hsm_newkey *out,
 		h->fl->C_CloseSession(rw);
 		return -1;
 	}
+	/* Handles that are not the new key's are never used, not even to
+	 * destroy (they would name other keys). */
+	if (handles_are_new_key(h, rw, hpub, hpriv, id, sizeof(id)) == -1) {
+		snprintf(err, errlen, "token '%s' answered C_GenerateKeyPair "
+		    "with object handles that are not the new key's: key %s "
+		    "was made but is not used; restart the agent and retire "
+		    "it", h->slot->token->label, label);
+		h->fl->C_CloseSession(rw);
+		return -1;
+	}
+	if (narrow)
+		narrow_uses(h, rw, hpriv, hpub);
 	if (check_new_key(h, rw, hpriv, err, errlen) == -1 ||
 	    (pk = public_key(h, rw, hpub, kg->type)) == NULL ||
 	    (out->pub_pem = pub_pem(pk, err, errlen)) == NULL ||
@@ -568,5 +628,19 @@ hsm_retire(struct hsm *h, const char *id_hex, char *label, size_t labellen,
 		r = 0;
  out:
 	h->fl->C_CloseSession(sess);
+	/*
+	 * tpm2-pkcs11 1.9 numbers a new object by how many it holds: after
+	 * a destroy, the next key it makes gets the handles of keys it
+	 * already has (two objects, one handle; test_tpm_ca.sh). Loading the
+	 * module again numbers them afresh.
+	 */
+	if (destroyed > 0) {
+		char e2[256];
+
+		if (hsm_reload(h, e2, sizeof(e2)) == -1)
+			log_warn("hsm: reloading the module after the key was "
+			    "destroyed: %s (tried again at the next signature)",
+			    e2);
+	}
 	return r;
 }

@@ -19,6 +19,9 @@
  *   tpm-keygen        C_GenerateKeyPair fails (CKR_GENERAL_ERROR) when the
  *                     private template sets CKA_DECRYPT false, and makes
  *                     keys that decrypt: tpm2-pkcs11 1.9
+ *   reused-handles    C_GenerateKeyPair answers with the handle of a key
+ *                     the token already holds, for both new objects:
+ *                     tpm2-pkcs11 1.9 after a C_DestroyObject
  *   fixed-uses        C_SetAttributeValue of CKA_DECRYPT is refused
  *                     (CKR_ATTRIBUTE_READ_ONLY)
  * Test code only: never installed.
@@ -130,6 +133,23 @@ q_generate_key_pair(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m,
 	CK_BBOOL	 yes = CK_TRUE;
 	CK_ULONG	 k = 0;
 
+	if (quirk("reused-handles")) {
+		CK_OBJECT_CLASS		 c = CKO_PUBLIC_KEY;
+		CK_ATTRIBUTE		 f = { CKA_CLASS, &c, sizeof(c) };
+		CK_OBJECT_HANDLE	 old = 0;
+		CK_ULONG		 n = 0;
+		CK_RV			 rv;
+
+		if (real->C_FindObjectsInit(s, &f, 1) == CKR_OK) {
+			real->C_FindObjects(s, &old, 1, &n);
+			real->C_FindObjectsFinal(s);
+		}
+		rv = real->C_GenerateKeyPair(s, m, pub, npub, priv, npriv, hpub,
+		    hpriv);
+		if (rv == CKR_OK && n == 1)
+			*hpub = *hpriv = old;
+		return rv;
+	}
 	if (!quirk("tpm-keygen") || npriv >= 63)
 		return real->C_GenerateKeyPair(s, m, pub, npub, priv, npriv,
 		    hpub, hpriv);

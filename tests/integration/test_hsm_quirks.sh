@@ -12,6 +12,7 @@
 #   - no CKM_RSA_PKCS: an RSA TLS key serves TLS 1.3, with a warning; an
 #     RSA ACME account key is refused at start;
 #   - p11-kit-proxy.so in front of SoftHSM;
+#   - a token that answers C_GenerateKeyPair with other keys' handles;
 #   - a token that fails a key template saying "no decrypt", and makes keys
 #     that decrypt: credential new turns decrypt off and checks; where the
 #     token will not, the key is destroyed and the refusal names why.
@@ -134,8 +135,27 @@ HSM_QUIRKS=tpm-keygen,fixed-uses start_agent "$T/a.conf" "$T/agent-f.err"
 rc=0
 "$CLI" --socket "$SOCK" credential new --csr-out "$T/new2.csr" >"$T/new2.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "a key that may decrypt was accepted as a credential"
-expect_in "$T/new2.out" "may do more than sign \(CKA_DECRYPT true.*use an EC key" "the refusal names why"
+expect_in "$T/new2.out" "may do more than sign \(CKA_DECRYPT true, and the token did not let the agent turn it off\)" "the refusal names why"
 [ "$(privkeys | grep -c 'Private Key Object')" -eq "$nkeys" ] ||
 	fail "the refused key was left on the token"
 note "token keeps decrypt on: credential new refused ($(grep -o 'may do more than sign ([A-Z_]* true' "$T/new2.out")), nothing left on the token"
+kill -TERM "$agent"; wait "$agent" || true
+rm -f "$SOCK"
+
+# Handles of other keys for the new one (tpm2-pkcs11 1.9 after a destroy):
+# never used, not even to destroy; the key named, the others untouched.
+pubs() {
+	FX_PIN=$(cat "$PIN_FILE") pkcs11-tool --module "$HSM_MODULE" \
+		--token-label "$TOKEN_LABEL" --login --pin env:FX_PIN \
+		--list-objects --type pubkey 2>/dev/null | grep -c 'Public Key Object'
+}
+before=$(pubs)
+HSM_QUIRKS=reused-handles start_agent "$T/a.conf" "$T/agent-h.err"
+rc=0
+"$CLI" --socket "$SOCK" credential new --csr-out "$T/new3.csr" >"$T/new3.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "handles of another key were taken for the new key"
+expect_in "$T/new3.out" "answered C_GenerateKeyPair with object handles that are not the new key's: key hsmagent-[0-9TZ]* was made but is not used; restart the agent and retire it" \
+	"the refusal names the key left"
+[ "$(pubs)" -eq $((before + 1)) ] || fail "a key was destroyed through a handle that is not the new key's"
+note "handles of another key: refused, nothing destroyed ($before public keys, now $((before + 1)): the new one, left for retire)"
 echo "test_hsm_quirks: ok"

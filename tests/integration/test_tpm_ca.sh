@@ -136,4 +136,23 @@ grep -q 'label:      tpm-ec$' "$T/keys2.txt" && fail "tpm-ec is still in the TPM
 grep -q "label:      $label\$" "$T/keys2.txt" || fail "the new key is gone too"
 enroll third
 note "credential retire: tpm-ec destroyed in the TPM; enrollment with the new key still works"
+
+# An RSA credential in the TPM, after the retire above in the same agent
+# (tpm2-pkcs11 1.9 then gives a new key the handles of others, unless the
+# module is loaded again, as the agent does after a destroy): made
+# sign-only too; beyond the TPM's RSA sizes (1024 to 3072 bits here),
+# refused naming them.
+"$CLI" --socket "$SOCK" credential new --rsa 2048 --csr-out "$T/rsa.csr" >"$T/rsa.out" 2>&1 ||
+	{ cat "$T/rsa.out" "$T/agent2.err" >&2; fail "credential new --rsa 2048 in the TPM"; }
+rlabel=$(sed -n 's/^key \(hsmagent-[0-9TZ]*\) .*/\1/p' "$T/rsa.out")
+openssl req -in "$T/rsa.csr" -noout -verify 2>&1 | grep -q 'verify OK' ||
+	fail "the RSA CSR signed in the TPM does not verify"
+tpm_privkeys | grep -A3 "label: *$rlabel\$" | grep -q '^  Usage: *sign$' ||
+	{ tpm_privkeys >&2; fail "the new RSA key may do more than sign"; }
+rc=0
+"$CLI" --socket "$SOCK" credential new --rsa 4096 --csr-out "$T/rsa4k.csr" >"$T/rsa4k.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "a 4096-bit RSA key in the TPM"
+expect_in "$T/rsa4k.out" "token '$TOKEN_LABEL' makes RSA keys of 1024 to 3072 bits \(CKM_RSA_PKCS_KEY_PAIR_GEN\), not 4096" \
+	"the TPM's RSA sizes named"
+note "credential new --rsa 2048: $rlabel in the TPM, sign only; --rsa 4096: $(tail -n1 "$T/rsa4k.out" | cut -c1-120)"
 echo "test_tpm_ca: ok"
