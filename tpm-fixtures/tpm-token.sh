@@ -69,10 +69,11 @@ for _ in range(200):
 PY
 }
 
-_tpm_wait_port() {	# PORT: up to 5 s
+_tpm_wait_port() {	# PORT PID: up to 5 s, while PID lives
 	local i
 	for i in $(seq 1 100); do
 		python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2).close()" 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.05
 	done
 	return 1
@@ -130,7 +131,7 @@ tpm_start_tpm() {
 		--flags not-need-init,startup-clear \
 		--log "file=$d/swtpm.log,level=1" >"$d/swtpm.out" 2>&1 &
 	TPM_PIDS+=($!)
-	if ! _tpm_wait_port "$port"; then
+	if ! _tpm_wait_port "$port" "${TPM_PIDS[0]}"; then
 		local why
 		why=$(cat "$d/swtpm.out" "$d/swtpm.log" 2>/dev/null | grep . | tail -n 1)
 		kill -0 "${TPM_PIDS[0]}" 2>/dev/null && why="no listener on 127.0.0.1:$port after 5 s${why:+: $why}" ||
