@@ -123,23 +123,31 @@ tpm_start_tpm() {
 	mkdir -m 0700 "$d/swtpm" "$d/store"
 
 	# ---- swtpm ---------------------------------------------------------
-	port=$(_tpm_port_pair)
-	[ -n "$port" ] || { _tpm_die "no two adjacent free loopback ports"; return 1; }
-	"$SWTPM" socket --tpm2 --tpmstate "dir=$d/swtpm" \
-		--server "type=tcp,port=$port,bindaddr=127.0.0.1" \
-		--ctrl "type=tcp,port=$((port + 1)),bindaddr=127.0.0.1" \
-		--flags not-need-init,startup-clear \
-		--log "file=$d/swtpm.log,level=1" >"$d/swtpm.out" 2>&1 &
-	TPM_PIDS+=($!)
-	if ! _tpm_wait_port "$port" "${TPM_PIDS[0]}"; then
-		local why
+	# The ports are free when chosen, not when swtpm binds them: another
+	# process may take one in between. A swtpm that could not bind is
+	# tried on other ports (three times); one that fails otherwise means
+	# it cannot run here.
+	local try why
+	for try in 1 2 3; do
+		port=$(_tpm_port_pair)
+		[ -n "$port" ] || { _tpm_die "no two adjacent free loopback ports"; return 1; }
+		"$SWTPM" socket --tpm2 --tpmstate "dir=$d/swtpm" \
+			--server "type=tcp,port=$port,bindaddr=127.0.0.1" \
+			--ctrl "type=tcp,port=$((port + 1)),bindaddr=127.0.0.1" \
+			--flags not-need-init,startup-clear \
+			--log "file=$d/swtpm.log,level=1" >"$d/swtpm.out" 2>&1 &
+		TPM_PIDS=($!)
+		_tpm_wait_port "$port" "${TPM_PIDS[0]}" && break
 		why=$(cat "$d/swtpm.out" "$d/swtpm.log" 2>/dev/null | grep . | tail -n 1)
 		kill -0 "${TPM_PIDS[0]}" 2>/dev/null && why="no listener on 127.0.0.1:$port after 5 s${why:+: $why}" ||
 			why="it exited${why:+: $why}"
-		TPM_SKIP_REASON="$SWTPM does not start on this machine ($why)"
 		tpm_token_stop
-		return 2
-	fi
+		if [ "$try" -eq 3 ] || ! grep -qi 'address already in use' "$d/swtpm.out" "$d/swtpm.log" 2>/dev/null; then
+			TPM_SKIP_REASON="$SWTPM does not start on this machine ($why)"
+			return 2
+		fi
+		rm -f "$d/swtpm.out" "$d/swtpm.log"
+	done
 
 	# ---- a private D-Bus and the broker on it --------------------------
 	cat >"$d/bus.conf" <<EOF
