@@ -11,7 +11,7 @@
 #     dictionary-attack counter goes up by exactly one), one clear line;
 #   - the TPM in dictionary-attack lockout, which the token's flags never
 #     show: the right PIN refused with CKR_PIN_LOCKED, the lockout named;
-#   - the same probes through p11-kit-proxy.so (Debian registers the
+#   - -t and the same probes through p11-kit-proxy.so (Debian registers the
 #     TPM module with p11-kit; the proxy hands each caller an instance of
 #     its own, which the agent initialises for its signing session);
 #   - the rest in test_tpm_ca.sh (Entrust, ACME, credential rotation).
@@ -110,6 +110,9 @@ note "TPM in lockout ($((max)) failures): the right PIN refused once, exit 77, t
 # ---- the same through p11-kit-proxy.so -----------------------------------
 tpm_p11kit
 HSM_MODULE=$P11KIT_PROXY
+write_config "$T/proxy-t.conf" "$RSA_KEY_URI" "$CLIENT_RSA_CRT" "$port"
+"$HSMAGENTD" -t -c "$T/proxy-t.conf" >"$T/t.out" 2>&1 ||
+	{ cat "$T/t.out" >&2; fail "-t through the proxy"; }
 probe proxy-ec13 ec 1_3
 probe proxy-rsa13 rsa 1_3
 note "through $P11KIT_PROXY (the TPM module registered in $P11KIT_TPM_CONF)"
