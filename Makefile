@@ -37,13 +37,17 @@ CC		?= cc
 PKG_CONFIG	?= pkg-config
 
 # Debian packages the build, the tests and the demo need (make deps);
-# pebble and lego are the ACME peers of the tests and of make bench.
+# pebble and lego are the ACME peers of the tests and of make bench; swtpm,
+# tpm2-abrmd (with its TCTI), tpm2-pkcs11 and a D-Bus daemon make the TPM
+# token of the TPM tests (tpm-fixtures/tpm-token.sh).
 DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
 	libssl-dev openssl libp11-dev libengine-pkcs11-openssl libp11-kit-dev \
 	libcurl4-openssl-dev libjansson-dev libseccomp-dev libsqlite3-dev \
 	libcmocka-dev softhsm2 opensc p11-kit gnutls-bin curl python3 \
 	valgrind certmonger \
-	procps iproute2 mandoc pebble lego python3-cryptography
+	procps iproute2 mandoc pebble lego python3-cryptography \
+	swtpm swtpm-tools tpm2-abrmd libtss2-tcti-tabrmd0 libtpm2-pkcs11-1 \
+	libtpm2-pkcs11-tools tpm2-tools dbus-daemon dbus-bin p11-kit-modules
 
 PARENT_PKGS	:= openssl libp11 p11-kit-1 jansson sqlite3
 CLIENT_PKGS	:= openssl jansson
@@ -109,7 +113,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   agent/supervisor.c \
 		   hsm/hsm_public.c config/config_check.c \
 		   agent/dispatch.c agent/jobs.c agent/resolve.c agent/notify.c \
-		   hsm/hsm.c hsm/keygen.c hsm/p11uri.c hsm/pin.c \
+		   hsm/hsm.c hsm/keygen.c hsm/mechs.c hsm/p11uri.c hsm/pin.c \
 		   common/secret_file.c policy/sign_policy.c \
 		   api/api_server.c api/peer_ident.c api/api_request.c api/api_ops.c \
 		   orders/order_flow.c agent/agent_audit.c api/local_api.c \
@@ -219,6 +223,7 @@ ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
 HOSTILE		:= $(BUILD)/tests/hostile-child
 TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
 SLOW_P11	:= $(BUILD)/tests/pkcs11-slow.so
+QUIRKS_P11	:= $(BUILD)/tests/pkcs11-quirks.so
 FIXTURES	:= $(BUILD)/fixtures
 
 # Tests link rooms, not files: each room's objects are one archive per
@@ -282,6 +287,13 @@ $(SLOW_P11): tests/pkcs11_slow.c
 	$(CC) $(BASE_CFLAGS) -fPIC -shared $(shell $(PKG_CONFIG) --cflags \
 	    p11-kit-1) -o $@ $< -ldl
 
+# One that forwards to SoftHSM and behaves as other tokens do, on demand
+# (tpm2-pkcs11's quirks among them: test_hsm_quirks.sh).
+$(QUIRKS_P11): tests/pkcs11_quirks.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -fPIC -shared $(shell $(PKG_CONFIG) --cflags \
+	    p11-kit-1) -o $@ $< -ldl
+
 $(UNIT_BINS) $(ROGUE) $(ACME_PROBE) $(HOSTILE):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) -Wl,--start-group \
@@ -329,7 +341,7 @@ deps:
 
 # test-run: the suite without the package check (used by asan too).
 test-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
-	$(HOSTILE) $(SLOW_P11) fixtures
+	$(HOSTILE) $(SLOW_P11) $(QUIRKS_P11) fixtures
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 		bash tests/run-all.sh
 
@@ -359,7 +371,7 @@ valgrind:
 	$(MAKE) valgrind-run
 
 valgrind-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
-	$(HOSTILE) $(SLOW_P11) fixtures
+	$(HOSTILE) $(SLOW_P11) $(QUIRKS_P11) fixtures
 	@rm -rf $(VALGRIND_LOGDIR) && mkdir -p $(VALGRIND_LOGDIR)
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 	VALGRIND_LOGDIR=$(VALGRIND_LOGDIR) bash -c 'set -a; \

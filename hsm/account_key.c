@@ -83,6 +83,9 @@ hsm_account_open(struct hsm *h, const char *key_uri, int allow_extractable,
 		goto fail;
 	}
 	ak->bits = EVP_PKEY_get_bits(ak->pub);
+	if (hsm_check_mechs(h, obj, ak->type, ak->bits, ak->pub, HSM_ROLE_JWS,
+	    ak->name, err, errlen) == -1)
+		goto fail;
 	p11uri_free(&u);
 	return ak;
  fail:

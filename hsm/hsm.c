@@ -69,6 +69,12 @@ ckr_name(CK_RV rv)
 	case CKR_DATA_LEN_RANGE:		return "CKR_DATA_LEN_RANGE";
 	case CKR_GENERAL_ERROR:			return "CKR_GENERAL_ERROR";
 	case CKR_FUNCTION_FAILED:		return "CKR_FUNCTION_FAILED";
+	case CKR_CRYPTOKI_NOT_INITIALIZED:	return "CKR_CRYPTOKI_NOT_INITIALIZED";
+	case CKR_ATTRIBUTE_READ_ONLY:		return "CKR_ATTRIBUTE_READ_ONLY";
+	case CKR_ATTRIBUTE_TYPE_INVALID:	return "CKR_ATTRIBUTE_TYPE_INVALID";
+	case CKR_ATTRIBUTE_SENSITIVE:		return "CKR_ATTRIBUTE_SENSITIVE";
+	case CKR_TEMPLATE_INCONSISTENT:		return "CKR_TEMPLATE_INCONSISTENT";
+	case CKR_ATTRIBUTE_VALUE_INVALID:	return "CKR_ATTRIBUTE_VALUE_INVALID";
 	default:				return "CKR_other";
 	}
 }
@@ -181,6 +187,21 @@ login_once(struct hsm *h, const char *pin_file, const unsigned char *expect,
 		h->have_pin_sha256 = 1;
 	freezero(pin, pincap);
 	if (rc != 0) {
+		/* libp11 raises the CK_RV as the error's reason. */
+		CK_RV why = ERR_GET_REASON(ERR_peek_last_error());
+
+		if (why == CKR_PIN_LOCKED) {
+			ERR_clear_error();
+			snprintf(err, errlen, "login to token '%s' failed "
+			    "(CKR_PIN_LOCKED), although the token did not report "
+			    "the PIN locked before: a TPM (tpm2-pkcs11) does this "
+			    "in dictionary-attack lockout, after wrong PINs or "
+			    "other failed authorisations by any TPM user; it ends "
+			    "after the TPM's recovery time or with "
+			    "tpm2_dictionarylockout --clear-lockout. One attempt "
+			    "was made and none will be retried", t->label);
+			return -1;
+		}
 		snprintf(err, errlen, "login to token '%s' failed (%s); one "
 		    "attempt was made and none will be retried: check the PIN "
 		    "file", t->label, ossl_errstr(e, sizeof(e)));
@@ -286,6 +307,47 @@ find_obj(struct hsm *h, char *err, size_t errlen)
 	    h->label, &h->obj, err, errlen);
 }
 
+/*
+ * Our own instance of a module that gives each caller one (the p11-kit
+ * proxy): initialised, and checked to show libp11's slot with the same
+ * token. CKR_OK, or err set.
+ */
+static CK_RV
+own_instance(struct hsm *h, char *err, size_t errlen)
+{
+	CK_C_INITIALIZE_ARGS	 args;
+	CK_TOKEN_INFO		 ti;
+	CK_RV			 rv;
+	const char		*want = h->slot->token->label;
+	size_t			 wl = strlen(want), n;
+
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	if ((rv = h->fl->C_Initialize(&args)) != CKR_OK) {
+		snprintf(err, errlen, "C_Initialize (the module's instance for "
+		    "signing): %s (0x%lx)", ckr_name(rv), (unsigned long)rv);
+		return rv;
+	}
+	h->own_init = 1;
+	memset(&ti, 0, sizeof(ti));
+	if ((rv = h->fl->C_GetTokenInfo(PKCS11_get_slotid_from_slot(h->slot),
+	    &ti)) != CKR_OK) {
+		snprintf(err, errlen, "C_GetTokenInfo: %s (0x%lx)",
+		    ckr_name(rv), (unsigned long)rv);
+		return rv;
+	}
+	/* The label is space-padded to 32 bytes. */
+	for (n = sizeof(ti.label); n > 0 && ti.label[n - 1] == ' '; n--)
+		;
+	if (n != wl || memcmp(ti.label, want, n) != 0) {
+		snprintf(err, errlen, "the module's second instance shows "
+		    "another token in slot %lu than '%s'",
+		    (unsigned long)PKCS11_get_slotid_from_slot(h->slot), want);
+		return CKR_GENERAL_ERROR;
+	}
+	return CKR_OK;
+}
+
 static int
 open_raw(struct hsm *h, const char *module, char *err, size_t errlen)
 {
@@ -301,6 +363,17 @@ open_raw(struct hsm *h, const char *module, char *err, size_t errlen)
 	}
 	rv = h->fl->C_OpenSession(PKCS11_get_slotid_from_slot(h->slot),
 	    CKF_SERIAL_SESSION, NULL, NULL, &h->sess);
+	/*
+	 * p11-kit-proxy.so hands every C_GetFunctionList caller an instance
+	 * of its own: ours is not libp11's, and not initialised. Initialised
+	 * here, it reaches the same module, whose login is per process.
+	 */
+	if (rv == CKR_CRYPTOKI_NOT_INITIALIZED) {
+		if ((rv = own_instance(h, err, errlen)) != CKR_OK)
+			return -1;
+		rv = h->fl->C_OpenSession(PKCS11_get_slotid_from_slot(h->slot),
+		    CKF_SERIAL_SESSION, NULL, NULL, &h->sess);
+	}
 	if (rv != CKR_OK) {
 		snprintf(err, errlen, "C_OpenSession: %s (0x%lx)", ckr_name(rv),
 		    (unsigned long)rv);
@@ -430,6 +503,10 @@ check_certificate(struct hsm *h, const char *path, char *err, size_t errlen)
 		    "the token's", path);
 		goto out;
 	}
+	/* What TLS needs from the token, tried with this key (mechs.c). */
+	if (hsm_check_mechs(h, h->obj, h->type, h->bits, tokkey,
+	    HSM_ROLE_TLS, h->label, err, errlen) == -1)
+		goto out;
 	r = 0;
  out:
 	EVP_PKEY_free(tokkey);
@@ -510,6 +587,9 @@ release(struct hsm *h)
 	if (h->have_sess)
 		h->fl->C_CloseSession(h->sess);
 	h->have_sess = 0;
+	if (h->own_init)
+		h->fl->C_Finalize(NULL);
+	h->own_init = 0;
 	if (h->dl != NULL)
 		dlclose(h->dl);
 	h->dl = NULL;
@@ -609,6 +689,12 @@ reopen(struct hsm *h, char *err, size_t errlen)
 	memcpy(h, n, len);
 	free(n);
 	return 0;
+}
+
+int
+hsm_reload(struct hsm *h, char *err, size_t errlen)
+{
+	return reopen(h, err, errlen);
 }
 
 enum hsm_key_type

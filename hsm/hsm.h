@@ -5,8 +5,10 @@
  * been started: it loads the PKCS#11 module through libp11, selects the
  * token and key by RFC 7512 URI, logs in exactly once (a wrong PIN is
  * fatal: no retry that could lock a real token), wipes the PIN, refuses
- * keys that are extractable or not sensitive, and checks that the client
- * certificate carries this key's public key.
+ * keys that are extractable or not sensitive, checks that the client
+ * certificate carries this key's public key, and that the token signs
+ * with each mechanism TLS needs with this key (mechs.c: a test signature
+ * of a random digest, verified).
  *
  * hsm_sign() signs a digest under one signature scheme with an explicit
  * mechanism: CKM_ECDSA (r||s converted to DER), CKM_RSA_PKCS_PSS, or

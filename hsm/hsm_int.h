@@ -21,6 +21,7 @@ struct hsm {
 	CK_FUNCTION_LIST_PTR	 fl;
 	CK_SESSION_HANDLE	 sess;
 	int			 have_sess;
+	int			 own_init;	/* we called C_Initialize on fl */
 	CK_OBJECT_HANDLE	 obj;
 	enum hsm_key_type	 type;
 	int			 bits;
@@ -71,9 +72,30 @@ int		 hsm_check_key_obj(struct hsm *, CK_OBJECT_HANDLE,
  * again; -1: give up.
  */
 int		 hsm_recover(struct hsm *, char *err, size_t errlen);
+/*
+ * The module unloaded and loaded again, the same key selected, a login
+ * only with the PIN that worked: every object handle is new. 0 or -1
+ * (then h is released and the next signature tries again).
+ */
+int		 hsm_reload(struct hsm *, char *err, size_t errlen);
 /* hsm_sign() with another key object of the token (a new credential). */
 int		 hsm_sign_obj(struct hsm *, CK_OBJECT_HANDLE, enum hsm_key_type,
 		    int bits, enum sign_scheme, const uint8_t *dgst, size_t dlen,
 		    uint8_t *sig, size_t *siglen, char *err, size_t errlen);
+
+/* What a key is used for: which mechanisms it needs (mechs.c). */
+enum hsm_role {
+	HSM_ROLE_TLS = 1,	/* TLS CertificateVerify: ECDSA, RSA-PSS (+PKCS#1) */
+	HSM_ROLE_JWS,		/* ES256 / RS256 over SHA-256: account, checkpoint */
+};
+/*
+ * Each mechanism the role needs with this key: allowed by its
+ * CKA_ALLOWED_MECHANISMS, and a test signature of a random digest that
+ * verifies with pub. -1 with one line in err naming what is missing
+ * (a mechanism only some uses need: a warning, 0).
+ */
+int		 hsm_check_mechs(struct hsm *, CK_OBJECT_HANDLE,
+		    enum hsm_key_type, int bits, EVP_PKEY *pub, enum hsm_role,
+		    const char *name, char *err, size_t errlen);
 
 #endif

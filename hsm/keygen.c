@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 
 #include "hsm_int.h"
+#include "log.h"
 #include "util.h"
 
 /* DER of the curve OIDs, as CKA_EC_PARAMS takes them. */
@@ -174,27 +175,112 @@ check_new_key(struct hsm *h, CK_SESSION_HANDLE sess, CK_OBJECT_HANDLE priv,
     char *err, size_t errlen)
 {
 	CK_BBOOL	 sens = 0, extr = 1, local = 0, never = 0, always = 0;
+	CK_BBOOL	 sign = 0, use[3] = { 0, 0, 0 };
 	CK_ATTRIBUTE	 a[] = {
 		{ CKA_SENSITIVE, &sens, sizeof(sens) },
 		{ CKA_EXTRACTABLE, &extr, sizeof(extr) },
 		{ CKA_LOCAL, &local, sizeof(local) },
 		{ CKA_NEVER_EXTRACTABLE, &never, sizeof(never) },
 		{ CKA_ALWAYS_SENSITIVE, &always, sizeof(always) },
+		{ CKA_SIGN, &sign, sizeof(sign) },
 	};
+	static const CK_ATTRIBUTE_TYPE	 other[3] = { CKA_DECRYPT,
+		CKA_UNWRAP, CKA_DERIVE };
+	static const char		*other_name[3] = { "CKA_DECRYPT",
+		"CKA_UNWRAP", "CKA_DERIVE" };
 	CK_RV		 rv;
 
-	if ((rv = h->fl->C_GetAttributeValue(sess, priv, a, 5)) != CKR_OK) {
-		snprintf(err, errlen, "cannot read the new key's attributes "
-		    "(%s)", ckr_name(rv));
-		return -1;
-	}
+	static const char	*a_name[6] = { "CKA_SENSITIVE",
+		"CKA_EXTRACTABLE", "CKA_LOCAL", "CKA_NEVER_EXTRACTABLE",
+		"CKA_ALWAYS_SENSITIVE", "CKA_SIGN" };
+
+	/* One by one: a token that lacks one is named with it. */
+	for (int i = 0; i < 6; i++)
+		if ((rv = h->fl->C_GetAttributeValue(sess, priv, &a[i], 1)) !=
+		    CKR_OK) {
+			snprintf(err, errlen, "cannot read the new key's %s "
+			    "(%s, 0x%lx)", a_name[i], ckr_name(rv),
+			    (unsigned long)rv);
+			return -1;
+		}
 	if (!sens || extr || !local || !never || !always) {
 		snprintf(err, errlen, "the token made a key that could leave it "
 		    "(sensitive %d, extractable %d, local %d, never extractable "
 		    "%d, always sensitive %d)", sens, extr, local, never, always);
 		return -1;
 	}
+	/* A signing credential signs, and does nothing else. */
+	for (int i = 0; i < 3; i++) {
+		CK_ATTRIBUTE b = { other[i], &use[i], sizeof(use[i]) };
+
+		if (h->fl->C_GetAttributeValue(sess, priv, &b, 1) != CKR_OK)
+			use[i] = CK_FALSE;	/* absent: it cannot */
+		if (use[i]) {
+			snprintf(err, errlen, "the token made a key that may "
+			    "do more than sign (%s true, and the token did not "
+			    "let the agent turn it off): a credential must only "
+			    "sign", other_name[i]);
+			return -1;
+		}
+	}
+	if (!sign) {
+		snprintf(err, errlen, "the token made a key that may not sign");
+		return -1;
+	}
 	return 0;
+}
+
+/* Are pub and priv the new key pair's objects (class and CKA_ID)? */
+static int
+handles_are_new_key(struct hsm *h, CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE pub,
+    CK_OBJECT_HANDLE priv, const uint8_t *id, size_t idlen)
+{
+	CK_OBJECT_HANDLE	 o[2] = { pub, priv };
+	CK_OBJECT_CLASS		 want[2] = { CKO_PUBLIC_KEY, CKO_PRIVATE_KEY };
+
+	if (pub == priv)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		CK_OBJECT_CLASS	 cls = (CK_OBJECT_CLASS)-1;
+		uint8_t		 got[16];
+		CK_ATTRIBUTE	 a[2] = {
+			{ CKA_CLASS, &cls, sizeof(cls) },
+			{ CKA_ID, got, sizeof(got) },
+		};
+
+		if (idlen != sizeof(got) ||
+		    h->fl->C_GetAttributeValue(rw, o[i], a, 2) != CKR_OK ||
+		    cls != want[i] || a[1].ulValueLen != idlen ||
+		    memcmp(got, id, idlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The key made without "false" uses may have them all: turn them off
+ * where the token lets us (C_SetAttributeValue); check_new_key decides.
+ */
+static void
+narrow_uses(struct hsm *h, CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE priv,
+    CK_OBJECT_HANDLE pub)
+{
+	CK_BBOOL	 no = CK_FALSE;
+	CK_ATTRIBUTE	 a[] = {
+		{ CKA_DECRYPT, &no, sizeof(no) },
+		{ CKA_UNWRAP, &no, sizeof(no) },
+		{ CKA_DERIVE, &no, sizeof(no) },
+	};
+	CK_ATTRIBUTE	 e = { CKA_ENCRYPT, &no, sizeof(no) };
+	CK_RV		 rv;
+
+	for (int i = 0; i < 3; i++)
+		if ((rv = h->fl->C_SetAttributeValue(rw, priv, &a[i], 1)) !=
+		    CKR_OK)
+			log_info("hsm: C_SetAttributeValue(0x%lx false) on the "
+			    "new key: %s", (unsigned long)a[i].type,
+			    ckr_name(rv));
+	(void)h->fl->C_SetAttributeValue(rw, pub, &e, 1);
 }
 
 /* The CSR: subject CN, the new public key, signed by the new key. */
@@ -307,6 +393,8 @@ hsm_keygen(struct hsm *h, const struct hsm_keygen *kg, struct hsm_newkey *out,
 	CK_SESSION_HANDLE	 rw;
 	EVP_PKEY		*pk = NULL;
 	CK_RV			 rv;
+	CK_MECHANISM_INFO	 mi;
+	int			 narrow = 0;
 	time_t			 now = time(NULL);
 	struct tm		 tm;
 	int			 n;
@@ -350,15 +438,61 @@ hsm_keygen(struct hsm *h, const struct hsm_keygen *kg, struct hsm_newkey *out,
 	priv[nv++] = (CK_ATTRIBUTE){ CKA_DERIVE, &no, sizeof(no) };
 	priv[nv++] = (CK_ATTRIBUTE){ CKA_LABEL, label, strlen(label) };
 	priv[nv++] = (CK_ATTRIBUTE){ CKA_ID, id, sizeof(id) };
+	/* A size the token says it cannot make is named, not tried. */
+	memset(&mi, 0, sizeof(mi));
+	if (kg->type == HSM_KEY_RSA && h->fl->C_GetMechanismInfo(
+	    PKCS11_get_slotid_from_slot(h->slot), CKM_RSA_PKCS_KEY_PAIR_GEN,
+	    &mi) == CKR_OK && mi.ulMaxKeySize != 0 &&
+	    (modbits > mi.ulMaxKeySize || modbits < mi.ulMinKeySize)) {
+		snprintf(err, errlen, "token '%s' makes RSA keys of %lu to %lu "
+		    "bits (CKM_RSA_PKCS_KEY_PAIR_GEN), not %lu",
+		    h->slot->token->label, (unsigned long)mi.ulMinKeySize,
+		    (unsigned long)mi.ulMaxKeySize, (unsigned long)modbits);
+		return -1;
+	}
 	if (open_rw(h, &rw, err, errlen) == -1)
 		return -1;
-	if ((rv = h->fl->C_GenerateKeyPair(rw, &mech, pub, np, priv, nv,
-	    &hpub, &hpriv)) != CKR_OK) {
+	rv = h->fl->C_GenerateKeyPair(rw, &mech, pub, np, priv, nv, &hpub,
+	    &hpriv);
+	/*
+	 * tpm2-pkcs11 takes the key's uses from its TPM template and fails
+	 * (CKR_GENERAL_ERROR, "User specified and TPM specified attr
+	 * mismatch") when the template also says what the key may not do.
+	 * Asked again without the three "false" uses (the last three before
+	 * the label); what the token made is checked (check_new_key), and a
+	 * key that may decrypt, unwrap or derive is destroyed.
+	 */
+	if (rv == CKR_GENERAL_ERROR || rv == CKR_TEMPLATE_INCONSISTENT ||
+	    rv == CKR_ATTRIBUTE_VALUE_INVALID) {
+		log_info("hsm: token '%s' refused a key template with "
+		    "CKA_DECRYPT, CKA_UNWRAP and CKA_DERIVE false (%s); asking "
+		    "again without them, the new key's uses checked after",
+		    h->slot->token->label, ckr_name(rv));
+		priv[nv - 5] = priv[nv - 2];	/* CKA_LABEL */
+		priv[nv - 4] = priv[nv - 1];	/* CKA_ID */
+		nv -= 3;
+		rv = h->fl->C_GenerateKeyPair(rw, &mech, pub, np, priv, nv,
+		    &hpub, &hpriv);
+		narrow = 1;
+	}
+	if (rv != CKR_OK) {
 		snprintf(err, errlen, "C_GenerateKeyPair: %s (0x%lx)",
 		    ckr_name(rv), (unsigned long)rv);
 		h->fl->C_CloseSession(rw);
 		return -1;
 	}
+	/* Handles that are not the new key's are never used, not even to
+	 * destroy (they would name other keys). */
+	if (handles_are_new_key(h, rw, hpub, hpriv, id, sizeof(id)) == -1) {
+		snprintf(err, errlen, "token '%s' answered C_GenerateKeyPair "
+		    "with object handles that are not the new key's: key %s "
+		    "was made but is not used; restart the agent and retire "
+		    "it", h->slot->token->label, label);
+		h->fl->C_CloseSession(rw);
+		return -1;
+	}
+	if (narrow)
+		narrow_uses(h, rw, hpriv, hpub);
 	if (check_new_key(h, rw, hpriv, err, errlen) == -1 ||
 	    (pk = public_key(h, rw, hpub, kg->type)) == NULL ||
 	    (out->pub_pem = pub_pem(pk, err, errlen)) == NULL ||
@@ -492,5 +626,19 @@ hsm_retire(struct hsm *h, const char *id_hex, char *label, size_t labellen,
 		r = 0;
  out:
 	h->fl->C_CloseSession(sess);
+	/*
+	 * tpm2-pkcs11 1.9 numbers a new object by how many it holds: after
+	 * a destroy, the next key it makes gets the handles of keys it
+	 * already has (two objects, one handle; test_tpm_ca.sh). Loading the
+	 * module again numbers them afresh.
+	 */
+	if (destroyed > 0) {
+		char e2[256];
+
+		if (hsm_reload(h, e2, sizeof(e2)) == -1)
+			log_warn("hsm: reloading the module after the key was "
+			    "destroyed: %s (tried again at the next signature)",
+			    e2);
+	}
 	return r;
 }

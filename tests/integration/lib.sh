@@ -15,11 +15,13 @@ export SOFTHSM2_CONF
 HSMAGENTD=$BUILD/hsmagentd
 # make valgrind: the agent runs under memcheck (the child, sandboxed,
 # runs natively); each process writes its report into VALGRIND_LOGDIR.
+# --keep-debuginfo: a leak inside a PKCS#11 module keeps its module's
+# name after libp11 unloads it (valgrind.supp names such leaks).
 if [ -n "${VALGRIND_LOGDIR:-}" ]; then
 	HSMAGENTD=$(mktemp /tmp/hsmagentd-vg.XXXXXX)
 	cat >"$HSMAGENTD" <<EOF_VG
 #!/bin/sh
-exec valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \\
+exec valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --keep-debuginfo=yes \\
 	--suppressions=$ROOT/tests/valgrind.supp --log-file=$VALGRIND_LOGDIR/%p.log \\
 	$BUILD/hsmagentd "\$@"
 EOF_VG

@@ -7,8 +7,9 @@
 # systemd-analyze verify, and each shell example runs in order (in a
 # work directory, with hsmagent pointed at the agent's socket) against
 # the agent serving that configuration and the main policy, a fake
-# Entrust gateway and a SoftHSM token of its own; each must exit 0, or
-# the exit=N its block names.
+# Entrust gateway and a SoftHSM token of its own (and, for the TPM
+# example, a software TPM); each must exit 0, or the exit=N its block
+# names.
 . "$(dirname "$0")/lib.sh"
 
 SOCK=$T/run/hsmagent.sock
@@ -17,7 +18,7 @@ chmod 0700 "$T/log" "$T/state" "$T/creds"
 start_cagw "PKIaaS~ca1"
 # The agent's PIN as systemd would hand it over (LoadCredential=).
 install -m 0600 "$PIN_FILE" "$T/creds/hsm-pin"
-secret_file "$T/creds/hsm-pin" "$T/new-pin"
+secret_file "$T/creds/hsm-pin" "$T/new-pin" "$T/tpm-pin"
 (umask 077; echo "readme-pw-$(openssl rand -hex 12)" >"$T/sectigo.pw")
 secret_file "$T/sectigo.pw"
 # The ACME example's EAB HMAC key, as a CA would hand it out.
@@ -36,6 +37,8 @@ cat >"$T/map" <<EOF
 /etc/hsmagent/sectigo.pw${tab}$T/sectigo.pw
 /etc/hsmagent/acme-eab.key${tab}$T/acme-eab.key
 /etc/hsmagent/pin${tab}$T/new-pin
+/etc/hsmagent/tpm-pin${tab}$T/tpm-pin
+device:/dev/tpmrm0${tab}tabrmd:bus_type=session
 /etc/softhsm/softhsm2.conf${tab}$T/softhsm2.conf
 /usr/local/libexec/hsmagent/hsmagent-connector${tab}$CONNECTOR
 /usr/lib/softhsm/libsofthsm2.so${tab}$HSM_MODULE
@@ -113,8 +116,22 @@ wait_validated
 printf '#!/bin/sh\nexec "%s" --socket "%s" "$@"\n' "$BUILD/hsmagent" "$SOCK" >"$T/bin/hsmagent"
 printf '#!/bin/sh\nexec "%s" "$@"\n' "$HSMAGENTD" >"$T/bin/hsmagentd"
 chmod 0755 "$T/bin/hsmagent" "$T/bin/hsmagentd"
+# The TPM example (readme-test tpm) needs a TPM: a software one
+# (tpm-fixtures/tpm-token.sh: swtpm, a private D-Bus, tpm2-abrmd), which
+# the map's TCTI points at. Where swtpm cannot start, that one example
+# is skipped, saying so.
+. "$ROOT/tpm-fixtures/tpm-token.sh"
+CLEANUP_HOOK=tpm_token_stop
+tpm=0
+tpm_start_tpm "$T/tpm" >"$T/tpm.log" 2>&1 || tpm=$?
+case $tpm in
+0) find "$T/tpm/swtpm" -type f >>"$T/.not-scanned" ;;
+2) note "SKIP the TPM example: $TPM_SKIP_REASON" ;;
+*) cat "$T/tpm.log" >&2; fail "the software TPM for the README's TPM example" ;;
+esac
 n=0
 for f in "$B"/*-test*; do
+	case $f in *-test-tpm*) [ "$tpm" -eq 0 ] || continue ;; esac
 	want=0
 	case $f in *-exit=*) want=${f##*-exit=} ;; esac
 	rc=0
@@ -130,5 +147,11 @@ grep '"event":"order.request"' "$T/log/audit.log" | grep -q '"outcome":"denied"'
 	grep -q '"outcome":"denied"' "$T/log/audit.log" || fail "the refused example is not in the audit log"
 ls "$T/tokens"/*/token.object >/dev/null 2>&1 || fail "the SoftHSM example made no token"
 "$BUILD/hsmagent" audit verify "$T/log/audit.log" >/dev/null || fail "audit chain"
+if [ "$tpm" -eq 0 ]; then
+	ls "$T/state/tpm2-pkcs11"/*.sqlite3 >/dev/null 2>&1 || fail "the TPM example made no store"
+	openssl req -in "$T/work/gw-tpm.csr" -noout -verify >/dev/null 2>&1 ||
+		fail "the TPM example's CSR does not verify"
+	find "$T/state/tpm2-pkcs11" -type f >>"$T/.not-scanned"
+fi
 note "$n shell examples ran as documented (certificate, refusal, fetch, revoke, health, metrics file, token)"
 echo "test_readme: ok"
