@@ -186,7 +186,12 @@ allow_tls12 = yes
 EOF
 	run_agent "$T/sign-$key.conf" "sign-$key"
 	local agent_pid=$apid
-	for pin in "" 0; do
+	# SIGN_PINNED=0 (the TPM): unpinned only. Pinning is for a token in
+	# the agent's own process; a TPM is two processes more (swtpm, the
+	# broker), and pinning the two sides beside them times the scheduler.
+	local pins=("")
+	[ "${SIGN_PINNED:-1}" = 0 ] || pins+=(0)
+	for pin in "${pins[@]}"; do
 		if [ -n "$pin" ]; then
 			pin_agent "$agent_pid" "$pin"
 			set -- taskset -c "$pin"
@@ -225,8 +230,12 @@ EOF
 	stop_agent "$agent_pid"
 	report "${SIGN_TAG:-}sign_ratio_$key" "$(median "${ratios[@]}")" x ">=" "$target"
 	report "${SIGN_TAG:-}tls13_content_rate_vs_digest_$key" "$(median "${costs[@]}")" x ">=" 0.95
-	say "${SIGN_TAG:-}sign_ratio_${key}_pinned = $(printf %.2f "$(median "${pratios[@]}")") x"
-	say "${SIGN_TAG:-}sign_overhead_us_$key (privsep minus in-process, per signature): unpinned p50 $(printf %.1f "$(median "${ov50[@]}")"), p99 $(printf %.1f "$(median "${ov99[@]}")"); pinned p50 $(printf %.1f "$(median "${pov50[@]}")"), p99 $(printf %.1f "$(median "${pov99[@]}")")"
+	if [ "${#pratios[@]}" -gt 0 ]; then
+		say "${SIGN_TAG:-}sign_ratio_${key}_pinned = $(printf %.2f "$(median "${pratios[@]}")") x"
+		say "${SIGN_TAG:-}sign_overhead_us_$key (privsep minus in-process, per signature): unpinned p50 $(printf %.1f "$(median "${ov50[@]}")"), p99 $(printf %.1f "$(median "${ov99[@]}")"); pinned p50 $(printf %.1f "$(median "${pov50[@]}")"), p99 $(printf %.1f "$(median "${pov99[@]}")")"
+	else
+		say "${SIGN_TAG:-}sign_overhead_us_$key (privsep minus in-process, per signature): p50 $(printf %.1f "$(median "${ov50[@]}")"), p99 $(printf %.1f "$(median "${ov99[@]}")")"
+	fi
 	if [ "$key" = ec ] && [ -z "${SIGN_TAG:-}" ]; then
 		report sign_overhead_us_ec_pinned "$(median "${pov50[@]}")" us "<=" 15 1
 	fi
@@ -669,7 +678,7 @@ tpm_sign() {
 	HSM_MODULE=$TPM_MODULE TOKEN_LABEL=$TPM_TOKEN_LABEL PIN_FILE=$TPM_PIN_FILE
 	EC_KEY_URI=$TPM_EC_KEY_URI RSA_KEY_URI=$TPM_RSA_KEY_URI
 	CLIENT_EC_CRT=$TPM_CLIENT_EC_CRT CLIENT_RSA_CRT=$TPM_CLIENT_RSA_CRT
-	EC_LABEL=tpm-ec RSA_LABEL=tpm-rsa SIGN_TAG=tpm_
+	EC_LABEL=tpm-ec RSA_LABEL=tpm-rsa SIGN_TAG=tpm_ SIGN_PINNED=0
 	sign_ratio ec 200 0.90
 	sign_ratio rsa 100 0.90
 }
