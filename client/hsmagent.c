@@ -1048,6 +1048,9 @@ take_json_flag(int argc, char *argv[])
 	return j;
 }
 
+/* main's copy of its command line (a global: reachable until exit). */
+static char **whole;
+
 int
 main(int argc, char *argv[])
 {
@@ -1060,9 +1063,10 @@ main(int argc, char *argv[])
 	};
 	const char	*cmd, *env;
 	int		 ch;
-	/* The command line as given, for hsmagent-tools (tools.h). */
-	char		**whole = xcalloc((size_t)argc + 1, sizeof(*whole));
 
+	/* The command line as given, for hsmagent-tools (tools.h); kept
+	 * until exit, which frees it. */
+	whole = xcalloc((size_t)argc + 1, sizeof(*whole));
 	memcpy(whole, argv, (size_t)argc * sizeof(*whole));
 	if ((env = getenv("HSMAGENT_SOCKET")) != NULL && env[0] != '\0')
 		socket_path = env;
