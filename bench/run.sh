@@ -157,20 +157,20 @@ profile_sign() {	# KEY N AGENT_PID
 	[ -n "$dir" ] || return 0
 	mkdir -p "$dir"
 	child=$(pgrep -P "$3" | head -1)
-	perf record -q -e cpu-clock -F 4999 -g -o "$dir/sign-$1.perf" \
+	perf record -q -e cpu-clock -F 4999 -g -o "$dir/${SIGN_TAG:-}sign-$1.perf" \
 		-p "$3,$child" >/dev/null 2>&1 &
 	local perf=$!
 	sleep 0.5
 	sign_agent "$1" "$2" >/dev/null
 	kill -INT "$perf"; wait "$perf" 2>/dev/null || true
-	perf report -q -i "$dir/sign-$1.perf" --no-children --sort comm,dso,sym \
-		--stdio -g none >"$dir/sign-$1.top.txt" 2>/dev/null || true
-	strace -c -f -q -o "$dir/sign-$1.strace.txt" -p "$3" &
+	perf report -q -i "$dir/${SIGN_TAG:-}sign-$1.perf" --no-children --sort comm,dso,sym \
+		--stdio -g none >"$dir/${SIGN_TAG:-}sign-$1.top.txt" 2>/dev/null || true
+	strace -c -f -q -o "$dir/${SIGN_TAG:-}sign-$1.strace.txt" -p "$3" &
 	local st=$!
 	sleep 0.5
 	sign_agent "$1" "$2" >/dev/null
 	kill -INT "$st"; wait "$st" 2>/dev/null || true
-	say "profile of $2 $1 signatures: $dir/sign-$1.top.txt, $dir/sign-$1.strace.txt"
+	say "profile of $2 $1 signatures: $dir/${SIGN_TAG:-}sign-$1.top.txt, $dir/${SIGN_TAG:-}sign-$1.strace.txt"
 }
 sign_ratio() {
 	local key=$1 n=$2 target=$3 r a p t12 al pl ratios=() costs=() pin
@@ -254,8 +254,11 @@ hs_agent() {	# KEY N PORT: probes per second
 hs_peer() {	# KEY N PORT [proxy]: handshakes per second
 	local us
 	if [ -n "${4:-}" ]; then
+		# The proxy loads every module registered on the host, the
+		# TPM's too, which says on stderr that it finds no TPM.
 		us=$(env -u OPENSSL_CONF "$B/handshake-engine" "https://localhost:$3/" \
-			"$CA_CRT" "$(cert_of "$1")" "$(key_of "$1")" "$PIN_FILE" "$2" | us_of)
+			"$CA_CRT" "$(cert_of "$1")" "$(key_of "$1")" "$PIN_FILE" "$2" \
+			2>>"$T/p11kit-peer.err" | us_of)
 	else
 		us=$(OPENSSL_CONF=$ENGINE_CONF "$B/handshake-engine" "https://localhost:$3/" \
 			"$CA_CRT" "$(cert_of "$1")" "$(key_of "$1")" "$PIN_FILE" "$2" | us_of)
