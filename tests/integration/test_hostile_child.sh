@@ -172,6 +172,9 @@ hostile_config "$T/w.conf" window
 sed -i 's/^timeout = 10$/timeout = 2/' "$T/w.conf"
 rm -f "$SOCK"
 start_agent "$T/w.conf" "$T/w.err"
+# The window runs from the job's send, the child's clock from its receipt:
+# enroll once the child is up, or a slow start eats into what it sees.
+wait_for "$T/w.err" 'supervisor: connector child [0-9]+ sandboxed' 40
 "$CLI" --socket "$SOCK" enroll --connector acme --profile default --csr "$T/h.csr" \
 	>/dev/null 2>&1 || true
 wait_for "$T/w.err" 'killing connector child [0-9]+: (signature asked for after the job.s signing window|a job passed its signing window)' 40
