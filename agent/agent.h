@@ -218,6 +218,8 @@ struct agent {
 	char			*conn_password[CONFIG_MAX_CONNECTORS];
 	size_t			 conn_password_cap[CONFIG_MAX_CONNECTORS];
 	int64_t			 next_orders_tick_ms;
+	/* Due orders left waiting for a free job: taken as one frees. */
+	int			 orders_backlog;
 	int			 connectors_validated;	/* asked once */
 	struct agent_cred	 cred;
 	char			 hsm_error[IPC_MAX_STR + 1];	/* "" if signing works */

@@ -157,8 +157,11 @@ order_submit(struct agent *a, const char *id)
 	 * No room for the job, or no usable client certificate: stay
 	 * "received"; orders_tick() comes back.
 	 */
-	if (jobs_room(a) == 0 || a->cred.error[0] != '\0' ||
-	    orders_get(a->orders, id, &o) != 1)
+	if (jobs_room(a) == 0) {
+		a->orders_backlog = 1;
+		return;
+	}
+	if (a->cred.error[0] != '\0' || orders_get(a->orders, id, &o) != 1)
 		return;
 	if (config_connector(a->cfg, o.connector) == NULL) {
 		snprintf(why, sizeof(why), "no CA connector \"%s\" is "
@@ -320,8 +323,12 @@ due_cb(const struct order *o, void *arg)
 	const struct connector_cfg	*cc = config_connector(a->cfg, o->connector);
 	int64_t				 now = (int64_t)time(NULL);
 
-	if (jobs_room(a) == 0 || a->cred.error[0] != '\0')
+	if (a->cred.error[0] != '\0')
 		return 1;		/* the rest waits for the next tick */
+	if (jobs_room(a) == 0) {
+		a->orders_backlog = 1;	/* the rest as jobs end */
+		return 1;
+	}
 	if (job_for_order(a, o->id) != NULL || o->next_poll > now ||
 	    o->next_poll < 0)
 		return 0;
@@ -355,11 +362,23 @@ due_cb(const struct order *o, void *arg)
 void
 orders_tick(struct agent *a, int64_t now_ms)
 {
-	if (now_ms < a->next_orders_tick_ms || !a->child.ready)
+	if (!a->child.ready)
 		return;
-	a->next_orders_tick_ms = now_ms + TICK_MS;
-	orders_list_resumable(a->orders, (int64_t)time(NULL), due_cb, a);
-	tracking_tick(a);
+	if (now_ms >= a->next_orders_tick_ms) {
+		a->next_orders_tick_ms = now_ms + TICK_MS;
+		a->orders_backlog = 0;
+		orders_list_resumable(a->orders, (int64_t)time(NULL), due_cb,
+		    a);
+		tracking_tick(a);
+	} else if (a->orders_backlog && jobs_room(a) > 0) {
+		/*
+		 * A backlog (a burst of enrollments, a CA that was down)
+		 * drains as fast as jobs end, not 64 a second.
+		 */
+		a->orders_backlog = 0;
+		orders_list_resumable(a->orders, (int64_t)time(NULL), due_cb,
+		    a);
+	}
 }
 
 static void

@@ -3,12 +3,16 @@
 # once (IPC_MAX_JOBS) and the idle ones curl keeps, and never runs out of
 # descriptors. It did: at its RLIMIT_NOFILE of 64 the kernel dropped the
 # connection the parent passed, the child took the truncated message for
-# a protocol violation and restarted, again and again. Here 120 orders
+# a protocol violation and restarted, again and again. And the child
+# keeps as many idle connections as jobs run at once: at 32 it closed
+# half of each busy tick's connections, so past 32 pending orders nearly
+# every poll cost a new TLS handshake, so an HSM signature. Here 120 orders
 # wait at the fake gateway (a poll schedule of 1 s); until each has been
 # submitted and polled at least once (however slow the machine: ASan,
 # valgrind), nothing may end the child, no order may be left behind while
 # older ones are polled again and again (they were: due orders went oldest
-# first), and none may fail.
+# first), and none may fail; then, with each order polled three times,
+# the handshakes (sign.granted) stay within the 64 jobs run at once.
 . "$(dirname "$0")/lib.sh"
 
 CLI=$BUILD/hsmagent
@@ -59,11 +63,18 @@ for _ in $(seq 1 600); do
 	n=$(ls "/proc/$child/fd" 2>/dev/null | wc -l)
 	[ "$n" -gt "$most" ] && most=$n
 	read -r posts polled polls < <(seen)
-	[ "$posts" -ge "$N" ] && [ "$polled" -ge "$N" ] && break
+	[ "$posts" -ge "$N" ] && [ "$polled" -ge "$N" ] &&
+		[ "$polls" -ge $(( 3 * N )) ] && break
 	sleep 0.5
 done
 [ "$posts" -ge "$N" ] && [ "$polled" -ge "$N" ] ||
 	fail "after 300 s: $posts of $N orders submitted, $polled polled"
+[ "$polls" -ge $(( 3 * N )) ] || fail "after 300 s: only $polls polls"
+# One handshake per connection, and never more connections than jobs run
+# at once (64): the idle ones are kept, not closed and opened again.
+grants=$(grep -c '"event":"sign.granted"' "$T/state/audit.log" || true)
+[ "$grants" -le 68 ] ||
+	fail "$grants TLS handshakes for $((posts + polls)) requests: connections are not reused"
 ! grep -q 'protocol violation\|malformed datagram\|supervisor: connector child .* exited' "$T/agent.err" ||
 	{ grep 'child' "$T/agent.err" | tail -5 >&2; fail "the child ended under $N pending orders"; }
 [ "$(pgrep -P "$agent" -x hsmagent-connec | head -1)" = "$child" ] || fail "the child was restarted"
@@ -75,5 +86,5 @@ states = [o["state"] for o in orders]
 assert len(states) == int(sys.argv[2]), "%d orders listed" % len(states)
 assert all(s == "pending" for s in states), sorted(set(states))
 PY
-note "$N orders pending, polled every second: all submitted and polled ($polls polls), one child throughout, at most $most descriptors open in it"
+note "$N orders pending, polled every second: all submitted and polled ($polls polls) over $grants TLS handshakes, one child throughout, at most $most descriptors open in it"
 echo "test_many_pending: ok"
