@@ -11,7 +11,9 @@
  *       requests over one connection, as a long-lived local service
  *       would; else a connection per request, as the CLI does. Prints
  *       "status: N requests, F failed, p50 X us, p99 Y us, max Z us,
- *       R per second".
+ *       R per second"; with a RATE, a second line splits that latency
+ *       into the client's own lateness in sending (its wake-up on a busy
+ *       machine) and the time from sending to the answer.
  *   api-load enroll SOCKET CONNECTOR PROFILE CSR_FILE CLIENTS COUNT WAIT
  *       COUNT enrollments (WAIT 1: each waits for its outcome) from
  *       CLIENTS threads; prints "enroll: N requests, K issued, P pending,
@@ -54,6 +56,13 @@ static long		 remaining;	/* enroll: requests left to send */
 static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
 static int64_t		*samples;
 static size_t		 nsamples;
+/* How late each client itself sent, past when it was due (its own
+ * wake-up on a busy machine): part of the latency, shown apart. */
+static int64_t		*lates;
+static size_t		 nlates;
+/* From sending to the answer: the agent's queue and work alone. */
+static int64_t		*served;
+static size_t		 nserved;
 static long		 issued, pending, failed;
 static json_t		*enroll_tmpl;	/* CSR_FILE "-": the request sans csr */
 static long		 next_name;
@@ -200,6 +209,7 @@ status_client(void *arg)
 
 	while (monotime_us() < until_us) {
 		int64_t	 t0 = monotime_us();
+		int64_t	 sent;
 		json_t	*r;
 		int	 ok;
 
@@ -218,6 +228,7 @@ status_client(void *arg)
 			    1.0) / ((double)RAND_MAX + 2.0)) * (double)period_us) :
 			    period_us;
 		}
+		sent = monotime_us();
 		r = keep_alive ? exchange_kept(&kfd, &kf) :
 		    exchange(request, request_len);
 		ok = r != NULL && json_is_true(json_object_get(r, "ok"));
@@ -225,8 +236,13 @@ status_client(void *arg)
 		pthread_mutex_lock(&mu);
 		if (!ok)
 			failed++;
-		else if (nsamples < MAX_SAMPLES)
-			samples[nsamples++] = monotime_us() - t0;
+		else if (nsamples < MAX_SAMPLES) {
+			int64_t now = monotime_us();
+
+			samples[nsamples++] = now - t0;
+			served[nserved++] = now - sent;
+			lates[nlates++] = sent - t0;
+		}
 		pthread_mutex_unlock(&mu);
 	}
 	if (kf != NULL) {
@@ -345,6 +361,8 @@ main(int argc, char *argv[])
 		set_request(json_pack("{s:s,s:s}", "op", "status", "order",
 		    argv[3]));
 		samples = xcalloc(MAX_SAMPLES, sizeof(*samples));
+		lates = xcalloc(MAX_SAMPLES, sizeof(*lates));
+		served = xcalloc(MAX_SAMPLES, sizeof(*served));
 		if (argc >= 7 && number(argv[6], 0, 100000) > 0)
 			period_us = 1000000 / number(argv[6], 1, 100000);
 		if (argc == 8) {
@@ -371,6 +389,17 @@ main(int argc, char *argv[])
 		    (long long)samples[nsamples * 99 / 100],
 		    (long long)samples[nsamples - 1],
 		    (double)nsamples / (double)secs);
+		if (period_us > 0) {
+			qsort(lates, nlates, sizeof(*lates), cmp64);
+			qsort(served, nserved, sizeof(*served), cmp64);
+			printf("status: split: the clients' own lateness in "
+			    "sending p50 %lld us, p99 %lld us; from sending to "
+			    "the answer p50 %lld us, p99 %lld us\n",
+			    (long long)lates[nlates / 2],
+			    (long long)lates[nlates * 99 / 100],
+			    (long long)served[nserved / 2],
+			    (long long)served[nserved * 99 / 100]);
+		}
 		return failed == 0 ? 0 : 1;
 	}
 	if (argc == 9 && strcmp(argv[1], "enroll") == 0) {

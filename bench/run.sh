@@ -455,7 +455,8 @@ status_p99() {
 		py "import json,sys; print(json.loads(sys.stdin.readlines()[-1])['order']['id'])")
 	for r in $(seq 1 "$ROUNDS"); do
 		out=$("$B/api-load" status "$SOCK" "$order" 50 5 100 poisson)
-		say "status round $r, 50 clients x 100/s, Poisson: $out"
+		say "status round $r, 50 clients x 100/s, Poisson: $(echo "$out" | paste -sd';')"
+		out=$(echo "$out" | head -n 1)
 		p50s+=("$(echo "$out" | sed -n 's/.*p50 \([0-9]*\) us.*/\1/p')")
 		p99s+=("$(echo "$out" | sed -n 's/.*p99 \([0-9]*\) us.*/\1/p')")
 		out=$("$B/api-load" status "$SOCK" "$order" 50 3 0)
