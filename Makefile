@@ -282,14 +282,14 @@ $(TEST_CHILD): $(call obj_c,$(filter-out connectors/registry.c,$(CHILD_SRCS)) \
 
 # A PKCS#11 module that forwards to SoftHSM with a slow or hung C_Sign
 # (test_hsm_slow.sh). Never instrumented: it stands for a vendor's module.
-$(SLOW_P11): tests/pkcs11_slow.c
+$(SLOW_P11): tests/pkcs11_slow.c tests/pkcs11_forward.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -fPIC -shared $(shell $(PKG_CONFIG) --cflags \
 	    p11-kit-1) -o $@ $< -ldl
 
 # One that forwards to SoftHSM and behaves as other tokens do, on demand
 # (tpm2-pkcs11's quirks among them: test_hsm_quirks.sh).
-$(QUIRKS_P11): tests/pkcs11_quirks.c
+$(QUIRKS_P11): tests/pkcs11_quirks.c tests/pkcs11_forward.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -fPIC -shared $(shell $(PKG_CONFIG) --cflags \
 	    p11-kit-1) -o $@ $< -ldl

@@ -26,12 +26,11 @@
  *                     (CKR_ATTRIBUTE_READ_ONLY)
  * Test code only: never installed.
  */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <p11-kit/pkcs11.h>
+#include "pkcs11_forward.h"
 
 static CK_FUNCTION_LIST	 quirk_list;
 static CK_FUNCTION_LIST	*real;
@@ -181,20 +180,12 @@ q_set_attribute_value(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
 CK_RV
 C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
 {
-	const char	*path = getenv("HSM_QUIRKS_MODULE");
-	CK_RV		(*get)(CK_FUNCTION_LIST_PTR_PTR);
-	void		*h;
-
 	if (out == NULL)
 		return CKR_ARGUMENTS_BAD;
 	if (real == NULL) {
-		if (path == NULL || (h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) ==
-		    NULL)
+		if (pkcs11_forward_load("HSM_QUIRKS_MODULE", &real,
+		    &quirk_list) != CKR_OK)
 			return CKR_GENERAL_ERROR;
-		*(void **)&get = dlsym(h, "C_GetFunctionList");
-		if (get == NULL || get(&real) != CKR_OK)
-			return CKR_GENERAL_ERROR;
-		quirk_list = *real;
 		quirk_list.C_GetMechanismList = q_get_mechanism_list;
 		quirk_list.C_SignInit = q_sign_init;
 		quirk_list.C_GetAttributeValue = q_get_attribute_value;

@@ -11,13 +11,12 @@
  *                       forward (the token "answers again")
  * Test code only: never installed.
  */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <p11-kit/pkcs11.h>
+#include "pkcs11_forward.h"
 
 static CK_FUNCTION_LIST	 slow_list;
 static CK_FUNCTION_LIST	*real;
@@ -72,20 +71,12 @@ slow_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len,
 CK_RV
 C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
 {
-	const char	*path = getenv("HSM_SLOW_MODULE");
-	CK_RV		(*get)(CK_FUNCTION_LIST_PTR_PTR);
-	void		*h;
-
 	if (out == NULL)
 		return CKR_ARGUMENTS_BAD;
 	if (real == NULL) {
-		if (path == NULL || (h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) ==
-		    NULL)
+		if (pkcs11_forward_load("HSM_SLOW_MODULE", &real, &slow_list) !=
+		    CKR_OK)
 			return CKR_GENERAL_ERROR;
-		*(void **)&get = dlsym(h, "C_GetFunctionList");
-		if (get == NULL || get(&real) != CKR_OK)
-			return CKR_GENERAL_ERROR;
-		slow_list = *real;
 		slow_list.C_Sign = slow_sign;
 	}
 	*out = &slow_list;

@@ -296,6 +296,26 @@ start_cagw() {
 	wait_port "$port"
 }
 
+# install_client_cert DAYS: the CA's answer to $T/new.csr installed in
+# place of the client certificate ($T/client.pem, made newer than the
+# old one), as an operator would; then, once health shows the child up
+# and the old key retirable, prints that key's id ("" if it never did).
+install_client_cert() {
+	local retirable=""
+	openssl x509 -req -in "$T/new.csr" -CA "$CA_CRT" -CAkey "$FX/ca.key" \
+		-CAcreateserial -CAserial "$T/ca.srl" -days "$1" \
+		-extfile "$FX/client.ext" -out "$T/new.pem" 2>/dev/null
+	touch -d '+2 seconds' "$T/new.pem"
+	mv -f "$T/new.pem" "$T/client.pem"
+	for _ in $(seq 1 100); do
+		"$BUILD/hsmagent" --socket "$SOCK" --json health >"$T/health.json" 2>/dev/null || true
+		retirable=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1])); print(h.get("retirable_key") or "")' "$T/health.json" 2>/dev/null || true)
+		[ -n "$retirable" ] && grep -q '"connector_child_ready":true' "$T/health.json" && break
+		sleep 0.1
+	done
+	echo "$retirable"
+}
+
 # last_client: serial and CN of the client certificate of the fake
 # gateway's last POST.
 last_client() {

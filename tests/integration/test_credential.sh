@@ -88,18 +88,7 @@ enroll still-old
 	fail "switched keys before the certificate was installed"
 
 # The CA's answer, installed in place of the client certificate.
-openssl x509 -req -in "$T/new.csr" -CA "$CA_CRT" -CAkey "$FX/ca.key" \
-	-CAcreateserial -CAserial "$T/ca.srl" -days 365 -extfile "$FX/client.ext" \
-	-out "$T/new.pem" 2>/dev/null
-touch -d '+2 seconds' "$T/new.pem"
-mv -f "$T/new.pem" "$T/client.pem"
-retirable=""
-for _ in $(seq 1 100); do
-	"$CLI" --socket "$SOCK" --json health >"$T/health.json" 2>/dev/null || true
-	retirable=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1])); print(h.get("retirable_key") or "")' "$T/health.json" 2>/dev/null || true)
-	[ -n "$retirable" ] && grep -q '"connector_child_ready":true' "$T/health.json" && break
-	sleep 0.1
-done
+retirable=$(install_client_cert 365)
 [ "$retirable" = 01 ] || { cat "$T/health.json" >&2; fail "the old key (id 01) not reported retirable"; }
 enroll after
 [ "$(last_client)" = "$(serial_of "$T/client.pem") hsmagent-client-ec" ] ||

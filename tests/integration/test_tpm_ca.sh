@@ -104,18 +104,7 @@ expect_in "$T/agent.err" "token '$TOKEN_LABEL' refused a key template with CKA_D
 	"the template the TPM refused is named"
 note "credential new: $label made in the TPM (sensitive, never extractable); its CSR verifies"
 
-openssl x509 -req -in "$T/new.csr" -CA "$CA_CRT" -CAkey "$FX/ca.key" \
-	-CAcreateserial -CAserial "$T/ca.srl" -days 30 -extfile "$FX/client.ext" \
-	-out "$T/new.pem" 2>/dev/null
-touch -d '+2 seconds' "$T/new.pem"
-mv -f "$T/new.pem" "$T/client.pem"
-retirable=""
-for _ in $(seq 1 100); do
-	"$CLI" --socket "$SOCK" --json health >"$T/health.json" 2>/dev/null || true
-	retirable=$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1])); print(h.get("retirable_key") or "")' "$T/health.json" 2>/dev/null || true)
-	[ -n "$retirable" ] && grep -q '"connector_child_ready":true' "$T/health.json" && break
-	sleep 0.1
-done
+retirable=$(install_client_cert 30)
 [ "$retirable" = 11 ] || { cat "$T/health.json" >&2; fail "the old TPM key (id 11) not reported retirable"; }
 enroll second
 [ "$(last_client)" = "$(serial_of "$T/client.pem") hsmagent-client-tpm-ec" ] ||
