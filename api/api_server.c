@@ -510,7 +510,12 @@ api_handle(struct agent *a, struct api_server *s, const struct pollfd *pfd,
 			continue;
 		if (pfd[i].revents & POLLIN)
 			read_conn(a, s, c, now);
-		if (c->fd != -1 && (pfd[i].revents & POLLOUT))
+		/*
+		 * A reply just made goes out now: the socket is nearly always
+		 * writable, and waiting for POLLOUT cost every request one
+		 * more turn of the loop. What does not fit waits for it.
+		 */
+		if (c->fd != -1 && c->outlen > 0)
 			write_conn(a, c, now);
 		if (c->fd != -1 && (pfd[i].revents & (POLLERR | POLLNVAL)))
 			conn_close(a, c);
