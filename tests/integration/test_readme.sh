@@ -3,7 +3,8 @@
 # fenced blocks out (any block not marked as an example must be "text"),
 # with the README's hosts and paths mapped to this test's (the MAP
 # below). Then: the configuration and each connector section pass
-# hsmagentd -t, each policy passes -t with it, each unit passes
+# hsmagentd -t, each policy passes -t with it, each unit (and each
+# drop-in, on the unit make install puts in place) passes
 # systemd-analyze verify, and each shell example runs in order (in a
 # work directory, with hsmagent pointed at the agent's socket) against
 # the agent serving that configuration and the main policy, a fake
@@ -101,9 +102,26 @@ if command -v systemd-analyze >/dev/null; then
 		cp "$f" "$R/etc/systemd/system/$u"
 		units+=("$R/etc/systemd/system/$u")
 	done
+	# Drop-ins go on the unit make install puts in place, made here for
+	# the default prefix, with what it runs.
+	make -s -C "$ROOT" BUILD="$T/gen" "$T/gen/systemd/hsmagentd.service" ||
+		fail "cannot make the hsmagentd unit"
+	mkdir -p "$R/usr/local/sbin" "$R/bin"
+	cp "$T/gen/systemd/hsmagentd.service" "$R/usr/lib/systemd/system/"
+	cp "$BUILD/hsmagentd" "$R/usr/local/sbin/hsmagentd"
+	cp /bin/kill "$R/bin/"
+	nd=0
+	for f in "$B"/*-dropin-*; do
+		[ -e "$f" ] || continue
+		u=${f##*-dropin-}
+		mkdir -p "$R/etc/systemd/system/$u.d"
+		cp "$f" "$R/etc/systemd/system/$u.d/readme-$nd.conf"
+		units+=("$R/usr/lib/systemd/system/$u")
+		nd=$((nd + 1))
+	done
 	systemd-analyze verify --root="$R" --man=no "${units[@]}" >"$T/verify" 2>&1 &&
 		[ ! -s "$T/verify" ] || { cat "$T/verify" >&2; fail "README units: systemd-analyze verify"; }
-	note "units (${#units[@]}): systemd-analyze verify clean"
+	note "units (${#units[@]}, $nd with a drop-in): systemd-analyze verify clean"
 fi
 
 # The shell examples, against the agent serving that configuration.

@@ -7,6 +7,7 @@ Fenced blocks whose info string is one of
     ini readme-connector       [connector] sections, added to the config
     ini readme-policy [main]   a policy file ("main": the one served)
     ini readme-unit NAME       a systemd unit
+    ini readme-dropin NAME     a drop-in for the installed unit NAME
     sh readme-test [exit=N]    commands, run in order; exit N expected
 are written to OUTDIR as NN-KIND[-ARG] (NN: their order in the README),
 after the replacements in MAP (lines "FROM<TAB>TO", longest first): the
@@ -30,7 +31,7 @@ for line in open(mapfile):
 pairs.sort(key=lambda p: -len(p[0]))
 
 KINDS = {"readme-config", "readme-connector", "readme-policy", "readme-unit",
-         "readme-test"}
+         "readme-dropin", "readme-test"}
 os.makedirs(out, exist_ok=True)
 counts = collections.Counter()
 fence = None
