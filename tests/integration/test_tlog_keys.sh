@@ -157,9 +157,11 @@ echo "$out" | grep -q "1 key rotation followed" || fail "audit verify said: $out
 "$CLI" audit verify "$A" --key "$T/new.pem" >/dev/null 2>&1 &&
 	fail "the new key alone verified the checkpoints before it"
 # Restarted with the previous key still set: no second rotation.
+# The socket comes before the checkpoint set-up: wait for its word (a
+# stop right after the socket, under ASan, came before it).
 start_agent "$T/b.conf" "$T/b2.err"
+expect_soon "$T/b2.err" "the rotation is in the log" "no word that the rotation is done"
 stop_agent
-grep -q "the rotation is in the log" "$T/b2.err" || fail "no word that the rotation is done"
 [ "$(grep -c '"event":"audit.checkpoint_key"' "$A")" -eq 1 ] || fail "the rotation was recorded twice"
 "$CLI" audit verify "$A" --key "$OLD_PEM" >/dev/null || fail "the log after the restart"
 note "rotation: recorded once, cosigned, followed from the first key alone by both verifiers; the new key alone does not vouch for the past"
@@ -259,6 +261,7 @@ seal untrusted 'not trusted here'
 # The old key signing again after the rotation (an agent set back to it).
 conf "$T/c.conf" "checkpoint_key_uri = $CKPT_KEY_URI"
 start_agent "$T/c.conf" "$T/c.err"
+expect_soon "$T/c.err" "event=audit.checkpoint reason=start" "the old key's checkpoint at start"
 stop_agent
 rc=0
 "$CLI" audit verify "$A" --key "$OLD_PEM" >"$T/old.out" 2>&1 || rc=$?
