@@ -251,8 +251,9 @@ pending_if_finalized(const struct acme_job *j, struct ipc_ca_result *r)
  * bound. A CA that validates and issues at once (a local one, Pebble)
  * is asked again after 10 ms, not 50: at 50 the two waits were most of
  * an enrollment (bench/README.md). A slow one costs about two polls
- * more, each one JWS signature, within the same 30. Past ACME_MAX_POLLS the order is handed to the parent as
- * pending under its URL, and it looks again on its own schedule.
+ * more, each one JWS signature, within the same 30. Past ACME_MAX_POLLS
+ * the order is handed to the parent as pending under its URL, and it
+ * looks again on its own schedule.
  */
 static void
 poll_again(struct ca_xfer *x, enum acme_step goal, struct ipc_ca_result *r)
