@@ -56,13 +56,13 @@ static long		 remaining;	/* enroll: requests left to send */
 static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
 static int64_t		*samples;
 static size_t		 nsamples;
-/* How late each client itself sent, past when it was due (its own
- * wake-up on a busy machine): part of the latency, shown apart. */
+/*
+ * Beside each sample, nsamples of them too: how late the client itself
+ * sent, past when it was due (its own wake-up on a busy machine), and
+ * the time from sending to the answer (the agent's queue and work).
+ */
 static int64_t		*lates;
-static size_t		 nlates;
-/* From sending to the answer: the agent's queue and work alone. */
 static int64_t		*served;
-static size_t		 nserved;
 static long		 issued, pending, failed;
 static json_t		*enroll_tmpl;	/* CSR_FILE "-": the request sans csr */
 static long		 next_name;
@@ -239,9 +239,9 @@ status_client(void *arg)
 		else if (nsamples < MAX_SAMPLES) {
 			int64_t now = monotime_us();
 
+			served[nsamples] = now - sent;
+			lates[nsamples] = sent - t0;
 			samples[nsamples++] = now - t0;
-			served[nserved++] = now - sent;
-			lates[nlates++] = sent - t0;
 		}
 		pthread_mutex_unlock(&mu);
 	}
@@ -390,15 +390,15 @@ main(int argc, char *argv[])
 		    (long long)samples[nsamples - 1],
 		    (double)nsamples / (double)secs);
 		if (period_us > 0) {
-			qsort(lates, nlates, sizeof(*lates), cmp64);
-			qsort(served, nserved, sizeof(*served), cmp64);
+			qsort(lates, nsamples, sizeof(*lates), cmp64);
+			qsort(served, nsamples, sizeof(*served), cmp64);
 			printf("status: split: the clients' own lateness in "
 			    "sending p50 %lld us, p99 %lld us; from sending to "
 			    "the answer p50 %lld us, p99 %lld us\n",
-			    (long long)lates[nlates / 2],
-			    (long long)lates[nlates * 99 / 100],
-			    (long long)served[nserved / 2],
-			    (long long)served[nserved * 99 / 100]);
+			    (long long)lates[nsamples / 2],
+			    (long long)lates[nsamples * 99 / 100],
+			    (long long)served[nsamples / 2],
+			    (long long)served[nsamples * 99 / 100]);
 		}
 		return failed == 0 ? 0 : 1;
 	}

@@ -548,8 +548,7 @@ poll_cpu() {
 	[ $(( n - n0 )) -ge "$PENDING" ] ||
 		fail "only $(( n - n0 )) of $PENDING orders reached the CA in 120 s"
 	say "all $PENDING orders pending at the CA $(( (te - ts) / 1000000 )) ms after the first was asked for"
-	local c p0 p1
-	c=$(child_of "$main_pid")
+	local p0 p1
 	p0=$(awk '{print $14 + $15}' "/proc/$main_pid/stat")
 	c0=$(cpu_ticks); t0=$(date +%s%N)
 	sleep "$POLL_SECONDS"
