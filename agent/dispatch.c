@@ -766,7 +766,10 @@ on_log(struct agent *a, const struct ipc_msg *msg)
 		    (long)a->child.pid, l.text);
 }
 
-/* Drains every datagram the child has queued. */
+/*
+ * Reads the child's datagrams until the queue is empty or a sign
+ * request has been taken (the loop comes back for the rest).
+ */
 void
 child_readable(struct agent *a)
 {
@@ -806,13 +809,19 @@ child_readable(struct agent *a)
 		case IPC_READY:
 			on_ready(a, &msg);
 			break;
+		/*
+		 * A signer waits for its answer, so nothing of its own is
+		 * queued behind a request: back to poll (level-triggered, it
+		 * sees anything else at once) without the recvmsg that would
+		 * find the queue empty, one system call per signature.
+		 */
 		case IPC_SIGN_REQUEST:
 		case IPC_TLS13_SIGN_REQUEST:
 			on_sign_request(a, &msg);
-			break;
+			return;
 		case IPC_JWS_SIGN_REQUEST:
 			on_jws_sign_request(a, &msg);
-			break;
+			return;
 		case IPC_JOB_RESULT:
 			on_job_result(a, &msg);
 			break;

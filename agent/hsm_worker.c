@@ -281,10 +281,16 @@ hsm_worker_submit(struct hsm_worker *hw, struct hsm_work *w)
 		w->not_run = 0;
 		append(&hw->queue_tail, w);
 		hw->nqueued++;
-		pthread_cond_signal(&hw->cv);
 		r = 0;
 	}
 	pthread_mutex_unlock(&hw->mu);
+	/*
+	 * Woken after mu is free: woken inside it, the worker on the other
+	 * CPU would wake only to sleep on mu again. It tests the queue
+	 * under mu, so the wake-up cannot be lost.
+	 */
+	if (r == 0)
+		pthread_cond_signal(&hw->cv);
 	return r;
 }
 
