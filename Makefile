@@ -307,14 +307,16 @@ BENCH_HS	:= $(BUILD)/bench/handshake-engine
 BENCH_TLS	:= $(BUILD)/bench/tls-server
 BENCH_LOAD	:= $(BUILD)/bench/api-load
 BENCH_AUDIT	:= $(BUILD)/bench/bench-audit
+BENCH_FLOOR	:= $(BUILD)/bench/ipc-floor
 BENCH_BINS	:= $(BENCH_SIGN) $(BENCH_HS) $(BENCH_TLS) $(BENCH_LOAD) \
-		   $(BENCH_AUDIT)
+		   $(BENCH_AUDIT) $(BENCH_FLOOR)
 BENCH_COMMON	:= hsm/pin.c common/secret_file.c common/log.c common/util.c
 $(BENCH_SIGN): $(call obj_p,bench/sign_libp11.c bench/sign_loop.c common/tls13_cv.c \
 	$(BENCH_COMMON))
 $(BENCH_HS): $(call obj_c,bench/handshake_engine.c $(BENCH_COMMON))
 $(BENCH_TLS): $(call obj_c,bench/tls_server.c common/log.c)
 $(BENCH_LOAD): $(call obj_p,bench/api_load.c common/log.c common/util.c)
+$(BENCH_FLOOR): $(call obj_p,bench/ipc_floor.c)
 # The audit room and the HSM room as the agent links them.
 $(BENCH_AUDIT): $(call obj_p,bench/audit_tlog.c) $(ROOMS_P)
 	@mkdir -p $(dir $@)

@@ -157,7 +157,7 @@ profile_sign() {	# KEY N AGENT_PID
 	[ -n "$dir" ] || return 0
 	mkdir -p "$dir"
 	child=$(pgrep -P "$3" | head -1)
-	perf record -q -e cpu-clock -F 4999 -g -o "$dir/${SIGN_TAG:-}sign-$1.perf" \
+	perf record -q -e cpu-clock -F 4999 ${BENCH_CALLGRAPH:--g} -o "$dir/${SIGN_TAG:-}sign-$1.perf" \
 		-p "$3,$child" >/dev/null 2>&1 &
 	local perf=$!
 	sleep 0.5
@@ -171,6 +171,21 @@ profile_sign() {	# KEY N AGENT_PID
 	sign_agent "$1" "$2" >/dev/null
 	kill -INT "$st"; wait "$st" 2>/dev/null || true
 	say "profile of $2 $1 signatures: $dir/${SIGN_TAG:-}sign-$1.top.txt, $dir/${SIGN_TAG:-}sign-$1.strace.txt"
+}
+# The floor under the overhead: the same round trips with no work in
+# them (bench/ipc_floor.c), through two processes (two switches) and
+# through the agent's path (loop thread, then HSM worker: three). What
+# the pinned overhead has above the second is the agent's own work.
+sign_floor() {	# PINNED_OVERHEAD_US
+	local d w dp wp
+	d=$("$B/ipc-floor" direct 20000 | ns_of p50)
+	w=$("$B/ipc-floor" worker 20000 | ns_of p50)
+	dp=$(taskset -c 0 "$B/ipc-floor" direct 20000 | ns_of p50)
+	wp=$(taskset -c 0 "$B/ipc-floor" worker 20000 | ns_of p50)
+	[ -n "$d" ] && [ -n "$w" ] && [ -n "$dp" ] && [ -n "$wp" ] ||
+		fail "ipc-floor: no figure"
+	say "sign_floor_us (a round trip with no work, p50): two processes $(py "print(round($d / 1000, 1))") unpinned, $(py "print(round($dp / 1000, 1))") pinned; through a worker thread as the agent $(py "print(round($w / 1000, 1))") unpinned, $(py "print(round($wp / 1000, 1))") pinned"
+	say "sign_work_us_ec_pinned (pinned overhead above the agent's floor) = $(py "print(round($1 - $wp / 1000, 1))") us"
 }
 sign_ratio() {
 	local key=$1 n=$2 target=$3 r a p t12 al pl ratios=() costs=() pin
@@ -237,6 +252,7 @@ EOF
 		say "${SIGN_TAG:-}sign_overhead_us_$key (privsep minus in-process, per signature): p50 $(printf %.1f "$(median "${ov50[@]}")"), p99 $(printf %.1f "$(median "${ov99[@]}")")"
 	fi
 	if [ "$key" = ec ] && [ -z "${SIGN_TAG:-}" ]; then
+		sign_floor "$(median "${pov50[@]}")"
 		report sign_overhead_us_ec_pinned "$(median "${pov50[@]}")" us "<=" 15 1
 	fi
 }

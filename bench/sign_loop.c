@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_clock.h"
 #include "sign_loop.h"
 #include "tls13_cv.h"
 #include "util.h"
@@ -29,23 +30,6 @@ sign_once(EVP_PKEY *key, const unsigned char *msg, size_t len)
 	    1)) && EVP_DigestSign(md, sig, &siglen, msg, len) == 1;
 	EVP_MD_CTX_free(md);
 	return ok ? 0 : -1;
-}
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
 }
 
 int
@@ -75,16 +59,16 @@ bench_sign_loop(EVP_PKEY *key, long n, int tls13, struct bench_sign_times *t,
 			len = (size_t)l;
 		} else
 			memcpy(msg, hash, 2);
-		s0 = now_ns();
+		s0 = bench_now_ns();
 		if (sign_once(key, msg, len) == -1) {
 			*failed_at = i + 1;
 			free(each);
 			return -1;
 		}
-		each[i] = now_ns() - s0;
+		each[i] = bench_now_ns() - s0;
 	}
 	t->total_us = monotime_us() - t0;
-	qsort(each, (size_t)n, sizeof(*each), cmp_i64);
+	qsort(each, (size_t)n, sizeof(*each), bench_cmp_i64);
 	t->p50_ns = each[(n - 1) / 2];
 	t->p99_ns = each[(n * 99 - 1) / 100];
 	free(each);
