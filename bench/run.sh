@@ -281,6 +281,32 @@ hs_peer() {	# KEY N PORT [proxy]: handshakes per second
 	fi
 	[ -n "$us" ] && py "print($2 * 1e6 / $us)"
 }
+# BENCH_PROFILE=DIR: one more run of each side under perf (on-CPU
+# samples by process and function, the whole tree: the agent's parent,
+# worker and child; the peer's one process) and under strace -c -f,
+# outside the timed rounds.
+profile_handshake() {	# KEY N PORT
+	local dir=${BENCH_PROFILE:-} key=$1 n=$2 port=$3 side
+	[ -n "$dir" ] || return 0
+	mkdir -p "$dir"
+	for side in agent peer; do
+		if [ "$side" = agent ]; then
+			set -- "$BUILD/hsmagentd" -P -n "$n" -c "$T/hs-$key.conf"
+		else
+			set -- env OPENSSL_CONF="$ENGINE_CONF" "$B/handshake-engine" \
+				"https://localhost:$port/" "$CA_CRT" "$(cert_of "$key")" \
+				"$(key_of "$key")" "$PIN_FILE" "$n"
+		fi
+		perf record -q -e cpu-clock -F 4999 ${BENCH_CALLGRAPH:--g} \
+			-o "$dir/hs-$key-$side.perf" -- "$@" >/dev/null 2>&1 || true
+		perf report -q -i "$dir/hs-$key-$side.perf" --no-children \
+			--sort comm,dso,sym --stdio -g none \
+			>"$dir/hs-$key-$side.top.txt" 2>/dev/null || true
+		strace -c -f -q -o "$dir/hs-$key-$side.strace.txt" "$@" \
+			>/dev/null 2>&1 || true
+	done
+	say "profile of $n $key handshakes: $dir/hs-$key-{agent,peer}.{top,strace}.txt"
+}
 handshake_ratio() {
 	local key=$1 n=300 r a p x ratios=() xratios=() port
 	port=$(free_port)
@@ -303,6 +329,7 @@ handshake_ratio() {
 		xratios+=("$(py "print($a / $x)")")
 		say "handshake $key round $r: child $a/s, libcurl+engine (SoftHSM module) $(printf %.1f "$p")/s, libcurl+engine (p11-kit proxy) $(printf %.1f "$x")/s"
 	done
+	profile_handshake "$key" "$n" "$port"
 	kill "$srv"
 	report "handshake_ratio_engine_$key" "$(median "${ratios[@]}")" x ">=" 1.10
 	say "handshake_ratio_engine_${key}_p11kit = $(printf %.2f "$(median "${xratios[@]}")") x (the engine through p11-kit's proxy)"
