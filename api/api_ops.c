@@ -852,10 +852,13 @@ api_ops_complete(void)
 void
 api_ops_handle(struct agent *a, struct api_conn *c, struct api_request *r)
 {
-	a->api_requests[r->op]++;
-	/* api_request_parse gives only ops of the table, each with its row. */
-	if (r->op >= OP_ENROLL && r->op <= OP_LAST && handlers[r->op] != NULL)
+	/*
+	 * api_request_parse gives only ops of the table, each with its row;
+	 * the count too is taken only inside the check.
+	 */
+	if (r->op >= OP_ENROLL && r->op <= OP_LAST && handlers[r->op] != NULL) {
+		a->api_requests[r->op]++;
 		handlers[r->op](a, c, r);
-	else
+	} else
 		api_reply_error(c, "internal", "operation without a handler");
 }
