@@ -49,6 +49,10 @@ struct audit {
 	dev_t		 dev;		/* the file fd is open on: a path that */
 	ino_t		 ino;		/* names another one means it moved */
 	struct merkle_frontier tree;	/* RFC 6962, a leaf per line (merkle.h) */
+	EVP_MD		*sha256;	/* fetched once, for every record */
+	EVP_MD_CTX	*md;		/* the record's and the leaf's hash */
+	time_t		 sec;		/* the second second_text names */
+	char		 second_text[24];	/* "YYYY-MM-DDTHH:MM:SS" */
 	audit_leaf_hook	 hook;		/* told of each line appended */
 	void		*hook_ctx;
 };
@@ -69,42 +73,6 @@ sha256_hex(const char *s, size_t len, char out[HASH_HEX + 1])
 		return -1;
 	hex_lower(md, sizeof(md), out);
 	return 0;
-}
-
-/*
- * The line for a new record (no "hash" member yet), its hash in h, and
- * room for the newline. The canonical form is dumped once and hashed;
- * "hash" then goes where sorting puts it, just before "outcome". That
- * is the last ,"outcome": in the text: every member after it (prev,
- * seq, target, time) is a scalar, and quotes inside strings are escaped,
- * so an "outcome" key inside details can only come earlier.
- */
-static char *
-record_line(json_t *rec, char h[HASH_HEX + 1], size_t *len)
-{
-	static const char	 key[] = ",\"outcome\":";
-	char			*s, *at = NULL, *p, *line;
-	size_t			 n, head;
-
-	if ((s = json_dumps(rec, DUMP_FLAGS)) == NULL)
-		return NULL;
-	n = strlen(s);
-	for (p = s; (p = strstr(p, key)) != NULL; p++)
-		at = p;
-	if (at == NULL || sha256_hex(s, n, h) == -1) {
-		free(s);
-		return NULL;
-	}
-	head = (size_t)(at - s);
-	*len = n + 9 + HASH_HEX + 1;		/* ,"hash":"<hex>" */
-	line = xmalloc(*len + 2);
-	memcpy(line, s, head);
-	memcpy(line + head, ",\"hash\":\"", 9);
-	memcpy(line + head + 9, h, HASH_HEX);
-	line[head + 9 + HASH_HEX] = '"';
-	memcpy(line + head + 9 + HASH_HEX + 1, at, n - head + 1);
-	free(s);
-	return line;
 }
 
 /* The hash of a record: its canonical form without the "hash" member. */
@@ -616,6 +584,13 @@ note_file(struct audit *a)
 	return 0;
 }
 
+static void
+hash_free(struct audit *a)
+{
+	EVP_MD_CTX_free(a->md);
+	EVP_MD_free(a->sha256);
+}
+
 struct audit *
 audit_open(const char *path, char *err, size_t errlen)
 {
@@ -623,10 +598,18 @@ audit_open(const char *path, char *err, size_t errlen)
 	char		 e[256];
 
 	memcpy(a->prev, zero_hash, sizeof(a->prev));
+	if ((a->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    (a->md = EVP_MD_CTX_new()) == NULL) {
+		snprintf(err, errlen, "audit log %s: no SHA-256", path);
+		EVP_MD_free(a->sha256);
+		free(a);
+		return NULL;
+	}
 	a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
 	if (a->fd == -1) {
 		snprintf(err, errlen, "audit log %s: %s", path, strerror(errno));
+		hash_free(a);
 		free(a);
 		return NULL;
 	}
@@ -660,43 +643,183 @@ audit_open(const char *path, char *err, size_t errlen)
  fail:
 	close(a->fd);
 	free(a->path);
+	hash_free(a);
 	free(a);
 	return NULL;
 }
 
+/*
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ". strftime runs once a second: the records
+ * of one second share its text.
+ */
 static void
-utc_now(char *buf, size_t len)
+utc_now(struct audit *a, char buf[32])
 {
 	struct timespec	ts;
 	struct tm	tm;
-	char		day[24];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%.19s.%03dZ", day, (int)(ts.tv_nsec / 1000000));
+	if (ts.tv_sec != a->sec || a->second_text[0] == '\0') {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(a->second_text, sizeof(a->second_text),
+		    "%Y-%m-%dT%H:%M:%S", &tm);
+		a->sec = ts.tv_sec;
+	}
+	snprintf(buf, 32, "%.19s.%03dZ", a->second_text,
+	    (int)(ts.tv_nsec / 1000000));
 }
 
-static json_t *
-build_record(struct audit *a, const char *event,
-    const struct audit_actor *actor, const char *target,
+/*
+ * A record's line, written out by hand in the canonical form
+ * (DUMP_FLAGS: keys sorted, compact, ASCII), byte for byte what
+ * json_dumps makes of the record and what audit_verify_*() hash again:
+ * test_audit compares the two. Only details goes through jansson.
+ */
+struct line {
+	char	*p;
+	size_t	 len, cap;
+	int	 failed;	/* sticky: too long, or a string jansson refused */
+};
+
+static void
+put(struct line *l, const char *s, size_t n)
+{
+	if (l->failed)
+		return;
+	if (n > AUDIT_MAX_LINE + 1 - l->len) {	/* refused below, unwritten */
+		l->failed = 1;
+		return;
+	}
+	if (l->len + n > l->cap) {
+		while (l->len + n > l->cap)
+			l->cap *= 2;
+		l->p = xrealloc(l->p, l->cap);
+	}
+	memcpy(l->p + l->len, s, n);
+	l->len += n;
+}
+
+static void
+put_s(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+static void
+put_int(struct line *l, long long v)
+{
+	char n[24];
+
+	put(l, n, (size_t)snprintf(n, sizeof(n), "%lld", v));
+}
+
+/*
+ * A JSON string. Printable ASCII other than the quote and backslash is
+ * written as it is, as jansson writes it; anything else (escapes, UTF-8
+ * to \u, invalid UTF-8 refused) is jansson's own encoding of it.
+ */
+static void
+put_str(struct line *l, const char *s)
+{
+	const char	*c;
+	json_t		*j;
+	char		*d;
+
+	for (c = s; *c != '\0'; c++)
+		if (*c < 0x20 || *c > 0x7e || *c == '"' || *c == '\\')
+			break;
+	if (*c == '\0') {
+		put(l, "\"", 1);
+		put(l, s, (size_t)(c - s));
+		put(l, "\"", 1);
+		return;
+	}
+	if ((j = json_string(s)) == NULL || (d = json_dumps(j, DUMP_FLAGS |
+	    JSON_ENCODE_ANY)) == NULL) {
+		json_decref(j);
+		l->failed = 1;
+		return;
+	}
+	put_s(l, d);
+	free(d);
+	json_decref(j);
+}
+
+/*
+ * The new record's line into l, with its hash in h: the canonical form
+ * without "hash" is hashed, and "hash" then goes where sorting puts it,
+ * between "event" and "outcome". 0, or -1 (nothing to write).
+ */
+static int
+record_line(struct audit *a, struct line *l, char h[HASH_HEX + 1],
+    const char *event, const struct audit_actor *actor, const char *target,
     const char *outcome, json_t *details)
 {
-	json_t	*act = json_null(), *det;
-	char	 when[32];
+	static const char	 hash_key[] = ",\"hash\":\"";
+	char			 when[32], *det;
+	unsigned char		 md[32];
+	unsigned int		 mdlen = 0;
+	size_t			 head, at;
 
-	utc_now(when, sizeof(when));
-	if (actor != NULL)
-		act = json_pack("{s:I,s:I,s:I,s:s}", "uid",
-		    (json_int_t)actor->uid, "gid", (json_int_t)actor->gid,
-		    "pid", (json_int_t)actor->pid, "user",
-		    actor->user ? actor->user : "");
-	det = details != NULL ? json_incref(details) : json_object();
-	/* "o" steals act and det; "s?" writes null for a NULL target. */
-	return json_pack("{s:I,s:s,s:s,s:o,s:s?,s:s,s:o,s:s}",
-	    "seq", (json_int_t)(a->seq + 1), "time", when, "event", event,
-	    "actor", act, "target", target, "outcome", outcome,
-	    "details", det, "prev", a->prev);
+	l->cap = 512;
+	l->p = xmalloc(l->cap);
+	put_s(l, "{\"actor\":");
+	if (actor == NULL)
+		put_s(l, "null");
+	else {
+		put_s(l, "{\"gid\":");
+		put_int(l, actor->gid);
+		put_s(l, ",\"pid\":");
+		put_int(l, actor->pid);
+		put_s(l, ",\"uid\":");
+		put_int(l, actor->uid);
+		put_s(l, ",\"user\":");
+		put_str(l, actor->user ? actor->user : "");
+		put_s(l, "}");
+	}
+	put_s(l, ",\"details\":");
+	if (details == NULL)
+		put_s(l, "{}");
+	else if ((det = json_dumps(details, DUMP_FLAGS)) == NULL)
+		l->failed = 1;
+	else {
+		put_s(l, det);
+		free(det);
+	}
+	put_s(l, ",\"event\":");
+	put_str(l, event);
+	head = l->len;
+	/* Room for the hash member, filled in once the hash is known. */
+	put(l, hash_key, sizeof(hash_key) - 1);
+	put(l, zero_hash, HASH_HEX);
+	put(l, "\"", 1);
+	at = l->len;
+	put_s(l, ",\"outcome\":");
+	put_str(l, outcome);
+	put_s(l, ",\"prev\":\"");
+	put(l, a->prev, HASH_HEX);
+	put_s(l, "\",\"seq\":");
+	put_int(l, (long long)(a->seq + 1));
+	put_s(l, ",\"target\":");
+	if (target == NULL)
+		put_s(l, "null");
+	else
+		put_str(l, target);
+	utc_now(a, when);
+	put_s(l, ",\"time\":");
+	put_str(l, when);
+	put_s(l, "}");
+	if (l->failed || l->len > AUDIT_MAX_LINE)
+		return -1;
+	if (EVP_DigestInit_ex(a->md, a->sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(a->md, l->p, head) != 1 ||
+	    EVP_DigestUpdate(a->md, l->p + at, l->len - at) != 1 ||
+	    EVP_DigestFinal_ex(a->md, md, &mdlen) != 1 || mdlen != sizeof(md))
+		return -1;
+	hex_lower(md, sizeof(md), h);
+	memcpy(l->p + head + sizeof(hash_key) - 1, h, HASH_HEX);
+	put(l, "\n", 1);
+	return l->failed ? -1 : 0;
 }
 
 static int
@@ -818,11 +941,11 @@ append_record(struct audit *a, int sync, const char *event,
     const struct audit_actor *actor, const char *target, const char *outcome,
     json_t *details)
 {
-	json_t	*rec;
-	char	 h[HASH_HEX + 1], *line;
-	off_t	 before;
-	size_t	 len;
-	int	 r = -1;
+	struct line	 l = { 0 };
+	char		 h[HASH_HEX + 1];
+	off_t		 before;
+	size_t		 len;
+	int		 r = -1;
 
 	if (a == NULL || !valid_event(event) || outcome == NULL ||
 	    (details != NULL && !json_is_object(details)))
@@ -844,31 +967,25 @@ append_record(struct audit *a, int sync, const char *event,
 			return -1;
 		before = a->end;
 	}
-	if ((rec = build_record(a, event, actor, target, outcome,
-	    details)) == NULL)
-		return -1;
-	line = record_line(rec, h, &len);
-	json_decref(rec);
-	if (line == NULL)
-		return -1;
-	if (len > AUDIT_MAX_LINE) {
+	if (record_line(a, &l, h, event, actor, target, outcome,
+	    details) == -1) {
 		/* Nothing written: the chain is intact, only this is refused. */
-		free(line);
+		free(l.p);
 		return -1;
 	}
-	line[len] = '\n';
-	if (write_all(a->fd, line, len + 1) == 0 &&
+	if (write_all(a->fd, l.p, l.len) == 0 &&
 	    (!sync || fsync(a->fd) == 0))
 		r = 0;
 	if (r == 0) {
 		merkle_hash leaf;
 
-		merkle_leaf(line, len, leaf);
+		merkle_leaf_with(a->md, a->sha256, l.p, l.len - 1, leaf);
 		if (a->hook != NULL)
-			a->hook(a->hook_ctx, &a->tree, leaf, line, len);
+			a->hook(a->hook_ctx, &a->tree, leaf, l.p, l.len - 1);
 		merkle_frontier_add(&a->tree, leaf);
 	}
-	free(line);
+	len = l.len - 1;
+	free(l.p);
 	if (r == -1) {
 		/*
 		 * A partial line would break the chain for every reader:
@@ -944,6 +1061,7 @@ audit_close(struct audit *a)
 	close(a->fd);
 	close(a->hfd);
 	free(a->path);
+	hash_free(a);
 	free(a);
 }
 

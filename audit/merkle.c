@@ -9,17 +9,25 @@
 #include "merkle.h"
 
 void
-merkle_leaf(const void *data, size_t len, merkle_hash out)
+merkle_leaf_with(EVP_MD_CTX *md, const EVP_MD *sha256, const void *data,
+    size_t len, merkle_hash out)
 {
 	static const uint8_t	 zero = 0x00;
-	EVP_MD_CTX		*md = EVP_MD_CTX_new();
 	unsigned int		 n = 0;
 
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	if (md == NULL || EVP_DigestInit_ex(md, sha256, NULL) != 1 ||
 	    EVP_DigestUpdate(md, &zero, 1) != 1 ||
 	    EVP_DigestUpdate(md, data, len) != 1 ||
 	    EVP_DigestFinal_ex(md, out, &n) != 1)
 		memset(out, 0, MERKLE_HASH_LEN);	/* never matches a root */
+}
+
+void
+merkle_leaf(const void *data, size_t len, merkle_hash out)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	merkle_leaf_with(md, EVP_sha256(), data, len, out);
 	EVP_MD_CTX_free(md);
 }
 

@@ -13,12 +13,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #define MERKLE_HASH_LEN		32
 #define MERKLE_MAX_PROOF	64	/* hashes in a proof of a 2^63 tree */
 
 typedef uint8_t merkle_hash[MERKLE_HASH_LEN];
 
 void	merkle_leaf(const void *data, size_t len, merkle_hash out);
+/*
+ * The same with the caller's context and SHA-256 (fetched once): no
+ * fetch and no allocation per leaf, for the agent's signing path.
+ */
+void	merkle_leaf_with(EVP_MD_CTX *, const EVP_MD *sha256,
+	    const void *data, size_t len, merkle_hash out);
 void	merkle_node(const merkle_hash left, const merkle_hash right,
 	    merkle_hash out);
 /* MTH of leaves[0..n); n 0: SHA-256 of the empty string. */

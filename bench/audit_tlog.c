@@ -13,6 +13,11 @@
  *       appended and synced, FILE.checkpoint written and renamed; and N
  *       plain synced records beside them, interleaved: prints
  *       "checkpoint: N in X us; record: N in Y us".
+ *   bench-audit grant DIR N
+ *       N sign.granted records as the signing path writes them, between
+ *       the token's answer and the reply: the details packed, the record
+ *       appended unsynced (audit_append_deferred; the sync comes later,
+ *       off the path). Prints "grant: N records in X us".
  *   bench-audit gen FILE N PUB_OUT
  *       a log of N records as the agent writes them, a checkpoint every
  *       1000 signed by a P-256 key made here (its public half to
@@ -69,6 +74,9 @@ open_log(const char *dir, const char *name)
 	char		 path[4096], err[256];
 	struct audit	*a;
 
+	/* A new log: an old head would say records were cut. */
+	snprintf(path, sizeof(path), "%s/%s.head", dir, name);
+	unlink(path);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	unlink(path);
 	if ((a = audit_open(path, err, sizeof(err))) == NULL)
@@ -129,6 +137,31 @@ cmd_append(const char *dir, unsigned long n)
 	fclose(in);
 	printf("append: %lu records in %lld us; tree: %lu leaves in %lld us\n",
 	    n, t1 - t0, n, t2);
+	return 0;
+}
+
+/* The grant records of TLS 1.3 signatures, as dispatch.c packs them. */
+static int
+cmd_grant(const char *dir, unsigned long n)
+{
+	struct audit	*a = open_log(dir, "grant.log");
+	long long	 t0, t1;
+
+	t0 = now_us();
+	for (unsigned long i = 0; i < n; i++) {
+		json_t *d = json_pack("{s:I,s:s,s:s,s:s,s:s}", "job",
+		    (json_int_t)(i % 1000 + 1), "scheme", "ecdsa_secp256r1_sha256",
+		    "connector", "entrust", "tls", "1.3", "content_sha256",
+		    "3f2a9c0e5b1d4f6a8c7e9b0d2f4a6c8e0b1d3f5a7c9e1b3d5f7a9c1e3b5d7f90");
+
+		if (audit_append_deferred(a, "sign.granted", NULL, NULL, "ok",
+		    d) == -1)
+			die("grant", "failed");
+		json_decref(d);
+	}
+	t1 = now_us();
+	audit_close(a);
+	printf("grant: %lu records in %lld us\n", n, t1 - t0);
 	return 0;
 }
 
@@ -282,9 +315,12 @@ main(int argc, char *argv[])
 		return cmd_append(argv[2], n);
 	if (argc == 9 && strcmp(argv[1], "checkpoint") == 0 && n > 0)
 		return cmd_checkpoint(argv, n);
+	if (argc == 4 && strcmp(argv[1], "grant") == 0 && n > 0)
+		return cmd_grant(argv[2], n);
 	if (argc == 5 && strcmp(argv[1], "gen") == 0 && n > 0)
 		return cmd_gen(argv[2], n, argv[4]);
 	fprintf(stderr, "usage: bench-audit append DIR N | checkpoint DIR N "
-	    "MODULE KEY_URI PIN_FILE CERT CKPT_URI | gen FILE N PUB_OUT\n");
+	    "MODULE KEY_URI PIN_FILE CERT CKPT_URI | grant DIR N | gen FILE N "
+	    "PUB_OUT\n");
 	return 2;
 }

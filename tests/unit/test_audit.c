@@ -498,6 +498,86 @@ test_tree(void **state)
 	audit_close(a);
 }
 
+/*
+ * The writer builds each line by hand (audit.c, record_line): every
+ * line must be byte for byte jansson's canonical dump of itself, which
+ * is what a verifier hashes again. Strings that need escaping, UTF-8,
+ * DEL, negative and large integers, nested and empty details; then a
+ * string that is not UTF-8 and a record over the cap, each refused with
+ * nothing written and the chain going on.
+ */
+static void
+test_canonical_line(void **state)
+{
+	static const char *nasty[] = { "plain", "", "q\"uote", "back\\slash",
+	    "ctl\x01\x1f\ttab\nnl\r", "del\x7f",
+	    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91", "sl/ash", "</script>",
+	    "\\u0000" };
+	size_t			 nn = sizeof(nasty) / sizeof(nasty[0]), k = 0;
+	struct audit		*a;
+	char			 err[256], line[8192], *big;
+	FILE			*f;
+	uint64_t		 n = 0, bad = 0;
+
+	(void)state;
+	unlink(path);
+	unlink(head);
+	assert_non_null(a = audit_open(path, err, sizeof(err)));
+	for (size_t i = 0; i < nn; i++) {
+		struct audit_actor who = { (long)i - 1, 4294967295L,
+		    9223372036854775807L, nasty[i] };
+		json_t *d = json_pack("{s:s,s:{s:[s,i,n,b,f]},s:{}}",
+		    nasty[(i + 1) % nn], nasty[i], "z\xc3\xa9", nasty[(i + 2) %
+		    nn], "a", -7, 1, 0.5, "empty");
+
+		assert_non_null(d);
+		assert_int_equal(audit_append(a, "order.request", i % 2 ? &who :
+		    NULL, i % 3 ? nasty[(i + 3) % nn] : NULL, nasty[i], i % 4 ?
+		    d : NULL), 0);
+		json_decref(d);
+	}
+	/* Not UTF-8: refused, nothing written. */
+	assert_int_equal(audit_append(a, "order.request", NULL, "bad\xff",
+	    "ok", NULL), -1);
+	assert_int_equal(audit_append(a, "order.request", NULL, NULL,
+	    "bad\xc3", NULL), -1);
+	/* Over the line cap: refused, nothing written. */
+	big = malloc(AUDIT_MAX_LINE + 1);
+	assert_non_null(big);
+	memset(big, 'x', AUDIT_MAX_LINE);
+	big[AUDIT_MAX_LINE] = '\0';
+	assert_int_equal(audit_append(a, "order.request", NULL, big, "ok",
+	    NULL), -1);
+	free(big);
+	assert_int_equal(audit_append(a, "agent.stop", NULL, NULL, "ok", NULL),
+	    0);
+	assert_int_equal(audit_last_seq(a), nn + 1);
+	audit_close(a);
+
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		size_t	 len = strlen(line);
+		json_t	*r;
+		char	*canon;
+
+		assert_true(len > 1 && line[len - 1] == '\n');
+		line[--len] = '\0';
+		assert_non_null(r = json_loads(line, JSON_REJECT_DUPLICATES,
+		    NULL));
+		assert_non_null(canon = json_dumps(r, JSON_COMPACT |
+		    JSON_SORT_KEYS | JSON_ENSURE_ASCII));
+		assert_string_equal(line, canon);
+		free(canon);
+		json_decref(r);
+		k++;
+	}
+	fclose(f);
+	assert_int_equal(k, nn + 1);
+	assert_int_equal(audit_verify_file(path, &n, &bad, err, sizeof(err)),
+	    0);
+	assert_int_equal(n, nn + 1);
+}
+
 int
 main(void)
 {
@@ -512,6 +592,7 @@ main(void)
 		cmocka_unit_test(test_write_failure_then_recovery),
 		cmocka_unit_test(test_verify_buf),
 		cmocka_unit_test(test_tree),
+		cmocka_unit_test(test_canonical_line),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
