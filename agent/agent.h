@@ -352,6 +352,10 @@ int	agent_audit(struct agent *, const char *event, const char *target,
 /* Written now, fsync'ed within AUDIT_SYNC_MS (granted signatures only). */
 int	agent_audit_deferred(struct agent *, const char *event,
 	    const char *target, const char *outcome, json_t *details);
+/* The same with flat details (audit.h): the TLS signing path's record. */
+struct audit_fields;
+int	agent_audit_fields_deferred(struct agent *, const char *event,
+	    const char *outcome, const struct audit_fields *details);
 /* Syncs deferred records when due; returns when it is next due, or 0. */
 int64_t	agent_audit_tick(struct agent *, int64_t now);
 void	file_sha256_hex(const char *path, char out[65]);

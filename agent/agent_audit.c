@@ -16,7 +16,7 @@
 
 static int
 record(struct agent *a, int deferred, const char *event, const char *target,
-    const char *outcome, json_t *details)
+    const char *outcome, json_t *details, const struct audit_fields *flat)
 {
 	int r = 0;
 
@@ -24,7 +24,9 @@ record(struct agent *a, int deferred, const char *event, const char *target,
 	log_msg(strncmp(event, "sign.", 5) == 0 && strcmp(outcome, "ok") == 0 ?
 	    LOG_LVL_DEBUG : LOG_LVL_INFO, "event=%s outcome=%s%s%s", event,
 	    outcome, target ? " target=" : "", target ? target : "");
-	if (a->audit != NULL && (r = (deferred ? audit_append_deferred :
+	if (a->audit != NULL && (r = flat != NULL ?
+	    audit_append_fields_deferred(a->audit, event, NULL, target,
+	    outcome, flat) : (deferred ? audit_append_deferred :
 	    audit_append)(a->audit, event, NULL, target, outcome,
 	    details)) == -1)
 		log_error("audit: cannot write %s%s%s", event,
@@ -43,14 +45,21 @@ int
 agent_audit(struct agent *a, const char *event, const char *target,
     const char *outcome, json_t *details)
 {
-	return record(a, 0, event, target, outcome, details);
+	return record(a, 0, event, target, outcome, details, NULL);
 }
 
 int
 agent_audit_deferred(struct agent *a, const char *event, const char *target,
     const char *outcome, json_t *details)
 {
-	return record(a, 1, event, target, outcome, details);
+	return record(a, 1, event, target, outcome, details, NULL);
+}
+
+int
+agent_audit_fields_deferred(struct agent *a, const char *event,
+    const char *outcome, const struct audit_fields *details)
+{
+	return record(a, 1, event, NULL, outcome, NULL, details);
 }
 
 int64_t

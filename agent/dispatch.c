@@ -19,6 +19,7 @@
 #include "acme_eab.h"
 #include "acme_signer.h"
 #include "agent.h"
+#include "audit.h"
 #include "connect_broker.h"
 #include "hsm_account.h"
 #include "hsm_worker.h"
@@ -111,16 +112,61 @@ past_window(struct agent *a, const struct job *j)
 }
 
 /*
+ * A grant's record details until the token answers: the TLS path's flat
+ * members, written without jansson (it is the one high-rate record), or
+ * ACME's JSON (which carries the list of pinned URLs).
+ */
+struct grant_details {
+	json_t			*json;
+	struct audit_fields	 flat;
+};
+
+static struct grant_details *
+grant_json(json_t *json)
+{
+	struct grant_details *gd = xcalloc(1, sizeof(*gd));
+
+	gd->json = json;
+	return gd;
+}
+
+static void
+grant_details_free(struct grant_details *gd)
+{
+	if (gd == NULL)
+		return;
+	json_decref(gd->json);
+	free(gd);
+}
+
+/* The sign.granted record with these details, which it consumes. */
+static int
+record_details(struct agent *a, const char *outcome, struct grant_details *gd)
+{
+	int r;
+
+	if (gd->json != NULL) {
+		r = agent_audit_deferred(a, "sign.granted", NULL, outcome,
+		    gd->json);
+		gd->json = NULL;
+	} else
+		r = agent_audit_fields_deferred(a, "sign.granted", outcome,
+		    &gd->flat);
+	grant_details_free(gd);
+	return r;
+}
+
+/*
  * A granted signature leaves only with its audit record written (synced
  * within AUDIT_SYNC_MS): if the record cannot be written, the signature
  * is wiped and the child told the signing failed. Health is then down
  * (the audit log is broken) and the withheld signature counted.
  */
 static int
-record_grant(struct agent *a, uint32_t req, json_t *details, uint8_t *sig,
-    size_t siglen)
+record_grant(struct agent *a, uint32_t req, struct grant_details *details,
+    uint8_t *sig, size_t siglen)
 {
-	if (agent_audit_deferred(a, "sign.granted", NULL, "ok", details) == 0)
+	if (record_details(a, "ok", details) == 0)
 		return 0;
 	explicit_bzero(sig, siglen);
 	a->count.sign_unrecorded++;
@@ -155,7 +201,7 @@ run_account_sign(struct hsm_work *w)
  */
 static void
 granted(struct agent *a, uint32_t req, uint32_t job_id, int kind,
-    json_t *record, uint8_t *sig, size_t siglen)
+    struct grant_details *record, uint8_t *sig, size_t siglen)
 {
 	struct job *j = job_find(a, job_id);
 
@@ -180,7 +226,8 @@ granted(struct agent *a, uint32_t req, uint32_t job_id, int kind,
 static void
 sign_async(struct agent *a, uint32_t req, uint32_t job_id, int kind,
     int (*fn)(struct hsm_work *), void *arg, void *arg2,
-    enum sign_scheme scheme, const uint8_t *in, size_t len, json_t *record)
+    enum sign_scheme scheme, const uint8_t *in, size_t len,
+    struct grant_details *record)
 {
 	struct hsm_work *w = xcalloc(1, sizeof(*w));
 
@@ -210,7 +257,7 @@ sign_async(struct agent *a, uint32_t req, uint32_t job_id, int kind,
 		hsm_failed(a, job_id, why);
 	}
 	reply_sign(a, req, SIGN_FAILED, NULL, 0);
-	json_decref(record);
+	grant_details_free(record);
 	explicit_bzero(w->input, len);
 	free(w->input);
 	free(w);
@@ -231,13 +278,13 @@ work_finished(struct agent *a, struct hsm_work *w)
 			hsm_signed(a);
 		else
 			hsm_failed(a, w->job_id, w->err);
-		json_decref(w->record);
+		grant_details_free(w->record);
 	} else if (w->rc == -1) {
 		if (w->not_run)		/* behind a hung one, or stopping */
 			a->sp.failed++;
 		else
 			hsm_failed(a, w->job_id, w->err);
-		json_decref(w->record);
+		grant_details_free(w->record);
 		if (ours)
 			reply_sign(a, w->req, SIGN_FAILED, NULL, 0);
 	} else if (ours)
@@ -246,8 +293,7 @@ work_finished(struct agent *a, struct hsm_work *w)
 	else {
 		/* Made, never delivered: recorded all the same. */
 		hsm_signed(a);
-		(void)agent_audit_deferred(a, "sign.granted", NULL,
-		    "undelivered", w->record);
+		(void)record_details(a, "undelivered", w->record);
 	}
 	explicit_bzero(w->sig, sizeof(w->sig));
 	explicit_bzero(w->input, w->len);
@@ -378,6 +424,7 @@ on_sign_request(struct agent *a, const struct ipc_msg *msg)
 	size_t			 dlen = 0;
 	char			 hex[2 * IPC_MAX_DIGEST + 1];
 	char			 content_sha[65] = "";
+	struct grant_details	*gd;
 
 	if (!a->child.ready || (tls13 ? ipc_dec_tls13_sign_request(msg,
 	    &rq) : ipc_dec_sign_request(msg, &rq)) == -1) {
@@ -418,16 +465,23 @@ on_sign_request(struct agent *a, const struct ipc_msg *msg)
 		reply_sign(a, msg->id, SIGN_FAILED, NULL, 0);
 		return;
 	}
-	/* The record is written when the token answers, before the reply. */
-	hex_of(rq.digest, rq.dlen, hex);
+	/*
+	 * The record is written when the token answers, before the reply.
+	 * Its members in the canonical (sorted) order: audit_fields_*.
+	 */
+	gd = xcalloc(1, sizeof(*gd));
+	audit_fields_str(&gd->flat, "connector", job_connector_name(a, j));
+	if (tls13)
+		audit_fields_str(&gd->flat, "content_sha256", content_sha);
+	else {
+		hex_of(rq.digest, rq.dlen, hex);
+		audit_fields_str(&gd->flat, "digest", hex);
+	}
+	audit_fields_int(&gd->flat, "job", (long long)rq.job_id);
+	audit_fields_str(&gd->flat, "scheme", sign_scheme_name(rq.scheme));
+	audit_fields_str(&gd->flat, "tls", tls13 ? "1.3" : "1.2");
 	sign_async(a, msg->id, rq.job_id, WORK_TLS, run_tls_sign, a->hsm,
-	    NULL, rq.scheme, dg, dlen, tls13 ? json_pack(
-	    "{s:I,s:s,s:s,s:s,s:s}", "job", (json_int_t)rq.job_id, "scheme",
-	    sign_scheme_name(rq.scheme), "connector", job_connector_name(a, j),
-	    "tls", "1.3", "content_sha256", content_sha) : json_pack(
-	    "{s:I,s:s,s:s,s:s,s:s}", "job", (json_int_t)rq.job_id, "scheme",
-	    sign_scheme_name(rq.scheme), "connector", job_connector_name(a, j),
-	    "tls", "1.2", "digest", hex));
+	    NULL, rq.scheme, dg, dlen, gd);
 }
 
 static const char *
@@ -554,7 +608,8 @@ on_jws_sign_request(struct agent *a, const struct ipc_msg *msg)
 	if (rq.kind == JWS_ACCOUNT) {
 		/* The token signs off the loop; the reply follows its answer. */
 		sign_async(a, msg->id, rq.job_id, WORK_ACCOUNT, run_account_sign,
-		    a->hsm, s->account, 0, rq.input, rq.len, record);
+		    a->hsm, s->account, 0, rq.input, rq.len,
+		    grant_json(record));
 		return;
 	}
 	/* EAB: an HMAC with a key file the parent reads, not the token. */
@@ -567,7 +622,8 @@ on_jws_sign_request(struct agent *a, const struct ipc_msg *msg)
 		reply_sign(a, msg->id, SIGN_FAILED, NULL, 0);
 		return;
 	}
-	granted(a, msg->id, rq.job_id, WORK_EAB, record, sig, ACME_HS256_LEN);
+	granted(a, msg->id, rq.job_id, WORK_EAB, grant_json(record), sig,
+	    ACME_HS256_LEN);
 }
 
 /*

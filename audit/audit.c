@@ -750,10 +750,31 @@ put_str(struct line *l, const char *s)
  * without "hash" is hashed, and "hash" then goes where sorting puts it,
  * between "event" and "outcome". 0, or -1 (nothing to write).
  */
+static void
+put_fields(struct line *l, const struct audit_fields *d)
+{
+	if (d->failed) {
+		l->failed = 1;
+		return;
+	}
+	put(l, "{", 1);
+	for (size_t i = 0; i < d->n; i++) {
+		if (i > 0)
+			put(l, ",", 1);
+		put_str(l, d->f[i].key);
+		put(l, ":", 1);
+		if (d->f[i].is_int)
+			put_int(l, d->f[i].i);
+		else
+			put_str(l, d->store + d->f[i].at);
+	}
+	put(l, "}", 1);
+}
+
 static int
 record_line(struct audit *a, struct line *l, char h[HASH_HEX + 1],
     const char *event, const struct audit_actor *actor, const char *target,
-    const char *outcome, json_t *details)
+    const char *outcome, json_t *details, const struct audit_fields *flat)
 {
 	static const char	 hash_key[] = ",\"hash\":\"";
 	char			 when[32], *det;
@@ -778,7 +799,9 @@ record_line(struct audit *a, struct line *l, char h[HASH_HEX + 1],
 		put_s(l, "}");
 	}
 	put_s(l, ",\"details\":");
-	if (details == NULL)
+	if (flat != NULL)
+		put_fields(l, flat);
+	else if (details == NULL)
 		put_s(l, "{}");
 	else if ((det = json_dumps(details, DUMP_FLAGS)) == NULL)
 		l->failed = 1;
@@ -939,7 +962,7 @@ audit_healthy(struct audit *a)
 static int
 append_record(struct audit *a, int sync, const char *event,
     const struct audit_actor *actor, const char *target, const char *outcome,
-    json_t *details)
+    json_t *details, const struct audit_fields *flat)
 {
 	struct line	 l = { 0 };
 	char		 h[HASH_HEX + 1];
@@ -967,8 +990,8 @@ append_record(struct audit *a, int sync, const char *event,
 			return -1;
 		before = a->end;
 	}
-	if (record_line(a, &l, h, event, actor, target, outcome,
-	    details) == -1) {
+	if (record_line(a, &l, h, event, actor, target, outcome, details,
+	    flat) == -1) {
 		/* Nothing written: the chain is intact, only this is refused. */
 		free(l.p);
 		return -1;
@@ -1016,7 +1039,8 @@ audit_append(struct audit *a, const char *event,
     const struct audit_actor *actor, const char *target, const char *outcome,
     json_t *details)
 {
-	return append_record(a, 1, event, actor, target, outcome, details);
+	return append_record(a, 1, event, actor, target, outcome, details,
+	    NULL);
 }
 
 int
@@ -1024,7 +1048,60 @@ audit_append_deferred(struct audit *a, const char *event,
     const struct audit_actor *actor, const char *target, const char *outcome,
     json_t *details)
 {
-	return append_record(a, 0, event, actor, target, outcome, details);
+	return append_record(a, 0, event, actor, target, outcome, details,
+	    NULL);
+}
+
+int
+audit_append_fields_deferred(struct audit *a, const char *event,
+    const struct audit_actor *actor, const char *target, const char *outcome,
+    const struct audit_fields *details)
+{
+	if (details == NULL)
+		return -1;
+	return append_record(a, 0, event, actor, target, outcome, NULL,
+	    details);
+}
+
+/* The next member, if its key sorts after the last one's; else failed. */
+static int
+field_next(struct audit_fields *d, const char *key)
+{
+	if (d->failed || d->n == AUDIT_FIELDS_MAX || key == NULL ||
+	    (d->n > 0 && strcmp(d->f[d->n - 1].key, key) >= 0)) {
+		d->failed = 1;
+		return -1;
+	}
+	d->f[d->n].key = key;
+	return 0;
+}
+
+void
+audit_fields_str(struct audit_fields *d, const char *key, const char *value)
+{
+	size_t n;
+
+	if (field_next(d, key) == -1)
+		return;
+	if (value == NULL || (n = strlen(value)) >= sizeof(d->store) - d->used) {
+		d->failed = 1;
+		return;
+	}
+	memcpy(d->store + d->used, value, n + 1);
+	d->f[d->n].at = d->used;
+	d->f[d->n].is_int = 0;
+	d->used += n + 1;
+	d->n++;
+}
+
+void
+audit_fields_int(struct audit_fields *d, const char *key, long long value)
+{
+	if (field_next(d, key) == -1)
+		return;
+	d->f[d->n].i = value;
+	d->f[d->n].is_int = 1;
+	d->n++;
 }
 
 uint64_t

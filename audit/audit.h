@@ -71,6 +71,44 @@ struct audit	*audit_open(const char *path, char *err, size_t errlen);
  * consumed. 0, or -1 if the record is not safely on disk: then this
  * handle refuses every later record too (the chain's state is unknown).
  */
+int		 audit_append(struct audit *, const char *event,
+		    const struct audit_actor *actor, const char *target,
+		    const char *outcome, json_t *details);
+/* Written now, synced later: see above. Same return as audit_append(). */
+int		 audit_append_deferred(struct audit *, const char *event,
+		    const struct audit_actor *actor, const char *target,
+		    const char *outcome, json_t *details);
+
+/*
+ * Details of string and integer members only, written without jansson:
+ * the record the signing path writes before each answer. Keys are the
+ * caller's literals, added in strictly ascending byte order (the order
+ * the canonical form sorts them in); string values are copied. A key
+ * out of order, too many members or values over the store's room mark
+ * the details failed, and a record with them is then refused.
+ */
+#define AUDIT_FIELDS_MAX	8
+struct audit_fields {
+	struct {
+		const char	*key;
+		size_t		 at;	/* a string's offset in store */
+		long long	 i;
+		int		 is_int;
+	}		 f[AUDIT_FIELDS_MAX];
+	size_t		 n, used;
+	int		 failed;
+	char		 store[512];
+};
+void		 audit_fields_str(struct audit_fields *, const char *key,
+		    const char *value);
+void		 audit_fields_int(struct audit_fields *, const char *key,
+		    long long value);
+/* audit_append_deferred() with flat details (never NULL). */
+int		 audit_append_fields_deferred(struct audit *,
+		    const char *event, const struct audit_actor *actor,
+		    const char *target, const char *outcome,
+		    const struct audit_fields *details);
+
 /*
  * Was the last append written, and is the file at the log's path still
  * the one open? After a failed write each audit_append() first cuts a
@@ -83,6 +121,8 @@ int		 audit_healthy(struct audit *);
  * line without its newline), merkle.h): its size and root, kept current
  * by each append and rebuilt from the file at open.
  */
+void		 audit_tree(const struct audit *, uint64_t *size,
+		    uint8_t root[32]);
 /*
  * Called for each line appended, before its leaf joins the tree: the
  * frontier then is the tree of the lines before it (its size the line's
@@ -92,17 +132,8 @@ struct merkle_frontier;
 typedef void (*audit_leaf_hook)(void *ctx, const struct merkle_frontier *,
     const uint8_t leaf[32], const char *line, size_t len);
 void		 audit_set_leaf_hook(struct audit *, audit_leaf_hook, void *ctx);
-void		 audit_tree(const struct audit *, uint64_t *size,
-		    uint8_t root[32]);
 /* The log's path, as opened. */
 const char	*audit_file(const struct audit *);
-int		 audit_append(struct audit *, const char *event,
-		    const struct audit_actor *actor, const char *target,
-		    const char *outcome, json_t *details);
-/* Written now, synced later: see above. Same return as audit_append(). */
-int		 audit_append_deferred(struct audit *, const char *event,
-		    const struct audit_actor *actor, const char *target,
-		    const char *outcome, json_t *details);
 /* Deferred records not yet on disk; audit_sync() puts them there (0/-1). */
 uint64_t	 audit_unsynced(const struct audit *);
 int		 audit_sync(struct audit *);

@@ -15,9 +15,9 @@
  *       "checkpoint: N in X us; record: N in Y us".
  *   bench-audit grant DIR N
  *       N sign.granted records as the signing path writes them, between
- *       the token's answer and the reply: the details packed, the record
- *       appended unsynced (audit_append_deferred; the sync comes later,
- *       off the path). Prints "grant: N records in X us".
+ *       the token's answer and the reply: flat details, the record
+ *       appended unsynced (audit_append_fields_deferred; the sync comes
+ *       later, off the path). Prints "grant: N records in X us".
  *   bench-audit gen FILE N PUB_OUT
  *       a log of N records as the agent writes them, a checkpoint every
  *       1000 signed by a P-256 key made here (its public half to
@@ -140,7 +140,10 @@ cmd_append(const char *dir, unsigned long n)
 	return 0;
 }
 
-/* The grant records of TLS 1.3 signatures, as dispatch.c packs them. */
+/*
+ * The grant records of TLS 1.3 signatures as dispatch.c writes them:
+ * flat details (audit_fields), no jansson.
+ */
 static int
 cmd_grant(const char *dir, unsigned long n)
 {
@@ -149,15 +152,17 @@ cmd_grant(const char *dir, unsigned long n)
 
 	t0 = now_us();
 	for (unsigned long i = 0; i < n; i++) {
-		json_t *d = json_pack("{s:I,s:s,s:s,s:s,s:s}", "job",
-		    (json_int_t)(i % 1000 + 1), "scheme", "ecdsa_secp256r1_sha256",
-		    "connector", "entrust", "tls", "1.3", "content_sha256",
-		    "3f2a9c0e5b1d4f6a8c7e9b0d2f4a6c8e0b1d3f5a7c9e1b3d5f7a9c1e3b5d7f90");
+		struct audit_fields d = { .n = 0 };
 
-		if (audit_append_deferred(a, "sign.granted", NULL, NULL, "ok",
-		    d) == -1)
+		audit_fields_str(&d, "connector", "entrust");
+		audit_fields_str(&d, "content_sha256", "3f2a9c0e5b1d4f6a8c7e9b0d"
+		    "2f4a6c8e0b1d3f5a7c9e1b3d5f7a9c1e3b5d7f90");
+		audit_fields_int(&d, "job", (long long)(i % 1000 + 1));
+		audit_fields_str(&d, "scheme", "ecdsa_secp256r1_sha256");
+		audit_fields_str(&d, "tls", "1.3");
+		if (audit_append_fields_deferred(a, "sign.granted", NULL, NULL,
+		    "ok", &d) == -1)
 			die("grant", "failed");
-		json_decref(d);
 	}
 	t1 = now_us();
 	audit_close(a);

@@ -694,7 +694,7 @@ audit_tlog() {
 	# The record the signing path writes before each answer (unsynced).
 	out=$("$B/bench-audit" grant "$d" 20000)
 	say "$out"
-	say "audit_grant_record_us = $(echo "$out" | sed -n 's/.* records in \([0-9]*\) us/\1/p' | py "import sys; print(round(int(sys.stdin.read()) / 20000, 2))") us (a sign.granted record: details packed, line built, hashed, written, leaf added)"
+	say "audit_grant_record_us = $(echo "$out" | sed -n 's/.* records in \([0-9]*\) us/\1/p' | py "import sys; print(round(int(sys.stdin.read()) / 20000, 2))") us (a sign.granted record: line built, hashed, written, leaf added)"
 	out=$("$B/bench-audit" checkpoint "$d" 200 "$HSM_MODULE" "$EC_KEY_URI" \
 		"$PIN_FILE" "$CLIENT_EC_CRT" "$CKPT_KEY_URI")
 	say "$out"

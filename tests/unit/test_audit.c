@@ -549,9 +549,58 @@ test_canonical_line(void **state)
 	assert_int_equal(audit_append(a, "order.request", NULL, big, "ok",
 	    NULL), -1);
 	free(big);
+	/* Flat details (the signing path's), the same canonical form. */
+	for (size_t i = 0; i < nn; i++) {
+		struct audit_fields fl = { .n = 0 };
+
+		audit_fields_str(&fl, "connector", nasty[i]);
+		audit_fields_str(&fl, "content_sha256", nasty[(i + 1) % nn]);
+		audit_fields_int(&fl, "job", (long long)i * -1000000007LL);
+		audit_fields_str(&fl, "scheme", "ecdsa_secp256r1_sha256");
+		audit_fields_str(&fl, "tls", "1.3");
+		assert_int_equal(audit_append_fields_deferred(a, "sign.granted",
+		    NULL, NULL, "ok", &fl), 0);
+	}
+	/* Out of order, repeated, too many or too long: refused, unwritten. */
+	{
+		static const char	*keys[] = { "a", "b", "c", "d", "e",
+					    "f", "g", "h", "i" };
+		struct audit_fields	 fl = { .n = 0 };
+		char			 longv[600];
+
+		assert_int_equal(sizeof(keys) / sizeof(keys[0]),
+		    AUDIT_FIELDS_MAX + 1);
+
+		audit_fields_str(&fl, "tls", "1.3");
+		audit_fields_int(&fl, "job", 1);
+		assert_int_equal(audit_append_fields_deferred(a, "sign.granted",
+		    NULL, NULL, "ok", &fl), -1);
+		memset(&fl, 0, sizeof(fl));
+		audit_fields_int(&fl, "job", 1);
+		audit_fields_int(&fl, "job", 2);
+		assert_int_equal(audit_append_fields_deferred(a, "sign.granted",
+		    NULL, NULL, "ok", &fl), -1);
+		memset(&fl, 0, sizeof(fl));
+		for (size_t i = 0; i <= AUDIT_FIELDS_MAX; i++)
+			audit_fields_int(&fl, keys[i], 1);
+		assert_int_equal(audit_append_fields_deferred(a, "sign.granted",
+		    NULL, NULL, "ok", &fl), -1);
+		memset(&fl, 0, sizeof(fl));
+		memset(longv, 'v', sizeof(longv) - 1);
+		longv[sizeof(longv) - 1] = '\0';
+		audit_fields_str(&fl, "connector", longv);
+		assert_int_equal(audit_append_fields_deferred(a, "sign.granted",
+		    NULL, NULL, "ok", &fl), -1);
+		memset(&fl, 0, sizeof(fl));
+		audit_fields_str(&fl, "connector", "bad\xff");
+		assert_int_equal(audit_append_fields_deferred(a, "sign.granted",
+		    NULL, NULL, "ok", &fl), -1);
+		assert_int_equal(audit_append_fields_deferred(a, "sign.granted",
+		    NULL, NULL, "ok", NULL), -1);
+	}
 	assert_int_equal(audit_append(a, "agent.stop", NULL, NULL, "ok", NULL),
 	    0);
-	assert_int_equal(audit_last_seq(a), nn + 1);
+	assert_int_equal(audit_last_seq(a), 2 * nn + 1);
 	audit_close(a);
 
 	assert_non_null(f = fopen(path, "r"));
@@ -572,10 +621,10 @@ test_canonical_line(void **state)
 		k++;
 	}
 	fclose(f);
-	assert_int_equal(k, nn + 1);
+	assert_int_equal(k, 2 * nn + 1);
 	assert_int_equal(audit_verify_file(path, &n, &bad, err, sizeof(err)),
 	    0);
-	assert_int_equal(n, nn + 1);
+	assert_int_equal(n, 2 * nn + 1);
 }
 
 int
