@@ -402,7 +402,11 @@ tls_digest(const struct ipc_sign_request *rq, int tls13, uint8_t *dg,
 	    md, NULL) != 1 || n != sign_scheme_digest_len(rq->scheme))
 		return -1;
 	*dlen = n;
-	sha256_hex(content, (size_t)len, content_sha);
+	/* The record's SHA-256 of the content: the digest itself, if so. */
+	if (md == EVP_sha256())
+		hex_lower(dg, n, content_sha);
+	else
+		sha256_hex(content, (size_t)len, content_sha);
 	return 0;
 }
 

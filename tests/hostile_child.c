@@ -62,6 +62,7 @@
 #include "scheme.h"
 #include "stub_child.h"
 #include "tls13_cv.h"
+#include "util.h"
 
 #define SRV	"https://localhost:14000/"
 #define KID	SRV "my-account/1"
@@ -679,13 +680,19 @@ enroll_attacks(uint32_t job, const struct ipc_job_ca *jc, const char *jwk)
 		int		 n = tls13_cv_content(dg, sizeof(dg), cv,
 				    sizeof(cv));
 		EVP_PKEY	*tls = leaf ? X509_get0_pubkey(leaf) : NULL;
+		uint8_t		 cvh[32];
+		char		 cvhex[65];
 
+		/* What the grant's record must name: the content's hash. */
+		SHA256(cv, n > 0 ? (size_t)n : 0, cvh);
+		hex_lower(cvh, sizeof(cvh), cvhex);
 		say("hostile: tls13-over-jws=granted as-jws-by-account=%s "
 		    "as-jws-by-tls-key=%s as-certificate-verify=%s",
 		    verifies(in, sig, siglen) ? "yes" : "no",
 		    tls && verifies_by(tls, (const uint8_t *)in, strlen(in), sig,
 		    siglen) ? "yes" : "no", tls && n > 0 && verifies_by(tls, cv,
 		    (size_t)n, sig, siglen) ? "yes" : "no");
+		say("hostile: tls13-content-sha256=%s", cvhex);
 		X509_free(leaf);
 	} else
 		say("hostile: tls13-over-jws=%s", stub_verdict(st));
