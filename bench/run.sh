@@ -599,6 +599,43 @@ poll_cpu() {
 	p1=$(awk '{print $14 + $15}' "/proc/$main_pid/stat")
 	say "poll CPU: parent $(( p1 - p0 )) ticks, child $(( c1 - c0 - p1 + p0 )) ticks of $hz a second, over $(( (t1 - t0) / 1000000 )) ms"
 	report poll_cpu_pct "$(py "print(($c1 - $c0) / $hz * 1e9 / ($t1 - $t0) * 100)")" % "<=" 2
+	profile_poll
+}
+# BENCH_PROFILE=DIR: a second batch of $PENDING orders, submitted after
+# the judged minute and profiled as that minute was measured, from when
+# the CA has answered each: 40 s under perf (parent and child, by process
+# and function), then 20 s under strace -c. The polls are the CA calls
+# the agent's metrics count in each window. (Both batches go on polling,
+# more and more rarely, through the sections after this one.)
+ca_calls() {
+	"$BUILD/hsmagent" --socket "$SOCK" metrics |
+		awk '/^hsmagent_ca_request_duration_seconds_count\{connector="entrust"\}/ {print $2}'
+}
+profile_poll() {
+	local dir=${BENCH_PROFILE:-} child st log=$T/main.state/audit.log n0 n
+	local r0 r1 r2
+	[ -n "$dir" ] || return 0
+	mkdir -p "$dir"
+	child=$(child_of "$main_pid")
+	n0=$(grep -c '"event":"ca.result"' "$log" || true)
+	"$B/api-load" enroll "$SOCK" entrust pending-1000000 - 8 "$PENDING" 0 >/dev/null
+	for _ in $(seq 1 600); do
+		n=$(grep -c '"event":"ca.result"' "$log" || true)
+		[ $(( n - n0 )) -ge "$PENDING" ] && break
+		sleep 0.2
+	done
+	r0=$(ca_calls)
+	perf record -q -e cpu-clock -F 4999 ${BENCH_CALLGRAPH:--g} -o "$dir/poll.perf" \
+		-p "$main_pid,$child" -- sleep 40 >/dev/null 2>&1 || true
+	r1=$(ca_calls)
+	perf report -q -i "$dir/poll.perf" --no-children --sort comm,dso,sym \
+		--stdio -g none >"$dir/poll.top.txt" 2>/dev/null || true
+	strace -c -f -q -o "$dir/poll.strace-c.txt" -p "$main_pid" -p "$child" &
+	st=$!
+	sleep 20
+	kill -INT "$st"; wait "$st" 2>/dev/null || true
+	r2=$(ca_calls)
+	say "profile of the polls: $(( r1 - r0 )) CA calls under perf ($dir/poll.top.txt), $(( r2 - r1 )) under strace -c ($dir/poll.strace-c.txt)"
 }
 
 # ---- 8. ACME: hsmagent vs lego --csr against the same Pebble ----------

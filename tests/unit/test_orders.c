@@ -321,6 +321,75 @@ test_resumable_due(void **state)
 	orders_close(o);
 }
 
+/*
+ * The once-a-second look for due orders reads only the due ones: with
+ * 500 pending orders not yet due (each with a CSR of the usual size), it
+ * touches a handful of pages, not every pending row (orders_due index).
+ * A database made before that index gets it when opened.
+ */
+static void
+test_due_reads_only_due(void **state)
+{
+	struct orders	*o;
+	struct order	 ord;
+	char		 err[256], due[ORDER_ID_LEN + 1], *csr;
+	int64_t		 now = (int64_t)time(NULL);
+	int		 hit = 0, miss = 0, hi = 0, n = 0;
+	sqlite3_stmt	*st;
+
+	(void)state;
+	csr = malloc(4096);
+	assert_non_null(csr);
+	memset(csr, 'C', 4095);
+	csr[4095] = '\0';
+	o = open_db();
+	for (int i = 0; i < 500; i++) {
+		memset(&ord, 0, sizeof(ord));
+		ord.uid = ord.gid = 1000;
+		ord.user = "alice";
+		ord.connector = "entrust";
+		ord.profile = "server";
+		ord.csr_pem = csr;
+		ord.sans_json = "[\"dns:a.example.com\"]";
+		ord.validity_days = 90;
+		assert_int_equal(orders_create(o, &ord, err, sizeof(err)), 0);
+		assert_int_equal(orders_set_state(o, ord.id, ORDER_RECEIVED,
+		    ORDER_SUBMITTING, err, sizeof(err)), 1);
+		assert_int_equal(orders_record_attempt(o, ord.id,
+		    now + 1000 + i, NULL), 0);
+	}
+	free(csr);
+	new_order(o, &ord, 1000, NULL);
+	memcpy(due, ord.id, sizeof(due));
+	/* As an older agent left it: no orders_due index. */
+	assert_int_equal(sqlite3_exec(orders_sqlite(o), "DROP INDEX orders_due",
+	    NULL, NULL, NULL), SQLITE_OK);
+	orders_close(o);
+	o = open_db();
+	assert_int_equal(sqlite3_prepare_v2(orders_sqlite(o), "SELECT count(*) "
+	    "FROM sqlite_master WHERE type = 'index' AND name = 'orders_due'",
+	    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	assert_int_equal(n, 1);
+
+	sqlite3_db_status(orders_sqlite(o), SQLITE_DBSTATUS_CACHE_HIT, &hit, &hi,
+	    1);
+	sqlite3_db_status(orders_sqlite(o), SQLITE_DBSTATUS_CACHE_MISS, &miss,
+	    &hi, 1);
+	assert_int_equal(orders_list_resumable(o, now, find_cb, due), 0);
+	assert_int_equal(due[0], '!');
+	sqlite3_db_status(orders_sqlite(o), SQLITE_DBSTATUS_CACHE_HIT, &hit, &hi,
+	    0);
+	sqlite3_db_status(orders_sqlite(o), SQLITE_DBSTATUS_CACHE_MISS, &miss,
+	    &hi, 0);
+	if (hit + miss > 32)
+		fail_msg("the look for due orders touched %d pages for the 1 "
+		    "due of 501", hit + miss);
+	orders_close(o);
+}
+
 static void
 test_schema_checks(void **state)
 {
@@ -560,6 +629,7 @@ main(void)
 		cmocka_unit_test(test_latest_chain),
 		cmocka_unit_test(test_survives_kill),
 		cmocka_unit_test(test_resumable_due),
+		cmocka_unit_test(test_due_reads_only_due),
 		cmocka_unit_test(test_schema_checks),
 		cmocka_unit_test(test_tracked),
 	};
