@@ -141,7 +141,7 @@ CLIENT_SRCS	:= client/hsmagent.c client/deliver.c client/agent_conn.c \
 TOOLS_SRCS	:= $(CLIENT_SRCS) client/audit_cmd.c client/certmonger.c \
 		   client/tools_inproc.c audit/audit.c audit/merkle.c \
 		   audit/signed_note.c audit/checkpoint.c audit/tlog_verify.c \
-		   audit/tlog_proof.c audit/tlog_receipt.c
+		   audit/tlog_proof.c audit/tlog_receipt.c common/buf.c
 CHILD_SRCS	:= connectors/connector_main.c connectors/child_ipc.c \
 		   connectors/tls_setup.c connectors/probe.c \
 		   connectors/keyproxy.c connectors/sandbox_linux.c \
@@ -421,7 +421,7 @@ build-fuzz/fuzz_acme_http01: fuzz/fuzz_acme_http01.c \
 build-fuzz/fuzz_note: fuzz/fuzz_note.c audit/signed_note.c audit/checkpoint.c \
 	audit/tlog_proof.c common/util.c common/log.c
 build-fuzz/fuzz_audit_verify: fuzz/fuzz_audit_verify.c audit/audit.c \
-	audit/merkle.c common/util.c common/log.c
+	audit/merkle.c common/buf.c common/util.c common/log.c
 build-fuzz/%:
 	@mkdir -p build-fuzz
 	clang $(FUZZ_FLAGS) -o $@ $^ $(FUZZ_LIBS)

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "merkle.h"
 #include "util.h"
 
@@ -673,40 +674,25 @@ utc_now(struct audit *a, char buf[32])
  * A record's line, written out by hand in the canonical form
  * (DUMP_FLAGS: keys sorted, compact, ASCII), byte for byte what
  * json_dumps makes of the record and what audit_verify_*() hash again:
- * test_audit compares the two. Only details goes through jansson.
+ * test_audit compares the two. Only details goes through jansson. The
+ * line is a wbuf capped at AUDIT_MAX_LINE + 1 (room for the newline):
+ * its sticky failure means too long, or a string jansson refused, and
+ * the record is then refused unwritten.
  */
-struct line {
-	char	*p;
-	size_t	 len, cap;
-	int	 failed;	/* sticky: too long, or a string jansson refused */
-};
-
 static void
-put(struct line *l, const char *s, size_t n)
+put(struct wbuf *l, const char *s, size_t n)
 {
-	if (l->failed)
-		return;
-	if (n > AUDIT_MAX_LINE + 1 - l->len) {	/* refused below, unwritten */
-		l->failed = 1;
-		return;
-	}
-	if (l->len + n > l->cap) {
-		while (l->len + n > l->cap)
-			l->cap *= 2;
-		l->p = xrealloc(l->p, l->cap);
-	}
-	memcpy(l->p + l->len, s, n);
-	l->len += n;
+	(void)wbuf_put(l, s, n);
 }
 
 static void
-put_s(struct line *l, const char *s)
+put_s(struct wbuf *l, const char *s)
 {
 	put(l, s, strlen(s));
 }
 
 static void
-put_int(struct line *l, long long v)
+put_int(struct wbuf *l, long long v)
 {
 	char n[24];
 
@@ -719,7 +705,7 @@ put_int(struct line *l, long long v)
  * to \u, invalid UTF-8 refused) is jansson's own encoding of it.
  */
 static void
-put_str(struct line *l, const char *s)
+put_str(struct wbuf *l, const char *s)
 {
 	const char	*c;
 	json_t		*j;
@@ -751,7 +737,7 @@ put_str(struct line *l, const char *s)
  * between "event" and "outcome". 0, or -1 (nothing to write).
  */
 static void
-put_fields(struct line *l, const struct audit_fields *d)
+put_fields(struct wbuf *l, const struct audit_fields *d)
 {
 	if (d->failed) {
 		l->failed = 1;
@@ -772,7 +758,7 @@ put_fields(struct line *l, const struct audit_fields *d)
 }
 
 static int
-record_line(struct audit *a, struct line *l, char h[HASH_HEX + 1],
+record_line(struct audit *a, struct wbuf *l, char h[HASH_HEX + 1],
     const char *event, const struct audit_actor *actor, const char *target,
     const char *outcome, json_t *details, const struct audit_fields *flat)
 {
@@ -782,8 +768,6 @@ record_line(struct audit *a, struct line *l, char h[HASH_HEX + 1],
 	unsigned int		 mdlen = 0;
 	size_t			 head, at;
 
-	l->cap = 512;
-	l->p = xmalloc(l->cap);
 	put_s(l, "{\"actor\":");
 	if (actor == NULL)
 		put_s(l, "null");
@@ -835,12 +819,12 @@ record_line(struct audit *a, struct line *l, char h[HASH_HEX + 1],
 	if (l->failed || l->len > AUDIT_MAX_LINE)
 		return -1;
 	if (EVP_DigestInit_ex(a->md, a->sha256, NULL) != 1 ||
-	    EVP_DigestUpdate(a->md, l->p, head) != 1 ||
-	    EVP_DigestUpdate(a->md, l->p + at, l->len - at) != 1 ||
+	    EVP_DigestUpdate(a->md, (char *)l->data, head) != 1 ||
+	    EVP_DigestUpdate(a->md, (char *)l->data + at, l->len - at) != 1 ||
 	    EVP_DigestFinal_ex(a->md, md, &mdlen) != 1 || mdlen != sizeof(md))
 		return -1;
 	hex_lower(md, sizeof(md), h);
-	memcpy(l->p + head + sizeof(hash_key) - 1, h, HASH_HEX);
+	memcpy((char *)l->data + head + sizeof(hash_key) - 1, h, HASH_HEX);
 	put(l, "\n", 1);
 	return l->failed ? -1 : 0;
 }
@@ -964,7 +948,7 @@ append_record(struct audit *a, int sync, const char *event,
     const struct audit_actor *actor, const char *target, const char *outcome,
     json_t *details, const struct audit_fields *flat)
 {
-	struct line	 l = { 0 };
+	struct wbuf	 l;
 	char		 h[HASH_HEX + 1];
 	off_t		 before;
 	size_t		 len;
@@ -990,25 +974,26 @@ append_record(struct audit *a, int sync, const char *event,
 			return -1;
 		before = a->end;
 	}
+	wbuf_init(&l, AUDIT_MAX_LINE + 1);
 	if (record_line(a, &l, h, event, actor, target, outcome, details,
 	    flat) == -1) {
 		/* Nothing written: the chain is intact, only this is refused. */
-		free(l.p);
+		wbuf_free(&l);
 		return -1;
 	}
-	if (write_all(a->fd, l.p, l.len) == 0 &&
+	if (write_all(a->fd, (char *)l.data, l.len) == 0 &&
 	    (!sync || fsync(a->fd) == 0))
 		r = 0;
 	if (r == 0) {
 		merkle_hash leaf;
 
-		merkle_leaf_with(a->md, a->sha256, l.p, l.len - 1, leaf);
+		merkle_leaf_with(a->md, a->sha256, (char *)l.data, l.len - 1, leaf);
 		if (a->hook != NULL)
-			a->hook(a->hook_ctx, &a->tree, leaf, l.p, l.len - 1);
+			a->hook(a->hook_ctx, &a->tree, leaf, (char *)l.data, l.len - 1);
 		merkle_frontier_add(&a->tree, leaf);
 	}
 	len = l.len - 1;
-	free(l.p);
+	wbuf_free(&l);
 	if (r == -1) {
 		/*
 		 * A partial line would break the chain for every reader:
