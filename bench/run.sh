@@ -572,24 +572,28 @@ cpu_ticks() {	# parent + child, utime + stime
 	awk '{s += $14 + $15} END {print s}' "/proc/$main_pid/stat" "/proc/$c/stat"
 }
 
-poll_cpu() {
-	local t0 c0 t1 c1 hz
-	hz=$(getconf CLK_TCK)
-	say "submitting $PENDING orders that stay pending"
-	local log=$T/main.state/audit.log n0 n ts te
+# $PENDING orders that stay pending: back once the CA has answered each
+# (a pending answer is one ca.result record), so a window opened then
+# holds polls only.
+pending_batch() {
+	local log=$T/main.state/audit.log n0 n=0
 	n0=$(grep -c '"event":"ca.result"' "$log" || true)
-	ts=$(date +%s%N)
 	"$B/api-load" enroll "$SOCK" entrust pending-1000000 - 8 "$PENDING" 0 | sed 's/^/  /'
-	# The window holds polls only: it opens once every order has its
-	# answer from the CA (a pending answer is one ca.result record).
 	for _ in $(seq 1 600); do
 		n=$(grep -c '"event":"ca.result"' "$log" || true)
-		[ $(( n - n0 )) -ge "$PENDING" ] && break
+		[ $(( n - n0 )) -ge "$PENDING" ] && return 0
 		sleep 0.2
 	done
+	fail "only $(( n - n0 )) of $PENDING orders reached the CA in 120 s"
+}
+
+poll_cpu() {
+	local t0 c0 t1 c1 hz ts te
+	hz=$(getconf CLK_TCK)
+	say "submitting $PENDING orders that stay pending"
+	ts=$(date +%s%N)
+	pending_batch
 	te=$(date +%s%N)
-	[ $(( n - n0 )) -ge "$PENDING" ] ||
-		fail "only $(( n - n0 )) of $PENDING orders reached the CA in 120 s"
 	say "all $PENDING orders pending at the CA $(( (te - ts) / 1000000 )) ms after the first was asked for"
 	local p0 p1
 	p0=$(awk '{print $14 + $15}' "/proc/$main_pid/stat")
@@ -612,18 +616,12 @@ ca_calls() {
 		awk '/^hsmagent_ca_request_duration_seconds_count\{connector="entrust"\}/ {print $2}'
 }
 profile_poll() {
-	local dir=${BENCH_PROFILE:-} child st log=$T/main.state/audit.log n0 n
+	local dir=${BENCH_PROFILE:-} child st
 	local r0 r1 r2
 	[ -n "$dir" ] || return 0
 	mkdir -p "$dir"
 	child=$(child_of "$main_pid")
-	n0=$(grep -c '"event":"ca.result"' "$log" || true)
-	"$B/api-load" enroll "$SOCK" entrust pending-1000000 - 8 "$PENDING" 0 >/dev/null
-	for _ in $(seq 1 600); do
-		n=$(grep -c '"event":"ca.result"' "$log" || true)
-		[ $(( n - n0 )) -ge "$PENDING" ] && break
-		sleep 0.2
-	done
+	pending_batch >/dev/null
 	r0=$(ca_calls)
 	perf record -q -e cpu-clock -F 4999 ${BENCH_CALLGRAPH:--g} -o "$dir/poll.perf" \
 		-p "$main_pid,$child" -- sleep 40 >/dev/null 2>&1 || true
