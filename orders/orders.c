@@ -97,10 +97,14 @@ done(struct orders *o, sqlite3_stmt *st)
  * The orders due for a submission or a poll (orders_list_resumable),
  * found without reading the others: by state alone, every second's
  * look read each pending order's row, a thousand rows a second for a
- * thousand pending orders. Also made on opening a database that was
- * created without it: an index changes no data, so the version stays.
+ * thousand pending orders. The index on state alone that older agents
+ * made is a prefix of this one (counts by state use this one), so it
+ * goes: one index less to write on every change of state. Both are done
+ * on each open, for a database made without them: an index changes no
+ * data, so the version stays.
  */
 #define ORDERS_DUE_INDEX \
+    "DROP INDEX IF EXISTS orders_state;" \
     "CREATE INDEX IF NOT EXISTS orders_due ON orders (state, next_poll);"
 
 static const char schema[] =
@@ -118,7 +122,6 @@ static const char schema[] =
     " next_poll INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
     " cert_pem TEXT, chain_pem TEXT, serial TEXT, revoke_reason TEXT,"
     " poll_since INTEGER NOT NULL DEFAULT 0, ca_renew_id TEXT);"
-    "CREATE INDEX orders_state ON orders (state);"
     "CREATE INDEX orders_uid ON orders (uid, created);"
     "CREATE INDEX orders_serial ON orders (serial);"
     ORDERS_DUE_INDEX
