@@ -2,7 +2,9 @@
  * orders.c - the orders table in SQLite.
  *
  * WAL with synchronous=FULL: a change is on disk when its statement
- * returns, so "submitting" is durable before the CA is called. Every
+ * returns, so "submitting" is durable before the CA is called. The one
+ * exception is a poll's bookkeeping (orders_record_attempt), which a
+ * crash may lose and nothing needs to keep. Every
  * statement is prepared with bound parameters; no SQL is built from
  * strings.
  */
@@ -30,6 +32,7 @@ struct orders {
 	char	*path;
 	dev_t	 dev;
 	ino_t	 ino;
+	int	 sync_lost;	/* synchronous=FULL could not be restored */
 	/* Prepared once, reset after each use: parsing SQL cost as much as
 	 * running it. Keyed by the SQL text's address (string literals). */
 	struct {
@@ -285,8 +288,8 @@ orders_healthy(struct orders *o)
 {
 	struct stat st;
 
-	return stat(o->path, &st) == 0 && st.st_dev == o->dev &&
-	    st.st_ino == o->ino;
+	return !o->sync_lost && stat(o->path, &st) == 0 &&
+	    st.st_dev == o->dev && st.st_ino == o->ino;
 }
 
 struct orders *
@@ -626,13 +629,41 @@ orders_set_ca_handle(struct orders *o, const char *id, const char *handle,
 	    handle, renew_id, NULL, 0) == 1 ? 0 : -1;
 }
 
+/*
+ * A poll's bookkeeping, committed without a sync of its own: a thousand
+ * pending orders would otherwise cost the disk a sync each per poll. A
+ * crash may lose it, and nothing depends on it: the order is then due at
+ * once and its schedule starts again from an earlier step. The next
+ * synced change (any other here) makes it durable with itself, in order.
+ * NORMAL and not OFF: in WAL mode, NORMAL still syncs a checkpoint, so a
+ * power cut can roll this change back but never corrupt what was synced.
+ * The connection's mutex holds the three steps together (it is shared
+ * between threads, SQLITE_OPEN_FULLMUTEX); a level that cannot be set
+ * back leaves the database refused (orders_healthy) rather than unsynced.
+ */
 int
 orders_record_attempt(struct orders *o, const char *id, int64_t next_poll,
     const char *last_error)
 {
-	return update(o, "UPDATE orders SET attempts = attempts + 1, "
+	sqlite3_mutex	*m = sqlite3_db_mutex(o->db);
+	int		 n;
+
+	sqlite3_mutex_enter(m);
+	if (exec(o, "PRAGMA synchronous=NORMAL") == -1) {
+		sqlite3_mutex_leave(m);
+		return -1;
+	}
+	n = update(o, "UPDATE orders SET attempts = attempts + 1, "
 	    "next_poll = ?6, last_error = ?3, updated = ?2 WHERE id = ?1", id,
-	    last_error, NULL, NULL, next_poll) == 1 ? 0 : -1;
+	    last_error, NULL, NULL, next_poll);
+	if (exec(o, "PRAGMA synchronous=FULL") == -1) {
+		o->sync_lost = 1;
+		log_error("%s: cannot restore synchronous=FULL: %s; refusing "
+		    "further changes", o->path, sqlite3_errmsg(o->db));
+		n = -1;
+	}
+	sqlite3_mutex_leave(m);
+	return n == 1 ? 0 : -1;
 }
 
 int

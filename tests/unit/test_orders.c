@@ -2,7 +2,8 @@
  * test_orders.c - the orders store: round trips, the state machine,
  * compare-and-set, durability across a killed process, the schema
  * version check; the live order a repeated submission finds, and the
- * newest chain a connector's orders came with.
+ * newest chain a connector's orders came with; which changes sync the
+ * disk (counted by a VFS under SQLite) and which indexes a look reads.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -419,6 +420,148 @@ test_due_reads_only_due(void **state)
 	orders_close(o);
 }
 
+/*
+ * A VFS that forwards to the default one and counts the syncs of every
+ * file it opens (the database and its WAL): what reaches the disk's
+ * cache flush, seen from below SQLite.
+ */
+struct counted_file {
+	sqlite3_file	 base;
+	sqlite3_file	*real;		/* the default VFS's, right after */
+};
+
+static int	syncs;
+static sqlite3_vfs	counting_vfs;
+#define REAL(f)	(((struct counted_file *)(f))->real)
+
+static int cf_close(sqlite3_file *f)
+{ return REAL(f)->pMethods->xClose(REAL(f)); }
+static int cf_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
+{ return REAL(f)->pMethods->xRead(REAL(f), b, n, o); }
+static int cf_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+{ return REAL(f)->pMethods->xWrite(REAL(f), b, n, o); }
+static int cf_truncate(sqlite3_file *f, sqlite3_int64 n)
+{ return REAL(f)->pMethods->xTruncate(REAL(f), n); }
+static int cf_sync(sqlite3_file *f, int flags)
+{ syncs++; return REAL(f)->pMethods->xSync(REAL(f), flags); }
+static int cf_size(sqlite3_file *f, sqlite3_int64 *n)
+{ return REAL(f)->pMethods->xFileSize(REAL(f), n); }
+static int cf_lock(sqlite3_file *f, int l)
+{ return REAL(f)->pMethods->xLock(REAL(f), l); }
+static int cf_unlock(sqlite3_file *f, int l)
+{ return REAL(f)->pMethods->xUnlock(REAL(f), l); }
+static int cf_reserved(sqlite3_file *f, int *r)
+{ return REAL(f)->pMethods->xCheckReservedLock(REAL(f), r); }
+static int cf_control(sqlite3_file *f, int op, void *a)
+{ return REAL(f)->pMethods->xFileControl(REAL(f), op, a); }
+static int cf_sector(sqlite3_file *f)
+{ return REAL(f)->pMethods->xSectorSize(REAL(f)); }
+static int cf_device(sqlite3_file *f)
+{ return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
+static int cf_shm_map(sqlite3_file *f, int i, int sz, int ext, void volatile **p)
+{ return REAL(f)->pMethods->xShmMap(REAL(f), i, sz, ext, p); }
+static int cf_shm_lock(sqlite3_file *f, int off, int n, int flags)
+{ return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags); }
+static void cf_shm_barrier(sqlite3_file *f)
+{ REAL(f)->pMethods->xShmBarrier(REAL(f)); }
+static int cf_shm_unmap(sqlite3_file *f, int del)
+{ return REAL(f)->pMethods->xShmUnmap(REAL(f), del); }
+
+/* Version 2: the WAL's shared memory, and no memory-mapped I/O. */
+static const sqlite3_io_methods counted_methods = {
+	2, cf_close, cf_read, cf_write, cf_truncate, cf_sync, cf_size,
+	cf_lock, cf_unlock, cf_reserved, cf_control, cf_sector, cf_device,
+	cf_shm_map, cf_shm_lock, cf_shm_barrier, cf_shm_unmap, NULL, NULL
+};
+
+static int
+cf_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags,
+    int *out)
+{
+	sqlite3_vfs	*real = v->pAppData;
+	int		 rc;
+
+	REAL(f) = (sqlite3_file *)((struct counted_file *)f + 1);
+	f->pMethods = NULL;
+	rc = real->xOpen(real, name, REAL(f), flags, out);
+	if (REAL(f)->pMethods != NULL)
+		f->pMethods = &counted_methods;
+	return rc;
+}
+
+/* The counting VFS as the default, for the databases opened next. */
+static void
+count_syncs(int on)
+{
+	sqlite3_vfs *real;
+
+	if (!on) {
+		assert_int_equal(sqlite3_vfs_unregister(&counting_vfs),
+		    SQLITE_OK);
+		return;
+	}
+	real = sqlite3_vfs_find(NULL);
+	assert_non_null(real);
+	counting_vfs = *real;
+	counting_vfs.zName = "count-syncs";
+	counting_vfs.szOsFile = (int)sizeof(struct counted_file) +
+	    real->szOsFile;
+	counting_vfs.pAppData = real;
+	counting_vfs.xOpen = cf_open;
+	counting_vfs.pNext = NULL;
+	assert_int_equal(sqlite3_vfs_register(&counting_vfs, 1), SQLITE_OK);
+}
+
+/*
+ * A poll's bookkeeping reaches the disk with the next synced change, not
+ * with a sync of its own; every other change still syncs.
+ */
+static void
+test_attempt_unsynced(void **state)
+{
+	struct orders	*o;
+	struct order	 ord, got;
+	char		 err[256];
+	int64_t		 when = (int64_t)time(NULL) + 600;
+
+	(void)state;
+	count_syncs(1);
+	o = open_db();
+	new_order(o, &ord, 1000, NULL);
+	assert_int_equal(orders_set_state(o, ord.id, ORDER_RECEIVED,
+	    ORDER_SUBMITTING, err, sizeof(err)), 1);
+	/*
+	 * No checkpoint falls due in what follows, and the WAL's first
+	 * frame after one (whose header SQLite syncs) is behind us.
+	 */
+	assert_int_equal(sqlite3_exec(orders_sqlite(o),
+	    "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(orders_set_approver(o, ord.id, 1000), 0);
+
+	syncs = 0;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(orders_record_attempt(o, ord.id, when,
+		    "busy"), 0);
+	assert_int_equal(syncs, 0);
+	assert_int_equal(orders_get(o, ord.id, &got), 1);
+	assert_int_equal(got.next_poll, when);
+	assert_int_equal(got.attempts, 10);
+	assert_string_equal(got.last_error, "busy");
+	order_free(&got);
+
+	/* Back to FULL: the change of state syncs, and with it the attempt. */
+	syncs = 0;
+	assert_int_equal(orders_set_state(o, ord.id, ORDER_SUBMITTING,
+	    ORDER_PENDING, err, sizeof(err)), 1);
+	assert_true(syncs >= 1);
+	syncs = 0;
+	assert_int_equal(orders_set_ca_handle(o, ord.id, "h-1", NULL), 0);
+	assert_true(syncs >= 1);
+	assert_true(orders_healthy(o));
+	orders_close(o);
+	count_syncs(0);
+}
+
 static void
 test_schema_checks(void **state)
 {
@@ -659,6 +802,7 @@ main(void)
 		cmocka_unit_test(test_survives_kill),
 		cmocka_unit_test(test_resumable_due),
 		cmocka_unit_test(test_due_reads_only_due),
+		cmocka_unit_test(test_attempt_unsynced),
 		cmocka_unit_test(test_schema_checks),
 		cmocka_unit_test(test_tracked),
 	};
