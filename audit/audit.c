@@ -949,6 +949,7 @@ append_record(struct audit *a, int sync, const char *event,
     json_t *details, const struct audit_fields *flat)
 {
 	struct wbuf	 l;
+	const char	*line;
 	char		 h[HASH_HEX + 1];
 	off_t		 before;
 	size_t		 len;
@@ -981,15 +982,16 @@ append_record(struct audit *a, int sync, const char *event,
 		wbuf_free(&l);
 		return -1;
 	}
-	if (write_all(a->fd, (char *)l.data, l.len) == 0 &&
+	line = (const char *)l.data;
+	if (write_all(a->fd, line, l.len) == 0 &&
 	    (!sync || fsync(a->fd) == 0))
 		r = 0;
 	if (r == 0) {
 		merkle_hash leaf;
 
-		merkle_leaf_with(a->md, a->sha256, (char *)l.data, l.len - 1, leaf);
+		merkle_leaf_with(a->md, a->sha256, line, l.len - 1, leaf);
 		if (a->hook != NULL)
-			a->hook(a->hook_ctx, &a->tree, leaf, (char *)l.data, l.len - 1);
+			a->hook(a->hook_ctx, &a->tree, leaf, line, l.len - 1);
 		merkle_frontier_add(&a->tree, leaf);
 	}
 	len = l.len - 1;

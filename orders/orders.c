@@ -4,9 +4,8 @@
  * WAL with synchronous=FULL: a change is on disk when its statement
  * returns, so "submitting" is durable before the CA is called. The one
  * exception is a poll's bookkeeping (orders_record_attempt), which a
- * crash may lose and nothing needs to keep. Every
- * statement is prepared with bound parameters; no SQL is built from
- * strings.
+ * crash may lose and nothing needs to keep. Every statement is prepared
+ * with bound parameters; no SQL is built from strings.
  */
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -756,12 +755,13 @@ orders_list_resumable(struct orders *o, int64_t due_by,
 
 	/*
 	 * Only the due rows are read (the orders_due index): a thousand
-	 * pending orders cost nothing between their polls. The longest overdue first, so that when there
-	 * are more than the jobs the child may run, the rest go first next
-	 * time: new orders (next_poll 0) before polls, and never an order
-	 * left waiting while older ones are polled again and again (in
-	 * creation order, 200 orders polled every second kept the last 55
-	 * from ever reaching the CA).
+	 * pending orders cost nothing between their polls. The longest
+	 * overdue first, so that when there are more than the jobs the
+	 * child may run, the rest go first next time: new orders
+	 * (next_poll 0) before polls, and never an order left waiting
+	 * while older ones are polled again and again (in creation order,
+	 * 200 orders polled every second kept the last 55 from ever
+	 * reaching the CA).
 	 */
 	if ((st = prep(o, "SELECT " COLUMNS " FROM orders WHERE "
 	    "state IN ('received', 'submitting', 'pending') AND next_poll "

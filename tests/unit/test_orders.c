@@ -458,7 +458,8 @@ static int cf_sector(sqlite3_file *f)
 { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
 static int cf_device(sqlite3_file *f)
 { return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
-static int cf_shm_map(sqlite3_file *f, int i, int sz, int ext, void volatile **p)
+static int cf_shm_map(sqlite3_file *f, int i, int sz, int ext,
+    void volatile **p)
 { return REAL(f)->pMethods->xShmMap(REAL(f), i, sz, ext, p); }
 static int cf_shm_lock(sqlite3_file *f, int off, int n, int flags)
 { return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags); }
