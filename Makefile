@@ -358,6 +358,7 @@ test: deps
 # are suppressed (tests/lsan.supp says which and why).
 asan:
 	$(MAKE) deps
+	HSMAGENT_SUITE_VARIANT=asan \
 	ASAN_OPTIONS=fast_unwind_on_malloc=0:detect_leaks=1 \
 	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -376,6 +377,7 @@ valgrind-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
 	$(HOSTILE) $(SLOW_P11) $(QUIRKS_P11) fixtures
 	@rm -rf $(VALGRIND_LOGDIR) && mkdir -p $(VALGRIND_LOGDIR)
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
+	HSMAGENT_SUITE_VARIANT=valgrind \
 	VALGRIND_LOGDIR=$(VALGRIND_LOGDIR) bash -c 'set -a; \
 		. $(abspath $(FIXTURES))/env.sh; set +a; \
 		bash tests/run-integration.sh $(VALGRIND_TESTS)'

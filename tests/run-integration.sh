@@ -2,6 +2,12 @@
 # run-integration.sh - runs every tests/integration/test_*.sh (or those
 # named) and ends with the line CI reads: "N passed, N failed". A test
 # that prints "SKIP: REASON" and exits 0 is listed as skipped, with it.
+#
+# TEST_JOBS tests run at once (default: the CPUs, at least 2): most of a
+# test's time is spent waiting on a slow CA, a deadline or a restart, not
+# on a CPU, and every test keeps its services, token copies and ports to
+# itself (lib.sh: a temp dir, free_port, own_token). Results are
+# printed as tests end; TEST_JOBS=1 runs them one by one, in name order.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 pass=0
@@ -13,11 +19,33 @@ if [ $# -gt 0 ]; then
 else
 	tests=("$here"/integration/test_*.sh)
 fi
-for t in "${tests[@]}"; do
-	name=$(basename "$t" .sh)
-	start=$(date +%s%N)
-	rc=0
-	out=$(timeout 300 bash "$t" 2>&1) || rc=$?
+jobs=${TEST_JOBS:-$(nproc)}
+[ -n "${TEST_JOBS:-}" ] || [ "$jobs" -ge 2 ] || jobs=2
+case $jobs in
+'' | 0 | *[!0-9]*) echo "TEST_JOBS: a number of tests at once, 1 or more" >&2; exit 2 ;;
+esac
+
+out_dir=$(mktemp -d /tmp/hsmagent-runs.XXXXXX)
+running=()
+declare -A name_of
+# On an interrupt, stop the tests still running: each stops its own
+# services from its EXIT trap when timeout's TERM reaches it.
+stop_all() {
+	local p
+	# timeout passes the TERM on to the test.
+	for p in "${running[@]+"${running[@]}"}"; do pkill -TERM -P "$p"; done
+	wait
+	rm -rf "$out_dir"
+}
+trap 'stop_all; exit 130' INT TERM
+trap 'rm -rf "$out_dir"' EXIT
+
+# report NAME: the result line of a test that has ended.
+report() {
+	local name=$1 rc out skip ms
+	rc=$(cat "$out_dir/$name.rc")
+	ms=$(cat "$out_dir/$name.ms")
+	out=$(cat "$out_dir/$name.out")
 	# Kept for the secret scan (run-all.sh sets TEST_LOG_DIR).
 	[ -n "${TEST_LOG_DIR:-}" ] && printf '%s\n' "$out" >"$TEST_LOG_DIR/$name.log"
 	if [ "$rc" -eq 0 ] && skip=$(printf '%s\n' "$out" | sed -n 's/^SKIP: //p' | head -1) &&
@@ -29,16 +57,48 @@ for t in "${tests[@]}"; do
 		printf 'skip  %-32s %s\n' "$name" "$skip"
 	elif [ "$rc" -eq 0 ]; then
 		pass=$((pass + 1))
-		ms=$((($(date +%s%N) - start) / 1000000))
 		printf 'ok    %-32s %6d ms\n' "$name" "$ms"
 		[ -n "${VERBOSE:-}" ] && printf '%s\n' "$out"
 	else
 		failed=$((failed + 1))
 		names+=("$name")
-		printf 'FAIL  %s\n' "$name"
+		printf 'FAIL  %-32s %6d ms (exit %d)\n' "$name" "$ms" "$rc"
 		printf '%s\n' "$out" | sed 's/^/      /'
 	fi
+}
+
+# start TEST: in the background; its pid goes into running.
+start() {
+	local t=$1 name
+	name=$(basename "$t" .sh)
+	(
+		start=$(date +%s%N)
+		rc=0
+		timeout 300 bash "$t" >"$out_dir/$name.out" 2>&1 </dev/null || rc=$?
+		echo $((($(date +%s%N) - start) / 1000000)) >"$out_dir/$name.ms"
+		echo "$rc" >"$out_dir/$name.rc"
+	) &
+	running+=("$!")
+	name_of[$!]=$name
+}
+
+# reap: wait for any running test to end and report it.
+reap() {
+	local done_pid name p rest=()
+	wait -n -p done_pid "${running[@]}"
+	name=${name_of[$done_pid]}
+	for p in "${running[@]}"; do
+		[ "$p" = "$done_pid" ] || rest+=("$p")
+	done
+	running=("${rest[@]+"${rest[@]}"}")
+	report "$name"
+}
+
+for t in "${tests[@]}"; do
+	while [ ${#running[@]} -ge "$jobs" ]; do reap; done
+	start "$t"
 done
+while [ ${#running[@]} -gt 0 ]; do reap; done
 [ ${#skipped[@]} -gt 0 ] && echo "skipped (see the reasons above): ${skipped[*]}"
 [ ${#names[@]} -gt 0 ] && echo "failed: ${names[*]}"
 echo "integration: $pass passed, $failed failed"

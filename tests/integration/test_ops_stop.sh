@@ -70,8 +70,10 @@ stopped_within() {	# SECONDS: waits for the agent to exit
 }
 
 # 1. Ready, reload and stop notifications; SIGTERM with a CA call in
-# flight: its answer is stored before the agent exits.
-start_fakeca --hold-seconds 2
+# flight: its answer is stored before the agent exits. The CA holds it
+# 6 s: on a loaded machine (tests run side by side) seeing the POST
+# and sending SIGTERM took more than the 2 s it held once.
+start_fakeca --hold-seconds 6
 run_agent
 wait_sock
 for _ in $(seq 1 100); do grep -q 'READY=1' "$T/notify.log" 2>/dev/null && break; sleep 0.05; done
