@@ -90,14 +90,17 @@ wait_state() {	# ORDER STATE SECONDS
 	fail "order $1 did not reach $2 within $3 s"
 }
 
-# 1. Killed after the commit, while the CA holds its answer.
-start_ca --hold-seconds 3
+# 1. Killed after the commit, while the CA holds its answer (6 s: long
+# enough on a machine busy with other tests that the kill comes first).
+start_ca --hold-seconds 6
 start_agent
 csr one
 o1=$(enroll one)
 wait_posts "$o1"
 kill -9 "$AGENT"
 wait "$AGENT" 2>/dev/null || true
+! grep '"event":"ca.result"' "$T/state/audit.log" | grep -q "\"target\":\"$o1\"" ||
+	fail "the CA's answer for $o1 came before the kill: nothing was outstanding"
 grep -q "\"event\":\"order.submit\",\"outcome\":\"intent\"" "$T/state/audit.log" ||
 	grep -q '"outcome":"intent"' "$T/state/audit.log" || fail "no submit intent audited"
 start_agent
@@ -194,7 +197,7 @@ note "child SIGKILLed mid-handshake, its signature request unanswered (try $try)
 # b) Reading the response: the CA holds its answer, the child dies.
 kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
 stop_ca
-start_ca --hold-seconds 3
+start_ca --hold-seconds 6
 start_agent
 wait_child
 csr five
