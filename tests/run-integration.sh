@@ -86,6 +86,11 @@ start() {
 reap() {
 	local done_pid name p rest=()
 	wait -n -p done_pid "${running[@]}"
+	if [ -z "${done_pid:-}" ] || [ -z "${name_of[$done_pid]:-}" ]; then
+		echo "run-integration: lost track of the running tests" >&2
+		stop_all
+		exit 2
+	fi
 	name=${name_of[$done_pid]}
 	for p in "${running[@]}"; do
 		[ "$p" = "$done_pid" ] || rest+=("$p")
