@@ -67,11 +67,23 @@ args = None
 counters = {}
 
 
+# The request log only grows: each entry is encoded once, here, so a save
+# under a hundred orders polled every second does not encode thousands of
+# entries each time (it did, 14 ms a save, and the gateway fell 10 s
+# behind under ASan).
+requests_json = []
+
+
 def save():
     if not args.stats:
         return
+    reqs = state["requests"]
+    for r in reqs[len(requests_json):]:
+        requests_json.append(json.dumps(r))
+    rest = json.dumps({k: v for k, v in state.items() if k != "requests"})
     with open(args.stats + ".tmp", "w") as f:
-        json.dump(state, f)
+        f.write(rest[:-1] + (", " if len(rest) > 2 else "") +
+                '"requests": [' + ", ".join(requests_json) + "]}")
     os.replace(args.stats + ".tmp", args.stats)
 
 
