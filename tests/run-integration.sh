@@ -26,6 +26,10 @@ case $jobs in
 esac
 
 out_dir=$(mktemp -d /tmp/hsmagent-runs.XXXXXX)
+# Once for every test (lib.sh would otherwise do it in each).
+# shellcheck source=python_direct.sh
+. "$here/python_direct.sh"
+python_direct "$out_dir/bin"
 running=()
 declare -A name_of
 # On an interrupt, stop the tests still running: each stops its own

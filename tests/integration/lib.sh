@@ -30,6 +30,9 @@ fi
 CONNECTOR=$BUILD/hsmagent-connector
 T=$(mktemp -d /tmp/hsmagent-test.XXXXXX)
 PIDS=()
+# shellcheck source=../python_direct.sh
+. "$ROOT/tests/python_direct.sh"
+python_direct "$T/.bin"
 
 # secret_file FILE...: FILE holds a secret (a password, a copy of a
 # PIN). It is not kept for the secret scan; its value is searched for.
@@ -102,7 +105,8 @@ free_port() {
 wait_port() {
 	local i
 	for i in $(seq 1 100); do
-		if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2).close()" 2>/dev/null; then
+		# bash's own connect: no process per try.
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
 			return 0
 		fi
 		sleep 0.05
