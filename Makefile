@@ -164,7 +164,7 @@ CLIENT		:= $(BUILD)/hsmagent
 TOOLS		:= $(BUILD)/hsmagent-tools
 PROGRAMS	:= $(HSMAGENTD) $(CONNECTOR) $(CLIENT) $(TOOLS)
 
-.PHONY: all clean test test-run demo asan fuzz fuzz-long bench lint deps \
+.PHONY: all clean test test-build test-run demo asan fuzz fuzz-long bench lint deps \
 	install valgrind valgrind-run \
 	uninstall fixtures man man-lint FORCE
 
@@ -341,9 +341,16 @@ deps:
 		apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all Debian packages present"; fi
 
-# test-run: the suite without the package check (used by asan too).
-test-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
+# What the suite runs, built BUILD_JOBS at once (default: the CPUs; CI
+# builds three flavours, and one compiler at a time left a CPU idle for
+# minutes), and a fresh token.
+BUILD_JOBS	?= $(shell nproc 2>/dev/null || echo 2)
+test-build: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
 	$(HOSTILE) $(SLOW_P11) $(QUIRKS_P11) fixtures
+
+# test-run: the suite without the package check (used by asan too).
+test-run:
+	$(MAKE) -j$(BUILD_JOBS) test-build
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 		bash tests/run-all.sh
 
@@ -373,8 +380,8 @@ valgrind:
 	$(MAKE) deps
 	$(MAKE) valgrind-run
 
-valgrind-run: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
-	$(HOSTILE) $(SLOW_P11) $(QUIRKS_P11) fixtures
+valgrind-run:
+	$(MAKE) -j$(BUILD_JOBS) test-build
 	@rm -rf $(VALGRIND_LOGDIR) && mkdir -p $(VALGRIND_LOGDIR)
 	BUILD=$(abspath $(BUILD)) HSMAGENT_FIXTURES=$(abspath $(FIXTURES)) \
 	HSMAGENT_SUITE_VARIANT=valgrind \
@@ -428,17 +435,10 @@ build-fuzz/%:
 	@mkdir -p build-fuzz
 	clang $(FUZZ_FLAGS) -o $@ $^ $(FUZZ_LIBS)
 
-fuzz: deps $(addprefix build-fuzz/,$(FUZZ_TARGETS))
-	@for t in $(FUZZ_TARGETS); do \
-		c=$${t#fuzz_}; rm -rf build-fuzz/corpus-$$c; \
-		mkdir -p build-fuzz/corpus-$$c; \
-		cp fuzz/corpus/$$c/* build-fuzz/corpus-$$c/ 2>/dev/null; \
-		echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
-		build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
-			-print_final_stats=1 build-fuzz/corpus-$$c \
-			2>build-fuzz/$$t.log || { tail -40 build-fuzz/$$t.log; exit 1; }; \
-		grep -E 'stat::number_of_executed_units|cov:' build-fuzz/$$t.log | tail -2; \
-	done
+# Built, then run BUILD_JOBS at once (each fuzzer keeps one CPU busy).
+fuzz: deps
+	$(MAKE) -j$(BUILD_JOBS) $(addprefix build-fuzz/,$(FUZZ_TARGETS))
+	@bash fuzz/run-targets.sh $(BUILD_JOBS) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Every target for FUZZ_MINUTES minutes (default 10): the long campaign.
 FUZZ_MINUTES	?= 10
