@@ -458,6 +458,54 @@ enroll_ratio() {
 	profile_enroll
 	# For comparison: the agent alone, without a client process per order.
 	say "enroll over the socket from 8 threads (no process per order): $("$B/api-load" enroll "$SOCK" entrust issue "$T/b.csr" 8 400 1)"
+	sync_bound
+}
+
+# What the syncs cost concurrent orders (shown, not judged): 400 orders
+# over the socket from 8 threads, to the agent above and to a second one
+# whose state (orders.db, audit.log) is on tmpfs, where fsync returns at
+# once, in ABBA rounds. Their ratio bounds what committing concurrent
+# orders' syncs together could give; the same for one order at a time
+# through the CLI shows what they cost a single enrollment.
+sync_bound() {
+	local shm r d m ds ms spid ratios=() sratios=()
+	shm=$(mktemp -d /dev/shm/hsmagent-bench.XXXXXX)
+	if [ "$(stat -f -c %T "$shm")" != tmpfs ]; then
+		say "sync bound: /dev/shm is not tmpfs here, not measured"
+		rm -rf "$shm"
+		return 0
+	fi
+	CLEANUP_HOOK="rm -rf '$shm'; $CLEANUP_HOOK"
+	sed -e "s|^socket = .*|socket = $T/shm.sock|" \
+		-e "s|^dir = $T/main.state\$|dir = $shm/state|" "$T/main.conf" >"$T/shm.conf"
+	grep -q "^dir = $shm/state\$" "$T/shm.conf" || fail "sync bound: no state dir to move"
+	run_agent "$T/shm.conf" shm
+	spid=$apid
+	sockrate() { "$B/api-load" enroll "$T/$1.sock" entrust issue "$T/b.csr" 8 400 1 | us_of | py "import sys; print(400 / (int(sys.stdin.read()) / 1e6))"; }
+	clirate() {
+		local t0 t1 i
+		t0=$(date +%s%N)
+		for i in $(seq 1 30); do
+			"$BUILD/hsmagent" --socket "$T/$1.sock" enroll --connector entrust \
+				--profile issue --csr "$T/b.csr" --wait >/dev/null 2>"$T/sync-$1.err" ||
+				{ cat "$T/sync-$1.err" >&2; fail "sync bound: enrollment ($1)"; }
+		done
+		t1=$(date +%s%N)
+		py "print(30 / (($t1 - $t0) / 1e9))"
+	}
+	for r in $(seq 1 "$ROUNDS"); do
+		if agent_first "$r"; then
+			d=$(sockrate main); m=$(sockrate shm); ds=$(clirate main); ms=$(clirate shm)
+		else
+			m=$(sockrate shm); d=$(sockrate main); ms=$(clirate shm); ds=$(clirate main)
+		fi
+		ratios+=("$(py "print($m / $d)")")
+		sratios+=("$(py "print($ms / $ds)")")
+		say "sync bound round $r: 8 threads over the socket $(printf %.0f "$d")/s, state on tmpfs $(printf %.0f "$m")/s; one at a time through the CLI $(printf %.1f "$ds")/s, on tmpfs $(printf %.1f "$ms")/s"
+	done
+	stop_agent "$spid"
+	rm -rf "$shm"
+	say "enroll_tmpfs_over_disk = $(printf %.2f "$(median "${ratios[@]}")") x (8 threads), $(printf %.2f "$(median "${sratios[@]}")") x (one at a time, CLI)"
 }
 
 # ---- 4. status latency under 50 concurrent clients ---------------------
