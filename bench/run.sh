@@ -482,17 +482,8 @@ sync_bound() {
 	run_agent "$T/shm.conf" shm
 	spid=$apid
 	sockrate() { "$B/api-load" enroll "$T/$1.sock" entrust issue "$T/b.csr" 8 400 1 | us_of | py "import sys; print(400 / (int(sys.stdin.read()) / 1e6))"; }
-	clirate() {
-		local t0 t1 i
-		t0=$(date +%s%N)
-		for i in $(seq 1 30); do
-			"$BUILD/hsmagent" --socket "$T/$1.sock" enroll --connector entrust \
-				--profile issue --csr "$T/b.csr" --wait >/dev/null 2>"$T/sync-$1.err" ||
-				{ cat "$T/sync-$1.err" >&2; fail "sync bound: enrollment ($1)"; }
-		done
-		t1=$(date +%s%N)
-		py "print(30 / (($t1 - $t0) / 1e9))"
-	}
+	# One at a time as enroll_ratio_script_p1 times them.
+	clirate() { SOCK=$T/$1.sock enroll_side agent 30 1; }
 	for r in $(seq 1 "$ROUNDS"); do
 		if agent_first "$r"; then
 			d=$(sockrate main); m=$(sockrate shm); ds=$(clirate main); ms=$(clirate shm)

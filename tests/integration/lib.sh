@@ -30,18 +30,6 @@ fi
 CONNECTOR=$BUILD/hsmagent-connector
 T=$(mktemp -d /tmp/hsmagent-test.XXXXXX)
 PIDS=()
-# The fixture token, copied for this test alone. SoftHSM rewrites a
-# token's files as it is used (token.object when a login changes its
-# PIN flags, as a wrong PIN does; the generation count), and a process
-# that opens the token while another test's process rewrites them can
-# be told the token is not there: with three tests at once, an agent
-# under valgrind failed to start so ("hsm.open outcome=failed").
-mkdir -m 0700 "$T/softhsm"
-cp -a "$(sed -n 's/^directories\.tokendir *= *//p' "$SOFTHSM2_CONF")" \
-	"$T/softhsm/tokens"
-sed "s|^directories\.tokendir *=.*|directories.tokendir = $T/softhsm/tokens|" \
-	"$SOFTHSM2_CONF" >"$T/softhsm/softhsm2.conf"
-SOFTHSM2_CONF=$T/softhsm/softhsm2.conf
 # shellcheck source=../python_direct.sh
 . "$ROOT/tests/python_direct.sh"
 python_direct "$T/.bin"
@@ -98,6 +86,18 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# The fixture token, copied for this test alone. SoftHSM rewrites a
+# token's files as it is used (token.object when a login changes its
+# PIN flags, as a wrong PIN does; the generation count), and a process
+# that opens the token while another test's process rewrites them can
+# be told the token is not there: with three tests at once, an agent
+# under valgrind failed to start so ("hsm.open outcome=failed").
+mkdir -m 0700 "$T/softhsm"
+cp -a "$(sed -n 's/^directories\.tokendir *= *//p' "$SOFTHSM2_CONF")" \
+	"$T/softhsm/tokens"
+sed "s|^directories\.tokendir *=.*|directories.tokendir = $T/softhsm/tokens|" \
+	"$SOFTHSM2_CONF" >"$T/softhsm/softhsm2.conf"
+SOFTHSM2_CONF=$T/softhsm/softhsm2.conf
 trap 'exit 130' INT TERM
 
 fail() {
