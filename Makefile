@@ -224,6 +224,7 @@ HOSTILE		:= $(BUILD)/tests/hostile-child
 TEST_CHILD	:= $(BUILD)/tests/hsmagent-connector-test
 SLOW_P11	:= $(BUILD)/tests/pkcs11-slow.so
 QUIRKS_P11	:= $(BUILD)/tests/pkcs11-quirks.so
+KILL_SYNC	:= $(BUILD)/tests/kill-after-sync.so
 FIXTURES	:= $(BUILD)/fixtures
 
 # Tests link rooms, not files: each room's objects are one archive per
@@ -294,6 +295,12 @@ $(QUIRKS_P11): tests/pkcs11_quirks.c tests/pkcs11_forward.h
 	$(CC) $(BASE_CFLAGS) -fPIC -shared $(shell $(PKG_CONFIG) --cflags \
 	    p11-kit-1) -o $@ $< -ldl
 
+# The agent killed right after a given sync (test_records_order.sh).
+# Never instrumented: it is preloaded into instrumented agents.
+$(KILL_SYNC): tests/kill_after_sync.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $< -ldl
+
 $(UNIT_BINS) $(ROGUE) $(ACME_PROBE) $(HOSTILE):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) -Wl,--start-group \
@@ -346,7 +353,7 @@ deps:
 # minutes), and a fresh token.
 BUILD_JOBS	?= $(shell nproc 2>/dev/null || echo 2)
 test-build: all $(UNIT_BINS) $(ROGUE) $(TEST_CHILD) $(ACME_PROBE) \
-	$(HOSTILE) $(SLOW_P11) $(QUIRKS_P11) fixtures
+	$(HOSTILE) $(SLOW_P11) $(QUIRKS_P11) $(KILL_SYNC) fixtures
 
 # test-run: the suite without the package check (used by asan too).
 test-run:

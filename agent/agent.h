@@ -218,6 +218,9 @@ struct agent {
 	char			*conn_password[CONFIG_MAX_CONNECTORS];
 	size_t			 conn_password_cap[CONFIG_MAX_CONNECTORS];
 	int64_t			 next_orders_tick_ms;
+	/* Issued or revoked orders whose audit record is owed (orders.h). */
+	int			 records_owed;
+	int64_t			 next_owed_ms;
 	/* Due orders left waiting for a free job: taken as one frees. */
 	int			 orders_backlog;
 	int			 connectors_validated;	/* asked once */
@@ -305,6 +308,8 @@ int	order_revoke(struct agent *, const struct order *, int reason,
 	    const char **code, char *err, size_t errlen);
 /* Polls and resumes orders whose time has come (after a restart, too). */
 void	orders_tick(struct agent *, int64_t now_ms);
+/* Writes the records orders owe (orders_set_issued), oldest first. */
+void	orders_pay_records(struct agent *);
 /* Once, when the first child is ready: is each CA there as configured? */
 void	connectors_validate(struct agent *);
 

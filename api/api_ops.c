@@ -214,7 +214,11 @@ reuse_live(struct agent *a, struct api_conn *c, const struct api_request *r,
 	found = orders_find_live(a->orders, (uint32_t)c->uid, r->connector,
 	    r->profile, r->csr, &o);
 	if (found == -1) {
-		api_reply_error(c, "internal", "cannot read orders");
+		if (api_ops_audit(a, c, "order.request", NULL, "failed",
+		    json_pack("{s:s,s:s,s:s}", "connector", r->connector,
+		    "profile", r->profile, "reason", "cannot read orders")) ==
+		    0)
+			api_reply_error(c, "internal", "cannot read orders");
 		return -1;
 	}
 	if (found == 0)
@@ -250,9 +254,62 @@ no_such_connector(struct agent *a, struct api_conn *c,
 }
 
 /*
+ * The request's own record, "received", is written unsynced: the record
+ * that follows it on every path (a refusal, the decision, a failure) is
+ * synced before anything is stored or answered, and its fsync carries
+ * this one to the disk too. One fsync an order fewer, and the order of
+ * the records is unchanged. 0, or -1 after replying "unavailable".
+ */
+static int
+audit_received(struct agent *a, struct api_conn *c, const struct api_request *r)
+{
+	struct audit_actor	 ac;
+	json_t			*d;
+	int			 rc;
+
+	d = json_pack("{s:s,s:s,s:i,s:b,s:i}", "connector", r->connector,
+	    "profile", r->profile, "sans", (int)r->nsans, "wait", r->wait,
+	    "validity_days", (int)r->validity_days);
+	actor_of(c, &ac);
+	rc = audit_append_deferred(a->audit, "order.request", &ac, NULL,
+	    "received", d);
+	json_decref(d);
+	if (rc == -1) {
+		log_error("audit: cannot write order.request for uid %ld: "
+		    "refusing the operation", (long)c->uid);
+		api_reply_error(c, "unavailable", "the audit log cannot be "
+		    "written; operation refused");
+		return -1;
+	}
+	if (a->audit_dirty_ms == 0)	/* agent_audit_tick() as a backstop */
+		a->audit_dirty_ms = monotime_ms();
+	return 0;
+}
+
+struct allowed {
+	struct agent		*a;
+	struct api_conn		*c;
+	const struct api_request *r;
+};
+
+/* The decision on record (synced), with the order's id, before it exists. */
+static int
+record_allowed(void *ctx, const char *id, const struct decision *d,
+    json_t *sans)
+{
+	const struct allowed *w = ctx;
+
+	return api_ops_audit(w->a, w->c, "policy.decision", id, "allowed",
+	    json_pack("{s:s,s:s,s:s,s:b,s:i,s:O}", "connector",
+	    w->r->connector, "profile", w->r->profile, "rule", d->rule,
+	    "approval", d->needs_approval, "validity_days",
+	    (int)d->validity_days, "sans", sans));
+}
+
+/*
  * An order from an enroll (or track) request: audited, decided by the
  * policy, stored and, unless it awaits approval, submitted. 0 with its
- * id, or -1 after replying why not.
+ * id, or -1 after replying why not. Every reply follows a synced record.
  */
 int
 api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
@@ -261,15 +318,13 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 	struct order_ask	 q;
 	struct decision		 d;
 	struct caller		 k;
+	struct allowed		 w = { a, c, r };
 	json_t			*sans = NULL;
 	char			 err[512];
 	int			 rc;
 
 	/* Every request is on record before anything is decided. */
-	if (api_ops_audit(a, c, "order.request", NULL, "received",
-	    json_pack("{s:s,s:s,s:i,s:b,s:i}", "connector", r->connector,
-	    "profile", r->profile, "sans", (int)r->nsans, "wait", r->wait,
-	    "validity_days", (int)r->validity_days)) == -1)
+	if (audit_received(a, c, r) == -1)
 		return -1;
 	if (config_connector(a->cfg, r->connector) == NULL)
 		return no_such_connector(a, c, r);
@@ -286,8 +341,8 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 	q.sans = r->sans;
 	q.nsans = r->nsans;
 	q.validity_days = r->validity_days;
-	switch (order_new(a, &q, (int64_t)time(NULL), &d, &sans, id, err,
-	    sizeof(err))) {
+	switch (order_new(a, &q, (int64_t)time(NULL), &d, &sans,
+	    record_allowed, &w, id, err, sizeof(err))) {
 	case ORDER_NEW_BAD_CSR:
 		if (api_ops_audit(a, c, "order.request", NULL, "refused",
 		    json_pack("{s:s,s:s,s:s}", "connector", r->connector,
@@ -310,25 +365,28 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 			api_reply_error(c, "bad_request", "%s", err);
 		json_decref(sans);
 		return -1;
+	case ORDER_NEW_UNRECORDED:
+		/* record_allowed() replied: nothing was stored. */
+		json_decref(sans);
+		return -1;
 	case ORDER_NEW_STORAGE:
-		/* Storage fails closed: nothing was taken, try again. */
-		api_reply_error(c, "unavailable", "cannot store the order");
+		/*
+		 * Storage fails closed: nothing was taken, try again. An
+		 * allowed decision on record (id set) is followed by why
+		 * its order does not exist.
+		 */
+		if (api_ops_audit(a, c, "order.request", id[0] ? id : NULL,
+		    "failed", json_pack("{s:s,s:s,s:s}", "connector",
+		    r->connector, "profile", r->profile, "reason",
+		    "cannot store the order")) == 0)
+			api_reply_error(c, "unavailable", "cannot store the "
+			    "order");
 		json_decref(sans);
 		return -1;
 	case ORDER_NEW_MADE:
 		break;
 	}
-	rc = api_ops_audit(a, c, "policy.decision", id, "allowed",
-	    json_pack("{s:s,s:s,s:s,s:b,s:i,s:O}", "connector", r->connector,
-	    "profile", r->profile, "rule", d.rule, "approval",
-	    d.needs_approval, "validity_days", (int)d.validity_days, "sans",
-	    sans));
 	json_decref(sans);
-	if (rc == -1) {
-		orders_set_failed(a->orders, id, ORDER_FAILED,
-		    "audit log unavailable");
-		return -1;
-	}
 	if (!d.needs_approval)
 		order_submit(a, id);
 	return 0;

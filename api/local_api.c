@@ -89,6 +89,8 @@ local_api_open(struct agent *a, int check_only, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot write the audit log");
 		return -1;
 	}
+	/* What the last run stored but could not record, recorded first. */
+	orders_pay_records(a);
 	if ((fd = activation_fd(cfg->api_socket, err, errlen)) == -2)
 		return -1;
 	if (fd >= 0)

@@ -30,12 +30,13 @@
  * Each record is fsync'ed before audit_append() returns. A record that
  * cannot be written makes the caller refuse what it was about to do.
  * audit_append_deferred() is for the one high-rate event, a granted
- * signature: the record is written (it survives a crash of the agent)
- * but fsync'ed with the next synced record or by audit_sync(), which
- * the agent calls within AUDIT_SYNC_MS. Only a crash of the kernel or
- * a power cut inside that window can lose such records; the head is
- * rewritten only after the sync, so it never claims what the disk
- * lacks. (SECURITY.md, "Audit log".)
+ * signature, and for a record a synced one follows at once (an order's
+ * request, before its decision): the record is written (it survives a
+ * crash of the agent) but fsync'ed with the next synced record or by
+ * audit_sync(), which the agent calls within AUDIT_SYNC_MS. Only a
+ * crash of the kernel or a power cut inside that window can lose such
+ * records; the head is rewritten only after the sync, so it never
+ * claims what the disk lacks. (SECURITY.md, "Deferred records".)
  *
  * FILE.head ("SEQ HASH", rewritten after each record) records where the
  * log ends: the chain cannot show records cut from the end, the head

@@ -78,16 +78,95 @@ order_changed(struct agent *a, const char *id)
 		a->order_changed(a, id);
 }
 
+/*
+ * Records before state (SECURITY.md): an outcome is on record before the
+ * order's state says so. A crash between the two leaves the order as it
+ * was, so it is asked about again and its outcome recorded twice; the
+ * other way round would leave an outcome no record ever tells of.
+ */
 static void
 finish(struct agent *a, const char *id, enum order_state to, const char *why)
 {
 	const char *name = order_state_name(to);
 
-	orders_set_failed(a->orders, id, to, why);
 	agent_audit(a, "ca.result", id, name, json_pack("{s:s}", "error",
 	    why));
+	orders_set_failed(a->orders, id, to, why);
 	log_warn("order %s: %s: %s", id, name, why);
 	order_changed(a, id);
+}
+
+/*
+ * The record an issued order owes (orders_set_issued), then paid. A
+ * record that cannot be written stays owed: orders_pay_records() writes
+ * it, "recovered", once the log can be written again or after a crash.
+ */
+static void
+record_issued(struct agent *a, const char *id, const char *cert,
+    const char *serial, const char *handle, const char *connector,
+    const char *note, int recovered)
+{
+	char	fp[65];
+	json_t	*detail = json_pack("{s:s,s:s,s:s}", "serial", serial ?
+		    serial : "", "handle", handle ? handle : "", "connector",
+		    connector ? connector : "");
+
+	/* What a receipt is checked against: this certificate's hash. */
+	if (detail != NULL && cert != NULL && cert_sha256(cert, fp) == 0)
+		json_object_set_new(detail, "cert_sha256", json_string(fp));
+	if (detail != NULL && note != NULL && note[0] != '\0')
+		json_object_set_new(detail, "note", json_string(note));
+	if (detail != NULL && recovered)
+		json_object_set_new(detail, "recovered", json_true());
+	if (agent_audit(a, "ca.result", id, order_state_name(ORDER_ISSUED),
+	    detail) == 0)
+		orders_record_paid(a->orders, id);
+	else
+		a->records_owed = 1;
+}
+
+static void
+record_revoked(struct agent *a, const char *id, const char *reason,
+    int recovered)
+{
+	json_t *detail = json_pack("{s:s}", "reason", reason ? reason : "");
+
+	if (detail != NULL && recovered)
+		json_object_set_new(detail, "recovered", json_true());
+	if (agent_audit(a, "ca.revoke", id, "ok", detail) == 0)
+		orders_record_paid(a->orders, id);
+	else
+		a->records_owed = 1;
+}
+
+static int
+pay_cb(const struct order *o, void *arg)
+{
+	struct agent *a = arg;
+
+	if (o->state == ORDER_ISSUED)
+		record_issued(a, o->id, o->cert_pem, o->serial, o->ca_handle,
+		    o->connector, NULL, 1);
+	else if (o->state == ORDER_REVOKED)
+		record_revoked(a, o->id, o->revoke_reason, 1);
+	else
+		orders_record_paid(a->orders, o->id);	/* nothing to tell */
+	if (a->records_owed)
+		return 1;	/* the log is down: the rest next time */
+	log_warn("order %s: its %s record was owed (the agent stopped, or "
+	    "the audit log could not be written); written now", o->id,
+	    order_state_name(o->state));
+	return 0;
+}
+
+void
+orders_pay_records(struct agent *a)
+{
+	if (a->orders == NULL || a->audit == NULL)
+		return;
+	a->records_owed = 0;
+	if (orders_list_owed(a->orders, pay_cb, a) == -1)
+		a->records_owed = 1;
 }
 
 static void	on_ca_done(struct agent *, struct job *,
@@ -191,8 +270,6 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
     const struct ipc_ca_result *r)
 {
 	char	err[256], cert[IPC_MAX_CERT + 1], chain[IPC_MAX_CHAIN + 1];
-	char	fp[65];
-	json_t	*detail;
 	int64_t	now = (int64_t)time(NULL);
 
 	switch (r->outcome) {
@@ -201,23 +278,15 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		cert[r->cert_len] = '\0';
 		memcpy(chain, r->chain, r->chain_len);
 		chain[r->chain_len] = '\0';
+		/* Stored first, owing its record: never lost for a record. */
 		if (orders_set_issued(a->orders, o->id, cert, chain,
 		    r->serial, r->handle[0] ? r->handle : NULL,
 		    r->renew_id[0] ? r->renew_id : NULL) == -1) {
 			log_error("order %s: cannot store the certificate", o->id);
 			return;
 		}
-		detail = json_pack("{s:s,s:s,s:s}", "serial", r->serial,
-		    "handle", r->handle, "connector", o->connector);
-		/* What a receipt is checked against: this certificate's hash. */
-		if (detail != NULL && cert_sha256(cert, fp) == 0)
-			json_object_set_new(detail, "cert_sha256",
-			    json_string(fp));
-		if (detail != NULL && r->message[0] != '\0')
-			json_object_set_new(detail, "note",
-			    json_string(r->message));
-		agent_audit(a, "ca.result", o->id, order_state_name(ORDER_ISSUED),
-		    detail);
+		record_issued(a, o->id, cert, r->serial, r->handle,
+		    o->connector, r->message, 0);
 		log_info("order %s: issued, serial %s", o->id, r->serial);
 		/* Issued, with a note: so far only a chain that is missing. */
 		if (r->message[0] != '\0')
@@ -235,11 +304,11 @@ handle_result(struct agent *a, const struct order *o, uint8_t action,
 		orders_record_attempt(a->orders, o->id, now +
 		    backoff_s(a, o, r->retry_after_s), NULL);
 		if (o->state == ORDER_SUBMITTING) {
-			orders_set_state(a->orders, o->id, ORDER_SUBMITTING,
-			    ORDER_PENDING, err, sizeof(err));
 			agent_audit(a, "ca.result", o->id,
 			    order_state_name(ORDER_PENDING),
 			    json_pack("{s:s}", "handle", r->handle));
+			orders_set_state(a->orders, o->id, ORDER_SUBMITTING,
+			    ORDER_PENDING, err, sizeof(err));
 		}
 		/* Those waiting learn when the CA is asked next. */
 		order_changed(a, o->id);
@@ -362,6 +431,11 @@ due_cb(const struct order *o, void *arg)
 void
 orders_tick(struct agent *a, int64_t now_ms)
 {
+	/* Records owed (after a restart, or the log was down): no child needed. */
+	if (a->records_owed && now_ms >= a->next_owed_ms) {
+		a->next_owed_ms = now_ms + TICK_MS;
+		orders_pay_records(a);
+	}
 	if (!a->child.ready)
 		return;
 	if (now_ms >= a->next_orders_tick_ms) {
@@ -390,12 +464,14 @@ on_revoke_done(struct agent *a, struct job *j, const struct ipc_ca_result *r,
 	char		 msg[IPC_MAX_STR + 64];
 
 	if (r != NULL && r->outcome == CA_REVOKED) {
+		/* Stored first, owing its record, as an issued certificate. */
 		if (orders_set_revoked(a->orders, j->order,
 		    api_reason_name(j->reason)) == -1)
 			log_error("order %s: cannot record the revocation",
 			    j->order);
-		agent_audit(a, "ca.revoke", j->order, "ok", json_pack("{s:s}",
-		    "reason", api_reason_name(j->reason)));
+		else
+			record_revoked(a, j->order, api_reason_name(j->reason),
+			    0);
 		log_info("order %s: revoked (%s)", j->order,
 		    api_reason_name(j->reason));
 		order_changed(a, j->order);

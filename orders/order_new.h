@@ -4,8 +4,11 @@
  * policy's decision, the connector kind's validity rule, then the order
  * stored as received or awaiting approval. What each caller does around
  * it differs and stays with it: the local API audits the request and the
- * decision and replies; tracking records why a renewal could not be
- * made. Neither submits before it has recorded the decision.
+ * decision and replies; tracking records the renewal, or why it could
+ * not be made. Both record an allowed decision through the record
+ * callback, which runs with the new order's id before the order is
+ * stored: no order exists, even after a crash, whose decision the audit
+ * log does not hold (SECURITY.md, "Records before state").
  */
 #ifndef HSMAGENT_ORDER_NEW_H
 #define HSMAGENT_ORDER_NEW_H
@@ -40,17 +43,29 @@ enum order_new_result {
 	ORDER_NEW_DENIED,	/* d says why (d->code, d->reason) */
 	ORDER_NEW_VALIDITY,	/* err: what the connector cannot issue */
 	ORDER_NEW_STORAGE,	/* err: orders.db refused the write */
+	ORDER_NEW_UNRECORDED,	/* the record callback failed: nothing stored */
 };
 
 /*
- * Decides and stores. d is the policy's decision (allowed or not: the
- * caller audits it); *sans (a JSON array, the caller's reference) the
- * names the order is for: those asked for, else the CSR's. On
- * ORDER_NEW_MADE id (ORDER_ID_LEN + 1 bytes) is the new order's.
+ * Puts an allowed decision on record for the order id, synced: 0, or -1
+ * and the order is not stored (the callback says why to whom it must).
+ */
+typedef int	(*order_record_fn)(void *ctx, const char *id,
+		    const struct decision *, json_t *sans);
+
+/*
+ * Decides, records and stores. d is the policy's decision (a refusal is
+ * the caller's to audit; an allowed one goes to record(ctx, ...) before
+ * the order is stored); *sans (a JSON array, the caller's reference) the
+ * names the order is for: those asked for, else the CSR's. id
+ * (ORDER_ID_LEN + 1 bytes) is the new order's on ORDER_NEW_MADE, and on
+ * ORDER_NEW_STORAGE when its decision was recorded before the store
+ * failed (else empty): the caller then records that it was not made.
  */
 enum order_new_result order_new(struct agent *, const struct order_ask *,
-	    int64_t now, struct decision *d, json_t **sans, char *id,
-	    char *err, size_t errlen);
+	    int64_t now, struct decision *d, json_t **sans,
+	    order_record_fn record, void *ctx, char *id, char *err,
+	    size_t errlen);
 
 /* ["dns:a", "ip:b", ...] of n names, a new reference. */
 json_t	*order_sans_json(const struct san *, size_t n);

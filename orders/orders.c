@@ -107,11 +107,21 @@ done(struct orders *o, sqlite3_stmt *st)
  */
 #define ORDERS_DUE_INDEX \
     "DROP INDEX IF EXISTS orders_state;" \
-    "CREATE INDEX IF NOT EXISTS orders_due ON orders (state, next_poll);"
+    "CREATE INDEX IF NOT EXISTS orders_due ON orders (state, next_poll);" \
+    ORDERS_OWED_INDEX
+
+/*
+ * The orders whose change of state (issued, revoked) is stored but whose
+ * audit record is not yet known to be written (record_owed): a partial
+ * index, so that finding them reads nothing while there are none.
+ */
+#define ORDERS_OWED_INDEX \
+    "CREATE INDEX IF NOT EXISTS orders_owed ON orders (id) " \
+    "WHERE record_owed = 1;"
 
 static const char schema[] =
     "CREATE TABLE schema_version (version INTEGER NOT NULL);"
-    "INSERT INTO schema_version VALUES (2);"
+    "INSERT INTO schema_version VALUES (3);"
     "CREATE TABLE orders ("
     " id TEXT PRIMARY KEY NOT NULL,"
     " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
@@ -123,7 +133,8 @@ static const char schema[] =
     " attempts INTEGER NOT NULL DEFAULT 0,"
     " next_poll INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
     " cert_pem TEXT, chain_pem TEXT, serial TEXT, revoke_reason TEXT,"
-    " poll_since INTEGER NOT NULL DEFAULT 0, ca_renew_id TEXT);"
+    " poll_since INTEGER NOT NULL DEFAULT 0, ca_renew_id TEXT,"
+    " record_owed INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX orders_uid ON orders (uid, created);"
     "CREATE INDEX orders_serial ON orders (serial);"
     ORDERS_DUE_INDEX
@@ -135,10 +146,16 @@ static const char upgrade_v2[] =
     TRACKED_TABLE
     "UPDATE schema_version SET version = 2;";
 
+/* Version 2 to 3: the audit record an order's last change still owes. */
+static const char upgrade_v3[] =
+    "ALTER TABLE orders ADD COLUMN record_owed INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE schema_version SET version = 3;";
+
 #define COLUMNS	"id, created, updated, uid, gid, pid, user, connector, " \
 	"profile, rule, csr_pem, sans_json, validity_days, state, " \
 	"approver_uid, ca_handle, attempts, next_poll, last_error, cert_pem, " \
-	"chain_pem, serial, revoke_reason, poll_since, ca_renew_id"
+	"chain_pem, serial, revoke_reason, poll_since, ca_renew_id, " \
+	"record_owed"
 
 /* The one name table of the states: orders.db, the API, metrics. */
 static const char *const state_names[ORDER_STATES] = {
@@ -243,11 +260,13 @@ check_schema(struct orders *o, char *err, size_t errlen)
 	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	if (version == 1) {
-		if (exec(o, "BEGIN") == -1 || exec(o, upgrade_v2) == -1 ||
+	/* Older versions are brought up to this one, a step at a time. */
+	if (version == 1 || version == 2) {
+		if (exec(o, "BEGIN") == -1 || (version == 1 &&
+		    exec(o, upgrade_v2) == -1) || exec(o, upgrade_v3) == -1 ||
 		    exec(o, "COMMIT") == -1) {
 			snprintf(err, errlen, "cannot upgrade the schema from "
-			    "version 1: %s", sqlite3_errmsg(o->db));
+			    "version %d: %s", version, sqlite3_errmsg(o->db));
 			(void)exec(o, "ROLLBACK");
 			return -1;
 		}
@@ -416,6 +435,7 @@ row_to_order(sqlite3_stmt *st, struct order *o)
 	o->revoke_reason = db_col_str(st, 22);
 	o->poll_since = sqlite3_column_int64(st, 23);
 	o->ca_renew_id = db_col_str(st, 24);
+	o->record_owed = sqlite3_column_int(st, 25) != 0;
 }
 
 void
@@ -427,8 +447,8 @@ db_bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
 }
 
-static int
-new_id(char out[ORDER_ID_LEN + 1])
+int
+orders_new_id(char out[ORDER_ID_LEN + 1])
 {
 	unsigned char r[ORDER_ID_LEN / 2];
 
@@ -454,8 +474,14 @@ orders_create(struct orders *o, struct order *ord, char *err, size_t errlen)
 		    "awaiting_approval, not %s", order_state_name(ord->state));
 		return -1;
 	}
-	if (new_id(ord->id) == -1) {
+	if (ord->id[0] == '\0' && orders_new_id(ord->id) == -1) {
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -1;
+	}
+	if (strlen(ord->id) != ORDER_ID_LEN ||
+	    strspn(ord->id, "0123456789abcdef") != ORDER_ID_LEN) {
+		snprintf(err, errlen, "not an order id: \"%.*s\"",
+		    ORDER_ID_LEN + 1, ord->id);
 		return -1;
 	}
 	ord->created = ord->updated = (int64_t)time(NULL);
@@ -640,9 +666,16 @@ orders_set_ca_handle(struct orders *o, const char *id, const char *handle,
  * between threads, SQLITE_OPEN_FULLMUTEX); a level that cannot be set
  * back leaves the database refused (orders_healthy) rather than unsynced.
  */
-int
-orders_record_attempt(struct orders *o, const char *id, int64_t next_poll,
-    const char *last_error)
+/*
+ * update() committed at synchronous=NORMAL: in WAL mode a crash cannot
+ * corrupt what was synced, but the change itself may be rolled back by
+ * a power cut; the next synced change carries it to the disk. For
+ * bookkeeping whose loss costs only a repeat (a poll's next time, a
+ * record written once more). The number of rows changed, or -1.
+ */
+static int
+update_unsynced(struct orders *o, const char *sql, const char *id,
+    const char *s3, int64_t i6)
 {
 	sqlite3_mutex	*m = sqlite3_db_mutex(o->db);
 	int		 n;
@@ -652,9 +685,7 @@ orders_record_attempt(struct orders *o, const char *id, int64_t next_poll,
 		sqlite3_mutex_leave(m);
 		return -1;
 	}
-	n = update(o, "UPDATE orders SET attempts = attempts + 1, "
-	    "next_poll = ?6, last_error = ?3, updated = ?2 WHERE id = ?1", id,
-	    last_error, NULL, NULL, next_poll);
+	n = update(o, sql, id, s3, NULL, NULL, i6);
 	if (exec(o, "PRAGMA synchronous=FULL") == -1) {
 		o->sync_lost = 1;
 		log_error("%s: cannot restore synchronous=FULL: %s; refusing "
@@ -662,7 +693,16 @@ orders_record_attempt(struct orders *o, const char *id, int64_t next_poll,
 		n = -1;
 	}
 	sqlite3_mutex_leave(m);
-	return n == 1 ? 0 : -1;
+	return n;
+}
+
+int
+orders_record_attempt(struct orders *o, const char *id, int64_t next_poll,
+    const char *last_error)
+{
+	return update_unsynced(o, "UPDATE orders SET attempts = attempts + 1, "
+	    "next_poll = ?6, last_error = ?3, updated = ?2 WHERE id = ?1", id,
+	    last_error, next_poll) == 1 ? 0 : -1;
 }
 
 int
@@ -675,6 +715,7 @@ orders_set_issued(struct orders *o, const char *id, const char *cert,
 
 	/* One transaction, so one sync, for all the CA's answer says. */
 	if ((st = prep(o, "UPDATE orders SET state = 'issued', "
+	    "record_owed = 1, "
 	    "cert_pem = ?3, chain_pem = ?4, serial = ?5, updated = ?2, "
 	    "ca_handle = coalesce(?6, ca_handle), ca_renew_id = coalesce(?7, "
 	    "ca_renew_id), next_poll = 0 WHERE id = ?1 AND state IN "
@@ -708,9 +749,18 @@ int
 orders_set_revoked(struct orders *o, const char *id, const char *reason)
 {
 	return update(o, "UPDATE orders SET state = 'revoked', "
+	    "record_owed = 1, "
 	    "revoke_reason = ?3, updated = ?2 WHERE id = ?1 AND state = "
 	    "'issued'", id, reason, NULL, NULL, 0) == 1 ? 0 : -1;
 }
+
+int
+orders_record_paid(struct orders *o, const char *id)
+{
+	return update_unsynced(o, "UPDATE orders SET record_owed = 0 WHERE "
+	    "id = ?1 AND record_owed = 1", id, NULL, 0) == -1 ? -1 : 0;
+}
+
 
 static int
 iterate(struct orders *db, sqlite3_stmt *st,
@@ -768,6 +818,18 @@ orders_list_resumable(struct orders *o, int64_t due_by,
 	    "BETWEEN 0 AND ?1 ORDER BY next_poll, created, rowid")) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, due_by);
+	return iterate(o, st, cb, arg);
+}
+
+int
+orders_list_owed(struct orders *o, int (*cb)(const struct order *, void *),
+    void *arg)
+{
+	sqlite3_stmt *st;
+
+	if ((st = prep(o, "SELECT " COLUMNS " FROM orders WHERE "
+	    "record_owed = 1 ORDER BY updated, id")) == NULL)
+		return -1;
 	return iterate(o, st, cb, arg);
 }
 

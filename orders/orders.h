@@ -37,7 +37,7 @@ const char	*order_state_name(enum order_state);
 enum order_state order_state_of(const char *s);
 /* issued, rejected, failed, revoked (and unknown): nothing more happens. */
 int		 order_state_final(enum order_state);
-#define ORDERS_SCHEMA_VERSION	2	/* 1 is upgraded in place */
+#define ORDERS_SCHEMA_VERSION	3	/* 1 and 2 are upgraded in place */
 
 struct order {
 	char		 id[ORDER_ID_LEN + 1];
@@ -60,6 +60,7 @@ struct order {
 	char		*cert_pem, *chain_pem, *serial;
 	char		*revoke_reason;
 	int64_t		 poll_since;		/* the deadline counts from here */
+	int		 record_owed;		/* see orders_set_issued */
 };
 
 struct orders;
@@ -76,8 +77,16 @@ void		 db_bind_text(struct sqlite3_stmt *, int, const char *);
 char		*db_col_str(struct sqlite3_stmt *, int);
 
 /*
- * Stores a new order: fills id, created, updated; its state is
- * ORDER_RECEIVED or ORDER_AWAITING_APPROVAL, as the caller set it.
+ * A new order's id, from the kernel's RNG: 0, or -1 (errno set). Made
+ * before the order is stored, so that the policy's decision can be on
+ * record, with the id, before the order exists (order_new.c).
+ */
+int	orders_new_id(char out[ORDER_ID_LEN + 1]);
+/*
+ * Stores a new order: fills created and updated, and id unless the
+ * caller set it (then ORDER_ID_LEN lowercase hex, from orders_new_id);
+ * its state is ORDER_RECEIVED or ORDER_AWAITING_APPROVAL, as the caller
+ * set it.
  */
 int	orders_create(struct orders *, struct order *, char *err,
 	    size_t errlen);
@@ -96,7 +105,15 @@ int	orders_set_ca_handle(struct orders *, const char *id,
 	    const char *handle, const char *renew_id);
 int	orders_record_attempt(struct orders *, const char *id,
 	    int64_t next_poll, const char *last_error);
-/* handle, renew_id: the CA's, stored in the same write (NULL: kept). */
+/*
+ * handle, renew_id: the CA's, stored in the same write (NULL: kept).
+ * Issued and revoked orders owe their audit record (record_owed) until
+ * orders_record_paid(): the certificate is stored before the record is
+ * written, never lost for a record, and a record still owed after a
+ * crash or while the log was down is written later from the row
+ * (order_flow.c, orders_pay_records). SECURITY.md, "Records before
+ * state".
+ */
 int	orders_set_issued(struct orders *, const char *id, const char *cert,
 	    const char *chain, const char *serial, const char *handle,
 	    const char *renew_id);
@@ -105,6 +122,11 @@ int	orders_set_failed(struct orders *, const char *id,
 	    enum order_state to, const char *last_error);
 int	orders_set_revoked(struct orders *, const char *id,
 	    const char *reason);
+/* The owed record is written: committed unsynced (a repeat if lost). */
+int	orders_record_paid(struct orders *, const char *id);
+/* The orders that owe their record, oldest change first. */
+int	orders_list_owed(struct orders *,
+	    int (*cb)(const struct order *, void *), void *arg);
 /*
  * At a connector's deadline polling stops (next_poll -1, why in
  * last_error) but the order stays where it is; resuming starts a new

@@ -129,6 +129,25 @@ stored_sans(const char *json, size_t *n)
 	return s;
 }
 
+struct renewal {
+	struct agent		*a;
+	const struct tracked	*t;
+};
+
+/* The renewal on record, with its order's id, before that order exists. */
+static int
+record_renewal(void *ctx, const char *id, const struct decision *d,
+    json_t *sans)
+{
+	const struct renewal *w = ctx;
+
+	(void)sans;
+	return agent_audit(w->a, "track.renew", w->t->name, "submitted",
+	    json_pack("{s:s,s:s,s:b,s:I}", "order", id, "rule", d->rule,
+	    "approval", d->needs_approval, "owner_uid",
+	    (json_int_t)w->t->uid));
+}
+
 /*
  * A new order for t, decided by the policy as if its owner asked now.
  * 0 (order made; submitted unless it needs approval) or -1 with why.
@@ -142,6 +161,7 @@ new_order(struct agent *a, const struct tracked *t, int64_t now, char *id,
 	struct caller		 k;
 	struct order_ask	 q;
 	struct decision		 d;
+	struct renewal		 w = { a, t };
 	struct san		*sans = NULL;
 	json_t			*names = NULL;
 	char			 err[256];
@@ -170,7 +190,8 @@ new_order(struct agent *a, const struct tracked *t, int64_t now, char *id,
 		goto out;
 	}
 	q.sans = sans;
-	switch (order_new(a, &q, now, &d, &names, id, err, sizeof(err))) {
+	switch (order_new(a, &q, now, &d, &names, record_renewal, &w, id, err,
+	    sizeof(err))) {
 	case ORDER_NEW_BAD_CSR:
 		snprintf(why, whylen, "the stored CSR: %s", err);
 		goto out;
@@ -182,7 +203,11 @@ new_order(struct agent *a, const struct tracked *t, int64_t now, char *id,
 		snprintf(why, whylen, "%s", err);
 		goto out;
 	case ORDER_NEW_STORAGE:
-		snprintf(why, whylen, "cannot store the order");
+		snprintf(why, whylen, "cannot store the order%s%s", id[0] ?
+		    " " : "", id);
+		goto out;
+	case ORDER_NEW_UNRECORDED:
+		snprintf(why, whylen, "the audit log cannot be written");
 		goto out;
 	case ORDER_NEW_MADE:
 		break;
@@ -191,9 +216,6 @@ new_order(struct agent *a, const struct tracked *t, int64_t now, char *id,
 		snprintf(why, whylen, "cannot store the order");
 		goto out;
 	}
-	agent_audit(a, "track.renew", t->name, "submitted", json_pack(
-	    "{s:s,s:s,s:b,s:I}", "order", id, "rule", d.rule, "approval",
-	    d.needs_approval, "owner_uid", (json_int_t)t->uid));
 	log_info("tracked %s: renewal order %s", t->name, id);
 	if (!d.needs_approval)
 		order_submit(a, id);

@@ -514,8 +514,9 @@ count_syncs(int on)
 }
 
 /*
- * A poll's bookkeeping reaches the disk with the next synced change, not
- * with a sync of its own; every other change still syncs.
+ * A poll's bookkeeping, and the note that an owed record was written,
+ * reach the disk with the next synced change, not with a sync of their
+ * own; every other change still syncs.
  */
 static void
 test_attempt_unsynced(void **state)
@@ -558,6 +559,17 @@ test_attempt_unsynced(void **state)
 	syncs = 0;
 	assert_int_equal(orders_set_ca_handle(o, ord.id, "h-1", NULL), 0);
 	assert_true(syncs >= 1);
+	/* Issued syncs; paying the record it owes does not. */
+	syncs = 0;
+	assert_int_equal(orders_set_issued(o, ord.id, "C", "", "01", NULL,
+	    NULL), 0);
+	assert_true(syncs >= 1);
+	syncs = 0;
+	assert_int_equal(orders_record_paid(o, ord.id), 0);
+	assert_int_equal(syncs, 0);
+	assert_int_equal(orders_get(o, ord.id, &got), 1);
+	assert_int_equal(got.record_owed, 0);
+	order_free(&got);
 	assert_true(orders_healthy(o));
 	orders_close(o);
 	count_syncs(0);
@@ -574,13 +586,18 @@ test_schema_checks(void **state)
 	struct order	 a, b;
 
 	(void)state;
-	/* Version 1 (no ca_renew_id) is upgraded in place, orders kept. */
+	/*
+	 * Version 1 (no ca_renew_id, no record_owed) is upgraded in place,
+	 * orders kept.
+	 */
 	o = open_db();
 	new_order(o, &a, 1000, NULL);
 	orders_close(o);
 	snprintf(path, sizeof(path), "%s/orders.db", dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "ALTER TABLE orders DROP COLUMN "
+	assert_int_equal(sqlite3_exec(db, "DROP INDEX orders_owed; "
+	    "ALTER TABLE orders DROP COLUMN record_owed; "
+	    "ALTER TABLE orders DROP COLUMN "
 	    "ca_renew_id; DROP TABLE tracked; UPDATE schema_version SET "
 	    "version = 1", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -594,11 +611,31 @@ test_schema_checks(void **state)
 	/* The tracked table came with the upgrade. */
 	assert_int_equal(sqlite3_exec(orders_sqlite(o), "SELECT count(*) FROM "
 	    "tracked", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(b.record_owed, 0);
+	orders_close(o);
+	/* Version 2 (no record_owed): the column added, nothing owed. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP INDEX orders_owed; "
+	    "ALTER TABLE orders DROP COLUMN record_owed; UPDATE "
+	    "schema_version SET version = 2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	o = open_db();
+	assert_int_equal(orders_get(o, a.id, &b), 1);
+	assert_int_equal(b.record_owed, 0);
+	assert_string_equal(b.ca_handle, "56");
+	order_free(&b);
+	assert_int_equal(orders_set_state(o, a.id, ORDER_RECEIVED,
+	    ORDER_SUBMITTING, err, sizeof(err)), 1);
+	assert_int_equal(orders_set_issued(o, a.id, "C", "", "01", NULL, NULL),
+	    0);
+	assert_int_equal(orders_get(o, a.id, &b), 1);
+	assert_int_equal(b.record_owed, 1);
+	order_free(&b);
 	orders_close(o);
 	/* A newer schema is refused. */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET "
-	    "version = 3", NULL, NULL, NULL), SQLITE_OK);
+	    "version = 4", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_null(orders_open(dir, err, sizeof(err)));
 	assert_non_null(strstr(err, "newer hsmagent"));
@@ -755,6 +792,120 @@ test_find_live(void **state)
 	orders_close(o);
 }
 
+/*
+ * An id chosen before the order is stored (the decision is recorded
+ * with it first): kept as given, refused when it is not one of ours or
+ * is taken, and nothing stored then.
+ */
+static void
+test_chosen_id(void **state)
+{
+	struct orders	*o = open_db();
+	struct order	 a, b, got;
+	char		 err[256];
+	int		 n = 0, before = 0;
+
+	(void)state;
+	assert_int_equal(orders_list(o, -1, 1000, count_cb, &before), 0);
+	memset(&a, 0, sizeof(a));
+	a.connector = "entrust";
+	a.profile = "server";
+	a.csr_pem = "PEM";
+	assert_int_equal(orders_new_id(a.id), 0);
+	b = a;
+	assert_int_equal(orders_create(o, &a, err, sizeof(err)), 0);
+	assert_int_equal(orders_get(o, b.id, &got), 1);
+	assert_string_equal(got.id, b.id);
+	order_free(&got);
+	/* Taken. */
+	assert_int_equal(orders_create(o, &b, err, sizeof(err)), -1);
+	/* Not sixteen lowercase hex digits. */
+	snprintf(b.id, sizeof(b.id), "%s", "0123456789ABCDEF");
+	assert_int_equal(orders_create(o, &b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not an order id"));
+	snprintf(b.id, sizeof(b.id), "%s", "0123456789abcde");
+	assert_int_equal(orders_create(o, &b, err, sizeof(err)), -1);
+	snprintf(b.id, sizeof(b.id), "%s", "../../etc/passw");
+	assert_int_equal(orders_create(o, &b, err, sizeof(err)), -1);
+	assert_int_equal(orders_list(o, -1, 1000, count_cb, &n), 0);
+	assert_int_equal(n, before + 1);
+	orders_close(o);
+}
+
+/* What the tests before this one left owed: paid, for a clean slate. */
+static int
+pay_cb(const struct order *ord, void *arg)
+{
+	return orders_record_paid(arg, ord->id);
+}
+
+static int
+owed_cb(const struct order *ord, void *arg)
+{
+	char *ids = arg;
+
+	strcat(ids, ord->id);
+	strcat(ids, ord->state == ORDER_ISSUED ? ":issued " : ":revoked ");
+	return 0;
+}
+
+/*
+ * Issued and revoked orders owe their audit record until it is paid;
+ * paying is committed unsynced (a repeat if a power cut takes it, never
+ * a sync on the path), and nothing else owes one.
+ */
+static void
+test_record_owed(void **state)
+{
+	struct orders	*o = open_db();
+	struct order	 a, b, c, got;
+	char		 err[256], ids[256] = "", want[256];
+
+	(void)state;
+	assert_int_equal(orders_list_owed(o, pay_cb, o), 0);
+	new_order(o, &a, 7, NULL);
+	new_order(o, &b, 7, NULL);
+	new_order(o, &c, 7, NULL);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(orders_set_state(o, i ? b.id : a.id,
+		    ORDER_RECEIVED, ORDER_SUBMITTING, err, sizeof(err)), 1);
+	/* Neither a new order nor a failed one owes anything here. */
+	assert_int_equal(orders_set_failed(o, c.id, ORDER_FAILED, "x"), 0);
+	assert_int_equal(orders_list_owed(o, owed_cb, ids), 0);
+	assert_string_equal(ids, "");
+	assert_int_equal(orders_set_issued(o, a.id, "CERT", "", "0a", "h",
+	    NULL), 0);
+	assert_int_equal(orders_set_issued(o, b.id, "CERT", "", "0b", NULL,
+	    NULL), 0);
+	assert_int_equal(orders_list_owed(o, owed_cb, ids), 0);
+	snprintf(want, sizeof(want), "%s:issued %s:issued ", a.id, b.id);
+	/* Oldest change first; the same second orders by id. */
+	if (strcmp(a.id, b.id) > 0)
+		snprintf(want, sizeof(want), "%s:issued %s:issued ", b.id,
+		    a.id);
+	assert_string_equal(ids, want);
+	assert_int_equal(orders_record_paid(o, a.id), 0);
+	assert_int_equal(orders_get(o, a.id, &got), 1);
+	assert_int_equal(got.record_owed, 0);
+	order_free(&got);
+	/* Paying twice, or for an order that owes nothing, is a no-op. */
+	assert_int_equal(orders_record_paid(o, a.id), 0);
+	assert_int_equal(orders_record_paid(o, c.id), 0);
+	assert_int_equal(orders_record_paid(o, b.id), 0);
+	assert_int_equal(orders_set_revoked(o, a.id, "keyCompromise"), 0);
+	ids[0] = '\0';
+	assert_int_equal(orders_list_owed(o, owed_cb, ids), 0);
+	snprintf(want, sizeof(want), "%s:revoked ", a.id);
+	assert_string_equal(ids, want);
+	orders_close(o);
+	/* Owed survives a reopen (what a restart pays). */
+	o = open_db();
+	ids[0] = '\0';
+	assert_int_equal(orders_list_owed(o, owed_cb, ids), 0);
+	assert_string_equal(ids, want);
+	orders_close(o);
+}
+
 static void
 test_latest_chain(void **state)
 {
@@ -772,6 +923,7 @@ test_latest_chain(void **state)
 	a.csr_pem = "PEM";
 	assert_int_equal(orders_create(o, &a, err, sizeof(err)), 0);
 	b = a;
+	b.id[0] = '\0';	/* a new id: a's is taken */
 	assert_int_equal(orders_create(o, &b, err, sizeof(err)), 0);
 	assert_int_equal(orders_set_state(o, a.id, ORDER_RECEIVED, ORDER_SUBMITTING,
 	    err, sizeof(err)), 1);
@@ -800,6 +952,8 @@ main(void)
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_find_live),
 		cmocka_unit_test(test_latest_chain),
+		cmocka_unit_test(test_chosen_id),
+		cmocka_unit_test(test_record_owed),
 		cmocka_unit_test(test_survives_kill),
 		cmocka_unit_test(test_resumable_due),
 		cmocka_unit_test(test_due_reads_only_due),
