@@ -459,7 +459,7 @@ demo: deps
 	BUILD=$(abspath $(BUILD)) bash tests/demo.sh
 
 bench: deps
-	$(MAKE) all $(TEST_CHILD) $(BENCH_BINS)
+	$(MAKE) -j$(BUILD_JOBS) all $(TEST_CHILD) $(BENCH_BINS)
 	BUILD=$(abspath $(BUILD)) bash bench/run.sh
 
 lint:
