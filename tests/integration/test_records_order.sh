@@ -9,7 +9,8 @@
 # (with the stored certificate's hash) or ca.revoke record, written
 # late and marked "recovered" when the crash came between the two. A
 # record that could not be written while the log was away is written
-# once it is back. The chain verifies after every restart.
+# once it is back. The chain verifies after every restart, and the
+# gateway never saw a second enrollment for an order.
 . "$(dirname "$0")/lib.sh"
 
 CLI=$BUILD/hsmagent
@@ -87,9 +88,19 @@ import base64, hashlib, json, sqlite3, sys
 db, log, what, recovered_id = sys.argv[1:5]
 recs = [json.loads(l) for l in open(log, encoding="utf-8")]
 rows = sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
-    "SELECT id, state, cert_pem FROM orders").fetchall()
+    "SELECT id, state, cert_pem, csr_pem FROM orders").fetchall()
+def body(pem):
+    return "".join(l.strip() for l in pem.splitlines() if "-----" not in l)
+# What the gateway was asked: never a second enrollment for an order.
+gw = json.load(open(log.rsplit("/", 2)[0] + "/gw.json"))
+sent = {}
+for e in gw["enrollments"].values():
+    sent[body(e["csr"])] = sent.get(body(e["csr"]), 0) + 1
 bad = []
-for oid, state, cert in rows:
+for oid, state, cert, csr in rows:
+    n = sent.get(body(csr), 0)
+    if n > 1 or (state in ("issued", "revoked") and n != 1):
+        bad.append(f"{oid} ({state}): the gateway saw {n} enrollments for it")
     mine = [r for r in recs if r.get("target") == oid]
     ev = [(r["event"], r["outcome"]) for r in mine]
     if ("policy.decision", "allowed") not in ev:
