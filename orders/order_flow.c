@@ -139,10 +139,25 @@ record_revoked(struct agent *a, const char *id, const char *reason,
 		a->records_owed = 1;
 }
 
+/*
+ * At most this many owed records a tick (each is an fsync): a long
+ * outage of the log leaves many, and paying them must not stall the
+ * loop; the rest follow a second later.
+ */
+#define PAY_PER_TICK	64
+
+struct pay {
+	struct agent	*a;
+	int		 n;
+};
+
 static int
 pay_cb(const struct order *o, void *arg)
 {
-	struct agent *a = arg;
+	struct pay	*p = arg;
+	struct agent	*a = p->a;
+
+	p->n++;
 
 	if (o->state == ORDER_ISSUED)
 		record_issued(a, o->id, o->cert_pem, o->serial, o->ca_handle,
@@ -162,11 +177,15 @@ pay_cb(const struct order *o, void *arg)
 void
 orders_pay_records(struct agent *a)
 {
+	struct pay p = { a, 0 };
+
 	if (a->orders == NULL || a->audit == NULL)
 		return;
 	a->records_owed = 0;
-	if (orders_list_owed(a->orders, pay_cb, a) == -1)
+	if (orders_list_owed(a->orders, PAY_PER_TICK, pay_cb, &p) == -1)
 		a->records_owed = 1;
+	else if (p.n == PAY_PER_TICK)
+		a->records_owed = 1;	/* perhaps more: next tick */
 }
 
 static void	on_ca_done(struct agent *, struct job *,

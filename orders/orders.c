@@ -822,14 +822,15 @@ orders_list_resumable(struct orders *o, int64_t due_by,
 }
 
 int
-orders_list_owed(struct orders *o, int (*cb)(const struct order *, void *),
-    void *arg)
+orders_list_owed(struct orders *o, size_t limit,
+    int (*cb)(const struct order *, void *), void *arg)
 {
 	sqlite3_stmt *st;
 
 	if ((st = prep(o, "SELECT " COLUMNS " FROM orders WHERE "
-	    "record_owed = 1 ORDER BY updated, id")) == NULL)
+	    "record_owed = 1 ORDER BY updated, id LIMIT ?1")) == NULL)
 		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
 	return iterate(o, st, cb, arg);
 }
 

@@ -124,8 +124,8 @@ int	orders_set_revoked(struct orders *, const char *id,
 	    const char *reason);
 /* The owed record is written: committed unsynced (a repeat if lost). */
 int	orders_record_paid(struct orders *, const char *id);
-/* The orders that owe their record, oldest change first. */
-int	orders_list_owed(struct orders *,
+/* The orders that owe their record, oldest change first, at most limit. */
+int	orders_list_owed(struct orders *, size_t limit,
 	    int (*cb)(const struct order *, void *), void *arg);
 /*
  * At a connector's deadline polling stops (next_poll -1, why in

@@ -862,7 +862,7 @@ test_record_owed(void **state)
 	char		 err[256], ids[256] = "", want[256];
 
 	(void)state;
-	assert_int_equal(orders_list_owed(o, pay_cb, o), 0);
+	assert_int_equal(orders_list_owed(o, 1000, pay_cb, o), 0);
 	new_order(o, &a, 7, NULL);
 	new_order(o, &b, 7, NULL);
 	new_order(o, &c, 7, NULL);
@@ -871,19 +871,24 @@ test_record_owed(void **state)
 		    ORDER_RECEIVED, ORDER_SUBMITTING, err, sizeof(err)), 1);
 	/* Neither a new order nor a failed one owes anything here. */
 	assert_int_equal(orders_set_failed(o, c.id, ORDER_FAILED, "x"), 0);
-	assert_int_equal(orders_list_owed(o, owed_cb, ids), 0);
+	assert_int_equal(orders_list_owed(o, 100, owed_cb, ids), 0);
 	assert_string_equal(ids, "");
 	assert_int_equal(orders_set_issued(o, a.id, "CERT", "", "0a", "h",
 	    NULL), 0);
 	assert_int_equal(orders_set_issued(o, b.id, "CERT", "", "0b", NULL,
 	    NULL), 0);
-	assert_int_equal(orders_list_owed(o, owed_cb, ids), 0);
+	assert_int_equal(orders_list_owed(o, 100, owed_cb, ids), 0);
 	snprintf(want, sizeof(want), "%s:issued %s:issued ", a.id, b.id);
 	/* Oldest change first; the same second orders by id. */
 	if (strcmp(a.id, b.id) > 0)
 		snprintf(want, sizeof(want), "%s:issued %s:issued ", b.id,
 		    a.id);
 	assert_string_equal(ids, want);
+	/* At most limit of them, the oldest change first. */
+	ids[0] = '\0';
+	assert_int_equal(orders_list_owed(o, 1, owed_cb, ids), 0);
+	assert_int_equal(strlen(ids), ORDER_ID_LEN + strlen(":issued "));
+	assert_int_equal(strncmp(ids, want, strlen(ids)), 0);
 	assert_int_equal(orders_record_paid(o, a.id), 0);
 	assert_int_equal(orders_get(o, a.id, &got), 1);
 	assert_int_equal(got.record_owed, 0);
@@ -894,14 +899,14 @@ test_record_owed(void **state)
 	assert_int_equal(orders_record_paid(o, b.id), 0);
 	assert_int_equal(orders_set_revoked(o, a.id, "keyCompromise"), 0);
 	ids[0] = '\0';
-	assert_int_equal(orders_list_owed(o, owed_cb, ids), 0);
+	assert_int_equal(orders_list_owed(o, 100, owed_cb, ids), 0);
 	snprintf(want, sizeof(want), "%s:revoked ", a.id);
 	assert_string_equal(ids, want);
 	orders_close(o);
 	/* Owed survives a reopen (what a restart pays). */
 	o = open_db();
 	ids[0] = '\0';
-	assert_int_equal(orders_list_owed(o, owed_cb, ids), 0);
+	assert_int_equal(orders_list_owed(o, 100, owed_cb, ids), 0);
 	assert_string_equal(ids, want);
 	orders_close(o);
 }
