@@ -158,14 +158,16 @@ pay_cb(const struct order *o, void *arg)
 	struct agent	*a = p->a;
 
 	p->n++;
-
 	if (o->state == ORDER_ISSUED)
 		record_issued(a, o->id, o->cert_pem, o->serial, o->ca_handle,
 		    o->connector, NULL, 1);
 	else if (o->state == ORDER_REVOKED)
 		record_revoked(a, o->id, o->revoke_reason, 1);
-	else
-		orders_record_paid(a->orders, o->id);	/* nothing to tell */
+	else {
+		/* Only issued and revoked owe one: nothing to tell. */
+		orders_record_paid(a->orders, o->id);
+		return 0;
+	}
 	if (a->records_owed)
 		return 1;	/* the log is down: the rest next time */
 	log_warn("order %s: its %s record was owed (the agent stopped, or "
