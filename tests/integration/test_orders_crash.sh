@@ -278,4 +278,8 @@ kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
 for ev in order.submit ca.result ca.revoke order.revoke sign.granted; do
 	grep -q "\"event\":\"$ev\"" "$T/state/audit.log" || fail "no $ev record"
 done
-note "audit log intact across two SIGKILLs"
+# Records before state, across every kill above: each order's decision
+# before it was submitted, each outcome on record.
+python3 "$ROOT/tests/integration/records_check.py" "$T/state/orders.db" \
+	"$T/state/audit.log" >"$T/records.out" || fail "orders without their records (above)"
+note "audit log intact across two SIGKILLs; $(cat "$T/records.out")"

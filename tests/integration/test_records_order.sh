@@ -83,52 +83,9 @@ settled() {
 # The log against the database: what every order must have on record.
 check_records() {	# WHAT [ID-THAT-MUST-HAVE-A-RECOVERED-RECORD]
 	"$CLI" audit verify "$T/state/audit.log" >/dev/null || fail "$1: the audit chain does not verify"
-	python3 - "$T/state/orders.db" "$T/state/audit.log" "$1" "${2:-}" <<'EOF' || fail "$1: records missing (above)"
-import base64, hashlib, json, sqlite3, sys
-db, log, what, recovered_id = sys.argv[1:5]
-recs = [json.loads(l) for l in open(log, encoding="utf-8")]
-rows = sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
-    "SELECT id, state, cert_pem, csr_pem FROM orders").fetchall()
-def body(pem):
-    return "".join(l.strip() for l in pem.splitlines() if "-----" not in l)
-# What the gateway was asked: never a second enrollment for an order.
-gw = json.load(open(log.rsplit("/", 2)[0] + "/gw.json"))
-sent = {}
-for e in gw["enrollments"].values():
-    sent[body(e["csr"])] = sent.get(body(e["csr"]), 0) + 1
-bad = []
-for oid, state, cert, csr in rows:
-    n = sent.get(body(csr), 0)
-    if n > 1 or (state in ("issued", "revoked") and n != 1):
-        bad.append(f"{oid} ({state}): the gateway saw {n} enrollments for it")
-    mine = [r for r in recs if r.get("target") == oid]
-    ev = [(r["event"], r["outcome"]) for r in mine]
-    if ("policy.decision", "allowed") not in ev:
-        bad.append(f"{oid} ({state}): no policy.decision allowed on record")
-        continue
-    first_decision = ev.index(("policy.decision", "allowed"))
-    if any(e == "order.submit" for e, _ in ev[:first_decision]):
-        bad.append(f"{oid}: submitted before its decision was on record")
-    if state in ("issued", "revoked"):
-        der = base64.b64decode("".join(l for l in cert.splitlines()
-                                       if "-----" not in l))
-        want = hashlib.sha256(der).hexdigest()
-        got = [r["details"].get("cert_sha256") for r in mine
-               if (r["event"], r["outcome"]) == ("ca.result", "issued")]
-        if want not in got:
-            bad.append(f"{oid}: issued, but no ca.result issued for its certificate ({got})")
-    if state == "revoked" and ("ca.revoke", "ok") not in ev:
-        bad.append(f"{oid}: revoked, but no ca.revoke ok on record")
-    if state in ("failed", "rejected") and ("ca.result", state) not in ev:
-        bad.append(f"{oid}: {state}, but no ca.result {state} on record")
-    if oid == recovered_id and not any(r["details"].get("recovered")
-                                       for r in mine):
-        bad.append(f"{oid}: its owed record was not written at restart")
-if bad:
-    print("\n".join(bad), file=sys.stderr)
-    sys.exit(1)
-print(f"{what}: {len(rows)} orders, every one on record")
-EOF
+	python3 "$ROOT/tests/integration/records_check.py" "$T/state/orders.db" \
+		"$T/state/audit.log" --gw "$T/gw.json" ${2:+--recovered "$2"} ||
+		fail "$1: records missing (above)"
 }
 
 ids=()
