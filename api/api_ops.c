@@ -341,6 +341,7 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 	q.sans = r->sans;
 	q.nsans = r->nsans;
 	q.validity_days = r->validity_days;
+	q.defer_sync = 1;
 	switch (order_new(a, &q, (int64_t)time(NULL), &d, &sans,
 	    record_allowed, &w, id, err, sizeof(err))) {
 	case ORDER_NEW_BAD_CSR:
@@ -389,6 +390,18 @@ api_ops_new_order(struct agent *a, struct api_conn *c, struct api_request *r,
 	json_decref(sans);
 	if (!d.needs_approval)
 		order_submit(a, id);
+	/*
+	 * Stored unsynced: its submission's synced change of state took it
+	 * to the disk (one fdatasync for both). If it was not submitted (no
+	 * free job, no usable credential: it waits as received), it is
+	 * synced here, before anyone is told of it. A sync that fails (the
+	 * disk full or failing: health says so) leaves the order as the
+	 * agent will go on with it, and that is the answer: saying it was
+	 * refused would invite a second order for the same certificate.
+	 */
+	if (orders_sync(a->orders) == -1)
+		log_error("order %s: stored, but not yet synced to the disk",
+		    id);
 	return 0;
 }
 

@@ -129,8 +129,8 @@ health_eval(struct agent *a, json_t *checks, json_t *reasons)
 		    "are refused");
 		check(checks, reasons, &st, "database",
 		    orders_healthy(a->orders) ? HEALTH_OK : HEALTH_DOWN,
-		    "the orders database was moved or deleted: operations "
-		    "are refused");
+		    "the orders database was moved or deleted, or a write "
+		    "to it could not be synced: operations are refused");
 	}
 	tracked = api_track_health(a, now, &expired);
 	json_decref(tracked);

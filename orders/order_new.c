@@ -50,7 +50,8 @@ store(struct agent *a, const struct order_ask *q, struct decision *d,
 	o.sans_json = sans_s;
 	o.validity_days = d->validity_days;
 	o.state = d->needs_approval ? ORDER_AWAITING_APPROVAL : ORDER_RECEIVED;
-	return orders_create(a->orders, &o, err, errlen) == 0 ?
+	return (q->defer_sync && !d->needs_approval ? orders_create_unsynced :
+	    orders_create)(a->orders, &o, err, errlen) == 0 ?
 	    ORDER_NEW_MADE : ORDER_NEW_STORAGE;
 }
 

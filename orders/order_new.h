@@ -35,6 +35,12 @@ struct order_ask {
 	const struct san	*sans;		/* as asked; 0 of them: none */
 	size_t			 nsans;
 	uint32_t		 validity_days;	/* as asked; 0: none */
+	/*
+	 * Stored unsynced unless it awaits approval: the caller submits it
+	 * at once (its synced change of state carries the order to the
+	 * disk) and calls orders_sync() before it answers for it.
+	 */
+	int			 defer_sync;
 };
 
 enum order_new_result {

@@ -32,6 +32,8 @@ struct orders {
 	dev_t	 dev;
 	ino_t	 ino;
 	int	 sync_lost;	/* synchronous=FULL could not be restored */
+	int	 unsynced;	/* committed at NORMAL since the last sync */
+	int	 in_unsynced;	/* between unsynced_begin and _end */
 	/* Prepared once, reset after each use: parsing SQL cost as much as
 	 * running it. Keyed by the SQL text's address (string literals). */
 	struct {
@@ -228,6 +230,17 @@ static int
 exec(struct orders *o, const char *sql)
 {
 	return sqlite3_exec(o->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/*
+ * After a write that changed rows: committed at FULL, its sync of the
+ * WAL took every frame before it too, unsynced ones included.
+ */
+static void
+wrote(struct orders *o)
+{
+	if (!o->in_unsynced && sqlite3_changes(o->db) > 0)
+		o->unsynced = 0;
 }
 
 /* The schema: created on an empty file, checked otherwise. */
@@ -505,8 +518,10 @@ orders_create(struct orders *o, struct order *ord, char *err, size_t errlen)
 	db_bind_text(st, 13, order_state_name(ord->state));
 	rc = sqlite3_step(st);
 	done(o, st);
-	if (rc == SQLITE_DONE)
+	if (rc == SQLITE_DONE) {
+		wrote(o);
 		return 0;
+	}
  dberr:
 	snprintf(err, errlen, "cannot store the order: %s",
 	    sqlite3_errmsg(o->db));
@@ -616,7 +631,10 @@ update(struct orders *o, const char *sql, const char *id, const char *a1,
 	sqlite3_bind_int64(st, 6, n);
 	rc = sqlite3_step(st);
 	done(o, st);
-	return rc == SQLITE_DONE ? sqlite3_changes(o->db) : -1;
+	if (rc != SQLITE_DONE)
+		return -1;
+	wrote(o);
+	return sqlite3_changes(o->db);
 }
 
 int
@@ -667,33 +685,99 @@ orders_set_ca_handle(struct orders *o, const char *id, const char *handle,
  * back leaves the database refused (orders_healthy) rather than unsynced.
  */
 /*
- * update() committed at synchronous=NORMAL: in WAL mode a crash cannot
- * corrupt what was synced, but the change itself may be rolled back by
- * a power cut; the next synced change carries it to the disk. For
- * bookkeeping whose loss costs only a repeat (a poll's next time, a
- * record written once more). The number of rows changed, or -1.
+ * The next statements committed at synchronous=NORMAL (unsynced_begin,
+ * then unsynced_end with their result): in WAL mode a crash cannot
+ * corrupt what was synced, but such a change may be rolled back by a
+ * power cut until the next synced commit, or orders_sync(), carries it
+ * to the disk (the WAL is one file: its fdatasync takes every frame
+ * before). For bookkeeping whose loss costs only a repeat (a poll's
+ * next time, a record written once more), and for a new order that
+ * its submission's synced commit follows at once (orders_create_
+ * unsynced).
  */
 static int
-update_unsynced(struct orders *o, const char *sql, const char *id,
-    const char *s3, int64_t i6)
+unsynced_begin(struct orders *o)
 {
-	sqlite3_mutex	*m = sqlite3_db_mutex(o->db);
-	int		 n;
-
-	sqlite3_mutex_enter(m);
+	sqlite3_mutex_enter(sqlite3_db_mutex(o->db));
 	if (exec(o, "PRAGMA synchronous=NORMAL") == -1) {
-		sqlite3_mutex_leave(m);
+		sqlite3_mutex_leave(sqlite3_db_mutex(o->db));
 		return -1;
 	}
-	n = update(o, sql, id, s3, NULL, NULL, i6);
+	o->in_unsynced = 1;
+	return 0;
+}
+
+static int
+unsynced_end(struct orders *o, int r)
+{
+	o->in_unsynced = 0;
 	if (exec(o, "PRAGMA synchronous=FULL") == -1) {
 		o->sync_lost = 1;
 		log_error("%s: cannot restore synchronous=FULL: %s; refusing "
 		    "further changes", o->path, sqlite3_errmsg(o->db));
-		n = -1;
+		r = -1;
+	} else if (r >= 0)
+		o->unsynced = 1;
+	sqlite3_mutex_leave(sqlite3_db_mutex(o->db));
+	return r;
+}
+
+/* update() committed unsynced: the number of rows changed, or -1. */
+static int
+update_unsynced(struct orders *o, const char *sql, const char *id,
+    const char *s3, int64_t i6)
+{
+	if (unsynced_begin(o) == -1)
+		return -1;
+	return unsynced_end(o, update(o, sql, id, s3, NULL, NULL, i6));
+}
+
+int
+orders_create_unsynced(struct orders *o, struct order *ord, char *err,
+    size_t errlen)
+{
+	if (unsynced_begin(o) == -1) {
+		snprintf(err, errlen, "cannot store the order: %s",
+		    sqlite3_errmsg(o->db));
+		return -1;
 	}
-	sqlite3_mutex_leave(m);
-	return n;
+	return unsynced_end(o, orders_create(o, ord, err, errlen));
+}
+
+int
+orders_sync(struct orders *o)
+{
+	sqlite3_file	*wal = NULL;
+	int		 rc;
+
+	if (!o->unsynced)
+		return 0;
+	if (!orders_healthy(o))
+		return -1;
+	/*
+	 * The WAL's own sync, as a synced commit ends (a write that
+	 * changes nothing would not do: SQLite leaves an unchanged page
+	 * alone, and commits nothing).
+	 */
+	if (sqlite3_file_control(o->db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+	    &wal) != SQLITE_OK || wal == NULL || wal->pMethods == NULL)
+		rc = SQLITE_IOERR_FSYNC;
+	else
+		rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+	if (rc != SQLITE_OK) {
+		/*
+		 * A failed fsync may have dropped what it was to write (the
+		 * kernel forgets dirty pages it could not write): what the
+		 * database holds is no longer known, so nothing more is
+		 * changed in it until a restart reads it again.
+		 */
+		o->sync_lost = 1;
+		log_error("%s: cannot sync the write-ahead log; refusing "
+		    "further changes", o->path);
+		return -1;
+	}
+	o->unsynced = 0;
+	return 0;
 }
 
 int
@@ -730,6 +814,8 @@ orders_set_issued(struct orders *o, const char *id, const char *cert,
 	db_bind_text(st, 7, renew_id);
 	rc = sqlite3_step(st);
 	done(o, st);
+	if (rc == SQLITE_DONE)
+		wrote(o);
 	return rc == SQLITE_DONE && sqlite3_changes(o->db) == 1 ? 0 : -1;
 }
 

@@ -90,6 +90,19 @@ int	orders_new_id(char out[ORDER_ID_LEN + 1]);
  */
 int	orders_create(struct orders *, struct order *, char *err,
 	    size_t errlen);
+/*
+ * The same, committed without a sync of its own: for an order whose
+ * submission (a synced change of state) follows at once. Whoever then
+ * answers for it calls orders_sync() first.
+ */
+int	orders_create_unsynced(struct orders *, struct order *, char *err,
+	    size_t errlen);
+/*
+ * Every change committed unsynced before (a new order, a poll's
+ * bookkeeping, a paid record) on the disk: 0 (at once when there is
+ * none), or -1.
+ */
+int	orders_sync(struct orders *);
 /* 1 found, 0 not found, -1 error. */
 int	orders_get(struct orders *, const char *id, struct order *);
 /*

@@ -1,8 +1,8 @@
 # test_records_order.sh - records before state (SECURITY.md), under a
 # crash at each sync an order makes: the agent is killed (SIGKILL, as a
-# crash or a power cut would stop it) right after each commit an
-# enrollment makes to orders.db, and after the one a revocation makes
-# (tests/kill_after_sync.c, preloaded). Restarted, it ends each order,
+# crash or a power cut would stop it) right after each sync an
+# enrollment makes (its records' and orders.db's), and after the commit
+# a revocation makes (tests/kill_after_sync.c, preloaded). Restarted, it ends each order,
 # and the audit log holds, for every order the database has, its request
 # and the policy's decision before it was stored and before any
 # submission; for every issued or revoked order its ca.result issued
@@ -99,37 +99,51 @@ warm() {
 	ids+=("$(cli list | grep -F "$1.r.example.com" | grep -oE '^order [0-9a-f]{16}' | cut -d' ' -f2)")
 }
 
-# 1-3. Killed after each commit an enrollment makes: the order stored
-# (its decision already on record), the submission's intent, the
-# certificate (its record owed).
-for k in 1 2 3; do
+# 1-4. Killed after each sync an enrollment makes, in order:
+#  1 the decision's record (nothing stored yet: no order, none owed);
+#  2 the submission's intent (the order stored unsynced, which a killed
+#    process leaves in the page cache: submitted after the restart);
+#  3 the commit of "submitting", which carries the order too (the CA
+#    may or may not have it: failed, "check at the CA", never sent
+#    twice);
+#  4 the certificate's commit (its record owed, written at the restart).
+points=("fsync audit.log 1" "fsync audit.log 2" "fdatasync orders.db-wal 1"
+	"fdatasync orders.db-wal 2")
+for k in 1 2 3 4; do
 	ec_csr "k$k" r.example.com
 	start_armed "$k"
 	warm "w$k"
-	echo "fdatasync orders.db-wal $k" >"$ARM"
+	echo "${points[k - 1]}" >"$ARM"
 	set +e
 	cli enroll --connector entrust --profile issue --csr "$T/k$k.csr" --wait \
 		>"$T/k$k.out" 2>&1
 	set -e
-	died_at "sync $k of an enrollment"
+	died_at "${points[k - 1]} of an enrollment"
 	start_armed "$k.after"
 	id=$(cli list | grep -F "k$k.r.example.com" | grep -oE '^order [0-9a-f]{16}' | cut -d' ' -f2 || true)
-	if [ "$k" -eq 1 ]; then
-		[ -n "$id" ] || fail "killed after the order's commit: the order is gone"
+	want=
+	case $k in
+	1) [ -z "$id" ] || fail "killed before the order was stored: order $id exists" ;;
+	2 | 4) want=issued ;;
+	3) want=failed ;;
+	esac
+	if [ -n "$want" ]; then
+		[ -n "$id" ] || fail "killed after ${points[k - 1]}: no order for k$k"
+		ids+=("$id")
 	fi
-	[ -n "$id" ] || fail "sync $k: no order for k$k"
-	ids+=("$id")
 	settled "${ids[@]}"
 	want_recovered=
-	[ "$k" -eq 3 ] && want_recovered=$id
-	check_records "killed after sync $k of an enrollment" "$want_recovered"
-	note "killed after orders.db sync $k of an enrollment: order $id $(state_of "$id"), every order on record (at ${SECONDS} s)"
+	[ "$k" -eq 4 ] && want_recovered=$id
+	check_records "killed after ${points[k - 1]}" "$want_recovered"
+	[ -z "$want" ] || [ "$(state_of "$id")" = "$want" ] ||
+		fail "killed after ${points[k - 1]}: order $id is $(state_of "$id"), not $want"
+	note "killed after ${points[k - 1]} of an enrollment: ${id:-no order} ${want:-(none stored)}, every order on record (at ${SECONDS} s)"
 	kill "$agent"; wait "$agent" 2>/dev/null || true
 done
 grep -q '"recovered":true' "$T/state/audit.log" || fail "no recovered record in the log"
 
-# 4. Killed after the revocation's commit: the record owed, then written.
-start_armed 4
+# 5. Killed after the revocation's commit: the record owed, then written.
+start_armed 5
 warm rv
 rid=${ids[-1]}
 echo "fdatasync orders.db-wal 1" >"$ARM"
@@ -137,14 +151,14 @@ set +e
 cli revoke --order "$rid" --reason superseded >"$T/rv2.out" 2>&1
 set -e
 died_at "the revocation's commit"
-start_armed 4.after
+start_armed 5.after
 [ "$(state_of "$rid")" = revoked ] || fail "killed after the revocation's commit: order $rid is $(state_of "$rid"), not revoked"
 check_records "killed after the revocation's commit" "$rid"
 grep "\"target\":\"$rid\"" "$T/state/audit.log" | grep '"event":"ca.revoke"' | grep -q '"recovered":true' ||
 	fail "the revocation's record was not written at restart"
 note "killed after the revocation's commit: revoked, its ca.revoke written at restart, marked recovered (at ${SECONDS} s)"
 
-# 5. The log away when the certificate comes: stored, owed, and written
+# 6. The log away when the certificate comes: stored, owed, and written
 # once the log is back, without a restart. The gateway answers pending
 # until its fifth poll (a second apart), so the log can go in between.
 ec_csr away r.example.com

@@ -522,7 +522,7 @@ static void
 test_attempt_unsynced(void **state)
 {
 	struct orders	*o;
-	struct order	 ord, got;
+	struct order	 ord, got, b, c;
 	char		 err[256];
 	int64_t		 when = (int64_t)time(NULL) + 600;
 
@@ -570,6 +570,42 @@ test_attempt_unsynced(void **state)
 	assert_int_equal(orders_get(o, ord.id, &got), 1);
 	assert_int_equal(got.record_owed, 0);
 	order_free(&got);
+
+	/*
+	 * A new order stored unsynced: no sync; its submission's synced
+	 * change of state takes it along, and orders_sync() then has
+	 * nothing to do. Left waiting, orders_sync() syncs it, once.
+	 */
+	memset(&b, 0, sizeof(b));
+	b.connector = b.profile = b.csr_pem = "x";
+	syncs = 0;
+	assert_int_equal(orders_create_unsynced(o, &b, err, sizeof(err)), 0);
+	assert_int_equal(syncs, 0);
+	assert_int_equal(orders_set_state(o, b.id, ORDER_RECEIVED,
+	    ORDER_SUBMITTING, err, sizeof(err)), 1);
+	assert_true(syncs >= 1);
+	syncs = 0;
+	assert_int_equal(orders_sync(o), 0);
+	assert_int_equal(syncs, 0);
+	memset(&c, 0, sizeof(c));
+	c.connector = c.profile = c.csr_pem = "x";
+	assert_int_equal(orders_create_unsynced(o, &c, err, sizeof(err)), 0);
+	assert_int_equal(syncs, 0);
+	assert_int_equal(orders_get(o, c.id, &got), 1);
+	assert_int_equal(got.state, ORDER_RECEIVED);
+	order_free(&got);
+	assert_int_equal(orders_sync(o), 0);
+	assert_true(syncs >= 1);
+	syncs = 0;
+	assert_int_equal(orders_sync(o), 0);
+	assert_int_equal(syncs, 0);
+	/* A change that matched nothing synced nothing: still owed. */
+	assert_int_equal(orders_record_attempt(o, c.id, when, "x"), 0);
+	assert_int_equal(orders_set_state(o, c.id, ORDER_PENDING,
+	    ORDER_ISSUED, err, sizeof(err)), 0);
+	syncs = 0;
+	assert_int_equal(orders_sync(o), 0);
+	assert_true(syncs >= 1);
 	assert_true(orders_healthy(o));
 	orders_close(o);
 	count_syncs(0);
