@@ -673,27 +673,18 @@ orders_set_ca_handle(struct orders *o, const char *id, const char *handle,
 }
 
 /*
- * A poll's bookkeeping, committed without a sync of its own: a thousand
- * pending orders would otherwise cost the disk a sync each per poll. A
- * crash may lose it, and nothing depends on it: the order is then due at
- * once and its schedule starts again from an earlier step. The next
- * synced change (any other here) makes it durable with itself, in order.
- * NORMAL and not OFF: in WAL mode, NORMAL still syncs a checkpoint, so a
- * power cut can roll this change back but never corrupt what was synced.
- * The connection's mutex holds the three steps together (it is shared
+ * The next statements committed at synchronous=NORMAL (unsynced_begin,
+ * then unsynced_end with their result). NORMAL and not OFF: in WAL
+ * mode, NORMAL still syncs a checkpoint, so a power cut can roll such a
+ * change back but never corrupt what was synced. The next synced commit,
+ * or orders_sync(), carries it to the disk with itself, in order (the
+ * WAL is one file: its fdatasync takes every frame before). For
+ * bookkeeping whose loss costs only a repeat (a poll's next time, a
+ * record written once more), and for a new order that its submission's
+ * synced commit follows at once (orders_create_unsynced). The
+ * connection's mutex holds the three steps together (it is shared
  * between threads, SQLITE_OPEN_FULLMUTEX); a level that cannot be set
  * back leaves the database refused (orders_healthy) rather than unsynced.
- */
-/*
- * The next statements committed at synchronous=NORMAL (unsynced_begin,
- * then unsynced_end with their result): in WAL mode a crash cannot
- * corrupt what was synced, but such a change may be rolled back by a
- * power cut until the next synced commit, or orders_sync(), carries it
- * to the disk (the WAL is one file: its fdatasync takes every frame
- * before). For bookkeeping whose loss costs only a repeat (a poll's
- * next time, a record written once more), and for a new order that
- * its submission's synced commit follows at once (orders_create_
- * unsynced).
  */
 static int
 unsynced_begin(struct orders *o)
@@ -780,6 +771,12 @@ orders_sync(struct orders *o)
 	return 0;
 }
 
+/*
+ * A poll's bookkeeping, committed without a sync of its own: a thousand
+ * pending orders would otherwise cost the disk a sync each per poll. A
+ * crash may lose it, and nothing depends on it: the order is then due at
+ * once and its schedule starts again from an earlier step.
+ */
 int
 orders_record_attempt(struct orders *o, const char *id, int64_t next_poll,
     const char *last_error)
