@@ -45,24 +45,38 @@ caller_of(const struct api_conn *c, struct caller *k)
 	k->ngroups = c->ngroups;
 }
 
-/* 0, or -1 after replying "unavailable" (the record could not be kept). */
-int
-api_ops_audit(struct agent *a, struct api_conn *c, const char *event,
-    const char *target, const char *outcome, json_t *details)
+/*
+ * The caller's record, synced or (deferred) written for the next synced
+ * record to carry: 0, or -1 after replying "unavailable" (the record
+ * could not be kept).
+ */
+static int
+audit_as(struct agent *a, struct api_conn *c, int deferred,
+    const char *event, const char *target, const char *outcome,
+    json_t *details)
 {
 	struct audit_actor	ac;
 	int			r;
 
 	actor_of(c, &ac);
-	r = audit_append(a->audit, event, &ac, target, outcome, details);
+	r = (deferred ? audit_append_deferred : audit_append)(a->audit, event,
+	    &ac, target, outcome, details);
 	json_decref(details);
 	if (r == -1) {
 		log_error("audit: cannot write %s for uid %ld: refusing the "
 		    "operation", event, (long)c->uid);
 		api_reply_error(c, "unavailable", "the audit log cannot be "
 		    "written; operation refused");
-	}
+	} else if (deferred && a->audit_dirty_ms == 0)
+		a->audit_dirty_ms = monotime_ms();  /* agent_audit_tick() */
 	return r;
+}
+
+int
+api_ops_audit(struct agent *a, struct api_conn *c, const char *event,
+    const char *target, const char *outcome, json_t *details)
+{
+	return audit_as(a, c, 0, event, target, outcome, details);
 }
 
 void
@@ -263,27 +277,10 @@ no_such_connector(struct agent *a, struct api_conn *c,
 static int
 audit_received(struct agent *a, struct api_conn *c, const struct api_request *r)
 {
-	struct audit_actor	 ac;
-	json_t			*d;
-	int			 rc;
-
-	d = json_pack("{s:s,s:s,s:i,s:b,s:i}", "connector", r->connector,
+	return audit_as(a, c, 1, "order.request", NULL, "received",
+	    json_pack("{s:s,s:s,s:i,s:b,s:i}", "connector", r->connector,
 	    "profile", r->profile, "sans", (int)r->nsans, "wait", r->wait,
-	    "validity_days", (int)r->validity_days);
-	actor_of(c, &ac);
-	rc = audit_append_deferred(a->audit, "order.request", &ac, NULL,
-	    "received", d);
-	json_decref(d);
-	if (rc == -1) {
-		log_error("audit: cannot write order.request for uid %ld: "
-		    "refusing the operation", (long)c->uid);
-		api_reply_error(c, "unavailable", "the audit log cannot be "
-		    "written; operation refused");
-		return -1;
-	}
-	if (a->audit_dirty_ms == 0)	/* agent_audit_tick() as a backstop */
-		a->audit_dirty_ms = monotime_ms();
-	return 0;
+	    "validity_days", (int)r->validity_days));
 }
 
 struct allowed {
