@@ -127,6 +127,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   agent/connect_broker.c agent/resolver.c api/api_budget.c \
 		   agent/path_trust.c \
 		   orders/tracked.c orders/tracking.c orders/order_new.c \
+		   orders/cert_hash.c \
 		   api/api_track.c \
 		   api/api_credential.c api/api_chain.c \
 		   policy/acme_sign_policy.c policy/acme_url_pin.c \
@@ -216,7 +217,7 @@ UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_sectigo_msg test_acme_jws test_acme_sign_policy \
 		   test_acme_msg test_acme_eab test_acme_http01 test_child_ipc \
 		   test_http01_server test_hsm_worker test_acme_url_pin \
-		   test_merkle test_signed_note test_api_budget
+		   test_merkle test_signed_note test_api_budget test_cert_hash
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
@@ -262,7 +263,7 @@ P_TESTS		:= test_sign_policy test_p11uri test_config test_hsm \
 		   test_poll_schedule test_hsm_worker test_acme_sign_policy \
 		   test_acme_url_pin test_acme_eab test_acme_http01 \
 		   test_http01_server test_merkle test_signed_note \
-		   test_api_budget
+		   test_api_budget test_cert_hash
 C_TESTS		:= $(filter-out $(P_TESTS),$(UNIT_TESTS))
 $(foreach t,$(P_TESTS),$(eval $(BUILD)/tests/$(t): \
 	$(call obj_p,tests/unit/$(t).c) $(ROOMS_P)))
@@ -415,7 +416,7 @@ FUZZ_FLAGS	:= -std=c17 -g -O1 -D_GNU_SOURCE \
 		   -Ipolicy -Iconnectors \
 		   $(shell $(PKG_CONFIG) --cflags openssl jansson)
 FUZZ_LIBS	:= $(shell $(PKG_CONFIG) --libs openssl jansson)
-build-fuzz/fuzz_ipc: fuzz/fuzz_ipc.c $(T_COMMON)
+build-fuzz/fuzz_ipc: fuzz/fuzz_ipc.c orders/cert_hash.c $(T_COMMON)
 build-fuzz/fuzz_config: fuzz/fuzz_config.c config/config.c \
 	config/connector_kind.c hsm/p11uri.c \
 	config/poll_schedule.c policy/acme_sign_policy.c common/b64url.c $(T_COMMON)

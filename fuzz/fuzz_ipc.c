@@ -3,14 +3,27 @@
  * decoder, in both directions. The input is one datagram; after the
  * header check, each decoder is run on the payload as if the header
  * had named its type, so the decoders are reached whatever the type.
+ * A CA result's certificate also goes through the hash its record names
+ * (cert_pem_sha256), as the parent takes it.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert_hash.h"
 #include "ipc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+hash_cert(const struct ipc_ca_result *r)
+{
+	char	cert[IPC_MAX_CERT + 1], hex[65];
+
+	memcpy(cert, r->cert, r->cert_len);
+	cert[r->cert_len] = '\0';
+	(void)cert_pem_sha256(cert, hex);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -50,7 +63,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m.type = IPC_LOG;	 (void)ipc_dec_log(&m, &u.log);
 		m.type = IPC_CFG_CONNECTOR; (void)ipc_dec_cfg_connector(&m, &u.conn);
 		m.type = IPC_JOB_CA;	 (void)ipc_dec_job_ca(&m, &u.jca);
-		m.type = IPC_CA_RESULT;	 (void)ipc_dec_ca_result(&m, &u.car);
+		m.type = IPC_CA_RESULT;
+		if (ipc_dec_ca_result(&m, &u.car) == 0)
+			hash_cert(&u.car);
 		m.type = IPC_JWS_SIGN_REQUEST;
 		(void)ipc_dec_jws_sign_request(&m, &u.jws);
 		m.type = IPC_TLS13_SIGN_REQUEST;

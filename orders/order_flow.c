@@ -17,15 +17,11 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "acme_signer.h"
 #include "agent.h"
 #include "audit.h"
+#include "cert_hash.h"
 #include "log.h"
 #include "orders.h"
 #include "poll_schedule.h"
@@ -46,28 +42,6 @@ backoff_s(const struct agent *a, const struct order *o, uint32_t retry_after)
 		r = 32768;
 	return poll_delay_s(cc ? &cc->poll : NULL, o->attempts, retry_after,
 	    r);
-}
-
-/* Hex SHA-256 of the DER of the PEM certificate cert. 0 or -1. */
-static int
-cert_sha256(const char *cert, char hex[65])
-{
-	BIO		*b = BIO_new_mem_buf(cert, -1);
-	X509		*x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	unsigned char	*der = NULL, md[32];
-	unsigned int	 mdlen = 0;
-	int		 n = x ? i2d_X509(x, &der) : -1, r = -1;
-
-	if (n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(),
-	    NULL) == 1 && mdlen == sizeof(md)) {
-		hex_lower(md, sizeof(md), hex);
-		r = 0;
-	}
-	OPENSSL_free(der);
-	X509_free(x);
-	BIO_free(b);
-	ERR_clear_error();
-	return r;
 }
 
 /* Those waiting on the order hear of it (the local API's clients). */
@@ -112,7 +86,7 @@ record_issued(struct agent *a, const char *id, const char *cert,
 		    connector ? connector : "");
 
 	/* What a receipt is checked against: this certificate's hash. */
-	if (detail != NULL && cert != NULL && cert_sha256(cert, fp) == 0)
+	if (detail != NULL && cert != NULL && cert_pem_sha256(cert, fp) == 0)
 		json_object_set_new(detail, "cert_sha256", json_string(fp));
 	if (detail != NULL && note != NULL && note[0] != '\0')
 		json_object_set_new(detail, "note", json_string(note));
