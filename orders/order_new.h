@@ -53,8 +53,10 @@ enum order_new_result {
 };
 
 /*
- * Puts an allowed decision on record for the order id, synced: 0, or -1
- * and the order is not stored (the callback says why to whom it must).
+ * Puts an allowed decision on record for the order id, synced, and
+ * whatever else must name the id before the order exists (tracking
+ * points the tracked certificate at it): 0, or -1 and the order is not
+ * stored (the callback says why to whom it must).
  */
 typedef int	(*order_record_fn)(void *ctx, const char *id,
 		    const struct decision *, json_t *sans);

@@ -132,20 +132,37 @@ stored_sans(const char *json, size_t *n)
 struct renewal {
 	struct agent		*a;
 	const struct tracked	*t;
+	const char		*failed;	/* why record_renewal failed */
 };
 
-/* The renewal on record, with its order's id, before that order exists. */
+/*
+ * The renewal on record, with its order's id, then the tracked
+ * certificate pointed at that id: both before the order exists. Pointed
+ * after the order was stored, a crash or a failed write in between left
+ * an order no tracked certificate followed, and the next tick made a
+ * second one for the same renewal. Pointed first, the worst case is a
+ * pointer to an order that was never stored: the next tick finds it
+ * gone, records that, and tries again after the usual delay.
+ */
 static int
 record_renewal(void *ctx, const char *id, const struct decision *d,
     json_t *sans)
 {
-	const struct renewal *w = ctx;
+	struct renewal *w = ctx;
 
 	(void)sans;
-	return agent_audit(w->a, "track.renew", w->t->name, "submitted",
+	if (agent_audit(w->a, "track.renew", w->t->name, "submitted",
 	    json_pack("{s:s,s:s,s:b,s:I}", "order", id, "rule", d->rule,
 	    "approval", d->needs_approval, "owner_uid",
-	    (json_int_t)w->t->uid));
+	    (json_int_t)w->t->uid)) == -1) {
+		w->failed = "the audit log cannot be written";
+		return -1;
+	}
+	if (tracked_set_order(w->a->orders, w->t->name, id) == -1) {
+		w->failed = "cannot store the order";
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -161,7 +178,7 @@ new_order(struct agent *a, const struct tracked *t, int64_t now, char *id,
 	struct caller		 k;
 	struct order_ask	 q;
 	struct decision		 d;
-	struct renewal		 w = { a, t };
+	struct renewal		 w = { a, t, NULL };
 	struct san		*sans = NULL;
 	json_t			*names = NULL;
 	char			 err[256];
@@ -207,14 +224,11 @@ new_order(struct agent *a, const struct tracked *t, int64_t now, char *id,
 		    " " : "", id);
 		goto out;
 	case ORDER_NEW_UNRECORDED:
-		snprintf(why, whylen, "the audit log cannot be written");
+		snprintf(why, whylen, "%s", w.failed ? w.failed :
+		    "the audit log cannot be written");
 		goto out;
 	case ORDER_NEW_MADE:
 		break;
-	}
-	if (tracked_set_order(a->orders, t->name, id) == -1) {
-		snprintf(why, whylen, "cannot store the order");
-		goto out;
 	}
 	log_info("tracked %s: renewal order %s", t->name, id);
 	if (!d.needs_approval)

@@ -6,7 +6,8 @@ allowed, or track.renew for a renewal) before any submission; an issued
 or revoked order has a ca.result issued record with its certificate's
 hash, a revoked one its ca.revoke ok, a failed or rejected one its
 ca.result. With --gw (fake_cagw.py's stats): the gateway saw one
-enrollment for each issued or revoked order and never two for any. With
+enrollment for each issued or revoked order and never two for any (by
+CSR: a renewal's orders share their tracked certificate's). With
 --recovered ID: that order's owed record was written late, marked
 "recovered". Exit 0 if all hold, else 1 with what is missing."""
 import argparse
@@ -44,11 +45,21 @@ for i, r in enumerate(recs):
     by_target.setdefault(t, []).append(r)
 
 bad = []
+# A renewal asks again with its tracked certificate's CSR: the gateway's
+# count for a CSR is checked against all the orders made with it, at
+# most one enrollment each, and at least one for each issued or revoked.
+by_csr = {}
 for oid, state, cert, csr in rows:
-    if sent is not None:
-        n = sent.get(body(csr), 0)
-        if n > 1 or (state in ("issued", "revoked") and n != 1):
-            bad.append(f"{oid} ({state}): the gateway saw {n} enrollments for it")
+    by_csr.setdefault(body(csr), []).append((oid, state))
+if sent is not None:
+    for c, orders in by_csr.items():
+        n = sent.get(c, 0)
+        done = sum(1 for _, st in orders if st in ("issued", "revoked"))
+        if n > len(orders) or n < done:
+            names = ", ".join(f"{o} ({st})" for o, st in orders)
+            bad.append(f"{names}: the gateway saw {n} enrollments for "
+                       f"{'it' if len(orders) == 1 else 'them'}")
+for oid, state, cert, csr in rows:
     mine = by_target.get(oid, [])
     ev = [(r["event"], r["outcome"]) for r in mine]
     decided = [i for i, (e, o) in enumerate(ev)

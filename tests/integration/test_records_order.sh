@@ -10,7 +10,9 @@
 # late and marked "recovered" when the crash came between the two. A
 # record that could not be written while the log was away is written
 # once it is back. The chain verifies after every restart, and the
-# gateway never saw a second enrollment for an order.
+# gateway never saw a second enrollment for an order. A renewal of a
+# tracked certificate killed after its tracked entry names the new order,
+# before that order is stored, is made once, not twice.
 . "$(dirname "$0")/lib.sh"
 
 CLI=$BUILD/hsmagent
@@ -30,6 +32,8 @@ max_validity_days = 30
 key_types = ec:p256
 EOF
 entrust_config "$CLIENT_EC_CRT"
+# Step 7's renewal, tried again a second after a failure.
+printf '[renewal]\nretry_min_seconds = 1\nretry_max_seconds = 2\n' >>"$T/a.conf"
 
 # The agent with the library preloaded; it dies when $ARM says. (An
 # instrumented agent would refuse a library loaded before its runtime.)
@@ -186,3 +190,37 @@ for _ in $(seq 1 50); do
 done
 check_records "the log away when the certificate came" "$aid"
 note "audit log away when the certificate came: stored, its record written once the log was back (at ${SECONDS} s)"
+
+# 7. A tracked certificate's renewal, killed after the tracked entry
+# names the new order and before the order is stored (the sync after the
+# renew request's own). The restarted agent finds the order gone, says
+# so, and makes one renewal order. Pointed after the store, as before,
+# the same kill left a stored order no tracked entry followed: it was
+# submitted at the restart, and the next tick made a second one.
+kill "$agent"; wait "$agent" 2>/dev/null || true
+start_armed 7
+warm tr
+tid=${ids[-1]}
+cli track trk --order "$tid" >"$T/trk.out" 2>&1 || { cat "$T/trk.out" >&2; fail "track --order"; }
+echo "fdatasync orders.db-wal 2" >"$ARM"
+cli renew trk >"$T/trk-renew.out" 2>&1 || { cat "$T/trk-renew.out" >&2; fail "renew"; }
+died_at "the renewal's tracked entry"
+start_armed 7.after
+tracked_issued() {
+	cli --json tracked | python3 -c 'import json,sys; print([t for t in json.load(sys.stdin)["tracked"] if t["name"] == "trk"][0].get("issued_order") or "")'
+}
+for _ in $(seq 1 100); do
+	[ "$(tracked_issued)" != "$tid" ] && break
+	sleep 0.2
+done
+nid=$(tracked_issued)
+[ "$nid" != "$tid" ] || fail "the tracked certificate was not renewed after the restart"
+# Two ticks more: a second renewal order would be made by now.
+sleep 2.5
+n=$(cli list | grep -F "tr.r.example.com" | grep -cv "^order $tid" || true)
+[ "$n" -eq 1 ] || { cli list >&2; fail "the renewal was made $n times, not once"; }
+[ "$(state_of "$nid")" = issued ] || fail "renewal order $nid is $(state_of "$nid"), not issued"
+grep '"event":"track.renew"' "$T/state/audit.log" | grep '"outcome":"failed"' | grep -q 'its order is gone' ||
+	fail "the renewal killed before its order was stored: no record of why"
+check_records "killed after the renewal's tracked entry"
+note "renewal killed after its tracked entry named the order, before the store: its order found gone and recorded, one renewal made, issued (at ${SECONDS} s)"
