@@ -386,8 +386,7 @@ enroll_one_agent() {
 # again, so this one does, up to 3 times, inside the timed window; the
 # retries are counted and reported.
 enroll_one_script() {
-	local try
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		OPENSSL_CONF=$ENGINE_CONF curl -s --fail -o "$T/script-$1.out" \
 			--cacert "$CA_CRT" --engine pkcs11 --key-type ENG \
 			--key "$EC_KEY_URI" --cert "$CLIENT_EC_CRT" \
