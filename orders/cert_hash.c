@@ -5,9 +5,9 @@
  * The certificate comes from the CA through the child: network data the
  * parent stores and hands to its client, and otherwise has no need to
  * read. Parsing it (PEM_read_bio_X509, then i2d_X509 to get the DER
- * back) was 15 % of the parent's CPU for an enrollment: OpenSSL 3.0
- * looks up a decoder for the public key inside each certificate it
- * parses (bench/README.md). The block's base64 is all that is decoded
+ * back) was 15 % of the parent's samples in a profile of enrollments:
+ * OpenSSL 3.0 looks up a decoder for the public key inside each
+ * certificate it parses (bench/README.md). The block's base64 is all that is decoded
  * here. The DER must be one whole element, as it is when the
  * certificate parses: a parsed certificate's DER is the bytes it was
  * parsed from, and a verifier that parses the stored PEM hashes the
