@@ -217,7 +217,8 @@ UNIT_TESTS	:= test_ipc test_sign_policy test_p11uri test_config \
 		   test_sectigo_msg test_acme_jws test_acme_sign_policy \
 		   test_acme_msg test_acme_eab test_acme_http01 test_child_ipc \
 		   test_http01_server test_hsm_worker test_acme_url_pin \
-		   test_merkle test_signed_note test_api_budget test_cert_hash
+		   test_merkle test_signed_note test_api_budget test_cert_hash \
+		   test_keyproxy
 UNIT_BINS	:= $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ROGUE		:= $(BUILD)/tests/rogue-connector
 ACME_PROBE	:= $(BUILD)/tests/acme-account-probe
