@@ -7,7 +7,9 @@
  *  - the proxy key still sends a TLS 1.3 CertificateVerify to the sign
  *    function as its transcript hash alone, and what that function signs
  *    verifies against the certificate;
- *  - a bare digest on a TLS 1.3-only proxy key never reaches it.
+ *  - a bare digest on a TLS 1.3-only proxy key never reaches it;
+ *  - a certificate's key still matches its CSR's, and no other key
+ *    (ca_job.c and pem_bundle.c pick the CA's certificate so).
  * The real keys are made before keyproxy_init(), as the parent's are in
  * another process: after it, "EC" contexts made by name are legacy ones.
  */
@@ -30,6 +32,8 @@ struct keypair {
 	EVP_PKEY	*key;		/* the real key, provider-made */
 	uint8_t		*der;		/* its self-signed certificate */
 	int		 derlen;
+	uint8_t		*req;		/* a CSR for it */
+	int		 reqlen;
 };
 
 static struct keypair	ec, rsa, other;
@@ -79,6 +83,7 @@ self_signed(struct keypair *kp, EVP_PKEY *key, const char *cn)
 {
 	X509		*x = X509_new();
 	X509_NAME	*name = X509_NAME_new();
+	X509_REQ	*r = X509_REQ_new();
 
 	assert_non_null(key);
 	kp->key = key;
@@ -94,6 +99,13 @@ self_signed(struct keypair *kp, EVP_PKEY *key, const char *cn)
 	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
 	kp->der = NULL;
 	assert_true((kp->derlen = i2d_X509(x, &kp->der)) > 0);
+	assert_non_null(r);
+	assert_int_equal(X509_REQ_set_subject_name(r, name), 1);
+	assert_int_equal(X509_REQ_set_pubkey(r, key), 1);
+	assert_true(X509_REQ_sign(r, key, EVP_sha256()) > 0);
+	kp->req = NULL;
+	assert_true((kp->reqlen = i2d_X509_REQ(r, &kp->req)) > 0);
+	X509_REQ_free(r);
 	X509_NAME_free(name);
 	X509_free(x);
 }
@@ -117,6 +129,7 @@ group_teardown(void **state)
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		EVP_PKEY_free(all[i]->key);
 		OPENSSL_free(all[i]->der);
+		OPENSSL_free(all[i]->req);
 	}
 	return 0;
 }
@@ -271,6 +284,40 @@ test_proxy_refuses_other_content(void **state)
 	X509_free(x);
 }
 
+static X509_REQ *
+parse_req(const struct keypair *kp)
+{
+	const uint8_t	*p = kp->req;
+	X509_REQ	*r = d2i_X509_REQ(NULL, &p, kp->reqlen);
+
+	assert_non_null(r);
+	return r;
+}
+
+static void
+test_certificate_matches_csr(void **state)
+{
+	X509		*x = parse(&ec);
+	X509_REQ	*same = parse_req(&ec), *oth = parse_req(&other),
+			*rsareq = parse_req(&rsa);
+
+	(void)state;
+	assert_int_equal(X509_REQ_verify(same, X509_REQ_get0_pubkey(same)), 1);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x),
+	    X509_REQ_get0_pubkey(same)), 1);
+	assert_int_not_equal(EVP_PKEY_eq(X509_get0_pubkey(x),
+	    X509_REQ_get0_pubkey(oth)), 1);
+	assert_int_not_equal(EVP_PKEY_eq(X509_get0_pubkey(x),
+	    X509_REQ_get0_pubkey(rsareq)), 1);
+	/* Against the same key made by the provider: still the same key. */
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), ec.key), 1);
+	assert_int_not_equal(EVP_PKEY_eq(X509_get0_pubkey(x), other.key), 1);
+	X509_REQ_free(rsareq);
+	X509_REQ_free(oth);
+	X509_REQ_free(same);
+	X509_free(x);
+}
+
 int
 main(void)
 {
@@ -280,6 +327,7 @@ main(void)
 		cmocka_unit_test(test_proxy_ec_tls13),
 		cmocka_unit_test(test_proxy_rsa_pss_tls13),
 		cmocka_unit_test(test_proxy_refuses_other_content),
+		cmocka_unit_test(test_certificate_matches_csr),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
