@@ -12,7 +12,8 @@
 # once it is back. The chain verifies after every restart, and the
 # gateway never saw a second enrollment for an order. A renewal of a
 # tracked certificate killed after its tracked entry names the new order,
-# before that order is stored, is made once, not twice.
+# before that order is stored, is made once, not twice; so is one whose
+# order cannot be written because the disk filled at that instant.
 . "$(dirname "$0")/lib.sh"
 
 CLI=$BUILD/hsmagent
@@ -224,3 +225,41 @@ grep '"event":"track.renew"' "$T/state/audit.log" | grep '"outcome":"failed"' | 
 	fail "the renewal killed before its order was stored: no record of why"
 check_records "killed after the renewal's tracked entry"
 note "renewal killed after its tracked entry named the order, before the store: its order found gone and recorded, one renewal made, issued (at ${SECONDS} s)"
+
+# 8. The same instant, but the disk fills instead of the agent dying:
+# the order's write to the write-ahead log fails (ENOSPC, once; then
+# space is back). The renewal is on record as failed with its order
+# "cannot store", nothing half-made is left, the agent stays up, and
+# the next try makes one renewal, issued.
+kill "$agent"; wait "$agent" 2>/dev/null || true
+start_armed 8
+warm tf
+fid=${ids[-1]}
+cli track tfull --order "$fid" >"$T/tfull.out" 2>&1 || { cat "$T/tfull.out" >&2; fail "track --order (8)"; }
+echo "fdatasync orders.db-wal 2 full 1" >"$ARM"
+cli renew tfull >"$T/tfull-renew.out" 2>&1 || { cat "$T/tfull-renew.out" >&2; fail "renew (8)"; }
+for _ in $(seq 1 100); do
+	grep '"event":"track.renew"' "$T/state/audit.log" | grep '"target":"tfull"' |
+		grep '"outcome":"failed"' | grep -q 'cannot store the order' && break
+	sleep 0.2
+done
+[ ! -e "$ARM" ] || fail "the disk-full renewal: the armed sync never came"
+kill -0 "$agent" 2>/dev/null || fail "the agent died when the disk filled"
+grep '"event":"track.renew"' "$T/state/audit.log" | grep '"target":"tfull"' |
+	grep '"outcome":"failed"' | grep -q 'cannot store the order' ||
+	fail "the renewal whose order could not be written: no record of why"
+renewed() {
+	cli --json tracked | python3 -c 'import json,sys; print([t for t in json.load(sys.stdin)["tracked"] if t["name"] == "tfull"][0].get("issued_order") or "")'
+}
+for _ in $(seq 1 100); do
+	[ "$(renewed)" != "$fid" ] && break
+	sleep 0.2
+done
+fnid=$(renewed)
+[ "$fnid" != "$fid" ] || fail "the tracked certificate was not renewed after the disk had room again"
+sleep 2.5
+n=$(cli list | grep -F "tf.r.example.com" | grep -cv "^order $fid" || true)
+[ "$n" -eq 1 ] || { cli list >&2; fail "after a full disk the renewal was made $n times, not once"; }
+[ "$(state_of "$fnid")" = issued ] || fail "renewal order $fnid is $(state_of "$fnid"), not issued"
+check_records "a full disk after the renewal's tracked entry"
+note "disk full after the renewal's tracked entry named the order: the store failed and was recorded, the agent stayed up, one renewal made, issued (at ${SECONDS} s)"
