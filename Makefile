@@ -429,7 +429,7 @@ build-fuzz/fuzz_policy: fuzz/fuzz_policy.c $(POLICY_SRCS) common/util.c \
 build-fuzz/fuzz_csr: fuzz/fuzz_csr.c $(POLICY_SRCS) common/util.c common/log.c
 build-fuzz/fuzz_cagw: fuzz/fuzz_cagw.c connectors/entrust_msg.c $(T_COMMON)
 build-fuzz/fuzz_scm: fuzz/fuzz_scm.c connectors/sectigo_msg.c \
-	connectors/pem_bundle.c $(T_COMMON)
+	connectors/pem_bundle.c connectors/keyproxy.c $(T_COMMON)
 build-fuzz/fuzz_acme_sign: fuzz/fuzz_acme_sign.c policy/acme_sign_policy.c policy/acme_url_pin.c \
 	common/b64url.c $(T_COMMON)
 build-fuzz/fuzz_acme_msg: fuzz/fuzz_acme_msg.c connectors/acme_msg.c \

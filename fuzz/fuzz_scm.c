@@ -1,16 +1,41 @@
 /*
  * fuzz_scm.c - the Sectigo SCM answer parsers on arbitrary bodies: the
  * classification for each action and a spread of HTTP statuses, the
- * collect bundle split (PEM from the network) and the types check.
+ * collect bundle split (PEM from the network) and the types check. The
+ * certificates decode as in the child: with keyproxy.c's ENGINE, by the
+ * key type's legacy method.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "keyproxy.h"
 #include "pem_bundle.h"
 #include "sectigo_msg.h"
 
+int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* Nothing here signs: a proxy key is never made. */
+static int
+no_sign(void *arg, uint32_t job_id, int tls13, enum sign_scheme scheme,
+    const uint8_t *data, size_t len, uint8_t *sig, size_t *siglen,
+    size_t cap)
+{
+	(void)arg; (void)job_id; (void)tls13; (void)scheme; (void)data;
+	(void)len; (void)sig; (void)siglen; (void)cap;
+	return -1;
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (keyproxy_init(no_sign, NULL) == -1)
+		abort();
+	return 0;
+}
 
 /* The leaf key's CSR of the corpus bundle, so that the split can succeed. */
 static const char csr[] =
