@@ -44,7 +44,8 @@ static int		 rsa_idx = -1, ec_idx = -1;
 static RSA_METHOD	*rsa_meth;
 static EC_KEY_METHOD	*ec_meth;
 static pmeth_sign_fn	 rsa_orig_sign, ec_orig_sign;
-static EVP_PKEY_METHOD	*rsa_pmeth, *ec_pmeth;
+static EVP_PKEY_METHOD	*rsa_pmeth, *ec_pmeth;	/* the application list's */
+static EVP_PKEY_METHOD	*eng_rsa_pmeth, *eng_ec_pmeth;	/* the ENGINE's copies */
 
 /*
  * ex_data holds (job_id << 2) | (allow_tls12 << 1) | 1, so "ours" is
@@ -327,8 +328,10 @@ hook_pmeth(int id, pmeth_sign_fn mine, pmeth_digestsign_fn digestsign,
  * handshake, 0.33 ms here (bench/README.md). A program that loads
  * libp11's engine decodes so already. Everything else is as without it:
  * a context for these types made with no engine already took the hooked
- * method (added with EVP_PKEY_meth_add0), and the ENGINE hands out that
- * same method. It touches no file, and is registered before the sandbox.
+ * method (added with EVP_PKEY_meth_add0), and the ENGINE hands out the
+ * same methods. It touches no file, and is registered before the sandbox.
+ * An ENGINE frees the methods it hands out when it goes (at exit), and
+ * the application list frees its own: so the ENGINE hands out copies.
  */
 static const int pmeth_nids[] = { EVP_PKEY_RSA, EVP_PKEY_EC };
 
@@ -340,9 +343,19 @@ engine_pmeths(ENGINE *e, EVP_PKEY_METHOD **pmeth, const int **nids, int nid)
 		*nids = pmeth_nids;
 		return (int)(sizeof(pmeth_nids) / sizeof(pmeth_nids[0]));
 	}
-	*pmeth = nid == EVP_PKEY_RSA ? rsa_pmeth : nid == EVP_PKEY_EC ?
-	    ec_pmeth : NULL;
+	*pmeth = nid == EVP_PKEY_RSA ? eng_rsa_pmeth : nid == EVP_PKEY_EC ?
+	    eng_ec_pmeth : NULL;
 	return *pmeth != NULL;
+}
+
+static EVP_PKEY_METHOD *
+copy_pmeth(int id, const EVP_PKEY_METHOD *from)
+{
+	EVP_PKEY_METHOD *m = EVP_PKEY_meth_new(id, 0);
+
+	if (m != NULL)
+		EVP_PKEY_meth_copy(m, from);
+	return m;
 }
 
 static int
@@ -351,8 +364,14 @@ register_engine(void)
 	ENGINE	*e;
 	int	 ok;
 
-	if ((e = ENGINE_new()) == NULL)
+	if ((eng_rsa_pmeth = copy_pmeth(EVP_PKEY_RSA, rsa_pmeth)) == NULL ||
+	    (eng_ec_pmeth = copy_pmeth(EVP_PKEY_EC, ec_pmeth)) == NULL ||
+	    (e = ENGINE_new()) == NULL) {
+		EVP_PKEY_meth_free(eng_rsa_pmeth);
+		EVP_PKEY_meth_free(eng_ec_pmeth);
+		eng_rsa_pmeth = eng_ec_pmeth = NULL;
 		return -1;
+	}
 	/* The engine list keeps it; the method table holds no reference. */
 	ok = ENGINE_set_id(e, "hsmagent-keyproxy") == 1 &&
 	    ENGINE_set_name(e, "hsmagent proxy key methods") == 1 &&
