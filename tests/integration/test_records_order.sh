@@ -207,20 +207,27 @@ echo "fdatasync orders.db-wal 2" >"$ARM"
 cli renew trk >"$T/trk-renew.out" 2>&1 || { cat "$T/trk-renew.out" >&2; fail "renew"; }
 died_at "the renewal's tracked entry"
 start_armed 7.after
+# tracked_issued NAME: the order the tracked certificate NAME follows.
 tracked_issued() {
-	cli --json tracked | python3 -c 'import json,sys; print([t for t in json.load(sys.stdin)["tracked"] if t["name"] == "trk"][0].get("issued_order") or "")'
+	cli --json tracked | python3 -c 'import json,sys; print([t for t in json.load(sys.stdin)["tracked"] if t["name"] == sys.argv[1]][0].get("issued_order") or "")' "$1"
 }
-for _ in $(seq 1 100); do
-	[ "$(tracked_issued)" != "$tid" ] && break
-	sleep 0.2
-done
-nid=$(tracked_issued)
-[ "$nid" != "$tid" ] || fail "the tracked certificate was not renewed after the restart"
-# Two ticks more: a second renewal order would be made by now.
-sleep 2.5
-n=$(cli list | grep -F "tr.r.example.com" | grep -cv "^order $tid" || true)
-[ "$n" -eq 1 ] || { cli list >&2; fail "the renewal was made $n times, not once"; }
-[ "$(state_of "$nid")" = issued ] || fail "renewal order $nid is $(state_of "$nid"), not issued"
+# one_renewal NAME OLD-ORDER HOST WHEN: NAME comes to follow a new order,
+# the one renewal made for HOST, and issued; its id in $renewal.
+one_renewal() {
+	local n
+	for _ in $(seq 1 100); do
+		[ "$(tracked_issued "$1")" != "$2" ] && break
+		sleep 0.2
+	done
+	renewal=$(tracked_issued "$1")
+	[ "$renewal" != "$2" ] || fail "$4: the tracked certificate was not renewed"
+	# Two ticks more: a second renewal order would be made by now.
+	sleep 2.5
+	n=$(cli list | grep -F "$3" | grep -cv "^order $2" || true)
+	[ "$n" -eq 1 ] || { cli list >&2; fail "$4: the renewal was made $n times, not once"; }
+	[ "$(state_of "$renewal")" = issued ] || fail "$4: renewal order $renewal is $(state_of "$renewal"), not issued"
+}
+one_renewal trk "$tid" tr.r.example.com "killed after the tracked entry"
 grep '"event":"track.renew"' "$T/state/audit.log" | grep '"outcome":"failed"' | grep -q 'its order is gone' ||
 	fail "the renewal killed before its order was stored: no record of why"
 check_records "killed after the renewal's tracked entry"
@@ -248,18 +255,6 @@ kill -0 "$agent" 2>/dev/null || fail "the agent died when the disk filled"
 grep '"event":"track.renew"' "$T/state/audit.log" | grep '"target":"tfull"' |
 	grep '"outcome":"failed"' | grep -q 'cannot store the order' ||
 	fail "the renewal whose order could not be written: no record of why"
-renewed() {
-	cli --json tracked | python3 -c 'import json,sys; print([t for t in json.load(sys.stdin)["tracked"] if t["name"] == "tfull"][0].get("issued_order") or "")'
-}
-for _ in $(seq 1 100); do
-	[ "$(renewed)" != "$fid" ] && break
-	sleep 0.2
-done
-fnid=$(renewed)
-[ "$fnid" != "$fid" ] || fail "the tracked certificate was not renewed after the disk had room again"
-sleep 2.5
-n=$(cli list | grep -F "tf.r.example.com" | grep -cv "^order $fid" || true)
-[ "$n" -eq 1 ] || { cli list >&2; fail "after a full disk the renewal was made $n times, not once"; }
-[ "$(state_of "$fnid")" = issued ] || fail "renewal order $fnid is $(state_of "$fnid"), not issued"
+one_renewal tfull "$fid" tf.r.example.com "a full disk after the tracked entry"
 check_records "a full disk after the renewal's tracked entry"
 note "disk full after the renewal's tracked entry named the order: the store failed and was recorded, the agent stayed up, one renewal made, issued (at ${SECONDS} s)"
