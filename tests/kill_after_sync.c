@@ -114,7 +114,7 @@ write(int fd, const void *buf, size_t n)
 	if (real == NULL)
 		real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT,
 		    "write");
-	if (full_left > 0 && refused(fd))
+	if (refused(fd))
 		return -1;
 	return real != NULL ? real(fd, buf, n) : -1;
 }

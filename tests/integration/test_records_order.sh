@@ -198,13 +198,23 @@ note "audit log away when the certificate came: stored, its record written once 
 # so, and makes one renewal order. Pointed after the store, as before,
 # the same kill left a stored order no tracked entry followed: it was
 # submitted at the restart, and the next tick made a second one.
+# renew_armed NAME HOST ARM: a new order for HOST tracked as NAME (its id
+# in $old), then renewed with the library armed as ARM says.
+renew_armed() {
+	warm "$2"
+	old=${ids[-1]}
+	cli track "$1" --order "$old" >"$T/$1.out" 2>&1 || { cat "$T/$1.out" >&2; fail "track $1 --order"; }
+	echo "$3" >"$ARM"
+	cli renew "$1" >"$T/$1-renew.out" 2>&1 || { cat "$T/$1-renew.out" >&2; fail "renew $1"; }
+}
+# renew_failed NAME WHY: NAME's renewal is on record as failed, for WHY.
+renew_failed() {
+	grep '"event":"track.renew"' "$T/state/audit.log" | grep "\"target\":\"$1\"" |
+		grep '"outcome":"failed"' | grep -q "$2"
+}
 kill "$agent"; wait "$agent" 2>/dev/null || true
 start_armed 7
-warm tr
-tid=${ids[-1]}
-cli track trk --order "$tid" >"$T/trk.out" 2>&1 || { cat "$T/trk.out" >&2; fail "track --order"; }
-echo "fdatasync orders.db-wal 2" >"$ARM"
-cli renew trk >"$T/trk-renew.out" 2>&1 || { cat "$T/trk-renew.out" >&2; fail "renew"; }
+renew_armed trk tr "fdatasync orders.db-wal 2"
 died_at "the renewal's tracked entry"
 start_armed 7.after
 # tracked_issued NAME: the order the tracked certificate NAME follows.
@@ -227,8 +237,8 @@ one_renewal() {
 	[ "$n" -eq 1 ] || { cli list >&2; fail "$4: the renewal was made $n times, not once"; }
 	[ "$(state_of "$renewal")" = issued ] || fail "$4: renewal order $renewal is $(state_of "$renewal"), not issued"
 }
-one_renewal trk "$tid" tr.r.example.com "killed after the tracked entry"
-grep '"event":"track.renew"' "$T/state/audit.log" | grep '"outcome":"failed"' | grep -q 'its order is gone' ||
+one_renewal trk "$old" tr.r.example.com "killed after the tracked entry"
+renew_failed trk 'its order is gone' ||
 	fail "the renewal killed before its order was stored: no record of why"
 check_records "killed after the renewal's tracked entry"
 note "renewal killed after its tracked entry named the order, before the store: its order found gone and recorded, one renewal made, issued (at ${SECONDS} s)"
@@ -240,21 +250,15 @@ note "renewal killed after its tracked entry named the order, before the store: 
 # the next try makes one renewal, issued.
 kill "$agent"; wait "$agent" 2>/dev/null || true
 start_armed 8
-warm tf
-fid=${ids[-1]}
-cli track tfull --order "$fid" >"$T/tfull.out" 2>&1 || { cat "$T/tfull.out" >&2; fail "track --order (8)"; }
-echo "fdatasync orders.db-wal 2 full 1" >"$ARM"
-cli renew tfull >"$T/tfull-renew.out" 2>&1 || { cat "$T/tfull-renew.out" >&2; fail "renew (8)"; }
+renew_armed tfull tf "fdatasync orders.db-wal 2 full 1"
 for _ in $(seq 1 100); do
-	grep '"event":"track.renew"' "$T/state/audit.log" | grep '"target":"tfull"' |
-		grep '"outcome":"failed"' | grep -q 'cannot store the order' && break
+	renew_failed tfull 'cannot store the order' && break
 	sleep 0.2
 done
 [ ! -e "$ARM" ] || fail "the disk-full renewal: the armed sync never came"
 kill -0 "$agent" 2>/dev/null || fail "the agent died when the disk filled"
-grep '"event":"track.renew"' "$T/state/audit.log" | grep '"target":"tfull"' |
-	grep '"outcome":"failed"' | grep -q 'cannot store the order' ||
+renew_failed tfull 'cannot store the order' ||
 	fail "the renewal whose order could not be written: no record of why"
-one_renewal tfull "$fid" tf.r.example.com "a full disk after the tracked entry"
+one_renewal tfull "$old" tf.r.example.com "a full disk after the tracked entry"
 check_records "a full disk after the renewal's tracked entry"
 note "disk full after the renewal's tracked entry named the order: the store failed and was recorded, the agent stayed up, one renewal made, issued (at ${SECONDS} s)"

@@ -50,6 +50,14 @@ static int		 seen_tls13;
 static size_t		 seen_len;
 static EVP_PKEY		*signer;
 
+/* RSA-PSS as TLS 1.3 signs: the digest's length of salt. 1 if set. */
+static int
+use_pss(EVP_PKEY_CTX *pc)
+{
+	return EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_DIGEST) == 1;
+}
+
 static int
 sign_fn(void *arg, uint32_t job_id, int tls13, enum sign_scheme scheme,
     const uint8_t *data, size_t len, uint8_t *sig, size_t *siglen,
@@ -70,9 +78,7 @@ sign_fn(void *arg, uint32_t job_id, int tls13, enum sign_scheme scheme,
 	    EVP_Digest(content, (size_t)n, dg, NULL, EVP_sha256(), NULL) == 1 &&
 	    EVP_PKEY_sign_init(pc) == 1 &&
 	    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1 &&
-	    (scheme != SCHEME_RSA_PSS_SHA256 ||
-	    (EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) == 1 &&
-	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_DIGEST) == 1)) &&
+	    (scheme != SCHEME_RSA_PSS_SHA256 || use_pss(pc)) &&
 	    EVP_PKEY_sign(pc, sig, siglen, dg, sizeof(dg)) == 1;
 	EVP_PKEY_CTX_free(pc);
 	return ok ? 0 : -1;
@@ -205,12 +211,8 @@ proxy_signs_tls13(const struct keypair *kp, int pss)
 	signer = kp->key;
 	assert_int_equal(EVP_DigestSignInit(m, &pc, EVP_sha256(), NULL, proxy),
 	    1);
-	if (pss) {
-		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc,
-		    RSA_PKCS1_PSS_PADDING), 1);
-		assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pc,
-		    RSA_PSS_SALTLEN_DIGEST), 1);
-	}
+	if (pss)
+		assert_int_equal(use_pss(pc), 1);
 	assert_int_equal(EVP_DigestSign(m, sig, &siglen, content, (size_t)n),
 	    1);
 	assert_int_equal(calls, 1);
@@ -222,12 +224,8 @@ proxy_signs_tls13(const struct keypair *kp, int pss)
 	pc = NULL;
 	assert_int_equal(EVP_DigestVerifyInit(m, &pc, EVP_sha256(), NULL,
 	    X509_get0_pubkey(x)), 1);
-	if (pss) {
-		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc,
-		    RSA_PKCS1_PSS_PADDING), 1);
-		assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pc,
-		    RSA_PSS_SALTLEN_DIGEST), 1);
-	}
+	if (pss)
+		assert_int_equal(use_pss(pc), 1);
 	assert_int_equal(EVP_DigestVerify(m, sig, siglen, content, (size_t)n),
 	    1);
 	/* The proxy matches its certificate, as SSL_CTX_use_PrivateKey asks. */
