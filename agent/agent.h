@@ -226,6 +226,7 @@ struct agent {
 	int			 connectors_validated;	/* asked once */
 	struct agent_cred	 cred;
 	char			 hsm_error[IPC_MAX_STR + 1];	/* "" if signing works */
+	enum sign_scheme	 tls_scheme;	/* the TLS key's last; 0: none yet */
 	/* PKCS#11 signatures run here, off the loop (hsm_worker.h). */
 	struct hsm_worker	*hsm_worker;
 	/*
@@ -267,6 +268,7 @@ void		 job_release(struct agent *, struct job *);
 void		 job_alive(struct agent *, struct job *);
 const char	*job_connector_name(const struct agent *, const struct job *);
 int		 job_allows_tls12(const struct agent *, const struct job *);
+int		 job_has_account_key(const struct agent *, const struct job *);
 void		 jobs_send_queued(struct agent *);
 /* Fails every job in flight (child died) with error. */
 void		 jobs_fail_sent(struct agent *, const char *error);
@@ -293,6 +295,8 @@ void	hsm_work_done(struct agent *);
 struct hsm_work;
 void	hsm_work_finish(void *agent, struct hsm_work *);
 void	hsm_work_tick(struct agent *, int64_t now_ms);
+/* The TLS key's next signature readied while job_id connects. */
+void	hsm_prepare_for(struct agent *, const struct job *);
 /* After the child was reaped: the log lines it sent before it ended. */
 void	child_last_words(struct agent *);
 

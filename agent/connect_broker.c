@@ -261,6 +261,7 @@ broker_request(struct agent *a, const struct ipc_msg *msg)
 	q->port = rq.port;
 	q->deadline_ms = monotime_ms() + (int64_t)a->cfg->tls_timeout_s * 1000;
 	q->state = B_RESOLVING;
+	hsm_prepare_for(a, j);
 	if ((r = resolver_lookup(b->resolver, q->host, &q->r)) == 1)
 		resolved(a, q);
 	else if (r == -1) {

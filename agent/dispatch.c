@@ -176,7 +176,51 @@ record_grant(struct agent *a, uint32_t req, struct grant_details *details,
 	return -1;
 }
 
-enum { WORK_TLS = 1, WORK_ACCOUNT, WORK_EAB };
+enum { WORK_TLS = 1, WORK_ACCOUNT, WORK_EAB, WORK_PREPARE };
+
+/* On the HSM worker: the TLS key's next signature readied (hsm.h). */
+static int
+run_tls_prepare(struct hsm_work *w)
+{
+	if (hsm_prepare(w->arg, w->scheme) == -1) {
+		snprintf(w->err, sizeof(w->err), "not readied");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A connection is being made for job_id: its handshake will ask the TLS
+ * key for a CertificateVerify, so the worker readies the token for it
+ * (hsm_prepare) while the connect and the child's handshake run, with
+ * the scheme the last one used. Nothing is signed; a job whose CA never
+ * asks for the certificate (ACME) is skipped, and a readied signing not
+ * used is dropped (HSM_PREPARED_MS).
+ */
+void
+hsm_prepare_for(struct agent *a, const struct job *j)
+{
+	struct hsm_work		*w;
+	enum sign_scheme	 s = a->tls_scheme;
+
+	if (a->hsm == NULL || a->hsm_worker == NULL ||
+	    (j->type == IPC_JOB_CA && job_has_account_key(a, j)))
+		return;
+	if (s == 0 || (sign_scheme_family(s) == SCHEME_FAMILY_ECDSA) !=
+	    (hsm_key_type(a->hsm) == HSM_KEY_EC))
+		s = hsm_key_type(a->hsm) == HSM_KEY_EC ? SCHEME_ECDSA_SHA256 :
+		    SCHEME_RSA_PSS_SHA256;
+	w = xcalloc(1, sizeof(*w));
+	w->fn = run_tls_prepare;
+	w->arg = a->hsm;
+	w->scheme = s;
+	w->job_id = j->id;
+	w->kind = WORK_PREPARE;
+	w->quiet = 1;
+	w->submitted_ms = monotime_ms();
+	if (hsm_worker_submit(a->hsm_worker, w) == -1)
+		free(w);
+}
 
 /* On the HSM worker: the TLS key signs a digest. */
 static int
@@ -270,7 +314,11 @@ work_finished(struct agent *a, struct hsm_work *w)
 	/* A child restarted since: the answer is for no one. */
 	int ours = w->owner == a->child.pid && a->child.ready;
 
-	if (w->overdue) {
+	if (w->kind == WORK_PREPARE) {
+		/* Back after it was overdue (else the worker freed it). */
+		if (w->overdue && w->rc == 0)
+			hsm_signed(a);
+	} else if (w->overdue) {
 		/* Answered as failed already; the token is back. */
 		log_info("sign: job %u: the HSM answered after %lld ms",
 		    w->job_id, (long long)(monotime_ms() - w->submitted_ms));
@@ -287,9 +335,12 @@ work_finished(struct agent *a, struct hsm_work *w)
 		grant_details_free(w->record);
 		if (ours)
 			reply_sign(a, w->req, SIGN_FAILED, NULL, 0);
-	} else if (ours)
+	} else if (ours) {
+		if (w->kind == WORK_TLS)
+			a->tls_scheme = w->scheme;
 		granted(a, w->req, w->job_id, w->kind, w->record, w->sig,
 		    w->siglen);
+	}
 	else {
 		/* Made, never delivered: recorded all the same. */
 		hsm_signed(a);
@@ -344,9 +395,10 @@ hsm_work_tick(struct agent *a, int64_t now)
 	    a->cfg->sign_timeout_ms)) == NULL)
 		return;
 	a->count.hsm_overdue++;
-	snprintf(why, sizeof(why), "the token (%s) has not answered a "
-	    "signature in %u ms (reply_timeout_ms); signatures fail until it "
-	    "does", hsm_key_label(a->hsm), a->cfg->sign_timeout_ms);
+	snprintf(why, sizeof(why), "the token (%s) has not answered %s in "
+	    "%u ms (reply_timeout_ms); signatures fail until it does",
+	    hsm_key_label(a->hsm), w->kind == WORK_PREPARE ? "C_SignInit" :
+	    "a signature", a->cfg->sign_timeout_ms);
 	hsm_failed(a, w->job_id, why);
 	if (w->owner == a->child.pid && a->child.ready)
 		reply_sign(a, w->req, SIGN_FAILED, NULL, 0);

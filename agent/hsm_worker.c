@@ -111,6 +111,29 @@ finish_on_worker(struct hsm_worker *hw, struct hsm_work *w)
 	return 0;
 }
 
+static void	free_list(struct hsm_work *);
+
+/*
+ * An item no one waits for, back in time: freed here, without the loop's
+ * lock. 0; -1 when it went overdue, and the loop, which answered for it,
+ * must see it come back.
+ */
+static int
+forget_quiet(struct hsm_worker *hw, struct hsm_work *w)
+{
+	pthread_mutex_lock(&hw->mu);
+	if (w->overdue) {
+		pthread_mutex_unlock(&hw->mu);
+		return -1;
+	}
+	hw->current = NULL;
+	hw->current_since_ms = 0;
+	pthread_mutex_unlock(&hw->mu);
+	w->next = NULL;
+	free_list(w);
+	return 0;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -149,6 +172,10 @@ worker_main(void *arg)
 		w->rc = w->fn(w);
 		pthread_mutex_unlock(&hw->token);
 
+		if (w->quiet && forget_quiet(hw, w) == 0) {
+			pthread_mutex_lock(&hw->mu);
+			continue;
+		}
 		if (finish_on_worker(hw, w) == 0) {
 			pthread_mutex_lock(&hw->mu);
 			continue;

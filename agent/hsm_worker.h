@@ -51,6 +51,8 @@ struct hsm_work {
 	void		*record;
 	long		 owner;		/* the child asking (its pid) */
 	int64_t		 submitted_ms;
+	int		 quiet;		/* no one waits: freed by the worker,
+					   unless it went overdue */
 	/* Set by the worker (or by hsm_worker_overdue for the queued). */
 	int		 rc;		/* 0 or -1 with err */
 	uint8_t		 sig[HSM_MAX_SIG];

@@ -184,6 +184,15 @@ job_allows_tls12(const struct agent *a, const struct job *j)
 	    a->cfg->connectors[j->conn].allow_tls12;
 }
 
+/* Does the job sign with an ACME account key (not the TLS key)? */
+int
+job_has_account_key(const struct agent *a, const struct job *j)
+{
+	const struct connector_kind *k = job_kind(a, j);
+
+	return k != NULL && k->has_account_key;
+}
+
 const char *
 job_connector_name(const struct agent *a, const struct job *j)
 {

@@ -81,6 +81,20 @@ int	hsm_sign(struct hsm *, enum sign_scheme, const uint8_t *dgst,
 	    size_t errlen);
 
 /*
+ * Readies the token for the key's next signature under scheme's
+ * mechanism: C_SignInit on a session of its own, done on the HSM worker
+ * while the child's handshake runs (the token's key look-up is most of a
+ * SoftHSM signature's time, and some tokens load the key here), so that
+ * the signature itself is C_Sign alone. Signs nothing. hsm_sign() uses
+ * it only for the same key and mechanism within HSM_PREPARED_MS, and
+ * drops it otherwise; a new hsm_prepare() drops the one before. -1 if
+ * the token would not: the signature then goes the ordinary way, and
+ * reports what the token says.
+ */
+#define HSM_PREPARED_MS	5000
+int	hsm_prepare(struct hsm *, enum sign_scheme);
+
+/*
  * A new credential (keygen.c): a key pair generated in the token (EC
  * P-256, or RSA of bits), private key sensitive and never extractable,
  * checked after the fact, labelled "<prefix>-<UTC time>" with a random

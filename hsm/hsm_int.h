@@ -23,6 +23,17 @@ struct hsm {
 	int			 have_sess;
 	int			 own_init;	/* we called C_Initialize on fl */
 	CK_OBJECT_HANDLE	 obj;
+	/*
+	 * hsm_prepare(): a C_SignInit done ahead for the next TLS signature,
+	 * on a session of its own, so that no other call of h->sess finds
+	 * an operation active.
+	 */
+	CK_SESSION_HANDLE	 psess;
+	int			 have_psess;
+	int			 prep_active;
+	CK_OBJECT_HANDLE	 prep_obj;
+	enum sign_scheme	 prep_scheme;
+	int64_t			 prep_ms;
 	enum hsm_key_type	 type;
 	int			 bits;
 	char			 label[300];

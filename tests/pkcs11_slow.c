@@ -1,7 +1,7 @@
 /*
  * pkcs11_slow.c - a PKCS#11 module for tests that forwards every call to
- * the real one (SoftHSM) and makes C_Sign slow or hang on demand, as a
- * network HSM does on a bad day.
+ * the real one (SoftHSM) and makes C_Sign (or C_SignInit) slow or hang on
+ * demand, as a network HSM does on a bad day.
  *
  * HSM_SLOW_MODULE names the module to forward to; HSM_SLOW_CONTROL a
  * file read at each C_Sign:
@@ -9,6 +9,8 @@
  *   delay MS            sleep MS milliseconds, then forward
  *   hang                wait until the file says something else, then
  *                       forward (the token "answers again")
+ *   hang-init           C_SignInit, not C_Sign, waits so (the key looked
+ *                       up, or loaded, when the operation starts)
  * Test code only: never installed.
  */
 #include <stdio.h>
@@ -30,9 +32,12 @@ sleep_ms(long ms)
 		;
 }
 
-/* What the control file says: 0 forward, >0 delay in ms, -1 hang. */
+/*
+ * What the control file says: 0 forward, >0 delay in ms, -1 hang; init
+ * is for C_SignInit, which only "hang-init" holds.
+ */
 static long
-control(void)
+control_of(int init)
 {
 	const char	*path = getenv("HSM_SLOW_CONTROL");
 	char		 buf[64] = "";
@@ -43,11 +48,30 @@ control(void)
 	if (fgets(buf, sizeof(buf), f) == NULL)
 		buf[0] = '\0';
 	fclose(f);
+	if (strncmp(buf, "hang-init", 9) == 0)
+		return init ? -1 : 0;
+	if (init)
+		return 0;
 	if (strncmp(buf, "hang", 4) == 0)
 		return -1;
 	if (strncmp(buf, "delay ", 6) == 0)
 		return strtol(buf + 6, NULL, 10);
 	return 0;
+}
+
+static long
+control(void)
+{
+	return control_of(0);
+}
+
+static CK_RV
+slow_sign_init(CK_SESSION_HANDLE s, CK_MECHANISM_PTR mech,
+    CK_OBJECT_HANDLE key)
+{
+	while (control_of(1) == -1)
+		sleep_ms(50);
+	return real->C_SignInit(s, mech, key);
 }
 
 static CK_RV
@@ -78,6 +102,7 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
 		    CKR_OK)
 			return CKR_GENERAL_ERROR;
 		slow_list.C_Sign = slow_sign;
+		slow_list.C_SignInit = slow_sign_init;
 	}
 	*out = &slow_list;
 	return CKR_OK;

@@ -136,6 +136,126 @@ test_rsa_signs_every_rsa_scheme(void **state)
 	sign_all(getenv("RSA_KEY_URI"), "client-rsa.crt", 0);
 }
 
+/* hsm_sign under s of a digest of s's length; does it verify with cert? */
+static int
+signs_for(struct hsm *h, enum sign_scheme s, const char *cert)
+{
+	uint8_t		 d[64], sig[HSM_MAX_SIG];
+	size_t		 siglen = 0, dlen = sign_scheme_digest_len(s);
+	char		 err[512];
+
+	memset(d, 0x5a + (int)s, sizeof(d));
+	if (hsm_sign(h, s, d, dlen, sig, &siglen, err, sizeof(err)) != 0)
+		fail_msg("%s: %s", sign_scheme_name(s), err);
+	return verify(cert, s, d, dlen, sig, siglen);
+}
+
+/*
+ * A signature readied ahead (hsm_prepare) is used once, by the same key
+ * and mechanism: then C_Sign alone (the readied session stays, its
+ * operation ended). For another mechanism, another key, or when it is
+ * older than HSM_PREPARED_MS it is dropped and the signature made the
+ * ordinary way: each verifies with the right certificate, which a
+ * readied operation used for the wrong one would not.
+ */
+static void
+prepared_schemes(const char *uri, const char *cert, enum sign_scheme first,
+    enum sign_scheme last)
+{
+	char		 err[512];
+	struct hsm	*h = open_key(uri, cert, "pin", 0, err, sizeof(err));
+
+	if (h == NULL)
+		fail_msg("hsm_open: %s", err);
+	for (enum sign_scheme s = first; s <= last; s++) {
+		for (enum sign_scheme t = first; t <= last; t++) {
+			assert_int_equal(hsm_prepare(h, s), 0);
+			assert_true(h->prep_active && h->have_psess);
+			if (!signs_for(h, t, cert))
+				fail_msg("readied %s, signed %s: does not verify",
+				    sign_scheme_name(s), sign_scheme_name(t));
+			assert_false(h->prep_active);
+			/* Used (its session kept), or dropped with it. */
+			assert_int_equal(h->have_psess,
+			    sign_scheme_family(s) == sign_scheme_family(t) &&
+			    (sign_scheme_family(s) != SCHEME_FAMILY_RSA_PSS ||
+			    s == t));
+			/* Nothing left readied: the next one is ordinary. */
+			assert_true(signs_for(h, t, cert));
+		}
+	}
+	/* Too old: dropped, not used. */
+	assert_int_equal(hsm_prepare(h, first), 0);
+	h->prep_ms -= HSM_PREPARED_MS + 1;
+	assert_true(signs_for(h, first, cert));
+	assert_false(h->have_psess);
+	/* A scheme of the other family is not readied at all. */
+	assert_int_equal(hsm_prepare(h, first == SCHEME_ECDSA_SHA256 ?
+	    SCHEME_RSA_PSS_SHA256 : SCHEME_ECDSA_SHA256), -1);
+	assert_false(h->prep_active);
+	hsm_close(h);
+}
+
+static void
+test_prepared_ec(void **state)
+{
+	(void)state;
+	prepared_schemes(getenv("EC_KEY_URI"), "client-ec.crt",
+	    SCHEME_ECDSA_SHA256, SCHEME_ECDSA_SHA512);
+}
+
+static void
+test_prepared_rsa(void **state)
+{
+	(void)state;
+	prepared_schemes(getenv("RSA_KEY_URI"), "client-rsa.crt",
+	    SCHEME_RSA_PKCS1_SHA256, SCHEME_RSA_PSS_SHA512);
+}
+
+/*
+ * Readied for one key, the agent switches to another (a rotation): the
+ * signature is the new key's. And the other calls of the token, an
+ * account key's signature among them, go on while one is readied.
+ */
+static void
+test_prepared_other_key(void **state)
+{
+	char			 err[512];
+	struct hsm		*h = open_key(getenv("EC_KEY_URI"),
+				    "client-ec.crt", "pin", 0, err, sizeof(err));
+	struct hsm_account	*ak;
+	uint8_t			 sig[HSM_MAX_SIG];
+	size_t			 siglen = 0;
+	int			 switched = 0;
+	static const uint8_t	 in[] = "e30.e30";
+
+	(void)state;
+	if (h == NULL)
+		fail_msg("hsm_open: %s", err);
+	assert_int_equal(hsm_prepare(h, SCHEME_ECDSA_SHA256), 0);
+	ak = hsm_account_open(h, getenv("ACME_EC_KEY_URI"), 0, err,
+	    sizeof(err));
+	if (ak == NULL)
+		fail_msg("hsm_account_open: %s", err);
+	if (hsm_account_sign(h, ak, in, sizeof(in) - 1, sig, &siglen, err,
+	    sizeof(err)) != 0)
+		fail_msg("account key, one readied: %s", err);
+	hsm_account_close(ak);
+	assert_true(h->prep_active);
+	if (hsm_use_cert(h, path("client-extractable.crt"), 1, &switched, err,
+	    sizeof(err)) != 0)
+		fail_msg("hsm_use_cert: %s", err);
+	assert_int_equal(switched, 1);
+	if (!signs_for(h, SCHEME_ECDSA_SHA256, "client-extractable.crt"))
+		fail_msg("readied for the old key, signed with it");
+	assert_false(h->have_psess);
+	/* Readied for the new key: used. */
+	assert_int_equal(hsm_prepare(h, SCHEME_ECDSA_SHA256), 0);
+	assert_true(signs_for(h, SCHEME_ECDSA_SHA256, "client-extractable.crt"));
+	assert_true(h->have_psess && !h->prep_active);
+	hsm_close(h);
+}
+
 static void
 expect_open_error(const char *uri, const char *cert, const char *pin,
     int allow, const char *needle)
@@ -562,6 +682,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ec_signs_every_ec_scheme),
 		cmocka_unit_test(test_rsa_signs_every_rsa_scheme),
+		cmocka_unit_test(test_prepared_ec),
+		cmocka_unit_test(test_prepared_rsa),
+		cmocka_unit_test(test_prepared_other_key),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_missing_module),
 		cmocka_unit_test(test_new_credential),
