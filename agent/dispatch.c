@@ -340,14 +340,14 @@ work_finished(struct agent *a, struct hsm_work *w)
 			a->tls_scheme = w->scheme;
 		granted(a, w->req, w->job_id, w->kind, w->record, w->sig,
 		    w->siglen);
-	}
-	else {
+	} else {
 		/* Made, never delivered: recorded all the same. */
 		hsm_signed(a);
 		(void)record_details(a, "undelivered", w->record);
 	}
 	explicit_bzero(w->sig, sizeof(w->sig));
-	explicit_bzero(w->input, w->len);
+	if (w->input != NULL)		/* none for WORK_PREPARE */
+		explicit_bzero(w->input, w->len);
 	free(w->input);
 	free(w);
 }
