@@ -83,6 +83,7 @@ struct job {
 	int64_t		 sent_ms;	/* when it went to the child */
 	int64_t		 sign_until_ms;	/* no signature after (no grant moves it) */
 	struct acme_job_pins *acme_pins; /* its URLs (acme_url_pin.h); lazily */
+	int		 tls_readied;	/* hsm_prepare_for ran for it (once) */
 };
 
 /* Why a connector child ended (metrics: restarts by cause). */
@@ -182,6 +183,7 @@ struct agent_counters {
 	uint64_t	 acme_refused;	/* by acme_sign_policy and the pins */
 	uint64_t	 sign_unrecorded;	/* made, withheld: no audit */
 	uint64_t	 hsm_overdue;	/* signatures past the deadline */
+	uint64_t	 tls_readied;	/* hsm_prepare_for: items submitted */
 	uint64_t	 http01_refused;	/* token registrations */
 	uint64_t	 dns_failures;
 	uint64_t	 reloads[2];	/* SIGHUP: ok, failed */
@@ -268,7 +270,7 @@ void		 job_release(struct agent *, struct job *);
 void		 job_alive(struct agent *, struct job *);
 const char	*job_connector_name(const struct agent *, const struct job *);
 int		 job_allows_tls12(const struct agent *, const struct job *);
-int		 job_has_account_key(const struct agent *, const struct job *);
+int		 job_presents_tls_key(const struct agent *, const struct job *);
 void		 jobs_send_queued(struct agent *);
 /* Fails every job in flight (child died) with error. */
 void		 jobs_fail_sent(struct agent *, const char *error);
@@ -295,8 +297,8 @@ void	hsm_work_done(struct agent *);
 struct hsm_work;
 void	hsm_work_finish(void *agent, struct hsm_work *);
 void	hsm_work_tick(struct agent *, int64_t now_ms);
-/* The TLS key's next signature readied while job_id connects. */
-void	hsm_prepare_for(struct agent *, const struct job *);
+/* The TLS key's next signature readied while the job connects. */
+void	hsm_prepare_for(struct agent *, struct job *);
 /* After the child was reaped: the log lines it sent before it ended. */
 void	child_last_words(struct agent *);
 

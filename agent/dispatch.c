@@ -190,22 +190,27 @@ run_tls_prepare(struct hsm_work *w)
 }
 
 /*
- * A connection is being made for job_id: its handshake will ask the TLS
+ * A connection is being made for job j: its handshake will ask the TLS
  * key for a CertificateVerify, so the worker readies the token for it
  * (hsm_prepare) while the connect and the child's handshake run, with
  * the scheme the last one used. Nothing is signed; a job whose CA never
- * asks for the certificate (ACME) is skipped, and a readied signing not
- * used is dropped (HSM_PREPARED_MS).
+ * asks for the certificate (ACME, a password API) is skipped, and a
+ * readied signing not used is dropped (HSM_PREPARED_MS).
  */
 void
-hsm_prepare_for(struct agent *a, const struct job *j)
+hsm_prepare_for(struct agent *a, struct job *j)
 {
 	struct hsm_work		*w;
 	enum sign_scheme	 s = a->tls_scheme;
 
-	if (a->hsm == NULL || a->hsm_worker == NULL ||
-	    (j->type == IPC_JOB_CA && job_has_account_key(a, j)))
+	/*
+	 * Once a job: the child asks for connections, and the token's
+	 * C_SignInit calls stay bounded by the jobs the parent gives out.
+	 */
+	if (a->hsm == NULL || a->hsm_worker == NULL || j->tls_readied ||
+	    !job_presents_tls_key(a, j))
 		return;
+	j->tls_readied = 1;
 	if (s == 0 || (sign_scheme_family(s) == SCHEME_FAMILY_ECDSA) !=
 	    (hsm_key_type(a->hsm) == HSM_KEY_EC))
 		s = hsm_key_type(a->hsm) == HSM_KEY_EC ? SCHEME_ECDSA_SHA256 :
@@ -220,6 +225,8 @@ hsm_prepare_for(struct agent *a, const struct job *j)
 	w->submitted_ms = monotime_ms();
 	if (hsm_worker_submit(a->hsm_worker, w) == -1)
 		free(w);
+	else
+		a->count.tls_readied++;
 }
 
 /* On the HSM worker: the TLS key signs a digest. */

@@ -184,13 +184,23 @@ job_allows_tls12(const struct agent *a, const struct job *j)
 	    a->cfg->connectors[j->conn].allow_tls12;
 }
 
-/* Does the job sign with an ACME account key (not the TLS key)? */
+/*
+ * May the job's CA ask for the client certificate? A probe's and a
+ * certificate-authenticated CA's do; an ACME server and Sectigo's
+ * password API do not.
+ */
 int
-job_has_account_key(const struct agent *a, const struct job *j)
+job_presents_tls_key(const struct agent *a, const struct job *j)
 {
-	const struct connector_kind *k = job_kind(a, j);
+	const struct connector_kind	*k = job_kind(a, j);
+	const char			*auth;
 
-	return k != NULL && k->has_account_key;
+	if (j->type != IPC_JOB_CA)
+		return 1;
+	if (k == NULL || k->has_account_key)
+		return 0;
+	auth = a->cfg->connectors[j->conn].auth;
+	return auth == NULL || strcmp(auth, "password") != 0;
 }
 
 const char *

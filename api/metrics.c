@@ -153,6 +153,9 @@ metrics_write(struct agent *a, FILE *f)
 	counter(f, "hsmagent_hsm_sign_timeouts_total",
 	    "signatures the token did not answer within reply_timeout_ms",
 	    a->count.hsm_overdue);
+	counter(f, "hsmagent_hsm_signatures_readied_total",
+	    "TLS signatures the token was readied for (C_SignInit ahead, at "
+	    "most once a job)", a->count.tls_readied);
 	counter(f, "hsmagent_acme_signatures_refused_total",
 	    "ACME JWS refused for what they say (acme_sign_policy)",
 	    a->count.acme_refused);

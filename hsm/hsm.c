@@ -883,14 +883,20 @@ hsm_prepare(struct hsm *h, enum sign_scheme scheme)
 	CK_MECHANISM		 mech;
 	CK_RSA_PKCS_PSS_PARAMS	 pss;
 
-	/* Never one left from before: a fresh C_SignInit, a fresh age. */
-	drop_prepared(h);
+	/*
+	 * Never one left from before: a fresh C_SignInit, a fresh age. An
+	 * operation cannot be ended without a signature but by closing its
+	 * session (PKCS#11 2.40); a session whose operation was used is kept.
+	 */
+	if (h->prep_active)
+		drop_prepared(h);
 	if (!h->have_sess || sign_scheme_family(scheme) == SCHEME_FAMILY_NONE ||
 	    (sign_scheme_family(scheme) == SCHEME_FAMILY_ECDSA) !=
 	    (h->type == HSM_KEY_EC) || scheme_mech(scheme, &mech, &pss) == -1)
 		return -1;
-	if (h->fl->C_OpenSession(PKCS11_get_slotid_from_slot(h->slot),
-	    CKF_SERIAL_SESSION, NULL, NULL, &h->psess) != CKR_OK)
+	if (!h->have_psess && h->fl->C_OpenSession(
+	    PKCS11_get_slotid_from_slot(h->slot), CKF_SERIAL_SESSION, NULL,
+	    NULL, &h->psess) != CKR_OK)
 		return -1;
 	h->have_psess = 1;
 	if (h->fl->C_SignInit(h->psess, &mech, h->obj) != CKR_OK) {
@@ -978,8 +984,9 @@ sign_prepared(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
 	char		 err[8];
 	int		 r = -1;
 
-	if (!h->prep_active || h->prep_obj != h->obj ||
-	    !same_mech(h->prep_scheme, scheme) ||
+	if (!h->prep_active)
+		return 1;
+	if (h->prep_obj != h->obj || !same_mech(h->prep_scheme, scheme) ||
 	    monotime_ms() - h->prep_ms > HSM_PREPARED_MS) {
 		drop_prepared(h);
 		return 1;

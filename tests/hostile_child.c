@@ -30,8 +30,10 @@
  *     signing window is not extended by grants.
  *   hostile-child burst FIXTURES TRIGGER
  *     on a probe job after the test creates TRIGGER (taken, one burst
- *     each), 60 TLS signatures: with the audit log on a full disk, none
- *     may be granted without its record.
+ *     each), 20 connections to the probe's server (the parent readies
+ *     the token for the job's signature once, not 20 times), then 60 TLS
+ *     signatures: with the audit log on a full disk, none may be granted
+ *     without its record.
  *
  * Verdicts go to the parent's log as "hostile: NAME=VERDICT" lines.
  */
@@ -872,6 +874,46 @@ run_window(void)
 }
 
 /*
+ * n connections for the probe job to its URL's host and port, one after
+ * the other; how many the parent made (each closed at once).
+ */
+static int
+connects(uint32_t job, const struct ipc_msg *jm, int n)
+{
+	struct ipc_job_probe		 jp;
+	struct ipc_connect_request	 rq;
+	struct ipc_connect_reply	 rp;
+	struct ipc_msg			 m;
+	struct wbuf			 b;
+	const char			*h, *colon;
+	int				 made = 0;
+
+	if (ipc_dec_job_probe(jm, &jp) == -1 ||
+	    strncmp(jp.url, "https://", 8) != 0 ||
+	    (colon = strchr(h = jp.url + 8, ':')) == NULL)
+		exit(31);
+	memset(&rq, 0, sizeof(rq));
+	rq.job_id = job;
+	snprintf(rq.host, sizeof(rq.host), "%.*s", (int)(colon - h), h);
+	rq.port = (uint16_t)atoi(colon + 1);
+	for (int i = 0; i < n; i++) {
+		wbuf_init(&b, IPC_MAX_PAYLOAD);
+		ipc_enc_connect_request(&b, &rq);
+		stub_send(IPC_CONNECT_REQUEST, ++next_req, &b);
+		wbuf_free(&b);
+		do
+			stub_recv(&m);
+		while (m.type != IPC_CONNECT_REPLY);
+		if (m.id == next_req && ipc_dec_connect_reply(&m, &rp) == 0 &&
+		    rp.status == 0 && m.fd != -1)
+			made++;
+		if (m.fd != -1)
+			close(m.fd);
+	}
+	return made;
+}
+
+/*
  * Each probe job while the test's trigger file exists: the file is taken
  * (one burst per trigger) and 60 TLS signatures asked for the job.
  */
@@ -896,6 +938,8 @@ run_burst(const char *trigger)
 		if (m.type != IPC_JOB_PROBE)
 			continue;
 		if (unlink(trigger) == 0) {
+			say("hostile: burst connections=%d", connects(m.id, &m,
+			    20));
 			memset(n, 0, sizeof(n));
 			for (int i = 0; i < 60; i++) {
 				RAND_bytes(dg, sizeof(dg));

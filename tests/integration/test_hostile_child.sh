@@ -188,8 +188,8 @@ kill -TERM "$agent"; wait "$agent" || true
 note "signing window: grants until $last ms, then the child was ended (window 20 s)"
 
 # ---- 3. A full disk: no signature without its record ---------------------
-# A probe job a second; a burst of 60 TLS signatures on the probe after
-# the trigger file appears (the child takes it).
+# A probe job a second; a burst of 20 connections and 60 TLS signatures
+# on the probe after the trigger file appears (the child takes it).
 hostile_config "$T/b.conf" burst
 sed -i "s|burst $FX [0-9]*|burst $FX $T/trigger|" "$T/hostile-burst.sh"
 sed -i 's|^\[probe\]$|[probe]\ninterval = 1|' "$T/b.conf"
@@ -223,6 +223,13 @@ withheld=$(sed -n 's/^hsmagent_signatures_withheld_total \([0-9]*\)$/\1/p' "$T/m
 rm -f "$T/state-burst/filler" "$T/state-burst/filler2"
 again=$(burst)
 [ "$again" = "burst granted=60 refused=0 failed=0" ] || fail "after space returned: $again"
+# Each burst's 20 connections: the parent made them all, and readied the
+# token for the job's signature once (hsm_prepare_for), not 20 times.
+conns=$(grep -o 'hostile: burst connections=[0-9]*' "$T/b.err" | sed 's/.*=//' | tr '\n' ' ')
+[ "$conns" = "20 20 20 " ] || fail "connections made per burst: $conns (20 each expected)"
+"$CLI" --socket "$SOCK" metrics >"$T/m2.txt"
+readied=$(sed -n 's/^hsmagent_hsm_signatures_readied_total \([0-9]*\)$/\1/p' "$T/m2.txt")
+[ "$readied" = 3 ] || fail "the token was readied $readied times for 3 jobs' 60 connections"
 kill -TERM "$agent"; wait "$agent" || true
 granted=$(grep -o 'hostile: burst granted=[0-9]*' "$T/b.err" | awk -F= '{s += $2} END {print s}')
 records=$(grep '"event":"sign.granted"' "$T/state-burst/audit.log" | grep -c '"tls":"1.3"' || true)
@@ -231,3 +238,4 @@ records=$(grep '"event":"sign.granted"' "$T/state-burst/audit.log" | grep -c '"t
 [ "${withheld:-0}" -gt 0 ] || fail "no signature was withheld on the full disk ($full)"
 "$CLI" audit verify "$T/state-burst/audit.log" >/dev/null || fail "audit log broken after the full disk"
 note "full disk: $full; $granted signatures given, $records recorded, $withheld withheld; health down meanwhile; then 60 of 60 again"
+note "connections: 20 a burst made, the token readied once a job ($readied for 3)"
