@@ -880,9 +880,6 @@ drop_prepared(struct hsm *h)
 int
 hsm_prepare(struct hsm *h, enum sign_scheme scheme)
 {
-	CK_MECHANISM		 mech;
-	CK_RSA_PKCS_PSS_PARAMS	 pss;
-
 	/*
 	 * Never one left from before: a fresh C_SignInit, a fresh age. An
 	 * operation cannot be ended without a signature but by closing its
@@ -892,14 +889,15 @@ hsm_prepare(struct hsm *h, enum sign_scheme scheme)
 		drop_prepared(h);
 	if (!h->have_sess || sign_scheme_family(scheme) == SCHEME_FAMILY_NONE ||
 	    (sign_scheme_family(scheme) == SCHEME_FAMILY_ECDSA) !=
-	    (h->type == HSM_KEY_EC) || scheme_mech(scheme, &mech, &pss) == -1)
+	    (h->type == HSM_KEY_EC) || scheme_mech(scheme, &h->prep_mech,
+	    &h->prep_pss) == -1)
 		return -1;
 	if (!h->have_psess && h->fl->C_OpenSession(
 	    PKCS11_get_slotid_from_slot(h->slot), CKF_SERIAL_SESSION, NULL,
 	    NULL, &h->psess) != CKR_OK)
 		return -1;
 	h->have_psess = 1;
-	if (h->fl->C_SignInit(h->psess, &mech, h->obj) != CKR_OK) {
+	if (h->fl->C_SignInit(h->psess, &h->prep_mech, h->obj) != CKR_OK) {
 		drop_prepared(h);
 		return -1;
 	}

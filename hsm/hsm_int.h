@@ -31,6 +31,14 @@ struct hsm {
 	CK_SESSION_HANDLE	 psess;
 	int			 have_psess;
 	int			 prep_active;
+	/*
+	 * The mechanism C_SignInit was given, and its parameters, kept
+	 * until C_Sign: a module may keep the pointers and read them then
+	 * (tpm2-pkcs11 1.9 copies the CK_MECHANISM, pParameter and all;
+	 * valgrind saw C_Sign read a stack frame that was gone).
+	 */
+	CK_MECHANISM		 prep_mech;
+	CK_RSA_PKCS_PSS_PARAMS	 prep_pss;
 	CK_OBJECT_HANDLE	 prep_obj;
 	enum sign_scheme	 prep_scheme;
 	int64_t			 prep_ms;
