@@ -113,7 +113,7 @@ PARENT_SRCS	:= agent/hsmagentd.c agent/probe_run.c config/config.c \
 		   agent/supervisor.c \
 		   hsm/hsm_public.c config/config_check.c \
 		   agent/dispatch.c agent/jobs.c agent/resolve.c agent/notify.c \
-		   hsm/hsm.c hsm/keygen.c hsm/mechs.c hsm/p11uri.c hsm/pin.c \
+		   hsm/hsm.c hsm/hsm_sign.c hsm/keygen.c hsm/mechs.c hsm/p11uri.c hsm/pin.c \
 		   common/secret_file.c policy/sign_policy.c \
 		   api/api_server.c api/peer_ident.c api/api_request.c api/api_ops.c \
 		   orders/order_flow.c agent/agent_audit.c api/local_api.c \

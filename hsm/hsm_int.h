@@ -97,6 +97,8 @@ int		 hsm_recover(struct hsm *, char *err, size_t errlen);
  * (then h is released and the next signature tries again).
  */
 int		 hsm_reload(struct hsm *, char *err, size_t errlen);
+/* The readied signature, if any, ends: its session goes with it. */
+void		 hsm_drop_prepared(struct hsm *);
 /* hsm_sign() with another key object of the token (a new credential). */
 int		 hsm_sign_obj(struct hsm *, CK_OBJECT_HANDLE, enum hsm_key_type,
 		    int bits, enum sign_scheme, const uint8_t *dgst, size_t dlen,
