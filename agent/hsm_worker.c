@@ -59,6 +59,15 @@ finish_locked(struct hsm_worker *hw, struct hsm_work *w)
 	(void)!write(hw->pipe[1], &c, 1);
 }
 
+/* The worker's hands are empty (mu held): nothing can be overdue. */
+static void
+no_current(struct hsm_worker *hw)
+{
+	hw->current = NULL;
+	hw->current_since_ms = 0;
+	hw->stuck = 0;
+}
+
 /*
  * The loop's lock, for the finisher: 0 when held; -1 once the worker is
  * told to quit while waiting for it (the loop may be stopping it with
@@ -102,9 +111,7 @@ finish_on_worker(struct hsm_worker *hw, struct hsm_work *w)
 	if (hw->finish == NULL || take_loop_lock(hw) == -1)
 		return -1;
 	pthread_mutex_lock(&hw->mu);
-	hw->current = NULL;
-	hw->current_since_ms = 0;
-	hw->stuck = 0;
+	no_current(hw);
 	pthread_mutex_unlock(&hw->mu);
 	hw->finish(hw->finish_ctx, w);
 	pthread_mutex_unlock(hw->loop_lock);
@@ -126,8 +133,7 @@ forget_quiet(struct hsm_worker *hw, struct hsm_work *w)
 		pthread_mutex_unlock(&hw->mu);
 		return -1;
 	}
-	hw->current = NULL;
-	hw->current_since_ms = 0;
+	no_current(hw);
 	pthread_mutex_unlock(&hw->mu);
 	w->next = NULL;
 	free_list(w);
@@ -181,9 +187,7 @@ worker_main(void *arg)
 			continue;
 		}
 		pthread_mutex_lock(&hw->mu);
-		hw->current = NULL;
-		hw->current_since_ms = 0;
-		hw->stuck = 0;
+		no_current(hw);
 		finish_locked(hw, w);
 	}
 	hw->exited = 1;

@@ -63,6 +63,18 @@ open_key(const char *uri, const char *cert, const char *pin, int allow,
 	return hsm_open(&p, err, errlen);
 }
 
+/* open_key with the fixture's PIN and no override; the test fails if not. */
+static struct hsm *
+must_open(const char *uri, const char *cert)
+{
+	char		 err[512];
+	struct hsm	*h = open_key(uri, cert, "pin", 0, err, sizeof(err));
+
+	if (h == NULL)
+		fail_msg("hsm_open: %s", err);
+	return h;
+}
+
 static int
 verify(const char *cert, enum sign_scheme s, const uint8_t *d, size_t dlen,
     const uint8_t *sig, size_t siglen)
@@ -94,12 +106,10 @@ static void
 sign_all(const char *uri, const char *cert, int is_ec)
 {
 	char		 err[512];
-	struct hsm	*h = open_key(uri, cert, "pin", 0, err, sizeof(err));
+	struct hsm	*h = must_open(uri, cert);
 	uint8_t		 d[64], sig[HSM_MAX_SIG];
 	size_t		 siglen;
 
-	if (h == NULL)
-		fail_msg("hsm_open: %s", err);
 	assert_int_equal(hsm_key_type(h), is_ec ? HSM_KEY_EC : HSM_KEY_RSA);
 	for (unsigned s = 1; s < SCHEME_MAX; s++) {
 		size_t dlen = sign_scheme_digest_len(s);
@@ -162,11 +172,8 @@ static void
 prepared_schemes(const char *uri, const char *cert, enum sign_scheme first,
     enum sign_scheme last)
 {
-	char		 err[512];
-	struct hsm	*h = open_key(uri, cert, "pin", 0, err, sizeof(err));
+	struct hsm	*h = must_open(uri, cert);
 
-	if (h == NULL)
-		fail_msg("hsm_open: %s", err);
 	for (enum sign_scheme s = first; s <= last; s++) {
 		for (enum sign_scheme t = first; t <= last; t++) {
 			assert_int_equal(hsm_prepare(h, s), 0);
@@ -221,8 +228,8 @@ static void
 test_prepared_other_key(void **state)
 {
 	char			 err[512];
-	struct hsm		*h = open_key(getenv("EC_KEY_URI"),
-				    "client-ec.crt", "pin", 0, err, sizeof(err));
+	struct hsm		*h = must_open(getenv("EC_KEY_URI"),
+				    "client-ec.crt");
 	struct hsm_account	*ak;
 	uint8_t			 sig[HSM_MAX_SIG];
 	size_t			 siglen = 0;
@@ -230,8 +237,6 @@ test_prepared_other_key(void **state)
 	static const uint8_t	 in[] = "e30.e30";
 
 	(void)state;
-	if (h == NULL)
-		fail_msg("hsm_open: %s", err);
 	assert_int_equal(hsm_prepare(h, SCHEME_ECDSA_SHA256), 0);
 	ak = hsm_account_open(h, getenv("ACME_EC_KEY_URI"), 0, err,
 	    sizeof(err));
@@ -363,8 +368,8 @@ test_new_credential(void **state)
 {
 	char			 err[512], old_id[80], cur[80], label[80];
 	char			 certfile[] = "/tmp/hsmagent-newcred.XXXXXX";
-	struct hsm		*h = open_key(getenv("EC_KEY_URI"),
-				    "client-ec.crt", "pin", 0, err, sizeof(err));
+	struct hsm		*h = must_open(getenv("EC_KEY_URI"),
+				    "client-ec.crt");
 	struct hsm_keygen	 kg = { HSM_KEY_EC, 0, "rotated.example", NULL };
 	struct hsm_newkey	 nk, rk;
 	struct hsm_keygen	 rg = { HSM_KEY_RSA, 2048, "rsa.example", NULL };
@@ -373,8 +378,6 @@ test_new_credential(void **state)
 	int			 fd, switched;
 
 	(void)state;
-	if (h == NULL)
-		fail_msg("hsm_open: %s", err);
 	hsm_current_id(h, old_id, sizeof(old_id));
 	assert_string_equal(old_id, "01");
 	if (hsm_keygen(h, &kg, &nk, err, sizeof(err)) == -1)
@@ -494,12 +497,9 @@ static void
 test_acme_account_key(void **state)
 {
 	char		 err[512];
-	struct hsm	*h = open_key(getenv("EC_KEY_URI"), "client-ec.crt", "pin",
-	    0, err, sizeof(err));
+	struct hsm	*h = must_open(getenv("EC_KEY_URI"), "client-ec.crt");
 
 	(void)state;
-	if (h == NULL)
-		fail_msg("hsm_open: %s", err);
 	/* The account key may be the client key, or another on the token. */
 	acme_jws_roundtrip(h, getenv("EC_KEY_URI"), "ES256");
 	acme_jws_roundtrip(h, getenv("RSA_KEY_URI"), "RS256");
@@ -526,16 +526,14 @@ static void
 test_acme_account_reconnect(void **state)
 {
 	char			 err[512];
-	struct hsm		*h = open_key(getenv("EC_KEY_URI"),
-				    "client-ec.crt", "pin", 0, err, sizeof(err));
+	struct hsm		*h = must_open(getenv("EC_KEY_URI"),
+				    "client-ec.crt");
 	struct hsm_account	*ak;
 	uint8_t			 sig[HSM_MAX_SIG];
 	size_t			 siglen = 0;
 	static const uint8_t	 in[] = "e30.e30";
 
 	(void)state;
-	if (h == NULL)
-		fail_msg("hsm_open: %s", err);
 	ak = hsm_account_open(h, getenv("RSA_KEY_URI"), 0, err, sizeof(err));
 	assert_non_null(ak);
 	assert_int_equal(h->fl->C_CloseSession(h->sess), CKR_OK);
@@ -590,8 +588,8 @@ test_acme_signer(void **state)
 	const char *const	 pfx[] = { "https://ca.test/acme/" };
 	const char *const	 badpfx[] = { "https://ca.test" };
 	char			 err[512], kf[64], *rsa_jwk;
-	struct hsm		*h = open_key(getenv("EC_KEY_URI"),
-	    "client-ec.crt", "pin", 0, err, sizeof(err));
+	struct hsm		*h = must_open(getenv("EC_KEY_URI"),
+				    "client-ec.crt");
 	struct acme_signer	 s;
 	struct hsm_account	*rsa;
 	struct acme_jws		 j;
@@ -600,8 +598,6 @@ test_acme_signer(void **state)
 	int			 failed;
 
 	(void)state;
-	if (h == NULL)
-		fail_msg("hsm_open: %s", err);
 	eab_key_file(kf, sizeof(kf), key);
 	assert_int_equal(acme_signer_init(&s, h, getenv("EC_KEY_URI"), 0,
 	    badpfx, 1, NULL, NULL, NULL, err, sizeof(err)), -1);
