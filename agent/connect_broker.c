@@ -12,7 +12,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <fcntl.h>
+#include <poll.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +195,23 @@ start_next(struct agent *a, struct breq *q)
 	return -1;
 }
 
+static void connected(struct agent *, struct breq *);
+
+/*
+ * A connect to a loopback or near address is often done by the time
+ * connect() returns EINPROGRESS: one look now saves the child a turn of
+ * the loop (bench/README.md, handshakes). Against a distant CA it costs
+ * one system call.
+ */
+static void
+connected_yet(struct agent *a, struct breq *q)
+{
+	struct pollfd p = { q->fd, POLLOUT, 0 };
+
+	if (poll(&p, 1, 0) == 1)
+		connected(a, q);
+}
+
 /* The name is known (or failed): connect, or say why not. */
 static void
 resolved(struct agent *a, struct breq *q)
@@ -213,7 +230,8 @@ resolved(struct agent *a, struct breq *q)
 		    "connector %s: %s", q->host, q->port, conn_name(a, q),
 		    q->err[0] ? q->err : "no address");
 		failed(a, q, msg);
-	}
+	} else
+		connected_yet(a, q);
 }
 
 void
@@ -306,8 +324,11 @@ connected(struct agent *a, struct breq *q)
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
 		e = errno;
 	if (e == 0) {
-		/* Blocking again: the child's curl sets what it needs. */
-		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		/*
+		 * Handed over non-blocking: curl makes every socket it uses
+		 * non-blocking itself, so making it blocking here was two
+		 * system calls each side for nothing.
+		 */
 		log_debug("connect: job %u: %s port %u connected", q->job,
 		    q->host, q->port);
 		reply(a, q, fd, "");	/* closes our copy */
