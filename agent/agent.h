@@ -84,6 +84,7 @@ struct job {
 	int64_t		 sign_until_ms;	/* no signature after (no grant moves it) */
 	struct acme_job_pins *acme_pins; /* its URLs (acme_url_pin.h); lazily */
 	int		 tls_readied;	/* hsm_prepare_for ran for it (once) */
+	uint32_t	 tls_granted;	/* TLS signatures given (ready_next) */
 };
 
 /* Why a connector child ended (metrics: restarts by cause). */

@@ -182,40 +182,19 @@ enum { WORK_TLS = 1, WORK_ACCOUNT, WORK_EAB, WORK_PREPARE };
 static int
 run_tls_prepare(struct hsm_work *w)
 {
-	if (hsm_prepare(w->arg, w->scheme) == -1) {
+	if (hsm_prepare(w->arg, w->scheme, w->job_id) == -1) {
 		snprintf(w->err, sizeof(w->err), "not readied");
 		return -1;
 	}
 	return 0;
 }
 
-/*
- * A connection is being made for job j: its handshake will ask the TLS
- * key for a CertificateVerify, so the worker readies the token for it
- * (hsm_prepare) while the connect and the child's handshake run, with
- * the scheme the last one used. Nothing is signed; a job whose CA never
- * asks for the certificate (ACME, a password API) is skipped, and a
- * readied signing not used is dropped (HSM_PREPARED_MS).
- */
-void
-hsm_prepare_for(struct agent *a, struct job *j)
+/* The worker readies the TLS key's next signature for job j (hsm.h). */
+static void
+ready_for(struct agent *a, struct job *j, enum sign_scheme s)
 {
-	struct hsm_work		*w;
-	enum sign_scheme	 s = a->tls_scheme;
+	struct hsm_work *w = xcalloc(1, sizeof(*w));
 
-	/*
-	 * Once a job: the child asks for connections, and the token's
-	 * C_SignInit calls stay bounded by the jobs the parent gives out.
-	 */
-	if (a->hsm == NULL || a->hsm_worker == NULL || j->tls_readied ||
-	    !job_presents_tls_key(a, j))
-		return;
-	j->tls_readied = 1;
-	if (s == 0 || (sign_scheme_family(s) == SCHEME_FAMILY_ECDSA) !=
-	    (hsm_key_type(a->hsm) == HSM_KEY_EC))
-		s = hsm_key_type(a->hsm) == HSM_KEY_EC ? SCHEME_ECDSA_SHA256 :
-		    SCHEME_RSA_PSS_SHA256;
-	w = xcalloc(1, sizeof(*w));
 	w->fn = run_tls_prepare;
 	w->arg = a->hsm;
 	w->scheme = s;
@@ -229,11 +208,59 @@ hsm_prepare_for(struct agent *a, struct job *j)
 		a->count.tls_readied++;
 }
 
+/*
+ * A connection is being made for job j: its handshake will ask the TLS
+ * key for a CertificateVerify, so the worker readies the token for it
+ * (hsm_prepare) while the connect and the child's handshake run, with
+ * the scheme the last one used. Nothing is signed; a job whose CA never
+ * asks for the certificate (ACME, a password API) is skipped, and a
+ * readied signing not used is dropped (HSM_PREPARED_MS). It is the
+ * job's alone: another job's signature does not use it.
+ */
+void
+hsm_prepare_for(struct agent *a, struct job *j)
+{
+	enum sign_scheme s = a->tls_scheme;
+
+	/*
+	 * Once a job: the child asks for connections, and the token's
+	 * C_SignInit calls stay bounded by the jobs the parent gives out.
+	 */
+	if (a->hsm == NULL || a->hsm_worker == NULL || j->tls_readied ||
+	    !job_presents_tls_key(a, j))
+		return;
+	j->tls_readied = 1;
+	if (s == 0 || (sign_scheme_family(s) == SCHEME_FAMILY_ECDSA) !=
+	    (hsm_key_type(a->hsm) == HSM_KEY_EC))
+		s = hsm_key_type(a->hsm) == HSM_KEY_EC ? SCHEME_ECDSA_SHA256 :
+		    SCHEME_RSA_PSS_SHA256;
+	ready_for(a, j, s);
+}
+
+/*
+ * Job j was given a TLS signature under s. From its second on, a job
+ * that signs again and again (connection after connection, or the
+ * signatures of a stream) will likely ask once more: the worker readies
+ * the next under the same scheme while the child uses this one and
+ * sends its next request. At most one C_SignInit per signature given,
+ * so a child cannot make the token do more than it signs; a job's last
+ * one goes unused and is dropped (HSM_PREPARED_MS, or the next
+ * hsm_prepare). A job signing once (most handshakes) readies nothing.
+ */
+static void
+ready_next(struct agent *a, struct job *j, enum sign_scheme s)
+{
+	if (j->state != JOB_SENT || j->tls_granted++ == 0 || a->hsm == NULL ||
+	    a->hsm_worker == NULL)
+		return;
+	ready_for(a, j, s);
+}
+
 /* On the HSM worker: the TLS key signs a digest. */
 static int
 run_tls_sign(struct hsm_work *w)
 {
-	return hsm_sign(w->arg, w->scheme, w->input, w->len, w->sig,
+	return hsm_sign(w->arg, w->job_id, w->scheme, w->input, w->len, w->sig,
 	    &w->siglen, w->err, sizeof(w->err));
 }
 
@@ -252,7 +279,8 @@ run_account_sign(struct hsm_work *w)
  */
 static void
 granted(struct agent *a, uint32_t req, uint32_t job_id, int kind,
-    struct grant_details *record, uint8_t *sig, size_t siglen)
+    enum sign_scheme scheme, struct grant_details *record, uint8_t *sig,
+    size_t siglen)
 {
 	struct job *j = job_find(a, job_id);
 
@@ -267,6 +295,8 @@ granted(struct agent *a, uint32_t req, uint32_t job_id, int kind,
 		return;
 	reply_sign(a, req, SIGN_OK, sig, siglen);
 	explicit_bzero(sig, HSM_MAX_SIG);
+	if (kind == WORK_TLS && j != NULL)
+		ready_next(a, j, scheme);
 }
 
 /*
@@ -345,8 +375,8 @@ work_finished(struct agent *a, struct hsm_work *w)
 	} else if (ours) {
 		if (w->kind == WORK_TLS)
 			a->tls_scheme = w->scheme;
-		granted(a, w->req, w->job_id, w->kind, w->record, w->sig,
-		    w->siglen);
+		granted(a, w->req, w->job_id, w->kind, w->scheme, w->record,
+		    w->sig, w->siglen);
 	} else {
 		/* Made, never delivered: recorded all the same. */
 		hsm_signed(a);
@@ -685,7 +715,7 @@ on_jws_sign_request(struct agent *a, const struct ipc_msg *msg)
 		reply_sign(a, msg->id, SIGN_FAILED, NULL, 0);
 		return;
 	}
-	granted(a, msg->id, rq.job_id, WORK_EAB, grant_json(record), sig,
+	granted(a, msg->id, rq.job_id, WORK_EAB, 0, grant_json(record), sig,
 	    ACME_HS256_LEN);
 }
 

@@ -74,25 +74,28 @@ int	hsm_use_cert(struct hsm *, const char *cert_file,
 
 /*
  * Signs dlen bytes of digest; dlen must equal the scheme's hash size.
- * sig has room for HSM_MAX_SIG bytes. Returns 0 or -1 with err set.
+ * sig has room for HSM_MAX_SIG bytes. owner: whose signature it is (the
+ * agent's job id); only a signing readied for the same owner is used
+ * (hsm_prepare), 0 uses none. Returns 0 or -1 with err set.
  */
-int	hsm_sign(struct hsm *, enum sign_scheme, const uint8_t *dgst,
-	    size_t dlen, uint8_t *sig, size_t *siglen, char *err,
-	    size_t errlen);
+int	hsm_sign(struct hsm *, uint32_t owner, enum sign_scheme,
+	    const uint8_t *dgst, size_t dlen, uint8_t *sig, size_t *siglen,
+	    char *err, size_t errlen);
 
 /*
  * Readies the token for the key's next signature under scheme's
  * mechanism: C_SignInit on a session of its own, done on the HSM worker
  * while the child's handshake runs (the token's key look-up is most of a
  * SoftHSM signature's time, and some tokens load the key here), so that
- * the signature itself is C_Sign alone. Signs nothing. hsm_sign() uses
- * it only for the same key and mechanism within HSM_PREPARED_MS, and
- * drops it otherwise; a new hsm_prepare() drops the one before. -1 if
- * the token would not: the signature then goes the ordinary way, and
- * reports what the token says.
+ * the signature itself is C_Sign alone. Signs nothing. It is for owner
+ * (not 0) alone: hsm_sign() for another owner signs the ordinary way
+ * and leaves it. hsm_sign() for its owner uses it for the same key and
+ * mechanism within HSM_PREPARED_MS, and drops it otherwise; a new
+ * hsm_prepare() drops the one before. -1 if the token would not: the
+ * signature then goes the ordinary way, and reports what the token says.
  */
 #define HSM_PREPARED_MS	5000
-int	hsm_prepare(struct hsm *, enum sign_scheme);
+int	hsm_prepare(struct hsm *, enum sign_scheme, uint32_t owner);
 
 /*
  * A new credential (keygen.c): a key pair generated in the token (EC

@@ -111,7 +111,7 @@ hsm_drop_prepared(struct hsm *h)
 }
 
 int
-hsm_prepare(struct hsm *h, enum sign_scheme scheme)
+hsm_prepare(struct hsm *h, enum sign_scheme scheme, uint32_t owner)
 {
 	/*
 	 * Never one left from before: a fresh C_SignInit, a fresh age. An
@@ -120,7 +120,8 @@ hsm_prepare(struct hsm *h, enum sign_scheme scheme)
 	 */
 	if (h->prep_active)
 		hsm_drop_prepared(h);
-	if (!h->have_sess || sign_scheme_family(scheme) == SCHEME_FAMILY_NONE ||
+	if (!h->have_sess || owner == 0 ||
+	    sign_scheme_family(scheme) == SCHEME_FAMILY_NONE ||
 	    (sign_scheme_family(scheme) == SCHEME_FAMILY_ECDSA) !=
 	    (h->type == HSM_KEY_EC) || scheme_mech(scheme, &h->prep_mech,
 	    &h->prep_pss) == -1)
@@ -136,6 +137,7 @@ hsm_prepare(struct hsm *h, enum sign_scheme scheme)
 	}
 	h->prep_active = 1;
 	h->prep_obj = h->obj;
+	h->prep_owner = owner;
 	h->prep_scheme = scheme;
 	h->prep_ms = monotime_ms();
 	return 0;
@@ -200,14 +202,14 @@ sign_output(enum sign_scheme scheme, int bits, const uint8_t *raw,
 }
 
 /*
- * The prepared signing, when it is for this key and mechanism and still
- * young: C_Sign alone. 1 when there is none to use (any other is
- * dropped), 0 signed, -1 failed (then the caller signs the ordinary way,
- * which reports the token's error).
+ * The prepared signing, when it is owner's, for this key and mechanism
+ * and still young: C_Sign alone. 1 when there is none to use (another
+ * owner's is left for it, any other dropped), 0 signed, -1 failed (then
+ * the caller signs the ordinary way, which reports the token's error).
  */
 static int
-sign_prepared(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
-    size_t dlen, uint8_t *sig, size_t *siglen)
+sign_prepared(struct hsm *h, uint32_t owner, enum sign_scheme scheme,
+    const uint8_t *dgst, size_t dlen, uint8_t *sig, size_t *siglen)
 {
 	uint8_t		 in[19 + 64], raw[HSM_MAX_SIG];
 	CK_ULONG	 rawlen = sizeof(raw);
@@ -217,8 +219,15 @@ sign_prepared(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
 
 	if (!h->prep_active)
 		return 1;
-	if (h->prep_obj != h->obj || !same_mech(h->prep_scheme, scheme) ||
+	if (h->prep_obj != h->obj ||
 	    monotime_ms() - h->prep_ms > HSM_PREPARED_MS) {
+		hsm_drop_prepared(h);
+		return 1;
+	}
+	/* Another job's signature: its own operation stays on psess. */
+	if (owner != h->prep_owner)
+		return 1;
+	if (!same_mech(h->prep_scheme, scheme)) {
 		hsm_drop_prepared(h);
 		return 1;
 	}
@@ -237,10 +246,11 @@ sign_prepared(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
 }
 
 int
-hsm_sign(struct hsm *h, enum sign_scheme scheme, const uint8_t *dgst,
-    size_t dlen, uint8_t *sig, size_t *siglen, char *err, size_t errlen)
+hsm_sign(struct hsm *h, uint32_t owner, enum sign_scheme scheme,
+    const uint8_t *dgst, size_t dlen, uint8_t *sig, size_t *siglen,
+    char *err, size_t errlen)
 {
-	if (h->have_sess && sign_prepared(h, scheme, dgst, dlen, sig,
+	if (h->have_sess && sign_prepared(h, owner, scheme, dgst, dlen, sig,
 	    siglen) == 0)
 		return 0;
 	if (h->have_sess && hsm_sign_obj(h, h->obj, h->type, h->bits, scheme,

@@ -116,7 +116,8 @@ sign_all(const char *uri, const char *cert, int is_ec)
 		int fits = (sign_scheme_family(s) == SCHEME_FAMILY_ECDSA) == is_ec;
 
 		memset(d, (int)s, sizeof(d));
-		int r = hsm_sign(h, s, d, dlen, sig, &siglen, err, sizeof(err));
+		int r = hsm_sign(h, 0, s, d, dlen, sig, &siglen, err,
+		    sizeof(err));
 		if (!fits) {
 			assert_int_equal(r, -1);
 			continue;
@@ -126,7 +127,7 @@ sign_all(const char *uri, const char *cert, int is_ec)
 		if (!verify(cert, s, d, dlen, sig, siglen))
 			fail_msg("%s: signature does not verify", sign_scheme_name(s));
 		/* A digest of the wrong length never reaches the token. */
-		assert_int_equal(hsm_sign(h, s, d, dlen - 1, sig, &siglen, err,
+		assert_int_equal(hsm_sign(h, 0, s, d, dlen - 1, sig, &siglen, err,
 		    sizeof(err)), -1);
 	}
 	hsm_close(h);
@@ -146,18 +147,31 @@ test_rsa_signs_every_rsa_scheme(void **state)
 	sign_all(getenv("RSA_KEY_URI"), "client-rsa.crt", 0);
 }
 
-/* hsm_sign under s of a digest of s's length; does it verify with cert? */
+/* The job the tests ready signatures for, and another. */
+#define JOB	7
+#define OTHER_JOB 8
+
+/*
+ * hsm_sign for job under s of a digest of s's length; does it verify
+ * with cert?
+ */
 static int
-signs_for(struct hsm *h, enum sign_scheme s, const char *cert)
+job_signs(struct hsm *h, uint32_t job, enum sign_scheme s, const char *cert)
 {
 	uint8_t		 d[64], sig[HSM_MAX_SIG];
 	size_t		 siglen = 0, dlen = sign_scheme_digest_len(s);
 	char		 err[512];
 
 	memset(d, 0x5a + (int)s, sizeof(d));
-	if (hsm_sign(h, s, d, dlen, sig, &siglen, err, sizeof(err)) != 0)
+	if (hsm_sign(h, job, s, d, dlen, sig, &siglen, err, sizeof(err)) != 0)
 		fail_msg("%s: %s", sign_scheme_name(s), err);
 	return verify(cert, s, d, dlen, sig, siglen);
+}
+
+static int
+signs_for(struct hsm *h, enum sign_scheme s, const char *cert)
+{
+	return job_signs(h, JOB, s, cert);
 }
 
 /*
@@ -176,7 +190,7 @@ prepared_schemes(const char *uri, const char *cert, enum sign_scheme first,
 
 	for (enum sign_scheme s = first; s <= last; s++) {
 		for (enum sign_scheme t = first; t <= last; t++) {
-			assert_int_equal(hsm_prepare(h, s), 0);
+			assert_int_equal(hsm_prepare(h, s, JOB), 0);
 			assert_true(h->prep_active && h->have_psess);
 			if (!signs_for(h, t, cert))
 				fail_msg("readied %s, signed %s: does not verify",
@@ -192,14 +206,27 @@ prepared_schemes(const char *uri, const char *cert, enum sign_scheme first,
 		}
 	}
 	/* Too old: dropped, not used. */
-	assert_int_equal(hsm_prepare(h, first), 0);
+	assert_int_equal(hsm_prepare(h, first, JOB), 0);
 	h->prep_ms -= HSM_PREPARED_MS + 1;
 	assert_true(signs_for(h, first, cert));
 	assert_false(h->have_psess);
 	/* A scheme of the other family is not readied at all. */
 	assert_int_equal(hsm_prepare(h, first == SCHEME_ECDSA_SHA256 ?
-	    SCHEME_RSA_PSS_SHA256 : SCHEME_ECDSA_SHA256), -1);
+	    SCHEME_RSA_PSS_SHA256 : SCHEME_ECDSA_SHA256, JOB), -1);
 	assert_false(h->prep_active);
+	/* For no job: not readied. */
+	assert_int_equal(hsm_prepare(h, first, 0), -1);
+	assert_false(h->prep_active);
+	/*
+	 * Another job's signature, and one for no job, sign the ordinary
+	 * way and leave it to its job, which then uses it.
+	 */
+	assert_int_equal(hsm_prepare(h, first, JOB), 0);
+	assert_true(job_signs(h, OTHER_JOB, first, cert));
+	assert_true(job_signs(h, 0, first, cert));
+	assert_true(h->prep_active);
+	assert_true(signs_for(h, first, cert));
+	assert_true(h->have_psess && !h->prep_active);
 	hsm_close(h);
 }
 
@@ -237,7 +264,7 @@ test_prepared_other_key(void **state)
 	static const uint8_t	 in[] = "e30.e30";
 
 	(void)state;
-	assert_int_equal(hsm_prepare(h, SCHEME_ECDSA_SHA256), 0);
+	assert_int_equal(hsm_prepare(h, SCHEME_ECDSA_SHA256, JOB), 0);
 	ak = hsm_account_open(h, getenv("ACME_EC_KEY_URI"), 0, err,
 	    sizeof(err));
 	if (ak == NULL)
@@ -255,7 +282,7 @@ test_prepared_other_key(void **state)
 		fail_msg("readied for the old key, signed with it");
 	assert_false(h->have_psess);
 	/* Readied for the new key: used. */
-	assert_int_equal(hsm_prepare(h, SCHEME_ECDSA_SHA256), 0);
+	assert_int_equal(hsm_prepare(h, SCHEME_ECDSA_SHA256, JOB), 0);
 	assert_true(signs_for(h, SCHEME_ECDSA_SHA256, "client-extractable.crt"));
 	assert_true(h->have_psess && !h->prep_active);
 	hsm_close(h);
@@ -425,7 +452,7 @@ test_new_credential(void **state)
 	hsm_current_id(h, cur, sizeof(cur));
 	assert_string_equal(cur, nk.id_hex);
 	memset(d, 7, sizeof(d));
-	if (hsm_sign(h, SCHEME_ECDSA_SHA256, d, sizeof(d), sig, &siglen, err,
+	if (hsm_sign(h, 0, SCHEME_ECDSA_SHA256, d, sizeof(d), sig, &siglen, err,
 	    sizeof(err)) == -1)
 		fail_msg("hsm_sign with the new key: %s", err);
 	assert_int_equal(hsm_retire(h, nk.id_hex, label, sizeof(label), err,
