@@ -833,5 +833,12 @@ hsm_use_cert(struct hsm *h, const char *cert_file, int allow_extractable,
 		*switched = 0;
 		return -1;
 	}
+	/*
+	 * A signature readied for the old key would never be used (the
+	 * next one drops it), but its operation would hold that key while
+	 * the operator retires it (hsm_retire): it ends here.
+	 */
+	if (*switched)
+		hsm_drop_prepared(h);
 	return 0;
 }

@@ -278,6 +278,8 @@ test_prepared_other_key(void **state)
 	    sizeof(err)) != 0)
 		fail_msg("hsm_use_cert: %s", err);
 	assert_int_equal(switched, 1);
+	/* Ended with the switch: the old key is not held for retiring. */
+	assert_false(h->prep_active || h->have_psess);
 	if (!signs_for(h, SCHEME_ECDSA_SHA256, "client-extractable.crt"))
 		fail_msg("readied for the old key, signed with it");
 	assert_false(h->have_psess);
