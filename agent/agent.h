@@ -184,7 +184,9 @@ struct agent_counters {
 	uint64_t	 acme_refused;	/* by acme_sign_policy and the pins */
 	uint64_t	 sign_unrecorded;	/* made, withheld: no audit */
 	uint64_t	 hsm_overdue;	/* signatures past the deadline */
-	uint64_t	 tls_readied;	/* hsm_prepare_for: items submitted */
+	uint64_t	 tls_readied;	/* readying submitted (hsm_prepare_for,
+					   ready_next) */
+	uint64_t	 tls_readied_used; /* signatures made with one */
 	uint64_t	 http01_refused;	/* token registrations */
 	uint64_t	 dns_failures;
 	uint64_t	 reloads[2];	/* SIGHUP: ok, failed */
@@ -300,6 +302,8 @@ void	hsm_work_finish(void *agent, struct hsm_work *);
 void	hsm_work_tick(struct agent *, int64_t now_ms);
 /* The TLS key's next signature readied while the job connects. */
 void	hsm_prepare_for(struct agent *, struct job *);
+/* The job ends: what was readied for it and not used ends too. */
+void	hsm_forget_for(struct agent *, const struct job *);
 /* After the child was reaped: the log lines it sent before it ended. */
 void	child_last_words(struct agent *);
 

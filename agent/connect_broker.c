@@ -327,7 +327,7 @@ connected(struct agent *a, struct breq *q)
 		/*
 		 * Handed over non-blocking: curl makes every socket it uses
 		 * non-blocking itself, so making it blocking here was two
-		 * system calls each side for nothing.
+		 * system calls for nothing.
 		 */
 		log_debug("connect: job %u: %s port %u connected", q->job,
 		    q->host, q->port);

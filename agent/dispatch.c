@@ -176,7 +176,7 @@ record_grant(struct agent *a, uint32_t req, struct grant_details *details,
 	return -1;
 }
 
-enum { WORK_TLS = 1, WORK_ACCOUNT, WORK_EAB, WORK_PREPARE };
+enum { WORK_TLS = 1, WORK_ACCOUNT, WORK_EAB, WORK_PREPARE, WORK_FORGET };
 
 /* On the HSM worker: the TLS key's next signature readied (hsm.h). */
 static int
@@ -189,23 +189,59 @@ run_tls_prepare(struct hsm_work *w)
 	return 0;
 }
 
+/* On the HSM worker: an ended job's readied signature ends (hsm.h). */
+static int
+run_tls_forget(struct hsm_work *w)
+{
+	hsm_forget_prepared(w->arg, w->job_id);
+	return 0;
+}
+
+/*
+ * A token call no one waits for (WORK_PREPARE, WORK_FORGET), for job
+ * id: the worker frees it. 0 submitted.
+ */
+static int
+quiet_work(struct agent *a, int kind, int (*fn)(struct hsm_work *),
+    uint32_t id, enum sign_scheme s)
+{
+	struct hsm_work *w;
+
+	if (a->hsm == NULL || a->hsm_worker == NULL)
+		return -1;
+	w = xcalloc(1, sizeof(*w));
+	w->fn = fn;
+	w->arg = a->hsm;
+	w->scheme = s;
+	w->job_id = id;
+	w->kind = kind;
+	w->quiet = 1;
+	w->submitted_ms = monotime_ms();
+	if (hsm_worker_submit(a->hsm_worker, w) == 0)
+		return 0;
+	free(w);
+	return -1;
+}
+
 /* The worker readies the TLS key's next signature for job j (hsm.h). */
 static void
 ready_for(struct agent *a, struct job *j, enum sign_scheme s)
 {
-	struct hsm_work *w = xcalloc(1, sizeof(*w));
-
-	w->fn = run_tls_prepare;
-	w->arg = a->hsm;
-	w->scheme = s;
-	w->job_id = j->id;
-	w->kind = WORK_PREPARE;
-	w->quiet = 1;
-	w->submitted_ms = monotime_ms();
-	if (hsm_worker_submit(a->hsm_worker, w) == -1)
-		free(w);
-	else
+	if (quiet_work(a, WORK_PREPARE, run_tls_prepare, j->id, s) == 0)
 		a->count.tls_readied++;
+}
+
+/*
+ * Job j ends. What was readied for it after its last signature (by
+ * ready_next, or at its connection when it signed nothing) would hold
+ * the token's readied slot for HSM_PREPARED_MS, which the first to
+ * ready keeps: the worker ends it now.
+ */
+void
+hsm_forget_for(struct agent *a, const struct job *j)
+{
+	if (j->tls_granted >= 2 || (j->tls_readied && j->tls_granted == 0))
+		(void)quiet_work(a, WORK_FORGET, run_tls_forget, j->id, 0);
 }
 
 /*
@@ -244,24 +280,29 @@ hsm_prepare_for(struct agent *a, struct job *j)
  * the next under the same scheme while the child uses this one and
  * sends its next request. At most one C_SignInit per signature given,
  * so a child cannot make the token do more than it signs; a job's last
- * one goes unused and is dropped (HSM_PREPARED_MS, or the next
- * hsm_prepare). A job signing once (most handshakes) readies nothing.
+ * one goes unused and ends with the job (hsm_forget_for). While another
+ * job's is readied the token keeps that one (hsm_prepare), so jobs
+ * signing in turn do not drop each other's. A job signing once (most
+ * handshakes) readies nothing here.
  */
 static void
 ready_next(struct agent *a, struct job *j, enum sign_scheme s)
 {
-	if (j->state != JOB_SENT || j->tls_granted++ == 0 || a->hsm == NULL ||
-	    a->hsm_worker == NULL)
-		return;
-	ready_for(a, j, s);
+	if (j->state == JOB_SENT && j->tls_granted++ > 0)
+		ready_for(a, j, s);
 }
 
 /* On the HSM worker: the TLS key signs a digest. */
 static int
 run_tls_sign(struct hsm_work *w)
 {
-	return hsm_sign(w->arg, w->job_id, w->scheme, w->input, w->len, w->sig,
+	uint64_t	before = hsm_prepared_used(w->arg);
+	int		r;
+
+	r = hsm_sign(w->arg, w->job_id, w->scheme, w->input, w->len, w->sig,
 	    &w->siglen, w->err, sizeof(w->err));
+	w->readied = hsm_prepared_used(w->arg) != before;
+	return r;
 }
 
 /* On the HSM worker: an ACME account key signs a JWS signing input. */
@@ -351,7 +392,10 @@ work_finished(struct agent *a, struct hsm_work *w)
 	/* A child restarted since: the answer is for no one. */
 	int ours = w->owner == a->child.pid && a->child.ready;
 
-	if (w->kind == WORK_PREPARE) {
+	if (w->kind == WORK_TLS && w->readied)
+		a->count.tls_readied_used++;
+
+	if (w->kind == WORK_PREPARE || w->kind == WORK_FORGET) {
 		/* Back after it was overdue (else the worker freed it). */
 		if (w->overdue && w->rc == 0)
 			hsm_signed(a);
@@ -383,7 +427,7 @@ work_finished(struct agent *a, struct hsm_work *w)
 		(void)record_details(a, "undelivered", w->record);
 	}
 	explicit_bzero(w->sig, sizeof(w->sig));
-	if (w->input != NULL)		/* none for WORK_PREPARE */
+	if (w->input != NULL)		/* none for quiet work */
 		explicit_bzero(w->input, w->len);
 	free(w->input);
 	free(w);
@@ -435,7 +479,8 @@ hsm_work_tick(struct agent *a, int64_t now)
 	snprintf(why, sizeof(why), "the token (%s) has not answered %s in "
 	    "%u ms (reply_timeout_ms); signatures fail until it does",
 	    hsm_key_label(a->hsm), w->kind == WORK_PREPARE ? "C_SignInit" :
-	    "a signature", a->cfg->sign_timeout_ms);
+	    w->kind == WORK_FORGET ? "C_CloseSession" : "a signature",
+	    a->cfg->sign_timeout_ms);
 	hsm_failed(a, w->job_id, why);
 	if (w->owner == a->child.pid && a->child.ready)
 		reply_sign(a, w->req, SIGN_FAILED, NULL, 0);

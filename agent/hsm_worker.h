@@ -55,6 +55,7 @@ struct hsm_work {
 					   unless it went overdue */
 	/* Set by the worker (or by hsm_worker_overdue for the queued). */
 	int		 rc;		/* 0 or -1 with err */
+	int		 readied;	/* the signature used a readied one */
 	uint8_t		 sig[HSM_MAX_SIG];
 	size_t		 siglen;
 	char		 err[256];

@@ -114,6 +114,7 @@ job_release(struct agent *a, struct job *j)
 {
 	/* Its http-01 tokens go with it: none is answered for a dead job. */
 	http01_job_ended(a->http01, j->id);
+	hsm_forget_for(a, j);
 	wbuf_free(&j->payload);
 	free(j->acme_pins);
 	memset(j, 0, sizeof(*j));

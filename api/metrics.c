@@ -154,8 +154,12 @@ metrics_write(struct agent *a, FILE *f)
 	    "signatures the token did not answer within reply_timeout_ms",
 	    a->count.hsm_overdue);
 	counter(f, "hsmagent_hsm_signatures_readied_total",
-	    "TLS signatures the token was readied for (C_SignInit ahead, at "
-	    "most once a job)", a->count.tls_readied);
+	    "TLS signatures the token was readied for (C_SignInit ahead: once "
+	    "a job at its connection, then after each of its signatures but "
+	    "its first)", a->count.tls_readied);
+	counter(f, "hsmagent_hsm_signatures_readied_used_total",
+	    "TLS signatures made with a readied C_SignInit (C_Sign alone)",
+	    a->count.tls_readied_used);
 	counter(f, "hsmagent_acme_signatures_refused_total",
 	    "ACME JWS refused for what they say (acme_sign_policy)",
 	    a->count.acme_refused);

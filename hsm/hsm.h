@@ -90,12 +90,20 @@ int	hsm_sign(struct hsm *, uint32_t owner, enum sign_scheme,
  * the signature itself is C_Sign alone. Signs nothing. It is for owner
  * (not 0) alone: hsm_sign() for another owner signs the ordinary way
  * and leaves it. hsm_sign() for its owner uses it for the same key and
- * mechanism within HSM_PREPARED_MS, and drops it otherwise; a new
- * hsm_prepare() drops the one before. -1 if the token would not: the
- * signature then goes the ordinary way, and reports what the token says.
+ * mechanism within HSM_PREPARED_MS, and drops it otherwise. One is
+ * readied at a time, and the first keeps it: -1 while another owner's
+ * is readied and young (two jobs readying in turn would each drop the
+ * other's unused), and an owner's new one replaces its own. -1 too if
+ * the token would not: the signature then goes the ordinary way, and
+ * reports what the token says.
  */
 #define HSM_PREPARED_MS	5000
 int	hsm_prepare(struct hsm *, enum sign_scheme, uint32_t owner);
+
+/* The owner is done (its job ended): its readied signature, if any, ends. */
+void	hsm_forget_prepared(struct hsm *, uint32_t owner);
+/* Signatures made with a readied one so far (under the token's lock). */
+uint64_t hsm_prepared_used(const struct hsm *);
 
 /*
  * A new credential (keygen.c): a key pair generated in the token (EC

@@ -41,6 +41,7 @@ struct hsm {
 	CK_RSA_PKCS_PSS_PARAMS	 prep_pss;
 	CK_OBJECT_HANDLE	 prep_obj;
 	uint32_t		 prep_owner;	/* the job it is for */
+	uint64_t		 prep_used;	/* signatures that used one */
 	enum sign_scheme	 prep_scheme;
 	int64_t			 prep_ms;
 	enum hsm_key_type	 type;

@@ -110,18 +110,28 @@ hsm_drop_prepared(struct hsm *h)
 	h->prep_active = 0;
 }
 
+void
+hsm_forget_prepared(struct hsm *h, uint32_t owner)
+{
+	if (h->prep_active && h->prep_owner == owner)
+		hsm_drop_prepared(h);
+}
+
 int
 hsm_prepare(struct hsm *h, enum sign_scheme scheme, uint32_t owner)
 {
 	/*
-	 * Never one left from before: a fresh C_SignInit, a fresh age. An
-	 * operation cannot be ended without a signature but by closing its
-	 * session (PKCS#11 2.40); a session whose operation was used is kept.
+	 * Another job's, still young, stays its own. Else never one left
+	 * from before: a fresh C_SignInit, a fresh age. An operation cannot
+	 * be ended without a signature but by closing its session (PKCS#11
+	 * 2.40); a session whose operation was used is kept.
 	 */
+	if (owner == 0 || (h->prep_active && h->prep_owner != owner &&
+	    monotime_ms() - h->prep_ms <= HSM_PREPARED_MS))
+		return -1;
 	if (h->prep_active)
 		hsm_drop_prepared(h);
-	if (!h->have_sess || owner == 0 ||
-	    sign_scheme_family(scheme) == SCHEME_FAMILY_NONE ||
+	if (!h->have_sess || sign_scheme_family(scheme) == SCHEME_FAMILY_NONE ||
 	    (sign_scheme_family(scheme) == SCHEME_FAMILY_ECDSA) !=
 	    (h->type == HSM_KEY_EC) || scheme_mech(scheme, &h->prep_mech,
 	    &h->prep_pss) == -1)
@@ -242,7 +252,15 @@ sign_prepared(struct hsm *h, uint32_t owner, enum sign_scheme scheme,
 	explicit_bzero(raw, sizeof(raw));
 	if (r == -1)
 		hsm_drop_prepared(h);
+	else
+		h->prep_used++;
 	return r;
+}
+
+uint64_t
+hsm_prepared_used(const struct hsm *h)
+{
+	return h->prep_used;
 }
 
 int

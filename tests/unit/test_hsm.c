@@ -225,8 +225,26 @@ prepared_schemes(const char *uri, const char *cert, enum sign_scheme first,
 	assert_true(job_signs(h, OTHER_JOB, first, cert));
 	assert_true(job_signs(h, 0, first, cert));
 	assert_true(h->prep_active);
+	/* The first keeps it: another job cannot ready over it... */
+	assert_int_equal(hsm_prepare(h, first, OTHER_JOB), -1);
+	assert_true(h->prep_active && h->prep_owner == JOB);
+	/* ...nor end it; its own job does. */
+	hsm_forget_prepared(h, OTHER_JOB);
+	assert_true(h->prep_active);
 	assert_true(signs_for(h, first, cert));
 	assert_true(h->have_psess && !h->prep_active);
+	/* Its job may ready again over its own. */
+	assert_int_equal(hsm_prepare(h, first, JOB), 0);
+	assert_int_equal(hsm_prepare(h, first, JOB), 0);
+	assert_true(h->prep_active && h->prep_owner == JOB);
+	/* Grown old, another job's readying replaces it. */
+	h->prep_ms -= HSM_PREPARED_MS + 1;
+	assert_int_equal(hsm_prepare(h, first, OTHER_JOB), 0);
+	assert_true(h->prep_active && h->prep_owner == OTHER_JOB);
+	/* Its job ended: it ends, session and all. */
+	hsm_forget_prepared(h, OTHER_JOB);
+	assert_false(h->prep_active || h->have_psess);
+	assert_true(job_signs(h, OTHER_JOB, first, cert));
 	hsm_close(h);
 }
 
