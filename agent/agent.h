@@ -232,6 +232,8 @@ struct agent {
 	struct agent_cred	 cred;
 	char			 hsm_error[IPC_MAX_STR + 1];	/* "" if signing works */
 	enum sign_scheme	 tls_scheme;	/* the TLS key's last; 0: none yet */
+	int			 cpus;		/* ready_next: CPUs we may use, */
+	int64_t			 cpus_at_ms;	/* as seen then */
 	/* PKCS#11 signatures run here, off the loop (hsm_worker.h). */
 	struct hsm_worker	*hsm_worker;
 	/*

@@ -7,6 +7,7 @@
  * proc_dispatch, OpenSSH's "unpermitted request").
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -274,6 +275,29 @@ hsm_prepare_for(struct agent *a, struct job *j)
 }
 
 /*
+ * Readying the next signature while the child uses this one pays only
+ * when the worker can run beside the child: on one CPU (a small host, or
+ * the agent pinned) nothing overlaps, and the worker's C_SignInit would
+ * only stand between the child and its CPU. The CPUs we may run on,
+ * looked at every 100 ms (taskset can change them); 1 when there are
+ * two or more.
+ */
+static int
+cpus_beside(struct agent *a)
+{
+	int64_t		now = monotime_ms();
+	cpu_set_t	set;
+
+	if (a->cpus_at_ms == 0 || now - a->cpus_at_ms >= 100) {
+		CPU_ZERO(&set);
+		a->cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ?
+		    CPU_COUNT(&set) : 1;
+		a->cpus_at_ms = now;
+	}
+	return a->cpus >= 2;
+}
+
+/*
  * Job j was given a TLS signature under s. From its second on, a job
  * that signs again and again (connection after connection, or the
  * signatures of a stream) will likely ask once more: the worker readies
@@ -288,7 +312,7 @@ hsm_prepare_for(struct agent *a, struct job *j)
 static void
 ready_next(struct agent *a, struct job *j, enum sign_scheme s)
 {
-	if (j->state == JOB_SENT && j->tls_granted++ > 0)
+	if (j->state == JOB_SENT && j->tls_granted++ > 0 && cpus_beside(a))
 		ready_for(a, j, s);
 }
 

@@ -155,8 +155,8 @@ metrics_write(struct agent *a, FILE *f)
 	    a->count.hsm_overdue);
 	counter(f, "hsmagent_hsm_signatures_readied_total",
 	    "TLS signatures the token was readied for (C_SignInit ahead: once "
-	    "a job at its connection, then after each of its signatures but "
-	    "its first)", a->count.tls_readied);
+	    "a job at its connection, then, on two CPUs or more, after each "
+	    "of its signatures but its first)", a->count.tls_readied);
 	counter(f, "hsmagent_hsm_signatures_readied_used_total",
 	    "TLS signatures made with a readied C_SignInit (C_Sign alone)",
 	    a->count.tls_readied_used);
