@@ -296,12 +296,24 @@ int	http01_listen_open(struct agent *, char *err, size_t errlen);
 void	http01_listen_close(struct agent *);
 
 /* dispatch.c */
+/* What an HSM work item is for (struct hsm_work's kind). */
+enum hsm_work_kind {
+	WORK_TLS = 1, WORK_ACCOUNT, WORK_EAB, WORK_PREPARE, WORK_FORGET,
+	WORK_CHECKPOINT
+};
 void	child_readable(struct agent *);
 /* The HSM worker's finished signatures; an overdue one (health down). */
 void	hsm_work_done(struct agent *);
 struct hsm_work;
 void	hsm_work_finish(void *agent, struct hsm_work *);
 void	hsm_work_tick(struct agent *, int64_t now_ms);
+/*
+ * Waits up to wait_ms for mine (submitted "direct") and returns it;
+ * NULL if it has not come back (it will, to hsm_work_done). Holding the
+ * loop's lock throughout: nothing is recorded meanwhile.
+ */
+struct hsm_work *hsm_work_wait(struct agent *, struct hsm_work *mine,
+	    int wait_ms);
 /* The TLS key's next signature readied while the job connects. */
 void	hsm_prepare_for(struct agent *, struct job *);
 /* The job ends: what was readied for it and not used ends too. */

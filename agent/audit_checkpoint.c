@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,59 +304,160 @@ audit_ckpt_close(struct agent *a)
 	a->ckpt = NULL;
 }
 
-/* One signature line of key (its ID id) over body; 0, or -1 with err. */
+/*
+ * A checkpoint's signing, made on the HSM worker (never on the loop: a
+ * token can hang there as in any signature): what it signs and the
+ * signature lines it makes. Flat, freed with free().
+ */
+struct ckpt_signing {
+	struct hsm			*hsm;
+	const struct hsm_account	*key, *prev;
+	uint8_t				 key_id[4], prev_id[4];
+	char				 origin[CHECKPOINT_MAX_ORIGIN + 1];
+	char				 body[CHECKPOINT_MAX_ORIGIN + 128];
+	size_t				 n;
+	char				 line[NOTE_MAX_NAME + 160];
+	char				 old[NOTE_MAX_NAME + 160];
+};
+
+/* On the worker: one signature line of key (its ID id) over the body. */
 static int
-sig_line(struct agent *a, struct hsm_account *key, const uint8_t id[4],
-    const char *body, size_t n, char *line, size_t linelen, char *err,
+sig_line(const struct ckpt_signing *cs, const struct hsm_account *key,
+    const uint8_t id[4], char *line, size_t linelen, char *err,
     size_t errlen)
 {
 	uint8_t	 sig[HSM_MAX_SIG];
 	size_t	 siglen = 0;
 
-	if (hsm_account_sign(a->hsm, key, (const uint8_t *)body, n, sig,
-	    &siglen, err, errlen) == -1)
+	if (hsm_account_sign(cs->hsm, key, (const uint8_t *)cs->body, cs->n,
+	    sig, &siglen, err, errlen) == -1)
 		return -1;
-	if (note_sig_line(a->ckpt->origin, id, sig, siglen, line, linelen) <
-	    0) {
+	if (note_sig_line(cs->origin, id, sig, siglen, line, linelen) < 0) {
 		snprintf(err, errlen, "the signature does not fit a note");
 		return -1;
 	}
 	return 0;
 }
 
+/* The work item's fn (hsm_worker.h): our line, and the previous key's. */
+static int
+run_ckpt_sign(struct hsm_work *w)
+{
+	struct ckpt_signing *cs = w->record;
+
+	if (sig_line(cs, cs->key, cs->key_id, cs->line, sizeof(cs->line),
+	    w->err, sizeof(w->err)) == -1)
+		return -1;
+	if (cs->prev != NULL && sig_line(cs, cs->prev, cs->prev_id, cs->old,
+	    sizeof(cs->old), w->err, sizeof(w->err)) == -1)
+		return -1;
+	return 0;
+}
+
+void
+audit_ckpt_came_back(struct agent *a, struct hsm_work *w)
+{
+	(void)a;
+	log_info("audit: a checkpoint signature came back %lld ms after it "
+	    "was asked for, after the agent stopped waiting: dropped (the "
+	    "next checkpoint is signed anew)",
+	    (long long)(monotime_ms() - w->submitted_ms));
+	free(w->record);
+	w->record = NULL;
+}
+
+/*
+ * The worker free (nothing queued or in its hands), within wait_ms: 0,
+ * or -1 (busy, or a signature overdue). The loop's lock is let go while
+ * it waits, as in poll, so that the worker can hand over what it has:
+ * the finisher may record and answer the child meanwhile.
+ */
+static int
+worker_free(struct agent *a, int wait_ms)
+{
+	struct pollfd	p = { hsm_worker_fd(a->hsm_worker), POLLIN, 0 };
+	int64_t		until = monotime_ms() + wait_ms;
+
+	while (!hsm_worker_idle(a->hsm_worker)) {
+		if (hsm_worker_stuck(a->hsm_worker) || monotime_ms() >= until)
+			return -1;
+		pthread_mutex_unlock(&a->loop_lock);
+		(void)poll(&p, 1, 1);
+		pthread_mutex_lock(&a->loop_lock);
+		hsm_work_done(a);
+	}
+	return 0;
+}
+
 /*
  * The note: body, blank line, our signature line, and during a rotation
- * the previous key's line after it. NULL with err.
+ * the previous key's line after it. NULL with err. The signatures are a
+ * work item of the HSM worker, made when the worker is free; the loop
+ * waits for it at most HSM_LOCK_WAIT_MS, as for its other token calls,
+ * keeping its lock, so that no record comes between the tree it signs
+ * and the checkpoint's own record. One the token does not answer in
+ * time is left to the worker (its overdue path says the HSM is down);
+ * when it comes back it is dropped, and the next checkpoint, once the
+ * worker is free again, is signed anew.
  */
 static char *
-sign_note(struct agent *a, const struct checkpoint *c, char *err,
-    size_t errlen)
+sign_note(struct agent *a, struct checkpoint *c, char *err, size_t errlen)
 {
 	struct audit_ckpt	*k = a->ckpt;
-	char			 body[CHECKPOINT_MAX_ORIGIN + 128];
-	char			 line[NOTE_MAX_NAME + 160], old[sizeof(line)];
-	char			*note;
-	int			 n, r;
+	struct ckpt_signing	*cs;
+	struct hsm_work		*w;
+	char			*note = NULL;
+	int			 n;
 
-	old[0] = '\0';
-	if ((n = checkpoint_format(c, body, sizeof(body))) < 0) {
+	if (a->hsm_worker == NULL ||
+	    worker_free(a, HSM_LOCK_WAIT_MS) == -1) {
+		snprintf(err, errlen, "the token is busy or not answering");
+		return NULL;
+	}
+	/* The tree now: the wait may have let records in. */
+	audit_tree(a->audit, &c->size, c->root);
+	if (k->signed_any && c->size <= k->signed_size)
+		return NULL;
+	cs = xcalloc(1, sizeof(*cs));
+	if ((n = checkpoint_format(c, cs->body, sizeof(cs->body))) < 0) {
+		free(cs);
 		snprintf(err, errlen, "the checkpoint does not format");
 		return NULL;
 	}
-	if (hsm_worker_lock(a->hsm_worker, HSM_LOCK_WAIT_MS) == -1) {
-		snprintf(err, errlen, "the token is busy");
+	cs->n = (size_t)n;
+	cs->hsm = a->hsm;
+	cs->key = k->key;
+	memcpy(cs->key_id, k->key_id, sizeof(cs->key_id));
+	cs->prev = k->prev;
+	memcpy(cs->prev_id, k->prev_id, sizeof(cs->prev_id));
+	snprintf(cs->origin, sizeof(cs->origin), "%s", k->origin);
+	w = xcalloc(1, sizeof(*w));
+	w->fn = run_ckpt_sign;
+	w->arg = a->hsm;
+	w->record = cs;
+	w->kind = WORK_CHECKPOINT;
+	w->direct = 1;
+	w->submitted_ms = monotime_ms();
+	if (hsm_worker_submit(a->hsm_worker, w) == -1) {
+		free(cs);
+		free(w);
+		snprintf(err, errlen, "the token is busy or not answering");
 		return NULL;
 	}
-	r = sig_line(a, k->key, k->key_id, body, (size_t)n, line, sizeof(line),
-	    err, errlen);
-	if (r == 0 && k->prev != NULL)
-		r = sig_line(a, k->prev, k->prev_id, body, (size_t)n, old,
-		    sizeof(old), err, errlen);
-	hsm_worker_unlock(a->hsm_worker);
-	if (r == -1)
+	if ((w = hsm_work_wait(a, w, HSM_LOCK_WAIT_MS)) == NULL) {
+		snprintf(err, errlen, "the token has not answered in %d ms",
+		    HSM_LOCK_WAIT_MS);
 		return NULL;
-	note = xmalloc((size_t)n + 1 + strlen(line) + strlen(old) + 1);
-	sprintf(note, "%s\n%s%s", body, line, old);
+	}
+	if (w->rc == -1)
+		snprintf(err, errlen, "%s", w->err);
+	else {
+		note = xmalloc(cs->n + 1 + strlen(cs->line) + strlen(cs->old) +
+		    1);
+		sprintf(note, "%s\n%s%s", cs->body, cs->line, cs->old);
+	}
+	free(cs);
+	free(w);
 	return note;
 }
 
@@ -444,9 +547,12 @@ audit_ckpt_now(struct agent *a, const char *why)
 			return -1;
 		audit_tree(a->audit, &c.size, c.root);
 	}
+	err[0] = '\0';
 	if ((note = sign_note(a, &c, err, sizeof(err))) == NULL) {
-		log_error("audit: checkpoint at %llu not signed: %s",
-		    (unsigned long long)c.size, err);
+		if (err[0] == '\0')
+			return 0;	/* signed meanwhile */
+		log_error("audit: checkpoint at %llu (%s) not signed: %s",
+		    (unsigned long long)c.size, why, err);
 		return -1;
 	}
 	k->signed_size = c.size;

@@ -57,7 +57,16 @@ void	audit_ckpt_keep_receipt(struct agent *, const char *order,
 	    const char *text);
 /* Signs one when due; when the next is due (0: none configured). */
 int64_t	audit_ckpt_tick(struct agent *, int64_t now);
-/* Signs one now if the tree grew (start, stop). 0, or -1 (logged). */
+/*
+ * Signs one now if the tree grew (start, stop, a receipt). 0, or -1
+ * (logged). The signature is the HSM worker's: the loop waits for the
+ * worker to be free, then for the signature, each at most
+ * HSM_LOCK_WAIT_MS (hsm_worker.h).
+ */
 int	audit_ckpt_now(struct agent *, const char *why);
+/* dispatch.c: a checkpoint's work item back after the loop stopped
+ * waiting for it (its fields freed; not w). */
+struct hsm_work;
+void	audit_ckpt_came_back(struct agent *, struct hsm_work *);
 
 #endif

@@ -7,6 +7,7 @@
  * proc_dispatch, OpenSSH's "unpermitted request").
  */
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "acme_signer.h"
 #include "agent.h"
 #include "audit.h"
+#include "audit_checkpoint.h"
 #include "connect_broker.h"
 #include "hsm_account.h"
 #include "hsm_worker.h"
@@ -176,8 +178,6 @@ record_grant(struct agent *a, uint32_t req, struct grant_details *details,
 	reply_sign(a, req, SIGN_FAILED, NULL, 0);
 	return -1;
 }
-
-enum { WORK_TLS = 1, WORK_ACCOUNT, WORK_EAB, WORK_PREPARE, WORK_FORGET };
 
 /* On the HSM worker: the TLS key's next signature readied (hsm.h). */
 static int
@@ -418,6 +418,14 @@ work_finished(struct agent *a, struct hsm_work *w)
 
 	if (w->kind == WORK_TLS && w->readied)
 		a->count.tls_readied_used++;
+	if (w->kind == WORK_CHECKPOINT) {
+		/* One the loop stopped waiting for (audit_checkpoint.c). */
+		if (w->overdue && w->rc == 0)
+			hsm_signed(a);
+		audit_ckpt_came_back(a, w);
+		free(w);
+		return;
+	}
 
 	if (w->kind == WORK_PREPARE || w->kind == WORK_FORGET) {
 		/* Back after it was overdue (else the worker freed it). */
@@ -469,6 +477,28 @@ hsm_work_done(struct agent *a)
 	}
 }
 
+struct hsm_work *
+hsm_work_wait(struct agent *a, struct hsm_work *mine, int wait_ms)
+{
+	struct pollfd	 p = { hsm_worker_fd(a->hsm_worker), POLLIN, 0 };
+	struct hsm_work	*w, *next, *got = NULL;
+	int64_t		 until = monotime_ms() + wait_ms, left;
+
+	for (;;) {
+		/* Others come back through the pipe only while stopping. */
+		for (w = hsm_worker_take(a->hsm_worker); w != NULL; w = next) {
+			next = w->next;
+			if (w == mine)
+				got = w;
+			else
+				work_finished(a, w);
+		}
+		if (got != NULL || (left = until - monotime_ms()) <= 0)
+			return got;
+		(void)poll(&p, 1, (int)left);
+	}
+}
+
 /*
  * The worker's finisher (hsm_worker.h): on the worker thread, holding
  * the loop's lock. A first deferred record starts the loop's sync timer,
@@ -503,7 +533,9 @@ hsm_work_tick(struct agent *a, int64_t now)
 	snprintf(why, sizeof(why), "the token (%s) has not answered %s in "
 	    "%u ms (reply_timeout_ms); signatures fail until it does",
 	    hsm_key_label(a->hsm), w->kind == WORK_PREPARE ? "C_SignInit" :
-	    w->kind == WORK_FORGET ? "C_CloseSession" : "a signature",
+	    w->kind == WORK_FORGET ? "C_CloseSession" :
+	    w->kind == WORK_CHECKPOINT ? "a checkpoint signature" :
+	    "a signature",
 	    a->cfg->sign_timeout_ms);
 	hsm_failed(a, w->job_id, why);
 	if (w->owner == a->child.pid && a->child.ready)

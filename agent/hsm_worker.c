@@ -182,7 +182,7 @@ worker_main(void *arg)
 			pthread_mutex_lock(&hw->mu);
 			continue;
 		}
-		if (finish_on_worker(hw, w) == 0) {
+		if (!w->direct && finish_on_worker(hw, w) == 0) {
 			pthread_mutex_lock(&hw->mu);
 			continue;
 		}
@@ -370,6 +370,17 @@ hsm_worker_overdue(struct hsm_worker *hw, int64_t now_ms, int64_t limit_ms)
 	}
 	pthread_mutex_unlock(&hw->mu);
 	return w;
+}
+
+int
+hsm_worker_idle(struct hsm_worker *hw)
+{
+	int i;
+
+	pthread_mutex_lock(&hw->mu);
+	i = hw->current == NULL && hw->queue == NULL && !hw->stuck;
+	pthread_mutex_unlock(&hw->mu);
+	return i;
 }
 
 int

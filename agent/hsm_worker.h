@@ -17,8 +17,11 @@
  * to the loop once, which fails it and says the HSM is down; the items
  * queued behind it come back failed, and new ones are refused, until the
  * token answers. PKCS#11 calls that stay on the loop (credential new and
- * retire, a rotation) take the token lock with a bounded wait, so a hung
- * token makes them fail, not stall.
+ * retire, a rotation) take the token lock with a bounded wait, so a token
+ * already hung in a signature makes them fail, not stall. A checkpoint's
+ * signatures are work items too ("direct": the loop waits for them, at
+ * most HSM_LOCK_WAIT_MS), so a token that hangs in one costs the loop
+ * that wait once.
  *
  * Every submitted item comes back exactly once, to the finisher or from
  * hsm_worker_take(), overdue ones included (then the loop has already
@@ -53,6 +56,9 @@ struct hsm_work {
 	int64_t		 submitted_ms;
 	int		 quiet;		/* no one waits: freed by the worker,
 					   unless it went overdue */
+	int		 direct;	/* handed back through the pipe, never
+					   to the finisher: the loop waits for
+					   it holding its lock (hsm_work_wait) */
 	/* Set by the worker (or by hsm_worker_overdue for the queued). */
 	int		 rc;		/* 0 or -1 with err */
 	int		 readied;	/* the signature used a readied one */
@@ -109,6 +115,8 @@ struct hsm_work	*hsm_worker_overdue(struct hsm_worker *, int64_t now_ms,
 		    int64_t limit_ms);
 /* 1 while an overdue signature has not come back. */
 int		 hsm_worker_stuck(struct hsm_worker *);
+/* 1 when nothing is queued, in the worker's hands or overdue. */
+int		 hsm_worker_idle(struct hsm_worker *);
 /* When the item in hand became overdue (0: none), for poll timeouts. */
 int64_t		 hsm_worker_deadline(struct hsm_worker *, int64_t limit_ms);
 /*

@@ -69,10 +69,30 @@ keep_for_scan() {
 	done
 }
 
+# running PID: 0 while it runs (a zombie has ended).
+running() {
+	local s
+	s=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$s" ] && [ "${s#Z}" = "$s" ]
+}
+
 cleanup() {
-	local p
+	local p n alive
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
+	done
+	# One that does not stop (an agent stuck in a token that hangs) is
+	# killed after 30 s: a failed test still ends, and ends its processes.
+	for ((n = 0; n < 300; n++)); do
+		alive=0
+		for p in "${PIDS[@]}"; do
+			running "$p" && { alive=1; break; }
+		done
+		[ "$alive" -eq 0 ] && break
+		sleep 0.1
+	done
+	for p in "${PIDS[@]}"; do
+		running "$p" && { echo "cleanup: $p did not stop in 30 s: killed" >&2
+			kill -9 "$p" 2>/dev/null || true; }
 	done
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true

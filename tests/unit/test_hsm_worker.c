@@ -6,7 +6,9 @@
  * fails what never ran and refuses to free under a hung call; with a
  * finisher, each item handed to it on the worker only while the loop
  * lets go of its lock, and a stop with the lock held not deadlocked; a
- * quiet item freed by the worker unless it goes overdue.
+ * quiet item freed by the worker unless it goes overdue; a direct item
+ * handed back through take even with a finisher, and idle meaning
+ * nothing queued, in hand or overdue.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -356,6 +358,56 @@ test_quiet(void **state)
 	hsm_worker_free(hw);
 }
 
+/*
+ * A direct item (a checkpoint's signature): with a finisher set and the
+ * loop holding its lock, it comes back through take, not to the
+ * finisher, so the loop can wait for it without letting go of the lock.
+ * Idle only with nothing queued or in hand and nothing overdue.
+ */
+static void
+test_direct(void **state)
+{
+	struct hsm_worker	*hw = hsm_worker_new();
+	struct hsm_work		*back[2], *d;
+
+	(void)state;
+	gate(1);
+	nfinished = finished_unlocked = 0;
+	hsm_worker_set_finisher(hw, &loop_lock, finisher, NULL);
+	assert_int_equal(hsm_worker_idle(hw), 1);
+	pthread_mutex_lock(&loop_lock);
+	gate(0);
+	d = item(7);
+	d->direct = 1;
+	assert_int_equal(hsm_worker_submit(hw, d), 0);
+	usleep(100000);
+	assert_int_equal(hsm_worker_idle(hw), 0);	/* in the worker's hands */
+	gate(1);
+	assert_int_equal(collect(hw, back, 1), 1);	/* lock still held */
+	assert_ptr_equal(back[0], d);
+	assert_int_equal(d->rc, 0);
+	assert_int_equal(nfinished, 0);
+	release(d);
+	assert_int_equal(hsm_worker_idle(hw), 1);
+	/* Overdue: not idle until it comes back. */
+	gate(0);
+	d = item(8);
+	d->direct = 1;
+	assert_int_equal(hsm_worker_submit(hw, d), 0);
+	usleep(100000);
+	assert_ptr_equal(hsm_worker_overdue(hw, monotime_ms(), 50), d);
+	gate(1);
+	assert_int_equal(collect(hw, back, 1), 1);
+	assert_ptr_equal(back[0], d);
+	assert_int_equal(d->overdue, 1);
+	release(d);
+	assert_int_equal(hsm_worker_idle(hw), 1);
+	pthread_mutex_unlock(&loop_lock);
+	assert_int_equal(nfinished, 0);
+	assert_int_equal(hsm_worker_stop(hw, 1000), 0);
+	hsm_worker_free(hw);
+}
+
 int
 main(void)
 {
@@ -366,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_finisher),
 		cmocka_unit_test(test_quiet),
+		cmocka_unit_test(test_direct),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
