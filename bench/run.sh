@@ -434,8 +434,12 @@ enroll_side() {
 	py "print($2 * 1e9 / ($t1 - $t0))"
 }
 # BENCH_PROFILE=DIR: the system calls of 30 serial enrollments, the
-# agent's parent and child together (strace -c -f), and the same 30
-# timed call by call (strace -T -f), for where an order's time goes.
+# agent's parent and child together (strace -c -f), for where an order's
+# time goes; then the whole machine's CPU (perf, every process) during
+# 56 enrollments 8 at a time, by command: how much of the CPU used the
+# agent's two processes are, and how much the CLI's processes, the
+# loops' shell and the fake gateway (idle is left out: the window has
+# perf's own start in it).
 profile_enroll() {
 	local dir=${BENCH_PROFILE:-} st
 	[ -n "$dir" ] || return 0
@@ -446,6 +450,32 @@ profile_enroll() {
 	enroll_side agent 30 1 >/dev/null
 	kill -INT "$st"; wait "$st" 2>/dev/null || true
 	say "profile of 30 enrollments: $dir/enroll.strace-c.txt"
+	perf record -q -a -e cpu-clock -F 999 -o "$dir/enroll-p8.perf" \
+		>/dev/null 2>&1 &
+	st=$!
+	sleep 0.5
+	enroll_side agent 56 8 >/dev/null
+	kill -INT "$st"; wait "$st" 2>/dev/null || true
+	perf report -q -i "$dir/enroll-p8.perf" --sort comm --stdio \
+		>"$dir/enroll-p8.comm.txt" 2>/dev/null || true
+	say "CPU during 56 enrollments 8 at a time, by command ($dir/enroll-p8.comm.txt): $(py '
+import re, sys
+share = {}
+for l in open(sys.argv[1]):
+    m = re.match(r"\s*([0-9.]+)%\s+(.+?)\s*$", l)
+    if m:
+        share[m.group(2)] = share.get(m.group(2), 0) + float(m.group(1))
+def of(*names): return sum(v for k, v in share.items() if k in names)
+busy = 100 - of("swapper")
+parts = [("the agent (hsmagentd, its child)", of("hsmagentd", "hsmagent-connec")),
+         ("the CLI (hsmagent)", of("hsmagent")),
+         ("the loops (bash)", of("bash")),
+         ("the fake gateway (python3)", of("python3"))]
+rest = busy - sum(v for _, v in parts)
+print("of the CPU used, " + ", ".join("%s %.1f %%" % (n, 100 * v / busy) for n, v in parts) +
+      ", other %.1f %%; the agent at no cost would make a CPU-bound run at most %.2f x faster" %
+      (100 * rest / busy, busy / (busy - parts[0][1])))
+' "$dir/enroll-p8.comm.txt")"
 }
 enroll_ratio() {
 	local r a s f n p ratios
