@@ -532,6 +532,7 @@ hsm_work_tick(struct agent *a, int64_t now)
 	a->count.hsm_overdue++;
 	snprintf(why, sizeof(why), "the token (%s) has not answered %s in "
 	    "%u ms (reply_timeout_ms); signatures fail until it does",
+	    w->kind == WORK_CHECKPOINT ? "the [state] checkpoint key" :
 	    hsm_key_label(a->hsm), w->kind == WORK_PREPARE ? "C_SignInit" :
 	    w->kind == WORK_FORGET ? "C_CloseSession" :
 	    w->kind == WORK_CHECKPOINT ? "a checkpoint signature" :
