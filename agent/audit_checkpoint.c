@@ -41,7 +41,13 @@ struct audit_ckpt {
 	int			 signed_any;
 	int64_t			 last_ms;
 	char			*file;		/* AUDIT.checkpoint */
+	int			 out;		/* a signature the loop stopped
+						   waiting for is not back */
+	int64_t			 retry_ms;	/* after a failure, not before */
 };
+
+/* After a checkpoint not signed: the next try, not on every tick. */
+#define CKPT_RETRY_MS	5000
 
 /*
  * [state] checkpoint_origin, or "hsmagent/HOST/KEYID": which agent, and
@@ -314,6 +320,8 @@ struct ckpt_signing {
 	const struct hsm_account	*key, *prev;
 	uint8_t				 key_id[4], prev_id[4];
 	char				 origin[CHECKPOINT_MAX_ORIGIN + 1];
+	struct checkpoint		 c;	/* the tree it signs */
+	char				 why[16];
 	char				 body[CHECKPOINT_MAX_ORIGIN + 128];
 	size_t				 n;
 	char				 line[NOTE_MAX_NAME + 160];
@@ -354,16 +362,56 @@ run_ckpt_sign(struct hsm_work *w)
 	return 0;
 }
 
+static int	finish(struct agent *, const struct checkpoint *, char *note,
+		    const char *why);
+
+/* The note the worker's lines make (malloc'd). */
+static char *
+note_of(const struct ckpt_signing *cs)
+{
+	char *note = xmalloc(cs->n + 1 + strlen(cs->line) + strlen(cs->old) +
+	    1);
+
+	sprintf(note, "%s\n%s%s", cs->body, cs->line, cs->old);
+	return note;
+}
+
+/*
+ * A signature the loop stopped waiting for (a token slower than
+ * HSM_LOCK_WAIT_MS) still makes its checkpoint if no record came since
+ * the tree it signs: an idle agent with a slow token gets its
+ * checkpoints. Else it is dropped; the next is signed anew.
+ */
 void
 audit_ckpt_came_back(struct agent *a, struct hsm_work *w)
 {
-	(void)a;
-	log_info("audit: a checkpoint signature came back %lld ms after it "
-	    "was asked for, after the agent stopped waiting: dropped (the "
-	    "next checkpoint is signed anew)",
-	    (long long)(monotime_ms() - w->submitted_ms));
-	free(w->record);
+	struct ckpt_signing	*cs = w->record;
+	struct audit_ckpt	*k = a->ckpt;
+	uint64_t		 size;
+	uint8_t			 root[32];
+	long long		 ms = (long long)(monotime_ms() -
+				    w->submitted_ms);
+
 	w->record = NULL;
+	if (k != NULL)
+		k->out = 0;
+	if (k != NULL && a->audit != NULL && w->rc == 0) {
+		audit_tree(a->audit, &size, root);
+		if (size == cs->c.size && memcmp(root, cs->c.root,
+		    sizeof(root)) == 0 && !(k->signed_any &&
+		    size <= k->signed_size)) {
+			log_info("audit: checkpoint at %llu signed in %lld ms",
+			    (unsigned long long)size, ms);
+			(void)finish(a, &cs->c, note_of(cs), cs->why);
+			free(cs);
+			return;
+		}
+	}
+	log_info("audit: a checkpoint signature came back %lld ms after it "
+	    "was asked for (%s), after the agent stopped waiting, and records "
+	    "came since: dropped, the next checkpoint is signed anew", ms,
+	    w->rc == 0 ? "signed" : w->err);
+	free(cs);
 }
 
 /*
@@ -396,12 +444,13 @@ worker_free(struct agent *a, int wait_ms)
  * waits for it at most HSM_LOCK_WAIT_MS, as for its other token calls,
  * keeping its lock, so that no record comes between the tree it signs
  * and the checkpoint's own record. One the token does not answer in
- * time is left to the worker (its overdue path says the HSM is down);
- * when it comes back it is dropped, and the next checkpoint, once the
- * worker is free again, is signed anew.
+ * time is left to the worker (its overdue path says the HSM is down),
+ * and is "out" until it comes back (audit_ckpt_came_back): no other is
+ * asked for meanwhile.
  */
 static char *
-sign_note(struct agent *a, struct checkpoint *c, char *err, size_t errlen)
+sign_note(struct agent *a, struct checkpoint *c, const char *why, char *err,
+    size_t errlen)
 {
 	struct audit_ckpt	*k = a->ckpt;
 	struct ckpt_signing	*cs;
@@ -425,6 +474,8 @@ sign_note(struct agent *a, struct checkpoint *c, char *err, size_t errlen)
 		return NULL;
 	}
 	cs->n = (size_t)n;
+	cs->c = *c;
+	snprintf(cs->why, sizeof(cs->why), "%s", why);
 	cs->hsm = a->hsm;
 	cs->key = k->key;
 	memcpy(cs->key_id, k->key_id, sizeof(cs->key_id));
@@ -445,17 +496,16 @@ sign_note(struct agent *a, struct checkpoint *c, char *err, size_t errlen)
 		return NULL;
 	}
 	if ((w = hsm_work_wait(a, w, HSM_LOCK_WAIT_MS)) == NULL) {
-		snprintf(err, errlen, "the token has not answered in %d ms",
+		k->out = 1;
+		snprintf(err, errlen, "the token has not answered in %d ms; "
+		    "used if it answers before the next record",
 		    HSM_LOCK_WAIT_MS);
 		return NULL;
 	}
 	if (w->rc == -1)
 		snprintf(err, errlen, "%s", w->err);
-	else {
-		note = xmalloc(cs->n + 1 + strlen(cs->line) + strlen(cs->old) +
-		    1);
-		sprintf(note, "%s\n%s%s", cs->body, cs->line, cs->old);
-	}
+	else
+		note = note_of(cs);
 	free(cs);
 	free(w);
 	return note;
@@ -531,11 +581,12 @@ audit_ckpt_now(struct agent *a, const char *why)
 {
 	struct audit_ckpt	*k = a->ckpt;
 	struct checkpoint	 c;
-	char			 err[256], root[45], *note;
-	int			 r;
+	char			 err[256], *note;
 
 	if (k == NULL)
 		return 0;
+	if (k->out)
+		return -1;	/* said when it went out */
 	memset(&c, 0, sizeof(c));
 	snprintf(c.origin, sizeof(c.origin), "%s", k->origin);
 	audit_tree(a->audit, &c.size, c.root);
@@ -548,30 +599,47 @@ audit_ckpt_now(struct agent *a, const char *why)
 		audit_tree(a->audit, &c.size, c.root);
 	}
 	err[0] = '\0';
-	if ((note = sign_note(a, &c, err, sizeof(err))) == NULL) {
+	if ((note = sign_note(a, &c, why, err, sizeof(err))) == NULL) {
 		if (err[0] == '\0')
 			return 0;	/* signed meanwhile */
 		log_error("audit: checkpoint at %llu (%s) not signed: %s",
 		    (unsigned long long)c.size, why, err);
+		k->retry_ms = monotime_ms() + CKPT_RETRY_MS;
 		return -1;
 	}
-	k->signed_size = c.size;
+	return finish(a, &c, note, why);
+}
+
+/*
+ * The checkpoint of c, signed (note, freed here): its record, which
+ * follows the last record it covers, the files, the receipts, the
+ * system log's line; a rotation's previous key closed. 0 or -1.
+ */
+static int
+finish(struct agent *a, const struct checkpoint *c, char *note,
+    const char *why)
+{
+	struct audit_ckpt	*k = a->ckpt;
+	char			 root[45];
+	int			 r;
+
+	k->signed_size = c->size;
 	k->signed_any = 1;
 	k->last_ms = monotime_ms();
-	EVP_EncodeBlock((unsigned char *)root, c.root, 32);
+	EVP_EncodeBlock((unsigned char *)root, c->root, 32);
 	r = agent_audit(a, "audit.checkpoint", k->origin, "ok", json_pack(
-	    "{s:I,s:s,s:s,s:s}", "size", (json_int_t)c.size, "root", root,
+	    "{s:I,s:s,s:s,s:s}", "size", (json_int_t)c->size, "root", root,
 	    "reason", why, "note", note));
 	write_latest(k, note);
-	write_copy(a, c.size, note);
-	audit_receipts_issue(k->receipts, c.size, note);
-	log_line(&c, note, why);
+	write_copy(a, c->size, note);
+	audit_receipts_issue(k->receipts, c->size, note);
+	log_line(c, note, why);
 	free(note);
 	if (k->prev != NULL) {
 		log_info("audit: checkpoint key rotated: the checkpoint of %llu "
 		    "records is signed by the previous key and the new one; "
 		    "remove [state] checkpoint_previous_key_uri",
-		    (unsigned long long)c.size);
+		    (unsigned long long)c->size);
 		hsm_account_close(k->prev);
 		k->prev = NULL;
 	}
@@ -586,8 +654,10 @@ audit_ckpt_tick(struct agent *a, int64_t now)
 	uint8_t			 root[32];
 	int64_t			 due;
 
-	if (k == NULL || a->audit == NULL)
-		return 0;
+	if (k == NULL || a->audit == NULL || k->out)
+		return 0;	/* its coming back wakes the loop */
+	if (now < k->retry_ms)
+		return k->retry_ms;
 	audit_tree(a->audit, &size, root);
 	due = k->last_ms + (int64_t)a->cfg->ckpt_interval_s * 1000;
 	/* The checkpoint record itself grows the tree by one. */

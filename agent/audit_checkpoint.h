@@ -64,8 +64,11 @@ int64_t	audit_ckpt_tick(struct agent *, int64_t now);
  * HSM_LOCK_WAIT_MS (hsm_worker.h).
  */
 int	audit_ckpt_now(struct agent *, const char *why);
-/* dispatch.c: a checkpoint's work item back after the loop stopped
- * waiting for it (its fields freed; not w). */
+/*
+ * dispatch.c: a checkpoint's work item back after the loop stopped
+ * waiting for it: its checkpoint made if no record came since, else
+ * dropped (its fields freed; not w).
+ */
 struct hsm_work;
 void	audit_ckpt_came_back(struct agent *, struct hsm_work *);
 
