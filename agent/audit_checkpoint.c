@@ -364,6 +364,7 @@ run_ckpt_sign(struct hsm_work *w)
 
 static int	finish(struct agent *, const struct checkpoint *, char *note,
 		    const char *why);
+static int	record_rotation(struct agent *);
 
 /* The note the worker's lines make (malloc'd). */
 static char *
@@ -461,6 +462,12 @@ sign_note(struct agent *a, struct checkpoint *c, const char *why, char *err,
 	if (a->hsm_worker == NULL ||
 	    worker_free(a, HSM_LOCK_WAIT_MS) == -1) {
 		snprintf(err, errlen, "the token is busy or not answering");
+		return NULL;
+	}
+	/* A rotation's record first: the checkpoint covers it. */
+	if (k->prev != NULL && record_rotation(a) == -1) {
+		snprintf(err, errlen, "the key rotation's record was not "
+		    "written");
 		return NULL;
 	}
 	/* The tree now: the wait may have let records in. */
@@ -585,19 +592,17 @@ audit_ckpt_now(struct agent *a, const char *why)
 
 	if (k == NULL)
 		return 0;
-	if (k->out)
-		return -1;	/* said when it went out */
+	if (k->out) {
+		log_warn("audit: checkpoint (%s) not signed: the token has not "
+		    "answered the last one asked for", why);
+		return -1;
+	}
 	memset(&c, 0, sizeof(c));
 	snprintf(c.origin, sizeof(c.origin), "%s", k->origin);
 	audit_tree(a->audit, &c.size, c.root);
 	/* A size is signed once: only a larger tree gets the next. */
 	if (k->signed_any && c.size <= k->signed_size)
 		return 0;
-	if (k->prev != NULL) {
-		if (record_rotation(a) == -1)
-			return -1;
-		audit_tree(a->audit, &c.size, c.root);
-	}
 	err[0] = '\0';
 	if ((note = sign_note(a, &c, why, err, sizeof(err))) == NULL) {
 		if (err[0] == '\0')
