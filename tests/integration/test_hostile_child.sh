@@ -18,6 +18,8 @@
 #   2. The signing window: legitimate requests without end are granted
 #      only inside the job's window; then the parent ends the child.
 #   3. A full disk: no signature leaves without its audit record.
+#   4. Checkpoints due while the worker records grants: each is still of
+#      exactly the records before its own.
 . "$(dirname "$0")/lib.sh"
 
 CLI=$BUILD/hsmagent
@@ -272,3 +274,32 @@ records=$(grep '"event":"sign.granted"' "$T/state-burst/audit.log" | grep -c '"t
 "$CLI" audit verify "$T/state-burst/audit.log" >/dev/null || fail "audit log broken after the full disk"
 note "full disk: $full; $granted signatures given, $records recorded, $withheld withheld; health down meanwhile; then 60 of 60 again"
 note "connections: 20 a burst made, the token readied once a job and once a signature after the first ($readied); 59 of a job's 60 signatures made with one; on one CPU, once a job"
+
+# ---- 4. Checkpoints while the child signs --------------------------------
+# SECURITY.md: a checkpoint's signature is the HSM worker's, and the loop
+# keeps its lock while it waits for it, so that no record comes between
+# the tree it signs and the checkpoint's record. Here a checkpoint falls
+# due every 7 records while bursts of 60 grants are recorded by the
+# worker's finisher: every checkpoint must still be of exactly the
+# records before it, by both verifiers.
+hostile_config "$T/c.conf" burst
+sed -i "s|burst $FX [0-9]*|burst $FX $T/trigger|" "$T/hostile-burst.sh"
+sed -i 's|^\[probe\]$|[probe]\ninterval = 1|' "$T/c.conf"
+sed -i "s|^dir = $T/state-burst\$|dir = $T/state-ckpt\ncheckpoint_key_uri = $CKPT_KEY_URI\ncheckpoint_records = 7\ncheckpoint_origin = hsmagent.test/hostile|" "$T/c.conf"
+grep -q '^checkpoint_records = 7$' "$T/c.conf" || fail "no checkpoint configuration"
+rm -f "$SOCK" "$T/trigger"
+start_agent "$T/c.conf" "$T/c.err"
+mv "$T/b.err" "$T/b1.err"; ln -s "$T/c.err" "$T/b.err"	# burst() reads b.err
+for i in 1 2; do
+	out=$(burst)
+	[ "$out" = "burst granted=60 refused=0 failed=0" ] || fail "checkpoints, burst $i: $out"
+done
+kill -TERM "$agent"; wait "$agent" || true
+C=$T/state-ckpt/audit.log
+n=$(grep -c '"event":"audit.checkpoint"' "$C" || true)
+[ "$n" -ge 10 ] || fail "only $n checkpoints over two bursts of 60 grants"
+"$CLI" audit verify "$C" --key "$CKPT_PUB_PEM" >"$T/cv.out" 2>&1 ||
+	{ cat "$T/cv.out" >&2; fail "a checkpoint during the bursts is not of the records before it"; }
+python3 "$ROOT/tests/tools/tlog_verify.py" log "$C" "$CKPT_PUB_PEM" >/dev/null ||
+	fail "the independent verifier refuses a checkpoint made during the bursts"
+note "checkpoints while the child signs: $n over 120 grants, each of exactly the records before it (both verifiers)"
